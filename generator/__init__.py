@@ -1,0 +1,65 @@
+"""opencode sandbox generator: sandbox.yaml -> validated spec -> Dockerfile.
+
+Python API::
+
+    from generator import load_spec, render
+    spec = load_spec("sandbox.yaml")
+    text = render(spec, profile=None)
+
+``DOCKERFILE``, ``IMAGE_NAME_DOCKERHUB``, ``IMAGE_NAME_GHCR`` and ``IMAGE_TAG_DEFAULT``
+come from the default spec shipped with the package; they are read on first use.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from generator.errors import ExitCode, Problem, SandboxError, SpecError
+from generator.loader import load_spec
+from generator.render import render
+
+if TYPE_CHECKING:
+    from generator.spec import Spec
+
+__all__ = [
+    "load_spec",
+    "render",
+    "default_spec_path",
+    "ExitCode",
+    "Problem",
+    "SandboxError",
+    "SpecError",
+    "DOCKERFILE",
+    "IMAGE_NAME_DOCKERHUB",
+    "IMAGE_NAME_GHCR",
+    "IMAGE_TAG_DEFAULT",
+]
+
+_PACKAGED = Path(__file__).parent / "default"
+_CHECKOUT = Path(__file__).parent.parent
+
+
+def default_spec_path() -> Path:
+    """sandbox.yaml shipped in the wheel, or the one at the root of a checkout."""
+    packaged = _PACKAGED / "sandbox.yaml"
+    return packaged if packaged.exists() else _CHECKOUT / "sandbox.yaml"
+
+
+@cache
+def _default_spec() -> Spec:
+    return load_spec(default_spec_path())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DOCKERFILE":
+        return render(_default_spec())
+    if name == "IMAGE_NAME_DOCKERHUB":
+        return _default_spec().image.name
+    if name == "IMAGE_NAME_GHCR":
+        mirrors = [m for m in _default_spec().image.mirrors if m.startswith("ghcr.io/")]
+        return mirrors[0] if mirrors else None
+    if name == "IMAGE_TAG_DEFAULT":
+        return _default_spec().image.tag
+    raise AttributeError(f"module 'generator' has no attribute {name!r}")

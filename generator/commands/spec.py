@@ -1,0 +1,138 @@
+"""generate, check, lint, schema, list: everything that works from the spec alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from generator.errors import FindingsError
+from generator.output import drift, write_atomic
+from generator.project import Project
+
+SCHEMA_NAME = "sandbox.schema.json"
+
+profile_option = click.option(
+    "--profile", "profiles", multiple=True, metavar="NAME", help="Only this profile (repeatable; default: all)."
+)
+
+
+def _project(ctx: click.Context) -> Project:
+    return Project.load(ctx.obj["spec"])
+
+
+@click.command()
+@profile_option
+@click.pass_context
+def generate(ctx: click.Context, profiles: tuple[str, ...]) -> None:
+    """Render the Dockerfile of every profile (atomically; unchanged files are left alone)."""
+    project = _project(ctx)
+    for output in project.outputs(profiles):
+        changed = write_atomic(output.path, output.text)
+        click.echo(f"{'wrote' if changed else 'unchanged'} {output.path} (profile {output.profile})")
+
+
+@click.command()
+@profile_option
+@click.pass_context
+def check(ctx: click.Context, profiles: tuple[str, ...]) -> None:
+    """Fail (exit 1) with a diff when a generated file is stale. Writes nothing."""
+    project = _project(ctx)
+    drifts = [d for o in project.outputs(profiles) if (d := drift(o.path, o.text))]
+    for item in drifts:
+        click.echo(item.diff, nl=False)
+    if drifts:
+        names = ", ".join(str(d.path) for d in drifts)
+        fix = f"sandbox --spec {project.spec_path} generate"
+        raise FindingsError(f"{names} out of date with {project.spec_path}; run: {fix}")
+    click.echo(f"up to date: {', '.join(str(project.output_path(p)) for p in project.profiles(profiles))}")
+
+
+@click.command()
+@profile_option
+@click.pass_context
+def lint(ctx: click.Context, profiles: tuple[str, ...]) -> None:
+    """hadolint (every severity, DL3057 on) and the sandbox rules on each rendered profile."""
+    from generator.lint import lint as run_lint
+
+    project = _project(ctx)
+    findings = [f for o in project.outputs(profiles) for f in run_lint(o.text, str(o.path))]
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        raise FindingsError(f"{len(findings)} lint finding(s)")
+    click.echo("lint: no findings")
+
+
+def schema_text() -> str:
+    from generator.spec import Spec
+
+    schema = Spec.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "opencode sandbox spec (sandbox.yaml)"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+@click.command()
+@click.option("--output", type=click.Path(path_type=Path), default=None, help=f"Write here (default: print).")
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 with a diff if --output is stale.")
+def schema(output: Path | None, check_only: bool) -> None:
+    """The JSON Schema of sandbox.yaml, generated from the models."""
+    text = schema_text()
+    if output is None:
+        click.echo(text, nl=False)
+    elif check_only:
+        stale = drift(output, text)
+        if stale:
+            click.echo(stale.diff, nl=False)
+            raise FindingsError(f"{output} is stale; run: sandbox schema --output {output}")
+        click.echo(f"up to date: {output}")
+    else:
+        changed = write_atomic(output, text)
+        click.echo(f"{'wrote' if changed else 'unchanged'} {output}")
+
+
+@click.command(name="list")
+@click.option("--profile", default=None, metavar="NAME", help="Profile whose tools to show (default: the first).")
+@click.option("--all", "show_all", is_flag=True, help="Include disabled tools and tools of other profiles.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def list_tools(ctx: click.Context, profile: str | None, show_all: bool, as_json: bool) -> None:
+    """Tools: name, version, method, profiles, and how each download is verified."""
+    from generator.render import RenderContext
+
+    project = _project(ctx)
+    profile = project.profiles((profile,) if profile else ())[0]
+    render_ctx = RenderContext(project.spec, profile, project.lock)
+    rows = []
+    for tool in project.spec.tools:
+        if not show_all and not tool.in_profile(profile):
+            continue
+        rows.append(
+            {
+                "name": tool.name,
+                "version": tool.shown_version(),
+                "method": tool.method,
+                "profiles": ",".join(tool.profiles) if tool.profiles else "all",
+                "enabled": tool.enabled,
+                "verified": str(tool.verification(render_ctx)),
+                "note": tool.disabled_reason if not tool.enabled else (tool.note or ""),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{project.spec_path} — profile {profile}")
+    for column in ("name", "version", "method", "profiles", "verified", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = None if row["enabled"] else "dim"
+        table.add_row(*(str(row[c]) for c in ("name", "version", "method", "profiles", "verified", "note")), style=style)
+    Console(width=max(120, Console().width)).print(table)
+
+
+COMMANDS = [generate, check, lint, schema, list_tools]

@@ -1,0 +1,63 @@
+"""Error types shared by every command, and the exit code each one maps to.
+
+Commands raise; only ``generator.cli`` turns an exception into output and an exit code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    #: drift between spec and committed output, lint findings, failed checks
+    FINDINGS = 1
+    #: invalid spec or invalid command-line usage
+    USAGE = 2
+    #: Docker engine or registry problems (connection, build, pull, smoke test)
+    DOCKER = 3
+    #: a bug in this tool: anything we did not anticipate
+    INTERNAL = 70
+    INTERRUPTED = 130
+
+
+class SandboxError(Exception):
+    """Base for every error this tool reports deliberately (no traceback)."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a spec, located in its source file."""
+
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        field = f" {self.field}:" if self.field else ""
+        return f"{self.file}:{self.line}:{self.column}:{field} {self.message}"
+
+
+class SpecError(SandboxError):
+    """The spec was rejected; carries every problem found, not only the first."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(SandboxError):
+    exit_code = ExitCode.USAGE
+
+
+class FindingsError(SandboxError):
+    """The command ran fine and found something wrong (drift, lint findings)."""
+
+    exit_code = ExitCode.FINDINGS

@@ -1,0 +1,124 @@
+"""Constrained string types for every spec value that reaches a shell or a Dockerfile line.
+
+The rule: a value that lands in a shell command or a Dockerfile instruction is either
+matched against a narrow pattern here, or is free text that the renderer quotes (labels,
+env values, descriptions). Control characters are refused everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StrictStr, StringConstraints
+
+
+def _pattern(regex: str, expected: str):
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{expected}; got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _no_control_chars(value: str) -> str:
+    bad = [c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029"]
+    if bad:
+        raise ValueError(f"control characters are not allowed (found {bad[0]!r})")
+    return value
+
+
+def _not_latest(value: str) -> str:
+    if value.lower() in {"latest", "stable", "lts", "current", "nightly", "master", "main", "head"}:
+        raise ValueError(f"a moving version ({value!r}) is not allowed; pin an exact version")
+    return value
+
+
+#: Free text (labels, descriptions, env values): quoted by the renderer, so any printable
+#: character is fine.
+Text = Annotated[StrictStr, AfterValidator(_no_control_chars)]
+
+#: Why a tool is disabled, unverified, or runs upstream code: shown in comments and tables.
+Reason = Annotated[StrictStr, StringConstraints(min_length=3), AfterValidator(_no_control_chars)]
+
+Name = Annotated[
+    StrictStr,
+    _pattern(r"[a-z0-9][a-z0-9._-]{0,62}", "a lowercase name: letters, digits, '.', '_', '-' (max 63)"),
+]
+
+Version = Annotated[
+    StrictStr,
+    _pattern(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,79}", "an exact version: letters, digits, '.', '_', '+', '~', '-'"),
+    AfterValidator(_not_latest),
+]
+
+Sha256 = Annotated[StrictStr, _pattern(r"[0-9a-f]{64}", "a sha256 digest: 64 lowercase hex digits")]
+ImageDigest = Annotated[StrictStr, _pattern(r"sha256:[0-9a-f]{64}", "an image digest: sha256: and 64 hex digits")]
+GitCommit = Annotated[StrictStr, _pattern(r"[0-9a-f]{40}", "a full git commit id: 40 lowercase hex digits")]
+
+#: URL templates: {placeholders} are filled in by the renderer; no quotes, spaces, `$`,
+#: backticks, `;`, `&`, `|`, `<`, `>` or backslashes, so they cannot break out of a shell word.
+UrlTemplate = Annotated[
+    StrictStr,
+    _pattern(
+        r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~:/?#@!+,=%{}-]*)?",
+        "an http(s) URL without quotes, spaces or shell metacharacters",
+    ),
+]
+
+#: Paths inside an archive or an asset name, possibly templated.
+AssetPath = Annotated[
+    StrictStr,
+    _pattern(r"[A-Za-z0-9._+{}@-][A-Za-z0-9._+{}@/-]*", "a relative file name: letters, digits, '.', '_', '+', '-', '/'"),
+]
+
+AbsPath = Annotated[
+    StrictStr,
+    _pattern(r"/[A-Za-z0-9._+@-]*(/[A-Za-z0-9._+@-]+)*/?", "an absolute path: letters, digits, '.', '_', '+', '@', '-', '/'"),
+]
+
+BinaryName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._+-]*", "a command name")]
+
+EnvName = Annotated[StrictStr, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name")]
+
+LabelKey = Annotated[
+    StrictStr, _pattern(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", "a label key: lowercase letters, digits, '.', '-'")
+]
+
+ImageName = Annotated[
+    StrictStr,
+    _pattern(
+        r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*",
+        "an image repository name such as ubuntu or ghcr.io/owner/name",
+    ),
+]
+
+ImageTag = Annotated[StrictStr, _pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag")]
+
+AptPackage = Annotated[
+    StrictStr,
+    _pattern(
+        r"[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:*-]+)?",
+        "an apt package, optionally pinned as name=version (e.g. zsh or zsh=5.9-*)",
+    ),
+]
+
+NpmPackage = Annotated[
+    StrictStr, _pattern(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*", "an npm package name")
+]
+PypiPackage = Annotated[StrictStr, _pattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", "a PyPI project name")]
+CrateName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9_-]*", "a crate name")]
+GoPackage = Annotated[
+    StrictStr,
+    _pattern(r"[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)*", "a Go package path such as mvdan.cc/sh/v3/cmd/shfmt"),
+]
+
+#: One word of a command that the smoke test runs (e.g. ``--version``).
+CommandWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@-]+", "a command word without shell metacharacters")]
+
+Duration = Annotated[StrictStr, _pattern(r"[0-9]+(ms|s|m|h)", "a duration such as 30s or 5m")]
+
+Platform = Annotated[StrictStr, _pattern(r"linux/(amd64|arm64)", "linux/amd64 or linux/arm64")]

@@ -1,0 +1,94 @@
+"""apt: Debian/Ubuntu packages, optionally from a vendor repository with a signed-by key."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from generator.fields import AptPackage, Name, Reason, Sha256, UrlTemplate, _pattern
+from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from typing import Annotated
+from pydantic import StrictStr
+
+AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
+
+
+class AptRepo(BaseModel):
+    """A vendor apt repository, trusted only for itself through signed-by."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: UrlTemplate
+    suite: AptWord
+    components: list[AptWord] = ["main"]
+    #: the repository's signing key (ASCII-armored or binary)
+    key_url: UrlTemplate
+    #: sha256 of the key file, computed from the real file; omit only with key_unverified
+    key_sha256: Sha256 | None = None
+    key_unverified: Reason | None = None
+
+    @model_validator(mode="after")
+    def _key_checked(self) -> AptRepo:
+        if not self.key_sha256 and not self.key_unverified:
+            raise ValueError("give key_sha256 (computed from the real key) or key_unverified with a reason")
+        return self
+
+
+class AptTool(ToolBase):
+    template: ClassVar[str] = "methods/apt.j2"
+    phase: ClassVar[Phase] = Phase.SYSTEM
+
+    method: Literal["apt"]
+    #: packages, pinned as name=version where the spec's base allows it
+    packages: list[AptPackage] = Field(min_length=1)
+    repo: AptRepo | None = None
+    #: why some packages are unpinned (rendered beside the hadolint DL3008 exception)
+    unpinned_reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _pins_or_reason(self) -> AptTool:
+        if self.unpinned_packages and not self.unpinned_reason:
+            raise ValueError(
+                f"unpinned packages ({', '.join(self.unpinned_packages)}): pin them as name=version "
+                "or give unpinned_reason"
+            )
+        return self
+
+    @property
+    def unpinned_packages(self) -> list[str]:
+        return [p for p in self.packages if "=" not in p]
+
+    def shown_version(self) -> str:
+        pins = [p.split("=", 1)[1] for p in self.packages if "=" in p]
+        return pins[0] if len(self.packages) == 1 and pins else ("pinned" if len(pins) == len(self.packages) else "distro")
+
+    def commands(self) -> list[str]:
+        return list(self.provides) or [p.split("=", 1)[0] for p in self.packages]
+
+    def verification(self, ctx) -> Verification:
+        source = "vendor repository" if self.repo else "distribution archive"
+        return Verification("package-manager", f"apt, signed {source}")
+
+    def contribute(self, ctx) -> Contribution:
+        repo = None
+        if self.repo:
+            suffix = ".asc" if self.repo.key_url.endswith(".asc") else ".gpg"
+            keyring = f"/etc/apt/keyrings/{self.name}{suffix}"
+            line = f"deb [signed-by={keyring}] {self.repo.url} {self.repo.suite} {' '.join(self.repo.components)}"
+            repo = {
+                "key_url": q(self.repo.key_url),
+                "key_sha256": self.repo.key_sha256,
+                "key_unverified": self.repo.key_unverified,
+                "keyring": keyring,
+                "line": q(line),
+                "list_file": f"/etc/apt/sources.list.d/{self.name}.list",
+            }
+        return Contribution(
+            body={
+                "name": self.name,
+                "packages": [q(p) for p in self.packages],
+                "unpinned_reason": self.unpinned_reason,
+                "repo": repo,
+            }
+        )

@@ -1,0 +1,37 @@
+"""cargo: `cargo install --locked` in a builder stage; only the binaries are copied out."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from generator.fields import CrateName, Version
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+
+
+class CargoTool(ToolBase):
+    template: ClassVar[str] = "methods/cargo.j2"
+    phase: ClassVar[Phase] = Phase.STAGE
+
+    method: Literal["cargo"]
+    #: crate name; defaults to the tool name
+    crate: CrateName | None = None
+    version: Version
+
+    def platform_issues(self, arches):
+        return ()
+
+    def verification(self, ctx) -> Verification:
+        return Verification("package-manager", "crates.io checksums, Cargo.lock (--locked)")
+
+    def contribute(self, ctx) -> Contribution:
+        return Contribution(
+            body={
+                "name": self.name,
+                "version": self.version,
+                "stage": self.stage_name,
+                "image": ctx.spec.builders.cargo,
+                "crate": q(self.crate or self.name),
+                "version_arg": q(self.version),
+            },
+            copies=[Copy(self.stage_name, "/out/bin/", "/usr/local/bin/")],
+        )

@@ -1,0 +1,54 @@
+"""git: a repository checked out at a pinned commit, in its own stage, copied in."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import StrictStr
+
+from generator.fields import GitCommit, UrlTemplate, Version, _pattern
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+
+Dest = Annotated[StrictStr, _pattern(r"(~|/)[A-Za-z0-9._+@/-]*", "an absolute path or one under ~")]
+
+
+class GitTool(ToolBase):
+    template: ClassVar[str] = "methods/git.j2"
+    phase: ClassVar[Phase] = Phase.STAGE
+    requires: ClassVar[tuple[str, ...]] = ("git",)
+
+    method: Literal["git"]
+    url: UrlTemplate
+    #: the commit to check out; the build fails if HEAD is anything else
+    commit: GitCommit
+    #: where the checkout goes; ~ is the user's home (then the user owns it)
+    dest: Dest
+    #: a human-readable version (tag or date), shown in tables
+    version: Version | None = None
+    #: keep .git (for tools that update themselves); default: drop it
+    keep_git: bool = False
+
+    def platform_issues(self, arches):
+        return ()
+
+    def shown_version(self) -> str:
+        return self.version or self.commit[:12]
+
+    def verification(self, ctx) -> Verification:
+        return Verification("git-commit", f"commit {self.commit[:12]}")
+
+    def contribute(self, ctx) -> Contribution:
+        dest = ctx.expand_home(self.dest)
+        out = f"/out{dest}"
+        return Contribution(
+            body={
+                "name": self.name,
+                "shown_version": self.shown_version(),
+                "stage": self.stage_name,
+                "url": q(self.url),
+                "commit": self.commit,
+                "out": q(out),
+                "keep_git": self.keep_git,
+            },
+            copies=[Copy(self.stage_name, out, dest, as_user=self.dest.startswith("~"))],
+        )

@@ -1,0 +1,37 @@
+"""go: `go install PKG@VERSION` in a builder stage; the static binary is copied out."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from generator.fields import GoPackage, Version
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+
+
+class GoTool(ToolBase):
+    template: ClassVar[str] = "methods/go.j2"
+    phase: ClassVar[Phase] = Phase.STAGE
+
+    method: Literal["go"]
+    #: package path of the main package, e.g. mvdan.cc/sh/v3/cmd/shfmt
+    package: GoPackage
+    #: module version as tagged (Go wants the leading v, e.g. v3.13.1)
+    version: Version
+
+    def platform_issues(self, arches):
+        return ()
+
+    def verification(self, ctx) -> Verification:
+        return Verification("package-manager", "Go checksum database (sum.golang.org)")
+
+    def contribute(self, ctx) -> Contribution:
+        return Contribution(
+            body={
+                "name": self.name,
+                "version": self.version,
+                "stage": self.stage_name,
+                "image": ctx.spec.builders.go,
+                "target": q(f"{self.package}@{self.version}"),
+            },
+            copies=[Copy(self.stage_name, "/out/bin/", "/usr/local/bin/")],
+        )

@@ -1,0 +1,39 @@
+"""mise: a language toolchain (node, python, go, rust, ...) managed by mise, as the user."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import StrictStr
+
+from generator.fields import EnvName, Version, _pattern
+from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+
+MiseToolName = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9:/._-]*", "a mise tool name such as node or python")]
+EnvWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/:-]*", "a value without spaces or shell metacharacters")]
+
+
+class MiseTool(ToolBase):
+    template: ClassVar[str] = "methods/mise.j2"
+    phase: ClassVar[Phase] = Phase.TOOLCHAIN
+    requires: ClassVar[tuple[str, ...]] = ("mise",)
+
+    method: Literal["mise"]
+    #: mise's name for the toolchain; defaults to the tool name
+    tool: MiseToolName | None = None
+    version: Version
+    #: settings for the install only, e.g. MISE_PYTHON_COMPILE: "0"
+    env: dict[EnvName, EnvWord] = {}
+
+    def verification(self, ctx) -> Verification:
+        return Verification("package-manager", "mise checks the upstream release checksums")
+
+    def contribute(self, ctx) -> Contribution:
+        return Contribution(
+            body={
+                "target": q(f"{self.tool or self.name}@{self.version}"),
+                "env": [f"{key}={q(value)}" for key, value in self.env.items()],
+                "cache": f"{ctx.home}/.cache/mise",
+                **ctx.owner,
+            }
+        )

@@ -1,0 +1,31 @@
+"""npm: a global npm package, installed as the user into ~/.local."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from generator.fields import NpmPackage, Version
+from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+
+
+class NpmTool(ToolBase):
+    template: ClassVar[str] = "methods/npm.j2"
+    phase: ClassVar[Phase] = Phase.USER
+    requires: ClassVar[tuple[str, ...]] = ("npm",)
+
+    method: Literal["npm"]
+    #: package name on the registry; defaults to the tool name
+    package: NpmPackage | None = None
+    version: Version
+
+    @property
+    def package_name(self) -> str:
+        return self.package or self.name
+
+    def verification(self, ctx) -> Verification:
+        return Verification("package-manager", "npm registry integrity hash, exact version")
+
+    def contribute(self, ctx) -> Contribution:
+        return Contribution(
+            body={"spec": q(f"{self.package_name}@{self.version}"), "cache": f"{ctx.home}/.npm", **ctx.owner}
+        )

@@ -1,0 +1,196 @@
+"""release: a prebuilt binary downloaded in its own stage, verified, and copied in.
+
+Each release tool gets a stage ``FROM base``, so BuildKit fetches all of them in
+parallel and a version bump rebuilds only that stage and one COPY.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+from generator.fields import AbsPath, AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version, _pattern
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+
+Arch = Literal["amd64", "arm64"]
+Archive = Literal["raw", "tar.gz", "tar.xz", "tar.bz2", "zip"]
+
+_ARCHIVE_SUFFIXES = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".tar.xz": "tar.xz", ".txz": "tar.xz", ".tar.bz2": "tar.bz2", ".tbz": "tar.bz2", ".zip": "zip"}
+_UNPACK = {
+    "tar.gz": "tar -xzf",
+    "tar.xz": "tar -xJf",
+    "tar.bz2": "tar -xjf",
+    "zip": "unzip -q",
+}
+#: Common target-triple spellings, usable in templates as {triple}/{goarch} etc.
+_ARCH_NAMES = {
+    "amd64": {"arch": "amd64", "uname": "x86_64", "triple_arch": "x86_64", "short": "x64"},
+    "arm64": {"arch": "arm64", "uname": "aarch64", "triple_arch": "aarch64", "short": "arm64"},
+}
+
+
+class Binary(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: path of the file inside the archive (templated: {version}, {stem}, {arch}, {uname});
+    #: omitted for raw downloads
+    path: AssetPath | None = None
+    #: name it is installed under
+    name: BinaryName
+
+
+class ChecksumFile(BaseModel):
+    """An upstream checksum file, fetched at build time (weaker than a pinned digest:
+    it comes from the same place as the artifact)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: UrlTemplate
+    #: sha256sum: lines of "HASH  NAME" (or one bare HASH); bsd: "SHA256 (NAME) = HASH"
+    format: Literal["sha256sum", "bsd"] = "sha256sum"
+
+
+class ReleaseTool(ToolBase):
+    template: ClassVar[str] = "methods/release.j2"
+    phase: ClassVar[Phase] = Phase.STAGE
+
+    method: Literal["release"]
+    version: Version
+    #: download URL; {version} and {asset} are filled in
+    url: UrlTemplate
+    #: asset file name per architecture (templated with {version})
+    assets: dict[Arch, AssetPath] = Field(min_length=1)
+    #: archive type; inferred from the asset name when omitted
+    archive: Archive | None = None
+    #: files to install from the download; default: one binary named like the tool
+    binaries: list[Binary] = []
+    #: install this directory of the archive as /opt/<name> (for tools that need their
+    #: runtime files next to them); binaries' paths are then relative to it
+    tree: AssetPath | None = None
+    #: pinned sha256 per architecture, computed from the real artifacts
+    sha256: dict[Arch, Sha256] | None = None
+    #: upstream checksum file fetched at build time, when no digest is pinned
+    checksum_file: ChecksumFile | None = None
+    #: why the download cannot be verified (no upstream checksums, no pinned digest yet)
+    unverified: Reason | None = None
+
+    @model_validator(mode="after")
+    def _verifiable(self) -> ReleaseTool:
+        if not (self.sha256 or self.checksum_file or self.unverified):
+            raise ValueError(
+                "say how the download is verified: sha256 per arch (from the real artifact), "
+                "checksum_file (upstream), or unverified with a reason"
+            )
+        if self.archive_type == "raw" and any(b.path for b in self.binaries):
+            raise ValueError("a raw download is the binary itself; binaries[].path only applies to archives")
+        if self.archive_type != "raw" and not self.tree and not all(b.path for b in self.binaries or [Binary(name=self.name)]):
+            raise ValueError("an archive needs binaries with the path of each file inside it")
+        return self
+
+    def platform_issues(self, arches: list[str]):
+        for arch in arches:
+            if arch not in self.assets:
+                yield ("assets",), f"no asset for {arch}; every platform of the spec needs one (or limit the tool to a profile)"
+            elif self.sha256 is not None and arch not in self.sha256:
+                yield ("sha256",), f"no sha256 for {arch}"
+
+    @property
+    def archive_type(self) -> str:
+        if self.archive:
+            return self.archive
+        asset = next(iter(self.assets.values()))
+        return next((kind for suffix, kind in _ARCHIVE_SUFFIXES.items() if asset.endswith(suffix)), "raw")
+
+    @property
+    def installed(self) -> list[Binary]:
+        return self.binaries or [Binary(name=self.name, path=None if self.archive_type == "raw" else self.name)]
+
+    def commands(self) -> list[str]:
+        return list(self.provides) or [b.name for b in self.installed]
+
+    def asset_url(self, arch: str) -> str:
+        return self._fill(self.url, arch, asset=self.asset_name(arch))
+
+    def asset_name(self, arch: str) -> str:
+        return self._fill(self.assets[arch], arch)
+
+    def checksum_url(self, arch: str) -> str | None:
+        if not self.checksum_file:
+            return None
+        return self._fill(self.checksum_file.url, arch, asset=self.asset_name(arch))
+
+    def _fill(self, template: str, arch: str, **extra: str) -> str:
+        asset = extra.get("asset") or (self.assets[arch].replace("{version}", self.version) if arch in self.assets else "")
+        stem = asset
+        for suffix in _ARCHIVE_SUFFIXES:
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        values = {"version": self.version, "stem": stem, **_ARCH_NAMES[arch], **extra}
+        for key, value in values.items():
+            template = template.replace("{" + key + "}", value)
+        return template
+
+    def verification(self, ctx) -> Verification:
+        if ctx.locked_all(self):
+            return Verification("pinned-digest", "sha256 from sandbox.lock")
+        if self.sha256:
+            return Verification("pinned-digest", "sha256 in sandbox.yaml")
+        if self.checksum_file:
+            return Verification("checksum-file", "upstream checksum file fetched at build time")
+        return Verification("unverified", self.unverified or "")
+
+    def digest(self, ctx, arch: str) -> str | None:
+        return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or (self.sha256 or {}).get(arch)
+
+    def contribute(self, ctx) -> Contribution:
+        arches = []
+        for arch in ctx.arches:
+            if arch not in self.assets:
+                continue
+            sums_url = self.checksum_url(arch)
+            variables = {
+                "url": self.asset_url(arch),
+                "asset": self.asset_name(arch),
+                "sha256": self.digest(ctx, arch),
+                "sums": sums_url,
+                "tree": self._fill(self.tree, arch) if self.tree else None,
+            }
+            variables.update(
+                {f"src{i}": self._fill(b.path, arch) if b.path else self.asset_name(arch) for i, b in enumerate(self.installed)}
+            )
+            assignments = " ".join(f"{key}={q(value)}" for key, value in variables.items() if value)
+            arches.append({"arch": arch, "assignments": assignments, "pinned": bool(variables["sha256"])})
+        opt = f"/opt/{self.name}"
+        if all(a["pinned"] for a in arches):
+            verify = "sha256"
+        elif self.checksum_file:
+            verify = "sums"
+        else:
+            verify = "none"
+        return Contribution(
+            body={
+                "name": self.name,
+                "version": self.version,
+                "stage": self.stage_name,
+                "arches": arches,
+                "verify": verify,
+                "verification": str(self.verification(ctx)),
+                "sums_program": q(_SUMS_PROGRAMS[self.checksum_file.format]) if self.checksum_file else None,
+                "unpack": _UNPACK.get(self.archive_type),
+                "binaries": [
+                    {"source": f'"{opt}/${{src{i}}}"' if self.tree else f'"${{src{i}}}"', "name": b.name}
+                    for i, b in enumerate(self.installed)
+                ],
+                "opt": opt if self.tree else None,
+            },
+            copies=[Copy(self.stage_name, "/out/", "/")],
+        )
+
+
+#: awk programs that print the sha256 of the file named by -v asset=NAME
+_SUMS_PROGRAMS = {
+    "sha256sum": '$2 == asset || $2 == "*" asset { print $1; exit } NF == 1 { print $1; exit }',
+    "bsd": '$1 == "SHA256" && $2 == "(" asset ")" { print $4; exit }',
+}

@@ -1,0 +1,77 @@
+"""script: an upstream installer script, pinned by URL and sha256, run explicitly.
+
+This runs upstream code inside the build; the spec must say so with
+``runs_upstream_code: true``, and `sandbox audit` lists every such tool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import StrictStr, model_validator
+
+from generator.fields import EnvName, Reason, Sha256, UrlTemplate, Version, _pattern
+from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+
+ScriptArg = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@~-]+", "an argument without spaces or shell metacharacters")]
+
+
+class ScriptTool(ToolBase):
+    template: ClassVar[str] = "methods/script.j2"
+    phase: ClassVar[Phase] = Phase.USER
+
+    method: Literal["script"]
+    version: Version
+    #: the installer, at a URL that names the version or a commit (never a branch)
+    url: UrlTemplate
+    #: sha256 of the script itself, computed from the real file
+    sha256: Sha256 | None = None
+    #: why the script's digest is not pinned yet
+    unverified: Reason | None = None
+    #: must be true: the build runs code fetched from upstream
+    runs_upstream_code: Literal[True]
+    interpreter: Literal["sh", "bash"] = "sh"
+    args: list[ScriptArg] = []
+    env: dict[EnvName, ScriptArg] = {}
+    #: run as root (default: as the user)
+    as_root: bool = False
+
+    @model_validator(mode="after")
+    def _verifiable(self) -> ScriptTool:
+        if not (self.sha256 or self.unverified):
+            raise ValueError("give the script's sha256 (computed from the real file) or unverified with a reason")
+        return self
+
+    def platform_issues(self, arches):
+        return ()
+
+    def url_for(self) -> str:
+        return self.url.replace("{version}", self.version)
+
+    def digest(self, ctx) -> str | None:
+        return ctx.locked_sha256(self.name, "script", self.url_for()) or self.sha256
+
+    def verification(self, ctx) -> Verification:
+        if ctx.locked_sha256(self.name, "script", self.url_for()):
+            return Verification("pinned-digest", "script sha256 from sandbox.lock; runs upstream code")
+        if self.sha256:
+            return Verification("pinned-digest", "script sha256 in sandbox.yaml; runs upstream code")
+        return Verification("unverified", self.unverified or "")
+
+    def contribute(self, ctx) -> Contribution:
+        path = f"/tmp/install-{self.name}.sh"
+        return Contribution(
+            body={
+                "name": self.name,
+                "version": self.version,
+                "url": q(self.url_for()),
+                "path": path,
+                "sha256": self.digest(ctx),
+                "unverified": self.unverified,
+                "interpreter": self.interpreter,
+                "args": " ".join(q(a) for a in self.args),
+                "env": " ".join(f"{k}={q(v)}" for k, v in self.env.items()),
+                "as_root": self.as_root,
+                **ctx.owner,
+            }
+        )

@@ -1,0 +1,34 @@
+"""uv: a Python command-line tool in its own environment (`uv tool install`), as the user."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from generator.fields import PypiPackage, Version
+from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+
+
+class UvTool(ToolBase):
+    template: ClassVar[str] = "methods/uv.j2"
+    phase: ClassVar[Phase] = Phase.USER
+    requires: ClassVar[tuple[str, ...]] = ("uv",)
+
+    method: Literal["uv"]
+    #: project name on PyPI; defaults to the tool name
+    package: PypiPackage | None = None
+    version: Version
+    #: Python the tool's environment uses (e.g. 3.13); default: uv's choice
+    python: Version | None = None
+
+    def verification(self, ctx) -> Verification:
+        return Verification("package-manager", "PyPI over HTTPS, exact version")
+
+    def contribute(self, ctx) -> Contribution:
+        return Contribution(
+            body={
+                "spec": q(f"{self.package or self.name}=={self.version}"),
+                "python": q(self.python) if self.python else None,
+                "cache": f"{ctx.home}/.cache/uv",
+                **ctx.owner,
+            }
+        )

@@ -1,0 +1,164 @@
+"""Spec -> Dockerfile text. All decisions are made here in Python; templates lay out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from generator.errors import UsageError
+from generator.lockfile import Lock
+from generator.methods import Phase, ToolBase
+from generator.methods.base import q
+from generator.spec import Spec
+
+_PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+_REPO_TEMPLATES = Path(__file__).parent.parent / "templates"
+
+
+def templates_dir() -> Path:
+    """Templates ship inside the wheel; in a checkout they live at the repo root."""
+    return _PACKAGE_TEMPLATES if _PACKAGE_TEMPLATES.is_dir() else _REPO_TEMPLATES
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def dockerfile_quote(value: str) -> str:
+    """A double-quoted Dockerfile word that comes back byte-identical (no $ expansion)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+@dataclass
+class RenderContext:
+    """What install methods may ask about the build they are part of."""
+
+    spec: Spec
+    profile: str
+    lock: Lock = field(default_factory=Lock)
+
+    @property
+    def home(self) -> str:
+        return self.spec.user.home_dir
+
+    @property
+    def owner(self) -> dict[str, int]:
+        return {"uid": self.spec.user.uid, "gid": self.spec.user.gid}
+
+    @property
+    def arches(self) -> list[str]:
+        return self.spec.arches
+
+    def expand_home(self, path: str) -> str:
+        return self.home + path[1:] if path.startswith("~") else path
+
+    def locked_sha256(self, tool: str, key: str, url: str) -> str | None:
+        return self.lock.sha256(tool, key, url)
+
+    def locked_all(self, tool: ToolBase) -> bool:
+        urls = getattr(tool, "asset_url", None)
+        return bool(urls) and all(
+            self.lock.sha256(tool.name, arch, urls(arch)) for arch in self.arches if arch in tool.assets  # type: ignore[attr-defined]
+        )
+
+
+def _partial(tool: ToolBase, ctx: RenderContext, body: dict) -> str:
+    return environment().get_template(tool.template).render(**body).rstrip("\n")
+
+
+def _apt_packages(packages: list[str]) -> list[str]:
+    return [q(p) for p in packages]
+
+
+def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
+    ctx = RenderContext(spec, profile, lock)
+    tools = sorted(spec.tools_for(profile), key=lambda t: t.phase)  # stable: spec order within a phase
+    blocks: dict[Phase, list[str]] = {phase: [] for phase in Phase}
+    copies: list[str] = []
+    user = spec.user
+    chown = f"--chown={user.uid}:{user.gid} "
+    for tool in tools:
+        contribution = tool.contribute(ctx)
+        blocks[tool.phase].append(_partial(tool, ctx, contribution.body))
+        for copy in contribution.copies:
+            copies.append(f"COPY {chown if copy.as_user else ''}--from={copy.stage} {copy.source} {copy.dest}")
+
+    runtime = spec.runtime
+    health = runtime.healthcheck
+    url = f"http://127.0.0.1:{runtime.port}{health.path}"
+    bind = [arg.replace("{host}", runtime.host).replace("{port}", str(runtime.port)) for arg in runtime.bind_args]
+    path_dirs = [ctx.expand_home(p) for p in spec.path]
+    labels = {
+        f"org.opencontainers.image.{key}": value
+        for key, value in spec.image.labels.model_dump(exclude={"extra"}).items()
+    }
+    labels["org.opencontainers.image.base.name"] = spec.base.reference
+    labels.update(spec.image.labels.extra)
+    label_pairs = [f"{key}={dockerfile_quote(value)}" for key, value in labels.items()]
+    label_pairs += [f'org.opencontainers.image.{key}="${{SANDBOX_{key.upper()}}}"' for key in ("version", "revision", "created")]
+    unpinned = [p for p in spec.base.packages if "=" not in p]
+    return {
+        "source": spec.source.name if spec.source else "sandbox.yaml",
+        "profile": profile,
+        "profile_note": spec.profiles[profile].description,
+        "base": {
+            "reference": spec.base.reference,
+            "packages": _apt_packages(spec.base.packages),
+            "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
+            if unpinned
+            else None,
+        },
+        "stages": blocks[Phase.STAGE],
+        "system": blocks[Phase.SYSTEM],
+        "toolchains": blocks[Phase.TOOLCHAIN],
+        "user_steps": blocks[Phase.USER],
+        "copies": copies,
+        "user": {
+            "name": user.name,
+            "uid": user.uid,
+            "gid": user.gid,
+            "home": user.home_dir,
+            "shell": user.shell,
+            "sudo": user.sudo,
+            "dirs": " ".join(q(d) for d in dict.fromkeys([user.workspace_dir, *runtime.volumes])),
+        },
+        "path": ":".join([*path_dirs, "${PATH}"]) if path_dirs else None,
+        "files": [
+            f"COPY {chown if f.user_owned else ''}{f.src} {ctx.expand_home(f.dest)}" for f in spec.files
+        ],
+        "env": [f"{key}={dockerfile_quote(value)}" for key, value in spec.env.items()],
+        "labels": label_pairs,
+        "port": runtime.port,
+        "volumes": json.dumps(runtime.volumes) if runtime.volumes else None,
+        "healthcheck": {
+            "options": f"--interval={health.interval} --timeout={health.timeout} "
+            f"--start-period={health.start_period} --retries={health.retries}",
+            "command": json.dumps(["curl", "--fail", "--silent", "--show-error", "--output", "/dev/null", url]),
+        },
+        "workdir": user.workspace_dir,
+        "entrypoint": json.dumps([runtime.init, "--"]),
+        "cmd": json.dumps([*runtime.command, *bind]),
+    }
+
+
+def render(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> str:
+    """The Dockerfile for one profile of the spec (the first declared one by default)."""
+    profile = profile or spec.default_profile
+    if profile not in spec.profiles:
+        raise UsageError(f"unknown profile {profile!r}; the spec declares: {', '.join(spec.profiles)}")
+    lock = lock if lock is not None else Lock.beside(spec.source)
+    data = build_context(spec, profile, lock)
+    return environment().get_template("Dockerfile.j2").render(**data)

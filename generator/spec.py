@@ -1,0 +1,257 @@
+"""The spec: what sandbox.yaml may say, as pydantic models that reject unknown keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
+
+from generator.methods import Tool
+from generator.fields import (
+    AbsPath,
+    AptPackage,
+    AssetPath,
+    CommandWord,
+    Duration,
+    EnvName,
+    ImageDigest,
+    ImageName,
+    ImageTag,
+    LabelKey,
+    Name,
+    Platform,
+    Text,
+    _pattern,
+)
+
+#: A spec-level problem: where it is (a pydantic-style location) and what is wrong.
+Issue = tuple[tuple[str | int, ...], str]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Labels(Model):
+    """OCI image labels (org.opencontainers.image.*). version, revision and created are
+    build arguments, so the Dockerfile itself stays the same from build to build."""
+
+    title: Text
+    description: Text
+    url: Text
+    source: Text
+    vendor: Text
+    licenses: Text
+    #: extra labels, full key names (e.g. com.example.team)
+    extra: dict[LabelKey, Text] = {}
+
+
+class ImageSpec(Model):
+    #: primary name (Docker Hub)
+    name: ImageName
+    #: mirrors tried in order when the primary cannot be pulled
+    mirrors: list[ImageName] = []
+    #: the tag `build` and `pull` use when none is given (this is our own image's tag,
+    #: not a base image: a moving tag is fine here)
+    tag: ImageTag = "latest"
+    labels: Labels
+    #: digest that `pull` must see, if the project pins one
+    digest: ImageDigest | None = None
+
+
+class BaseImage(Model):
+    image: ImageName
+    tag: ImageTag
+    #: optional pin: the build uses image:tag@digest
+    digest: ImageDigest | None = None
+    #: apt packages in the base stage, shared by every stage (fetching needs curl)
+    packages: list[AptPackage] = ["ca-certificates", "curl"]
+    #: why base packages are unpinned, if they are (rendered beside hadolint's DL3008)
+    unpinned_reason: Text | None = None
+
+    @field_validator("tag")
+    @classmethod
+    def _not_moving(cls, value: str) -> str:
+        if value.lower() == "latest":
+            raise ValueError("the base image tag 'latest' moves; pin a release tag such as 24.04")
+        return value
+
+    @property
+    def reference(self) -> str:
+        ref = f"{self.image}:{self.tag}"
+        return f"{ref}@{self.digest}" if self.digest else ref
+
+
+UserName = Annotated[StrictStr, _pattern(r"[a-z_][a-z0-9_-]{0,31}", "a POSIX user name")]
+
+
+class UserSpec(Model):
+    name: UserName = "opencode"
+    uid: StrictInt = Field(1000, ge=1, le=65533)
+    gid: StrictInt = Field(1000, ge=1, le=65533)
+    #: login shell (the package that provides it must be installed by a tool)
+    shell: AbsPath = "/usr/bin/zsh"
+    #: passwordless sudo through a 0440 drop-in under /etc/sudoers.d
+    sudo: bool = True
+    home: AbsPath | None = None
+    #: where users' projects live (created, owned by the user, and the WORKDIR)
+    workspace: AbsPath | None = None
+
+    @property
+    def home_dir(self) -> str:
+        return self.home or f"/home/{self.name}"
+
+    @property
+    def workspace_dir(self) -> str:
+        return self.workspace or f"{self.home_dir}/workspace"
+
+
+class Healthcheck(Model):
+    #: path of the HTTP check against the server inside the container
+    path: Annotated[StrictStr, _pattern(r"/[A-Za-z0-9._~/-]*", "a URL path such as / or /health")] = "/"
+    interval: Duration = "30s"
+    timeout: Duration = "5s"
+    start_period: Duration = "30s"
+    retries: StrictInt = Field(3, ge=1, le=100)
+
+
+class Runtime(Model):
+    #: PID 1: reaps zombies and forwards signals
+    init: Literal["tini", "dumb-init"] = "tini"
+    #: the server started by default; the renderer appends the bind address and port
+    command: list[CommandWord] = ["opencode", "web"]
+    #: flags that bind the server: {host} and {port} are filled in
+    bind_args: list[Annotated[StrictStr, _pattern(r"[A-Za-z0-9._=:{}-]+", "a flag")]] = [
+        "--hostname",
+        "{host}",
+        "--port",
+        "{port}",
+    ]
+    host: Annotated[StrictStr, _pattern(r"[0-9.]+|[a-z0-9.-]+", "an address")] = "0.0.0.0"
+    port: StrictInt = Field(3000, ge=1, le=65535)
+    healthcheck: Healthcheck = Healthcheck()
+    #: directories whose data must outlive the container
+    volumes: list[AbsPath] = []
+
+
+class FileCopy(Model):
+    """A file from the repository's files/ directory, copied into the image."""
+
+    src: AssetPath
+    dest: AbsPath
+    #: owned by the sandbox user (else root)
+    user_owned: bool = False
+
+
+class Builders(Model):
+    """Images for builder stages (compile-only work; their results are copied out)."""
+
+    cargo: Annotated[StrictStr, _pattern(r"[a-z0-9./_-]+:[A-Za-z0-9_.-]+(@sha256:[0-9a-f]{64})?", "image:tag[@digest]")] = "rust:1.94.1-bookworm"
+    go: Annotated[StrictStr, _pattern(r"[a-z0-9./_-]+:[A-Za-z0-9_.-]+(@sha256:[0-9a-f]{64})?", "image:tag[@digest]")] = "golang:1.27.0-bookworm"
+
+    @field_validator("cargo", "go")
+    @classmethod
+    def _not_moving(cls, value: str) -> str:
+        if value.split("@")[0].endswith(":latest"):
+            raise ValueError("the 'latest' tag moves; pin a release tag")
+        return value
+
+
+class Profile(Model):
+    #: file the profile renders to, relative to the spec's directory
+    output: AssetPath
+    description: Text = ""
+
+
+class Spec(Model):
+    """A whole sandbox image, as declared in sandbox.yaml."""
+
+    schema_version: Literal[1] = 1
+    #: Dockerfile syntax level: docker-20.10 works with the BuildKit built into Docker
+    #: 20.10 (no `# syntax=` line, no COPY --link, no heredocs)
+    syntax: Literal["docker-20.10"] = "docker-20.10"
+    image: ImageSpec
+    base: BaseImage
+    platforms: list[Platform] = ["linux/amd64", "linux/arm64"]
+    user: UserSpec = UserSpec()
+    #: environment of the running container (DEBIAN_FRONTEND is build-time only)
+    env: dict[EnvName, Text] = {"TZ": "UTC", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    #: directories put in front of PATH, in order; ~ means the user's home
+    path: list[Annotated[StrictStr, _pattern(r"(~|/)[A-Za-z0-9._+@/-]*", "an absolute path or one under ~")]] = []
+    runtime: Runtime = Runtime()
+    files: list[FileCopy] = []
+    builders: Builders = Builders()
+    #: variants of the image; the first is the default
+    profiles: dict[Name, Profile] = {"default": Profile(output="Dockerfile")}
+    tools: list[Tool] = []
+
+    #: the file this spec was read from (set by the loader, not part of the YAML)
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("env")
+    @classmethod
+    def _no_build_only_env(cls, value: dict[str, str]) -> dict[str, str]:
+        if "DEBIAN_FRONTEND" in value:
+            raise ValueError("DEBIAN_FRONTEND is set at build time only (it would leak into users' shells)")
+        return value
+
+    @model_validator(mode="after")
+    def _has_profiles(self) -> Spec:
+        if not self.profiles:
+            raise ValueError("declare at least one profile")
+        return self
+
+    @property
+    def default_profile(self) -> str:
+        return next(iter(self.profiles))
+
+    @property
+    def arches(self) -> list[str]:
+        return [p.split("/", 1)[1] for p in self.platforms]
+
+    def tools_for(self, profile: str) -> list[Tool]:
+        return [t for t in self.tools if t.in_profile(profile)]
+
+    def issues(self) -> Iterator[Issue]:
+        """Problems that span several fields (each located at the field to fix)."""
+        seen: dict[str, int] = {}
+        outputs: dict[str, str] = {}
+        for name, profile in self.profiles.items():
+            if profile.output in outputs:
+                yield ("profiles", name, "output"), f"output {profile.output} is also used by profile {outputs[profile.output]}"
+            outputs[profile.output] = name
+        for index, tool in enumerate(self.tools):
+            if tool.name in seen:
+                yield ("tools", index, "name"), f"duplicate tool name {tool.name!r} (also tools[{seen[tool.name]}])"
+            seen.setdefault(tool.name, index)
+            for profile in tool.profiles or []:
+                if profile not in self.profiles:
+                    yield ("tools", index, "profiles"), f"unknown profile {profile!r}; declared: {', '.join(self.profiles)}"
+            if tool.enabled:
+                for loc, message in tool.platform_issues(self.arches):
+                    yield ("tools", index, *loc), message
+        for profile in self.profiles:
+            yield from self._dependency_issues(profile)
+
+    def _dependency_issues(self, profile: str) -> Iterator[Issue]:
+        tools = self.tools_for(profile)
+        available = {pkg.split("=")[0] for pkg in self.base.packages}
+        for tool in tools:
+            available.update(tool.commands())
+        init = self.runtime.init
+        if init not in available:
+            yield ("runtime", "init"), f"profile {profile!r}: no enabled tool provides {init!r}"
+        shell = self.user.shell.rsplit("/", 1)[-1]
+        if shell not in available and shell not in {"bash", "sh"}:
+            yield ("user", "shell"), f"profile {profile!r}: no enabled tool provides the login shell {shell!r}"
+        for index, tool in enumerate(self.tools):
+            if tool not in tools:
+                continue
+            for needed in tool.requires:
+                if needed not in available:
+                    yield (
+                        ("tools", index, "method"),
+                        f"profile {profile!r}: method {tool.method} needs {needed!r}, which no enabled tool provides",
+                    )
