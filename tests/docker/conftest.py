@@ -1,0 +1,80 @@
+"""Fixtures for tests that talk to a real Docker engine.
+
+The engine is whatever the environment names (DOCKER_HOST, SANDBOX_DOCKER_CLI; on CI
+.ci/provision-docker.sh prints them). When it cannot be reached the engine tests are skipped,
+unless SANDBOX_REQUIRE_DOCKER=1, in which case they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from generator.docker.client import DockerClient
+from generator.docker.errors import DockerError
+
+REQUIRE_ENV = "SANDBOX_REQUIRE_DOCKER"
+BASE_IMAGE_ENV = "SANDBOX_TEST_BASE_IMAGE"
+
+
+def docker_required() -> bool:
+    return os.environ.get(REQUIRE_ENV, "") == "1"
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when CI said the engine must be there."""
+    if docker_required():
+        pytest.fail(f"{reason} (and {REQUIRE_ENV}=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> DockerClient:
+    """A client for the engine the environment points at, verified to answer."""
+    client = DockerClient()
+    try:
+        client.verify_connection()
+    except DockerError as exc:
+        detail = getattr(exc, "detail", "")
+        unavailable(f"no Docker engine reachable with {client!r}: {exc}{' - ' + detail if detail else ''}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client: DockerClient) -> str:
+    """A small image present in the engine (no registry is reachable on CI to pull one)."""
+    name = os.environ.get(BASE_IMAGE_ENV, "")
+    if not name:
+        unavailable(f"{BASE_IMAGE_ENV} is not set (name a local image, e.g. local/debian:bookworm)")
+    result = docker_client.run(["image", "inspect", "--format", "{{.Id}}", name], check=False)
+    if result.returncode != 0:
+        unavailable(f"{BASE_IMAGE_ENV}={name} is not in the engine: {result.stderr.strip()}")
+    return name
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A name no other test run uses, for images and containers the test creates."""
+    return f"sandbox-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def image_cleanup(docker_client: DockerClient) -> Iterator[list[str]]:
+    """Append image references to the list; they are removed after the test."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        docker_client.run(["image", "rm", "--force", name], check=False)
+
+
+@pytest.fixture(scope="session")
+def cli_28() -> str:
+    """The 28.x CLI without buildx that CI machines have first on PATH."""
+    path = os.environ.get("SANDBOX_TEST_CLI_NO_BUILDX", "/usr/local/bin/docker")
+    if not shutil.which(path):
+        unavailable(f"no docker CLI at {path} (set SANDBOX_TEST_CLI_NO_BUILDX to a CLI >= 23 without buildx)")
+    return path
