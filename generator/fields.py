@@ -18,7 +18,7 @@ def _pattern(regex: str, expected: str):
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise ValueError(f"{expected}; got {value!r}")
+            raise ValueError(f"expected {expected}; got {value!r}")
         return value
 
     return AfterValidator(check)

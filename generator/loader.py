@@ -8,13 +8,17 @@ are mapped back onto that tree, so each one is reported as ``file:line:col: fiel
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError
@@ -30,9 +34,37 @@ _SCALARS = {
 }
 
 
+_COLLECTION_TAGS = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
+
+
+class _AliasNode(ScalarNode):
+    """Stands where an alias (*name) was written; the stock composer would hand back the
+    anchored node itself, whose position is the anchor's, not the alias's."""
+
+
+class _PositionedComposer(Composer):
+    def __init__(self, loader=None) -> None:
+        super().__init__(loader)
+        # Reused anchors are reported as problems like any other anchor; a Python
+        # warning on stderr would only add noise to the error list.
+        self.warn_double_anchors = False
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.parser.check_event(AliasEvent):
+            event = self.parser.peek_event()
+            super().compose_node(parent, index)  # consumes the event, checks the anchor exists
+            return _AliasNode("alias", event.anchor, event.start_mark, event.end_mark)
+        return super().compose_node(parent, index)
+
+
 def _tag(node: Node) -> str:
     tag = node.tag
     return str(getattr(tag, "value", tag))
+
+
+def _shown_tag(tag: str) -> str:
+    """A tag as it is written in YAML (!!python/object, !custom)."""
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
 
 
 def _where(node: Node) -> tuple[int, int]:
@@ -56,8 +88,10 @@ class _Tree:
         seen: set[int] = set()
 
         def walk(node: Node, path: str) -> None:
-            if id(node) in seen:
-                problems.append(self.problem(node, path, "aliases (*name) are not allowed; write the value out"))
+            if isinstance(node, _AliasNode) or id(node) in seen:
+                problems.append(
+                    self.problem(node, path, f"aliases (*{node.value}) are not allowed; write the value out")
+                )
                 return
             seen.add(id(node))
             if getattr(node, "anchor", None):
@@ -66,13 +100,15 @@ class _Tree:
                 )
             tag = _tag(node)
             if isinstance(node, ScalarNode) and tag not in _SCALARS:
-                problems.append(self.problem(node, path, f"unsupported YAML tag {tag!r}"))
-            elif isinstance(node, MappingNode):
+                problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}; only plain values are allowed"))
+            elif type(node) in _COLLECTION_TAGS and tag != _COLLECTION_TAGS[type(node)]:
+                problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}; only plain values are allowed"))
+            if isinstance(node, MappingNode):
                 keys: dict[str, Node] = {}
                 for key_node, value_node in node.value:
                     key = str(key_node.value)
                     if _tag(key_node) == _TAG + "merge" or key == "<<":
-                        problems.append(self.problem(key_node, path, "merge keys (<<) are not allowed"))
+                        problems.append(self.problem(key_node, path, "merge keys (<<) are not allowed; write the keys out"))
                         continue
                     child = f"{path}.{key}" if path else key
                     if key in keys:
@@ -146,42 +182,184 @@ def _member_names() -> set[str]:
     return set(REGISTRY)
 
 
+def _unwrap(annotation: Any, part: str | int) -> Any:
+    """The type one step further along a pydantic location, or None if unknown."""
+    from generator.methods import REGISTRY
+
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            if isinstance(part, str) and part in REGISTRY:
+                return REGISTRY[part]
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return None
+            annotation = members[0]
+        else:
+            break
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        field = annotation.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    if origin in (list, tuple) and isinstance(part, int):
+        return get_args(annotation)[0]
+    if origin is dict and isinstance(part, str):
+        return get_args(annotation)[1]
+    return None
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model class whose fields sit at ``loc`` (for listing the keys it accepts)."""
+    from generator.methods import REGISTRY
+
+    annotation: Any = Spec
+    for part in loc:
+        annotation = _unwrap(annotation, part)
+        if annotation is None:
+            return None
+    for _ in range(3):  # Annotated / Optional wrappers around the model itself
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return annotation
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if not args:
+            return None
+        annotation = args[0]
+    return None
+
+
+def spec_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a spec mapping of this model may contain."""
+    return [name for name, field in model.model_fields.items() if not field.exclude]
+
+
+def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
+    if model is None:
+        return f"unknown key {key!r} (check its spelling and indentation)"
+    keys = spec_keys(model)
+    close = difflib.get_close_matches(key, keys, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key {key!r}; {hint}expected one of: {', '.join(keys)}"
+
+
+def _describe(node: Node | None) -> str:
+    """What the YAML actually holds, in the words a spec author would use."""
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "an empty list" if not node.value else "a list"
+    if not isinstance(node, ScalarNode):
+        return "nothing"
+    tag, raw = _tag(node), str(node.value)
+    shown = raw if len(raw) <= 60 else raw[:57] + "..."
+    if tag == _TAG + "null":
+        return "an empty value (null)"
+    if tag in (_TAG + "int", _TAG + "float"):
+        return f"the number {shown}"
+    if tag == _TAG + "bool":
+        return f"the boolean {shown}"
+    return f"the string {shown!r}"
+
+
+#: pydantic error types that mean "wrong kind of value", and what was expected instead
+_EXPECTED_TYPE = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+}
+
+
 def _explain(error: dict[str, Any], node: Node | None) -> str:
-    kind, message = error["type"], error["msg"]
+    kind, message, ctx = error["type"], error["msg"], error.get("ctx") or {}
     raw = node.value if isinstance(node, ScalarNode) else None
+    got = _describe(node)
     if kind == "string_type" and isinstance(node, ScalarNode) and _tag(node) in (_TAG + "int", _TAG + "float"):
         return f"expected a string, but YAML reads {raw} as a number; quote it: \"{raw}\""
     if kind == "string_type" and isinstance(node, ScalarNode) and _tag(node) == _TAG + "bool":
         return f"expected a string, but YAML reads {raw} as a boolean; quote it: \"{raw}\""
-    if kind == "extra_forbidden":
-        return "unknown key (not part of the spec; check its spelling and indentation)"
+    if kind in _EXPECTED_TYPE:
+        return f"expected {_EXPECTED_TYPE[kind]}; got {got}"
     if kind == "missing":
         return "required field is missing"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace("True", "true").replace("False", "false")
+        return f"expected {expected}; got {got}"
+    if kind == "too_short":
+        return f"expected at least {ctx.get('min_length')} item(s); got {got}"
+    if kind == "too_long":
+        return f"expected at most {ctx.get('max_length')} item(s); got {got}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"expected a number {message.removeprefix('Input should be ')}; got {got}"
     if kind.startswith("value_error") or kind == "assertion_error":
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if message.startswith("Input should be "):
+        return f"expected {message.removeprefix('Input should be ')}; got {got}"
     return message[:1].lower() + message[1:]
+
+
+def _methods() -> str:
+    from generator.methods import REGISTRY
+
+    return ", ".join(REGISTRY)
 
 
 def problems_from_validation(tree: _Tree, error: ValidationError) -> Iterator[Problem]:
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
-        node, field, complete = tree.locate(loc)
-        if item["type"] == "extra_forbidden":
+        kind = item["type"]
+        if kind == "union_tag_not_found":
+            node, field, _complete = tree.locate(loc)
+            yield tree.problem(node, f"{field}.method", f"required field is missing; expected one of: {_methods()}")
+            continue
+        if kind == "union_tag_invalid":
+            node, field, _complete = tree.locate((*loc, "method"))
+            tag = (item.get("ctx") or {}).get("tag")
+            yield tree.problem(node, field, f"unknown install method {tag!r}; expected one of: {_methods()}")
+            continue
+        if loc and loc[-1] == "[key]":
+            # a dict key failed its own type: point at the key, not at its value
+            loc = loc[:-1]
+            _node, field, _complete = tree.locate(loc)
             node = tree.key_node(loc)
-        elif item["type"] == "missing" or not complete:
-            node = node  # the parent mapping: where the key should go
+            yield tree.problem(node, field, f"invalid key: {_explain(item, node)}")
+            continue
+        node, field, complete = tree.locate(loc)
+        if kind == "extra_forbidden":
+            yield tree.problem(tree.key_node(loc), field, _unknown_key(str(loc[-1]), _model_at(loc[:-1])))
+            continue
+        # for a missing key, ``node`` is the parent mapping: where the key should go
         yield tree.problem(node, field, _explain(item, node if complete else None))
+
+
+def _excluded_keys(tree: _Tree) -> Iterator[Problem]:
+    """Model fields that are not spec keys (set by the loader, e.g. ``source``)."""
+    assert isinstance(tree.root, MappingNode)
+    for key_node, _value in tree.root.value:
+        field = Spec.model_fields.get(str(key_node.value))
+        if field is not None and field.exclude:
+            yield tree.problem(key_node, str(key_node.value), _unknown_key(str(key_node.value), Spec))
 
 
 def parse(text: str, filename: str) -> Spec:
     """Validate spec text; raises SpecError with every problem found."""
     yaml = YAML(typ="safe")
+    yaml.Composer = _PositionedComposer
     try:
         root = yaml.compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        detail = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        detail = "; ".join(str(part) for part in (exc.context, exc.problem) if part)
         raise SpecError([Problem(filename, line, column, "", f"invalid YAML: {detail}")]) from None
     tree = _Tree(filename, root)
     if root is None:
@@ -191,10 +369,15 @@ def parse(text: str, filename: str) -> Spec:
     problems = tree.structural_problems()
     if problems:
         raise SpecError(problems)
+    problems = list(_excluded_keys(tree))
     try:
-        spec = Spec.model_validate(tree.to_data())
+        # strict: YAML already gives each value a type; "yes" is not a boolean and
+        # "1000" is not an integer, whatever pydantic's lax coercions would say
+        spec = Spec.model_validate(tree.to_data(), strict=True)
     except ValidationError as exc:
-        raise SpecError(list(problems_from_validation(tree, exc))) from None
+        raise SpecError(problems + list(problems_from_validation(tree, exc))) from None
+    if problems:
+        raise SpecError(problems)
     problems = []
     for loc, message in spec.issues():
         node, field, _complete = tree.locate(loc)
