@@ -247,7 +247,9 @@ class Spec(Model):
         if shell not in available and shell not in {"bash", "sh"}:
             yield ("user", "shell"), f"profile {profile!r}: no enabled tool provides the login shell {shell!r}"
         for index, tool in enumerate(self.tools):
-            if tool not in tools:
+            # in_profile, not `tool not in tools`: list membership compares models field by
+            # field, which made this loop quadratic in the number of tools.
+            if not tool.in_profile(profile):
                 continue
             for needed in tool.requires:
                 if needed not in available:
