@@ -166,6 +166,15 @@ class _Tree:
             break
         return node, ".".join(parts).replace(".[", "["), complete
 
+    def report_node(self, loc: tuple[int | str, ...], node: Node | None) -> Node | None:
+        """Where to point for a problem with the value at ``loc``: a mapping or list in
+        block style starts on the line after its key, so point at the key instead."""
+        if isinstance(node, (MappingNode, SequenceNode)) and loc and isinstance(loc[-1], str):
+            key = self.key_node(loc)
+            if key is not None and isinstance(key, ScalarNode):
+                return key
+        return node
+
     def key_node(self, loc: tuple[int | str, ...]) -> Node | None:
         """The key node for the last element of ``loc`` (for 'unexpected key' errors)."""
         parent, _, _ = self.locate(loc[:-1])
@@ -338,7 +347,8 @@ def problems_from_validation(tree: _Tree, error: ValidationError) -> Iterator[Pr
             yield tree.problem(tree.key_node(loc), field, _unknown_key(str(loc[-1]), _model_at(loc[:-1])))
             continue
         # for a missing key, ``node`` is the parent mapping: where the key should go
-        yield tree.problem(node, field, _explain(item, node if complete else None))
+        where = tree.report_node(loc, node) if complete else node
+        yield tree.problem(where, field, _explain(item, node if complete else None))
 
 
 def _excluded_keys(tree: _Tree) -> Iterator[Problem]:
@@ -380,8 +390,8 @@ def parse(text: str, filename: str) -> Spec:
         raise SpecError(problems)
     problems = []
     for loc, message in spec.issues():
-        node, field, _complete = tree.locate(loc)
-        problems.append(tree.problem(node, field, message))
+        node, field, complete = tree.locate(loc)
+        problems.append(tree.problem(tree.report_node(loc, node) if complete else node, field, message))
     if problems:
         raise SpecError(problems)
     return spec

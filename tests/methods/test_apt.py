@@ -1,0 +1,102 @@
+"""apt: model validation and the rendered RUN (cache mounts, pins, vendor repositories)."""
+
+from __future__ import annotations
+
+from conftest import SHA_A, load, rejected, render_data, spec_data, tool_data
+
+
+def _apt_runs(rendered, stage="sandbox"):
+    return [c for c in rendered.stages()[stage] if c.cmd == "RUN" and "apt-get install" in c.value[0]]
+
+
+def test_valid_entry_is_accepted():
+    spec = load(spec_data(tool_data("apt")))
+    tool = spec.tools[1]
+    assert tool.method == "apt" and tool.packages == ["jq=1.7.1-3build1"]
+    assert tool.unpinned_packages == []
+
+
+def test_unknown_key_is_rejected_at_its_key():
+    rejected(spec_data(tool_data("apt", pakages=["jq"])), "tools[1].pakages", "did you mean 'packages'")
+
+
+def test_empty_package_list_is_rejected():
+    rejected(spec_data(tool_data("apt", packages=[])), "tools[1].packages", "at least 1")
+
+
+def test_package_with_shell_metacharacters_is_rejected():
+    rejected(spec_data(tool_data("apt", packages=["jq", "zsh;rm -rf /"])), "tools[1].packages[1]", "apt package")
+
+
+def test_unpinned_package_needs_a_reason():
+    problem = rejected(spec_data(tool_data("apt", packages=["jq"])), "tools[1]", "unpinned_reason")
+    assert "jq" in problem.message
+
+
+def test_repo_key_must_be_checked_or_explained():
+    repo = {"url": "https://apt.example.com/debian", "suite": "stable", "key_url": "https://apt.example.com/key.asc"}
+    rejected(spec_data(tool_data("apt", repo=repo)), "tools[1].repo", "key_sha256")
+
+
+def test_repo_url_with_space_is_rejected():
+    repo = {"url": "https://apt.example.com/a b", "suite": "stable", "key_url": "https://x.example/k.gpg", "key_sha256": SHA_A}
+    rejected(spec_data(tool_data("apt", repo=repo)), "tools[1].repo.url", "http(s) URL")
+
+
+def test_render_uses_cache_mounts_and_keeps_lists_out_of_layers():
+    rendered = render_data(spec_data(tool_data("apt")))
+    runs = _apt_runs(rendered)
+    (jq_run,) = [r for r in runs if "jq=1.7.1-3build1" in r.value[0]]
+    mounts = [flag for flag in jq_run.flags if flag.startswith("--mount=")]
+    assert any("type=cache" in m and "target=/var/cache/apt" in m for m in mounts)
+    assert any("type=cache" in m and "target=/var/lib/apt" in m for m in mounts)
+    assert "--no-install-recommends" in jq_run.value[0]
+    # every RUN that updates apt lists writes them into the cache mount, never a layer
+    for command in rendered.instructions:
+        if command.cmd == "RUN" and "apt-get update" in command.value[0]:
+            assert any("target=/var/lib/apt" in f for f in command.flags), command.original
+
+
+def test_render_installs_as_root_before_the_user_switch():
+    rendered = render_data(spec_data(tool_data("apt")))
+    final = rendered.stages()["sandbox"]
+    jq_index = next(i for i, c in enumerate(final) if c.cmd == "RUN" and "jq=" in c.value[0])
+    user_index = next(i for i, c in enumerate(final) if c.cmd == "USER")
+    assert jq_index < user_index
+
+
+def test_pinned_packages_get_no_hadolint_exception_but_unpinned_ones_do():
+    pinned = render_data(spec_data(tool_data("apt")))
+    unpinned = render_data(spec_data(tool_data("apt", packages=["jq"], unpinned_reason="tracks noble-updates")))
+    assert pinned.text.count("hadolint ignore=DL3008") == unpinned.text.count("hadolint ignore=DL3008") - 1
+    lines = unpinned.text.splitlines()
+    index = lines.index("# DL3008 (unpinned apt packages): tracks noble-updates")
+    assert lines[index + 1] == "# hadolint ignore=DL3008"
+
+
+def test_vendor_repo_is_trusted_only_through_signed_by_and_key_digest():
+    repo = {
+        "url": "https://apt.example.com/debian",
+        "suite": "stable",
+        "components": ["main", "contrib"],
+        "key_url": "https://apt.example.com/key.asc",
+        "key_sha256": SHA_A,
+    }
+    rendered = render_data(spec_data(tool_data("apt", repo=repo)))
+    (run,) = [r for r in _apt_runs(rendered) if "jq=" in r.value[0]]
+    script = run.value[0]
+    assert "/etc/apt/keyrings/jq.asc" in script
+    assert f"{SHA_A}  /etc/apt/keyrings/jq.asc" in script and "sha256sum --check" in script
+    assert "signed-by=/etc/apt/keyrings/jq.asc" in script
+    assert "https://apt.example.com/debian stable main contrib" in script
+    # the key is checked before apt trusts the repository
+    assert script.index("sha256sum --check") < script.index("apt-get update")
+
+
+def test_unverified_repo_key_is_flagged_in_a_comment():
+    repo = {"url": "https://apt.example.com/debian", "suite": "stable", "key_url": "https://apt.example.com/key.gpg",
+            "key_unverified": "vendor rotates the key monthly"}
+    rendered = render_data(spec_data(tool_data("apt", repo=repo)))
+    assert "# Repository key not checked by digest: vendor rotates the key monthly" in rendered.text
+    (run,) = [r for r in _apt_runs(rendered) if "jq=" in r.value[0]]
+    assert "sha256sum" not in run.value[0]

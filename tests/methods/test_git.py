@@ -1,0 +1,53 @@
+"""git: a checkout pinned to a commit, in its own stage, copied into the image."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import COMMIT, load, rejected, render_data, spec_data, tool_data
+
+
+def test_valid_entry_is_accepted():
+    tool = load(spec_data(tool_data("git"))).tools[1]
+    assert tool.shown_version() == COMMIT[:12]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "says"),
+    [
+        ({"commit": "main"}, "tools[1].commit", "40 lowercase hex"),
+        ({"commit": COMMIT[:12]}, "tools[1].commit", "40 lowercase hex"),
+        ({"url": "git@example.com:x.git"}, "tools[1].url", "http(s) URL"),
+        ({"url": "https://example.com/x.git;id"}, "tools[1].url", "http(s) URL"),
+        ({"dest": "relative/dir"}, "tools[1].dest", "absolute path"),
+        ({"dest": "/opt/x y"}, "tools[1].dest", "absolute path"),
+        ({"keep_git": "yes"}, "tools[1].keep_git", "true or false"),
+    ],
+)
+def test_invalid_fields_are_rejected_at_their_path(changes, field, says):
+    rejected(spec_data(tool_data("git", **changes)), field, says)
+
+
+def test_renders_a_pinned_checkout_in_its_own_stage():
+    rendered = render_data(spec_data(tool_data("git")))
+    stages = rendered.stages()
+    stage = stages["git-zsh-plugins"]
+    assert stage[0].value == ("base", "AS", "git-zsh-plugins")
+    (run,) = [c.value[0] for c in stage if c.cmd == "RUN"]
+    out = "/out/home/opencode/.zsh/plugins"
+    assert f"git clone --quiet https://example.com/plugins.git {out}" in run
+    assert f"checkout --quiet {COMMIT}" in run
+    # the build fails unless HEAD really is the pinned commit
+    assert f'if [ "$(git -C {out} rev-parse HEAD)" != {COMMIT} ]' in run and "exit 1" in run
+    assert f"rm -rf {out}/.git" in run
+    (copy,) = [c for c in stages["sandbox"] if c.cmd == "COPY" and "--from=git-zsh-plugins" in c.flags]
+    assert "--chown=1000:1000" in copy.flags  # under ~: the user owns it
+    assert copy.value == (out, "/home/opencode/.zsh/plugins")
+
+
+def test_absolute_dest_is_root_owned_and_keep_git_keeps_history():
+    rendered = render_data(spec_data(tool_data("git", dest="/opt/plugins", keep_git=True)))
+    (copy,) = [c for c in rendered.stages()["sandbox"] if c.cmd == "COPY" and "--from=git-zsh-plugins" in c.flags]
+    assert not any(f.startswith("--chown") for f in copy.flags)
+    assert copy.value == ("/out/opt/plugins", "/opt/plugins")
+    assert ".git" not in rendered.runs("git-zsh-plugins")[0].replace("plugins.git", "")

@@ -1,0 +1,80 @@
+"""script: an upstream installer fetched to a file, checked by sha256, then run."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import SHA_A, load, rejected, render_data, spec_data, tool_data
+from generator.lint import own_rules
+from generator.lockfile import Lock, LockEntry
+
+
+def _script_run(rendered) -> str:
+    (run,) = [r for r in rendered.runs("sandbox") if "install-installer.sh" in r]
+    return run
+
+
+def test_valid_entry_is_accepted():
+    tool = load(spec_data(tool_data("script"))).tools[1]
+    assert tool.url_for() == "https://example.com/install-1.2.3.sh"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "says"),
+    [
+        ({"runs_upstream_code": False}, "tools[1].runs_upstream_code", "expected true"),
+        ({"url": "https://example.com/install.sh | sh"}, "tools[1].url", "http(s) URL"),
+        ({"sha256": "0" * 63}, "tools[1].sha256", "64 lowercase hex"),
+        ({"args": ["--yes", "a b"]}, "tools[1].args[1]", "without spaces"),
+        ({"args": ["`id`"]}, "tools[1].args[0]", "without spaces"),
+        ({"env": {"X": "$HOME"}}, "tools[1].env.X", "without spaces"),
+        ({"interpreter": "python"}, "tools[1].interpreter", "expected 'sh' or 'bash'"),
+    ],
+)
+def test_invalid_fields_are_rejected_at_their_path(changes, field, says):
+    rejected(spec_data(tool_data("script", **changes)), field, says)
+
+
+def test_running_upstream_code_must_be_acknowledged():
+    rejected(spec_data(tool_data("script", drop=("runs_upstream_code",))), "tools[1].runs_upstream_code", "missing")
+
+
+def test_script_must_be_pinned_or_explained():
+    rejected(spec_data(tool_data("script", drop=("sha256",))), "tools[1]", "sha256")
+
+
+def test_renders_fetch_then_verify_then_run_and_never_a_pipe_into_a_shell():
+    rendered = render_data(spec_data(tool_data("script", env={"INSTALL_DIR": "/home/opencode/.local"})))
+    run = _script_run(rendered)
+    fetch = run.index("curl -fsSL --retry 3 -o /tmp/install-installer.sh https://example.com/install-1.2.3.sh")
+    check = run.index(f"echo '{SHA_A}  /tmp/install-installer.sh' | sha256sum --check")
+    execute = run.index("INSTALL_DIR=/home/opencode/.local sh /tmp/install-installer.sh --yes")
+    assert fetch < check < execute < run.index("rm -f /tmp/install-installer.sh")
+    assert not [f for f in own_rules(rendered.text, "Dockerfile") if f.code == "SBX003"]
+    for command in rendered.instructions:
+        if command.cmd == "RUN":
+            assert not re.search(r"\|\s*(sudo\s+)?(ba|z|da)?sh\b", command.value[0]), command.original
+
+
+def test_unverified_script_is_marked_and_has_no_check():
+    rendered = render_data(spec_data(tool_data("script", drop=("sha256",), unverified="upstream rewrites it in place")))
+    assert "sha256sum" not in _script_run(rendered)
+    assert "(UNVERIFIED: upstream rewrites it in place)" in rendered.text
+
+
+def test_lock_digest_for_the_same_url_is_checked():
+    lock = Lock(artifacts={"installer": {"script": LockEntry("https://example.com/install-1.2.3.sh", "e" * 64)}})
+    tool = tool_data("script", drop=("sha256",), unverified="pinned in the lock only")
+    run = _script_run(render_data(spec_data(tool), lock=lock))
+    assert f"echo '{'e' * 64}  /tmp/install-installer.sh' | sha256sum --check" in run
+
+
+def test_as_root_switches_user_and_back():
+    rendered = render_data(spec_data(tool_data("script", as_root=True, interpreter="bash")))
+    final = rendered.stages()["sandbox"]
+    index = next(i for i, c in enumerate(final) if c.cmd == "RUN" and "install-installer.sh" in c.value[0])
+    assert final[index - 1].cmd == "USER" and final[index - 1].value == ("root",)
+    assert final[index + 1].cmd == "USER" and final[index + 1].value == ("1000:1000",)
+    assert "bash /tmp/install-installer.sh" in final[index].value[0]
