@@ -37,6 +37,10 @@ def _register() -> None:
 
     for command in spec_commands.COMMANDS:
         cli.add_command(command)
+    from generator.commands import docker as docker_commands
+
+    for command in docker_commands.COMMANDS:
+        cli.add_command(command)
 
 
 _register()

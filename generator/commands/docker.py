@@ -1,0 +1,107 @@
+"""doctor, pull: the commands that ask a Docker engine or a registry something.
+
+``docker_options`` and ``client_from`` are shared with the other Docker commands (build, test),
+so every one of them picks the binary and the engine the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from generator.errors import FindingsError
+
+CLI_OPTION_KEYS = ("docker_cli", "docker_host", "docker_context")
+
+
+def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--docker-cli, --docker-host, --context; read them back with :func:`client_from`."""
+
+    @click.option(
+        "--docker-cli",
+        "docker_cli",
+        metavar="PATH",
+        default=None,
+        help="The docker CLI binary (default: $SANDBOX_DOCKER_CLI, else docker on PATH).",
+    )
+    @click.option(
+        "--docker-host",
+        "docker_host",
+        metavar="URL",
+        default=None,
+        help="The engine, e.g. unix:///var/run/docker.sock or ssh://me@box (default: $DOCKER_HOST / the context).",
+    )
+    @click.option(
+        "--context",
+        "docker_context",
+        metavar="NAME",
+        default=None,
+        help="A docker context to use instead of --docker-host.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def client_from(options: dict[str, Any], *, timeout: float | None = None):  # noqa: ANN201 - lazy import of the type
+    """A DockerClient for the values of :func:`docker_options` (popped from ``options``)."""
+    from generator.docker.client import DEFAULT_TIMEOUT, DockerClient
+
+    return DockerClient(
+        cli=options.pop("docker_cli", None),
+        host=options.pop("docker_host", None),
+        context=options.pop("docker_context", None),
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+    )
+
+
+@click.command()
+@docker_options
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def doctor(as_json: bool, **options: Any) -> None:
+    """Check that an image can be built here: CLI, engine, versions, BuildKit path, disk.
+
+    Exits 1 when a check fails; each failure says how to fix it.
+    """
+    from generator.docker.doctor import diagnose
+
+    report = diagnose(client_from(options))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        failed = ", ".join(c.name for c in report.failures)
+        raise FindingsError(f"a build cannot work here; failed check(s): {failed}")
+
+
+@click.command()
+@docker_options
+@click.option("--tag", default=None, metavar="TAG", help="Image tag (default: image.tag of the spec).")
+@click.pass_context
+def pull(ctx: click.Context, tag: str | None, **options: Any) -> None:
+    """Pull the image: Docker Hub first, then each mirror of the spec; retries rate limits,
+    server errors and timeouts; refuses a digest other than image.digest when the spec pins one."""
+    from generator import load_spec
+    from generator.docker.pull import PULL_TIMEOUT, pull_image
+    from generator.docker.pull_progress import pull_reporter
+
+    spec = load_spec(ctx.obj["spec"])
+    client = client_from(options, timeout=PULL_TIMEOUT)
+    names = [spec.image.name, *spec.image.mirrors]
+    with pull_reporter(tty=sys.stdout.isatty()) as report:
+        result = pull_image(
+            client, names, tag or spec.image.tag, expected_digest=spec.image.digest, on_event=report
+        )
+    click.echo(f"pulled {result.reference} from {result.registry} ({result.digest})")
+
+
+COMMANDS = [doctor, pull]

@@ -1,0 +1,201 @@
+"""`sandbox doctor`: can an image be built with this CLI and engine, and if not, what to do.
+
+Each check reports ok, warn, fail or skip (skip: an earlier failure makes it unanswerable).
+Any fail means a build cannot work.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from generator.docker.client import CLI_HINT, DockerClient, parse_version
+from generator.docker.errors import (
+    BuilderMissing,
+    CliMissing,
+    DockerError,
+    NotRunning,
+    PermissionDenied,
+)
+
+Status = Literal["ok", "warn", "fail", "skip"]
+
+GIB = 1024**3
+#: below this a full build (about 6 GB of layers plus build cache) fails part-way
+MIN_FREE_BYTES = 8 * GIB
+#: below this a build works once but rebuilds and cache soon run out of room
+WARN_FREE_BYTES = 20 * GIB
+#: BuildKit (RUN --mount=type=cache) needs an engine of 18.09 or newer
+MIN_ENGINE = (18, 9)
+
+FIX_NOT_RUNNING = (
+    "start the engine: Docker Desktop (open it and wait for 'Engine running'), or `sudo systemctl start docker`; "
+    "if it runs elsewhere, point --docker-host / DOCKER_HOST or --context at it"
+)
+FIX_PERMISSION = (
+    "add your user to the 'docker' group (`sudo usermod -aG docker $USER`, then log out and in), "
+    "or use rootless Docker / a socket you may open via --docker-host"
+)
+FIX_CONNECTION = "check --docker-host / DOCKER_HOST / --context (and TLS settings) against `docker context ls`"
+
+BUILD_PATHS = {
+    "buildx": "docker buildx build --load (BuildKit via the buildx plugin)",
+    "builtin": "DOCKER_BUILDKIT=1 docker build (BuildKit built into this pre-23 CLI)",
+}
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    summary: str
+    fix: str | None = None
+    details: dict[str, str | int | None] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    checks: list[Check]
+    build_path: str | None
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "fail"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "build_path": self.build_path, "checks": [asdict(c) for c in self.checks]}
+
+    def lines(self) -> list[str]:
+        width = max(len(c.name) for c in self.checks)
+        out = []
+        for check in self.checks:
+            out.append(f"{check.status:<4}  {check.name:<{width}}  {check.summary}")
+            if check.fix:
+                out.append(f"{'':<4}  {'':<{width}}  fix: {check.fix}")
+        verdict = f"a build will use: {self.build_path}" if self.ok else "a build cannot work here"
+        out.append(verdict)
+        return out
+
+
+def _gib(n: int) -> str:
+    return f"{n / GIB:.1f} GiB"
+
+
+def check_cli(client: DockerClient) -> Check:
+    try:
+        path = client.cli_path
+        text = client.client_version()
+    except CliMissing as exc:
+        summary, _, fix = str(exc).partition("; ")
+        return Check("cli", "fail", summary, fix=fix or CLI_HINT)
+    except DockerError as exc:
+        return Check("cli", "fail", f"{client.cli_path} does not run: {exc}", fix="reinstall the docker CLI or pick another with --docker-cli")
+    return Check("cli", "ok", f"{path} ({text})", details={"path": path, "version": text})
+
+
+def check_engine(client: DockerClient) -> tuple[Check, dict[str, str] | None]:
+    target = client.host or (f"context {client.context}" if client.context else os.environ.get("DOCKER_HOST") or "the CLI's default engine")
+    try:
+        server = client.server_version()
+    except NotRunning as exc:
+        return Check("engine", "fail", f"{exc} ({target}: {exc.detail.splitlines()[-1] if exc.detail else 'no answer'})", fix=FIX_NOT_RUNNING), None
+    except PermissionDenied as exc:
+        return Check("engine", "fail", f"{exc} ({target})", fix=FIX_PERMISSION, details={"detail": exc.detail}), None
+    except DockerError as exc:
+        return Check("engine", "fail", f"cannot reach the engine at {target}: {exc}", fix=FIX_CONNECTION), None
+    return Check("engine", "ok", f"reachable at {target}", details={"target": target}), server
+
+
+def check_versions(client: DockerClient, server: dict[str, str]) -> Check:
+    client_text = client.client_version()
+    client_v = parse_version(client_text)
+    engine_v = parse_version(server["Version"])
+    summary = (
+        f"client {'.'.join(map(str, client_v)) if client_v else client_text}, "
+        f"engine {server['Version']} (API {server['ApiVersion']})"
+    )
+    details = {"client": client_text, "engine": server["Version"], "api": server["ApiVersion"]}
+    if engine_v is None:
+        return Check("versions", "warn", summary + "; engine version not recognised", details=details)
+    if engine_v[:2] < MIN_ENGINE:
+        return Check(
+            "versions",
+            "fail",
+            summary + "; the engine has no BuildKit",
+            fix="upgrade Docker Engine to 18.09 or newer (any current release)",
+            details=details,
+        )
+    return Check("versions", "ok", summary, details=details)
+
+
+def check_builder(client: DockerClient) -> tuple[Check, str | None]:
+    try:
+        mode = client.buildkit_mode()
+    except BuilderMissing as exc:
+        text = str(exc)
+        summary, _, fix = text.partition("; ")
+        return Check("buildkit", "fail", summary, fix=fix or None), None
+    except DockerError as exc:
+        return Check("buildkit", "fail", f"cannot tell how to build: {exc}", fix="see the cli check above"), None
+    detail = client.buildx_version() if mode == "buildx" else client.client_version()
+    return Check("buildkit", "ok", f"{mode}: {detail}; builds use {BUILD_PATHS[mode]}", details={"mode": mode}), mode
+
+
+def _data_root(client: DockerClient) -> str | None:
+    result = client.run(["info", "--format", "{{.DockerRootDir}}"], check=False, timeout=30)
+    root = result.stdout.strip()
+    return root if result.returncode == 0 and root.startswith("/") else None
+
+
+def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortable: int = WARN_FREE_BYTES) -> Check:
+    root = _data_root(client)
+    # The data root is only measurable when the engine shares this machine's filesystem; for
+    # Docker Desktop's VM or a remote host, / here is the best available hint.
+    if root and Path(root).is_dir():
+        where, note = root, "engine data root"
+    else:
+        where, note = "/", f"engine data root {root or '?'} is not on this machine; measured /"
+    usage = shutil.disk_usage(where)
+    summary = f"{_gib(usage.free)} free of {_gib(usage.total)} at {where} ({note})"
+    details = {"path": where, "free_bytes": usage.free, "data_root": root}
+    if usage.free < minimum:
+        return Check(
+            "disk", "fail", summary, details=details,
+            fix=f"free at least {_gib(minimum)}: `docker system prune`, `docker builder prune`, or move the data root",
+        )
+    if usage.free < comfortable:
+        return Check("disk", "warn", summary, details=details, fix=f"{_gib(comfortable)} or more leaves room for the build cache; `docker builder prune` reclaims some")
+    return Check("disk", "ok", summary, details=details)
+
+
+def diagnose(client: DockerClient, **disk_limits: int) -> Report:
+    checks: list[Check] = []
+    cli = check_cli(client)
+    checks.append(cli)
+    if cli.status == "fail":
+        for name in ("engine", "versions", "buildkit", "disk"):
+            checks.append(Check(name, "skip", "needs a docker CLI"))
+        return Report(checks, None)
+
+    engine, server = check_engine(client)
+    checks.append(engine)
+    if server is None:
+        checks.append(Check("versions", "skip", "needs a reachable engine"))
+    else:
+        checks.append(check_versions(client, server))
+
+    builder, mode = check_builder(client)
+    checks.append(builder)
+
+    if server is None:
+        checks.append(Check("disk", "skip", "needs a reachable engine"))
+    else:
+        checks.append(check_disk(client, **disk_limits))
+    return Report(checks, BUILD_PATHS[mode] if mode else None)

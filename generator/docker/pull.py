@@ -1,0 +1,196 @@
+"""`sandbox pull`: fetch the image from the first registry that serves it.
+
+Names are tried in order (the spec's primary name, then its mirrors). A registry that is
+rate-limiting, failing with 5xx, timing out or unreachable gets up to ``tries`` attempts with
+jittered exponential backoff; a name that does not exist or is denied is given up at once,
+since asking again gets the same answer. The engine being unreachable ends everything at once.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from generator.docker import classify as _classify
+from generator.docker.client import BUILD_TIMEOUT, DockerClient
+from generator.docker.errors import ConnectionError, DockerError, PullError, TimeoutError
+
+#: one attempt at a pull may download gigabytes
+PULL_TIMEOUT = BUILD_TIMEOUT
+TRIES = 3
+
+#: the registry said "later": rate limits and server errors
+_TRANSIENT = re.compile(
+    r"toomanyrequests|too many requests|rate limit"
+    r"|\b5\d\d (internal server error|bad gateway|service unavailable|gateway time-?out)"
+    r"|status:? 5\d\d\b|status code:? 5\d\d\b",
+    re.IGNORECASE,
+)
+#: the registry said "no": asking again gets the same answer
+_PERMANENT = re.compile(
+    r"manifest unknown|not found|does not exist|pull access denied|\bdenied\b|unauthorized"
+    r"|authentication required|invalid reference format|no matching manifest",
+    re.IGNORECASE,
+)
+_DIGEST_LINE = re.compile(r"^Digest:\s*(sha256:[0-9a-f]{64})\s*$", re.MULTILINE)
+
+
+def registry_of(name: str) -> str:
+    """The registry host of an image name, as docker decides it (docker.io when none is named)."""
+    first, sep, _ = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def familiar(name: str) -> str:
+    """The short form docker shows for Docker Hub names (docker.io/library/x -> x)."""
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            break
+    if registry_of(name) == "docker.io" and name.startswith("library/"):
+        name = name[len("library/") :]
+    return name
+
+
+def failure_kind(message: str) -> Literal["transient", "permanent"]:
+    """Whether asking the same registry again could help. Unknown failures are retried."""
+    if _TRANSIENT.search(message):
+        return "transient"
+    if _PERMANENT.search(message):
+        return "permanent"
+    # refused connections, DNS failures, resets, timeouts and anything unrecognised
+    return "transient"
+
+
+@dataclass
+class Backoff:
+    """Exponential delays with equal jitter: attempt n waits a random time in [d/2, d],
+    d = min(cap, base * factor**(n-1)), so clients that failed together do not retry together."""
+
+    base: float = 2.0
+    factor: float = 2.0
+    cap: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.cap, self.base * self.factor ** (attempt - 1))
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    reference: str
+    number: int
+    error: str | None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class PullResult:
+    reference: str
+    registry: str
+    digest: str
+    attempts: tuple[Attempt, ...]
+
+
+@dataclass(frozen=True)
+class Event:
+    """What a progress display is told: kind is one of start, line, retry, fallback, done."""
+
+    kind: str
+    reference: str
+    text: str = ""
+    attempt: int = 0
+    delay: float = 0.0
+
+
+def _no_events(event: Event) -> None:
+    pass
+
+
+def pull_image(
+    client: DockerClient,
+    names: list[str],
+    tag: str,
+    *,
+    expected_digest: str | None = None,
+    tries: int = TRIES,
+    backoff: Backoff | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_event: Callable[[Event], None] = _no_events,
+    timeout: float | None = None,
+) -> PullResult:
+    if not names:
+        raise PullError("no image name to pull (image.name is empty)")
+    backoff = backoff or Backoff()
+    attempts: list[Attempt] = []
+    for index, name in enumerate(names):
+        reference = f"{name}:{tag}"
+        if index:
+            on_event(Event("fallback", reference, text=registry_of(name)))
+        for number in range(1, tries + 1):
+            on_event(Event("start", reference, text=registry_of(name), attempt=number))
+            try:
+                output = _pull_once(client, reference, on_event, timeout)
+            except ConnectionError:
+                raise  # the engine itself is unreachable: no registry can help
+            except DockerError as exc:
+                message = str(exc)
+                kind = "transient" if isinstance(exc, TimeoutError) else failure_kind(message)
+                attempts.append(Attempt(reference, number, message, kind))
+                if kind == "permanent" or number == tries:
+                    break
+                delay = backoff.delay(number)
+                on_event(Event("retry", reference, text=message, attempt=number, delay=delay))
+                sleep(delay)
+                continue
+            digest = _digest(client, name, reference, output)
+            attempts.append(Attempt(reference, number, None))
+            if expected_digest and digest != expected_digest:
+                # leave nothing under the expected name that a later `run` could pick up
+                client.run(["image", "rm", reference], check=False)
+                raise PullError(
+                    f"{reference} from {registry_of(name)} has digest {digest}, but the spec pins "
+                    f"image.digest {expected_digest}; refusing it (the tag was removed again)"
+                )
+            on_event(Event("done", reference, text=digest, attempt=number))
+            return PullResult(reference, registry_of(name), digest, tuple(attempts))
+    raise PullError(_summary(names, tag, attempts))
+
+
+def _pull_once(client: DockerClient, reference: str, on_event: Callable[[Event], None], timeout: float | None) -> str:
+    lines: list[str] = []
+    for line in client.stream(["pull", reference], timeout=PULL_TIMEOUT if timeout is None else timeout):
+        lines.append(line)
+        on_event(Event("line", reference, text=line))
+    return "\n".join(lines)
+
+
+def _digest(client: DockerClient, name: str, reference: str, output: str) -> str:
+    result = client.run(["image", "inspect", "--format", "{{json .RepoDigests}}", reference], check=False)
+    if result.returncode == 0:
+        import json
+
+        wanted = familiar(name)
+        for entry in json.loads(result.stdout or "[]") or []:
+            repo, _, digest = entry.partition("@")
+            if familiar(repo) == wanted and digest:
+                return digest
+    match = _DIGEST_LINE.search(output)
+    if match:
+        return match[1]
+    raise PullError(f"pulled {reference} but docker reported no digest for it")
+
+
+def _summary(names: list[str], tag: str, attempts: list[Attempt]) -> str:
+    lines = [f"could not pull {names[0]}:{tag} from any registry ({', '.join(registry_of(n) for n in names)}):"]
+    for attempt in attempts:
+        first = _classify.message_of(attempt.error).splitlines()[-1] if attempt.error else ""
+        lines.append(f"  {attempt.reference} try {attempt.number} ({attempt.kind}): {first}")
+    return "\n".join(lines)
