@@ -20,6 +20,7 @@ from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from generator.errors import Problem, SpecError
 from generator.spec import Spec
@@ -303,6 +304,10 @@ def _explain(error: dict[str, Any], node: Node | None) -> str:
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace("True", "true").replace("False", "false")
         return f"expected {expected}; got {got}"
+    if kind == "string_too_short":
+        return f"expected at least {ctx.get('min_length')} character(s); got {got}"
+    if kind == "string_too_long":
+        return f"expected at most {ctx.get('max_length')} character(s); got {got}"
     if kind == "too_short":
         return f"expected at least {ctx.get('min_length')} item(s); got {got}"
     if kind == "too_long":
@@ -360,6 +365,20 @@ def _excluded_keys(tree: _Tree) -> Iterator[Problem]:
             yield tree.problem(key_node, str(key_node.value), _unknown_key(str(key_node.value), Spec))
 
 
+def _yaml_problem(filename: str, exc: MarkedYAMLError) -> Problem:
+    """A YAML syntax error at the place the parser gave up, naming the construct it was in."""
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = str(exc.problem or exc.context or "cannot be parsed")
+    context = str(exc.context or "").removeprefix("while ")
+    if exc.problem and context:
+        where = exc.context_mark
+        if where is not None and (where.line, where.column) != (line - 1, column - 1):
+            context += f" that starts at line {where.line + 1}, column {where.column + 1}"
+        message += f" (while {context})"
+    return Problem(filename, line, column, "", f"invalid YAML: {message}")
+
+
 def parse(text: str, filename: str) -> Spec:
     """Validate spec text; raises SpecError with every problem found."""
     yaml = YAML(typ="safe")
@@ -367,10 +386,12 @@ def parse(text: str, filename: str) -> Spec:
     try:
         root = yaml.compose(text)
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        detail = "; ".join(str(part) for part in (exc.context, exc.problem) if part)
-        raise SpecError([Problem(filename, line, column, "", f"invalid YAML: {detail}")]) from None
+        raise SpecError([_yaml_problem(filename, exc)]) from None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        message = f"invalid YAML: character {chr(exc.character)!r} is not allowed in YAML text"
+        raise SpecError([Problem(filename, line, column, "", message)]) from None
     tree = _Tree(filename, root)
     if root is None:
         raise SpecError([Problem(filename, 1, 1, "", "the spec is empty")])
@@ -380,10 +401,14 @@ def parse(text: str, filename: str) -> Spec:
     if problems:
         raise SpecError(problems)
     problems = list(_excluded_keys(tree))
+    data = tree.to_data()
+    for field_name, field in Spec.model_fields.items():
+        if field.exclude:
+            data.pop(field_name, None)
     try:
         # strict: YAML already gives each value a type; "yes" is not a boolean and
         # "1000" is not an integer, whatever pydantic's lax coercions would say
-        spec = Spec.model_validate(tree.to_data(), strict=True)
+        spec = Spec.model_validate(data, strict=True)
     except ValidationError as exc:
         raise SpecError(problems + list(problems_from_validation(tree, exc))) from None
     if problems:
