@@ -86,20 +86,47 @@ def doctor(as_json: bool, **options: Any) -> None:
 @click.command()
 @docker_options
 @click.option("--tag", default=None, metavar="TAG", help="Image tag (default: image.tag of the spec).")
+@click.option("--tries", default=3, show_default=True, type=click.IntRange(1, 10), help="Attempts per registry.")
+@click.option(
+    "--retry-delay",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0, 60),
+    metavar="SECONDS",
+    help="First backoff delay; it doubles per retry (jittered, at most 30 s).",
+)
 @click.pass_context
-def pull(ctx: click.Context, tag: str | None, **options: Any) -> None:
+def pull(ctx: click.Context, tag: str | None, tries: int, retry_delay: float, **options: Any) -> None:
     """Pull the image: Docker Hub first, then each mirror of the spec; retries rate limits,
-    server errors and timeouts; refuses a digest other than image.digest when the spec pins one."""
-    from generator import load_spec
-    from generator.docker.pull import PULL_TIMEOUT, pull_image
-    from generator.docker.pull_progress import pull_reporter
+    server errors and timeouts; refuses a digest other than image.digest when the spec pins one.
 
+    Progress goes to stderr; the registry that served the image and its digest to stdout.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    from generator import load_spec
+    from generator.docker.pull import PULL_TIMEOUT, Backoff, pull_image
+    from generator.docker.pull_progress import pull_reporter
+    from generator.errors import UsageError
+    from generator.fields import ImageTag
+
+    if tag is not None:
+        try:
+            TypeAdapter(ImageTag).validate_python(tag)
+        except ValidationError as exc:
+            raise UsageError(f"--tag: {exc.errors()[0]['msg']}") from None
     spec = load_spec(ctx.obj["spec"])
     client = client_from(options, timeout=PULL_TIMEOUT)
     names = [spec.image.name, *spec.image.mirrors]
-    with pull_reporter(tty=sys.stdout.isatty()) as report:
+    with pull_reporter(tty=sys.stderr.isatty()) as report:
         result = pull_image(
-            client, names, tag or spec.image.tag, expected_digest=spec.image.digest, on_event=report
+            client,
+            names,
+            tag or spec.image.tag,
+            expected_digest=spec.image.digest,
+            tries=tries,
+            backoff=Backoff(base=retry_delay),
+            on_event=report,
         )
     click.echo(f"pulled {result.reference} from {result.registry} ({result.digest})")
 

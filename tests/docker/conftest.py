@@ -72,6 +72,28 @@ def image_cleanup(docker_client: DockerClient) -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="session")
+def docker_unavailable():  # noqa: ANN201
+    """The skip-or-fail function, for tests that find out late that a precondition is missing."""
+    return unavailable
+
+
+@pytest.fixture(scope="session")
+def cli_20() -> str:
+    """A docker CLI older than 23 (BuildKit built in): $SANDBOX_DOCKER_CLI on CI (Debian's 20.10)."""
+    from generator.docker.client import parse_version
+
+    path = os.environ.get("SANDBOX_DOCKER_CLI", "/usr/bin/docker")
+    found = shutil.which(path)
+    if not found:
+        unavailable(f"no docker CLI at {path} (set SANDBOX_DOCKER_CLI to a CLI older than 23)")
+    version = DockerClient(cli=found).client_version()
+    parsed = parse_version(version)
+    if not parsed or parsed[0] >= 23:
+        unavailable(f"{path} is not a CLI older than 23 with built-in BuildKit: {version}")
+    return found
+
+
+@pytest.fixture(scope="session")
 def cli_28() -> str:
     """The 28.x CLI without buildx that CI machines have first on PATH."""
     path = os.environ.get("SANDBOX_TEST_CLI_NO_BUILDX", "/usr/local/bin/docker")
