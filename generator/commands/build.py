@@ -1,0 +1,197 @@
+"""build and test: the commands that turn the spec into an image and check that image."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import click
+
+from generator.commands.docker import client_from, docker_options
+from generator.errors import FindingsError
+from generator.output import drift, write_atomic
+from generator.project import Output, Project
+
+BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported here to keep startup cheap
+_BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
+
+
+def _parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
+    args: dict[str, str] = {}
+    for value in values:
+        match = _BUILD_ARG.fullmatch(value)
+        if not match:
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE with KEY a variable name", param_hint="--build-arg")
+        args[match[1]] = match[2]
+    return args
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be more than 0 seconds")
+    return value
+
+
+def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
+    """The profile's Dockerfile, refusing one that no longer matches the spec."""
+    output = project.outputs((profile,))[0]
+    if drift(output.path, output.text):
+        if not regenerate:
+            raise FindingsError(
+                f"{output.path} is out of date with {project.spec_path} (or missing); "
+                f"run: sandbox --spec {project.spec_path} generate (or build with --regenerate)"
+            )
+        write_atomic(output.path, output.text)
+        click.echo(f"regenerated {output.path} (profile {profile})")
+    return output
+
+
+def _sandbox_version() -> str:
+    try:
+        return metadata.version("opencode-sandbox")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+class _BuildDisplay:
+    """A live status line on a terminal; one line per step otherwise (CI logs)."""
+
+    def __init__(self, tag: str, live: bool) -> None:
+        self.tag = tag
+        self.started = time.monotonic()
+        self.live = live
+        self.status = None
+        if live:
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status(f"building {tag}")
+
+    def __enter__(self) -> _BuildDisplay:
+        if self.status:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status:
+            self.status.__exit__(*exc)
+
+    def __call__(self, line: str, progress, started) -> None:
+        elapsed = time.monotonic() - self.started
+        if self.status is not None:
+            current = progress.current
+            name = current.name if current else "waiting for the engine"
+            self.status.update(f"[bold]{self.tag}[/] {progress.done}/{progress.total_steps} steps, {elapsed:.0f} s: {name[:100]}")
+        elif started is not None and started.numbered:
+            click.echo(f"[{elapsed:6.1f}s] step {len(progress.steps)}/{progress.total_steps}: {started.name[:160]}")
+
+
+@click.command()
+@click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag).")
+@click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first).")
+@click.option("--platform", default=None, metavar="OS/ARCH", help="Target platform, e.g. linux/arm64.")
+@click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
+@click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
+@click.option("--timeout", type=float, default=BUILD_TIMEOUT, show_default=True, callback=_positive, help="Stop the build after this many seconds.")
+@click.option("--builder", default=None, metavar="NAME", help="buildx builder instance (buildx only).")
+@click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
+@docker_options
+@click.pass_context
+def build(
+    ctx: click.Context,
+    tag: str | None,
+    profile: str | None,
+    platform: str | None,
+    no_cache: bool,
+    build_args: tuple[str, ...],
+    network: str | None,
+    timeout: float,
+    builder: str | None,
+    regenerate: bool,
+    **docker: str | None,
+) -> None:
+    """Build the image with BuildKit from the generated Dockerfile (buildx, or the BuildKit
+    built into a docker CLI older than 23)."""
+    from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
+    from generator.docker.context import build_context
+    from generator.docker.progress import count_steps
+
+    extra_args = _parse_build_args(build_args)
+    project = Project.load(ctx.obj["spec"])
+    profile = project.profiles((profile,) if profile else ())[0]
+    output = _fresh_output(project, profile, regenerate)
+    spec = project.spec
+    options = BuildOptions(
+        tag=tag or f"{spec.image.name}:{spec.image.tag}",
+        platform=platform,
+        no_cache=no_cache,
+        build_args=extra_args,
+        network=network,
+        builder=builder,
+        timeout=timeout,
+    )
+    client = client_from(docker)
+    spec_dir = project.spec_path.resolve().parent
+    meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
+    with build_context(spec, output.text, spec_dir) as context_dir:
+        with _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
+            result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
+    click.echo(f"built {result.tag} ({result.image_id or 'no image id'}) from {output.path} in {result.seconds:.1f} s with {result.mode}")
+
+
+@click.command(name="test")
+@click.argument("image")
+@click.option("--profile", default=None, metavar="NAME", help="Profile the image was built from (default: the first).")
+@click.option(
+    "--stand-in/--no-stand-in",
+    default=False,
+    envvar="SANDBOX_SMOKE_STAND_IN",
+    show_envvar=True,
+    help="Run a tiny web server instead of the image's command (which may need the network).",
+)
+@click.option("--health-timeout", type=float, default=120.0, show_default=True, callback=_positive, help="Seconds to wait for the HEALTHCHECK to pass.")
+@click.option("--health-interval", default=None, metavar="DURATION", help="Override the image's health-check interval (e.g. 2s).")
+@docker_options
+@click.pass_context
+def test(
+    ctx: click.Context,
+    image: str,
+    profile: str | None,
+    stand_in: bool,
+    health_timeout: float,
+    health_interval: str | None,
+    **docker: str | None,
+) -> None:
+    """Smoke-test IMAGE against the spec: tool checks as the user, uid, sudo, setuid files,
+    HEALTHCHECK. Exit 1 when a check fails; the container is always removed."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from generator.docker.smoke import SmokeTest
+
+    if health_interval is not None and not re.fullmatch(r"[0-9]+(ms|s|m|h)", health_interval):
+        raise click.BadParameter(f"{health_interval!r}: a duration such as 2s", param_hint="--health-interval")
+    project = Project.load(ctx.obj["spec"])
+    profile = project.profiles((profile,) if profile else ())[0]
+    client = client_from(docker)
+    smoke = SmokeTest(client, image, project.spec, profile, stand_in=stand_in, health_timeout=health_timeout, health_interval=health_interval)
+    report = smoke.run()
+    console = Console(width=max(120, Console().width), soft_wrap=False)
+    if report.stand_in:
+        console.print(report.stand_in, style="bold yellow", markup=False)
+    table = Table(title=f"sandbox test {image} (profile {profile})", caption="STAND-IN server used" if report.stand_in else None)
+    for column in ("check", "result", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in report.results:
+        table.add_row(escape(row.name), "[green]PASS[/]" if row.passed else "[red]FAIL[/]", escape(row.detail))
+    console.print(table)
+    if report.failed:
+        raise FindingsError(f"{len(report.failed)} of {len(report.results)} smoke check(s) failed for {image}")
+    click.echo(f"all {len(report.results)} smoke checks passed for {image}")
+
+
+COMMANDS = [build, test]

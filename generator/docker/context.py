@@ -1,0 +1,68 @@
+"""The build context: a fresh directory holding the Dockerfile and only the files it COPYs.
+
+Building from the spec's directory would send whatever lies there (a .git, a venv, secrets)
+to the engine and let unrelated edits bust the cache; a context assembled per build sends
+exactly what the spec names.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from generator.errors import UsageError
+from generator.spec import Spec
+
+#: spec ``files:`` entries are looked up in this directory beside the spec
+FILES_DIR = "files"
+DOCKERFILE = "Dockerfile"
+
+
+def dockerignore(sources: list[str]) -> str:
+    """Exclude everything but the listed files (the Dockerfile travels separately)."""
+    lines = [
+        "# Written by `sandbox build`: this context holds only what the Dockerfile COPYs.",
+        "**",
+    ]
+    lines += [f"!{source}" for source in sources]
+    return "\n".join(lines) + "\n"
+
+
+def sources(spec: Spec, spec_dir: Path) -> list[tuple[str, Path]]:
+    """(path in the context, file on disk) for each ``files:`` entry; every one must exist."""
+    found: list[tuple[str, Path]] = []
+    missing: list[str] = []
+    for index, entry in enumerate(spec.files):
+        path = spec_dir / FILES_DIR / entry.src
+        if not path.is_file():
+            missing.append(f"files[{index}].src: {path} does not exist (or is not a file)")
+        found.append((entry.src, path))
+    if missing:
+        where = str(spec.source) if spec.source else "the spec"
+        raise UsageError(f"{where}: " + "; ".join(missing))
+    return found
+
+
+def write_context(directory: Path, spec: Spec, dockerfile_text: str, spec_dir: Path) -> list[str]:
+    """Fill ``directory`` with the build context; returns the paths it holds (sorted)."""
+    entries = sources(spec, spec_dir)
+    (directory / DOCKERFILE).write_text(dockerfile_text, encoding="utf-8")
+    for relative, path in entries:
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    names = sorted({relative for relative, _ in entries})
+    (directory / ".dockerignore").write_text(dockerignore(names), encoding="utf-8")
+    return sorted([DOCKERFILE, ".dockerignore", *names])
+
+
+@contextmanager
+def build_context(spec: Spec, dockerfile_text: str, spec_dir: Path) -> Iterator[Path]:
+    """A temporary context directory, removed afterwards whatever happens."""
+    with tempfile.TemporaryDirectory(prefix="sandbox-build-") as name:
+        directory = Path(name)
+        write_context(directory, spec, dockerfile_text, spec_dir)
+        yield directory

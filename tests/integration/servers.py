@@ -1,0 +1,302 @@
+"""Local servers and artifacts for building the integration spec without the internet.
+
+Everything a build downloads comes from one static HTTP server on 127.0.0.1 (builds use
+``--network host`` to reach it):
+
+- ``/releases/``: release tarballs made here (a tiny script) or repackaged from PyPI (uv)
+- ``/git/``: a bare repository served over git's dumb HTTP protocol (``update-server-info``)
+- ``/npm/`` + ``/npm-tarballs/``: a one-package npm registry (packument + tarball)
+- ``/simple/`` + ``/packages/``: a one-package PEP 503 index for uv
+
+Packages that must be real (npm, PyPI) are fetched once from the public registries this
+machine can reach (PyPI's simple index, the npm registry) and cached; their digests are
+checked against what the registry publishes.
+
+Reusable outside pytest (bench/): ``start_site(workdir)`` returns a running :class:`Site`.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import http.server
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import threading
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+#: real packages the integration spec installs (exact versions, no dependencies)
+NPM_PACKAGE = ("semver", "7.6.3")
+PYPI_PACKAGE = ("cowsay", "6.1")
+UV_VERSION = "0.9.5"
+HELLO_VERSION = "1.2.3"
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+NPM_REGISTRY = "https://registry.npmjs.org"
+CACHE_ENV = "SANDBOX_TEST_CACHE"
+
+#: git commits are made with fixed dates and identity, so their ids (and the Dockerfile that
+#: pins one) are the same on every run and the build cache keeps working
+_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "sandbox tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "sandbox tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "opencode-sandbox-tests")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# -- the HTTP server ------------------------------------------------------------------------
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def guess_type(self, path: str) -> str:
+        if "/npm/" in str(path).replace(os.sep, "/"):
+            return "application/json"
+        return super().guess_type(path)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        self.server.requests.append(self.path)  # type: ignore[attr-defined]
+
+
+class FileServer:
+    """A static file server on 127.0.0.1 in a daemon thread; records the paths requested."""
+
+    def __init__(self, root: Path, port: int = 0) -> None:
+        self.root = root
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), partial(_Handler, directory=str(root)))
+        self.httpd.requests = []  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="integration-http", daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def requests(self) -> list[str]:
+        return self.httpd.requests  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# -- artifacts ------------------------------------------------------------------------------
+
+
+def _deterministic_tar_gz(dest: Path, members: dict[str, tuple[bytes, int]]) -> None:
+    """A tar.gz whose bytes depend only on ``members`` (name -> (content, mode))."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, (content, mode) in sorted(members.items()):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(content), mode, 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            tar.addfile(info, io.BytesIO(content))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="") as gz:
+        gz.write(raw.getvalue())
+
+
+def make_hello_release(releases: Path, version: str = HELLO_VERSION) -> tuple[str, str]:
+    """hello-VERSION-linux-x86_64.tar.gz holding hello-VERSION/bin/hello; (asset name, sha256)."""
+    asset = f"hello-{version}-linux-x86_64.tar.gz"
+    script = f'#!/bin/sh\necho "hello {version}"\n'.encode()
+    _deterministic_tar_gz(releases / asset, {f"hello-{version}-linux-x86_64/bin/hello": (script, 0o755)})
+    return asset, sha256_of(releases / asset)
+
+
+def _download(url: str, dest: Path, sha256: str | None = None, algorithm: str = "sha256", expected_b64: str | None = None) -> Path:
+    """Fetch ``url`` to ``dest`` once (kept in the cache), checking the published digest."""
+    if not dest.exists():
+        data = urllib.request.urlopen(url, timeout=120).read()  # noqa: S310 - https registry URLs
+        if sha256 and hashlib.sha256(data).hexdigest() != sha256:
+            raise RuntimeError(f"{url}: sha256 differs from the one the index publishes")
+        if expected_b64 and base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != expected_b64:
+            raise RuntimeError(f"{url}: {algorithm} differs from the registry's integrity")
+        tmp = dest.with_suffix(dest.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(dest)
+    return dest
+
+
+def fetch_pypi_file(project: str, version: str, pattern: str) -> Path:
+    """A file of ``project`` from PyPI's simple index whose name matches ``pattern`` (regex)."""
+    wanted = re.compile(pattern)
+    cached = [p for p in cache_dir().glob(f"{project}-{version}*") if wanted.fullmatch(p.name)]
+    if cached:
+        return cached[0]
+    request = urllib.request.Request(f"{PYPI_SIMPLE}/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    index = json.load(urllib.request.urlopen(request, timeout=60))  # noqa: S310
+    for entry in index["files"]:
+        if wanted.fullmatch(entry["filename"]) and entry["filename"].startswith(f"{project}-{version}"):
+            return _download(entry["url"], cache_dir() / entry["filename"], sha256=entry["hashes"]["sha256"])
+    raise RuntimeError(f"PyPI has no file of {project} {version} matching {pattern}")
+
+
+def make_uv_release(releases: Path, version: str = UV_VERSION) -> tuple[str, str]:
+    """uv's Linux x86_64 binary, taken from its PyPI wheel and packed like an upstream release."""
+    wheel = fetch_pypi_file("uv", version, rf"uv-{re.escape(version)}-py3-none-manylinux_2_17_x86_64\.manylinux2014_x86_64\.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        binary = archive.read(f"uv-{version}.data/scripts/uv")
+    asset = f"uv-{version}-x86_64-unknown-linux-gnu.tar.gz"
+    _deterministic_tar_gz(releases / asset, {f"uv-{version}-x86_64-unknown-linux-gnu/uv": (binary, 0o755)})
+    return asset, sha256_of(releases / asset)
+
+
+def publish_pypi(root: Path, project: str, version: str) -> Path:
+    """Serve the real wheel of ``project`` under /simple/ (PEP 503) and /packages/."""
+    wheel = fetch_pypi_file(project, version, rf"{re.escape(project)}-{re.escape(version)}-py3-none-any\.whl")
+    packages = root / "packages"
+    packages.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(wheel, packages / wheel.name)
+    page = root / "simple" / project.lower()
+    page.mkdir(parents=True, exist_ok=True)
+    link = f'<a href="../../packages/{wheel.name}#sha256={sha256_of(wheel)}">{wheel.name}</a>'
+    (page / "index.html").write_text(f"<!DOCTYPE html><html><body>{link}</body></html>\n", encoding="utf-8")
+    return wheel
+
+
+def publish_npm(root: Path, base_url: str, name: str, version: str) -> dict:
+    """Serve the real tarball of ``name@version`` and a packument pointing at it."""
+    manifest = json.load(urllib.request.urlopen(f"{NPM_REGISTRY}/{name}/{version}", timeout=60))  # noqa: S310
+    dist = manifest["dist"]
+    algorithm, digest = dist["integrity"].split("-", 1)
+    tarball = _download(dist["tarball"], cache_dir() / f"npm-{name}-{version}.tgz", algorithm=algorithm, expected_b64=digest)
+    served = root / "npm-tarballs" / f"{name}-{version}.tgz"
+    served.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(tarball, served)
+    version_doc = {
+        key: manifest[key] for key in ("name", "version", "bin", "engines", "dependencies", "license") if key in manifest
+    }
+    version_doc["dist"] = {
+        "tarball": f"{base_url}/npm-tarballs/{served.name}",
+        "integrity": dist["integrity"],
+        "shasum": dist["shasum"],
+    }
+    packument = {"name": name, "dist-tags": {"latest": version}, "versions": {version: version_doc}}
+    (root / "npm").mkdir(parents=True, exist_ok=True)
+    (root / "npm" / name).write_text(json.dumps(packument), encoding="utf-8")
+    return version_doc
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, **_GIT_ENV}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def make_git_repo(root: Path, name: str = "fixture") -> tuple[str, str, str]:
+    """A bare repo at root/git/NAME.git with two commits; (path, pinned commit, head commit).
+
+    The pinned (first) commit's README says ``pinned-commit``; HEAD's says ``moved-on``, so a
+    checkout that ignored the pin is visible in the image.
+    """
+    work = root.parent / f"{name}-work"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    _git("init", "--quiet", "--initial-branch=main", cwd=work)
+    commits = []
+    for day, text in ((1, "pinned-commit"), (2, "moved-on")):
+        (work / "README").write_text(f"{text}\n", encoding="utf-8")
+        _git("add", "README", cwd=work)
+        stamp = f"2024-01-0{day}T00:00:00+00:00"
+        subprocess.run(
+            ["git", "commit", "--quiet", "-m", text],
+            cwd=work,
+            env={**os.environ, **_GIT_ENV, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
+            check=True,
+            capture_output=True,
+        )
+        commits.append(_git("rev-parse", "HEAD", cwd=work))
+    bare = root / "git" / f"{name}.git"
+    if bare.exists():
+        shutil.rmtree(bare)
+    bare.parent.mkdir(parents=True, exist_ok=True)
+    _git("clone", "--quiet", "--bare", str(work), str(bare), cwd=root)
+    _git("update-server-info", cwd=bare)
+    shutil.rmtree(work)
+    return f"/git/{name}.git", commits[0], commits[1]
+
+
+# -- everything together --------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    """The running server and what it serves."""
+
+    server: FileServer
+    root: Path
+    hello: tuple[str, str]  # asset, sha256
+    uv: tuple[str, str]
+    git_url: str
+    git_pinned: str
+    git_head: str
+    npm: tuple[str, str] = NPM_PACKAGE
+    pypi: tuple[str, str] = PYPI_PACKAGE
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def releases_url(self) -> str:
+        return f"{self.url}/releases"
+
+    @property
+    def npm_registry(self) -> str:
+        return f"{self.url}/npm/"
+
+    @property
+    def pypi_index(self) -> str:
+        return f"{self.url}/simple/"
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_site(workdir: Path, port: int = 0) -> Site:
+    """Lay out every artifact under workdir/www and serve it on 127.0.0.1:``port``."""
+    root = workdir / "www"
+    root.mkdir(parents=True, exist_ok=True)
+    server = FileServer(root, port)
+    try:
+        releases = root / "releases"
+        hello = make_hello_release(releases)
+        uv = make_uv_release(releases)
+        git_path, pinned, head = make_git_repo(root)
+        publish_npm(root, server.url, *NPM_PACKAGE)
+        publish_pypi(root, *PYPI_PACKAGE)
+    except BaseException:
+        server.stop()
+        raise
+    return Site(server, root, hello, uv, f"{server.url}{git_path}", pinned, head)

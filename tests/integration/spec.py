@@ -1,0 +1,151 @@
+"""The integration spec: every install method CI can reach, pointed at a running :class:`Site`.
+
+Written at test time because the server's port is only known then. ``write_spec`` returns
+the path of a sandbox.yaml with its files/ directory beside it.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from .servers import HELLO_VERSION, UV_VERSION, Site
+
+USER = "opencode"
+UID = 1000
+HOME = f"/home/{USER}"
+PORT = 8080
+
+#: values whose quotes, backslashes and $VARs must come back byte-identical from docker inspect
+TRICKY_ENV = 'say "hi" \\ back\\slash $HOME ${PATH} $(id) `id` \'single\' 100%'
+TRICKY_LABEL = 'a "quoted" \\ label with $USER and ${HOME} and \\$escaped'
+LABEL_KEY = "org.example.tricky"
+
+
+def spec_data(site: Site, base_image: str, *, tag: str = "integration", tamper: str | None = None) -> dict[str, Any]:
+    """The spec as data. ``tamper``: the name of a release tool whose sha256 gets one hex
+    digit changed (the build must then fail naming it)."""
+    image, _, base_tag = base_image.rpartition(":")
+    hello_asset, hello_sha = site.hello
+    uv_asset, uv_sha = site.uv
+    digests = {"hello": hello_sha, "uv": uv_sha}
+    if tamper:
+        good = digests[tamper]
+        digests[tamper] = ("0" if good[0] != "0" else "1") + good[1:]
+    npm_name, npm_version = site.npm
+    pypi_name, pypi_version = site.pypi
+    return {
+        "image": {
+            "name": "local/sandbox-integration",
+            "tag": tag,
+            "labels": {
+                "title": "sandbox integration test",
+                "description": 'quotes " and \\ and $HOME stay as written',
+                "url": "https://example.invalid/sandbox",
+                "source": "https://example.invalid/sandbox.git",
+                "vendor": "opencode-sandbox tests",
+                "licenses": "MIT",
+                "extra": {LABEL_KEY: TRICKY_LABEL},
+            },
+        },
+        "base": {
+            "image": image,
+            "tag": base_tag,
+            "packages": ["ca-certificates", "curl", "git"],
+            "unpinned_reason": "the test base follows whatever the CI Debian mirror serves",
+        },
+        "platforms": ["linux/amd64"],
+        "user": {"name": USER, "uid": UID, "gid": UID, "shell": "/usr/bin/zsh", "sudo": True},
+        "env": {"TZ": "UTC", "LANG": "C.UTF-8", "TRICKY": TRICKY_ENV},
+        "path": ["~/.local/bin"],
+        "runtime": {
+            "init": "tini",
+            "command": ["python3", "-m", "http.server"],
+            "bind_args": ["--bind", "{host}", "{port}"],
+            "port": PORT,
+            "healthcheck": {"path": "/", "interval": "2s", "timeout": "3s", "start_period": "10s", "retries": 3},
+        },
+        # the package managers read their registry from these: the build must not leave loopback
+        "files": [
+            {"src": "npmrc", "dest": f"{HOME}/.npmrc", "user_owned": True},
+            {"src": "uv.toml", "dest": f"{HOME}/.config/uv/uv.toml", "user_owned": True},
+        ],
+        "tools": [
+            {"name": "init", "method": "apt", "packages": ["tini"], "check": ["tini", "--version"],
+             "unpinned_reason": "Debian bookworm's tini, as the CI mirror serves it"},
+            {"name": "shell", "method": "apt", "packages": ["zsh", "sudo"], "check": ["zsh", "--version"],
+             "unpinned_reason": "Debian bookworm's zsh and sudo, as the CI mirror serves them"},
+            {"name": "runtimes", "method": "apt", "packages": ["python3", "npm"], "check": ["node", "--version"],
+             "provides": ["python3", "npm", "node"],
+             "unpinned_reason": "Debian bookworm's python3 and npm, as the CI mirror serves them"},
+            {
+                "name": "hello",
+                "method": "release",
+                "version": HELLO_VERSION,
+                "url": site.releases_url + "/{asset}",
+                "assets": {"amd64": hello_asset.replace(HELLO_VERSION, "{version}")},
+                "binaries": [{"path": "{stem}/bin/hello", "name": "hello"}],
+                "sha256": {"amd64": digests["hello"]},
+                "check": ["hello"],
+            },
+            {
+                "name": "uv",
+                "method": "release",
+                "version": UV_VERSION,
+                "url": site.releases_url + "/{asset}",
+                "assets": {"amd64": uv_asset.replace(UV_VERSION, "{version}")},
+                "binaries": [{"path": "{stem}/uv", "name": "uv"}],
+                "sha256": {"amd64": digests["uv"]},
+                "check": ["uv", "--version"],
+            },
+            {"name": npm_name, "method": "npm", "version": npm_version, "check": [npm_name, "1.2.3"]},
+            {"name": pypi_name, "method": "uv", "version": pypi_version, "check": [pypi_name, "-t", "moo"]},
+            {
+                "name": "fixture",
+                "method": "git",
+                "url": site.git_url,
+                "commit": site.git_pinned,
+                "dest": "~/fixture",
+                "version": "pinned",
+                "check": ["grep", "-qx", "pinned-commit", f"{HOME}/fixture/README"],
+            },
+        ],
+    }  # fmt: skip
+
+
+def npmrc(site: Site) -> str:
+    return f"registry={site.npm_registry}\nfund=false\naudit=false\nupdate-notifier=false\n"
+
+
+def uv_toml(site: Site) -> str:
+    return (
+        'python-downloads = "never"\n'
+        'python-preference = "only-system"\n'
+        "\n[[index]]\n"
+        'name = "local"\n'
+        f'url = "{site.pypi_index}"\n'
+        "default = true\n"
+    )
+
+
+def dump(data: dict[str, Any]) -> str:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def write_spec(directory: Path, site: Site, base_image: str, **options: Any) -> Path:
+    """sandbox.yaml and files/ in ``directory``; returns the spec's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = directory / "files"
+    files.mkdir(exist_ok=True)
+    (files / "npmrc").write_text(npmrc(site), encoding="utf-8")
+    (files / "uv.toml").write_text(uv_toml(site), encoding="utf-8")
+    path = directory / "sandbox.yaml"
+    path.write_text(dump(spec_data(site, base_image, **options)), encoding="utf-8")
+    return path
