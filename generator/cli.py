@@ -41,6 +41,14 @@ def _register() -> None:
 
     for command in docker_commands.COMMANDS:
         cli.add_command(command)
+    from generator.commands import build as build_commands
+
+    for command in build_commands.COMMANDS:
+        cli.add_command(command)
+    from generator.commands import supply as supply_commands
+
+    for command in supply_commands.COMMANDS:
+        cli.add_command(command)
 
 
 _register()
