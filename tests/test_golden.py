@@ -1,0 +1,94 @@
+"""Golden files: the rendered Dockerfile of the default spec and of every example, byte
+for byte; the committed outputs are not stale; and every one of them lints clean.
+
+After an intended change to the renderer or a spec: `pytest tests/test_golden.py
+--update-goldens`, then review `git diff tests/golden examples` before committing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.lint import lint
+from generator.loader import load_spec
+from generator.render import render
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+SPECS = {
+    "default": ROOT / "sandbox.yaml",
+    **{f"example-{p.parent.name}": p for p in sorted((ROOT / "examples").glob("*/sandbox.yaml"))},
+}
+
+
+def _cases() -> list[tuple[str, str]]:
+    return [(name, profile) for name, path in SPECS.items() for profile in load_spec(path).profiles]
+
+
+CASES = _cases()
+
+
+def golden_path(name: str, profile: str) -> Path:
+    return GOLDEN / f"{name}-{profile}.Dockerfile"
+
+
+def test_there_are_examples_and_one_uses_every_install_method():
+    from generator.methods import REGISTRY
+
+    assert {"example-minimal", "example-debian"} <= set(SPECS)
+    debian = load_spec(SPECS["example-debian"])
+    assert debian.base.image == "debian"
+    used = {tool.method for tool in debian.tools}
+    core = {"apt", "release", "npm", "uv", "cargo", "go", "mise", "git", "script"}
+    assert core <= used <= set(REGISTRY)
+
+
+@pytest.mark.parametrize(("name", "profile"), CASES)
+def test_render_matches_golden(name, profile, update_goldens):
+    spec = load_spec(SPECS[name])
+    text = render(spec, profile)
+    golden = golden_path(name, profile)
+    if update_goldens:
+        GOLDEN.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+        if name != "default":  # the examples' outputs live beside them (the repo root's: `sandbox generate`)
+            (SPECS[name].parent / spec.profiles[profile].output).write_text(text, encoding="utf-8")
+    assert golden.exists(), f"no golden for {name}/{profile}: run pytest --update-goldens"
+    assert text == golden.read_text(encoding="utf-8"), f"{golden.name} differs: review, then --update-goldens"
+
+
+def test_no_stale_golden_files():
+    expected = {golden_path(name, profile).name for name, profile in CASES}
+    assert {p.name for p in GOLDEN.glob("*.Dockerfile")} == expected
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_committed_outputs_are_up_to_date(name):
+    spec_path = SPECS[name]
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "--spec", str(spec_path), "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("up to date: ")
+
+
+def _rendered_files() -> list[Path]:
+    files = sorted(GOLDEN.glob("*.Dockerfile"))
+    for name, path in SPECS.items():
+        spec = load_spec(path)
+        files += [path.parent / profile.output for profile in spec.profiles.values()]
+    return files
+
+
+@pytest.mark.parametrize("path", _rendered_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_golden_and_committed_dockerfile_lints_clean(path):
+    assert path.exists(), f"{path} missing: run `sandbox generate` / pytest --update-goldens"
+    findings = lint(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    assert [str(f) for f in findings] == []
