@@ -431,5 +431,7 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError([Problem(str(path), 1, 1, "", "file not found")]) from None
     except UnicodeDecodeError as exc:
         raise SpecError([Problem(str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+    except OSError as exc:
+        raise SpecError([Problem(str(path), 1, 1, "", f"cannot read the spec: {exc.strerror or exc}")]) from None
     spec = parse(text, str(path))
     return spec.model_copy(update={"source": path})

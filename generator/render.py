@@ -83,16 +83,33 @@ def _apt_packages(packages: list[str]) -> list[str]:
     return [q(p) for p in packages]
 
 
+def _user_dirs(home: str, paths: list[str]) -> list[str]:
+    """The paths plus every missing ancestor below the home, parents first: `install -d -o`
+    gives only the last component to the user, so ~/.local/share/x would leave a
+    root-owned ~/.local that the user's installs then cannot write to."""
+    result: dict[str, None] = {}
+    for path in paths:
+        path = path.rstrip("/") or "/"
+        if path.startswith(home + "/"):
+            parts = path[len(home) + 1 :].split("/")
+            for depth in range(1, len(parts)):
+                result.setdefault(f"{home}/{'/'.join(parts[:depth])}")
+        result.setdefault(path)
+    return list(result)
+
+
 def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     ctx = RenderContext(spec, profile, lock)
     tools = sorted(spec.tools_for(profile), key=lambda t: t.phase)  # stable: spec order within a phase
     blocks: dict[Phase, list[str]] = {phase: [] for phase in Phase}
     copies: list[str] = []
+    tool_dirs: list[str] = []
     user = spec.user
     chown = f"--chown={user.uid}:{user.gid} "
     for tool in tools:
         contribution = tool.contribute(ctx)
         blocks[tool.phase].append(_partial(tool, ctx, contribution.body))
+        tool_dirs += contribution.dirs
         for copy in contribution.copies:
             copies.append(f"COPY {chown if copy.as_user else ''}--from={copy.stage} {copy.source} {copy.dest}")
 
@@ -133,7 +150,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
             "home": user.home_dir,
             "shell": user.shell,
             "sudo": user.sudo,
-            "dirs": " ".join(q(d) for d in dict.fromkeys([user.workspace_dir, *runtime.volumes])),
+            "dirs": " ".join(q(d) for d in _user_dirs(user.home_dir, [user.workspace_dir, *runtime.volumes, *tool_dirs])),
         },
         "path": ":".join([*path_dirs, "${PATH}"]) if path_dirs else None,
         "files": [
@@ -146,10 +163,14 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         "healthcheck": {
             "options": f"--interval={health.interval} --timeout={health.timeout} "
             f"--start-period={health.start_period} --retries={health.retries}",
-            "command": json.dumps(["curl", "--fail", "--silent", "--show-error", "--output", "/dev/null", url]),
+            "command": json.dumps(
+                [health.script, url]
+                if health.script
+                else ["curl", "--fail", "--silent", "--show-error", "--output", "/dev/null", url]
+            ),
         },
         "workdir": user.workspace_dir,
-        "entrypoint": json.dumps([runtime.init, "--"]),
+        "entrypoint": json.dumps([runtime.init, "--", *([runtime.entrypoint] if runtime.entrypoint else [])]),
         "cmd": json.dumps([*runtime.command, *bind]),
     }
 

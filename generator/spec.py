@@ -115,6 +115,9 @@ class Healthcheck(Model):
     timeout: Duration = "5s"
     start_period: Duration = "30s"
     retries: StrictInt = Field(3, ge=1, le=100)
+    #: a script in the image run as `SCRIPT URL` instead of the built-in curl command
+    #: (lets the check print why it failed); omitted means plain curl
+    script: AbsPath | None = None
 
 
 class Runtime(Model):
@@ -132,6 +135,9 @@ class Runtime(Model):
     host: Annotated[StrictStr, _pattern(r"[0-9.]+|[a-z0-9.-]+", "an address")] = "0.0.0.0"
     port: StrictInt = Field(3000, ge=1, le=65535)
     healthcheck: Healthcheck = Healthcheck()
+    #: a script run by the init before the command (ENTRYPOINT [init, "--", script]); it
+    #: must end with `exec "$@"`. Omitted means the init starts the command directly
+    entrypoint: AbsPath | None = None
     #: directories whose data must outlive the container
     volumes: list[AbsPath] = []
 

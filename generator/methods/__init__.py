@@ -18,6 +18,7 @@ from generator.methods.go import GoTool
 from generator.methods.mise import MiseTool
 from generator.methods.npm import NpmTool
 from generator.methods.release import ReleaseTool
+from generator.methods.rustup import RustupTool
 from generator.methods.script import ScriptTool
 from generator.methods.uv import UvTool
 
@@ -31,6 +32,7 @@ REGISTRY: dict[str, type[ToolBase]] = {
     "mise": MiseTool,
     "git": GitTool,
     "script": ScriptTool,
+    "rustup": RustupTool,
 }
 
 Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007

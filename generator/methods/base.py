@@ -68,6 +68,10 @@ class Contribution:
 
     body: dict[str, Any]
     copies: list[Copy] = field(default_factory=list)
+    #: directories under the home this step writes through (cache-mount targets): the
+    #: renderer creates them owned by the user first, because BuildKit would otherwise
+    #: leave root-owned mount points in the image
+    dirs: list[str] = field(default_factory=list)
 
 
 def q(value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import StrictStr
+from pydantic import StrictStr, model_validator
 
 from generator.fields import GitCommit, UrlTemplate, Version, _pattern
 from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
@@ -19,8 +19,9 @@ class GitTool(ToolBase):
 
     method: Literal["git"]
     url: UrlTemplate
-    #: the commit to check out; the build fails if HEAD is anything else
-    commit: GitCommit
+    #: the commit to check out; the build fails if HEAD is anything else. Only a disabled
+    #: tool may leave it out (a repository without tags whose commit nobody has pinned yet)
+    commit: GitCommit | None = None
     #: where the checkout goes; ~ is the user's home (then the user owns it)
     dest: Dest
     #: a human-readable version (tag or date), shown in tables
@@ -28,13 +29,21 @@ class GitTool(ToolBase):
     #: keep .git (for tools that update themselves); default: drop it
     keep_git: bool = False
 
+    @model_validator(mode="after")
+    def _enabled_needs_commit(self) -> GitTool:
+        if self.enabled and not self.commit:
+            raise ValueError("commit is required: pin the full 40-hex commit id (or disable the tool with a reason)")
+        return self
+
     def platform_issues(self, arches):
         return ()
 
     def shown_version(self) -> str:
-        return self.version or self.commit[:12]
+        return self.version or (self.commit[:12] if self.commit else "unpinned")
 
     def verification(self, ctx) -> Verification:
+        if not self.commit:
+            return Verification("unverified", "no commit pinned")
         return Verification("git-commit", f"commit {self.commit[:12]}")
 
     def contribute(self, ctx) -> Contribution:

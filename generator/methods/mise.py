@@ -35,5 +35,6 @@ class MiseTool(ToolBase):
                 "env": [f"{key}={q(value)}" for key, value in self.env.items()],
                 "cache": f"{ctx.home}/.cache/mise",
                 **ctx.owner,
-            }
+            },
+            dirs=[f"{ctx.home}/.cache/mise"],
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from generator.fields import NpmPackage, Version
+from generator.fields import CommandWord, NpmPackage, Version
 from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
 
 
@@ -17,6 +17,9 @@ class NpmTool(ToolBase):
     #: package name on the registry; defaults to the tool name
     package: NpmPackage | None = None
     version: Version
+    #: one command run as the user right after the install, as argument words (e.g. a
+    #: package's own installer that copies files into the user's config directory)
+    setup: list[CommandWord] = []
 
     @property
     def package_name(self) -> str:
@@ -27,5 +30,11 @@ class NpmTool(ToolBase):
 
     def contribute(self, ctx) -> Contribution:
         return Contribution(
-            body={"spec": q(f"{self.package_name}@{self.version}"), "cache": f"{ctx.home}/.npm", **ctx.owner}
+            body={
+                "spec": q(f"{self.package_name}@{self.version}"),
+                "cache": f"{ctx.home}/.npm",
+                "setup": " ".join(q(word) for word in self.setup),
+                **ctx.owner,
+            },
+            dirs=[f"{ctx.home}/.npm"],
         )

@@ -189,8 +189,12 @@ class ReleaseTool(ToolBase):
         )
 
 
-#: awk programs that print the sha256 of the file named by -v asset=NAME
+#: awk programs that print the sha256 of the file named by -v asset=NAME. Names may carry
+#: sha256sum's binary-mode "*" and a "./" left by `sha256sum ./*` (mise's SHASUMS256.txt).
 _SUMS_PROGRAMS = {
-    "sha256sum": '$2 == asset || $2 == "*" asset { print $1; exit } NF == 1 { print $1; exit }',
-    "bsd": '$1 == "SHA256" && $2 == "(" asset ")" { print $4; exit }',
+    "sha256sum": (
+        '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } '
+        "NF == 1 { print $1; exit }"
+    ),
+    "bsd": '$1 == "SHA256" && ($2 == "(" asset ")" || $2 == "(./" asset ")") { print $4; exit }',
 }

@@ -30,5 +30,6 @@ class UvTool(ToolBase):
                 "python": q(self.python) if self.python else None,
                 "cache": f"{ctx.home}/.cache/uv",
                 **ctx.owner,
-            }
+            },
+            dirs=[f"{ctx.home}/.cache/uv"],
         )

@@ -1,0 +1,88 @@
+"""rustup: a Rust toolchain installed by a pinned, digest-checked rustup-init, as the user.
+
+rustup-init comes from rustup's versioned archive (never the moving sh.rustup.rs script),
+is checked against a sha256 per architecture before it runs, and installs into the user's
+~/.rustup and ~/.cargo (put ~/.cargo/bin on the spec's path). rustup itself then checks the
+toolchain's components against the signed channel manifest of static.rust-lang.org.
+
+No cache mount: rustup deletes its downloads once a toolchain is installed, and a mount
+under ~/.rustup would leave a root-owned stub directory in the image.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StrictStr
+
+from generator.fields import Sha256, Version, _pattern
+from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+
+Arch = Literal["amd64", "arm64"]
+Component = Annotated[
+    StrictStr, _pattern(r"[a-z0-9][a-z0-9-]*", "a rustup component name such as clippy or rust-src")
+]
+
+#: Rust's host triple per Docker architecture (glibc: the base image is a glibc distribution)
+TRIPLES = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
+ARCHIVE = "https://static.rust-lang.org/rustup/archive/{rustup_version}/{triple}/rustup-init"
+
+
+class RustupTool(ToolBase):
+    template: ClassVar[str] = "methods/rustup.j2"
+    phase: ClassVar[Phase] = Phase.TOOLCHAIN
+
+    method: Literal["rustup"]
+    #: the toolchain, an exact release such as 1.94.1
+    version: Version
+    #: the rustup-init release that installs it
+    rustup_version: Version
+    #: sha256 of rustup-init per architecture, computed from the real files
+    sha256: dict[Arch, Sha256] = Field(min_length=1)
+    #: rustup's installation profile
+    profile: Literal["minimal", "default", "complete"] = "minimal"
+    #: extra components, e.g. [clippy, rustfmt]
+    components: list[Component] = []
+
+    def platform_issues(self, arches: list[str]):
+        for arch in arches:
+            if arch not in self.sha256:
+                yield ("sha256",), f"no sha256 of rustup-init for {arch}; every platform of the spec needs one"
+
+    def commands(self) -> list[str]:
+        return list(self.provides) or ["rustup", "rustc", "cargo"]
+
+    def init_url(self, arch: str) -> str:
+        return ARCHIVE.format(rustup_version=self.rustup_version, triple=TRIPLES[arch])
+
+    def downloads(self, ctx) -> list[tuple[str, str]]:
+        return [(arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256]
+
+    def digest(self, ctx, arch: str) -> str | None:
+        return ctx.locked_sha256(self.name, arch, self.init_url(arch)) or self.sha256.get(arch)
+
+    def verification(self, ctx) -> Verification:
+        if all(ctx.locked_sha256(self.name, arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256):
+            return Verification("pinned-digest", "rustup-init sha256 from sandbox.lock")
+        return Verification("pinned-digest", "rustup-init sha256 in sandbox.yaml")
+
+    def contribute(self, ctx) -> Contribution:
+        arches = []
+        for arch in ctx.arches:
+            if arch not in self.sha256:
+                continue
+            values = {"url": self.init_url(arch), "triple": TRIPLES[arch], "sha256": self.digest(ctx, arch)}
+            arches.append({"arch": arch, "assignments": " ".join(f"{k}={q(v)}" for k, v in values.items())})
+        args = ["-y", "--no-modify-path", "--profile", self.profile, "--default-toolchain", self.version]
+        if self.components:
+            args += ["--component", ",".join(self.components)]
+        return Contribution(
+            body={
+                "name": self.name,
+                "version": self.version,
+                "rustup_version": self.rustup_version,
+                "verification": str(self.verification(ctx)),
+                "arches": arches,
+                "args": " ".join(q(a) for a in args),
+            }
+        )
