@@ -61,3 +61,23 @@ class FindingsError(SandboxError):
     """The command ran fine and found something wrong (drift, lint findings)."""
 
     exit_code = ExitCode.FINDINGS
+
+
+class UpstreamError(SandboxError):
+    """An upstream (release host, package index, registry) failed or refused us.
+
+    Shares exit code 3 with Docker and registry errors: the spec is fine, the outside
+    world did not answer as needed.
+    """
+
+    exit_code = ExitCode.DOCKER
+
+    def __init__(self, message: str, status: int | None = None, headers: object = None) -> None:
+        super().__init__(message)
+        #: the HTTP status and headers, when an HTTP answer was the problem
+        self.status = status
+        self.headers = headers
+
+
+class RateLimitError(UpstreamError):
+    """An API said 'too many requests'; the message says when to retry and how to avoid it."""

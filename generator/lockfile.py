@@ -1,17 +1,26 @@
 """sandbox.lock: sha256 digests computed from the real artifacts, keyed by tool and URL.
 
 A digest is used only while its URL still matches what the spec renders, so bumping a
-version without re-locking never pairs a new URL with an old digest.
+version without re-locking never pairs a new URL with an old digest. The file is written
+by `sandbox lock` only, sorted, so the same content is always the same bytes.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from generator.errors import UsageError
 
 LOCK_NAME = "sandbox.lock"
+HEADER = "# sandbox.lock: written by `sandbox lock`. Do not edit.\n"
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -31,17 +40,112 @@ class Lock:
         entry = self.artifacts.get(tool, {}).get(key)
         return entry.sha256 if entry and entry.url == url else None
 
+    def entry(self, tool: str, key: str) -> LockEntry | None:
+        return self.artifacts.get(tool, {}).get(key)
+
+    def set(self, tool: str, key: str, entry: LockEntry) -> None:
+        self.artifacts.setdefault(tool, {})[key] = entry
+
+    def stale(self, expected: dict[tuple[str, str], str], images: set[str]) -> list[str]:
+        """Entries that no longer match the spec, each as one readable line.
+
+        ``expected`` maps (tool, key) to the URL the spec downloads now; ``images`` are the
+        image references the spec wants digests for. A missing entry is not stale (the build
+        falls back to the spec's own verification); a changed URL or a leftover entry is.
+        """
+        found = []
+        for tool, entries in sorted(self.artifacts.items()):
+            for key, entry in sorted(entries.items()):
+                url = expected.get((tool, key))
+                if url is None:
+                    found.append(f"{tool} {key}: the spec no longer downloads {entry.url}")
+                elif url != entry.url:
+                    found.append(f"{tool} {key}: locked {entry.url} but the spec now downloads {url}")
+        for reference in sorted(set(self.images) - images):
+            found.append(f"image {reference}: the spec no longer uses it")
+        return found
+
+    def pruned(self, expected: dict[tuple[str, str], str], images: set[str]) -> Lock:
+        """Only the entries the spec still downloads (a changed URL is kept: it is replaced
+        when locked, and reported as stale until then)."""
+        artifacts = {
+            tool: kept
+            for tool, entries in self.artifacts.items()
+            if (kept := {key: e for key, e in entries.items() if (tool, key) in expected})
+        }
+        return Lock(artifacts, {ref: d for ref, d in self.images.items() if ref in images})
+
+    def dumps(self) -> str:
+        def block(mapping: dict) -> str:
+            if not mapping:
+                return " {}\n"
+            text = _dump(mapping)
+            return "\n" + "".join(f"  {line}\n" for line in text.splitlines())
+
+        artifacts = {
+            tool: {key: {"url": e.url, "sha256": e.sha256} for key, e in sorted(entries.items())}
+            for tool, entries in sorted(self.artifacts.items())
+            if entries
+        }
+        images = dict(sorted(self.images.items()))
+        return f"{HEADER}artifacts:{block(artifacts)}images:{block(images)}"
+
+    def write(self, path: Path) -> bool:
+        from generator.output import write_atomic
+
+        return write_atomic(path, self.dumps())
+
     @classmethod
     def read(cls, path: Path) -> Lock:
         if not path.exists():
             return cls()
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-        artifacts = {
-            tool: {key: LockEntry(str(e["url"]), str(e["sha256"])) for key, e in (entries or {}).items()}
-            for tool, entries in (data.get("artifacts") or {}).items()
-        }
-        return cls(artifacts=artifacts, images={str(k): str(v) for k, v in (data.get("images") or {}).items()})
+        try:
+            data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+        except (YAMLError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: not a readable lock file ({exc}); regenerate it with `sandbox lock`") from None
+        return cls.from_data(data, path)
+
+    @classmethod
+    def from_data(cls, data: object, path: Path) -> Lock:
+        def bad(where: str, what: str) -> UsageError:
+            return UsageError(f"{path}: {where}: {what}; regenerate it with `sandbox lock`")
+
+        if not isinstance(data, dict) or set(data) - {"artifacts", "images"}:
+            raise bad("top level", "expected the keys artifacts and images")
+        lock = cls()
+        artifacts = data.get("artifacts") or {}
+        if not isinstance(artifacts, dict):
+            raise bad("artifacts", "expected a mapping of tool names")
+        for tool, entries in artifacts.items():
+            if not isinstance(entries, dict):
+                raise bad(f"artifacts.{tool}", "expected a mapping of keys to entries")
+            for key, entry in entries.items():
+                where = f"artifacts.{tool}.{key}"
+                if not isinstance(entry, dict) or set(entry) != {"url", "sha256"}:
+                    raise bad(where, "expected url and sha256")
+                if not _SHA256.fullmatch(str(entry["sha256"])):
+                    raise bad(f"{where}.sha256", "expected 64 lowercase hex digits")
+                lock.set(str(tool), str(key), LockEntry(str(entry["url"]), str(entry["sha256"])))
+        images = data.get("images") or {}
+        if not isinstance(images, dict):
+            raise bad("images", "expected a mapping of image references to digests")
+        for reference, digest in images.items():
+            if not _IMAGE_DIGEST.fullmatch(str(digest)):
+                raise bad(f"images.{reference}", "expected sha256: and 64 hex digits")
+            lock.images[str(reference)] = str(digest)
+        return lock
 
     @classmethod
     def beside(cls, spec_path: Path | None) -> Lock:
         return cls.read(spec_path.parent / LOCK_NAME) if spec_path else cls()
+
+
+def _dump(data: dict) -> str:
+    import io
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    return stream.getvalue()

@@ -65,6 +65,11 @@ class RenderContext:
     def expand_home(self, path: str) -> str:
         return self.home + path[1:] if path.startswith("~") else path
 
+    def pinned_image(self, reference: str) -> str:
+        """image:tag with the digest sandbox.lock holds for it, unless the spec pins one."""
+        digest = None if "@" in reference else self.lock.images.get(reference)
+        return f"{reference}@{digest}" if digest else reference
+
     def locked_sha256(self, tool: str, key: str, url: str) -> str | None:
         return self.lock.sha256(tool, key, url)
 
@@ -132,7 +137,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         "profile": profile,
         "profile_note": spec.profiles[profile].description,
         "base": {
-            "reference": spec.base.reference,
+            "reference": ctx.pinned_image(spec.base.reference),
             "packages": _apt_packages(spec.base.packages),
             "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
             if unpinned

@@ -165,6 +165,13 @@ class Builders(Model):
         return value
 
 
+class Policy(Model):
+    """What `sandbox audit` holds the spec to, beyond what validation already requires."""
+
+    #: required: apt packages without a name=version pin are listed by `sandbox audit`
+    apt_pins: Literal["optional", "required"] = "optional"
+
+
 class Profile(Model):
     #: file the profile renders to, relative to the spec's directory
     output: AssetPath
@@ -192,6 +199,7 @@ class Spec(Model):
     #: variants of the image; the first is the default
     profiles: dict[Name, Profile] = {"default": Profile(output="Dockerfile")}
     tools: list[Tool] = []
+    policy: Policy = Policy()
 
     #: the file this spec was read from (set by the loader, not part of the YAML)
     source: Path | None = Field(default=None, exclude=True)

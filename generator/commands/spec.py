@@ -42,10 +42,19 @@ def check(ctx: click.Context, profiles: tuple[str, ...]) -> None:
     drifts = [d for o in project.outputs(profiles) if (d := drift(o.path, o.text))]
     for item in drifts:
         click.echo(item.diff, nl=False)
+    # a lock entry whose URL no longer matches is silently ignored by generate: as bad as drift
+    from generator.supply.lock import stale_entries
+
+    stale = stale_entries(project.spec, project.lock)
+    for entry in stale:
+        click.echo(f"stale sandbox.lock entry: {entry}")
     if drifts:
         names = ", ".join(str(d.path) for d in drifts)
         fix = f"sandbox --spec {project.spec_path} generate"
         raise FindingsError(f"{names} out of date with {project.spec_path}; run: {fix}")
+    if stale:
+        fix = f"sandbox --spec {project.spec_path} lock"
+        raise FindingsError(f"sandbox.lock is stale ({len(stale)} entry/entries, listed above); run: {fix}")
     click.echo(f"up to date: {', '.join(str(project.output_path(p)) for p in project.profiles(profiles))}")
 
 

@@ -66,6 +66,9 @@ class AptTool(ToolBase):
     def commands(self) -> list[str]:
         return list(self.provides) or [p.split("=", 1)[0] for p in self.packages]
 
+    def downloads(self, ctx) -> list[tuple[str, str]]:
+        return [("key", self.repo.key_url)] if self.repo else []
+
     def verification(self, ctx) -> Verification:
         source = "vendor repository" if self.repo else "distribution archive"
         return Verification("package-manager", f"apt, signed {source}")
@@ -74,12 +77,13 @@ class AptTool(ToolBase):
         repo = None
         if self.repo:
             suffix = ".asc" if self.repo.key_url.endswith(".asc") else ".gpg"
+            key_sha256 = ctx.locked_sha256(self.name, "key", self.repo.key_url) or self.repo.key_sha256
             keyring = f"/etc/apt/keyrings/{self.name}{suffix}"
             line = f"deb [signed-by={keyring}] {self.repo.url} {self.repo.suite} {' '.join(self.repo.components)}"
             repo = {
                 "key_url": q(self.repo.key_url),
-                "key_sha256": self.repo.key_sha256,
-                "key_unverified": self.repo.key_unverified,
+                "key_sha256": key_sha256,
+                "key_unverified": None if key_sha256 else self.repo.key_unverified,
                 "keyring": keyring,
                 "line": q(line),
                 "list_file": f"/etc/apt/sources.list.d/{self.name}.list",

@@ -124,6 +124,11 @@ class ToolBase(BaseModel):
     def verification(self, ctx: RenderContext) -> Verification:
         raise NotImplementedError
 
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
+        """(key, url) of each file the build fetches for this tool outside a package manager;
+        `sandbox lock` records its sha256 under the key (an arch such as amd64, or a name)."""
+        return []
+
     def contribute(self, ctx: RenderContext) -> Contribution:
         raise NotImplementedError
 

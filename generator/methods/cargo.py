@@ -29,7 +29,7 @@ class CargoTool(ToolBase):
                 "name": self.name,
                 "version": self.version,
                 "stage": self.stage_name,
-                "image": ctx.spec.builders.cargo,
+                "image": ctx.pinned_image(ctx.spec.builders.cargo),
                 "crate": q(self.crate or self.name),
                 "version_arg": q(self.version),
             },

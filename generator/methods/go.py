@@ -30,7 +30,7 @@ class GoTool(ToolBase):
                 "name": self.name,
                 "version": self.version,
                 "stage": self.stage_name,
-                "image": ctx.spec.builders.go,
+                "image": ctx.pinned_image(ctx.spec.builders.go),
                 "target": q(f"{self.package}@{self.version}"),
             },
             copies=[Copy(self.stage_name, "/out/bin/", "/usr/local/bin/")],

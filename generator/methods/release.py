@@ -115,6 +115,9 @@ class ReleaseTool(ToolBase):
     def asset_name(self, arch: str) -> str:
         return self._fill(self.assets[arch], arch)
 
+    def downloads(self, ctx) -> list[tuple[str, str]]:
+        return [(arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets]
+
     def checksum_url(self, arch: str) -> str | None:
         if not self.checksum_file:
             return None

@@ -48,6 +48,9 @@ class ScriptTool(ToolBase):
     def url_for(self) -> str:
         return self.url.replace("{version}", self.version)
 
+    def downloads(self, ctx) -> list[tuple[str, str]]:
+        return [("script", self.url_for())]
+
     def digest(self, ctx) -> str | None:
         return ctx.locked_sha256(self.name, "script", self.url_for()) or self.sha256
 

@@ -1,0 +1,248 @@
+"""lock, outdated, update, audit: keeping downloads pinned, verified and current."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+
+from generator.errors import FindingsError, UsageError
+from generator.lockfile import LOCK_NAME, Lock
+from generator.output import write_atomic
+from generator.project import Project
+
+upstream_option = click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    metavar="NAME=URL",
+    help="Use another base URL for an upstream (github, github_api, pypi, npm, crates, goproxy, "
+    "node_index, python_index, go_index, registry); also SANDBOX_UPSTREAM_<NAME>.",
+)
+jobs_option = click.option("--jobs", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel requests.")
+timeout_option = click.option(
+    "--timeout", default=60.0, show_default=True, type=click.FloatRange(1), help="Seconds per request."
+)
+min_age_option = click.option(
+    "--min-age",
+    default="0",
+    show_default=True,
+    metavar="AGE",
+    help="Skip releases younger than this (e.g. 7d, 12h, 2w); releases of unknown age are skipped too.",
+)
+
+
+def _clients(upstreams: tuple[str, ...], timeout: float):
+    from generator.supply.fetch import Http
+    from generator.supply.registry import Registry
+    from generator.supply.upstreams import Upstreams
+
+    config = Upstreams.from_env(upstreams)
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    http = Http(timeout=timeout, github_api=config["github_api"], github_token=token)
+    return config, http, Registry(http, config)
+
+
+def _min_age(text: str) -> timedelta:
+    from generator.supply.versions import parse_age
+
+    try:
+        return parse_age(text)
+    except ValueError as exc:
+        raise UsageError(f"--min-age: {exc}") from None
+
+
+def _lock_path(project: Project) -> Path:
+    return project.spec_path.parent / LOCK_NAME
+
+
+@click.command()
+@click.argument("tools", nargs=-1, metavar="[TOOL]...")
+@click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Only this platform (repeatable).")
+@click.option("--refresh", is_flag=True, help="Fetch again even where the locked URL is unchanged.")
+@upstream_option
+@jobs_option
+@timeout_option
+@click.pass_context
+def lock(ctx, tools, platforms, refresh, upstreams, jobs, timeout) -> None:
+    """Fetch every download (per platform) and record its sha256 in sandbox.lock, plus the
+    images' digests. Entries whose URL is unchanged are kept; all failures are reported
+    (exit 3) and the lock is still written for what succeeded."""
+    from generator.supply import lock as locking
+
+    project = Project.load(ctx.obj["spec"])
+    _, http, registry = _clients(upstreams, timeout)
+    path = _lock_path(project)
+    outcome = locking.run(
+        project.spec, project.lock, path, http, registry,
+        tools=tools or None, platforms=platforms, refresh=refresh, jobs=jobs, report=click.echo,
+    )  # fmt: skip
+    click.echo(f"{path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
+
+
+@click.command()
+@click.argument("tools", nargs=-1, metavar="[TOOL]...")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@min_age_option
+@upstream_option
+@jobs_option
+@timeout_option
+@click.pass_context
+def outdated(ctx, tools, as_json, min_age, upstreams, jobs, timeout) -> None:
+    """Newest upstream release of each versioned tool and of the base image ('base')."""
+    from generator.supply import outdated as finder
+
+    project = Project.load(ctx.obj["spec"])
+    config, http, registry = _clients(upstreams, timeout)
+    now = datetime.now(timezone.utc)
+    rows = finder.check(project.spec, config, http, registry, tools=tools, min_age=_min_age(min_age), jobs=jobs, now=now)
+    records = [
+        {
+            "tool": r.tool,
+            "current": r.current,
+            "latest": r.newest.version if r.newest else None,
+            "update": r.update,
+            "source": r.source,
+            "age": r.age(now),
+            "note": r.error or _skipped_note(r),
+        }
+        for r in rows
+    ]
+    if as_json:
+        click.echo(json.dumps(records, indent=2))
+    else:
+        _table(records)
+    failed = [r for r in rows if r.error and r.source != "-"]
+    if failed:
+        raise _upstream_failed(failed)
+
+
+def _skipped_note(row) -> str:
+    if row.eligible and row.newest and row.eligible.version != row.newest.version:
+        return f"newest is younger than --min-age; would update to {row.eligible.version}"
+    if row.newest and not row.eligible:
+        return "every newer release is younger than --min-age"
+    return ""
+
+
+def _upstream_failed(rows):
+    from generator.errors import UpstreamError
+
+    return UpstreamError(f"{len(rows)} upstream(s) could not be asked: {', '.join(r.tool for r in rows)}")
+
+
+def _table(records: list[dict]) -> None:
+    columns = ("tool", "current", "latest", "source", "age", "note")
+    cells = [[str(r[c] if r[c] is not None else "?") if c != "latest" or r[c] else "?" for c in columns] for r in records]
+    for row, record in zip(cells, records):
+        if record["update"]:
+            row[2] = f"{record['latest']} *"
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    click.echo("* an update is available (`sandbox update TOOL`)")
+
+
+@click.command()
+@click.argument("tools", nargs=-1, metavar="[TOOL]...")
+@click.option("--dry-run", is_flag=True, help="Print the diff of sandbox.yaml; write nothing.")
+@click.option("--no-lock", is_flag=True, help="Do not re-lock the updated tools.")
+@click.option(
+    "--changelog", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Also write a Markdown list of the changes (with release links) here.",
+)  # fmt: skip
+@min_age_option
+@upstream_option
+@jobs_option
+@timeout_option
+@click.pass_context
+def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, timeout) -> None:
+    """Move tools (default: all) to their newest release: only the version values in
+    sandbox.yaml change (comments, order and quoting stay), then the tools are re-locked.
+    The base image's tag changes only when 'base' is named."""
+    from generator.supply import lock as locking
+    from generator.supply import outdated as finder
+    from generator.supply import update as updating
+
+    project = Project.load(ctx.obj["spec"])
+    config, http, registry = _clients(upstreams, timeout)
+    rows = finder.check(project.spec, config, http, registry, tools=tools, min_age=_min_age(min_age), jobs=jobs)
+    rows = [r for r in rows if r.tool != finder.BASE or finder.BASE in tools]
+    for row in rows:
+        if row.error and row.source != "-":
+            click.echo(f"skipped  {row.tool}: {row.error}", err=True)
+        elif row.newest and not row.update and row.newest.version != row.current:
+            click.echo(f"skipped  {row.tool}: {_skipped_note(row) or 'no newer release'}", err=True)
+    changes = {r.tool: r.update for r in rows if r.update}
+    if not changes:
+        click.echo("everything is up to date")
+        if [r for r in rows if r.error and r.source != "-"]:
+            raise _upstream_failed([r for r in rows if r.error and r.source != "-"])
+        return
+    path = project.spec_path
+    text = path.read_text(encoding="utf-8")
+    new_text, new_spec = updating.apply(text, str(path), changes)
+    if dry_run:
+        click.echo(updating.diff(text, new_text, str(path)), nl=False)
+        click.echo(f"dry run: {len(changes)} tool(s) would change; nothing was written")
+        return
+    write_atomic(path, new_text)
+    by_name = {r.tool: r for r in rows}
+    for name, version in changes.items():
+        click.echo(f"updated  {name} {by_name[name].current} -> {version}")
+    if changelog:
+        write_atomic(changelog, _changelog(by_name, changes))
+    for tool in new_spec.tools:
+        if tool.name in changes and getattr(tool, "sha256", None):
+            click.echo(
+                f"note     {tool.name}: sandbox.yaml still pins the sha256 of {by_name[tool.name].current}; "
+                "sandbox.lock's digest takes precedence; remove the spec's sha256",
+                err=True,
+            )
+    relock = [name for name in changes if name != finder.BASE]
+    if no_lock or not (relock or finder.BASE in changes):
+        return
+    lock_path = _lock_path(project)
+    outcome = locking.run(
+        new_spec.model_copy(update={"source": path}), Lock.read(lock_path), lock_path, http, registry,
+        tools=relock, with_images=finder.BASE in changes, jobs=jobs, report=click.echo,
+    )  # fmt: skip
+    click.echo(f"{lock_path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
+
+
+def _changelog(rows: dict, changes: dict[str, str]) -> str:
+    lines = ["| tool | from | to | source | release |", "|---|---|---|---|---|"]
+    for name, version in sorted(changes.items()):
+        row = rows[name]
+        link = row.eligible.release.url if row.eligible and row.eligible.release.url else ""
+        lines.append(f"| {name} | {row.current} | {version} | {row.source} | {link} |")
+    return "\n".join(lines) + "\n"
+
+
+@click.command()
+@click.option("--strict", is_flag=True, help="Exit 1 when anything is listed.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def audit(ctx, strict, as_json) -> None:
+    """List every download that is unpinned or unverified, with the spec's reason."""
+    from generator.supply.audit import audit as run_audit
+
+    project = Project.load(ctx.obj["spec"])
+    findings = run_audit(project.spec, project.lock)
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        width = max([len(f.subject) for f in findings] + [0])
+        kind_width = max([len(f.kind) for f in findings] + [0])
+        for f in findings:
+            click.echo(f"{f.subject.ljust(width)}  {f.kind.ljust(kind_width)}  {f.reason}")
+        click.echo(f"{len(findings)} item(s) unpinned or unverified" if findings else "audit: everything is pinned and verified")
+    if strict and findings:
+        raise FindingsError(f"audit --strict: {len(findings)} item(s) unpinned or unverified")
+
+
+COMMANDS = [lock, outdated, update, audit]

@@ -1,0 +1,1 @@
+"""Supply chain upkeep: lock digests, find newer releases, bump versions, audit verification."""

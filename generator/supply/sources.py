@@ -1,0 +1,248 @@
+"""Where each tool's releases are listed: one small class per upstream, and the mapping
+from a spec entry to its source.
+
+Each source answers ``releases()`` with what the upstream publishes as stable (drafts,
+pre-releases and yanked versions left out); ``versions.choose`` does the comparing.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from generator.errors import UpstreamError
+from generator.supply.fetch import Http
+from generator.supply.registry import ImageRef, Registry
+from generator.supply.upstreams import Upstreams
+from generator.supply.versions import Release, is_stable, key
+
+
+def _when(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _expect(data: object, kind: type, url: str):
+    if not isinstance(data, kind):
+        raise UpstreamError(f"{url}: unexpected answer (expected a JSON {kind.__name__})")
+    return data
+
+
+@dataclass(frozen=True)
+class GitHubReleases:
+    base: str
+    repo: str
+
+    @property
+    def label(self) -> str:
+        return f"github:{self.repo}"
+
+    def releases(self, http: Http) -> list[Release]:
+        url = f"{self.base}/repos/{self.repo}/releases?per_page=100"
+        items = _expect(http.get_json(url, {"Accept": "application/vnd.github+json"}), list, url)
+        return [
+            Release(str(item["tag_name"]), _when(item.get("published_at")), item.get("html_url"))
+            for item in items
+            if isinstance(item, dict) and "tag_name" in item and not item.get("draft") and not item.get("prerelease")
+        ]
+
+
+@dataclass(frozen=True)
+class PyPI:
+    base: str
+    project: str
+
+    @property
+    def label(self) -> str:
+        return f"pypi:{self.project}"
+
+    def releases(self, http: Http) -> list[Release]:
+        url = f"{self.base}/pypi/{urllib.parse.quote(self.project)}/json"
+        data = _expect(http.get_json(url), dict, url)
+        out = []
+        for version, files in (data.get("releases") or {}).items():
+            files = [f for f in files or [] if isinstance(f, dict) and not f.get("yanked")]
+            if files:
+                times = sorted(t for f in files if (t := _when(f.get("upload_time_iso_8601"))))
+                out.append(Release(version, times[0] if times else None, f"{self.base}/project/{self.project}/{version}/"))
+        return out
+
+
+@dataclass(frozen=True)
+class Npm:
+    base: str
+    package: str
+
+    @property
+    def label(self) -> str:
+        return f"npm:{self.package}"
+
+    def releases(self, http: Http) -> list[Release]:
+        url = f"{self.base}/{self.package.replace('/', '%2f')}"
+        data = _expect(http.get_json(url), dict, url)
+        times = data.get("time") or {}
+        versions = data.get("versions") or {}
+        latest = (data.get("dist-tags") or {}).get("latest")
+        # `latest` is the publisher's word on what is current; higher numbers on other tags are not
+        ceiling = key(latest) if isinstance(latest, str) and is_stable(latest) else None
+        return [
+            Release(v, _when(times.get(v)), f"https://www.npmjs.com/package/{self.package}/v/{v}")
+            for v, meta in versions.items()
+            if is_stable(v) and (ceiling is None or key(v) <= ceiling) and not (meta or {}).get("deprecated")
+        ]
+
+
+@dataclass(frozen=True)
+class Crates:
+    base: str
+    crate: str
+
+    @property
+    def label(self) -> str:
+        return f"crates:{self.crate}"
+
+    def releases(self, http: Http) -> list[Release]:
+        url = f"{self.base}/api/v1/crates/{urllib.parse.quote(self.crate)}"
+        data = _expect(http.get_json(url), dict, url)
+        return [
+            Release(str(v["num"]), _when(v.get("created_at")), f"https://crates.io/crates/{self.crate}/{v['num']}")
+            for v in data.get("versions") or []
+            if isinstance(v, dict) and "num" in v and not v.get("yanked")
+        ]
+
+
+def _go_escape(path: str) -> str:
+    """The Go module proxy's case encoding: capitals become '!' + lowercase."""
+    return "".join(f"!{c.lower()}" if c.isupper() else c for c in path)
+
+
+@dataclass(frozen=True)
+class GoProxy:
+    base: str
+    package: str
+
+    @property
+    def label(self) -> str:
+        return f"goproxy:{self.package}"
+
+    def releases(self, http: Http) -> list[Release]:
+        # the package path names a module somewhere along it: the longest prefix that has versions
+        parts = self.package.split("/")
+        for end in range(len(parts), 0, -1):
+            module = "/".join(parts[:end])
+            try:
+                listing = http.get(f"{self.base}/{_go_escape(module)}/@v/list").body.decode()
+            except UpstreamError as exc:
+                if exc.status in (404, 410):
+                    continue
+                raise
+            versions = [v for v in listing.split() if v]
+            if versions:
+                return [self._release(http, module, v) for v in versions]
+        raise UpstreamError(f"{self.base}: no module found for package {self.package}")
+
+    def _release(self, http: Http, module: str, version: str) -> Release:
+        return Release(version, None, f"https://pkg.go.dev/{module}@{version}")
+
+    def published(self, http: Http, release: Release) -> datetime | None:
+        module = release.url.removeprefix("https://pkg.go.dev/").rsplit("@", 1)[0] if release.url else self.package
+        url = f"{self.base}/{_go_escape(module)}/@v/{_go_escape(release.name)}.info"
+        return _when(_expect(http.get_json(url), dict, url).get("Time"))
+
+
+@dataclass(frozen=True)
+class NodeIndex:
+    base: str
+
+    label = "nodejs.org/dist"
+
+    def releases(self, http: Http) -> list[Release]:
+        url = f"{self.base}/index.json"
+        return [
+            Release(str(item["version"]), _when(item.get("date")), f"https://nodejs.org/en/blog/release/{item['version']}")
+            for item in _expect(http.get_json(url), list, url)
+            if isinstance(item, dict) and "version" in item
+        ]
+
+
+@dataclass(frozen=True)
+class PythonIndex:
+    base: str
+
+    label = "python.org"
+
+    def releases(self, http: Http) -> list[Release]:
+        url = f"{self.base}/api/v2/downloads/release/?is_published=true"
+        return [
+            Release(str(item["name"]).removeprefix("Python "), _when(item.get("release_date")), item.get("release_notes_url") or None)
+            for item in _expect(http.get_json(url), list, url)
+            if isinstance(item, dict) and "name" in item and not item.get("pre_release")
+        ]
+
+
+@dataclass(frozen=True)
+class GoIndex:
+    base: str
+
+    label = "go.dev/dl"
+
+    def releases(self, http: Http) -> list[Release]:
+        url = f"{self.base}/dl/?mode=json&include=all"
+        return [
+            Release(str(item["version"]), None, f"https://go.dev/doc/devel/release#{item['version']}")
+            for item in _expect(http.get_json(url), list, url)
+            if isinstance(item, dict) and "version" in item and item.get("stable", True)
+        ]
+
+
+@dataclass(frozen=True)
+class RegistryTags:
+    registry: Registry
+    reference: str
+
+    @property
+    def label(self) -> str:
+        return f"registry:{ImageRef.parse(self.reference)}".rsplit(":", 1)[0]
+
+    def releases(self, http: Http) -> list[Release]:
+        return [Release(tag) for tag in self.registry.tags(self.reference)]
+
+
+Source = GitHubReleases | PyPI | Npm | Crates | GoProxy | NodeIndex | PythonIndex | GoIndex | RegistryTags
+
+_MISE_INDEXES = {"node": ("node_index", NodeIndex), "python": ("python_index", PythonIndex), "go": ("go_index", GoIndex)}
+
+
+def github_repo(url: str, upstreams: Upstreams) -> str | None:
+    """owner/repo when ``url`` is a GitHub release download (under the configured host)."""
+    base = upstreams["github"] + "/"
+    if not url.startswith(base):
+        return None
+    parts = url[len(base) :].split("/")
+    return f"{parts[0]}/{parts[1]}" if len(parts) > 3 and parts[2] == "releases" else None
+
+
+def source_for(tool, upstreams: Upstreams) -> Source | None:
+    """Where newer versions of a spec entry are listed; None when no upstream is known."""
+    method = tool.method
+    if method in ("release", "script"):
+        repo = github_repo(tool.url, upstreams)
+        return GitHubReleases(upstreams["github_api"], repo) if repo else None
+    if method == "npm":
+        return Npm(upstreams["npm"], tool.package_name)
+    if method == "uv":
+        return PyPI(upstreams["pypi"], tool.package or tool.name)
+    if method == "cargo":
+        return Crates(upstreams["crates"], tool.crate or tool.name)
+    if method == "go":
+        return GoProxy(upstreams["goproxy"], tool.package)
+    if method == "mise":
+        found = _MISE_INDEXES.get(tool.tool or tool.name)
+        return found[1](upstreams[found[0]]) if found else None
+    return None

@@ -1,0 +1,193 @@
+"""A fake of every upstream the supply commands talk to, served on 127.0.0.1.
+
+One HTTP server plays all of them under different path prefixes: GitHub's releases API and
+release downloads, PyPI's JSON API, the npm registry, crates.io, the Go module proxy, the
+Node/Python/Go release indexes, and a registry v2 API with Docker Hub's anonymous token
+flow. Tests register what each serves; every request is logged so tests can check what
+was asked (and which headers went where).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+#: the path prefix of each upstream on the fake server (env name suffix -> prefix)
+PREFIXES = {
+    "github": "/gh",
+    "github_api": "/api",
+    "pypi": "/pypi-host",
+    "npm": "/npm",
+    "crates": "/crates",
+    "goproxy": "/goproxy",
+    "node_index": "/node",
+    "python_index": "/python",
+    "go_index": "/go",
+    "registry": "",
+}
+
+TOKEN = "fake-registry-token"
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    #: break the connection after this many body bytes, for this many requests
+    cut_after: int | None = None
+    cuts_left: int = 0
+    #: bearer token the request must carry (registry endpoints)
+    token: str | None = None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+class FakeUpstream:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeUpstream:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- what the upstreams serve ---------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        return {f"SANDBOX_UPSTREAM_{name.upper()}": self.base + prefix for name, prefix in PREFIXES.items()}
+
+    def url(self, upstream: str, path: str) -> str:
+        return f"{self.base}{PREFIXES[upstream]}{path}"
+
+    def serve(self, path: str, body: bytes | str, status: int = 200, **kwargs: Any) -> str:
+        data = body.encode() if isinstance(body, str) else body
+        self.routes[path] = Route(status, data, **kwargs)
+        return self.base + path
+
+    def serve_json(self, path: str, data: Any, status: int = 200, **kwargs: Any) -> str:
+        return self.serve(path, json.dumps(data), status, headers={"Content-Type": "application/json"}, **kwargs)
+
+    def artifact(self, upstream: str, path: str, data: bytes, **kwargs: Any) -> str:
+        """Serve a downloadable file; returns its sha256 (computed here, from these bytes)."""
+        self.serve(PREFIXES[upstream] + path, data, **kwargs)
+        return hashlib.sha256(data).hexdigest()
+
+    def github_releases(self, repo: str, releases: list[dict[str, Any]]) -> None:
+        self.serve_json(f"/api/repos/{repo}/releases?per_page=100", releases)
+
+    def image(self, repository: str, tag: str, manifest: bytes) -> str:
+        """A registry v2 image behind an anonymous bearer token; returns its digest."""
+        digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        challenge = f'Bearer realm="{self.base}/token",service="fake-registry"'
+        self.serve("/v2/", b"", 401, headers={"WWW-Authenticate": challenge})
+        self.serve_json("/token?scope=repository%3A" + repository.replace("/", "%2F") + "%3Apull&service=fake-registry", {"token": TOKEN})
+        self.serve(
+            f"/v2/{repository}/manifests/{tag}",
+            manifest,
+            headers={
+                "Content-Type": "application/vnd.oci.image.index.v1+json",
+                "Docker-Content-Digest": digest,
+                "WWW-Authenticate": challenge,
+            },
+            token=TOKEN,
+        )
+        return digest
+
+    def tags(self, repository: str, tags: list[str]) -> None:
+        challenge = f'Bearer realm="{self.base}/token",service="fake-registry"'
+        self.serve_json(
+            f"/v2/{repository}/tags/list?n=10000", {"name": repository, "tags": tags},
+            headers={"Content-Type": "application/json", "WWW-Authenticate": challenge}, token=TOKEN,
+        )  # fmt: skip
+
+    def asked(self, path_part: str) -> list[Request]:
+        with self._lock:
+            return [r for r in self.requests if path_part in r.path]
+
+    # -- the server -----------------------------------------------------------------------
+    def _handler(self) -> Callable[..., BaseHTTPRequestHandler]:
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                self._answer(head=True)
+
+            def do_GET(self) -> None:
+                self._answer(head=False)
+
+            def _answer(self, head: bool) -> None:
+                with upstream._lock:
+                    upstream.requests.append(Request(self.command, self.path, dict(self.headers)))
+                    route = upstream.routes.get(self.path)
+                    cut = None
+                    if route and route.cut_after is not None and route.cuts_left > 0:
+                        route.cuts_left -= 1
+                        cut = route.cut_after
+                if route is None:
+                    self._send(404, b'{"message": "Not Found"}', {"Content-Type": "application/json"}, head)
+                    return
+                if route.token and self.headers.get("Authorization") != f"Bearer {route.token}":
+                    challenge = route.headers.get("WWW-Authenticate", "")
+                    self._send(401, b"{}", {"WWW-Authenticate": challenge, "Content-Type": "application/json"}, head)
+                    return
+                body, status, headers = route.body, route.status, dict(route.headers)
+                start = _range_start(self.headers.get("Range"))
+                if status == 200 and start is not None and start < len(body):
+                    headers["Content-Range"] = f"bytes {start}-{len(body) - 1}/{len(body)}"
+                    body, status = body[start:], 206
+                if cut is not None:
+                    self._send_cut(status, body, headers, cut)
+                    return
+                self._send(status, body, headers, head)
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str], head: bool) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def _send_cut(self, status: int, body: bytes, headers: dict[str, str], cut: int) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[:cut])
+                self.wfile.flush()
+                self.close_connection = True
+
+        return Handler
+
+
+def _range_start(value: str | None) -> int | None:
+    if not value or not value.startswith("bytes=") or not value.endswith("-"):
+        return None
+    number = value[len("bytes=") : -1]
+    return int(number) if number.isdigit() else None
