@@ -39,11 +39,14 @@ _PERMANENT = re.compile(
 _DIGEST_LINE = re.compile(r"^Digest:\s*(sha256:[0-9a-f]{64})\s*$", re.MULTILINE)
 
 
+_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
+
+
 def registry_of(name: str) -> str:
     """The registry host of an image name, as docker decides it (docker.io when none is named)."""
     first, sep, _ = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost"):
-        return first
+        return "docker.io" if first in _HUB_ALIASES else first
     return "docker.io"
 
 
