@@ -82,10 +82,10 @@ OTHER_WORDINGS = {
     "tls": 'error during connect: Get "https://10.0.0.5:2376/v1.24/version": x509: certificate signed by unknown authority',
     "unknown context": 'context "nope": context not found: open /root/.docker/contexts/meta/abc/meta.json: no such file or directory',
     # a build step that cannot reach a server must stay a build failure, not "daemon not running"
-    "buildkit step output": "#7 0.512 curl: (7) Failed to connect to 127.0.0.1 port 9 after 0 ms: Connection refused\n"
+    "step output, progress": "#7 0.512 curl: (7) Failed to connect to 127.0.0.1 port 9 after 0 ms: Connection refused\n"
     "#7 0.513 dial unix /run/app.sock: connect: connection refused\n"
     "#7 ERROR: executor failed running [/bin/sh -c curl http://127.0.0.1:9/]: exit code: 7",
-    "buildx error box": "------\n > [2/2] RUN go run probe.go:\n0.734 dial unix /run/app.sock: connect: permission denied\n"
+    "step output, error box": "------\n > [2/2] RUN go run probe.go:\n0.734 dial unix /run/app.sock: connect: permission denied\n"
     "------\nERROR: failed to solve: process \"/bin/sh -c go run probe.go\" did not complete successfully: exit code: 1",
     "file permission in a step": "open /home/opencode/.cache: permission denied",
 }

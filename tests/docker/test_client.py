@@ -119,6 +119,7 @@ def test_run_takes_argument_lists_only() -> None:
         DockerClient(cli=sys.executable).run("version --format x")  # type: ignore[arg-type]
 
 
+# ids by number: `-k "not build"` (the CI split) must not deselect these
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -128,6 +129,7 @@ def test_run_takes_argument_lists_only() -> None:
         ("Docker version 17.03", (17, 3, 0)),
         ("no digits", None),
     ],
+    ids=["28.2", "20.10", "podman", "17.03", "none"],
 )
 def test_parse_version(text: str, expected: tuple[int, int, int] | None) -> None:
     assert parse_version(text) == expected
@@ -292,14 +294,14 @@ def test_inner_uses_the_same_binary_and_engine(docker_client: DockerClient, tmp_
 
 
 @pytest.mark.docker
-def test_pre_23_cli_builds_with_builtin_buildkit(docker_client: DockerClient, cli_20: str, tmp_path: Path,
+def test_pre_23_cli_mode_is_builtin(docker_client: DockerClient, cli_20: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed buildx
     assert DockerClient(cli=cli_20).buildkit_mode() == "builtin"
 
 
 @pytest.mark.docker
-def test_cli_23_or_newer_without_buildx_is_builder_missing(docker_client: DockerClient, cli_28: str, tmp_path: Path,
+def test_cli_23_or_newer_without_the_plugin_is_refused(docker_client: DockerClient, cli_28: str, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch, docker_unavailable) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed plugins either
     client = DockerClient(cli=cli_28)
@@ -314,7 +316,7 @@ def test_cli_23_or_newer_without_buildx_is_builder_missing(docker_client: Docker
 
 @pytest.mark.docker
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
-def test_buildx_plugin_is_preferred_when_present(cli_20: str, cli_28: str, which: str, tmp_path: Path,
+def test_the_plugin_is_preferred_when_present(cli_20: str, cli_28: str, which: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI discovers a plugin in $DOCKER_CONFIG/cli-plugins; a stand-in buildx answers
     `version`, which is all buildkit_mode asks of it."""

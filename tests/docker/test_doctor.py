@@ -29,7 +29,7 @@ def _statuses(report_dict: dict) -> dict[str, str]:
 
 
 @pytest.mark.docker
-def test_healthy_engine_with_builtin_buildkit(docker_client: DockerClient, cli_20: str, tmp_path: Path,
+def test_healthy_engine_and_pre_23_cli(docker_client: DockerClient, cli_20: str, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed buildx
     code, out, err = _run(capsys, "--docker-cli", cli_20)
@@ -61,7 +61,7 @@ def test_json_output_and_disk_of_the_data_root(docker_client: DockerClient, cli_
 
 
 @pytest.mark.docker
-def test_cli_without_buildx_fails_with_the_install_hint(docker_client: DockerClient, cli_28: str, tmp_path: Path,
+def test_cli_without_the_plugin_fails_with_the_install_hint(docker_client: DockerClient, cli_28: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
