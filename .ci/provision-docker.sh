@@ -16,6 +16,8 @@ log() { printf '[provision-docker] %s\n' "$*" >&2; }
 need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+# the pull tests serve images from a registry of their own on 127.0.0.1
+command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
