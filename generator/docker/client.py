@@ -163,6 +163,10 @@ class DockerClient:
             except subprocess.TimeoutExpired:
                 self._kill(proc)
                 raise TimeoutError(self._describe(args), seconds) from None
+            except BaseException:
+                # Ctrl-C does not reach the CLI's own session; stop it rather than wait for it
+                self._kill(proc)
+                raise
         result = subprocess.CompletedProcess(
             command, proc.returncode, _classify.decode(out), _classify.decode(err)
         )
@@ -206,7 +210,9 @@ class DockerClient:
                     del tail[: -_classify.MAX_LINES]
                     yield line
                 proc.wait()
-            except GeneratorExit:
+            except BaseException:
+                # the caller stopped reading (GeneratorExit) or was interrupted: the CLI is in
+                # its own session, so nothing else would stop it
                 self._kill(proc)
                 raise
             finally:

@@ -334,3 +334,23 @@ def test_the_plugin_is_preferred_when_present(cli_20: str, cli_28: str, which: s
     client = DockerClient(cli=cli_20 if which == "20.10" else cli_28)
     assert client.buildkit_mode() == "buildx"
     assert client.buildx_version() == "github.com/docker/buildx v0.0.0 stand-in"
+
+
+def test_interrupt_stops_the_cli_instead_of_waiting(tmp_path: Path) -> None:
+    """The CLI runs in its own session, so Ctrl-C does not reach it; run() must stop it."""
+    pidfile = tmp_path / "cli.pid"
+    cli = _write_script(tmp_path / "slow", f"#!/bin/sh\necho $$ > {pidfile}\nexec sleep 60\n")
+    program = (
+        "import os, signal, sys, threading, time\n"
+        "from generator.docker.client import DockerClient\n"
+        "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        "start = time.monotonic()\n"
+        "try:\n"
+        f"    DockerClient(cli={str(cli)!r}).run(['x'], timeout=60)\n"
+        "except KeyboardInterrupt:\n"
+        "    print(round(time.monotonic() - start, 1))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30, check=True)
+    assert float(done.stdout) < 10, done.stdout + done.stderr
+    stat_file = Path(f"/proc/{int(pidfile.read_text())}/stat")
+    assert not stat_file.exists() or stat_file.read_text().split()[2] == "Z"
