@@ -303,6 +303,10 @@ class DockerClient:
         if self.buildx_version() is not None:
             return "buildx"
         text = self.client_version()
+        if text.lower().startswith("podman"):
+            # best effort: podman's docker shim builds with buildah, which understands
+            # RUN --mount itself and ignores DOCKER_BUILDKIT
+            return "builtin"
         version = parse_version(text)
         if version is None:
             raise BuilderMissing(f"cannot tell the version of {self.cli_path} ({text!r}) and it has no buildx; {BUILDX_INSTALL}")

@@ -354,3 +354,14 @@ def test_interrupt_stops_the_cli_instead_of_waiting(tmp_path: Path) -> None:
     assert float(done.stdout) < 10, done.stdout + done.stderr
     stat_file = Path(f"/proc/{int(pidfile.read_text())}/stat")
     assert not stat_file.exists() or stat_file.read_text().split()[2] == "Z"
+
+
+def test_podman_shim_builds_with_its_own_builder(tmp_path: Path) -> None:
+    """podman's `docker` shim reports its own version (4.x) and has no buildx `version`; its
+    build understands RUN --mount without BuildKit, so it must not be refused as 'too old'."""
+    cli = _write_script(
+        tmp_path / "docker",
+        '#!/bin/sh\n[ "$1" = --version ] && { echo "podman version 4.3.1"; exit 0; }\n'
+        'echo "Error: unrecognized command `podman $*`" >&2\nexit 125\n',
+    )
+    assert DockerClient(cli=str(cli)).buildkit_mode() == "builtin"
