@@ -61,7 +61,7 @@ class FakeUpstream:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> FakeUpstream:
         self.thread.start()
@@ -83,8 +83,9 @@ class FakeUpstream:
         self.routes[path] = Route(status, data, **kwargs)
         return self.base + path
 
-    def serve_json(self, path: str, data: Any, status: int = 200, **kwargs: Any) -> str:
-        return self.serve(path, json.dumps(data), status, headers={"Content-Type": "application/json"}, **kwargs)
+    def serve_json(self, path: str, data: Any, status: int = 200, headers: dict[str, str] | None = None, **kwargs: Any) -> str:
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        return self.serve(path, json.dumps(data), status, headers=headers, **kwargs)
 
     def artifact(self, upstream: str, path: str, data: bytes, **kwargs: Any) -> str:
         """Serve a downloadable file; returns its sha256 (computed here, from these bytes)."""
@@ -97,9 +98,7 @@ class FakeUpstream:
     def image(self, repository: str, tag: str, manifest: bytes) -> str:
         """A registry v2 image behind an anonymous bearer token; returns its digest."""
         digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
-        challenge = f'Bearer realm="{self.base}/token",service="fake-registry"'
-        self.serve("/v2/", b"", 401, headers={"WWW-Authenticate": challenge})
-        self.serve_json("/token?scope=repository%3A" + repository.replace("/", "%2F") + "%3Apull&service=fake-registry", {"token": TOKEN})
+        challenge = self._registry_auth(repository)
         self.serve(
             f"/v2/{repository}/manifests/{tag}",
             manifest,
@@ -112,8 +111,13 @@ class FakeUpstream:
         )
         return digest
 
+    def _registry_auth(self, repository: str) -> str:
+        """The token endpoint for pulling ``repository``; returns the challenge to send."""
+        self.serve_json(f"/token?scope=repository%3A{repository.replace('/', '%2F')}%3Apull&service=fake-registry", {"token": TOKEN})
+        return f'Bearer realm="{self.base}/token",service="fake-registry"'
+
     def tags(self, repository: str, tags: list[str]) -> None:
-        challenge = f'Bearer realm="{self.base}/token",service="fake-registry"'
+        challenge = self._registry_auth(repository)
         self.serve_json(
             f"/v2/{repository}/tags/list?n=10000", {"name": repository, "tags": tags},
             headers={"Content-Type": "application/json", "WWW-Authenticate": challenge}, token=TOKEN,
