@@ -124,6 +124,8 @@ def _skipped_note(row) -> str:
     if row.eligible and row.newest and row.eligible.version != row.newest.version:
         return f"newest is younger than --min-age; would update to {row.eligible.version}"
     if row.newest and not row.eligible:
+        if row.newest.release.published is None:
+            return "upstream gives no release dates, so --min-age cannot vouch for any"
         return "every newer release is younger than --min-age"
     return ""
 

@@ -1,0 +1,139 @@
+"""`sandbox audit` (what is unpinned or unverified, and why) and stale-lock detection in `check`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from generator.lockfile import Lock
+
+from .conftest import release_tool, serve_release, write_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFEST = b'{"schemaVersion": 2, "manifests": []}'
+
+
+def _tools(server):
+    unverified = release_tool(server, "bare", checksum_file=None, unverified="upstream publishes no checksums")
+    script = {
+        "name": "installer",
+        "method": "script",
+        "version": "2.0.0",
+        "url": server.url("github", "/owner/installer/releases/download/v{version}/install.sh"),
+        "runs_upstream_code": True,
+        "unverified": "upstream publishes no checksum for the script",
+    }
+    return [release_tool(server), unverified, script]
+
+
+def _audit(sandbox, spec, *args):
+    result = sandbox(spec, "audit", "--json", *args)
+    return result, {(f["subject"], f["kind"]): f["reason"] for f in json.loads(result.out)}
+
+
+def test_audit_lists_each_exception_with_the_spec_reason(tmp_path, upstream, sandbox):
+    spec = write_spec(tmp_path, *_tools(upstream))
+
+    result, found = _audit(sandbox, spec)
+
+    assert result.code == 0
+    assert found == {
+        ("rg", "checksum-file"): "checksum file fetched at build time from the artifact's own host; "
+        "no digest in sandbox.lock for amd64, arm64",
+        ("bare", "unverified"): "upstream publishes no checksums; no digest in sandbox.lock for amd64, arm64",
+        ("installer", "script"): "runs the upstream installer script; UNVERIFIED: upstream publishes no checksum "
+        "for the script; no digest in sandbox.lock for script",
+        ("image ubuntu:24.04", "no-digest"): "pulled by tag: no digest in sandbox.lock; "
+        "run `sandbox lock` where upstream is reachable",
+    }
+    strict = sandbox(spec, "audit", "--strict")
+    assert strict.code == 1
+    assert "audit --strict: 4 item(s) unpinned or unverified" in strict.err
+    assert "installer" in strict.out and "UNVERIFIED" in strict.out
+
+
+def test_locking_removes_what_the_lock_now_verifies(tmp_path, upstream, sandbox):
+    serve_release(upstream)
+    serve_release(upstream, "bare")
+    upstream.artifact("github", "/owner/installer/releases/download/v2.0.0/install.sh", b"#!/bin/sh\n")
+    upstream.image("library/ubuntu", "24.04", MANIFEST)
+    spec = write_spec(tmp_path, *_tools(upstream))
+    assert sandbox(spec, "lock").code == 0
+
+    result, found = _audit(sandbox, spec, "--strict")
+
+    # a script installer stays listed: it runs upstream code even when its bytes are pinned
+    assert found == {("installer", "script"): "runs the upstream installer script"}
+    assert result.code == 1
+    write_spec(tmp_path, release_tool(upstream), release_tool(upstream, "bare", checksum_file=None, unverified="none yet"))
+    assert sandbox(spec, "audit", "--strict").code == 0
+
+
+def test_apt_pins_are_listed_only_when_the_policy_asks(tmp_path, upstream, sandbox):
+    upstream.image("library/ubuntu", "24.04", MANIFEST)
+    spec = write_spec(tmp_path)
+    assert sandbox(spec, "lock").code == 0
+    assert _audit(sandbox, spec)[1] == {}
+
+    write_spec(tmp_path, policy={"apt_pins": "required"})
+    _, found = _audit(sandbox, spec)
+
+    assert found == {
+        ("support", "unpinned-apt"): "zsh, tini, git: test fixture follows the distribution",
+        ("base packages", "unpinned-apt"): "ca-certificates, curl: no reason given",
+    }
+
+
+def test_the_default_spec_says_its_lock_entries_are_absent(tmp_path, sandbox):
+    for name in ("sandbox.yaml", "sandbox.lock"):
+        shutil.copyfile(ROOT / name, tmp_path / name)
+    assert Lock.read(tmp_path / "sandbox.lock").artifacts == {}  # no digest without the real artifact
+
+    result, found = _audit(sandbox, tmp_path / "sandbox.yaml")
+
+    assert result.code == 0
+    assert found[("image ubuntu:24.04", "no-digest")].startswith("pulled by tag: no digest in sandbox.lock")
+    release_rows = [reason for (subject, kind), reason in found.items() if kind in ("checksum-file", "unverified")]
+    assert release_rows and all("no digest in sandbox.lock for amd64, arm64" in r for r in release_rows)
+
+
+def test_check_fails_on_a_stale_lock_and_names_the_entries(tmp_path, upstream, sandbox):
+    serve_release(upstream)
+    serve_release(upstream, "rg", "1.1.0")
+    upstream.image("library/ubuntu", "24.04", MANIFEST)
+    spec = write_spec(tmp_path, release_tool(upstream))
+    assert sandbox(spec, "lock").code == 0
+    assert sandbox(spec, "generate").code == 0
+    assert sandbox(spec, "check").code == 0
+
+    # a version bump by hand, regenerated but not re-locked
+    write_spec(tmp_path, release_tool(upstream, version="1.1.0"))
+    assert sandbox(spec, "generate").code == 0
+    stale = sandbox(spec, "check")
+
+    assert stale.code == 1
+    assert "stale sandbox.lock entry: rg amd64: locked " in stale.out
+    assert "rg-1.0.0-x86_64.tar.gz but the spec now downloads " in stale.out
+    assert "stale sandbox.lock entry: rg arm64:" in stale.out
+    assert "sandbox.lock is stale (2 entry/entries" in stale.err
+    # re-locking (and regenerating, since the digests change the Dockerfile) makes it pass
+    assert sandbox(spec, "lock").code == 0
+    assert sandbox(spec, "check").code == 1  # the Dockerfile now lags behind the lock
+    assert sandbox(spec, "generate").code == 0
+    assert sandbox(spec, "check").code == 0
+
+
+def test_check_names_entries_of_removed_tools_and_images(tmp_path, upstream, sandbox):
+    serve_release(upstream)
+    upstream.image("library/ubuntu", "24.04", MANIFEST)
+    spec = write_spec(tmp_path, release_tool(upstream))
+    assert sandbox(spec, "lock").code == 0
+    write_spec(tmp_path, base={"image": "ubuntu", "tag": "22.04"})
+    assert sandbox(spec, "generate").code == 0
+
+    result = sandbox(spec, "check")
+
+    assert result.code == 1
+    assert "stale sandbox.lock entry: rg amd64: the spec no longer downloads" in result.out
+    assert "stale sandbox.lock entry: image ubuntu:24.04: the spec no longer uses it" in result.out
