@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 TAIL_LINES = 20
 
 _VERTEX = re.compile(r"^#(\d+) (.*)$")
-_STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+) )?(?P<index>\d+)/(?P<count>\d+)\] ")
+#: "[stage 2/3] ", "[2/3] ", and with the index padded: "[sandbox  4/12] "
+_STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+)\s+)?\s*(?P<index>\d+)/(?P<count>\d+)\] ")
 _OUTPUT = re.compile(r"^\d+\.\d+ (.*)$")
 _DONE = re.compile(r"^DONE \d+(\.\d+)?s$")
 _BUILD_STEP = re.compile(r"^(RUN|COPY|ADD|WORKDIR)\b", re.IGNORECASE)

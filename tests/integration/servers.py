@@ -121,7 +121,8 @@ def _deterministic_tar_gz(dest: Path, members: dict[str, tuple[bytes, int]]) -> 
             info.uname = info.gname = "root"
             tar.addfile(info, io.BytesIO(content))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="") as gz:
+    # level 1: uv is ~40 MB and this runs per session; the digest is computed, not pinned
+    with open(dest, "wb") as handle, gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="", compresslevel=1) as gz:
         gz.write(raw.getvalue())
 
 
@@ -300,3 +301,34 @@ def start_site(workdir: Path, port: int = 0) -> Site:
         server.stop()
         raise
     return Site(server, root, hello, uv, f"{server.url}{git_path}", pinned, head)
+
+
+class HangingServer:
+    """Answers nothing until released: a download step that never finishes, for testing build
+    timeouts and Ctrl-C. ``hit`` is set once a request arrived (the step is running)."""
+
+    def __init__(self) -> None:
+        self.hit = threading.Event()
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                outer.hit.set()
+                outer.release.wait(timeout=600)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, name="hanging-http", daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def stop(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()

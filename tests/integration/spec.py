@@ -149,3 +149,37 @@ def write_spec(directory: Path, site: Site, base_image: str, **options: Any) -> 
     path = directory / "sandbox.yaml"
     path.write_text(dump(spec_data(site, base_image, **options)), encoding="utf-8")
     return path
+
+
+def hang_spec_data(url: str, base_image: str) -> dict[str, Any]:
+    """A spec whose one release download never finishes (``url``: a HangingServer). Its base
+    stage and first apt step are the integration spec's, so the build cache makes them instant."""
+    image, _, base_tag = base_image.rpartition(":")
+    return {
+        "image": {
+            "name": "local/sandbox-hang",
+            "tag": "test",
+            "labels": {"title": "t", "description": "d", "url": "u", "source": "s", "vendor": "v", "licenses": "MIT"},
+        },
+        "base": {
+            "image": image,
+            "tag": base_tag,
+            "packages": ["ca-certificates", "curl", "git"],
+            "unpinned_reason": "the test base follows whatever the CI Debian mirror serves",
+        },
+        "platforms": ["linux/amd64"],
+        "user": {"name": USER, "uid": UID, "gid": UID, "shell": "/bin/bash", "sudo": False},
+        "tools": [
+            {"name": "init", "method": "apt", "packages": ["tini"], "check": ["tini", "--version"],
+             "unpinned_reason": "Debian bookworm's tini, as the CI mirror serves it"},
+            {"name": "stuck", "method": "release", "version": "1.0.0", "url": url + "/{asset}",
+             "assets": {"amd64": "stuck-{version}"}, "sha256": {"amd64": "0" * 64}},
+        ],
+    }  # fmt: skip
+
+
+def write_hang_spec(directory: Path, url: str, base_image: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "sandbox.yaml"
+    path.write_text(dump(hang_spec_data(url, base_image)), encoding="utf-8")
+    return path

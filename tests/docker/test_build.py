@@ -1,0 +1,261 @@
+"""`sandbox build`: progress parsing, context assembly, and the build path on the real engine
+(failing step, timeout, Ctrl-C, built-in BuildKit fallback, missing builder, stale Dockerfile)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from generator.docker.build import BuildOptions, build_command, run_build
+from generator.docker.client import DockerClient
+from generator.docker.context import write_context
+from generator.docker.errors import BuildError, BuilderMissing, TimeoutError
+from generator.docker.progress import BuildProgress, count_steps
+from generator.errors import UsageError
+from generator.loader import parse
+from integration.cli import processes_mentioning, sandbox, sandbox_command
+from integration.servers import HangingServer
+from integration.spec import dump, hang_spec_data, write_hang_spec
+
+# Output of `DOCKER_BUILDKIT=1 docker build --progress=plain` (20.10) for a build whose
+# stage s2 fails while s1 runs in parallel: recorded on the CI engine.
+RECORDED_FAILURE = """\
+#4 [base 1/2] FROM docker.io/local/debian:bookworm
+#4 sha256:96d9777bacbff26bd1a5e5325b9c9b2f3afbac414f98b114cfc3a6fe9c149f92
+#4 CACHED
+
+#5 [base 2/2] RUN echo base
+#5 0.188 base
+#5 DONE 0.2s
+
+#7 [s1 2/2] RUN echo one && echo two >&2
+#9 [s2 1/1] RUN echo fail-line-1 && echo fail-line-2 >&2 && false
+#7 0.423 one
+#9 0.451 fail-line-2
+#9 0.451 fail-line-1
+#9 ERROR: executor failed running [/bin/sh -c echo fail-line-1 && echo fail-line-2 >&2 && false]: exit code: 1
+#7 CANCELED
+
+#8 [sandbox  1/12] COPY --from=s1 /tmp/x /x
+#8 CANCELED
+------
+ > [s2 1/1] RUN echo fail-line-1 && echo fail-line-2 >&2 && false:
+------
+executor failed running [/bin/sh -c echo fail-line-1 && echo fail-line-2 >&2 && false]: exit code: 1
+"""
+
+
+def feed(text: str) -> BuildProgress:
+    progress = BuildProgress()
+    for line in text.splitlines():
+        progress.feed(line)
+    return progress
+
+
+def test_progress_names_the_failing_step_and_its_last_output() -> None:
+    progress = feed(RECORDED_FAILURE)
+    assert progress.failed is not None
+    assert progress.failed.name == "[s2 1/1] RUN echo fail-line-1 && echo fail-line-2 >&2 && false"
+    tail = progress.failure_tail()
+    assert tail[:2] == ["fail-line-2", "fail-line-1"]
+    assert "exit code: 1" in tail[-1]
+    assert progress.done == 2  # base 1/2 cached, base 2/2 done
+    assert [v.name.split("]")[0] + "]" for v in progress.steps] == [
+        "[base 1/2]", "[base 2/2]", "[s1 2/2]", "[s2 1/1]", "[sandbox  1/12]",
+    ]  # fmt: skip
+
+
+def test_progress_tracks_the_running_step() -> None:
+    progress = BuildProgress(total=5)
+    progress.feed("#3 [internal] load metadata for docker.io/local/debian:bookworm")
+    progress.feed("#3 DONE 0.0s")
+    progress.feed("#4 [base 1/2] FROM docker.io/local/debian:bookworm")
+    assert progress.current is not None and progress.current.name.startswith("[base 1/2]")
+    progress.feed("#4 DONE 0.1s")
+    assert progress.current is None
+    assert (progress.done, progress.total_steps) == (1, 5)
+
+
+def test_count_steps_matches_what_buildkit_numbers() -> None:
+    dockerfile = (
+        "# comment\nFROM local/debian:bookworm AS base\nRUN a \\\n && b\n\n"
+        "FROM base AS s1\nWORKDIR /x\nRUN c\n\n"
+        "FROM base AS final\nCOPY --from=s1 /x /x\nENV A=1\nCMD [\"x\"]\n"
+    )
+    # FROM image (1) + RUN (1) | WORKDIR + RUN (2) | COPY (1); FROM <stage> is not a step
+    assert count_steps(dockerfile) == 5
+
+
+def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "project"
+    (spec_dir / "files" / "conf").mkdir(parents=True)
+    (spec_dir / "files" / "conf" / "zshrc").write_text("export A=1\n")
+    (spec_dir / "files" / "unused").write_text("not copied\n")
+    (spec_dir / "secret.env").write_text("TOKEN=x\n")
+    data = hang_spec_data("http://127.0.0.1:1", "local/debian:bookworm")
+    data["files"] = [{"src": "conf/zshrc", "dest": "/etc/zsh/zshrc"}]
+    spec = parse(dump(data), str(spec_dir / "sandbox.yaml"))
+    context = tmp_path / "context"
+    context.mkdir()
+    listed = write_context(context, spec, "FROM scratch\n", spec_dir)
+    on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
+    assert listed == on_disk == [".dockerignore", "Dockerfile", "conf/zshrc"]
+    assert (context / "conf" / "zshrc").read_text() == "export A=1\n"
+    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!conf/zshrc"]
+
+
+def test_context_refuses_a_missing_file(tmp_path: Path) -> None:
+    data = hang_spec_data("http://127.0.0.1:1", "local/debian:bookworm")
+    data["files"] = [{"src": "nope", "dest": "/etc/nope"}]
+    spec = parse(dump(data), str(tmp_path / "sandbox.yaml"))
+    with pytest.raises(UsageError, match=r"files\[0\]\.src: .*nope does not exist"):
+        write_context(tmp_path, spec, "FROM scratch\n", tmp_path)
+
+
+def test_build_command_buildx_and_builtin(tmp_path: Path) -> None:
+    options = BuildOptions(tag="x:y", platform="linux/arm64", no_cache=True, network="host", builder="ci")
+    args = {"SANDBOX_VERSION": "1", "A": 'quote " and $x'}
+    buildx, env = build_command("buildx", tmp_path, options, tmp_path / "iid", args)
+    assert buildx[:5] == ["buildx", "build", "--load", "--builder", "ci"]
+    assert env == {}
+    assert ["--build-arg", 'A=quote " and $x'] == buildx[buildx.index('A=quote " and $x') - 1 : buildx.index('A=quote " and $x') + 1]
+    for flag in (["--platform", "linux/arm64"], ["--network", "host"], ["--tag", "x:y"], ["--no-cache"]):
+        assert any(buildx[i : i + len(flag)] == flag for i in range(len(buildx)))
+    assert buildx[-1] == str(tmp_path)
+    plain = BuildOptions(tag="x:y")
+    builtin, env = build_command("builtin", tmp_path, plain, tmp_path / "iid", {})
+    assert builtin[0] == "build" and "--progress=plain" in builtin
+    assert env == {"DOCKER_BUILDKIT": "1"}
+    with pytest.raises(UsageError, match="--builder needs the buildx plugin"):
+        build_command("builtin", tmp_path, options, tmp_path / "iid", {})
+
+
+def test_stale_dockerfile_is_refused(tmp_path: Path) -> None:
+    spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", "local/debian:bookworm")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    result = sandbox("--spec", spec, "build", "--docker-cli", "/nonexistent/docker")
+    assert result.returncode == 1, result.stderr
+    assert "out of date" in result.stderr and f"sandbox --spec {spec} generate" in result.stderr
+    assert (tmp_path / "Dockerfile").read_text() == "FROM scratch\n"
+    missing = tmp_path / "other"
+    result = sandbox("--spec", write_hang_spec(missing, "http://127.0.0.1:1", "local/debian:bookworm"), "build")
+    assert result.returncode == 1 and "generate" in result.stderr
+
+
+def test_build_arg_must_be_key_value(tmp_path: Path) -> None:
+    spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", "local/debian:bookworm")
+    result = sandbox("--spec", spec, "build", "--build-arg", "no-equals-sign")
+    assert result.returncode == 2 and "KEY=VALUE" in result.stderr
+
+
+# -- on the engine ----------------------------------------------------------------------------
+
+
+def small_context(tmp_path: Path, dockerfile: str) -> Path:
+    context = tmp_path / "ctx"
+    context.mkdir()
+    (context / "Dockerfile").write_text(dockerfile)
+    return context
+
+
+@pytest.mark.docker
+def test_failing_run_raises_build_error_naming_the_step(
+    docker_client: DockerClient, base_image: str, tmp_path: Path, unique_name: str, image_cleanup: list[str]
+) -> None:
+    context = small_context(
+        tmp_path,
+        f"FROM {base_image} AS broken\nRUN echo ok-step\nRUN echo first-line && echo {unique_name}-stderr >&2 && exit 3\n"
+        "FROM broken AS final\nRUN echo never-reached\n",
+    )
+    image_cleanup.append(unique_name)
+    with pytest.raises(BuildError) as caught:
+        run_build(docker_client, context, BuildOptions(tag=unique_name, no_cache=True), {})
+    error = caught.value
+    assert error.step is not None and error.step.startswith("[broken 3/3] RUN echo first-line")
+    assert f"{unique_name}-stderr" in error.log_tail
+    assert "exit code: 3" in error.log_tail[-1]
+    assert "failing step: [broken 3/3]" in str(error)
+
+
+@pytest.mark.docker
+def test_builtin_buildkit_with_the_20_10_cli(base_image: str, cli_20: str, tmp_path: Path, unique_name: str, image_cleanup: list[str]) -> None:
+    client = DockerClient(cli=cli_20)
+    # a cache mount: the legacy builder rejects it ("Unknown flag: mount"), BuildKit does not
+    context = small_context(tmp_path, f"FROM {base_image}\nRUN --mount=type=cache,target=/cache echo {unique_name} > /built\n")
+    image_cleanup.append(unique_name)
+    result = run_build(client, context, BuildOptions(tag=unique_name), {"SANDBOX_VERSION": "9"})
+    assert result.mode == "builtin"
+    assert result.image_id.startswith("sha256:")
+    inspected = client.run(["image", "inspect", "--format", "{{.Id}}", unique_name]).stdout.strip()
+    assert inspected == result.image_id
+
+
+@pytest.mark.docker
+def test_28_cli_without_buildx_is_builder_missing(docker_client: DockerClient, cli_28: str, tmp_path: Path, unique_name: str) -> None:
+    client = DockerClient(cli=cli_28)
+    context = small_context(tmp_path, "FROM scratch\n")
+    with pytest.raises(BuilderMissing, match="buildx") as caught:
+        run_build(client, context, BuildOptions(tag=unique_name), {})
+    assert "docker-buildx" in str(caught.value)
+    assert not processes_mentioning(unique_name)
+
+
+@pytest.mark.docker
+def test_28_cli_without_buildx_through_the_cli(docker_client: DockerClient, cli_28: str, base_image: str, tmp_path: Path) -> None:
+    spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", base_image)
+    result = sandbox("--spec", spec, "build", "--regenerate", "--docker-cli", cli_28)
+    assert result.returncode == 3, result.stderr
+    assert "no buildx plugin" in result.stderr and "install the buildx plugin" in result.stderr
+
+
+@pytest.fixture
+def hanging() -> HangingServer:
+    server = HangingServer()
+    yield server
+    server.stop()
+
+
+@pytest.mark.docker
+def test_build_over_its_timeout_is_stopped(docker_client: DockerClient, base_image: str, tmp_path: Path, hanging: HangingServer, unique_name: str) -> None:
+    spec = write_hang_spec(tmp_path, hanging.url, base_image)
+    started = time.monotonic()
+    result = sandbox(
+        "--spec", spec, "build", "--regenerate", "--network", "host", "--tag", unique_name, "--timeout", "20", timeout=300
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert f"docker build of {unique_name} did not finish within 20 s and was stopped" in result.stderr
+    assert elapsed < 60
+    assert not processes_mentioning(unique_name)
+
+
+@pytest.mark.docker
+def test_timeout_error_from_run_build_leaves_no_process(docker_client: DockerClient, base_image: str, tmp_path: Path, unique_name: str) -> None:
+    context = small_context(tmp_path, f"FROM {base_image}\nRUN sleep 120 # {unique_name}\n")
+    with pytest.raises(TimeoutError) as caught:
+        run_build(docker_client, context, BuildOptions(tag=unique_name, timeout=8, no_cache=True), {})
+    assert caught.value.seconds == 8
+    assert not processes_mentioning(unique_name)
+
+
+@pytest.mark.docker
+def test_ctrl_c_stops_the_build_and_exits_130(docker_client: DockerClient, base_image: str, tmp_path: Path, hanging: HangingServer, unique_name: str) -> None:
+    spec = write_hang_spec(tmp_path, hanging.url, base_image)
+    command = sandbox_command("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", unique_name)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert hanging.hit.wait(timeout=240), "the build never reached the download step"
+        assert any("--iidfile" in p for p in processes_mentioning(unique_name)), "no docker build process while the step runs"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert not processes_mentioning(unique_name)
