@@ -166,25 +166,33 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
     """Move tools (default: all) to their newest release: only the version values in
     sandbox.yaml change (comments, order and quoting stay), then the tools are re-locked.
     The base image's tag changes only when 'base' is named."""
-    from generator.supply import lock as locking
     from generator.supply import outdated as finder
-    from generator.supply import update as updating
 
     project = Project.load(ctx.obj["spec"])
     config, http, registry = _clients(upstreams, timeout)
     rows = finder.check(project.spec, config, http, registry, tools=tools, min_age=_min_age(min_age), jobs=jobs)
     rows = [r for r in rows if r.tool != finder.BASE or finder.BASE in tools]
+    failed = [r for r in rows if r.error and r.source != "-"]
     for row in rows:
-        if row.error and row.source != "-":
+        if row.error and (row.source != "-" or row.tool in tools):
             click.echo(f"skipped  {row.tool}: {row.error}", err=True)
         elif row.newest and not row.update and row.newest.version != row.current:
             click.echo(f"skipped  {row.tool}: {_skipped_note(row) or 'no newer release'}", err=True)
     changes = {r.tool: r.update for r in rows if r.update}
-    if not changes:
+    if changes:
+        _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, jobs)
+    else:
         click.echo("everything is up to date")
-        if [r for r in rows if r.error and r.source != "-"]:
-            raise _upstream_failed([r for r in rows if r.error and r.source != "-"])
-        return
+    if failed:
+        # the rest was done; the exit code still says that some upstreams were not asked
+        raise _upstream_failed(failed)
+
+
+def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, jobs) -> None:
+    from generator.supply import lock as locking
+    from generator.supply import update as updating
+    from generator.supply.outdated import BASE
+
     path = project.spec_path
     text = path.read_text(encoding="utf-8")
     new_text, new_spec = updating.apply(text, str(path), changes)
@@ -205,13 +213,13 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
                 "sandbox.lock's digest takes precedence; remove the spec's sha256",
                 err=True,
             )
-    relock = [name for name in changes if name != finder.BASE]
-    if no_lock or not (relock or finder.BASE in changes):
+    relock = [name for name in changes if name != BASE]
+    if no_lock:
         return
     lock_path = _lock_path(project)
     outcome = locking.run(
         new_spec.model_copy(update={"source": path}), Lock.read(lock_path), lock_path, http, registry,
-        tools=relock, with_images=finder.BASE in changes, jobs=jobs, report=click.echo,
+        tools=relock, with_images=BASE in changes, jobs=jobs, report=click.echo,
     )  # fmt: skip
     click.echo(f"{lock_path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
 

@@ -166,3 +166,39 @@ def test_a_malformed_lock_file_is_a_clear_error(tmp_path, upstream, sandbox):
     result = sandbox(spec, "generate")
     assert result.code == 2
     assert "artifacts.rg.amd64.sha256: expected 64 lowercase hex digits" in result.err
+
+
+def test_an_interrupted_run_keeps_what_it_locked_and_the_next_run_resumes(tmp_path, upstream, sandbox):
+    import pytest
+
+    from generator.loader import load_spec
+    from generator.supply import lock as locking
+    from generator.supply.fetch import Http
+    from generator.supply.registry import Registry
+    from generator.supply.upstreams import Upstreams
+
+    serve_release(upstream)
+    upstream.image("library/ubuntu", "24.04", MANIFEST)
+    spec_path = write_spec(tmp_path, release_tool(upstream))
+    config = Upstreams.from_env()
+    http = Http()
+
+    def interrupt_after_first(line: str) -> None:
+        if line.startswith("locked"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        locking.run(
+            load_spec(spec_path), Lock(), tmp_path / "sandbox.lock", http, Registry(http, config),
+            jobs=1, report=interrupt_after_first,
+        )  # fmt: skip
+    partial = Lock.read(tmp_path / "sandbox.lock")
+    done = sum(len(entries) for entries in partial.artifacts.values()) + len(partial.images)
+    assert done == 1
+
+    resumed = sandbox(spec_path, "lock")
+
+    assert resumed.code == 0, resumed.err
+    assert resumed.out.count("kept") == (1 if partial.artifacts else 0)
+    final = Lock.read(tmp_path / "sandbox.lock")
+    assert sorted(final.artifacts["rg"]) == ["amd64", "arm64"] and final.images

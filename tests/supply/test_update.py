@@ -144,3 +144,22 @@ def test_an_update_that_breaks_the_spec_is_not_written(tmp_path, upstream, sandb
     with pytest.raises(SpecError) as caught:
         apply(text, "s.yaml", {"n": "latest"})
     assert "s.yaml:5:" in str(caught.value)
+
+
+def test_a_failing_upstream_does_not_stop_the_others_but_sets_the_exit_code(tmp_path, upstream, sandbox):
+    serve_sources(upstream)
+    upstream.serve("/crates/api/v1/crates/tokei", b"down", status=502)
+    spec = commented_spec(upstream, tmp_path)
+    changelog = tmp_path / "changes.md"
+
+    result = sandbox(spec, "update", "--no-lock", "--changelog", str(changelog), "tokei", "ruff")
+
+    assert result.code == 3
+    assert "skipped  tokei:" in result.err and "HTTP 502" in result.err
+    text = spec.read_text()
+    assert "version: 0.4.5}" in text and 'version: "12.1.2"' in text
+    assert changelog.read_text().splitlines() == [
+        "| tool | from | to | source | release |",
+        "|---|---|---|---|---|",
+        f"| ruff | 0.4.0 | 0.4.5 | pypi:ruff | {upstream.base}/pypi-host/project/ruff/0.4.5/ |",
+    ]
