@@ -48,6 +48,7 @@ http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), Handler).serve_
 EXEC_TIMEOUT = 60.0
 HEALTH_TIMEOUT = 120.0
 POLL_INTERVAL = 1.0
+START_GRACE = 1.5
 
 
 @dataclass(frozen=True)
@@ -154,12 +155,16 @@ class SmokeTest:
         return json.loads(result.stdout or "{}") or {}
 
     def _running(self) -> bool:
-        # give a command that exits at once (a missing binary) the chance to do so
-        time.sleep(0.5)
-        state = self._state()
-        if state.get("Running"):
-            self._add("container starts", True, self.name)
-            return True
+        # a command that exits at once (a missing binary, a crash) gets this long to do so
+        deadline = time.monotonic() + START_GRACE
+        while True:
+            state = self._state()
+            if not state.get("Running"):
+                break
+            if time.monotonic() >= deadline:
+                self._add("container starts", True, self.name)
+                return True
+            time.sleep(0.25)
         logs = self.client.run(["logs", "--tail", "20", self.name], check=False)
         self._add(
             "container starts",
