@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictStr
 
-from generator.fields import Sha256, Version, _pattern
+from generator.fields import Sha256, UrlTemplate, Version, _pattern
 from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
 
 Arch = Literal["amd64", "arm64"]
@@ -25,7 +25,6 @@ Component = Annotated[
 
 #: Rust's host triple per Docker architecture (glibc: the base image is a glibc distribution)
 TRIPLES = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}
-ARCHIVE = "https://static.rust-lang.org/rustup/archive/{rustup_version}/{triple}/rustup-init"
 
 
 class RustupTool(ToolBase):
@@ -43,6 +42,8 @@ class RustupTool(ToolBase):
     profile: Literal["minimal", "default", "complete"] = "minimal"
     #: extra components, e.g. [clippy, rustfmt]
     components: list[Component] = []
+    #: rustup's release archive; rustup-init is fetched from ARCHIVE/VERSION/TRIPLE/rustup-init
+    archive: UrlTemplate = "https://static.rust-lang.org/rustup/archive"
 
     def platform_issues(self, arches: list[str]):
         for arch in arches:
@@ -53,10 +54,7 @@ class RustupTool(ToolBase):
         return list(self.provides) or ["rustup", "rustc", "cargo"]
 
     def init_url(self, arch: str) -> str:
-        return ARCHIVE.format(rustup_version=self.rustup_version, triple=TRIPLES[arch])
-
-    def downloads(self, ctx) -> list[tuple[str, str]]:
-        return [(arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256]
+        return f"{self.archive.rstrip('/')}/{self.rustup_version}/{TRIPLES[arch]}/rustup-init"
 
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [(arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256]

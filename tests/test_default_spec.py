@@ -1,0 +1,95 @@
+"""The shipped sandbox.yaml: every tool of the original plan is declared, each one says how
+it is verified, its files exist, and the committed Dockerfiles match it and lint clean."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from generator.lint import lint
+from generator.project import Project
+from generator.render import RenderContext
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The tool list of the seed plan (Task 3), each as the tool name, a command, or an apt
+#: package the spec must carry (plus opencode, GSD, TypeScript and mise from the brief).
+SEED = """
+vim neovim nano tmux zsh oh-my-zsh starship tini node python rust go pnpm uv
+curl wget htop build-essential jq yq git rg bat eza fzf fd lazygit delta difft direnv
+just http shellcheck shfmt tree glow procs dust duf btop gh zip unzip p7zip-full xz-utils
+sqlite3 postgresql-client default-mysql-client kubectl helm k9s dive trivy gitleaks hadolint
+age sops mkcert act cargo-nextest cargo-audit cargo-deny sccache mold cross prettier black
+eslint ruff biome jest vitest pytest protobuf-compiler grpcurl opencode gsd typescript mise
+""".split()
+
+
+@pytest.fixture(scope="module")
+def project() -> Project:
+    return Project.load(ROOT / "sandbox.yaml")
+
+
+def _declared(tools) -> set[str]:
+    names = set()
+    for tool in tools:
+        names.add(tool.name)
+        names.update(tool.commands())
+        names.update(p.split("=", 1)[0] for p in getattr(tool, "packages", []))
+    return names
+
+
+def test_every_seed_tool_is_declared(project):
+    missing = [t for t in SEED if t not in _declared(project.spec.tools)]
+    assert not missing
+
+
+def test_full_profile_is_the_default_and_carries_every_enabled_tool(project):
+    spec = project.spec
+    assert list(spec.profiles) == ["full", "minimal"]
+    assert spec.profiles["full"].output == "Dockerfile"
+    assert {t.name for t in spec.tools_for("full")} == {t.name for t in spec.tools if t.enabled}
+
+
+def test_minimal_profile_has_the_shell_git_opencode_and_node(project):
+    minimal = _declared(project.spec.tools_for("minimal"))
+    for wanted in ("zsh", "tini", "starship", "git", "opencode", "node", "npm", "rg", "fzf", "jq"):
+        assert wanted in minimal
+    assert "kubectl" not in minimal and "rustc" not in minimal
+
+
+def test_every_enabled_tool_says_how_it_is_verified(project):
+    ctx = RenderContext(project.spec, "full", project.lock)
+    kinds = {t.name: t.verification(ctx).kind for t in project.spec.tools if t.enabled}
+    assert set(kinds.values()) <= {"pinned-digest", "package-manager", "checksum-file", "unverified"}
+    unverified = [t for t in project.spec.tools if t.enabled and kinds[t.name] == "unverified"]
+    assert all(getattr(t, "unverified", None) for t in unverified)
+    assert kinds["opencode"] == "pinned-digest" and kinds["rust"] == "pinned-digest"
+
+
+def test_disabled_tools_are_only_those_waiting_for_online_pins(project):
+    disabled = {t.name: t.disabled_reason for t in project.spec.tools if not t.enabled}
+    assert list(disabled) == ["oh-my-zsh"]
+    assert "commit" in disabled["oh-my-zsh"]
+
+
+def test_enabled_tools_have_a_version_check_unless_noted(project):
+    unchecked = [t.name for t in project.spec.tools if t.enabled and not t.check]
+    assert unchecked == ["gsd"]
+
+
+def test_files_exist_and_runtime_scripts_are_shipped_executable(project):
+    spec = project.spec
+    dests = {f.dest: ROOT / f.src for f in spec.files}
+    for source in dests.values():
+        assert source.is_file(), source
+    for script in (spec.runtime.entrypoint, spec.runtime.healthcheck.script):
+        assert script in dests
+        assert os.access(dests[script], os.X_OK), dests[script]
+
+
+def test_committed_dockerfiles_are_current_and_lint_clean(project):
+    for output in project.outputs():
+        assert output.path.read_text(encoding="utf-8") == output.text, f"{output.path} is stale: run sandbox generate"
+        assert lint(output.text, output.path.name) == []

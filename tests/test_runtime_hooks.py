@@ -1,0 +1,62 @@
+"""runtime.entrypoint, runtime.healthcheck.script, and the user-owned directories."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import rejected, render_data, spec_data, tool_data
+
+
+def _final(rendered, cmd):
+    return [c for c in rendered.stages()["sandbox"] if c.cmd == cmd]
+
+
+def test_defaults_start_the_command_under_the_init_and_check_with_curl():
+    rendered = render_data(spec_data())
+    (entrypoint,) = _final(rendered, "ENTRYPOINT")
+    assert json.loads(entrypoint.original.split(None, 1)[1]) == ["tini", "--"]
+    (health,) = _final(rendered, "HEALTHCHECK")
+    command = json.loads(health.original.split("CMD", 1)[1])
+    assert command[0] == "curl" and command[-1] == "http://127.0.0.1:3000/"
+
+
+def test_entrypoint_script_runs_between_the_init_and_the_command():
+    rendered = render_data(spec_data(runtime={"entrypoint": "/usr/local/bin/sandbox-entrypoint"}))
+    (entrypoint,) = _final(rendered, "ENTRYPOINT")
+    assert json.loads(entrypoint.original.split(None, 1)[1]) == ["tini", "--", "/usr/local/bin/sandbox-entrypoint"]
+    (cmd,) = _final(rendered, "CMD")
+    assert json.loads(cmd.original.split(None, 1)[1])[:2] == ["opencode", "web"]
+
+
+def test_healthcheck_script_gets_the_url():
+    runtime = {"port": 4096, "healthcheck": {"path": "/health", "script": "/usr/local/bin/check"}}
+    (health,) = _final(render_data(spec_data(runtime=runtime)), "HEALTHCHECK")
+    assert json.loads(health.original.split("CMD", 1)[1]) == ["/usr/local/bin/check", "http://127.0.0.1:4096/health"]
+
+
+def test_relative_or_shell_paths_are_rejected():
+    rejected(spec_data(runtime={"entrypoint": "sandbox-entrypoint"}), "runtime.entrypoint", "absolute path")
+    rejected(spec_data(runtime={"healthcheck": {"script": "/bin/check;id"}}), "runtime.healthcheck.script", "absolute path")
+
+
+def _owned_dirs(rendered) -> list[str]:
+    (user_run,) = [c for c in _final(rendered, "RUN") if "useradd" in c.value[0]]
+    return user_run.value[0].split("install -d -o 1000 -g 1000 ", 1)[1].split()
+
+
+def test_volume_ancestors_under_the_home_are_owned_by_the_user_parents_first():
+    runtime = {"volumes": ["/home/opencode/.local/share/opencode", "/data"]}
+    dirs = _owned_dirs(render_data(spec_data(runtime=runtime)))
+    home = "/home/opencode"
+    for wanted in (f"{home}/.local", f"{home}/.local/share", f"{home}/.local/share/opencode", "/data"):
+        assert wanted in dirs
+    assert dirs.index(f"{home}/.local") < dirs.index(f"{home}/.local/share") < dirs.index(f"{home}/.local/share/opencode")
+    assert "/home" not in dirs and home not in dirs
+
+
+def test_cache_mount_targets_exist_before_the_mounts():
+    rendered = render_data(spec_data(tool_data("npm"), tool_data("uv"), tool_data("mise")))
+    dirs = _owned_dirs(rendered)
+    for cache in ("/home/opencode/.npm", "/home/opencode/.cache", "/home/opencode/.cache/uv", "/home/opencode/.cache/mise"):
+        assert cache in dirs
+    assert len(dirs) == len(set(dirs))
