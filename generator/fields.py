@@ -69,10 +69,14 @@ UrlTemplate = Annotated[
     ),
 ]
 
-#: Paths inside an archive or an asset name, possibly templated.
+#: Paths inside an archive or an asset name, possibly templated. Never starting with
+#: '-': as a COPY source that would read as a flag.
 AssetPath = Annotated[
     StrictStr,
-    _pattern(r"[A-Za-z0-9._+{}@-][A-Za-z0-9._+{}@/-]*", "a relative file name: letters, digits, '.', '_', '+', '-', '/'"),
+    _pattern(
+        r"[A-Za-z0-9._+{}@][A-Za-z0-9._+{}@/-]*",
+        "a relative file name: letters, digits, '.', '_', '+', '-', '/' (not starting with '-')",
+    ),
 ]
 
 AbsPath = Annotated[

@@ -106,6 +106,8 @@ def spec_data(*tools: dict[str, Any], **top: Any) -> dict[str, Any]:
 def to_yaml(data: Any) -> str:
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    # keep the author's order: it decides the default profile and the ENV/LABEL order
+    yaml.representer.sort_base_mapping_type_on_output = False
     buffer = io.StringIO()
     yaml.dump(data, buffer)
     return buffer.getvalue()
