@@ -293,3 +293,25 @@ def test_a_bug_becomes_exit_70_with_a_traceback(capsys):
     assert code == ExitCode.INTERNAL == 70
     err = capsys.readouterr().err
     assert "ZeroDivisionError: deliberate" in err and "internal error: this is a bug in sandbox" in err
+
+
+def test_lint_findings_exit_1_and_name_the_line(minimal):
+    spec = minimal / "sandbox.yaml"
+    spec.write_text(
+        spec.read_text()
+        + """  - name: rg
+    method: release
+    version: "14.1.1"
+    url: https://github.com/BurntSushi/ripgrep/releases/latest/download/{asset}
+    assets: {amd64: rg-amd64, arm64: rg-arm64}
+    unverified: upstream asset without checksums
+"""
+    )
+    result = run("lint", cwd=minimal)
+    assert result.returncode == 1, result.stdout + result.stderr
+    findings = [line for line in result.stdout.splitlines() if "SBX002" in line]
+    rendered = render(load_spec(spec)).splitlines()
+    flagged = {int(line.split(":")[1]) for line in findings}
+    assert flagged == {n for n, text in enumerate(rendered, start=1) if "releases/latest" in text}
+    assert flagged
+    assert "lint finding(s)" in result.stderr
