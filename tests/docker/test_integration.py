@@ -1,0 +1,144 @@
+"""The integration spec built by `sandbox build` on the real engine, then `sandbox test` and
+`docker inspect` on the result. One image is built per session and shared.
+
+Every download comes from the local site (tests/integration/servers.py) over loopback; the
+build uses --network host to reach it. The base image is $SANDBOX_TEST_BASE_IMAGE.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from generator.docker.client import DockerClient
+from integration.cli import sandbox
+from integration.servers import Site, start_site
+from integration.spec import HOME, LABEL_KEY, TRICKY_ENV, TRICKY_LABEL, write_spec
+
+
+@dataclass
+class Built:
+    spec: Path
+    tag: str
+    site: Site
+    build_output: str
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, docker_client: DockerClient, base_image: str):
+    running = start_site(tmp_path_factory.mktemp("site"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def built(site: Site, base_image: str, docker_client: DockerClient, tmp_path_factory: pytest.TempPathFactory):
+    spec = write_spec(tmp_path_factory.mktemp("spec"), site, base_image)
+    tag = f"local/sandbox-integration:{uuid.uuid4().hex[:12]}"
+    # --regenerate: the fresh spec has no Dockerfile yet, so this also covers writing it
+    result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=1200)
+    assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
+    yield Built(spec, tag, site, result.stdout + result.stderr)
+    docker_client.run(["image", "rm", "--force", tag], check=False)
+
+
+def inspect(client: DockerClient, tag: str) -> dict:
+    return json.loads(client.run(["image", "inspect", tag]).stdout)[0]
+
+
+def in_image(client: DockerClient, tag: str, *command: str) -> str:
+    return client.run(["run", "--rm", "--entrypoint", command[0], tag, *command[1:]]).stdout
+
+
+@pytest.mark.docker
+def test_build_reports_steps_and_writes_the_dockerfile(built: Built) -> None:
+    assert "regenerated" in built.build_output
+    assert (built.spec.parent / "Dockerfile").is_file()
+    assert f"built {built.tag} (sha256:" in built.build_output
+    assert "step 1/" in built.build_output and "[release-hello" in built.build_output
+
+
+@pytest.mark.docker
+def test_rendered_dockerfile_is_lint_clean_and_current(built: Built) -> None:
+    lint = sandbox("--spec", built.spec, "lint", timeout=300)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    check = sandbox("--spec", built.spec, "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+@pytest.mark.docker
+def test_every_download_came_from_the_local_site(built: Built) -> None:
+    requests = set(built.site.server.requests)
+    hello_asset, uv_asset = built.site.hello[0], built.site.uv[0]
+    assert f"/releases/{hello_asset}" in requests
+    assert f"/releases/{uv_asset}" in requests
+    assert "/npm/semver" in requests and "/npm-tarballs/semver-7.6.3.tgz" in requests
+    assert "/simple/cowsay/" in requests
+    assert any(path.startswith("/packages/cowsay-6.1-") for path in requests)
+    assert any(path.startswith("/git/fixture.git/") for path in requests)
+
+
+@pytest.mark.docker
+def test_smoke_test_passes(built: Built) -> None:
+    result = sandbox("--spec", built.spec, "test", built.tag, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout and "STAND-IN" not in result.stdout
+    for row in ("tool hello: hello", "tool uv: uv --version", "tool semver: semver 1.2.3", "tool cowsay: cowsay -t moo",
+                "tool fixture: grep", "runs as uid 1000", "passwordless sudo", "setuid/setgid files", "HEALTHCHECK healthy"):  # fmt: skip
+        line = next((text for text in result.stdout.splitlines() if row in text), "")
+        assert "PASS" in line, f"{row!r} did not pass:\n{result.stdout}"
+    assert "all 13 smoke checks passed" in result.stdout
+
+
+@pytest.mark.docker
+def test_smoke_test_with_stand_in_says_so(built: Built) -> None:
+    result = sandbox("--spec", built.spec, "test", built.tag, "--stand-in", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "STAND-IN: the container runs a tiny python3 web server on 0.0.0.0:8080" in " ".join(result.stdout.split())
+    assert "HEALTHCHECK healthy" in result.stdout
+
+
+@pytest.mark.docker
+def test_labels_and_env_come_back_byte_identical(built: Built, docker_client: DockerClient, base_image: str) -> None:
+    config = inspect(docker_client, built.tag)["Config"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["TRICKY"] == TRICKY_ENV
+    assert env["PATH"].startswith(f"{HOME}/.local/bin:")
+    labels = config["Labels"]
+    assert labels[LABEL_KEY] == TRICKY_LABEL
+    assert labels["org.opencontainers.image.description"] == 'quotes " and \\ and $HOME stay as written'
+    assert labels["org.opencontainers.image.base.name"] == base_image
+    # metadata build args: the package version, no git repository around the spec, a timestamp
+    assert labels["org.opencontainers.image.version"] == metadata.version("opencode-sandbox")
+    assert labels["org.opencontainers.image.revision"] == "unknown"
+    assert re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ", labels["org.opencontainers.image.created"])
+    assert config["User"] == "1000:1000"
+    assert config["Entrypoint"] == ["tini", "--"]
+    assert config["Cmd"] == ["python3", "-m", "http.server", "--bind", "0.0.0.0", "8080"]
+    assert config["Healthcheck"]["Test"][0] == "CMD"
+
+
+@pytest.mark.docker
+def test_git_checkout_is_the_pinned_commit_without_git_metadata(built: Built, docker_client: DockerClient) -> None:
+    assert in_image(docker_client, built.tag, "cat", f"{HOME}/fixture/README") == "pinned-commit\n"
+    listing = in_image(docker_client, built.tag, "ls", "-A", f"{HOME}/fixture")
+    assert listing.split() == ["README"]
+    owner = in_image(docker_client, built.tag, "stat", "-c", "%u:%g", f"{HOME}/fixture/README")
+    assert owner.strip() == "1000:1000"
+
+
+@pytest.mark.docker
+def test_tampered_digest_fails_naming_the_tool(built: Built, base_image: str, tmp_path: Path) -> None:
+    # after `built`, so the shared stages come from the cache
+    spec = write_spec(tmp_path, built.site, base_image, tamper="hello")
+    tag = f"local/sandbox-integration-tampered:{uuid.uuid4().hex[:12]}"
+    result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=900)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "failing step: [release-hello 2/2] RUN" in result.stderr
+    assert "sandbox: sha256 mismatch for hello (hello-1.2.3-linux-x86_64.tar.gz)" in result.stderr
