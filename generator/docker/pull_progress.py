@@ -48,6 +48,7 @@ def plain_reporter(stream: TextIO | None = None) -> Iterator[Callable[[Event], N
 @contextmanager
 def rich_reporter() -> Iterator[Callable[[Event], None]]:
     from rich.console import Console
+    from rich.text import Text
 
     console = Console(stderr=True)
     layers: dict[str, str] = {}
@@ -60,7 +61,10 @@ def rich_reporter() -> Iterator[Callable[[Event], None]]:
                     layers[match[1]] = match[2]
                 done = sum(1 for s in layers.values() if s.startswith(_LAYER_DONE))
                 counts = f" [{done}/{len(layers)} layers]" if layers else ""
-                status.update(f"{event.reference}{counts} {event.text[:80]}")
+                # one line however long docker's message is: a wrapped status line redraws badly
+                line = f"{event.reference}{counts} {event.text}"
+                room = max(20, console.width - 4)  # the spinner and its gap
+                status.update(Text(line if len(line) <= room else line[: room - 1] + "…"))
                 return
             if event.kind == "start":
                 layers.clear()
