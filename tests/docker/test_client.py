@@ -356,7 +356,7 @@ def test_interrupt_stops_the_cli_instead_of_waiting(tmp_path: Path) -> None:
     assert not stat_file.exists() or stat_file.read_text().split()[2] == "Z"
 
 
-def test_podman_shim_builds_with_its_own_builder(tmp_path: Path) -> None:
+def test_podman_shim_is_not_refused_as_too_old(tmp_path: Path) -> None:
     """podman's `docker` shim reports its own version (4.x) and has no buildx `version`; its
     build understands RUN --mount without BuildKit, so it must not be refused as 'too old'."""
     cli = _write_script(
