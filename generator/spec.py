@@ -246,6 +246,14 @@ class Spec(Model):
             if tool.enabled:
                 for loc, message in tool.platform_issues(self.arches):
                     yield ("tools", index, *loc), message
+                base_packages = {pkg.split("=")[0] for pkg in self.base.packages}
+                for package in tool.base_packages_needed():
+                    if package not in base_packages:
+                        yield (
+                            ("tools", index, "method"),
+                            f"the {tool.method} stage of {tool.name} runs FROM base and needs {package!r}; "
+                            "add it to base.packages",
+                        )
         for profile in self.profiles:
             yield from self._dependency_issues(profile)
 

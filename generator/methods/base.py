@@ -121,6 +121,11 @@ class ToolBase(BaseModel):
         """Problems with covering the spec's platforms (located relative to the tool)."""
         return iter(())
 
+    def base_packages_needed(self) -> tuple[str, ...]:
+        """apt packages this tool's own stage needs from the base stage (it is built
+        FROM base, so a tool installed later in the final stage does not help)."""
+        return ()
+
     def verification(self, ctx: RenderContext) -> Verification:
         raise NotImplementedError
 

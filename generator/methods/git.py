@@ -35,6 +35,9 @@ class GitTool(ToolBase):
             raise ValueError("commit is required: pin the full 40-hex commit id (or disable the tool with a reason)")
         return self
 
+    def base_packages_needed(self) -> tuple[str, ...]:
+        return ("git",)
+
     def platform_issues(self, arches):
         return ()
 

@@ -88,6 +88,10 @@ class ReleaseTool(ToolBase):
             raise ValueError("an archive needs binaries with the path of each file inside it")
         return self
 
+    def base_packages_needed(self) -> tuple[str, ...]:
+        unpacker = {"zip": "unzip", "tar.xz": "xz-utils", "tar.bz2": "bzip2"}.get(self.archive_type)
+        return ("curl", unpacker) if unpacker else ("curl",)
+
     def platform_issues(self, arches: list[str]):
         for arch in arches:
             if arch not in self.assets:
