@@ -61,6 +61,13 @@ BASE_SPEC: dict[str, Any] = {
     ],
 }
 
+#: A base whose stage can run what git and release stages need (they build FROM base).
+STAGE_BASE: dict[str, Any] = {
+    "image": "ubuntu",
+    "tag": "24.04",
+    "packages": ["ca-certificates", "curl", "git", "unzip", "xz-utils", "bzip2"],
+}
+
 SHA_A = "a" * 64
 SHA_B = "b" * 64
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

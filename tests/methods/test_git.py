@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from conftest import COMMIT, load, rejected, render_data, spec_data, tool_data
+import conftest
+from conftest import COMMIT, STAGE_BASE, load, rejected, render_data, tool_data
+
+spec_data = functools.partial(conftest.spec_data, base=STAGE_BASE)
 
 
 def test_valid_entry_is_accepted():
@@ -51,3 +56,12 @@ def test_absolute_dest_is_root_owned_and_keep_git_keeps_history():
     assert not any(f.startswith("--chown") for f in copy.flags)
     assert copy.value == ("/out/opt/plugins", "/opt/plugins")
     assert ".git" not in rendered.runs("git-zsh-plugins")[0].replace("plugins.git", "")
+
+
+def test_git_must_be_in_the_base_stage_where_the_clone_runs():
+    data = spec_data(tool_data("git"))
+    data["base"]["packages"] = ["ca-certificates", "curl"]
+    # the support tool installs git in the final stage: too late for the checkout stage
+    assert "git" in data["tools"][0]["packages"]
+    problem = rejected(data, "tools[1].method", "needs 'git'; add it to base.packages")
+    assert "runs FROM base" in problem.message

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
-from conftest import SHA_A, SHA_B, load, rejected, render_data, spec_data, tool_data
+import conftest
+from conftest import SHA_A, SHA_B, STAGE_BASE, load, rejected, render_data, tool_data
 from generator.lockfile import Lock, LockEntry
+
+spec_data = functools.partial(conftest.spec_data, base=STAGE_BASE)
 
 
 def _stage_run(rendered, stage="release-rg") -> str:
@@ -129,3 +134,18 @@ def test_tree_is_installed_under_opt_with_links():
 def test_archive_type_follows_the_asset_name(asset, unpack):
     tool = tool_data("release", assets={"amd64": asset, "arm64": asset}, binaries=[{"path": "rg", "name": "rg"}])
     assert unpack in _stage_run(render_data(spec_data(tool)))
+
+
+@pytest.mark.parametrize(("asset", "package"), [("x.zip", "unzip"), ("x.tar.xz", "xz-utils"), ("x.tar.bz2", "bzip2")])
+def test_the_unpacker_must_be_in_the_base_stage(asset, package):
+    tool = tool_data("release", assets={"amd64": asset, "arm64": asset}, binaries=[{"path": "rg", "name": "rg"}])
+    data = spec_data(tool)
+    data["base"]["packages"] = [p for p in STAGE_BASE["packages"] if p != package]
+    rejected(data, "tools[1].method", f"needs {package!r}; add it to base.packages")
+    data["base"]["packages"].append(f"{package}=1.0-1")  # a pinned package counts too
+    load(data)
+
+
+def test_downloads_need_curl_in_the_base_stage():
+    data = spec_data(tool_data("release"), base={"image": "ubuntu", "tag": "24.04", "packages": ["ca-certificates"]})
+    rejected(data, "tools[1].method", "needs 'curl'")
