@@ -95,7 +95,7 @@ class ReleaseTool(ToolBase):
     def platform_issues(self, arches: list[str]):
         for arch in arches:
             if arch not in self.assets:
-                yield ("assets",), f"no asset for {arch}; every platform of the spec needs one (or limit the tool to a profile)"
+                yield ("assets",), f"no asset for {arch}; every entry of platforms needs one (add it, or disable the tool with a disabled_reason)"
             elif self.sha256 is not None and arch not in self.sha256:
                 yield ("sha256",), f"no sha256 for {arch}"
 
