@@ -81,9 +81,13 @@ class _BuildDisplay:
     def __call__(self, line: str, progress, started) -> None:
         elapsed = time.monotonic() - self.started
         if self.status is not None:
+            from rich.markup import escape
+
             current = progress.current
-            name = current.name if current else "waiting for the engine"
-            self.status.update(f"[bold]{self.tag}[/] {progress.done}/{progress.total_steps} steps, {elapsed:.0f} s: {name[:100]}")
+            name = " ".join(current.name.split()) if current else "waiting for the engine"
+            self.status.update(
+                f"[bold]{escape(self.tag)}[/] {progress.done}/{progress.total_steps} steps, {elapsed:.0f} s: {escape(name[:70])}"
+            )
         elif started is not None and started.numbered:
             click.echo(f"[{elapsed:6.1f}s] step {len(progress.steps)}/{progress.total_steps}: {started.name[:160]}")
 

@@ -129,6 +129,25 @@ def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
         return
 
 
+def _interrupt_on_termination() -> Callable[[], None]:
+    """Until the returned function is called, SIGTERM and SIGHUP (a closed terminal, a CI job
+    cancelled) raise KeyboardInterrupt like Ctrl-C, so the build's own session is stopped
+    instead of being left running without us."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
+
+
 def run_build(
     client: DockerClient,
     context_dir: Path,
@@ -165,6 +184,7 @@ def run_build(
 
     reader = threading.Thread(target=pump, name="docker-build-output", daemon=True)
     reader.start()
+    restore = _interrupt_on_termination()
     try:
         while True:
             remaining = deadline - time.monotonic()
@@ -187,6 +207,7 @@ def run_build(
         stop_process_group(proc)
         raise
     finally:
+        restore()
         reader.join(timeout=5)
         if proc.stdout:
             proc.stdout.close()

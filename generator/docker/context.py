@@ -16,8 +16,6 @@ from pathlib import Path
 from generator.errors import UsageError
 from generator.spec import Spec
 
-#: spec ``files:`` entries are looked up in this directory beside the spec
-FILES_DIR = "files"
 DOCKERFILE = "Dockerfile"
 
 
@@ -32,17 +30,21 @@ def dockerignore(sources: list[str]) -> str:
 
 
 def sources(spec: Spec, spec_dir: Path) -> list[tuple[str, Path]]:
-    """(path in the context, file on disk) for each ``files:`` entry; every one must exist."""
+    """(path in the context, file on disk) for each ``files:`` entry. ``src`` is relative to
+    the spec's directory, as COPY sees it relative to the context; it must exist and stay inside."""
     found: list[tuple[str, Path]] = []
-    missing: list[str] = []
+    problems: list[str] = []
+    root = spec_dir.resolve()
     for index, entry in enumerate(spec.files):
-        path = spec_dir / FILES_DIR / entry.src
-        if not path.is_file():
-            missing.append(f"files[{index}].src: {path} does not exist (or is not a file)")
+        path = (root / entry.src).resolve()
+        if not path.is_relative_to(root):
+            problems.append(f"files[{index}].src: {entry.src} is outside the spec's directory {root}")
+        elif not path.is_file():
+            problems.append(f"files[{index}].src: {root / entry.src} does not exist (or is not a file)")
         found.append((entry.src, path))
-    if missing:
+    if problems:
         where = str(spec.source) if spec.source else "the spec"
-        raise UsageError(f"{where}: " + "; ".join(missing))
+        raise UsageError(f"{where}: " + "; ".join(problems))
     return found
 
 

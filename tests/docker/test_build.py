@@ -98,23 +98,30 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     (spec_dir / "files" / "unused").write_text("not copied\n")
     (spec_dir / "secret.env").write_text("TOKEN=x\n")
     data = hang_spec_data("http://127.0.0.1:1", "local/debian:bookworm")
-    data["files"] = [{"src": "conf/zshrc", "dest": "/etc/zsh/zshrc"}]
+    data["files"] = [{"src": "files/conf/zshrc", "dest": "/etc/zsh/zshrc"}]
     spec = parse(dump(data), str(spec_dir / "sandbox.yaml"))
     context = tmp_path / "context"
     context.mkdir()
     listed = write_context(context, spec, "FROM scratch\n", spec_dir)
     on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
-    assert listed == on_disk == [".dockerignore", "Dockerfile", "conf/zshrc"]
-    assert (context / "conf" / "zshrc").read_text() == "export A=1\n"
-    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!conf/zshrc"]
+    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc"]
+    assert (context / "files" / "conf" / "zshrc").read_text() == "export A=1\n"
+    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!files/conf/zshrc"]
 
 
-def test_context_refuses_a_missing_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("src", "message"), [("files/nope", r"files/nope does not exist"), ("../outside", "outside the spec's directory")])
+def test_context_refuses_a_missing_or_outside_file(tmp_path: Path, src: str, message: str) -> None:
+    spec_dir = tmp_path / "project"
+    spec_dir.mkdir()
+    (tmp_path / "outside").write_text("secret\n")
     data = hang_spec_data("http://127.0.0.1:1", "local/debian:bookworm")
-    data["files"] = [{"src": "nope", "dest": "/etc/nope"}]
-    spec = parse(dump(data), str(tmp_path / "sandbox.yaml"))
-    with pytest.raises(UsageError, match=r"files\[0\]\.src: .*nope does not exist"):
-        write_context(tmp_path, spec, "FROM scratch\n", tmp_path)
+    data["files"] = [{"src": src, "dest": "/etc/nope"}]
+    spec = parse(dump(data), str(spec_dir / "sandbox.yaml"))
+    context = tmp_path / "context"
+    context.mkdir()
+    with pytest.raises(UsageError, match=rf"files\[0\]\.src: .*{message}"):
+        write_context(context, spec, "FROM scratch\n", spec_dir)
+    assert list(context.iterdir()) == []
 
 
 def test_build_command_buildx_and_builtin(tmp_path: Path) -> None:
@@ -244,14 +251,17 @@ def test_timeout_error_from_run_build_leaves_no_process(docker_client: DockerCli
 
 
 @pytest.mark.docker
-def test_ctrl_c_stops_the_build_and_exits_130(docker_client: DockerClient, base_image: str, tmp_path: Path, hanging: HangingServer, unique_name: str) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_build_and_exits_130(
+    docker_client: DockerClient, base_image: str, tmp_path: Path, hanging: HangingServer, unique_name: str, sig: int
+) -> None:
     spec = write_hang_spec(tmp_path, hanging.url, base_image)
     command = sandbox_command("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", unique_name)
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert hanging.hit.wait(timeout=240), "the build never reached the download step"
         assert any("--iidfile" in p for p in processes_mentioning(unique_name)), "no docker build process while the step runs"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -70,8 +70,8 @@ def spec_data(site: Site, base_image: str, *, tag: str = "integration", tamper: 
         },
         # the package managers read their registry from these: the build must not leave loopback
         "files": [
-            {"src": "npmrc", "dest": f"{HOME}/.npmrc", "user_owned": True},
-            {"src": "uv.toml", "dest": f"{HOME}/.config/uv/uv.toml", "user_owned": True},
+            {"src": "files/npmrc", "dest": f"{HOME}/.npmrc", "user_owned": True},
+            {"src": "files/uv.toml", "dest": f"{HOME}/.config/uv/uv.toml", "user_owned": True},
         ],
         "tools": [
             {"name": "init", "method": "apt", "packages": ["tini"], "check": ["tini", "--version"],
