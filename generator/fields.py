@@ -79,6 +79,16 @@ AssetPath = Annotated[
     ),
 ]
 
+def _inside(value: str) -> str:
+    if value.startswith("/") or ".." in value.split("/"):
+        raise ValueError(f"a path inside the spec's directory (no leading '/', no '..'); got {value!r}")
+    return value
+
+
+#: A file of the project, relative to the spec's directory and never outside it.
+ProjectPath = Annotated[AssetPath, AfterValidator(_inside)]
+
+
 AbsPath = Annotated[
     StrictStr,
     _pattern(r"/[A-Za-z0-9._+@-]*(/[A-Za-z0-9._+@-]+)*/?", "an absolute path: letters, digits, '.', '_', '+', '@', '-', '/'"),

@@ -12,7 +12,7 @@ from generator.methods import Tool
 from generator.fields import (
     AbsPath,
     AptPackage,
-    AssetPath,
+    ProjectPath,
     CommandWord,
     Duration,
     EnvName,
@@ -145,7 +145,7 @@ class Runtime(Model):
 class FileCopy(Model):
     """A file from the repository's files/ directory, copied into the image."""
 
-    src: AssetPath
+    src: ProjectPath
     dest: AbsPath
     #: owned by the sandbox user (else root)
     user_owned: bool = False
@@ -174,7 +174,7 @@ class Policy(Model):
 
 class Profile(Model):
     #: file the profile renders to, relative to the spec's directory
-    output: AssetPath
+    output: ProjectPath
     description: Text = ""
 
 
