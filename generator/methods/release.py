@@ -157,32 +157,39 @@ class ReleaseTool(ToolBase):
             if arch not in self.assets:
                 continue
             sums_url = self.checksum_url(arch)
+            sha256 = self.digest(ctx, arch)
             variables = {
                 "url": self.asset_url(arch),
                 "asset": self.asset_name(arch),
-                "sha256": self.digest(ctx, arch),
-                "sums": sums_url,
+                "sha256": sha256,
+                # a pinned digest beats the checksum file: don't fetch it for this arch
+                "sums": None if sha256 else sums_url,
                 "tree": self._fill(self.tree, arch) if self.tree else None,
             }
             variables.update(
                 {f"src{i}": self._fill(b.path, arch) if b.path else self.asset_name(arch) for i, b in enumerate(self.installed)}
             )
             assignments = " ".join(f"{key}={q(value)}" for key, value in variables.items() if value)
-            arches.append({"arch": arch, "assignments": assignments, "pinned": bool(variables["sha256"])})
+            arches.append({"arch": arch, "assignments": assignments, "pinned": bool(sha256)})
         opt = f"/opt/{self.name}"
-        if all(a["pinned"] for a in arches):
-            verify = "sha256"
+        pinned = {a["pinned"] for a in arches}
+        # Digests can be locked for some platforms only (`sandbox lock --platform`): then the
+        # shell decides per TARGETARCH, and an arch is never left unchecked if it can be checked.
+        mixed = pinned == {True, False}
+        if pinned == {True}:
+            sums, check = None, "always"
         elif self.checksum_file:
-            verify = "sums"
+            sums, check = ("when-unpinned" if mixed else "always"), "always"
         else:
-            verify = "none"
+            sums, check = None, ("when-pinned" if mixed else None)
         return Contribution(
             body={
                 "name": self.name,
                 "version": self.version,
                 "stage": self.stage_name,
                 "arches": arches,
-                "verify": verify,
+                "sums": sums,
+                "check": check,
                 "verification": str(self.verification(ctx)),
                 "sums_program": q(_SUMS_PROGRAMS[self.checksum_file.format]) if self.checksum_file else None,
                 "unpack": _UNPACK.get(self.archive_type),

@@ -113,7 +113,21 @@ def test_lock_digest_is_used_only_for_the_url_it_was_computed_from():
     arm64 = run[run.index("arm64)"): run.index(";;", run.index("arm64)"))]
     assert f"sha256={SHA_B}" in amd64
     assert "sha256=" not in arm64  # its lock entry names another URL
-    assert "sha256sum --check" not in run  # not every arch is pinned -> no partial check
+    # only some arches are pinned: the check runs where a digest exists, never with an empty one
+    assert 'if [ -n "${sha256:-}" ] && ! echo "${sha256}  ${asset}" | sha256sum --check' in run
+
+
+def test_partly_locked_release_fetches_the_checksum_file_only_for_unpinned_arches():
+    tool = tool_data("release", drop=("sha256",), checksum_file={"url": "https://example.com/{asset}.sha256"})
+    url = "https://example.com/rg/15.1.0/rg-15.1.0-x86_64.tar.gz"
+    lock = Lock(artifacts={"rg": {"amd64": LockEntry(url, SHA_B)}})
+    run = _stage_run(render_data(spec_data(tool), lock=lock))
+    amd64 = run[run.index("amd64)"): run.index(";;", run.index("amd64)"))]
+    arm64 = run[run.index("arm64)"): run.index(";;", run.index("arm64)"))]
+    assert f"sha256={SHA_B}" in amd64 and "sums=" not in amd64
+    assert "sums=" in arm64 and "sha256=" not in arm64
+    assert 'if [ -z "${sha256:-}" ]; then curl' in run
+    assert 'if ! echo "${sha256}  ${asset}" | sha256sum --check' in run  # unconditional: every arch checked
 
 
 def test_raw_download_is_installed_without_unpacking():
