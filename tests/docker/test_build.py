@@ -109,11 +109,13 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!files/conf/zshrc"]
 
 
-@pytest.mark.parametrize(("src", "message"), [("files/nope", r"files/nope does not exist"), ("../outside", "outside the spec's directory")])
+# files/escape is a symlink out of the spec's directory (the loader already refuses "..")
+@pytest.mark.parametrize(("src", "message"), [("files/nope", r"files/nope does not exist"), ("files/escape", "outside the spec's directory")])
 def test_context_refuses_a_missing_or_outside_file(tmp_path: Path, src: str, message: str) -> None:
     spec_dir = tmp_path / "project"
-    spec_dir.mkdir()
+    (spec_dir / "files").mkdir(parents=True)
     (tmp_path / "outside").write_text("secret\n")
+    (spec_dir / "files" / "escape").symlink_to(tmp_path / "outside")
     data = hang_spec_data("http://127.0.0.1:1", "local/debian:bookworm")
     data["files"] = [{"src": src, "dest": "/etc/nope"}]
     spec = parse(dump(data), str(spec_dir / "sandbox.yaml"))
