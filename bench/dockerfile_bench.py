@@ -94,8 +94,8 @@ class Scenario:
     baseline_args: dict[str, str]
     bump: Edit
     add_apt: Edit
-    #: extra files the spec needs beside it (name -> source path)
-    spec_files: dict[str, Path] = field(default_factory=dict)
+    #: the build context: the spec's directory with the files/ it copies in
+    context: Path | None = None
     build_args: dict[str, str] = field(default_factory=dict)
 
 
@@ -136,41 +136,62 @@ def tool(data: dict, name: str) -> dict:
 
 
 @contextlib.contextmanager
-def dev_scenario(work: Path) -> Iterator[Scenario]:
-    """The stand-in scenario from bench/devfixture.py."""
-    import devfixture
+def integration_scenario(work: Path) -> Iterator[Scenario]:
+    """The integration spec and its loopback site from tests/integration/ (shared with the
+    integration tests, so the bench builds exactly what they build)."""
+    sys.path.insert(0, str(REPO))
+    from tests.integration import servers, spec as integration
 
-    www = work / "www"
-    digests = devfixture.build_artifacts(www)
-    commit = devfixture.build_git_repo(www)
-    path = HERE / "baseline" / "Dockerfile.dev"
-    bumped, old, new = "charlie", "1.0.0", "1.1.0"
+    site = servers.start_site(work / "site")
+    try:
+        path = integration.write_spec(work / "spec", site, BENCH_BASE)
+        baseline_path = HERE / "baseline" / "Dockerfile"
+        baseline_text = baseline_path.read_text(encoding="utf-8")
+        # the baseline is written out by hand: make sure it still names what the spec installs
+        hello_asset, hello_sha = site.hello
+        expected = {
+            f"ARG HELLO_VERSION={servers.HELLO_VERSION}", f"ARG HELLO_SHA256={hello_sha}",
+            f"ARG UV_VERSION={servers.UV_VERSION}", f"ARG UV_SHA256={site.uv[1]}",
+            "@".join(site.npm), "==".join(site.pypi), site.git_pinned,
+        }
+        stale = sorted(e for e in expected if e not in baseline_text)
+        if stale:
+            raise HarnessError(f"{baseline_path} no longer matches tests/integration (missing: {', '.join(stale)})")
+        old, new = servers.HELLO_VERSION, _next_patch(servers.HELLO_VERSION)
+        _, new_sha = servers.make_hello_release(site.root / "releases", new)
 
-    def bump(data: dict) -> None:
-        entry = tool(data, bumped)
-        entry["version"] = new
-        entry["sha256"]["amd64"] = digests[bumped][new]
+        def bump(data: dict) -> None:
+            entry = tool(data, "hello")
+            entry["version"] = new
+            entry["sha256"]["amd64"] = new_sha
 
-    def add_apt(data: dict) -> None:
-        tool(data, "shell")["packages"].append("tree")
+        def add_apt(data: dict) -> None:
+            tool(data, "shell")["packages"].append("tree")
 
-    with devfixture.serve(www) as url:
         yield Scenario(
-            name="dev (stand-in: 4 release tarballs of 4-20 MiB, 1 git repo, 8 apt packages)",
-            spec_text=devfixture.spec_text(url, digests, commit, BENCH_BASE),
-            baseline_text=path.read_text(encoding="utf-8"),
-            baseline_path=path,
-            baseline_args={"ARTIFACTS": url, "BASE_IMAGE": BENCH_BASE},
+            name="integration spec (tests/integration/spec.py: 4 apt tools incl. python3 + npm, "
+            "2 release binaries, 1 npm, 1 uv, 1 git; all served from 127.0.0.1)",
+            spec_text=path.read_text(encoding="utf-8"),
+            baseline_text=baseline_text,
+            baseline_path=baseline_path,
+            baseline_args={"ARTIFACTS": site.url, "BASE_IMAGE": BENCH_BASE},
             bump=Edit(
-                f"release tool {bumped} {old} -> {new}",
+                f"release binary hello {old} -> {new}",
                 bump,
-                [
-                    (f"ARG CHARLIE_VERSION={old}", f"ARG CHARLIE_VERSION={new}"),
-                    (f"ARG CHARLIE_SHA256={digests[bumped][old]}", f"ARG CHARLIE_SHA256={digests[bumped][new]}"),
-                ],
+                [(f"ARG HELLO_VERSION={old}", f"ARG HELLO_VERSION={new}"),
+                 (f"ARG HELLO_SHA256={hello_sha}", f"ARG HELLO_SHA256={new_sha}")],
             ),
-            add_apt=Edit("apt package tree added", add_apt, [("      less \\\n", "      less \\\n      tree \\\n")]),
+            add_apt=Edit("apt package tree added to the shell tool", add_apt,
+                         [("      sudo \\\n", "      sudo \\\n      tree \\\n")]),
+            context=path.parent,
         )
+    finally:
+        site.stop()
+
+
+def _next_patch(version: str) -> str:
+    major, minor, patch = version.split(".")
+    return f"{major}.{minor}.{int(patch) + 1}"
 
 
 # --- the two variants ----------------------------------------------------------------------
@@ -193,12 +214,8 @@ def render_ours(scenario: Scenario, work: Path) -> Variant:
     for state, text in texts.items():
         directory = work / f"ours-{state}"
         directory.mkdir(parents=True, exist_ok=True)
-        for name, source in scenario.spec_files.items():
-            target = directory / name
-            if source.is_dir():
-                shutil.copytree(source, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(source, target)
+        if scenario.context is not None:
+            shutil.copytree(scenario.context, directory, dirs_exist_ok=True)
         (directory / "sandbox.yaml").write_text(text, encoding="utf-8")
         result = subprocess.run(
             [str(VENV_BIN / "sandbox"), "--spec", "sandbox.yaml", "generate"],
@@ -241,7 +258,8 @@ def make_cold() -> None:
 
 
 def build(variant: Variant, state: str, context: Path, logs: Path, round_no: int) -> dict:
-    dockerfile = context / f"{variant.name}.{state}.Dockerfile"
+    dockerfile = logs.parent / "dockerfiles" / f"{variant.name}.{state}.Dockerfile"
+    dockerfile.parent.mkdir(parents=True, exist_ok=True)
     dockerfile.write_text(variant.dockerfiles[state], encoding="utf-8")
     tag = f"{IMAGE_PREFIX}-{variant.name}:{state}"
     args = ["build", "--progress", "plain", "--network", "host", "-f", str(dockerfile), "-t", tag]
@@ -267,7 +285,7 @@ def build(variant: Variant, state: str, context: Path, logs: Path, round_no: int
 
 
 def cache_lock_wait(log: str) -> float:
-    """Seconds RUN steps with cache mounts spent before their first output line.
+    """Seconds apt RUN steps with cache mounts spent before their first output line.
 
     Cache mounts (`--mount=type=cache,sharing=locked`) are shared by every build on the
     engine under the same id; while another build holds one, ours waits. apt-get prints
@@ -282,7 +300,8 @@ def cache_lock_wait(log: str) -> float:
             continue
         step, word = match.groups()
         if step not in headers:
-            headers[step] = "--mount=type=cache" in line
+            # apt only: it prints its first line at once, while npm or uv print only when done
+            headers[step] = "target=/var/lib/apt," in line or "target=/var/cache/apt," in line
             continue
         if headers[step] and step not in first and re.fullmatch(r"\d+\.\d+", word):
             first[step] = float(word)
@@ -313,7 +332,7 @@ def load_average() -> str:
 
 
 def run(scenario: Scenario, rounds: int, work: Path, logs: Path, progress: Callable[[str], None]) -> dict:
-    context = work / "context"
+    context = scenario.context or work / "context"
     context.mkdir(parents=True, exist_ok=True)
     variants = [render_ours(scenario, work), render_baseline(scenario)]
     samples: dict[str, dict[str, list[float]]] = {v.name: {s: [] for s in STATES} for v in variants}
@@ -441,8 +460,8 @@ def engine_available() -> str | None:
 
 @contextlib.contextmanager
 def scenario_for(work: Path, which: str) -> Iterator[Scenario]:
-    if which == "dev":
-        with dev_scenario(work) as scenario:
+    if which == "integration":
+        with integration_scenario(work) as scenario:
             yield scenario
         return
     raise HarnessError(f"unknown scenario {which!r}")
@@ -468,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one round; never fails on timings")
-    parser.add_argument("--scenario", default="dev")
+    parser.add_argument("--scenario", choices=("integration",), default="integration",
+                        help="the spec and loopback servers of tests/integration/")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "dockerfile_bench.json")
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else args.rounds
