@@ -92,7 +92,8 @@ def lock(ctx, tools, platforms, refresh, upstreams, jobs, timeout) -> None:
 @timeout_option
 @click.pass_context
 def outdated(ctx, tools, as_json, min_age, upstreams, jobs, timeout) -> None:
-    """Newest upstream release of each versioned tool and of the base image ('base')."""
+    """Newest upstream release of each versioned tool and of the base image ('base'), and
+    the head commit of each git tool's branch (GitHub repositories only)."""
     from generator.supply import outdated as finder
 
     project = Project.load(ctx.obj["spec"])
@@ -107,17 +108,32 @@ def outdated(ctx, tools, as_json, min_age, upstreams, jobs, timeout) -> None:
             "update": r.update,
             "source": r.source,
             "age": r.age(now),
-            "note": r.error or _skipped_note(r),
+            "published": _date(r.newest.release.published) if r.newest else None,
+            "note": r.error or r.note or _skipped_note(r),
         }
         for r in rows
     ]
     if as_json:
         click.echo(json.dumps(records, indent=2))
     else:
-        _table(records)
+        _table([_readable(r, f) for r, f in zip(records, rows)])
     failed = [r for r in rows if r.error and r.source != "-"]
     if failed:
         raise _upstream_failed(failed)
+
+
+def _date(moment) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def _readable(record: dict, row) -> dict:
+    """Commit ids cut to 12 digits, and a git tool's head shown with its date."""
+    from generator.supply.outdated import short
+
+    latest = short(record["latest"])
+    if row.field == "commit" and row.newest and row.newest.release.published:
+        latest = f"{latest} ({row.newest.release.published:%Y-%m-%d})"
+    return {**record, "current": short(record["current"]), "latest": latest}
 
 
 def _skipped_note(row) -> str:
@@ -165,7 +181,9 @@ def _table(records: list[dict]) -> None:
 def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, timeout) -> None:
     """Move tools (default: all) to their newest release: only the version values in
     sandbox.yaml change (comments, order and quoting stay), then the tools are re-locked.
-    The base image's tag changes only when 'base' is named."""
+    The base image's tag changes only when 'base' is named. A git tool's commit moves to
+    the head of its branch (a missing commit: line is added after url:); a disabled git
+    tool gets its commit but stays disabled."""
     from generator.supply import outdated as finder
 
     project = Project.load(ctx.obj["spec"])
@@ -177,8 +195,8 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
         if row.error and (row.source != "-" or row.tool in tools):
             click.echo(f"skipped  {row.tool}: {row.error}", err=True)
         elif row.newest and not row.update and row.newest.version != row.current:
-            click.echo(f"skipped  {row.tool}: {_skipped_note(row) or 'no newer release'}", err=True)
-    changes = {r.tool: r.update for r in rows if r.update}
+            click.echo(f"skipped  {row.tool}: {row.note or _skipped_note(row) or 'no newer release'}", err=True)
+    changes = {r.tool: r.changes() for r in rows if r.update}
     if changes:
         _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, jobs)
     else:
@@ -191,7 +209,7 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
 def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, jobs) -> None:
     from generator.supply import lock as locking
     from generator.supply import update as updating
-    from generator.supply.outdated import BASE
+    from generator.supply.outdated import BASE, short
 
     path = project.spec_path
     text = path.read_text(encoding="utf-8")
@@ -202,10 +220,13 @@ def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, 
         return
     write_atomic(path, new_text)
     by_name = {r.tool: r for r in rows}
-    for name, version in changes.items():
-        click.echo(f"updated  {name} {by_name[name].current} -> {version}")
+    for name in changes:
+        row = by_name[name]
+        click.echo(f"updated  {name} {short(row.current)} -> {short(row.update)}")
+        if row.note:
+            click.echo(f"note     {name}: {row.note}", err=True)
     if changelog:
-        write_atomic(changelog, _changelog(by_name, changes))
+        write_atomic(changelog, _changelog(by_name, changes, new_spec))
     for tool in new_spec.tools:
         if tool.name in changes and getattr(tool, "sha256", None):
             click.echo(
@@ -224,12 +245,22 @@ def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, 
     click.echo(f"{lock_path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
 
 
-def _changelog(rows: dict, changes: dict[str, str]) -> str:
+def _changelog(rows: dict, changes: dict, spec) -> str:
+    from generator.supply.outdated import short
+
     lines = ["| tool | from | to | source | release |", "|---|---|---|---|---|"]
-    for name, version in sorted(changes.items()):
+    for name in sorted(changes):
         row = rows[name]
         link = row.eligible.release.url if row.eligible and row.eligible.release.url else ""
-        lines.append(f"| {name} | {row.current} | {version} | {row.source} | {link} |")
+        lines.append(f"| {name} | {short(row.current)} | {short(row.update)} | {row.source} | {link} |")
+    disabled = sorted(t.name for t in spec.tools if t.name in changes and not t.enabled)
+    if disabled:
+        lines.append("")
+        for name in disabled:
+            lines.append(
+                f"- **{name} is disabled** and now has a pinned commit: a maintainer can review it and "
+                "enable the tool (`enabled: true`, drop `disabled_reason`); this update does not enable it."
+            )
     return "\n".join(lines) + "\n"
 
 

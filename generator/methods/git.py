@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import StrictStr, model_validator
+from pydantic import AfterValidator, StrictStr, model_validator
 
 from generator.fields import GitCommit, UrlTemplate, Version, _pattern
 from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
 
 Dest = Annotated[StrictStr, _pattern(r"(~|/)[A-Za-z0-9._+@/-]*", "an absolute path or one under ~")]
+
+
+def _ref_name(value: str) -> str:
+    # the parts of git's check-ref-format that the character set alone does not rule out
+    parts = value.split("/")
+    if ".." in value or "" in parts or any(p.startswith(".") or p.endswith(".lock") for p in parts) or value.endswith("."):
+        raise ValueError(
+            f"expected a branch name: no '..', no empty or '.'-leading part, not ending in '.' or '.lock'; got {value!r}"
+        )
+    return value
+
+
+#: reaches only API URLs (quoted there), never the Dockerfile; still held to git's rules so a
+#: typo fails at load time rather than as a 404 in the weekly workflow
+Branch = Annotated[
+    StrictStr,
+    _pattern(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}", "a branch name: letters, digits, '.', '_', '-', '/' (not starting with '-')"),
+    AfterValidator(_ref_name),
+]
 
 
 class GitTool(ToolBase):
@@ -24,7 +43,11 @@ class GitTool(ToolBase):
     commit: GitCommit | None = None
     #: where the checkout goes; ~ is the user's home (then the user owns it)
     dest: Dest
-    #: a human-readable version (tag or date), shown in tables
+    #: the branch whose head `sandbox update` moves the commit to; default: the repository's
+    #: default branch. The build itself only ever checks out ``commit``
+    branch: Branch | None = None
+    #: a human-readable version (tag or date), shown in tables; `sandbox update` keeps a
+    #: date (YYYY-MM-DD) in step with the commit it pins
     version: Version | None = None
     #: keep .git (for tools that update themselves); default: drop it
     keep_git: bool = False

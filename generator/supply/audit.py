@@ -1,5 +1,6 @@
 """`sandbox audit`: everything the build fetches that is not pinned by a digest or
-version, or not verified, each with the reason the spec gives for it."""
+version, or not verified, each with the reason the spec gives for it. Disabled tools that
+would fetch something unpinned (a git tool without a commit) are listed too."""
 
 from __future__ import annotations
 
@@ -32,9 +33,13 @@ def audit(spec: Spec, lock: Lock) -> list[Finding]:
         if not lock.sha256(item.tool, item.key, item.url):
             missing.setdefault(item.tool, []).append(item.key)
     for tool in spec.tools:
-        if not tool.enabled:
-            continue
         verification = tool.verification(ctx)
+        if not tool.enabled:
+            # listed, so that switching it on is never how something unpinned slips in
+            if verification.kind == "unverified":
+                reason = f"disabled: {tool.disabled_reason}; if enabled: {verification.detail}"
+                found.append(Finding(tool.name, "disabled-unpinned", reason))
+            continue
         absent = missing.get(tool.name, [])
         lock_note = f"no digest in sandbox.lock for {', '.join(absent)}" if absent else ""
         if tool.method == "script":

@@ -1,7 +1,9 @@
-"""`sandbox outdated`: for each versioned tool (and the base image), the newest release upstream."""
+"""`sandbox outdated`: for each versioned tool (and the base image), the newest release
+upstream; for each git tool (disabled ones too), the head commit of its branch."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,9 +14,9 @@ from generator.errors import RateLimitError, UpstreamError, UsageError
 from generator.spec import Spec
 from generator.supply.fetch import Http
 from generator.supply.registry import Registry
-from generator.supply.sources import RegistryTags, Source, source_for
+from generator.supply.sources import GitHubCommits, RegistryTags, Source, source_for
 from generator.supply.upstreams import Upstreams
-from generator.supply.versions import Choice, choose, key
+from generator.supply.versions import Choice, Release, choose, key
 
 BASE = "base"
 
@@ -22,28 +24,62 @@ BASE = "base"
 @dataclass(frozen=True)
 class Row:
     tool: str
+    #: the spec's version (or tag); for a git tool its full commit id, or UNPINNED
     current: str
     source: str
-    #: the newest stable release, whatever its age
+    #: the newest stable release, whatever its age (a git tool: the head of its branch)
     newest: Choice | None = None
     #: what an update would move to (newest at least --min-age old)
     eligible: Choice | None = None
     error: str | None = None
+    #: the spec key an update rewrites: version, the base image's tag, or a git tool's commit
+    field: str = "version"
+    #: git tools: whether ``eligible`` is a descendant of the pinned commit (None: not asked)
+    ahead: bool | None = None
+    #: git tools: the new value of a date-shaped ``version:`` label kept in step with the commit
+    label: str | None = None
+    #: git tools: the spec's ``version:`` label now, to tell whether it changes
+    current_label: str | None = None
+    #: what the row's outcome needs explained (git tools; release rows derive theirs)
+    note: str = ""
 
     @property
     def update(self) -> str | None:
-        """The version to move to, only ever forward."""
+        """The version (or commit) to move to, only ever forward."""
         if not self.eligible or self.eligible.version == self.current:
             return None
+        if self.field == "commit":
+            return self.eligible.version if self.ahead else None
         try:
             ahead = _number(self.eligible.version) > _number(self.current)
         except ValueError:
             return None
         return self.eligible.version if ahead else None
 
+    def changes(self) -> dict[str, str]:
+        """What `update` writes into the tool's entry: spec key -> new value."""
+        value = self.update
+        if value is None:
+            return {}
+        changes = {self.field: value}
+        if self.label and self.label != self.current_label:
+            changes["version"] = self.label
+        return changes
+
     def age(self, now: datetime) -> str:
         published = self.newest.release.published if self.newest else None
         return format_age(now - published) if published else "-"
+
+
+UNPINNED = "unpinned"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def short(value: str | None) -> str | None:
+    """A commit id as people read it (12 hex digits); anything else unchanged."""
+    if value and len(value) == 40 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]
+    return value
 
 
 def _number(version: str) -> tuple[int, ...]:
@@ -60,20 +96,78 @@ def format_age(delta: timedelta) -> str:
     return f"{max(0, int(delta.total_seconds() // 3600))}h"
 
 
-def _targets(spec: Spec, upstreams: Upstreams, registry: Registry, tools: list[str]) -> list[tuple[str, str, Source | None]]:
+def _targets(spec: Spec, upstreams: Upstreams, registry: Registry, tools: list[str]) -> list[tuple[str, str, Source | None, object]]:
     names = {t.name for t in spec.tools}
     unknown = [t for t in tools if t not in names and t != BASE]
     if unknown:
         raise UsageError(f"unknown tool(s): {', '.join(unknown)}; see `sandbox list --all` ({BASE!r} is the base image)")
-    targets: list[tuple[str, str, Source | None]] = []
+    targets: list[tuple[str, str, Source | None, object]] = []
     if not tools or BASE in tools:
-        targets.append((BASE, spec.base.tag, RegistryTags(registry, f"{spec.base.image}:{spec.base.tag}")))
+        targets.append((BASE, spec.base.tag, RegistryTags(registry, f"{spec.base.image}:{spec.base.tag}"), None))
     for tool in spec.tools:
-        version = getattr(tool, "version", None)
-        if not tool.enabled or not version or (tools and tool.name not in tools):
+        if tools and tool.name not in tools:
             continue
-        targets.append((tool.name, version, source_for(tool, upstreams)))
+        if tool.method == "git":
+            # disabled ones too: a git tool is typically disabled exactly because no commit is pinned yet
+            targets.append((tool.name, tool.commit or UNPINNED, source_for(tool, upstreams), tool))
+            continue
+        version = getattr(tool, "version", None)
+        if not tool.enabled or not version:
+            continue
+        targets.append((tool.name, version, source_for(tool, upstreams), tool))
     return targets
+
+
+def _git_row(name: str, tool, source: GitHubCommits, http: Http, min_age: timedelta, now: datetime) -> Row:
+    """The head of the tool's branch, and the newest commit on it at least ``min_age`` old."""
+    current = tool.commit or UNPINNED
+    branch = source.resolve_branch(http)
+    head = source.head(http, branch)
+    newest = eligible = Choice(head.name, head)
+    notes = []
+    if min_age and (head.published is None or now - head.published < min_age):
+        older = source.newest_until(http, branch, now - min_age)
+        if older is not None and older.published is not None and now - older.published >= min_age:
+            eligible = Choice(older.name, older, (head.name,))
+            if older.name != current:
+                notes.append(f"head of {branch} is younger than --min-age; would pin {short(older.name)}")
+            else:
+                notes.append(f"head of {branch} is younger than --min-age; the pinned commit is the newest old enough")
+        else:
+            eligible = None
+            notes.append(f"no commit on {branch} is older than --min-age")
+    ahead = None
+    if eligible is not None and eligible.version != current:
+        if not tool.commit:
+            ahead = True
+        else:
+            relation = source.relation(http, tool.commit, eligible.version)
+            ahead = relation == "ahead"
+            if relation == "behind":
+                notes.append(f"the pinned commit is newer than {short(eligible.version)} on {branch}; not moved back")
+            elif relation == "diverged":
+                notes.append(f"the pinned commit is not on {branch} (diverged); pin it by hand")
+    label = None
+    if ahead and tool.version:
+        label, why = _label(tool.version, eligible.release)
+        if why:
+            notes.append(why)
+    if ahead and not tool.enabled:
+        notes.append("disabled: update pins the commit but does not enable the tool; a maintainer does")
+    return Row(
+        name, current, source.label, newest, eligible,
+        field="commit", ahead=ahead, label=label, current_label=tool.version, note="; ".join(notes),
+    )  # fmt: skip
+
+
+def _label(version: str, commit: Release) -> tuple[str | None, str]:
+    """A date-shaped ``version:`` follows the commit's date (UTC); any other label is the
+    maintainer's words about the old commit, so it is left alone and flagged."""
+    if not _DATE.fullmatch(version):
+        return None, f"version {version!r} is left as it is; check that it still describes the new commit"
+    if commit.published is None:
+        return None, f"version {version!r} is left as it is: upstream gave no commit date"
+    return f"{commit.published.astimezone(timezone.utc):%Y-%m-%d}", ""
 
 
 def check(
@@ -92,11 +186,16 @@ def check(
     now = now or datetime.now(timezone.utc)
     targets = _targets(spec, upstreams, registry, list(tools))
 
-    def one(target: tuple[str, str, Source | None]) -> Row:
-        name, current, source = target
+    def one(target: tuple[str, str, Source | None, object]) -> Row:
+        name, current, source, tool = target
         if source is None:
+            if getattr(tool, "method", None) == "git":
+                why = "not a GitHub repository: only GitHub's API is asked for a branch head (never git ls-remote)"
+                return Row(name, current, "-", error=why, field="commit")
             return Row(name, current, "-", error="no known upstream to ask (not a GitHub release or registry package)")
         try:
+            if isinstance(source, GitHubCommits):
+                return _git_row(name, tool, source, http, min_age, now)
             releases = source.releases(http)
             date_of = partial(source.published, http) if hasattr(source, "published") else None
             newest = choose(current, releases, now=now, date_of=date_of)
@@ -107,7 +206,7 @@ def check(
             return Row(name, current, source.label, error=str(exc))
         if newest is None:
             return Row(name, current, source.label, error=f"no stable release comparable with {current!r} upstream")
-        return Row(name, current, source.label, newest, eligible)
+        return Row(name, current, source.label, newest, eligible, field="tag" if name == BASE else "version")
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(one, targets))

@@ -214,7 +214,67 @@ class RegistryTags:
         return [Release(tag) for tag in self.registry.tags(self.reference)]
 
 
-Source = GitHubReleases | PyPI | Npm | Crates | GoProxy | NodeIndex | PythonIndex | GoIndex | RegistryTags
+@dataclass(frozen=True)
+class GitHubCommits:
+    """The head of a branch of a GitHub repository, for git tools pinned to a commit.
+
+    Each answer is a ``Release`` named by the full commit id, dated by its committer date
+    (when it landed on the branch), linking to the commit page.
+    """
+
+    base: str
+    repo: str
+    #: None: the repository's default branch
+    branch: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"github:{self.repo}"
+
+    def _get(self, http: Http, path: str, kind: type):
+        url = f"{self.base}/repos/{self.repo}{path}"
+        return _expect(http.get_json(url, {"Accept": "application/vnd.github+json"}), kind, url), url
+
+    def resolve_branch(self, http: Http) -> str:
+        if self.branch:
+            return self.branch
+        data, url = self._get(http, "", dict)
+        branch = data.get("default_branch")
+        if not isinstance(branch, str) or not branch:
+            raise UpstreamError(f"{url}: the answer names no default_branch")
+        return branch
+
+    @staticmethod
+    def _commit(data: object, url: str) -> Release:
+        sha = data.get("sha") if isinstance(data, dict) else None
+        if not isinstance(sha, str) or len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha):
+            raise UpstreamError(f"{url}: the answer has no full commit id")
+        commit = data.get("commit") or {}
+        dated = (commit.get("committer") or {}).get("date") or (commit.get("author") or {}).get("date")
+        return Release(sha, _when(dated), data.get("html_url") or None)
+
+    def head(self, http: Http, branch: str) -> Release:
+        data, url = self._get(http, f"/commits/{urllib.parse.quote(branch, safe='')}", dict)
+        return self._commit(data, url)
+
+    def newest_until(self, http: Http, branch: str, until: datetime) -> Release | None:
+        """The newest commit on ``branch`` committed no later than ``until`` (None if none is)."""
+        query = urllib.parse.urlencode(
+            {"sha": branch, "until": until.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "per_page": 1}
+        )
+        items, url = self._get(http, f"/commits?{query}", list)
+        return self._commit(items[0], url) if items else None
+
+    def relation(self, http: Http, old: str, new: str) -> str:
+        """How ``new`` relates to ``old``: ahead, behind, identical or diverged (GitHub's compare)."""
+        data, url = self._get(http, f"/compare/{old}...{new}", dict)
+        status = data.get("status")
+        if status not in ("ahead", "behind", "identical", "diverged"):
+            raise UpstreamError(f"{url}: unexpected compare status {status!r}")
+        return status
+
+
+Source = GitHubReleases | PyPI | Npm | Crates | GoProxy | NodeIndex | PythonIndex | GoIndex | RegistryTags | GitHubCommits
 
 _MISE_INDEXES = {"node": ("node_index", NodeIndex), "python": ("python_index", PythonIndex), "go": ("go_index", GoIndex)}
 
@@ -226,6 +286,17 @@ def github_repo(url: str, upstreams: Upstreams) -> str | None:
         return None
     parts = url[len(base) :].split("/")
     return f"{parts[0]}/{parts[1]}" if len(parts) > 3 and parts[2] == "releases" else None
+
+
+def github_git_repo(url: str, upstreams: Upstreams) -> str | None:
+    """owner/repo when ``url`` is a GitHub repository to clone (under the configured host)."""
+    base = upstreams["github"] + "/"
+    if not url.startswith(base):
+        return None
+    parts = url[len(base) :].rstrip("/").split("/")
+    if len(parts) != 2 or not all(parts) or any(c in url for c in "?#{}"):
+        return None
+    return f"{parts[0]}/{parts[1].removesuffix('.git')}"
 
 
 def source_for(tool, upstreams: Upstreams) -> Source | None:
@@ -245,4 +316,8 @@ def source_for(tool, upstreams: Upstreams) -> Source | None:
     if method == "mise":
         found = _MISE_INDEXES.get(tool.tool or tool.name)
         return found[1](upstreams[found[0]]) if found else None
+    if method == "git":
+        # only GitHub's API is asked: `git ls-remote` would reach any host, tests included
+        repo = github_git_repo(tool.url, upstreams)
+        return GitHubCommits(upstreams["github_api"], repo, tool.branch) if repo else None
     return None

@@ -65,3 +65,36 @@ def test_git_must_be_in_the_base_stage_where_the_clone_runs():
     assert "git" in data["tools"][0]["packages"]
     problem = rejected(data, "tools[1].method", "needs 'git'; add it to base.packages")
     assert "runs FROM base" in problem.message
+
+
+@pytest.mark.parametrize("branch", ["master", "main", "release/1.x", "v2.0_fixes", "feature/a-b.c"])
+def test_branch_names_are_accepted_and_do_not_change_the_build(branch):
+    tool = load(spec_data(tool_data("git", branch=branch))).tools[1]
+    assert tool.branch == branch
+    # the build checks out the pinned commit only; the branch is for `sandbox update`
+    assert render_data(spec_data(tool_data("git", branch=branch))).text == render_data(spec_data(tool_data("git"))).text
+
+
+def test_branch_defaults_to_the_repository_default():
+    assert load(spec_data(tool_data("git"))).tools[1].branch is None
+
+
+@pytest.mark.parametrize(
+    ("branch", "says"),
+    [
+        ("-rf", "not starting with '-'"),
+        ("a b", "a branch name"),
+        ("main;id", "a branch name"),
+        ("$(id)", "a branch name"),
+        ("a..b", "no '..'"),
+        ("a//b", "no empty or '.'-leading part"),
+        ("a/", "no empty or '.'-leading part"),
+        ("a/.hidden", "no empty or '.'-leading part"),
+        ("main.lock", "'.lock'"),
+        ("main.", "not ending in '.'"),
+        ("", "a branch name"),
+        (7, "expected a string"),
+    ],
+)
+def test_invalid_branch_names_are_rejected_at_their_path(branch, says):
+    rejected(spec_data(tool_data("git", branch=branch)), "tools[1].branch", says)

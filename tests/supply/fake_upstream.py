@@ -1,6 +1,7 @@
 """A fake of every upstream the supply commands talk to, served on 127.0.0.1.
 
-One HTTP server plays all of them under different path prefixes: GitHub's releases API and
+One HTTP server plays all of them under different path prefixes: GitHub's releases API,
+its commits and compare API (a linear branch history that answers ``until=`` queries),
 release downloads, PyPI's JSON API, the npm registry, crates.io, the Go module proxy, the
 Node/Python/Go release indexes, and a registry v2 API with Docker Hub's anonymous token
 flow. Tests register what each serves; every request is logged so tests can check what
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,6 +58,8 @@ class Request:
 class FakeUpstream:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        #: path prefix -> answer computed from the full request path (status, JSON body)
+        self.handlers: dict[str, Callable[[str], tuple[int, Any]]] = {}
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -94,6 +98,47 @@ class FakeUpstream:
 
     def github_releases(self, repo: str, releases: list[dict[str, Any]]) -> None:
         self.serve_json(f"/api/repos/{repo}/releases?per_page=100", releases)
+
+    def github_commits(self, repo: str, history: list[tuple[str, str]], branch: str = "master", default: bool = True) -> None:
+        """A branch whose commits are ``history``: (sha, ISO committer date), newest first.
+
+        Serves the head (``commits/{branch}``), the listing with ``sha=``/``until=``/``per_page=``
+        filtered as GitHub does, ``compare/{a}...{b}`` for commits of this history, and, if
+        ``default``, the repository record naming ``branch`` as the default branch.
+        """
+        api = f"/api/repos/{repo}"
+
+        def commit(sha: str, date: str) -> dict[str, Any]:
+            return {
+                "sha": sha,
+                "html_url": f"https://example.invalid/{repo}/commit/{sha}",
+                "commit": {"author": {"date": date}, "committer": {"date": date}, "message": f"commit {sha[:7]}"},
+            }
+
+        head_sha, head_date = history[0]
+        self.serve_json(f"{api}/commits/{urllib.parse.quote(branch, safe='')}", commit(head_sha, head_date))
+        if default:
+            self.serve_json(api, {"full_name": repo, "default_branch": branch})
+
+        def listing(path: str) -> tuple[int, Any]:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+            if query.get("sha", [branch]) != [branch]:
+                return 404, {"message": "No commit found for SHA"}
+            until = query.get("until", [None])[0]
+            # ISO dates in one format compare as strings
+            kept = [commit(sha, date) for sha, date in history if until is None or date <= until]
+            return 200, kept[: int(query.get("per_page", ["30"])[0])]
+
+        def compare(path: str) -> tuple[int, Any]:
+            old, _, new = path.rsplit("/", 1)[1].partition("...")
+            order = [sha for sha, _ in history]
+            if old not in order or new not in order:
+                return 404, {"message": "Not Found"}
+            status = "identical" if old == new else "ahead" if order.index(new) < order.index(old) else "behind"
+            return 200, {"status": status}
+
+        self.handlers[f"{api}/commits?"] = listing
+        self.handlers[f"{api}/compare/"] = compare
 
     def image(self, repository: str, tag: str, manifest: bytes) -> str:
         """A registry v2 image behind an anonymous bearer token; returns its digest."""
@@ -152,6 +197,11 @@ class FakeUpstream:
                         route.cuts_left -= 1
                         cut = route.cut_after
                 if route is None:
+                    for prefix, handler in upstream.handlers.items():
+                        if self.path.startswith(prefix):
+                            status, data = handler(self.path)
+                            self._send(status, json.dumps(data).encode(), {"Content-Type": "application/json"}, head)
+                            return
                     self._send(404, b'{"message": "Not Found"}', {"Content-Type": "application/json"}, head)
                     return
                 if route.token and self.headers.get("Authorization") != f"Bearer {route.token}":
