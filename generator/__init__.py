@@ -12,15 +12,17 @@ come from the default spec shipped with the package; they are read on first use.
 
 from __future__ import annotations
 
-from functools import cache
+import functools
+import sys
+import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import ExitCode, Problem, SandboxError, SpecError
-from generator.loader import load_spec
-from generator.render import render
 
 if TYPE_CHECKING:
+    from generator.loader import load_spec
+    from generator.render import render
     from generator.spec import Spec
 
 __all__ = [
@@ -47,13 +49,41 @@ def default_spec_path() -> Path:
     return packaged if packaged.exists() else _CHECKOUT / "sandbox.yaml"
 
 
-@cache
+@functools.cache
 def _default_spec() -> Spec:
+    from generator.loader import load_spec
+
     return load_spec(default_spec_path())
 
 
+class _Package(types.ModuleType):
+    """Importing the submodule generator.render makes Python set the attribute `render`
+    to that module; the public `generator.render` is the function, as when it was
+    imported eagerly."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "render" and isinstance(value, types.ModuleType):
+            value = value.render
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
+
 def __getattr__(name: str) -> Any:
+    # load_spec and render on first use: importing them builds every pydantic model, and
+    # a `sandbox check` answered from generator.cache must not pay for that
+    if name == "load_spec":
+        from generator.loader import load_spec
+
+        return load_spec
+    if name == "render":
+        from generator.render import render
+
+        return render
     if name == "DOCKERFILE":
+        from generator.render import render
+
         return render(_default_spec())
     if name == "IMAGE_NAME_DOCKERHUB":
         return _default_spec().image.name

@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from generator.errors import ExitCode, SandboxError, SpecError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _LazyGroup(click.Group):
+    """Imports a commands module when one of its commands is asked for (and all of them
+    for --help). `check` answered from the result cache takes a few tens of milliseconds;
+    the Docker and supply-chain modules (and what they import) would double that."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command_modules: list[str] = []
+        self._loaded: set[str] = set()
+
+    def _load(self, module_name: str) -> None:
+        if module_name not in self._loaded:
+            self._loaded.add(module_name)
+            for command in importlib.import_module(module_name).COMMANDS:
+                self.add_command(command)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module_name in self.command_modules:
+            if cmd_name in self.commands:
+                break
+            self._load(module_name)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module_name in self.command_modules:
+            self._load(module_name)
+        return super().list_commands(ctx)
+
+
+@click.group(
+    cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.option(
     "--spec",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -33,22 +66,15 @@ def cli(ctx: click.Context, spec: Path) -> None:
 
 
 def _register() -> None:
-    from generator.commands import spec as spec_commands
-
-    for command in spec_commands.COMMANDS:
-        cli.add_command(command)
-    from generator.commands import docker as docker_commands
-
-    for command in docker_commands.COMMANDS:
-        cli.add_command(command)
-    from generator.commands import build as build_commands
-
-    for command in build_commands.COMMANDS:
-        cli.add_command(command)
-    from generator.commands import supply as supply_commands
-
-    for command in supply_commands.COMMANDS:
-        cli.add_command(command)
+    """The modules whose COMMANDS make up `sandbox`, in the order they are searched."""
+    cli.command_modules.extend(
+        [
+            "generator.commands.spec",
+            "generator.commands.docker",
+            "generator.commands.build",
+            "generator.commands.supply",
+        ]
+    )
 
 
 _register()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import jinja2
 
@@ -14,15 +12,8 @@ from generator.errors import UsageError
 from generator.lockfile import Lock
 from generator.methods import Phase, ToolBase
 from generator.methods.base import q
+from generator.paths import templates_dir, user_cache_dir
 from generator.spec import Spec
-
-_PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
-_REPO_TEMPLATES = Path(__file__).parent.parent / "templates"
-
-
-def templates_dir() -> Path:
-    """Templates ship inside the wheel; in a checkout they live at the repo root."""
-    return _PACKAGE_TEMPLATES if _PACKAGE_TEMPLATES.is_dir() else _REPO_TEMPLATES
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -44,13 +35,8 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
 
 
 def _bytecode_cache() -> _BytecodeCache | None:
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = Path(root) / "opencode-sandbox" / "jinja"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return _BytecodeCache(str(directory))
+    directory = user_cache_dir("jinja")
+    return _BytecodeCache(str(directory)) if directory is not None else None
 
 
 @cache
