@@ -195,3 +195,13 @@ def rejected(data: dict[str, Any], field: str, contains: str = "") -> Problem:
     if last and not field.endswith("]") and "." in field:
         assert last in line or line.strip().startswith("-"), f"{problem} points at {line!r}"
     return problem
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory):
+    """generate/check keep results (and render compiled templates) under $XDG_CACHE_HOME:
+    tests use a fresh one of their own, never the user's nor another session's."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patch.undo()

@@ -4,50 +4,92 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from generator.cache import ResultCache
 from generator.errors import FindingsError
-from generator.output import drift, write_atomic
-from generator.project import Project
+
+if TYPE_CHECKING:
+    from generator.project import Project
+
+# generate and check import the project (pydantic, ruamel, Jinja) and output modules only
+# when generator.cache has no answer: on a hit they would be most of the run time
 
 SCHEMA_NAME = "sandbox.schema.json"
 
 profile_option = click.option(
     "--profile", "profiles", multiple=True, metavar="NAME", help="Only this profile (repeatable; default: all)."
 )
+no_cache_option = click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither use nor record the result cache ($XDG_CACHE_HOME/opencode-sandbox/results); "
+    "SANDBOX_NO_CACHE=1 does the same.",
+)
 
 
 def _project(ctx: click.Context) -> Project:
+    from generator.project import Project
+
     return Project.load(ctx.obj["spec"])
 
 
+def _stale_lock_entries(project: Project) -> list[str]:
+    """Stale sandbox.lock entries (the spec no longer downloads their URL)."""
+    from generator.supply.lock import stale_entries
+
+    return stale_entries(project.spec, project.lock)
+
+
 @click.command()
 @profile_option
+@no_cache_option
 @click.pass_context
-def generate(ctx: click.Context, profiles: tuple[str, ...]) -> None:
+def generate(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None:
     """Render the Dockerfile of every profile (atomically; unchanged files are left alone)."""
+    spec_path: Path = ctx.obj["spec"]
+    results = ResultCache(spec_path, profiles, enabled=not no_cache)
+    entry = results.lookup()
+    if entry is not None and entry.matches_disk(spec_path):
+        for record, path in zip(entry.outputs, entry.paths(spec_path)):
+            click.echo(f"unchanged {path} (profile {record.profile})")
+        return
+    from generator.output import write_atomic
+
     project = _project(ctx)
-    for output in project.outputs(profiles):
+    outputs = project.outputs(profiles)
+    for output in outputs:
         changed = write_atomic(output.path, output.text)
         click.echo(f"{'wrote' if changed else 'unchanged'} {output.path} (profile {output.profile})")
+    results.store([(o.profile, o.path, o.text) for o in outputs], lock_fresh=not _stale_lock_entries(project))
 
 
 @click.command()
 @profile_option
+@no_cache_option
 @click.pass_context
-def check(ctx: click.Context, profiles: tuple[str, ...]) -> None:
+def check(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None:
     """Fail (exit 1) with a diff when a generated file is stale. Writes nothing."""
+    spec_path: Path = ctx.obj["spec"]
+    results = ResultCache(spec_path, profiles, enabled=not no_cache)
+    entry = results.lookup()
+    if entry is not None and entry.lock_fresh and entry.matches_disk(spec_path):
+        click.echo(f"up to date: {', '.join(str(path) for path in entry.paths(spec_path))}")
+        return
+    # a miss, or something differs: the full run, which also prints the diff
+    from generator.output import drift
+
     project = _project(ctx)
-    drifts = [d for o in project.outputs(profiles) if (d := drift(o.path, o.text))]
+    outputs = project.outputs(profiles)
+    drifts = [d for o in outputs if (d := drift(o.path, o.text))]
     for item in drifts:
         click.echo(item.diff, nl=False)
     # a lock entry whose URL no longer matches is silently ignored by generate: as bad as drift
-    from generator.supply.lock import stale_entries
-
-    stale = stale_entries(project.spec, project.lock)
-    for entry in stale:
-        click.echo(f"stale sandbox.lock entry: {entry}")
+    stale = _stale_lock_entries(project)
+    for line in stale:
+        click.echo(f"stale sandbox.lock entry: {line}")
     if drifts:
         names = ", ".join(str(d.path) for d in drifts)
         fix = f"sandbox --spec {project.spec_path} generate"
@@ -55,6 +97,7 @@ def check(ctx: click.Context, profiles: tuple[str, ...]) -> None:
     if stale:
         fix = f"sandbox --spec {project.spec_path} lock"
         raise FindingsError(f"sandbox.lock is stale ({len(stale)} entry/entries, listed above); run: {fix}")
+    results.store([(o.profile, o.path, o.text) for o in outputs], lock_fresh=True)
     click.echo(f"up to date: {', '.join(str(project.output_path(p)) for p in project.profiles(profiles))}")
 
 
@@ -88,6 +131,8 @@ def schema_text() -> str:
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 with a diff if --output is stale.")
 def schema(output: Path | None, check_only: bool) -> None:
     """The JSON Schema of sandbox.yaml, generated from the models."""
+    from generator.output import drift, write_atomic
+
     text = schema_text()
     if output is None:
         click.echo(text, nl=False)

@@ -1,0 +1,232 @@
+"""What `generate` and `check` found the last time their inputs were exactly these bytes.
+
+Rendering is deterministic: the same spec bytes, lock bytes, spec file name, profiles and
+generator (its sources, templates, and the versions of what it runs on) give the same
+Dockerfiles to the byte. So a successful run records, under a hash of all of those, each
+output's path and the sha256 of its text, and whether the lock was free of stale entries.
+A later run with the same key only has to hash the files on disk: no YAML, no pydantic,
+no Jinja. Anything unexpected (an unreadable input, a corrupt or foreign entry, a cache
+that cannot be written) means "no entry", and the command does the full work.
+
+Standard library only, and nothing heavy: this module runs before the decision to load
+the spec is made, so every millisecond it imports is paid on every hit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from generator.paths import PACKAGE_DIR, templates_dir, user_cache_dir
+
+#: bump when the entry layout or the meaning of the key changes
+FORMAT = 1
+#: generator.lockfile.LOCK_NAME; importing that module would import ruamel.yaml
+LOCK_NAME = "sandbox.lock"
+#: distributions whose code decides the rendered text (dist-info names, normalised)
+_DISTRIBUTIONS = frozenset(
+    {"opencode_sandbox", "pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel_yaml", "ruamel_yaml_clib"}
+)
+_SOURCE_SUFFIXES = (".py", ".j2")
+_SOURCE_NAMES = frozenset({"hadolint.yaml"})
+
+
+def disabled_by_env() -> bool:
+    return os.environ.get("SANDBOX_NO_CACHE", "") not in ("", "0")
+
+
+def _files(root: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name != "__pycache__":
+                yield from _files(Path(entry.path))
+        elif entry.name.endswith(_SOURCE_SUFFIXES) or entry.name in _SOURCE_NAMES:
+            yield Path(entry.path)
+
+
+def _distributions() -> list[str]:
+    """name-version of the distributions that matter, as installed (dist-info folders:
+    listing site-packages is far cheaper than importlib.metadata)."""
+    found = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                dist = name[: -len(".dist-info")]
+                project = dist.split("-", 1)[0].lower().replace(".", "_").replace("-", "_")
+                if project in _DISTRIBUTIONS:
+                    found.append(f"{entry}:{dist}")
+    return sorted(found)
+
+
+@cache
+def generator_fingerprint() -> str:
+    """sha256 over the generator's own sources, templates and lint config (bytes, so a
+    restored mtime cannot hide an edit), the dependency versions and the Python."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps([FORMAT, sys.version, sys.implementation.cache_tag, _distributions()]).encode())
+    roots = [PACKAGE_DIR, templates_dir()]
+    seen: set[Path] = set()
+    for root in roots:
+        for path in _files(root):
+            if path in seen:
+                continue
+            seen.add(path)
+            data = path.read_bytes()
+            digest.update(f"\0{path.relative_to(root)}\0{len(data)}\0".encode())
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _sha256_file(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+@dataclass(frozen=True)
+class OutputRecord:
+    profile: str
+    #: relative to the spec's directory, as the spec's profile declares it
+    output: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    outputs: tuple[OutputRecord, ...]
+    #: no sandbox.lock entry was stale (what `check` fails on besides drift)
+    lock_fresh: bool
+
+    def paths(self, spec_path: Path) -> list[Path]:
+        return [spec_path.parent / record.output for record in self.outputs]
+
+    def matches_disk(self, spec_path: Path) -> bool:
+        """Every output file on disk holds exactly the text this entry recorded."""
+        return all(_sha256_file(spec_path.parent / r.output) == r.sha256 for r in self.outputs)
+
+    def dumps(self) -> str:
+        outputs = [[r.profile, r.output, r.sha256] for r in self.outputs]
+        return json.dumps({"format": FORMAT, "outputs": outputs, "lock_fresh": self.lock_fresh})
+
+    @classmethod
+    def loads(cls, text: str) -> Entry | None:
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("lock_fresh"), bool):
+                return None
+            outputs = data["outputs"]
+            if not isinstance(outputs, list) or not outputs:
+                return None
+            records = []
+            for item in outputs:
+                if not (isinstance(item, list) and len(item) == 3 and all(isinstance(v, str) for v in item)):
+                    return None
+                profile, output, sha = item
+                if len(sha) != 64 or not _is_relative(output):
+                    return None
+                records.append(OutputRecord(profile, output, sha))
+            return cls(tuple(records), data["lock_fresh"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def _is_relative(output: str) -> bool:
+    """An entry may only point inside the spec's directory (a tampered cache file must not
+    make `check` hash, or `generate` report on, some other file)."""
+    path = Path(output)
+    return bool(output) and not path.is_absolute() and ".." not in path.parts
+
+
+class ResultCache:
+    """The cache slot of one command line: its key is computed from the inputs as they
+    are when the command starts, and checked again before anything is stored."""
+
+    def __init__(self, spec_path: Path, profiles: Iterable[str], enabled: bool = True) -> None:
+        self.spec_path = spec_path
+        self.profiles = list(profiles)
+        self.directory = user_cache_dir("results") if enabled and not disabled_by_env() else None
+        self.key = self._key() if self.directory is not None else None
+
+    def _key(self) -> str | None:
+        try:
+            spec = self.spec_path.read_bytes()
+            try:
+                lock: bytes | None = (self.spec_path.parent / LOCK_NAME).read_bytes()
+            except FileNotFoundError:
+                lock = None
+            fingerprint = generator_fingerprint()
+        except OSError:
+            return None  # the full path reports it properly
+        digest = hashlib.sha256()
+        header = [FORMAT, fingerprint, self.spec_path.name, self.profiles, lock is not None]
+        digest.update(json.dumps(header).encode())
+        digest.update(hashlib.sha256(spec).digest())
+        digest.update(hashlib.sha256(lock or b"").digest())
+        return digest.hexdigest()
+
+    def _file(self) -> Path | None:
+        return self.directory / f"{self.key}.json" if self.directory is not None and self.key else None
+
+    def lookup(self) -> Entry | None:
+        path = self._file()
+        if path is None:
+            return None
+        try:
+            return Entry.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def store(self, outputs: Iterable[tuple[str, Path, str]], lock_fresh: bool) -> None:
+        """Record a successful run: (profile, output path, rendered text) per profile.
+        Nothing is stored if the spec or lock changed while the command ran."""
+        path = self._file()
+        if path is None or self._key() != self.key:
+            return
+        try:
+            records = tuple(
+                OutputRecord(profile, target.relative_to(self.spec_path.parent).as_posix(), sha256_text(text))
+                for profile, target, text in outputs
+            )
+        except ValueError:
+            return
+        entry = Entry(records, lock_fresh)
+        if Entry.loads(entry.dumps()) != entry:
+            return
+        _write_atomic(path, entry.dumps())
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import tempfile  # noqa: PLC0415 - only a miss writes; a hit should not pay for the import
+
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
