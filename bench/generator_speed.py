@@ -3,10 +3,14 @@ generation time on synthetic specs of growing size.
 
     .venv/bin/python bench/generator_speed.py [--runs 15] [--sizes 10,100,1000] [--json PATH]
 
-Each timed command runs in a fresh interpreter (subprocess). The three commands are
+Each timed command runs in a fresh interpreter (subprocess). The commands are
 interleaved round by round so machine load hits all of them alike. Bytecode is cached
 in a private PYTHONPYCACHEPREFIX (warmed up first), as it is for anyone who installed
 the package; the checkout is never written to: the spec is copied to a temp dir first.
+`generate` and `check` are timed twice: with a warm result cache (the inputs are those
+of the previous run: generator/cache.py answers) and a cold one (its entries are deleted
+before every such run, so the spec is loaded and rendered; compiled templates stay cached).
+The cache lives in a private XDG_CACHE_HOME, never the user's.
 """
 
 from __future__ import annotations
@@ -29,21 +33,29 @@ FLOOR = "import pydantic, jinja2, ruamel.yaml"
 TARGET_RATIO = 1.5
 TARGET_1000_S = 1.0
 
-#: Phases of one `sandbox check`, timed inside one interpreter (what costs what).
+#: Phases of one `sandbox check`, timed inside one interpreter (what costs what): first
+#: what a cache hit does, then what a miss adds (the work of a run without the cache).
 _PHASES = r"""
 import time, json, sys
 t0 = time.perf_counter(); marks = []
 def mark(name): marks.append((name, time.perf_counter()))
-import pydantic, jinja2, ruamel.yaml; mark("import pydantic, jinja2, ruamel.yaml (the floor; pydantic is lazy)")
-from pydantic import BaseModel; mark("pydantic.BaseModel (pydantic's real import)")
-import click; mark("click")
-import generator; mark("generator package: field types, 9 method models, Spec models (schema build), loader, render")
-import generator.cli; mark("generator.cli + commands")
+import click; mark("hit: click")
+import generator.cli; from generator.commands import spec as _commands; mark("hit: generator.cli, generator.commands.spec, generator.cache")
 from pathlib import Path
-from generator.project import Project
-project = Project.load(Path(sys.argv[1])); mark("load_spec (compose YAML, validate, cross-field issues)")
-outputs = project.outputs(); mark("render, first call (Jinja compiles the templates)")
-outputs = project.outputs(); mark("render, second call")
+from generator.cache import ResultCache
+path = Path(sys.argv[1])
+results = ResultCache(path, ())
+entry = results.lookup(); mark("hit: key (spec + lock bytes, generator fingerprint) and entry lookup")
+assert entry is not None and entry.matches_disk(path), "the phase run expects a warm cache"
+mark("hit: sha256 of the outputs on disk")
+import pydantic, jinja2, ruamel.yaml; mark("miss: import pydantic, jinja2, ruamel.yaml (the floor; pydantic is lazy)")
+from pydantic import BaseModel; mark("miss: pydantic.BaseModel (pydantic's real import)")
+import generator.spec; mark("miss: field types, method models, Spec models (schema build)")
+from generator.project import Project; mark("miss: loader, render, lockfile, output modules")
+project = Project.load(path); mark("miss: load_spec (compose YAML, validate, cross-field issues)")
+outputs = project.outputs(); mark("miss: render, first call (templates from the bytecode cache)")
+from generator.supply.lock import stale_entries; stale_entries(project.spec, project.lock); mark("miss: stale-lock check")
+outputs = project.outputs(); mark("(render, second call)")
 prev, out = t0, []
 for name, t in marks:
     out.append([name, t - prev]); prev = t
@@ -51,11 +63,18 @@ print(json.dumps(out))
 """
 
 
-def bench_env(pycache: Path) -> dict[str, str]:
+def bench_env(pycache: Path, cache_home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("SANDBOX_NO_CACHE", None)
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["XDG_CACHE_HOME"] = str(cache_home)
     return env
+
+
+def results_dir(cache_home: Path) -> Path:
+    """Where generator/cache.py keeps its entries under that cache home."""
+    return cache_home / "opencode-sandbox" / "results"
 
 
 def copy_project(spec: Path, dest: Path) -> Path:
@@ -76,21 +95,35 @@ def _time(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+#: the timed commands: name -> (sandbox arguments or None for the floor, result cache cold?)
+COMMANDS = {
+    "floor": (None, False),
+    "generate": (["generate"], False),
+    "check": (["check"], False),
+    "generate_cold": (["generate"], True),
+    "check_cold": (["check"], True),
+}
+
+
 def cli_timings(spec: Path, runs: int, work: Path) -> dict:
-    env = bench_env(work / "pycache")
+    cache_home = work / "cache"
+    env = bench_env(work / "pycache", cache_home)
     copy = copy_project(spec, work / "project")
     sandbox = str(VENV_BIN / "sandbox")
     commands = {
-        "floor": [sys.executable, "-c", FLOOR],
-        "generate": [sandbox, "--spec", copy.name, "generate"],
-        "check": [sandbox, "--spec", copy.name, "check"],
+        name: ([sys.executable, "-c", FLOOR] if args is None else [sandbox, "--spec", copy.name, *args], cold)
+        for name, (args, cold) in COMMANDS.items()
     }
-    for cmd in commands.values():  # warm-up: bytecode cache, page cache, first generate writes
+    for cmd, _cold in commands.values():  # warm-up: bytecode caches, page cache, first generate writes
         _time(cmd, copy.parent, env)
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(runs):
-        for name, cmd in commands.items():
+        for name, (cmd, cold) in commands.items():
+            if cold:
+                shutil.rmtree(results_dir(cache_home), ignore_errors=True)
             samples[name].append(_time(cmd, copy.parent, env))
+            if cold:  # the run recorded its result: the next warm run is a hit, as for a user
+                assert any(results_dir(cache_home).glob("*.json")), f"{name} stored no cache entry"
     medians = {name: statistics.median(values) for name, values in samples.items()}
     phases = json.loads(
         subprocess.run(
@@ -102,8 +135,7 @@ def cli_timings(spec: Path, runs: int, work: Path) -> dict:
         "runs": runs,
         "samples_s": samples,
         "median_s": medians,
-        "ratio_generate": medians["generate"] / medians["floor"],
-        "ratio_check": medians["check"] / medians["floor"],
+        **{f"ratio_{name}": medians[name] / medians["floor"] for name in commands if name != "floor"},
         "phases_s": phases,
     }
 
@@ -180,10 +212,16 @@ def report(result: dict) -> str:
         "|---|---:|---:|---|",
         f"| `python -c \"{FLOOR}\"` (floor) | {med['floor'] * 1000:.0f} ms | 1.00 | |",
     ]
-    for name in ("generate", "check"):
+    labels = {
+        "generate": "`sandbox generate` (default spec), warm result cache: inputs unchanged",
+        "check": "`sandbox check` (default spec), warm result cache: inputs unchanged",
+        "generate_cold": "`sandbox generate`, cold result cache: spec loaded and rendered",
+        "check_cold": "`sandbox check`, cold result cache: spec loaded and rendered",
+    }
+    for name, label in labels.items():
         ratio = cli[f"ratio_{name}"]
         lines.append(
-            f"| `sandbox {name}` (default spec) | {med[name] * 1000:.0f} ms | {ratio:.2f} | "
+            f"| {label} | {med[name] * 1000:.0f} ms | {ratio:.2f} | "
             f"≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} |"
         )
     lines += ["", "Where one `sandbox check` spends its time (one in-process run):", "", "| phase | ms |", "|---|---:|"]
