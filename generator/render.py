@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import groupby
 
 import jinja2
 
@@ -96,8 +97,36 @@ class RenderContext:
         )
 
 
-def _partial(tool: ToolBase, ctx: RenderContext, body: dict) -> str:
-    return environment().get_template(tool.template).render(**body).rstrip("\n")
+def _partial(template: str, body: dict) -> str:
+    return environment().get_template(template).render(**body).rstrip("\n")
+
+
+def _blocks(entries: list[tuple[ToolBase, dict]]) -> list[str]:
+    """One block per tool, except that consecutive tools of a method that can `combine`
+    (apt) share one block."""
+    blocks: list[str] = []
+    for kind, group in groupby(entries, key=lambda entry: type(entry[0])):
+        bodies = [body for _, body in group]
+        combine = getattr(kind, "combine", None)
+        if combine is not None:
+            blocks.append(_partial(kind.template, combine(bodies)))
+        else:
+            blocks += [_partial(kind.template, body) for body in bodies]
+    return blocks
+
+
+#: dpkg path filters for base.exclude_docs: the set ubuntu's minimized images use for
+#: themselves, so a Debian base gets the same and an Ubuntu base nothing new
+_DOC_FILTERS = (
+    "path-exclude=/usr/share/doc/*",
+    "path-include=/usr/share/doc/*/copyright",
+    "path-exclude=/usr/share/man/*",
+    "path-exclude=/usr/share/groff/*",
+    "path-exclude=/usr/share/info/*",
+    "path-exclude=/usr/share/lintian/*",
+    "path-exclude=/usr/share/linda/*",
+    "path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo",
+)
 
 
 def _apt_packages(packages: list[str]) -> list[str]:
@@ -122,18 +151,19 @@ def _user_dirs(home: str, paths: list[str]) -> list[str]:
 def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     ctx = RenderContext(spec, profile, lock)
     tools = sorted(spec.tools_for(profile), key=lambda t: t.phase)  # stable: spec order within a phase
-    blocks: dict[Phase, list[str]] = {phase: [] for phase in Phase}
+    entries: dict[Phase, list[tuple[ToolBase, dict]]] = {phase: [] for phase in Phase}
     copies: list[str] = []
     tool_dirs: list[str] = []
     user = spec.user
     chown = f"--chown={user.uid}:{user.gid} "
     for tool in tools:
         contribution = tool.contribute(ctx)
-        blocks[tool.phase].append(_partial(tool, ctx, contribution.body))
+        entries[tool.phase].append((tool, contribution.body))
         tool_dirs += contribution.dirs
         for copy in contribution.copies:
             copies.append(f"COPY {chown if copy.as_user else ''}--from={copy.stage} {copy.source} {copy.dest}")
 
+    blocks = {phase: _blocks(found) for phase, found in entries.items()}
     runtime = spec.runtime
     health = runtime.healthcheck
     url = f"http://127.0.0.1:{runtime.port}{health.path}"
@@ -155,6 +185,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         "base": {
             "reference": ctx.pinned_image(spec.base.reference),
             "packages": _apt_packages(spec.base.packages),
+            "doc_filters": " ".join(q(f) for f in _DOC_FILTERS) if spec.base.exclude_docs else None,
             "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
             if unpinned
             else None,

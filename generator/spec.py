@@ -70,6 +70,15 @@ class BaseImage(Model):
     packages: list[AptPackage] = ["ca-certificates", "curl"]
     #: why base packages are unpinned, if they are (rendered beside hadolint's DL3008)
     unpinned_reason: Text | None = None
+    #: dpkg leaves out docs, man/info pages and translations of what the build installs
+    #: (copyright files stay), as ubuntu:24.04's minimized image already does for itself
+    exclude_docs: bool = Field(
+        True,
+        description="dpkg leaves out /usr/share/doc (except copyright files), man and info pages and "
+        "translations of every package the build installs: smaller layers, less for dpkg to write. "
+        "false installs them; it cannot restore what the base image itself already excludes "
+        "(ubuntu:24.04 is minimized this way; Ubuntu's `unminimize` undoes that).",
+    )
 
     @field_validator("tag")
     @classmethod

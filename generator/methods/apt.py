@@ -84,6 +84,7 @@ class AptTool(ToolBase):
                 "key_url": q(self.repo.key_url),
                 "key_sha256": key_sha256,
                 "key_unverified": None if key_sha256 else self.repo.key_unverified,
+                "tool": self.name,
                 "keyring": keyring,
                 "line": q(line),
                 "list_file": f"/etc/apt/sources.list.d/{self.name}.list",
@@ -91,8 +92,25 @@ class AptTool(ToolBase):
         return Contribution(
             body={
                 "name": self.name,
+                "names": [p.split("=", 1)[0] for p in self.packages],
                 "packages": [q(p) for p in self.packages],
                 "unpinned_reason": self.unpinned_reason,
                 "repo": repo,
             }
         )
+
+    @classmethod
+    def combine(cls, bodies: list[dict]) -> dict:
+        """Consecutive apt tools as one RUN: one `apt-get update` and one dpkg run (with its
+        trigger processing) instead of one per tool, because dpkg is most of a cold build
+        (bench/). The price: a package added to any apt tool re-runs them all, where one RUN
+        per tool re-ran that tool and the apt tools after it."""
+        packages: dict[str, None] = {}
+        for body in bodies:
+            packages.update(dict.fromkeys(body["packages"]))
+        return {
+            "tools": [{"name": body["name"], "names": ", ".join(body["names"])} for body in bodies],
+            "repos": [body["repo"] for body in bodies if body["repo"]],
+            "unpinned_reasons": list(dict.fromkeys(b["unpinned_reason"] for b in bodies if b["unpinned_reason"])),
+            "packages": list(packages),
+        }

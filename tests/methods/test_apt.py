@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import SHA_A, load, rejected, render_data, spec_data, tool_data
+from generator.lint import lint
 
 
 def _apt_runs(rendered, stage="sandbox"):
@@ -66,12 +67,60 @@ def test_render_installs_as_root_before_the_user_switch():
 
 
 def test_pinned_packages_get_no_hadolint_exception_but_unpinned_ones_do():
-    pinned = render_data(spec_data(tool_data("apt")))
+    data = spec_data(tool_data("apt"))
+    support = data["tools"][0]
+    support["packages"] = ["zsh=5.9-4", "tini=0.19.0-1", "git=1:2.43.0-1"]
+    del support["unpinned_reason"]
+    pinned = render_data(data)
+    assert "hadolint ignore=DL3008" not in "\n".join(pinned.text.split("FROM base AS sandbox")[1:])
     unpinned = render_data(spec_data(tool_data("apt", packages=["jq"], unpinned_reason="tracks noble-updates")))
-    assert pinned.text.count("hadolint ignore=DL3008") == unpinned.text.count("hadolint ignore=DL3008") - 1
-    lines = unpinned.text.splitlines()
+    final = unpinned.text.split("FROM base AS sandbox")[1]
+    # one exception for the one apt RUN, with every tool's reason on the lines above it
+    assert final.count("hadolint ignore=DL3008") == 1
+    lines = final.splitlines()
     index = lines.index("# DL3008 (unpinned apt packages): tracks noble-updates")
+    assert lines[index - 1] == "# DL3008 (unpinned apt packages): test fixture follows the distribution"
     assert lines[index + 1] == "# hadolint ignore=DL3008"
+    assert lines[index + 2].startswith("RUN ")
+
+
+def test_consecutive_apt_tools_share_one_run_with_one_update():
+    extra = {"name": "shell-extras", "method": "apt", "packages": ["tree=2.1.*", "jq=1.7.1-3build1"]}
+    rendered = render_data(spec_data(tool_data("apt"), extra))
+    (run,) = _apt_runs(rendered)
+    script = run.value[0]
+    assert script.count("apt-get update") == 1 and script.count("apt-get install") == 1
+    # packages in tool order; the one both tools name is installed once
+    words = [w.strip("'") for w in script.split("--no-install-recommends", 1)[1].split()]
+    assert words == ["zsh", "tini", "git", "jq=1.7.1-3build1", "tree=2.1.*"]
+    # each tool is still named above the RUN, with its packages
+    lines = rendered.text.splitlines()
+    start = lines.index("# apt tools, all in one RUN (one `apt-get update`, one dpkg run):")
+    assert lines[start + 1 : start + 4] == [
+        "#   support: zsh, tini, git",
+        "#   jq: jq",
+        "#   shell-extras: tree, jq",
+    ]
+    assert lint(rendered.text, "Dockerfile") == []
+
+
+def test_every_vendor_repo_is_set_up_before_the_one_update():
+    repo_a = {"url": "https://a.example.com/debian", "suite": "stable", "key_url": "https://a.example.com/key.asc", "key_sha256": SHA_A}
+    repo_b = {"url": "https://b.example.com/apt", "suite": "main", "key_url": "https://b.example.com/key.gpg",
+              "key_unverified": "vendor B publishes no digest"}
+    rendered = render_data(spec_data(
+        tool_data("apt", repo=repo_a),
+        {"name": "bee", "method": "apt", "packages": ["bee=1.0-1"], "repo": repo_b},
+    ))
+    (run,) = _apt_runs(rendered)
+    script = run.value[0]
+    update = script.index("apt-get update")
+    for needed in ("signed-by=/etc/apt/keyrings/jq.asc", "signed-by=/etc/apt/keyrings/bee.gpg",
+                   f"{SHA_A}  /etc/apt/keyrings/jq.asc"):
+        assert needed in script and script.index(needed) < update
+    assert script.count("sha256sum --check") == 1
+    assert "# Repository key of bee not checked by digest: vendor B publishes no digest" in rendered.text
+    assert lint(rendered.text, "Dockerfile") == []
 
 
 def test_vendor_repo_is_trusted_only_through_signed_by_and_key_digest():
@@ -97,6 +146,6 @@ def test_unverified_repo_key_is_flagged_in_a_comment():
     repo = {"url": "https://apt.example.com/debian", "suite": "stable", "key_url": "https://apt.example.com/key.gpg",
             "key_unverified": "vendor rotates the key monthly"}
     rendered = render_data(spec_data(tool_data("apt", repo=repo)))
-    assert "# Repository key not checked by digest: vendor rotates the key monthly" in rendered.text
+    assert "# Repository key of jq not checked by digest: vendor rotates the key monthly" in rendered.text
     (run,) = [r for r in _apt_runs(rendered) if "jq=" in r.value[0]]
     assert "sha256sum" not in run.value[0]
