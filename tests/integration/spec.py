@@ -153,7 +153,8 @@ def write_spec(directory: Path, site: Site, base_image: str, **options: Any) -> 
 
 def hang_spec_data(url: str, base_image: str) -> dict[str, Any]:
     """A spec whose one release download never finishes (``url``: a HangingServer). Its base
-    stage and first apt step are the integration spec's, so the build cache makes them instant."""
+    stage is the integration spec's, so the build cache makes it instant and the build reaches
+    the hanging download quickly."""
     image, _, base_tag = base_image.rpartition(":")
     return {
         "image": {
