@@ -90,12 +90,6 @@ class RenderContext:
     def locked_sha256(self, tool: str, key: str, url: str) -> str | None:
         return self.lock.sha256(tool, key, url)
 
-    def locked_all(self, tool: ToolBase) -> bool:
-        urls = getattr(tool, "asset_url", None)
-        return bool(urls) and all(
-            self.lock.sha256(tool.name, arch, urls(arch)) for arch in self.arches if arch in tool.assets  # type: ignore[attr-defined]
-        )
-
 
 def _partial(template: str, body: dict) -> str:
     return environment().get_template(template).render(**body).rstrip("\n")
@@ -127,10 +121,6 @@ _DOC_FILTERS = (
     "path-exclude=/usr/share/linda/*",
     "path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo",
 )
-
-
-def _apt_packages(packages: list[str]) -> list[str]:
-    return [q(p) for p in packages]
 
 
 def _user_dirs(home: str, paths: list[str]) -> list[str]:
@@ -184,7 +174,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         "profile_note": spec.profiles[profile].description,
         "base": {
             "reference": ctx.pinned_image(spec.base.reference),
-            "packages": _apt_packages(spec.base.packages),
+            "packages": [q(p) for p in spec.base.packages],
             "doc_filters": " ".join(q(f) for f in _DOC_FILTERS) if spec.base.exclude_docs else None,
             "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
             if unpinned

@@ -140,7 +140,7 @@ class ReleaseTool(ToolBase):
         return template
 
     def verification(self, ctx) -> Verification:
-        if ctx.locked_all(self):
+        if all(ctx.locked_sha256(self.name, arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets):
             return Verification("pinned-digest", "sha256 from sandbox.lock")
         if self.sha256:
             return Verification("pinned-digest", "sha256 in sandbox.yaml")
