@@ -221,7 +221,6 @@ def _unwrap(annotation: Any, part: str | int) -> Any:
 
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     """The model class whose fields sit at ``loc`` (for listing the keys it accepts)."""
-    from generator.methods import REGISTRY
 
     annotation: Any = Spec
     for part in loc:

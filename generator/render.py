@@ -111,7 +111,7 @@ def _blocks(entries: list[tuple[ToolBase, dict]]) -> list[str]:
 
 #: dpkg path filters for base.exclude_docs: the set ubuntu's minimized images use for
 #: themselves, so a Debian base gets the same and an Ubuntu base nothing new
-_DOC_FILTERS = (
+DOC_FILTERS = (
     "path-exclude=/usr/share/doc/*",
     "path-include=/usr/share/doc/*/copyright",
     "path-exclude=/usr/share/man/*",
@@ -175,7 +175,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         "base": {
             "reference": ctx.pinned_image(spec.base.reference),
             "packages": [q(p) for p in spec.base.packages],
-            "doc_filters": " ".join(q(f) for f in _DOC_FILTERS) if spec.base.exclude_docs else None,
+            "doc_filters": " ".join(q(f) for f in DOC_FILTERS) if spec.base.exclude_docs else None,
             "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
             if unpinned
             else None,

@@ -6,7 +6,6 @@ import re
 import sys
 import time
 from importlib import metadata
-from pathlib import Path
 
 import click
 

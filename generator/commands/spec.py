@@ -127,7 +127,7 @@ def schema_text() -> str:
 
 
 @click.command()
-@click.option("--output", type=click.Path(path_type=Path), default=None, help=f"Write here (default: print).")
+@click.option("--output", type=click.Path(path_type=Path), default=None, help="Write here (default: print).")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 with a diff if --output is stale.")
 def schema(output: Path | None, check_only: bool) -> None:
     """The JSON Schema of sandbox.yaml, generated from the models."""

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from generator.fields import AptPackage, Name, Reason, Sha256, UrlTemplate, _pattern
+from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
 from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
-from typing import Annotated
-from pydantic import StrictStr
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
 

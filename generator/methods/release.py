@@ -6,11 +6,11 @@ parallel and a version bump rebuilds only that stage and one COPY.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from generator.fields import AbsPath, AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version, _pattern
+from generator.fields import AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version
 from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
 
 Arch = Literal["amd64", "arm64"]

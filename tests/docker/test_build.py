@@ -6,7 +6,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest

@@ -8,7 +8,6 @@ import http.client
 import http.server
 import io
 import json
-import os
 import random
 import shutil
 import socket
@@ -406,7 +405,7 @@ def test_engine_not_running_stops_at_once(docker_client: DockerClient, tmp_path:
     dead = DockerClient(cli=docker_client.cli_path, host=f"unix://{tmp_path}/dead.sock")
     sleeps, events = Sleeps(), []
     with pytest.raises(NotRunning):
-        pull_image(dead, [f"{UNREACHABLE}/x", f"127.0.0.1:2/x"], "v1", sleep=sleeps, on_event=events.append)
+        pull_image(dead, [f"{UNREACHABLE}/x", "127.0.0.1:2/x"], "v1", sleep=sleeps, on_event=events.append)
     assert sleeps == [] and [e.kind for e in events if e.kind != "line"] == ["start"]
 
 

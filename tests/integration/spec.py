@@ -25,10 +25,20 @@ TRICKY_LABEL = 'a "quoted" \\ label with $USER and ${HOME} and \\$escaped'
 LABEL_KEY = "org.example.tricky"
 
 
+def _base(base_image: str) -> dict[str, Any]:
+    """The base both test specs share (so the hang spec's base stage comes from the cache)."""
+    image, _, tag = base_image.rpartition(":")
+    return {
+        "image": image,
+        "tag": tag,
+        "packages": ["ca-certificates", "curl", "git"],
+        "unpinned_reason": "the test base follows whatever the CI Debian mirror serves",
+    }
+
+
 def spec_data(site: Site, base_image: str, *, tag: str = "integration", tamper: str | None = None) -> dict[str, Any]:
     """The spec as data. ``tamper``: the name of a release tool whose sha256 gets one hex
     digit changed (the build must then fail naming it)."""
-    image, _, base_tag = base_image.rpartition(":")
     hello_asset, hello_sha = site.hello
     uv_asset, uv_sha = site.uv
     digests = {"hello": hello_sha, "uv": uv_sha}
@@ -51,12 +61,7 @@ def spec_data(site: Site, base_image: str, *, tag: str = "integration", tamper: 
                 "extra": {LABEL_KEY: TRICKY_LABEL},
             },
         },
-        "base": {
-            "image": image,
-            "tag": base_tag,
-            "packages": ["ca-certificates", "curl", "git"],
-            "unpinned_reason": "the test base follows whatever the CI Debian mirror serves",
-        },
+        "base": _base(base_image),
         "platforms": ["linux/amd64"],
         "user": {"name": USER, "uid": UID, "gid": UID, "shell": "/usr/bin/zsh", "sudo": True},
         "env": {"TZ": "UTC", "LANG": "C.UTF-8", "TRICKY": TRICKY_ENV},
@@ -155,19 +160,13 @@ def hang_spec_data(url: str, base_image: str) -> dict[str, Any]:
     """A spec whose one release download never finishes (``url``: a HangingServer). Its base
     stage is the integration spec's, so the build cache makes it instant and the build reaches
     the hanging download quickly."""
-    image, _, base_tag = base_image.rpartition(":")
     return {
         "image": {
             "name": "local/sandbox-hang",
             "tag": "test",
             "labels": {"title": "t", "description": "d", "url": "u", "source": "s", "vendor": "v", "licenses": "MIT"},
         },
-        "base": {
-            "image": image,
-            "tag": base_tag,
-            "packages": ["ca-certificates", "curl", "git"],
-            "unpinned_reason": "the test base follows whatever the CI Debian mirror serves",
-        },
+        "base": _base(base_image),
         "platforms": ["linux/amd64"],
         "user": {"name": USER, "uid": UID, "gid": UID, "shell": "/bin/bash", "sudo": False},
         "tools": [
