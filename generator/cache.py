@@ -23,12 +23,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from generator.paths import PACKAGE_DIR, templates_dir, user_cache_dir
+from generator.paths import LOCK_NAME, PACKAGE_DIR, templates_dir, user_cache_dir
 
 #: bump when the entry layout or the meaning of the key changes
 FORMAT = 1
-#: generator.lockfile.LOCK_NAME; importing that module would import ruamel.yaml
-LOCK_NAME = "sandbox.lock"
 #: distributions whose code decides the rendered text (dist-info names, normalised)
 _DISTRIBUTIONS = frozenset(
     {"opencode_sandbox", "pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel_yaml", "ruamel_yaml_clib"}

@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from generator.errors import UsageError
+from generator.paths import LOCK_NAME
 
-LOCK_NAME = "sandbox.lock"
 HEADER = "# sandbox.lock: written by `sandbox lock`. Do not edit.\n"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).parent
+#: the lock file, beside the spec
+LOCK_NAME = "sandbox.lock"
 _PACKAGE_TEMPLATES = PACKAGE_DIR / "templates"
 _REPO_TEMPLATES = PACKAGE_DIR.parent / "templates"
 
