@@ -606,9 +606,12 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   zsh-tini-sudo: zsh, tini, sudo
 #   git: git, git-lfs
 #   cli-basics: curl, wget, jq, tree, htop, tmux
+#   shell-utils: procps, less, file
+#   ssh-gpg: openssh-client, gnupg
 #   editors: vim, neovim, nano
 #   archives: zip, unzip, p7zip-full, xz-utils, bzip2
 #   build-toolchain: build-essential, protobuf-compiler, mold
+#   build-headers: pkg-config, libssl-dev, zlib1g-dev, libffi-dev
 #   db-clients: sqlite3, postgresql-client, default-mysql-client
 #   distro-dev-cli: eza, git-delta, direnv, shellcheck, btop
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
@@ -630,6 +633,11 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'tree=2.1.*' \
        'htop=3.3.*' \
        'tmux=3.4-*' \
+       'procps=2:4.0.4-*' \
+       'less=590-*' \
+       'file=1:5.45-*' \
+       'openssh-client=1:9.6p1-*' \
+       'gnupg=2.4.4-*' \
        'vim=2:9.1.*' \
        'neovim=0.9.*' \
        'nano=7.2-*' \
@@ -641,6 +649,10 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'build-essential=12.*' \
        'protobuf-compiler=3.21.12-*' \
        mold \
+       'pkg-config=1.8.1-*' \
+       'libssl-dev=3.0.13-*' \
+       'zlib1g-dev=1:1.3.dfsg-*' \
+       'libffi-dev=3.4.6-*' \
        'sqlite3=3.45.*' \
        'postgresql-client=16+*' \
        'default-mysql-client=1.1.*' \

@@ -45,6 +45,29 @@ def test_every_seed_tool_is_declared(project):
     assert not missing
 
 
+#: apt packages a coding agent needs beyond the seed plan (issue 8): in every profile, and
+#: the native build headers wherever build-essential is
+AGENT_UTILS = ("openssh-client", "procps", "less", "file", "gnupg")
+BUILD_HEADERS = ("pkg-config", "libssl-dev", "zlib1g-dev", "libffi-dev")
+
+
+def _apt_packages(tools) -> dict[str, str]:
+    """package name -> its spec entry (name or name=version) over the apt tools given."""
+    return {p.split("=", 1)[0]: p for t in tools if t.method == "apt" for p in t.packages}
+
+
+def test_agent_utilities_are_in_every_profile_and_headers_go_with_build_essential(project):
+    spec = project.spec
+    for profile in spec.profiles:
+        packages = _apt_packages(spec.tools_for(profile))
+        assert all(name in packages for name in AGENT_UTILS), profile
+        has_compiler = "build-essential" in packages
+        assert all((name in packages) == has_compiler for name in BUILD_HEADERS), profile
+    full = _apt_packages(spec.tools_for("full"))
+    # pinned only where a noble version is cited in sandbox.yaml
+    assert all("=" in full[name] for name in (*AGENT_UTILS, *BUILD_HEADERS))
+
+
 def test_full_profile_is_the_default_and_carries_every_enabled_tool(project):
     spec = project.spec
     assert list(spec.profiles) == ["full", "minimal"]

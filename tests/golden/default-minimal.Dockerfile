@@ -156,6 +156,8 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   zsh-tini-sudo: zsh, tini, sudo
 #   git: git, git-lfs
 #   cli-basics: curl, wget, jq, tree, htop, tmux
+#   shell-utils: procps, less, file
+#   ssh-gpg: openssh-client, gnupg
 #   editors: vim, neovim, nano
 #   archives: zip, unzip, p7zip-full, xz-utils, bzip2
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
@@ -176,6 +178,11 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'tree=2.1.*' \
        'htop=3.3.*' \
        'tmux=3.4-*' \
+       'procps=2:4.0.4-*' \
+       'less=590-*' \
+       'file=1:5.45-*' \
+       'openssh-client=1:9.6p1-*' \
+       'gnupg=2.4.4-*' \
        'vim=2:9.1.*' \
        'neovim=0.9.*' \
        'nano=7.2-*' \
