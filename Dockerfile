@@ -738,7 +738,7 @@ RUN case "${TARGETARCH}" in \
  && curl -fsSL --retry 3 -o "${rustup_init}" "${url}" \
  && if ! echo "${sha256}  ${rustup_init}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for rustup-init (${triple})" >&2; exit 1; fi \
  && chmod 0755 "${rustup_init}" \
- && "${rustup_init}" -y --no-modify-path --profile minimal --default-toolchain 1.94.1 --component clippy,rustfmt --default-host "${triple}" \
+ && "${rustup_init}" -y --no-modify-path --profile minimal --default-toolchain 1.94.1 --component clippy,rustfmt,rust-analyzer --default-host "${triple}" \
  && rm -f "${rustup_init}"
 # DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
 # hadolint ignore=DL3059

@@ -116,3 +116,8 @@ def test_committed_dockerfiles_are_current_and_lint_clean(project):
     for output in project.outputs():
         assert output.path.read_text(encoding="utf-8") == output.text, f"{output.path} is stale: run sandbox generate"
         assert lint(output.text, output.path.name) == []
+
+
+def test_rust_carries_rust_analyzer(project):
+    rust = next(t for t in project.spec.tools if t.name == "rust")
+    assert "rust-analyzer" in rust.components
