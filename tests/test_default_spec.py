@@ -121,3 +121,10 @@ def test_committed_dockerfiles_are_current_and_lint_clean(project):
 def test_rust_carries_rust_analyzer(project):
     rust = next(t for t in project.spec.tools if t.name == "rust")
     assert "rust-analyzer" in rust.components
+
+
+def test_system_gitconfig_sets_main_and_trusts_the_workspace(project):
+    spec = project.spec
+    src = {f.dest: ROOT / f.src for f in spec.files}["/etc/gitconfig"]
+    settings = [line.strip() for line in src.read_text(encoding="utf-8").splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert settings == ["[init]", "defaultBranch = main", "[safe]", f"directory = {spec.user.workspace}"]

@@ -712,6 +712,7 @@ COPY files/sandbox-entrypoint /usr/local/bin/sandbox-entrypoint
 COPY files/sandbox-healthcheck /usr/local/bin/sandbox-healthcheck
 COPY --chown=1000:1000 files/zshrc /home/opencode/.zshrc
 COPY --chown=1000:1000 files/starship.toml /home/opencode/.config/starship.toml
+COPY files/gitconfig /etc/gitconfig
 ENV PATH="/home/opencode/.local/bin:/home/opencode/.cargo/bin:/home/opencode/.local/share/mise/shims:/home/opencode/go/bin:${PATH}"
 
 USER 1000:1000
