@@ -4,6 +4,7 @@ it is verified, its files exist, and the committed Dockerfiles match it and lint
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -85,16 +86,24 @@ def test_minimal_profile_has_the_shell_git_opencode_and_node(project):
 def test_every_enabled_tool_says_how_it_is_verified(project):
     ctx = RenderContext(project.spec, "full", project.lock)
     kinds = {t.name: t.verification(ctx).kind for t in project.spec.tools if t.enabled}
-    assert set(kinds.values()) <= {"pinned-digest", "package-manager", "checksum-file", "unverified"}
+    assert set(kinds.values()) <= {"pinned-digest", "package-manager", "git-commit", "checksum-file", "unverified"}
     unverified = [t for t in project.spec.tools if t.enabled and kinds[t.name] == "unverified"]
     assert all(getattr(t, "unverified", None) for t in unverified)
     assert kinds["opencode"] == "pinned-digest" and kinds["rust"] == "pinned-digest"
+    assert kinds["oh-my-zsh"] == "git-commit"
 
 
-def test_disabled_tools_are_only_those_waiting_for_online_pins(project):
-    disabled = {t.name: t.disabled_reason for t in project.spec.tools if not t.enabled}
-    assert list(disabled) == ["oh-my-zsh"]
-    assert "commit" in disabled["oh-my-zsh"]
+def test_no_tool_is_disabled(project):
+    assert [t.name for t in project.spec.tools if not t.enabled] == []
+
+
+def test_oh_my_zsh_is_enabled_at_a_full_commit_where_zshrc_looks(project):
+    omz = next(t for t in project.spec.tools if t.name == "oh-my-zsh")
+    assert omz.enabled and omz.method == "git"
+    assert re.fullmatch(r"[0-9a-f]{40}", omz.commit)
+    assert omz.dest == "~/.oh-my-zsh"
+    zshrc = (ROOT / "files" / "zshrc").read_text(encoding="utf-8")
+    assert 'export ZSH="${HOME}/.oh-my-zsh"' in zshrc and 'source "${ZSH}/oh-my-zsh.sh"' in zshrc
 
 
 def test_enabled_tools_have_a_version_check_unless_noted(project):

@@ -33,6 +33,14 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'unzip=6.0-*' \
        bzip2
 
+# oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
+FROM base AS git-oh-my-zsh
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
+ && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
+ && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa ]; then echo "sandbox: oh-my-zsh is not at commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa" >&2; exit 1; fi \
+ && rm -rf /out/home/opencode/.oh-my-zsh/.git
+
 # starship 1.26.0: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-starship
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -673,6 +681,7 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
  && install -d -o 1000 -g 1000 /home/opencode/workspace /home/opencode/.config /home/opencode/.config/opencode /home/opencode/.local /home/opencode/.local/share /home/opencode/.local/share/opencode /home/opencode/.cache /home/opencode/.cache/mise /home/opencode/.npm /home/opencode/.cache/uv
+COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
 COPY --from=release-mise /out/ /
 COPY --from=release-uv /out/ /

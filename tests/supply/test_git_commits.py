@@ -242,20 +242,22 @@ def test_bump_refuses_to_insert_into_a_flow_mapping():
         bump(text, "s.yaml", {"g": {"commit": "a" * 40}})
 
 
-def test_the_default_spec_gets_oh_my_zsh_pinned_by_one_added_line(tmp_path, upstream, sandbox):
+def test_the_default_spec_gets_oh_my_zsh_moved_by_one_changed_line(tmp_path, upstream, sandbox):
     root = Path(__file__).resolve().parents[2]
     spec = tmp_path / "sandbox.yaml"
     spec.write_bytes((root / "sandbox.yaml").read_bytes())
     before = spec.read_text()
-    _serve(upstream)
+    pinned = next(line.split(":", 1)[1].strip() for line in before.splitlines() if line.startswith("    commit: "))
+    # a branch on which the spec's pin is an older commit than the head
+    upstream.github_commits("ohmyzsh/ohmyzsh", [(OMZ_HEAD, iso(3)), (pinned, iso(40))])
 
     # the spec's URL is on github.com; only the API (the fake) is asked, so nothing leaves 127.0.0.1
     result = sandbox(spec, "update", "--no-lock", "--upstream", "github=https://github.com", "oh-my-zsh")
 
     assert result.code == 0, result.err
-    assert _changed(before, spec.read_text()) == [f"+     commit: {OMZ_HEAD}"]
+    assert _changed(before, spec.read_text()) == [f"-     commit: {pinned}", f"+     commit: {OMZ_HEAD}"]
     assert all(r.path.startswith("/api/repos/ohmyzsh/ohmyzsh/") for r in upstream.requests)
-    assert "disabled: update pins the commit but does not enable the tool" in result.err
+    assert "disabled" not in result.err
 
 
 def test_a_version_label_that_is_not_a_date_is_left_alone_and_flagged(tmp_path, upstream, sandbox):
