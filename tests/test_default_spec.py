@@ -143,3 +143,11 @@ def test_age_declares_every_command_cmd_dots_builds(project):
     age = next(t for t in project.spec.tools if t.name == "age")
     assert age.package == "filippo.io/age/cmd/..."
     assert set(age.commands()) == {"age", "age-keygen", "age-inspect", "age-plugin-batchpass"}
+
+
+def test_setid_allow_list_covers_what_the_apt_tools_bring(project):
+    from generator.docker.smoke import SETID_ALLOWED
+
+    packages = _apt_packages(project.spec.tools_for("full"))
+    assert "tmux" in packages and "utempter" in SETID_ALLOWED  # libutempter0's helper, setgid utmp
+    assert "openssh-client" in packages and {"ssh-keysign", "ssh-agent"} <= SETID_ALLOWED

@@ -24,8 +24,10 @@ SETID_ALLOWED = frozenset(
     {
         "sudo", "su", "passwd", "chsh", "chfn", "newgrp", "gpasswd", "mount", "umount",
         "chage", "expiry", "unix_chkpwd", "pam_extrausers_chkpwd", "wall", "write", "bsd-write",
-        "crontab", "ssh-agent", "ssh-keysign", "dbus-daemon-launch-helper", "fusermount", "fusermount3",
+        "crontab", "dbus-daemon-launch-helper", "fusermount", "fusermount3",
         "newuidmap", "newgidmap", "pkexec", "polkit-agent-helper-1",
+        "ssh-keysign", "ssh-agent",  # openssh-client: ssh-keysign setuid root; ssh-agent setgid _ssh (Debian postinst)
+        "utempter",  # libutempter0 (a tmux dependency): /usr/lib/<triplet>/utempter/utempter, setgid utmp
     }
 )  # fmt: skip
 
