@@ -13,6 +13,9 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
+import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +30,7 @@ import pytest
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import FileServer, make_opencode_release
-from integration.spec import default_spec, opencode_version, write_runtime_spec
+from integration.spec import REPO, default_spec, opencode_version, write_runtime_spec
 
 DEFAULT = default_spec()
 PORT = DEFAULT["runtime"]["port"]
@@ -305,3 +308,26 @@ def test_sandbox_test_passes_on_the_real_opencode(runtime_image: RuntimeImage) -
     for row in ("tool opencode: opencode --version", "runs as uid 1000", "passwordless sudo", "setuid/setgid files", "HEALTHCHECK healthy"):
         line = next((text for text in result.stdout.splitlines() if row in text), "")
         assert "PASS" in line, f"{row!r} did not pass:\n{result.stdout}"
+
+
+@pytest.mark.docker
+def test_compose_file_starts_the_image_and_logs_in(runtime_image: RuntimeImage, compose_cli: list[str], tmp_path: Path) -> None:
+    project = f"sandbox-runtime-{uuid.uuid4().hex[:8]}"
+    shutil.copy(REPO / "compose.yaml", tmp_path / "compose.yaml")
+    (tmp_path / "secrets").mkdir(mode=0o700)
+    secret = tmp_path / "secrets" / "opencode-password"
+    secret.write_text("compose-password\n")
+    secret.chmod(0o600)  # root's, as the README's umask 077 recipe leaves it
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        host_port = probe.getsockname()[1]
+    env = {**os.environ, "SANDBOX_IMAGE": runtime_image.tag, "SANDBOX_HOST_PORT": str(host_port)}
+    compose = [*compose_cli, "--project-name", project, "--project-directory", str(tmp_path), "-f", str(tmp_path / "compose.yaml")]
+    try:
+        up = subprocess.run([*compose, "up", "--detach", "--wait"], env=env, capture_output=True, text=True, timeout=180, check=False)
+        assert up.returncode == 0, up.stdout + up.stderr  # --wait: healthy
+        url = f"http://127.0.0.1:{host_port}/"
+        assert status_of(url)[0] == 401
+        assert status_of(url, "compose-password")[0] == 200
+    finally:
+        subprocess.run([*compose, "down", "--volumes", "--timeout", "20"], env=env, capture_output=True, timeout=120, check=False)
