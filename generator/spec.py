@@ -151,6 +151,10 @@ class Runtime(Model):
     #: a script run by the init before the command (ENTRYPOINT [init, "--", script]); it
     #: must end with `exec "$@"`. Omitted means the init starts the command directly
     entrypoint: AbsPath | None = None
+    #: what the server asks of a client that sends no credentials: basic means it must
+    #: answer 401 with a Basic challenge (the image's entrypoint sets a password), and
+    #: `sandbox test` checks that it does; none means it serves openly
+    auth: Literal["basic", "none"] = "none"
     #: directories whose data must outlive the container: declared as VOLUMEs, and handed to
     #: the entrypoint as SANDBOX_DATA_DIRS (it repairs their owner and warns when one is not
     #: a volume or bind mount)
