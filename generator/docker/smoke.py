@@ -30,7 +30,8 @@ SETID_ALLOWED = frozenset(
 )  # fmt: skip
 
 #: a web server that answers 200 to every GET: stands in for a server that cannot run here
-#: (opencode needs the network), so the image's HEALTHCHECK can still be exercised
+#: (e.g. a CPU without the AVX2 that opencode's x64 build needs), so the image's HEALTHCHECK
+#: can still be exercised
 STAND_IN_PROGRAM = """\
 import http.server, sys
 class Handler(http.server.BaseHTTPRequestHandler):
