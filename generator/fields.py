@@ -55,6 +55,8 @@ Version = Annotated[
     AfterValidator(_not_latest),
 ]
 
+#: a file mode for COPY --chmod, in octal
+FileMode = Annotated[StrictStr, _pattern(r"0?[0-7]{3}", "an octal file mode such as \"0755\"")]
 Sha256 = Annotated[StrictStr, _pattern(r"[0-9a-f]{64}", "a sha256 digest: 64 lowercase hex digits")]
 ImageDigest = Annotated[StrictStr, _pattern(r"sha256:[0-9a-f]{64}", "an image digest: sha256: and 64 hex digits")]
 GitCommit = Annotated[StrictStr, _pattern(r"[0-9a-f]{40}", "a full git commit id: 40 lowercase hex digits")]

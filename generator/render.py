@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import groupby
@@ -14,7 +15,7 @@ from generator.lockfile import Lock
 from generator.methods import Phase, ToolBase
 from generator.methods.base import q
 from generator.paths import templates_dir, user_cache_dir
-from generator.spec import Spec
+from generator.spec import DATA_DIRS_ENV, Spec
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -123,6 +124,10 @@ DOC_FILTERS = (
 )
 
 
+#: user directories only their owner may read: ssh refuses keys that others can reach
+PRIVATE_DIR_NAMES = frozenset({".ssh", ".gnupg"})
+
+
 def _user_dirs(home: str, paths: list[str]) -> list[str]:
     """The paths plus every missing ancestor below the home, parents first: `install -d -o`
     gives only the last component to the user, so ~/.local/share/x would leave a
@@ -136,6 +141,19 @@ def _user_dirs(home: str, paths: list[str]) -> list[str]:
                 result.setdefault(f"{home}/{'/'.join(parts[:depth])}")
         result.setdefault(path)
     return list(result)
+
+
+#: what the image is (name, profile, version, revision, creation time) as shell-readable
+#: KEY=value lines, for tools inside the container; the same facts as the OCI labels
+RELEASE_FILE = "/etc/sandbox-release"
+
+
+def _runtime_env(spec: Spec) -> dict[str, str]:
+    """The spec's environment, plus the data directories for the entrypoint."""
+    env = dict(spec.env)
+    if spec.runtime.volumes:
+        env[DATA_DIRS_ENV] = ":".join(spec.runtime.volumes)
+    return env
 
 
 def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
@@ -168,6 +186,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     label_pairs = [f"{key}={dockerfile_quote(value)}" for key, value in labels.items()]
     label_pairs += [f'org.opencontainers.image.{key}="${{SANDBOX_{key.upper()}}}"' for key in ("version", "revision", "created")]
     unpinned = [p for p in spec.base.packages if "=" not in p]
+    user_dirs = _user_dirs(user.home_dir, [user.workspace_dir, *runtime.volumes, *tool_dirs])
     return {
         "source": spec.source.name if spec.source else "sandbox.yaml",
         "profile": profile,
@@ -192,13 +211,21 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
             "home": user.home_dir,
             "shell": user.shell,
             "sudo": user.sudo,
-            "dirs": " ".join(q(d) for d in _user_dirs(user.home_dir, [user.workspace_dir, *runtime.volumes, *tool_dirs])),
+            "dirs": " ".join(q(d) for d in user_dirs),
+            "private_dirs": " ".join(q(d) for d in user_dirs if posixpath.basename(d) in PRIVATE_DIR_NAMES),
         },
         "path": ":".join([*path_dirs, "${PATH}"]) if path_dirs else None,
         "files": [
-            f"COPY {chown if f.user_owned else ''}{f.src} {ctx.expand_home(f.dest)}" for f in spec.files
+            f"COPY {chown if f.user_owned else ''}{f'--chmod={f.mode} ' if f.mode else ''}{f.src} {ctx.expand_home(f.dest)}"
+            for f in spec.files
         ],
-        "env": [f"{key}={dockerfile_quote(value)}" for key, value in spec.env.items()],
+        "env": [f"{key}={dockerfile_quote(value)}" for key, value in _runtime_env(spec).items()],
+        "release_file": {
+            "path": RELEASE_FILE,
+            "dir": RELEASE_FILE.rsplit("/", 1)[0],
+            "fields": [("NAME", q(spec.image.name)), ("PROFILE", q(profile))]
+            + [(key.upper(), f'"${{SANDBOX_{key.upper()}}}"') for key in ("version", "revision", "created")],
+        },
         "labels": label_pairs,
         "port": runtime.port,
         "volumes": json.dumps(runtime.volumes) if runtime.volumes else None,

@@ -15,6 +15,7 @@ from generator.fields import (
     ProjectPath,
     CommandWord,
     Duration,
+    FileMode,
     EnvName,
     ImageDigest,
     ImageName,
@@ -25,6 +26,9 @@ from generator.fields import (
     Text,
     _pattern,
 )
+
+#: the variable that hands runtime.volumes to the image's entrypoint
+DATA_DIRS_ENV = "SANDBOX_DATA_DIRS"
 
 #: A spec-level problem: where it is (a pydantic-style location) and what is wrong.
 Issue = tuple[tuple[str | int, ...], str]
@@ -147,7 +151,13 @@ class Runtime(Model):
     #: a script run by the init before the command (ENTRYPOINT [init, "--", script]); it
     #: must end with `exec "$@"`. Omitted means the init starts the command directly
     entrypoint: AbsPath | None = None
-    #: directories whose data must outlive the container
+    #: what the server asks of a client that sends no credentials: basic means it must
+    #: answer 401 with a Basic challenge (the image's entrypoint sets a password), and
+    #: `sandbox test` checks that it does; none means it serves openly
+    auth: Literal["basic", "none"] = "none"
+    #: directories whose data must outlive the container: declared as VOLUMEs, and handed to
+    #: the entrypoint as SANDBOX_DATA_DIRS (it repairs their owner and warns when one is not
+    #: a volume or bind mount)
     volumes: list[AbsPath] = []
 
 
@@ -158,6 +168,9 @@ class FileCopy(Model):
     dest: AbsPath
     #: owned by the sandbox user (else root)
     user_owned: bool = False
+    #: the file's mode in the image (COPY --chmod), whatever mode the build context gave it:
+    #: an entrypoint stays executable even from a checkout that lost its file modes
+    mode: FileMode | None = None
 
 
 class Builders(Model):
@@ -218,6 +231,8 @@ class Spec(Model):
     def _no_build_only_env(cls, value: dict[str, str]) -> dict[str, str]:
         if "DEBIAN_FRONTEND" in value:
             raise ValueError("DEBIAN_FRONTEND is set at build time only (it would leak into users' shells)")
+        if DATA_DIRS_ENV in value:
+            raise ValueError(f"{DATA_DIRS_ENV} is set from runtime.volumes; list the directories there")
         return value
 
     @model_validator(mode="after")

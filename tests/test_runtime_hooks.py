@@ -60,3 +60,39 @@ def test_cache_mount_targets_exist_before_the_mounts():
     for cache in ("/home/opencode/.npm", "/home/opencode/.cache", "/home/opencode/.cache/uv", "/home/opencode/.cache/mise"):
         assert cache in dirs
     assert len(dirs) == len(set(dirs))
+
+
+def test_volumes_reach_the_entrypoint_and_ssh_stays_private():
+    runtime = {"volumes": ["/home/opencode/.ssh", "/home/opencode/workspace"]}
+    rendered = render_data(spec_data(runtime=runtime))
+    (env,) = _final(rendered, "ENV")[-1:]
+    assert ("SANDBOX_DATA_DIRS", '"/home/opencode/.ssh:/home/opencode/workspace"') in list(zip(env.value[::2], env.value[1::2]))
+    (user_run,) = [c for c in _final(rendered, "RUN") if "useradd" in c.value[0]]
+    assert user_run.value[0].rstrip().endswith("&& chmod 0700 /home/opencode/.ssh")
+    # without volumes the entrypoint gets nothing to prepare, and nothing is made private
+    plain = render_data(spec_data())
+    assert not any("SANDBOX_DATA_DIRS" in c.original for c in _final(plain, "ENV"))
+    assert not any("chmod 0700" in c.original for c in _final(plain, "RUN"))
+
+
+def test_data_dirs_variable_belongs_to_runtime_volumes():
+    rejected(spec_data(env={"SANDBOX_DATA_DIRS": "/x"}), "env", "runtime.volumes")
+
+
+def test_copied_files_get_the_mode_the_spec_gives(tmp_path):
+    files = [{"src": "files/run", "dest": "/usr/local/bin/run", "mode": "0755"}, {"src": "files/conf", "dest": "/etc/conf"}]
+    copies = [c.original for c in _final(render_data(spec_data(files=files)), "COPY") if "files/" in c.original]
+    assert copies == ["COPY --chmod=0755 files/run /usr/local/bin/run", "COPY files/conf /etc/conf"]
+    rejected(spec_data(files=[{"src": "files/run", "dest": "/x", "mode": "755; id"}]), "files[0].mode", "octal")
+
+
+def test_release_file_names_the_image_and_its_build():
+    rendered = render_data(spec_data())
+    (run,) = [c for c in rendered.stages()["release-file"] if c.cmd == "RUN"]
+    words = run.value[0].split()
+    assert words[words.index("NAME") + 1] == "example/sandbox"
+    assert words[words.index("PROFILE") + 1] == "default"
+    for build_arg in ("VERSION", "REVISION", "CREATED"):
+        assert f'{build_arg} "${{SANDBOX_{build_arg}}}"' in run.value[0]
+    assert run.value[0].rstrip().endswith("> /out/etc/sandbox-release")
+    assert _final(rendered, "COPY")[-1].original == "COPY --from=release-file /out/ /"

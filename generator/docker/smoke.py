@@ -32,7 +32,8 @@ SETID_ALLOWED = frozenset(
 )  # fmt: skip
 
 #: a web server that answers 200 to every GET: stands in for a server that cannot run here
-#: (opencode needs the network), so the image's HEALTHCHECK can still be exercised
+#: (e.g. a CPU without the AVX2 that opencode's x64 build needs), so the image's HEALTHCHECK
+#: can still be exercised
 STAND_IN_PROGRAM = """\
 import http.server, sys
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -188,7 +189,8 @@ class SmokeTest:
         self._check_user()
         self._check_sudo()
         self._check_setid()
-        self._check_health()
+        if self._check_health() and self.spec.runtime.auth == "basic" and not self.stand_in:
+            self._check_auth()
 
     def _check_user(self) -> None:
         result = self._exec(["id", "-u"])
@@ -214,7 +216,7 @@ class SmokeTest:
         detail = f"not allowed: {', '.join(extra)}" if extra else f"{len(paths)} found, all allowed"
         self._add("setuid/setgid files", not extra, detail)
 
-    def _check_health(self) -> None:
+    def _check_health(self) -> bool:
         deadline = time.monotonic() + self.health_timeout
         status, last = "", ""
         while True:
@@ -222,18 +224,30 @@ class SmokeTest:
             health = state.get("Health")
             if not health:
                 self._add("HEALTHCHECK healthy", False, "the image declares no HEALTHCHECK" if state else "container is gone")
-                return
+                return False
             status = health.get("Status", "")
             log = health.get("Log") or []
             if log:
                 last = _first_line(log[-1].get("Output", "")) or f"exit code {log[-1].get('ExitCode')}"
             if status == "healthy":
                 self._add("HEALTHCHECK healthy", True, last or "healthy")
-                return
+                return True
             if not state.get("Running"):
                 self._add("HEALTHCHECK healthy", False, f"container exited (code {state.get('ExitCode')}) while {status}")
-                return
+                return False
             if time.monotonic() >= deadline:
                 self._add("HEALTHCHECK healthy", False, f"still {status} after {self.health_timeout:g} s; last check: {last or 'none yet'}")
-                return
+                return False
             time.sleep(POLL_INTERVAL)
+
+    def _check_auth(self) -> None:
+        """runtime.auth basic: a request without credentials gets 401 and a Basic challenge
+        (asked from inside the container, with the image's curl, on the server's port)."""
+        runtime = self.spec.runtime
+        url = f"http://127.0.0.1:{runtime.port}{runtime.healthcheck.path}"
+        command = ["curl", "--silent", "--max-time", "10", "--output", "/dev/null", "--dump-header", "-", url]
+        result = self._exec(command)
+        head = result.stdout.splitlines()
+        status = head[0].strip() if head else _first_line(result.stderr) or f"exit code {result.returncode}"
+        challenged = any(line.lower().startswith("www-authenticate: basic") for line in head)
+        self._add("web server asks for credentials (runtime.auth basic)", " 401" in status and challenged, f"{url}: {status}")

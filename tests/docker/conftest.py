@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -19,6 +20,7 @@ from generator.docker.errors import DockerError
 
 REQUIRE_ENV = "SANDBOX_REQUIRE_DOCKER"
 BASE_IMAGE_ENV = "SANDBOX_TEST_BASE_IMAGE"
+COMPOSE_ENV = "SANDBOX_COMPOSE"
 
 
 def docker_required() -> bool:
@@ -100,3 +102,28 @@ def cli_28() -> str:
     if not shutil.which(path):
         unavailable(f"no docker CLI at {path} (set SANDBOX_TEST_CLI_NO_BUILDX to a CLI >= 23 without buildx)")
     return path
+
+
+@pytest.fixture(scope="session")
+def compose_cli() -> list[str]:
+    """Docker Compose v2 as the start of a command line: $SANDBOX_COMPOSE (on CI Debian 13's
+    docker-compose, see .ci/provision-docker.sh), else docker-compose on PATH, else the docker CLI's
+    compose plugin. Compose v1 (docker-compose 1.x) does not count."""
+    named = os.environ.get(COMPOSE_ENV, "")
+    if named:
+        candidates = [[named]]
+    else:
+        candidates = [["docker-compose"], [os.environ.get("SANDBOX_DOCKER_CLI", "docker"), "compose"]]
+    tried = []
+    for argv in candidates:
+        shown = " ".join(argv)
+        if not shutil.which(argv[0]):
+            tried.append(f"{shown}: not found")
+            continue
+        result = subprocess.run([*argv, "version", "--short"], capture_output=True, text=True, timeout=60, check=False)
+        major = result.stdout.strip().lstrip("v").split(".")[0]
+        if result.returncode == 0 and major.isdigit() and int(major) >= 2:
+            return argv
+        said = (result.stdout + result.stderr).strip().splitlines()
+        tried.append(f"{shown}: {said[0] if said else f'exit {result.returncode}'}")
+    unavailable(f"no Docker Compose v2 ({'; '.join(tried)}); set {COMPOSE_ENV} to a docker-compose 2.x binary")

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import uuid
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import Site, start_site
-from integration.spec import HOME, LABEL_KEY, TRICKY_ENV, TRICKY_LABEL, write_spec
+from integration.spec import HOME, LABEL_KEY, TRICKY_ENV, TRICKY_LABEL, dump, write_spec
 
 
 @dataclass
@@ -146,3 +148,18 @@ def test_tampered_digest_fails_naming_the_tool(built: Built, base_image: str, tm
     assert result.returncode == 3, result.stdout + result.stderr
     assert "failing step: [release-hello 2/2] RUN" in result.stderr
     assert "sandbox: sha256 mismatch for hello (hello-1.2.3-linux-x86_64.tar.gz)" in result.stderr
+
+
+@pytest.mark.docker
+def test_smoke_test_fails_an_open_server_whose_spec_promises_auth(built: Built, tmp_path: Path) -> None:
+    # the integration image serves python's http.server to everyone: a spec that says
+    # runtime.auth basic must fail that row (and only that row)
+    data = YAML(typ="safe", pure=True).load(built.spec.read_text(encoding="utf-8"))
+    data["runtime"]["auth"] = "basic"
+    spec = tmp_path / "sandbox.yaml"
+    spec.write_text(dump(data), encoding="utf-8")
+    shutil.copytree(built.spec.parent / "files", tmp_path / "files")
+    result = sandbox("--spec", spec, "test", built.tag, "--health-interval", "1s", timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [line for line in result.stdout.splitlines() if "FAIL" in line]
+    assert len(failed) == 1 and "asks for credentials" in failed[0] and "200" in failed[0], result.stdout

@@ -606,6 +606,22 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
     CARGO_TARGET_DIR=/tmp/cargo-target cargo install --locked --root /out cross --version 0.2.5
 
+# --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
+FROM base AS release-file
+ARG SANDBOX_VERSION=dev
+ARG SANDBOX_REVISION=unknown
+ARG SANDBOX_CREATED=unknown
+# after the ARGs: hadolint 2.15 checks this RUN as POSIX sh when ARGs follow the SHELL line
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN install -d /out/etc \
+ && printf '%s=%q\n' \
+      NAME prizz/opencode-cloud-sandbox \
+      PROFILE full \
+      VERSION "${SANDBOX_VERSION}" \
+      REVISION "${SANDBOX_REVISION}" \
+      CREATED "${SANDBOX_CREATED}" \
+    > /out/etc/sandbox-release
+
 # --- the image ---------------------------------------------------------------------------
 FROM base AS sandbox
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -680,7 +696,8 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/opencode --shell /usr/bin/zsh opencode \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
- && install -d -o 1000 -g 1000 /home/opencode/workspace /home/opencode/.config /home/opencode/.config/opencode /home/opencode/.local /home/opencode/.local/share /home/opencode/.local/share/opencode /home/opencode/.cache /home/opencode/.cache/mise /home/opencode/.npm /home/opencode/.cache/uv
+ && install -d -o 1000 -g 1000 /home/opencode/workspace /home/opencode/.config /home/opencode/.config/opencode /home/opencode/.local /home/opencode/.local/share /home/opencode/.local/share/opencode /home/opencode/.local/state /home/opencode/.local/state/opencode /home/opencode/.ssh /home/opencode/.cache /home/opencode/.cache/mise /home/opencode/.npm /home/opencode/.cache/uv \
+ && chmod 0700 /home/opencode/.ssh
 COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
 COPY --from=release-mise /out/ /
@@ -717,8 +734,8 @@ COPY --from=release-cargo-audit /out/ /
 COPY --from=release-cargo-deny /out/ /
 COPY --from=release-sccache /out/ /
 COPY --from=cargo-cross /out/bin/ /usr/local/bin/
-COPY files/sandbox-entrypoint /usr/local/bin/sandbox-entrypoint
-COPY files/sandbox-healthcheck /usr/local/bin/sandbox-healthcheck
+COPY --chmod=0755 files/sandbox-entrypoint /usr/local/bin/sandbox-entrypoint
+COPY --chmod=0755 files/sandbox-healthcheck /usr/local/bin/sandbox-healthcheck
 COPY --chown=1000:1000 files/zshrc /home/opencode/.zshrc
 COPY --chown=1000:1000 files/starship.toml /home/opencode/.config/starship.toml
 COPY files/gitconfig /etc/gitconfig
@@ -802,10 +819,11 @@ RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \
-    LC_ALL="C.UTF-8"
+    LC_ALL="C.UTF-8" \
+    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode:/home/opencode/.local/share/opencode:/home/opencode/.local/state/opencode:/home/opencode/.ssh:/home/opencode/workspace"
 
 EXPOSE 3000
-VOLUME ["/home/opencode/.config/opencode", "/home/opencode/.local/share/opencode", "/home/opencode/workspace"]
+VOLUME ["/home/opencode/.config/opencode", "/home/opencode/.local/share/opencode", "/home/opencode/.local/state/opencode", "/home/opencode/.ssh", "/home/opencode/workspace"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/sandbox-healthcheck", "http://127.0.0.1:3000/"]
 WORKDIR /home/opencode/workspace
@@ -826,3 +844,4 @@ LABEL org.opencontainers.image.title="opencode-cloud sandbox" \
       org.opencontainers.image.version="${SANDBOX_VERSION}" \
       org.opencontainers.image.revision="${SANDBOX_REVISION}" \
       org.opencontainers.image.created="${SANDBOX_CREATED}"
+COPY --from=release-file /out/ /

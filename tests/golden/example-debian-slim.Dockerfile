@@ -93,6 +93,22 @@ RUN git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/
  && if [ "$(git -C /out/home/dev/.zsh/zsh-autosuggestions rev-parse HEAD)" != 0123456789abcdef0123456789abcdef01234567 ]; then echo "sandbox: zsh-autosuggestions is not at commit 0123456789abcdef0123456789abcdef01234567" >&2; exit 1; fi \
  && rm -rf /out/home/dev/.zsh/zsh-autosuggestions/.git
 
+# --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
+FROM base AS release-file
+ARG SANDBOX_VERSION=dev
+ARG SANDBOX_REVISION=unknown
+ARG SANDBOX_CREATED=unknown
+# after the ARGs: hadolint 2.15 checks this RUN as POSIX sh when ARGs follow the SHELL line
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN install -d /out/etc \
+ && printf '%s=%q\n' \
+      NAME example/debian-sandbox \
+      PROFILE slim \
+      VERSION "${SANDBOX_VERSION}" \
+      REVISION "${SANDBOX_REVISION}" \
+      CREATED "${SANDBOX_CREATED}" \
+    > /out/etc/sandbox-release
+
 # --- the image ---------------------------------------------------------------------------
 FROM base AS sandbox
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -144,7 +160,8 @@ RUN curl -fsSL --retry 3 -o /tmp/install-nvm.sh https://raw.githubusercontent.co
  && rm -f /tmp/install-nvm.sh
 
 ENV TZ="Europe/Berlin" \
-    LANG="C.UTF-8"
+    LANG="C.UTF-8" \
+    SANDBOX_DATA_DIRS="/home/dev/.local/share/opencode"
 
 EXPOSE 4096
 VOLUME ["/home/dev/.local/share/opencode"]
@@ -169,3 +186,4 @@ LABEL org.opencontainers.image.title="Debian sandbox" \
       org.opencontainers.image.version="${SANDBOX_VERSION}" \
       org.opencontainers.image.revision="${SANDBOX_REVISION}" \
       org.opencontainers.image.created="${SANDBOX_CREATED}"
+COPY --from=release-file /out/ /

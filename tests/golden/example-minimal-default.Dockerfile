@@ -28,6 +28,22 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        ca-certificates \
        curl
 
+# --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
+FROM base AS release-file
+ARG SANDBOX_VERSION=dev
+ARG SANDBOX_REVISION=unknown
+ARG SANDBOX_CREATED=unknown
+# after the ARGs: hadolint 2.15 checks this RUN as POSIX sh when ARGs follow the SHELL line
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+RUN install -d /out/etc \
+ && printf '%s=%q\n' \
+      NAME example/minimal-sandbox \
+      PROFILE default \
+      VERSION "${SANDBOX_VERSION}" \
+      REVISION "${SANDBOX_REVISION}" \
+      CREATED "${SANDBOX_CREATED}" \
+    > /out/etc/sandbox-release
+
 # --- the image ---------------------------------------------------------------------------
 FROM base AS sandbox
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
@@ -82,3 +98,4 @@ LABEL org.opencontainers.image.title="Minimal sandbox" \
       org.opencontainers.image.version="${SANDBOX_VERSION}" \
       org.opencontainers.image.revision="${SANDBOX_REVISION}" \
       org.opencontainers.image.created="${SANDBOX_CREATED}"
+COPY --from=release-file /out/ /

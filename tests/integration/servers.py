@@ -172,6 +172,31 @@ def make_uv_release(releases: Path, version: str = UV_VERSION) -> tuple[str, str
     return asset, sha256_of(releases / asset)
 
 
+def make_opencode_release(releases: Path, version: str) -> tuple[str, str]:
+    """The real opencode binary, packed like its upstream release (``opencode`` at the top of
+    opencode-linux-x64.tar.gz); (asset name, sha256 of those bytes).
+
+    The binary comes from npm's ``opencode-linux-x64`` package of the same version, checked
+    against the registry's integrity digest (whether it is byte-identical to the GitHub
+    release's binary is not known; it is opencode's own prebuilt binary either way). The
+    repacked tarball is cached: packing 180 MB costs seconds per session otherwise."""
+    asset = "opencode-linux-x64.tar.gz"
+    packed = cache_dir() / f"opencode-{version}-{asset}"
+    if not packed.exists():
+        manifest = json.load(urllib.request.urlopen(f"{NPM_REGISTRY}/opencode-linux-x64/{version}", timeout=60))  # noqa: S310
+        algorithm, digest = manifest["dist"]["integrity"].split("-", 1)
+        tarball = _download(manifest["dist"]["tarball"], cache_dir() / f"npm-opencode-linux-x64-{version}.tgz",
+                            algorithm=algorithm, expected_b64=digest)  # fmt: skip
+        with tarfile.open(tarball) as package:
+            binary = package.extractfile("package/bin/opencode").read()  # type: ignore[union-attr]
+        staging = packed.with_suffix(".part")
+        _deterministic_tar_gz(staging, {"opencode": (binary, 0o755)})
+        staging.replace(packed)
+    releases.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(packed, releases / asset)
+    return asset, sha256_of(packed)
+
+
 def publish_pypi(root: Path, project: str, version: str) -> Path:
     """Serve the real wheel of ``project`` under /simple/ (PEP 503) and /packages/."""
     wheel = fetch_pypi_file(project, version, rf"{re.escape(project)}-{re.escape(version)}-py3-none-any\.whl")

@@ -183,3 +183,61 @@ def write_hang_spec(directory: Path, url: str, base_image: str) -> Path:
     path = directory / "sandbox.yaml"
     path.write_text(dump(hang_spec_data(url, base_image)), encoding="utf-8")
     return path
+
+
+# -- the runtime spec: the default spec's runtime contract around the real opencode ------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def default_spec() -> dict[str, Any]:
+    """The committed sandbox.yaml, as data."""
+    return YAML(typ="safe", pure=True).load((REPO / "sandbox.yaml").read_text(encoding="utf-8"))
+
+
+def opencode_version() -> str:
+    return next(t["version"] for t in default_spec()["tools"] if t["name"] == "opencode")
+
+
+def runtime_spec_data(releases_url: str, opencode: tuple[str, str], base_image: str) -> dict[str, Any]:
+    """The default spec's user, environment, runtime section and runtime scripts, taken
+    verbatim from sandbox.yaml, around the real opencode served as a release asset
+    (``opencode``: asset name, sha256) and the few packages the runtime needs."""
+    default = default_spec()
+    runtime = default["runtime"]
+    scripts = {runtime["entrypoint"], runtime["healthcheck"]["script"]}
+    asset, sha256 = opencode
+    return {
+        "image": {
+            "name": "local/sandbox-runtime",
+            "tag": "test",
+            "labels": {"title": "sandbox runtime test", "description": "the default runtime around the real opencode",
+                       "url": "https://example.invalid/sandbox", "source": "https://example.invalid/sandbox.git",
+                       "vendor": "opencode-sandbox tests", "licenses": "MIT"},
+        },
+        "base": _base(base_image),
+        "platforms": ["linux/amd64"],
+        "user": default["user"],
+        "env": default["env"],
+        "runtime": runtime,
+        "files": [f for f in default["files"] if f["dest"] in scripts],
+        "tools": [
+            {"name": "init-shell-sudo", "method": "apt", "packages": ["tini", "zsh", "sudo"], "check": ["zsh", "--version"],
+             "unpinned_reason": "Debian bookworm's packages, as the CI mirror serves them"},
+            {"name": "opencode", "method": "release", "version": opencode_version(), "url": releases_url + "/{asset}",
+             "assets": {"amd64": asset}, "binaries": [{"path": "opencode", "name": "opencode"}],
+             "sha256": {"amd64": sha256}, "check": ["opencode", "--version"]},
+        ],
+    }  # fmt: skip
+
+
+def write_runtime_spec(directory: Path, releases_url: str, opencode: tuple[str, str], base_image: str) -> Path:
+    """sandbox.yaml plus copies of the runtime scripts it names; returns the spec's path."""
+    data = runtime_spec_data(releases_url, opencode, base_image)
+    for entry in data["files"]:
+        target = directory / entry["src"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes((REPO / entry["src"]).read_bytes())
+    path = directory / "sandbox.yaml"
+    path.write_text(dump(data), encoding="utf-8")
+    return path
