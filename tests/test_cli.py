@@ -142,7 +142,11 @@ def test_output_that_cannot_be_written_is_a_usage_error_without_leftovers(minima
     (minimal / "Dockerfile").mkdir()
     result = run("generate", cwd=minimal)
     assert result.returncode == 2
-    assert result.stderr == "error: cannot write Dockerfile: Is a directory\n"
+    assert result.stderr.splitlines() == [
+        "sandbox.yaml:2:1: profiles.default.output: 'Dockerfile' is a directory; an output may only replace "
+        "a regular file or create a new one (this is the default value: the spec does not set it)",
+        "error: the spec is invalid (1 problem(s)); nothing was written",
+    ]
     assert sorted(p.name for p in minimal.iterdir()) == ["Dockerfile", "sandbox.yaml"]
 
 

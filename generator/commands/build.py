@@ -11,7 +11,7 @@ import click
 
 from generator.commands.docker import client_from, docker_options
 from generator.errors import FindingsError
-from generator.output import drift, write_atomic
+from generator.output import drift
 from generator.project import Output, Project
 
 BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported here to keep startup cheap
@@ -43,7 +43,7 @@ def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
                 f"{output.path} is out of date with {project.spec_path} (or missing); "
                 f"run: sandbox --spec {project.spec_path} generate (or build with --regenerate)"
             )
-        write_atomic(output.path, output.text)
+        project.write([output])
         click.echo(f"regenerated {output.path} (profile {profile})")
     return output
 
