@@ -104,15 +104,33 @@ LabelKey = Annotated[
     StrictStr, _pattern(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", "a label key: lowercase letters, digits, '.', '-'")
 ]
 
+#: an image repository name; it starts with a letter or digit, so as a docker argument it
+#: can never be read as an option
+_IMAGE_NAME = r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+_IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+
 ImageName = Annotated[
     StrictStr,
-    _pattern(
-        r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*",
-        "an image repository name such as ubuntu or ghcr.io/owner/name",
-    ),
+    _pattern(_IMAGE_NAME, "an image repository name such as ubuntu or ghcr.io/owner/name"),
 ]
 
-ImageTag = Annotated[StrictStr, _pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag")]
+ImageTag = Annotated[StrictStr, _pattern(_IMAGE_TAG, "an image tag")]
+
+#: a builder stage's image: name:tag, optionally @digest
+BuilderImage = Annotated[
+    StrictStr, _pattern(rf"{_IMAGE_NAME}:{_IMAGE_TAG}(@sha256:[0-9a-f]{{64}})?", "image:tag[@digest]")
+]
+
+#: an image named on the command line (`sandbox test IMAGE`, `build --tag`): name[:tag][@digest]
+#: or an image id, never starting with '-' (docker would read it as an option), no spaces
+#: or control characters
+ImageReference = Annotated[
+    StrictStr,
+    _pattern(
+        r"[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}",
+        "an image reference such as name:tag, name@sha256:<digest> or an image id (not starting with '-')",
+    ),
+]
 
 AptPackage = Annotated[
     StrictStr,

@@ -319,3 +319,26 @@ def test_lint_findings_exit_1_and_name_the_line(minimal):
     assert flagged == {n for n, text in enumerate(rendered, start=1) if "releases/latest" in text}
     assert flagged
     assert "lint finding(s)" in result.stderr
+
+
+# -- arguments that reach docker ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["test", "--", "--privileged"], "IMAGE"),
+        (["test", "--", "-v/:/host"], "IMAGE"),
+        (["test", "image name"], "IMAGE"),
+        (["build", "--tag=--push"], "--tag"),
+        (["pull", "--tag=-q"], "--tag"),
+    ],
+)
+def test_an_image_reference_that_docker_could_read_as_an_option_is_refused(minimal, monkeypatch, capsys, args, name):
+    monkeypatch.chdir(minimal)
+    # a docker CLI that does not exist: reaching it would be exit 3, not 2
+    code = main([*args[:1], "--docker-cli", "/nonexistent/docker", *args[1:]])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE, err
+    assert err.startswith(f"error: {name}: expected an image ")
+    assert sorted(p.name for p in minimal.iterdir()) == ["sandbox.yaml"]
