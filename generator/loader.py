@@ -22,7 +22,8 @@ from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from generator.errors import Problem, SpecError
+from generator.errors import Problem, SpecError, UsageError
+from generator.fields import escape_controls, has_controls
 from generator.safefile import is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
 
@@ -444,7 +445,17 @@ def locate_issues(text: str, filename: str, issues: Iterable[Issue]) -> list[Pro
 
 
 def read_spec(path: Path) -> str:
-    """The text of a spec file; a FIFO, device or directory is refused before it is opened."""
+    """The text of a spec file; a FIFO, device or directory is refused before it is opened.
+
+    A path with control characters is refused: its file name is written into the generated
+    Dockerfile's header comment (a newline would start a new Dockerfile line there) and the
+    path into every message, where escape sequences could forge lines. Escaping it instead
+    would name a file that does not exist in the header; renaming is the clear fix."""
+    if has_controls(str(path)):
+        raise UsageError(
+            f"--spec: the spec's path '{escape_controls(str(path))}' contains control characters "
+            "(its name is written into the Dockerfile's header comment); rename the file"
+        )
     try:
         data = read_regular(path)
     except FileNotFoundError:
