@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from generator.paths import LOCK_NAME, PACKAGE_DIR, templates_dir, user_cache_dir
+from generator.safefile import read_regular
 
 #: bump when the entry layout or the meaning of the key changes
 FORMAT = 1
@@ -95,8 +96,8 @@ def sha256_text(text: str) -> str:
 
 def _sha256_file(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_regular(path)).hexdigest()
+    except OSError:  # also a FIFO or device (refused unopened): no match, the full run reports it
         return None
 
 
@@ -166,11 +167,11 @@ class ResultCache:
 
     def _key(self) -> str | None:
         try:
-            spec = self.spec_path.read_bytes()
-            try:
-                lock: bytes | None = (self.spec_path.parent / LOCK_NAME).read_bytes()
-            except FileNotFoundError:
-                lock = None
+            # read_regular: a FIFO or device spec or lock is refused unopened, never waited on
+            spec = read_regular(self.spec_path)
+            lock_path = self.spec_path.parent / LOCK_NAME
+            # no lock at all; a dangling symlink is not absence (the full run reports it)
+            lock: bytes | None = read_regular(lock_path) if os.path.lexists(lock_path) else None
             fingerprint = generator_fingerprint()
         except OSError:
             return None  # the full path reports it properly
@@ -189,7 +190,7 @@ class ResultCache:
         if path is None:
             return None
         try:
-            return Entry.loads(path.read_text(encoding="utf-8"))
+            return Entry.loads(read_regular(path).decode("utf-8"))
         except (OSError, UnicodeDecodeError):
             return None
 

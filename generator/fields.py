@@ -24,8 +24,21 @@ def _pattern(regex: str, expected: str):
     return AfterValidator(check)
 
 
+def _is_control(c: str) -> bool:
+    return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each control character shown as an escape (\\n, \\x1b): safe to echo."""
+    return "".join(repr(c)[1:-1] if _is_control(c) else c for c in text)
+
+
+def has_controls(text: str) -> bool:
+    return any(_is_control(c) for c in text)
+
+
 def _no_control_chars(value: str) -> str:
-    bad = [c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029"]
+    bad = [c for c in value if _is_control(c)]
     if bad:
         raise ValueError(f"control characters are not allowed (found {bad[0]!r})")
     return value
@@ -104,15 +117,33 @@ LabelKey = Annotated[
     StrictStr, _pattern(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", "a label key: lowercase letters, digits, '.', '-'")
 ]
 
+#: an image repository name; it starts with a letter or digit, so as a docker argument it
+#: can never be read as an option
+_IMAGE_NAME = r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+_IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+
 ImageName = Annotated[
     StrictStr,
-    _pattern(
-        r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*",
-        "an image repository name such as ubuntu or ghcr.io/owner/name",
-    ),
+    _pattern(_IMAGE_NAME, "an image repository name such as ubuntu or ghcr.io/owner/name"),
 ]
 
-ImageTag = Annotated[StrictStr, _pattern(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", "an image tag")]
+ImageTag = Annotated[StrictStr, _pattern(_IMAGE_TAG, "an image tag")]
+
+#: a builder stage's image: name:tag, optionally @digest
+BuilderImage = Annotated[
+    StrictStr, _pattern(rf"{_IMAGE_NAME}:{_IMAGE_TAG}(@sha256:[0-9a-f]{{64}})?", "image:tag[@digest]")
+]
+
+#: an image named on the command line (`sandbox test IMAGE`, `build --tag`): name[:tag][@digest]
+#: or an image id, never starting with '-' (docker would read it as an option), no spaces
+#: or control characters
+ImageReference = Annotated[
+    StrictStr,
+    _pattern(
+        r"[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}",
+        "an image reference such as name:tag, name@sha256:<digest> or an image id (not starting with '-')",
+    ),
+]
 
 AptPackage = Annotated[
     StrictStr,

@@ -9,7 +9,7 @@ are mapped back onto that tree, so each one is reported as ``file:line:col: fiel
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -22,8 +22,10 @@ from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from generator.errors import Problem, SpecError
-from generator.spec import Spec
+from generator.errors import Problem, SpecError, UsageError
+from generator.fields import escape_controls, has_controls
+from generator.safefile import is_dangling_symlink, read_regular
+from generator.spec import Issue, Spec
 
 _TAG = "tag:yaml.org,2002:"
 _SCALARS = {
@@ -412,25 +414,67 @@ def parse(text: str, filename: str) -> Spec:
         raise SpecError(problems + list(problems_from_validation(tree, exc))) from None
     if problems:
         raise SpecError(problems)
-    problems = []
-    for loc, message in spec.issues():
-        node, field, complete = tree.locate(loc)
-        problems.append(tree.problem(tree.report_node(loc, node) if complete else node, field, message))
+    problems = _located(tree, spec.issues())
     if problems:
         raise SpecError(problems)
     return spec
 
 
+def _located(tree: _Tree, issues: Iterable[Issue]) -> list[Problem]:
+    problems = []
+    for loc, message in issues:
+        node, field, complete = tree.locate(loc)
+        problems.append(tree.problem(tree.report_node(loc, node) if complete else node, field, message))
+    return problems
+
+
+def locate_issues(text: str, filename: str, issues: Iterable[Issue]) -> list[Problem]:
+    """Problems found after loading (e.g. by looking at the file system), placed at their
+    fields in the spec ``text`` that loaded without problems."""
+    yaml = YAML(typ="safe")
+    yaml.Composer = _PositionedComposer
+    tree = _Tree(filename, yaml.compose(text))
+    problems = []
+    for loc, message in issues:
+        node, field, complete = tree.locate(loc)
+        if not complete:  # a default value: point where the key would go, name the whole field
+            field = ".".join(str(part) for part in loc)
+            message += " (this is the default value: the spec does not set it)"
+        problems.append(tree.problem(tree.report_node(loc, node) if complete else node, field, message))
+    return problems
+
+
+def read_spec(path: Path) -> str:
+    """The text of a spec file; a FIFO, device or directory is refused before it is opened.
+
+    A path with control characters is refused: its file name is written into the generated
+    Dockerfile's header comment (a newline would start a new Dockerfile line there) and the
+    path into every message, where escape sequences could forge lines. Escaping it instead
+    would name a file that does not exist in the header; renaming is the clear fix."""
+    if has_controls(str(path)):
+        raise UsageError(
+            f"--spec: the spec's path '{escape_controls(str(path))}' contains control characters "
+            "(its name is written into the Dockerfile's header comment); rename the file"
+        )
+    try:
+        data = read_regular(path)
+    except FileNotFoundError:
+        message = "file not found (a symlink to nothing)" if is_dangling_symlink(path) else "file not found"
+        raise SpecError([Problem(str(path), 1, 1, "", message)]) from None
+    except OSError as exc:
+        raise SpecError([Problem(str(path), 1, 1, "", f"cannot read the spec: {exc.strerror or exc}")]) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem(str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
+
+
 def load_spec(path: str | Path) -> Spec:
     """Load and validate a spec file. Problems name the file as given."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError([Problem(str(path), 1, 1, "", "file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError([Problem(str(path), 1, 1, "", f"not UTF-8 text ({exc.reason})")]) from None
-    except OSError as exc:
-        raise SpecError([Problem(str(path), 1, 1, "", f"cannot read the spec: {exc.strerror or exc}")]) from None
-    spec = parse(text, str(path))
-    return spec.model_copy(update={"source": path})
+    return parse_file(read_spec(path), path)
+
+
+def parse_file(text: str, path: Path) -> Spec:
+    """``parse`` for the text read from ``path``: the spec remembers where it came from."""
+    return parse(text, str(path)).model_copy(update={"source": path})

@@ -7,6 +7,7 @@ by `sandbox lock` only, sorted, so the same content is always the same bytes.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from ruamel.yaml.error import YAMLError
 
 from generator.errors import UsageError
 from generator.paths import LOCK_NAME
+from generator.safefile import read_regular
 
 HEADER = "# sandbox.lock: written by `sandbox lock`. Do not edit.\n"
 
@@ -97,11 +99,26 @@ class Lock:
 
     @classmethod
     def read(cls, path: Path) -> Lock:
-        if not path.exists():
+        """The lock at ``path``; no file at all means an empty lock. Anything else that is
+        not a readable regular file is an error, not absence: a dangling symlink would
+        otherwise drop every locked digest from the Dockerfile without a word, and a FIFO
+        or device is refused before it is opened (it could block for ever)."""
+        if not os.path.lexists(path):
             return cls()
         try:
-            data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-        except (YAMLError, UnicodeDecodeError) as exc:
+            text = read_regular(path).decode("utf-8")
+        except FileNotFoundError:
+            raise UsageError(
+                f"{path}: a symlink to {os.readlink(path)}, which does not exist; "
+                "restore the lock file or remove the link"
+            ) from None
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read the lock file: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path}: not a readable lock file ({exc}); regenerate it with `sandbox lock`") from None
+        try:
+            data = YAML(typ="safe").load(text) or {}
+        except YAMLError as exc:
             raise UsageError(f"{path}: not a readable lock file ({exc}); regenerate it with `sandbox lock`") from None
         return cls.from_data(data, path)
 

@@ -1,4 +1,11 @@
-"""Writing generated files: atomically, keeping the file mode, and diffing against disk."""
+"""Writing generated files: where they may go, atomically, keeping the file mode, and
+diffing against disk.
+
+The one rule for every file a command writes (profile outputs, ``schema --output``) is
+:func:`check_targets`: a target resolves (symlinks followed) inside the project, to no file
+the project reads (spec, lock, ``files:`` sources) and to no other target, and it is a
+regular file or nothing yet. Commands check every target before they write the first.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,90 @@ import difflib
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import UsageError
+from generator.safefile import NotRegularFile, kind, read_regular
+
+
+@dataclass(frozen=True)
+class Target:
+    """A file a command wants to write."""
+
+    #: how problems name it: the spec field (profiles.default.output) or the option (--output)
+    name: str
+    #: the path as written (shown in messages)
+    written: str
+    #: the path to write: the project directory joined with ``written``
+    path: Path
+
+
+def resolve(path: Path) -> Path:
+    """``path`` made absolute with every symlink followed (also in a missing tail)."""
+    return Path(os.path.realpath(path))
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A resolved path as short as it can be said: relative to the project when inside it."""
+    return str(path.relative_to(root)) if path.is_relative_to(root) and path != root else str(path)
+
+
+def _lexically_inside(path: Path, root: Path) -> bool:
+    """Inside ``root`` as written, before symlinks are followed."""
+    return Path(os.path.normpath(Path.cwd() / path)).is_relative_to(root)
+
+
+def _problem(target: Target, real: Path, root: Path, protected: dict[Path, str], other: Target | None) -> str | None:
+    """What is wrong with writing ``target`` (resolved to ``real``), or None."""
+    written = repr(target.written)
+    try:
+        what = kind(os.stat(real).st_mode)
+    except FileNotFoundError:
+        what = None
+    except OSError as exc:
+        return f"{written} cannot be checked: {exc.strerror or exc}"
+    if what:
+        return f"{written} is {what}; an output may only replace a regular file or create a new one"
+    if not real.is_relative_to(root) or real == root:
+        how = " (through a symlink)" if _lexically_inside(target.path, root) else ""
+        return (
+            f"{written} resolves to {real}, outside the project directory {root}{how}; "
+            "outputs must stay inside the spec's directory"
+        )
+    if real in protected:
+        return f"{written} is {protected[real]}; writing it would overwrite an input"
+    if other is not None:
+        return f"{written} is the same file as {other.name} ({other.written!r}): both resolve to {_shown(real, root)}"
+    if not real.parent.is_dir():
+        return f"{written}: the directory {_shown(real.parent, root)} does not exist"
+    return None
+
+
+def check_targets(
+    targets: Iterable[Target], project_dir: Path, protected: dict[Path, str]
+) -> tuple[dict[str, Path], list[tuple[Target, str]]]:
+    """Resolve every target and check it against the one path rule.
+
+    ``protected`` maps resolved paths a command must never write (the spec, the lock, the
+    sources it copies) to how a message names them. Returns the resolved path of each
+    target by name, and every problem found as (target, message): none means all of them
+    may be written. Nothing is opened: special files are seen by ``stat`` alone.
+    """
+    root = resolve(project_dir)
+    claimed: dict[Path, Target] = {}
+    resolved: dict[str, Path] = {}
+    problems: list[tuple[Target, str]] = []
+    for target in targets:
+        real = resolve(target.path)
+        resolved[target.name] = real
+        message = _problem(target, real, root, protected, claimed.get(real))
+        if message:
+            problems.append((target, message))
+        else:
+            claimed[real] = target
+    return resolved, problems
 
 
 def write_atomic(path: Path, text: str) -> bool:
@@ -20,11 +107,14 @@ def write_atomic(path: Path, text: str) -> bool:
     """
     data = text.encode("utf-8")
     try:
-        if path.read_bytes() == data:
+        # refuses a FIFO or device before opening it; rename would replace it with a file
+        if read_regular(path) == data:
             return False
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = 0o644
+    except NotRegularFile as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -56,9 +146,13 @@ class Drift:
 def drift(path: Path, expected: str, label: str | None = None) -> Drift | None:
     """The unified diff from the file on disk to ``expected``, or None when equal."""
     try:
-        current = path.read_text(encoding="utf-8")
+        # universal newlines, as read_text would
+        data = read_regular(path).decode("utf-8", errors="replace")
+        current: str | None = data.replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         current = None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     if current == expected:
         return None
     name = label or str(path)

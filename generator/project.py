@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.errors import UsageError
+from generator.errors import SpecError, UsageError
 from generator.lockfile import Lock
-from generator.loader import load_spec
+from generator.loader import locate_issues, parse_file, read_spec
+from generator.output import Target, check_targets, resolve, write_atomic
+from generator.paths import LOCK_NAME
 from generator.render import render
 from generator.spec import Spec
 
@@ -15,8 +17,20 @@ from generator.spec import Spec
 @dataclass(frozen=True)
 class Output:
     profile: str
+    #: where the profile's output is, as the commands show it (the spec's directory joined
+    #: with the profile's output)
     path: Path
     text: str
+    #: the file to write, symlinks resolved: set once the path rule has passed (:meth:`Project.checked`)
+    target: Path | None = None
+
+
+def protected_paths(spec_path: Path) -> dict[Path, str]:
+    """The inputs of a project no command may write over, resolved, with their names."""
+    return {
+        resolve(spec_path): f"the spec itself ({spec_path.name})",
+        resolve(spec_path.parent / LOCK_NAME): f"the lock file ({LOCK_NAME})",
+    }
 
 
 @dataclass
@@ -24,11 +38,14 @@ class Project:
     spec_path: Path
     spec: Spec
     lock: Lock
+    #: the spec's text as loaded (problems found later are located in it)
+    text: str = ""
 
     @classmethod
     def load(cls, spec_path: Path) -> Project:
-        spec = load_spec(spec_path)
-        return cls(spec_path, spec, Lock.beside(spec_path))
+        text = read_spec(spec_path)
+        spec = parse_file(text, spec_path)
+        return cls(spec_path, spec, Lock.beside(spec_path), text)
 
     def profiles(self, selected: tuple[str, ...] = ()) -> list[str]:
         unknown = [p for p in selected if p not in self.spec.profiles]
@@ -44,3 +61,23 @@ class Project:
             Output(profile, self.output_path(profile), render(self.spec, profile, self.lock))
             for profile in self.profiles(selected)
         ]
+
+    def checked(self, outputs: list[Output]) -> list[Output]:
+        """``outputs`` with the file each may write, once every profile's output passed the
+        path rule (:func:`generator.output.check_targets`); SpecError with every problem,
+        placed at its profile's ``output``, otherwise. All profiles are checked, not only
+        the selected ones, so two profiles can never name one file."""
+        protected = protected_paths(self.spec_path)
+        for index, copy in enumerate(self.spec.files):
+            protected.setdefault(resolve(self.spec_path.parent / copy.src), f"the source of files[{index}] ({copy.src})")
+        profile_of = {f"profiles.{name}.output": name for name in self.spec.profiles}
+        targets = [Target(field, self.spec.profiles[name].output, self.output_path(name)) for field, name in profile_of.items()]
+        resolved, problems = check_targets(targets, self.spec_path.parent, protected)
+        if problems:
+            issues = [(("profiles", profile_of[t.name], "output"), message) for t, message in problems]
+            raise SpecError(locate_issues(self.text, str(self.spec_path), issues))
+        return [replace(o, target=resolved[f"profiles.{o.profile}.output"]) for o in outputs]
+
+    def write(self, outputs: list[Output]) -> list[tuple[Output, bool]]:
+        """Check every output against the path rule, then write them: (output, changed)."""
+        return [(output, write_atomic(output.target, output.text)) for output in self.checked(outputs)]

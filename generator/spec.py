@@ -12,6 +12,7 @@ from generator.methods import Tool
 from generator.fields import (
     AbsPath,
     AptPackage,
+    BuilderImage,
     ProjectPath,
     CommandWord,
     Duration,
@@ -176,8 +177,8 @@ class FileCopy(Model):
 class Builders(Model):
     """Images for builder stages (compile-only work; their results are copied out)."""
 
-    cargo: Annotated[StrictStr, _pattern(r"[a-z0-9./_-]+:[A-Za-z0-9_.-]+(@sha256:[0-9a-f]{64})?", "image:tag[@digest]")] = "rust:1.94.1-bookworm"
-    go: Annotated[StrictStr, _pattern(r"[a-z0-9./_-]+:[A-Za-z0-9_.-]+(@sha256:[0-9a-f]{64})?", "image:tag[@digest]")] = "golang:1.27.0-bookworm"
+    cargo: BuilderImage = "rust:1.94.1-bookworm"
+    go: BuilderImage = "golang:1.27.0-bookworm"
 
     @field_validator("cargo", "go")
     @classmethod

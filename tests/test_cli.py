@@ -142,7 +142,11 @@ def test_output_that_cannot_be_written_is_a_usage_error_without_leftovers(minima
     (minimal / "Dockerfile").mkdir()
     result = run("generate", cwd=minimal)
     assert result.returncode == 2
-    assert result.stderr == "error: cannot write Dockerfile: Is a directory\n"
+    assert result.stderr.splitlines() == [
+        "sandbox.yaml:2:1: profiles.default.output: 'Dockerfile' is a directory; an output may only replace "
+        "a regular file or create a new one (this is the default value: the spec does not set it)",
+        "error: the spec is invalid (1 problem(s)); nothing was written",
+    ]
     assert sorted(p.name for p in minimal.iterdir()) == ["Dockerfile", "sandbox.yaml"]
 
 
@@ -315,3 +319,26 @@ def test_lint_findings_exit_1_and_name_the_line(minimal):
     assert flagged == {n for n, text in enumerate(rendered, start=1) if "releases/latest" in text}
     assert flagged
     assert "lint finding(s)" in result.stderr
+
+
+# -- arguments that reach docker ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["test", "--", "--privileged"], "IMAGE"),
+        (["test", "--", "-v/:/host"], "IMAGE"),
+        (["test", "image name"], "IMAGE"),
+        (["build", "--tag=--push"], "--tag"),
+        (["pull", "--tag=-q"], "--tag"),
+    ],
+)
+def test_an_image_reference_that_docker_could_read_as_an_option_is_refused(minimal, monkeypatch, capsys, args, name):
+    monkeypatch.chdir(minimal)
+    # a docker CLI that does not exist: reaching it would be exit 3, not 2
+    code = main([*args[:1], "--docker-cli", "/nonexistent/docker", *args[1:]])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE, err
+    assert err.startswith(f"error: {name}: expected an image ")
+    assert sorted(p.name for p in minimal.iterdir()) == ["sandbox.yaml"]

@@ -9,9 +9,9 @@ from importlib import metadata
 
 import click
 
-from generator.commands.docker import client_from, docker_options
+from generator.commands.docker import checked_argument, client_from, docker_options
 from generator.errors import FindingsError
-from generator.output import drift, write_atomic
+from generator.output import drift
 from generator.project import Output, Project
 
 BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported here to keep startup cheap
@@ -43,7 +43,7 @@ def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
                 f"{output.path} is out of date with {project.spec_path} (or missing); "
                 f"run: sandbox --spec {project.spec_path} generate (or build with --regenerate)"
             )
-        write_atomic(output.path, output.text)
+        project.write([output])
         click.echo(f"regenerated {output.path} (profile {profile})")
     return output
 
@@ -122,6 +122,9 @@ def build(
     from generator.docker.context import build_context
     from generator.docker.progress import count_steps
 
+    from generator.fields import ImageReference
+
+    checked_argument(tag, ImageReference, "--tag")
     extra_args = _parse_build_args(build_args)
     project = Project.load(ctx.obj["spec"])
     profile = project.profiles((profile,) if profile else ())[0]
@@ -175,7 +178,9 @@ def test(
     from rich.table import Table
 
     from generator.docker.smoke import SmokeTest
+    from generator.fields import ImageReference
 
+    checked_argument(image, ImageReference, "IMAGE")
     if health_interval is not None and not re.fullmatch(r"[0-9]+(ms|s|m|h)", health_interval):
         raise click.BadParameter(f"{health_interval!r}: a duration such as 2s", param_hint="--health-interval")
     project = Project.load(ctx.obj["spec"])

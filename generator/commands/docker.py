@@ -50,6 +50,23 @@ def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def checked_argument(value: str | None, field_type: Any, name: str) -> str | None:
+    """``value`` of a command-line argument that reaches docker, validated against a type
+    of generator.fields (an image reference never starts with '-'); UsageError naming the
+    argument otherwise."""
+    if value is None:
+        return None
+    from pydantic import TypeAdapter, ValidationError
+
+    from generator.errors import UsageError
+
+    try:
+        return TypeAdapter(field_type).validate_python(value)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise UsageError(f"{name}: {message}") from None
+
+
 def client_from(options: dict[str, Any], *, timeout: float | None = None):  # noqa: ANN201 - lazy import of the type
     """A DockerClient for the values of :func:`docker_options` (popped from ``options``)."""
     from generator.docker.client import DEFAULT_TIMEOUT, DockerClient
@@ -102,19 +119,12 @@ def pull(ctx: click.Context, tag: str | None, tries: int, retry_delay: float, **
 
     Progress goes to stderr; the registry that served the image and its digest to stdout.
     """
-    from pydantic import TypeAdapter, ValidationError
-
     from generator import load_spec
     from generator.docker.pull import PULL_TIMEOUT, Backoff, pull_image
     from generator.docker.pull_progress import pull_reporter
-    from generator.errors import UsageError
     from generator.fields import ImageTag
 
-    if tag is not None:
-        try:
-            TypeAdapter(ImageTag).validate_python(tag)
-        except ValidationError as exc:
-            raise UsageError(f"--tag: {exc.errors()[0]['msg']}") from None
+    checked_argument(tag, ImageTag, "--tag")
     spec = load_spec(ctx.obj["spec"])
     client = client_from(options, timeout=PULL_TIMEOUT)
     names = [spec.image.name, *spec.image.mirrors]

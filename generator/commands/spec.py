@@ -56,12 +56,10 @@ def generate(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> N
         for record, path in zip(entry.outputs, entry.paths(spec_path)):
             click.echo(f"unchanged {path} (profile {record.profile})")
         return
-    from generator.output import write_atomic
-
     project = _project(ctx)
+    # every profile rendered and every path checked before the first file is written
     outputs = project.outputs(profiles)
-    for output in outputs:
-        changed = write_atomic(output.path, output.text)
+    for output, changed in project.write(outputs):
         click.echo(f"{'wrote' if changed else 'unchanged'} {output.path} (profile {output.profile})")
     results.store([(o.profile, o.path, o.text) for o in outputs], lock_fresh=not _stale_lock_entries(project))
 
@@ -127,11 +125,19 @@ def schema_text() -> str:
 
 
 @click.command()
-@click.option("--output", type=click.Path(path_type=Path), default=None, help="Write here (default: print).")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write here, inside the spec's directory (default: print).",
+)
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 with a diff if --output is stale.")
-def schema(output: Path | None, check_only: bool) -> None:
+@click.pass_context
+def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
     """The JSON Schema of sandbox.yaml, generated from the models."""
-    from generator.output import drift, write_atomic
+    from generator.errors import UsageError
+    from generator.output import Target, check_targets, drift, write_atomic
+    from generator.project import protected_paths
 
     text = schema_text()
     if output is None:
@@ -143,7 +149,15 @@ def schema(output: Path | None, check_only: bool) -> None:
             raise FindingsError(f"{output} is stale; run: sandbox schema --output {output}")
         click.echo(f"up to date: {output}")
     else:
-        changed = write_atomic(output, text)
+        # the spec is not read (a broken spec still gets its schema), so its files: sources
+        # are not known here; the spec and the lock are
+        spec_path: Path = ctx.obj["spec"]
+        resolved, problems = check_targets(
+            [Target("--output", str(output), output)], spec_path.parent, protected_paths(spec_path)
+        )
+        if problems:
+            raise UsageError(f"--output: {problems[0][1]}")
+        changed = write_atomic(resolved["--output"], text)
         click.echo(f"{'wrote' if changed else 'unchanged'} {output}")
 
 

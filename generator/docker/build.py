@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from generator.docker import classify as _classify
-from generator.docker.client import BUILD_TIMEOUT, DockerClient
+from generator.docker.client import BUILD_TIMEOUT, DockerClient, image_argument
 from generator.docker.errors import BuildError, CliMissing, DockerError, TimeoutError
 from generator.docker.progress import BuildProgress, Vertex
 from generator.errors import UsageError
@@ -88,25 +88,32 @@ def build_command(mode: str, context_dir: Path, options: BuildOptions, iidfile: 
     if mode == "buildx":
         command = ["buildx", "build", "--load"]
         if options.builder:
-            command += ["--builder", options.builder]
+            command.append(f"--builder={options.builder}")
         env: dict[str, str] = {}
     else:
         if options.builder:
             raise UsageError("--builder needs the buildx plugin; this docker CLI builds with its built-in BuildKit")
         command = ["build"]
         env = {"DOCKER_BUILDKIT": "1"}
-    command += ["--progress=plain", "--file", str(context_dir / "Dockerfile"), "--tag", options.tag, "--iidfile", str(iidfile)]
+    # every value given by a user is joined to its option (--tag=VALUE): whatever it starts
+    # with, docker cannot read it as an option of its own
+    command += [
+        "--progress=plain",
+        f"--file={context_dir / 'Dockerfile'}",
+        f"--tag={image_argument(options.tag)}",
+        f"--iidfile={iidfile}",
+    ]
     if options.platform:
-        command += ["--platform", options.platform]
+        command.append(f"--platform={options.platform}")
     if options.no_cache:
         command.append("--no-cache")
     if options.network:
-        command += ["--network", options.network]
+        command.append(f"--network={options.network}")
     if options.target:
-        command += ["--target", options.target]
+        command.append(f"--target={options.target}")
     for key, value in args.items():
-        command += ["--build-arg", f"{key}={value}"]
-    command.append(str(context_dir))
+        command.append(f"--build-arg={key}={value}")
+    command.append(str(context_dir))  # an absolute path: the one positional argument
     return command, env
 
 

@@ -59,6 +59,17 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     return int(match[1]), int(match[2]), int(match[3] or 0)
 
 
+def image_argument(reference: str) -> str:
+    """An image reference as a positional docker argument: the commands validate what users
+    give (generator.fields.ImageReference); this is the last guard that nothing starting
+    with '-' lands where docker looks for options."""
+    if not reference or reference.startswith("-"):
+        from generator.errors import UsageError
+
+        raise UsageError(f"image reference {reference!r} would be read by docker as an option")
+    return reference
+
+
 def _resolve(candidate: str) -> str | None:
     if os.sep in candidate or (os.altsep and os.altsep in candidate):
         return candidate if os.path.isfile(candidate) and os.access(candidate, os.X_OK) else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from generator.docker import classify as _classify
-from generator.docker.client import BUILD_TIMEOUT, DockerClient
+from generator.docker.client import BUILD_TIMEOUT, DockerClient, image_argument
 from generator.docker.errors import ConnectionError, DockerError, PullError, TimeoutError
 
 #: one attempt at a pull may download gigabytes
@@ -157,7 +157,7 @@ def pull_image(
             attempts.append(Attempt(reference, number, None))
             if expected_digest and digest != expected_digest:
                 # leave nothing under the expected name that a later `run` could pick up
-                client.run(["image", "rm", reference], check=False)
+                client.run(["image", "rm", image_argument(reference)], check=False)
                 raise PullError(
                     f"{reference} from {registry_of(name)} has digest {digest}, but the spec pins "
                     f"image.digest {expected_digest}; refusing it (the tag was removed again)"
@@ -169,14 +169,14 @@ def pull_image(
 
 def _pull_once(client: DockerClient, reference: str, on_event: Callable[[Event], None], timeout: float | None) -> str:
     lines: list[str] = []
-    for line in client.stream(["pull", reference], timeout=PULL_TIMEOUT if timeout is None else timeout):
+    for line in client.stream(["pull", image_argument(reference)], timeout=PULL_TIMEOUT if timeout is None else timeout):
         lines.append(line)
         on_event(Event("line", reference, text=line))
     return "\n".join(lines)
 
 
 def _digest(client: DockerClient, name: str, reference: str, output: str) -> str:
-    result = client.run(["image", "inspect", "--format", "{{json .RepoDigests}}", reference], check=False)
+    result = client.run(["image", "inspect", "--format", "{{json .RepoDigests}}", image_argument(reference)], check=False)
     if result.returncode == 0:
         import json
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from generator.docker.client import DockerClient
+from generator.docker.client import DockerClient, image_argument
 from generator.docker.errors import ContainerError
 from generator.spec import Spec
 
@@ -138,7 +138,7 @@ class SmokeTest:
         args = ["run", "--detach", "--name", self.name, "--label", "org.opencode-sandbox.smoke-test=1"]
         if self.health_interval:
             args.append(f"--health-interval={self.health_interval}")
-        args.append(self.image)
+        args.append(image_argument(self.image))  # after every option, before the command
         if self.stand_in:
             args += stand_in_command(self.spec)
             runtime = self.spec.runtime

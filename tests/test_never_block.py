@@ -1,0 +1,114 @@
+"""No command waits on a special file: a FIFO, a device or a directory where the spec, the
+lock, an output or a result-cache entry should be is refused up front. Each case runs
+in-process under an alarm, so a regression fails the test instead of hanging the suite."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from generator.cache import ResultCache
+from generator.cli import main
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "sandbox.yaml"
+LOCK = "artifacts: {}\nimages: {}\n"
+
+
+@pytest.fixture(autouse=True)
+def _alarm():
+    def expired(signum, frame):
+        raise TimeoutError("the command blocked on a special file")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(EXAMPLE, tmp_path / "sandbox.yaml")
+    return tmp_path
+
+
+def sandbox(capsys, *args: str) -> tuple[int, str]:
+    code = main(["--spec", "sandbox.yaml", *args])
+    return code, capsys.readouterr().err
+
+
+SPEC_COMMANDS = [("generate",), ("check",), ("lint",), ("list",), ("generate", "--no-cache")]
+
+
+@pytest.mark.parametrize("command", SPEC_COMMANDS)
+def test_a_fifo_as_spec_is_refused(project, capsys, command):
+    (project / "sandbox.yaml").unlink()
+    os.mkfifo(project / "sandbox.yaml")
+    code, err = sandbox(capsys, *command)
+    assert code == 2
+    assert err.splitlines()[0] == "sandbox.yaml:1:1: cannot read the spec: it is a FIFO (named pipe), not a regular file"
+
+
+def test_a_device_as_spec_is_refused(project, capsys):
+    # (a directory is refused by --spec itself: test_cli.py)
+    (project / "sandbox.yaml").unlink()
+    (project / "sandbox.yaml").symlink_to("/dev/zero")
+    code, err = sandbox(capsys, "generate")
+    assert code == 2
+    assert err.splitlines()[0] == "sandbox.yaml:1:1: cannot read the spec: it is a character device, not a regular file"
+
+
+def test_a_dangling_spec_symlink_says_so(project, capsys):
+    (project / "sandbox.yaml").unlink()
+    (project / "sandbox.yaml").symlink_to("gone.yaml")
+    code, err = sandbox(capsys, "generate")
+    assert code == 2 and err.splitlines()[0] == "sandbox.yaml:1:1: file not found (a symlink to nothing)"
+
+
+@pytest.mark.parametrize("command", [("generate",), ("check",), ("lint",), ("generate", "--no-cache")])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: os.mkfifo(p), "cannot read the lock file: it is a FIFO (named pipe), not a regular file"),
+        (lambda p: p.symlink_to("/dev/zero"), "cannot read the lock file: it is a character device, not a regular file"),
+        (lambda p: p.mkdir(), "cannot read the lock file: it is a directory, not a regular file"),
+        (lambda p: p.symlink_to("moved.lock"), "a symlink to moved.lock, which does not exist; restore the lock file or remove the link"),
+    ],
+    ids=["fifo", "device", "directory", "dangling-symlink"],
+)
+def test_a_lock_that_is_not_a_regular_file_is_an_error(project, capsys, command, make, message):
+    # a first run with a real lock fills the result cache: the bad lock must not hit it
+    (project / "sandbox.lock").write_text(LOCK, encoding="utf-8")
+    assert sandbox(capsys, "generate")[0] == 0
+    (project / "sandbox.lock").unlink()
+    make(project / "sandbox.lock")
+    before = (project / "Dockerfile").read_bytes()
+    code, err = sandbox(capsys, *command)
+    assert code == 2
+    assert err == f"error: sandbox.lock: {message}\n"
+    assert (project / "Dockerfile").read_bytes() == before
+
+
+def test_a_fifo_as_result_cache_entry_is_a_miss(project, capsys):
+    assert sandbox(capsys, "generate")[0] == 0
+    entry = ResultCache(Path("sandbox.yaml"), ())._file()
+    assert entry is not None and entry.exists()
+    entry.unlink()
+    os.mkfifo(entry)
+    code, err = sandbox(capsys, "check")
+    assert code == 0, err
+
+
+def test_a_fifo_in_place_of_a_cached_output_is_refused(project, capsys):
+    assert sandbox(capsys, "generate")[0] == 0
+    (project / "Dockerfile").unlink()
+    os.mkfifo(project / "Dockerfile")
+    code, err = sandbox(capsys, "generate")
+    assert code == 2 and "'Dockerfile' is a FIFO (named pipe)" in err
+    code, err = sandbox(capsys, "check")
+    assert code == 2 and err == "error: cannot read Dockerfile: it is a FIFO (named pipe), not a regular file\n"
