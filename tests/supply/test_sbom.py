@@ -212,3 +212,77 @@ def test_the_serial_number_follows_the_content(sandbox, spec):
 def test_an_unknown_profile_is_a_usage_error(sandbox, spec):
     result = sandbox(spec, "sbom", "--profile", "nope")
     assert result.code == 2 and "unknown profile 'nope'" in result.err
+
+
+# -- SPDX 2.3 ---------------------------------------------------------------------------
+
+
+def _spdx(sandbox, spec: Path, tmp_path: Path, *args: str):
+    from spdx_tools.spdx.parser.parse_anything import parse_file
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+
+    target = tmp_path / "sbom.spdx.json"
+    result = sandbox(spec, "sbom", "--format", "spdx", "--output", str(target), *args)
+    assert result.code == 0, result.err
+    document = parse_file(str(target))
+    assert validate_full_spdx_document(document) == []
+    return document, json.loads(target.read_text())
+
+
+@pytest.mark.parametrize("profile", ["full", "minimal"])
+def test_the_default_spec_gives_a_valid_spdx_document(sandbox, spec, tmp_path, profile):
+    document, raw = _spdx(sandbox, spec, tmp_path, "--profile", profile)
+
+    assert raw["spdxVersion"] == "SPDX-2.3"
+    assert raw["creationInfo"]["created"] == "1970-01-01T00:00:00Z"  # no SOURCE_DATE_EPOCH: the epoch
+    (described,) = [r for r in document.relationships if r.relationship_type.name == "DESCRIBES"]
+    contained = {r.related_spdx_element_id for r in document.relationships if r.relationship_type.name == "CONTAINS"}
+    packages = {p.spdx_id: p for p in document.packages}
+    assert described.related_spdx_element_id in packages
+    tools = {p["SPDXID"] for p in raw["packages"] if p["primaryPackagePurpose"] == "APPLICATION"}
+    assert tools and contained == tools  # every tool's package is in the image
+    for package in document.packages:
+        for ref in package.external_references:
+            assert PackageURL.from_string(ref.locator).to_string() == ref.locator
+
+
+def test_spdx_gives_each_platform_download_its_package_with_url_and_checksum(sandbox, spec, tmp_path):
+    document, _ = _spdx(sandbox, spec, tmp_path)
+
+    opencode = sorted((p for p in document.packages if p.name == "opencode"), key=lambda p: p.download_location)
+    assert [p.download_location for p in opencode] == [OPENCODE_URL.format("arm64"), OPENCODE_URL.format("x64")]
+    assert [p.checksums[0].value for p in opencode] == [OPENCODE_SHA["arm64"], OPENCODE_SHA["amd64"]]
+    assert all(p.version == "1.18.21" and p.external_references[0].locator == "pkg:github/anomalyco/opencode@v1.18.21" for p in opencode)
+    assert all("verified: pinned-digest (sha256 in sandbox.yaml)" in p.comment for p in opencode)
+    (omz,) = [p for p in document.packages if p.name == "oh-my-zsh"]
+    assert omz.download_location == "git+https://github.com/ohmyzsh/ohmyzsh.git@830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa"
+    (sudo,) = [p for p in document.packages if p.name == "sudo"]
+    assert sudo.version is None and sudo.checksums == []
+    (ubuntu,) = [p for p in document.packages if p.name == "ubuntu"]
+    assert "no digest: pulled by tag" in ubuntu.comment
+
+
+def test_spdx_output_is_byte_identical(sandbox, spec, monkeypatch):
+    first = sandbox(spec, "sbom", "--format", "spdx").out
+    assert sandbox(spec, "sbom", "--format", "spdx").out == first
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    assert json.loads(sandbox(spec, "sbom", "--format", "spdx").out)["creationInfo"]["created"] == "2026-01-01T00:00:00Z"
+
+
+def test_sbom_imports_no_sbom_library(spec):
+    """The command writes plain JSON: the libraries that check it are for the tests only."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from generator.cli import main; code = main(sys.argv[1:]); "
+        "heavy = [m for m in sys.modules if m.split('.')[0] in {'cyclonedx', 'spdx_tools', 'packageurl', 'python_on_whales'}]; "
+        "print(heavy, file=sys.stderr); sys.exit(code or bool(heavy))"
+    )
+    for fmt in ("cyclonedx", "spdx"):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, "--spec", str(spec), "sbom", "--format", fmt],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.strip() == "[]"
