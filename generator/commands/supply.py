@@ -286,4 +286,30 @@ def audit(ctx, strict, as_json) -> None:
         raise FindingsError(f"audit --strict: {len(findings)} item(s) unpinned or unverified")
 
 
-COMMANDS = [lock, outdated, update, audit]
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["cyclonedx", "spdx"]), default="cyclonedx", show_default=True,
+              help="CycloneDX 1.6 or SPDX 2.3, as JSON.")  # fmt: skip
+@click.option("--profile", default=None, metavar="NAME", help="The profile whose image is described (default: the first).")
+@click.option(
+    "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    help="Write here (atomically) instead of to standard output.",
+)  # fmt: skip
+@click.pass_context
+def sbom(ctx, fmt, profile, output) -> None:
+    """The image's software bill of materials from sandbox.yaml and sandbox.lock, no build:
+    every enabled tool (apt: every package) with version, purl, download URL per platform,
+    the sha256 the spec or the lock holds, and how it is verified; the base and builder
+    images with their digests when known. The same spec and lock give the same bytes
+    (timestamps only from SOURCE_DATE_EPOCH)."""
+    from generator.sbom import render
+
+    project = Project.load(ctx.obj["spec"])
+    text = render(project.spec, project.lock, profile, fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        changed = write_atomic(output, text)
+        click.echo(f"{'wrote' if changed else 'unchanged'} {output} ({fmt})", err=True)
+
+
+COMMANDS = [lock, outdated, update, audit, sbom]

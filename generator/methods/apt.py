@@ -7,9 +7,43 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
-from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Phase, SbomComponent, ToolBase, Verification, q
+from generator.purl import purl
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
+
+
+def deb_component(ctx, package: str, tool: str, verification: str, downloads=(), properties=()) -> SbomComponent:
+    """One apt package as an SBOM component: pkg:deb/DISTRO/NAME[@PIN]?arch=..&distro=...
+
+    The version is the spec's pin as written (a dpkg glob such as 8.5.* picks the newest
+    match at build time); an unpinned package has none. The distribution is the base
+    image's (ubuntu:24.04 -> namespace ubuntu, distro=ubuntu-24.04). arch is given only
+    when the spec builds for one platform: the same component stands for every platform.
+    """
+    name, _, pin = package.partition("=")
+    base = ctx.spec.base
+    distro = base.image.rsplit("/", 1)[-1]
+    qualifiers = {"distro": f"{distro}-{base.tag}", "arch": ctx.arches[0] if len(ctx.arches) == 1 else ""}
+    return SbomComponent(
+        name=name,
+        version=pin or None,
+        purl=purl("deb", name, pin or None, namespace=distro, qualifiers=qualifiers),
+        tool=tool,
+        method="apt",
+        verification=verification,
+        downloads=tuple(downloads),
+        properties=tuple(properties),
+    )
+
+
+#: how a package from the distribution's own archive is verified
+DISTRIBUTION = Verification("package-manager", "apt, signed distribution archive")
+
+
+def base_components(ctx) -> list[SbomComponent]:
+    """The base stage's packages (base.packages), as components of the image."""
+    return [deb_component(ctx, p, "base", str(DISTRIBUTION)) for p in ctx.spec.base.packages]
 
 
 class AptRepo(BaseModel):
@@ -67,9 +101,18 @@ class AptTool(ToolBase):
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [("key", self.repo.key_url)] if self.repo else []
 
+    def spec_sha256(self, key: str) -> str | None:
+        return self.repo.key_sha256 if key == "key" and self.repo else None
+
+    def sbom_components(self, ctx) -> list[SbomComponent]:
+        """One component per package; a vendor repository's key (and its digest) goes with each."""
+        verification = str(self.verification(ctx))
+        downloads = self.sbom_downloads(ctx)
+        props = (("apt:repository", f"{self.repo.url} {self.repo.suite}"),) if self.repo else ()
+        return [deb_component(ctx, p, self.name, verification, downloads, props) for p in self.packages]
+
     def verification(self, ctx) -> Verification:
-        source = "vendor repository" if self.repo else "distribution archive"
-        return Verification("package-manager", f"apt, signed {source}")
+        return Verification("package-manager", "apt, signed vendor repository") if self.repo else DISTRIBUTION
 
     def contribute(self, ctx) -> Contribution:
         repo = None

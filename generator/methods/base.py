@@ -62,6 +62,40 @@ class Verification:
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 
 
+@dataclass(frozen=True)
+class SbomDownload:
+    """One file the build fetches for a component: the key `sandbox lock` files it under
+    (an arch such as amd64, or a name such as script), its URL, and its sha256 when
+    sandbox.lock or sandbox.yaml has one (never computed or guessed)."""
+
+    key: str
+    url: str
+    sha256: str | None = None
+    #: where the sha256 comes from: sandbox.lock or sandbox.yaml
+    sha256_from: str | None = None
+
+
+@dataclass(frozen=True)
+class SbomComponent:
+    """What `sandbox sbom` lists for one piece of the image, whatever the output format."""
+
+    name: str
+    #: the version the spec pins (for apt, the pin as written); None when it pins none
+    version: str | None
+    purl: str
+    #: the tool of the spec this comes from (an apt tool gives one component per package)
+    tool: str
+    method: str
+    verification: str
+    downloads: tuple[SbomDownload, ...] = ()
+    #: a source checkout: (repository URL, commit)
+    vcs: tuple[str, str | None] | None = None
+    #: application, library, container, ... (CycloneDX's component types)
+    kind: str = "application"
+    #: extra facts, shown as properties (sandbox:KEY)
+    properties: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class Contribution:
     """What one tool adds to the Dockerfile: rendered by the generic renderer."""
@@ -136,6 +170,43 @@ class ToolBase(BaseModel):
 
     def contribute(self, ctx: RenderContext) -> Contribution:
         raise NotImplementedError
+
+    # -- the SBOM (`sandbox sbom`); defaults fit a tool with one version and no purl type --
+    def purl(self, ctx: RenderContext) -> str:
+        from generator.purl import purl
+
+        return purl("generic", self.name, self.shown_version() or None)
+
+    def spec_sha256(self, key: str) -> str | None:
+        """The sha256 sandbox.yaml pins for the download filed under ``key``, if any."""
+        return None
+
+    def sbom_downloads(self, ctx: RenderContext) -> tuple[SbomDownload, ...]:
+        """Each download with its digest: sandbox.lock's (while its URL matches), else the spec's."""
+        found = []
+        for key, url in self.downloads(ctx):
+            locked = ctx.locked_sha256(self.name, key, url)
+            pinned = None if locked else self.spec_sha256(key)
+            source = "sandbox.lock" if locked else "sandbox.yaml" if pinned else None
+            found.append(SbomDownload(key, url, locked or pinned, source))
+        return tuple(found)
+
+    def builder_image(self, ctx: RenderContext) -> str | None:
+        """The builder image this tool's stage is built FROM, if not the base image."""
+        return None
+
+    def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:
+        return [
+            SbomComponent(
+                name=self.name,
+                version=self.shown_version() or None,
+                purl=self.purl(ctx),
+                tool=self.name,
+                method=self.method,  # type: ignore[attr-defined]
+                verification=str(self.verification(ctx)),
+                downloads=self.sbom_downloads(ctx),
+            )
+        ]
 
     def in_profile(self, profile: str) -> bool:
         return self.enabled and (self.profiles is None or profile in self.profiles)

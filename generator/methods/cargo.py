@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from generator.fields import CrateName, Version
 from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+from generator.purl import purl
 
 
 class CargoTool(ToolBase):
@@ -19,6 +20,12 @@ class CargoTool(ToolBase):
 
     def platform_issues(self, arches):
         return ()
+
+    def purl(self, ctx) -> str:
+        return purl("cargo", self.crate or self.name, self.version)
+
+    def builder_image(self, ctx) -> str:
+        return ctx.spec.builders.cargo
 
     def verification(self, ctx) -> Verification:
         return Verification("package-manager", "crates.io checksums, Cargo.lock (--locked)")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, StrictStr, model_validator
 
 from generator.fields import GitCommit, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, SbomComponent, ToolBase, Verification, q
+from generator.purl import github, purl
 
 Dest = Annotated[StrictStr, _pattern(r"(~|/)[A-Za-z0-9._+@/-]*", "an absolute path or one under ~")]
 
@@ -71,6 +73,18 @@ class GitTool(ToolBase):
         if not self.commit:
             return Verification("unverified", "no commit pinned")
         return Verification("git-commit", f"commit {self.commit[:12]}")
+
+    def purl(self, ctx) -> str:
+        """pkg:github/OWNER/REPO@COMMIT on GitHub; elsewhere pkg:generic with the repository
+        as vcs_url (the commit is what the build checks out, so it is the version)."""
+        return github(self.url, self.commit) or purl(
+            "generic", self.name, self.commit, qualifiers={"vcs_url": f"git+{self.url}@{self.commit}" if self.commit else ""}
+        )
+
+    def sbom_components(self, ctx) -> list[SbomComponent]:
+        (component,) = super().sbom_components(ctx)
+        props = (("git:branch", self.branch),) if self.branch else ()
+        return [replace(component, version=self.version or self.commit, vcs=(self.url, self.commit), properties=props)]
 
     def contribute(self, ctx) -> Contribution:
         dest = ctx.expand_home(self.dest)

@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from generator.fields import GoPackage, Version
 from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+from generator.purl import purl
 
 
 class GoTool(ToolBase):
@@ -20,6 +21,19 @@ class GoTool(ToolBase):
 
     def platform_issues(self, arches):
         return ()
+
+    def purl(self, ctx) -> str:
+        """pkg:golang/MODULE@VERSION#SUBPATH. The spec names a package, not its module: by
+        Go's convention a command lives under the module's cmd/, so what precedes /cmd/ is
+        taken as the module; without /cmd/ the whole package path is named."""
+        path = self.package.removesuffix("/...")
+        module, found, below = (path + "/").partition("/cmd/")
+        subpath = f"cmd/{below}".rstrip("/") if found else None
+        namespace, _, name = (module if found else path).rpartition("/")
+        return purl("golang", name, self.version, namespace=namespace or None, subpath=subpath)
+
+    def builder_image(self, ctx) -> str:
+        return ctx.spec.builders.go
 
     def verification(self, ctx) -> Verification:
         return Verification("package-manager", "Go checksum database (sum.golang.org)")

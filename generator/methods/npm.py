@@ -6,6 +6,7 @@ from typing import ClassVar, Literal
 
 from generator.fields import CommandWord, NpmPackage, Version
 from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.purl import purl
 
 
 class NpmTool(ToolBase):
@@ -24,6 +25,10 @@ class NpmTool(ToolBase):
     @property
     def package_name(self) -> str:
         return self.package or self.name
+
+    def purl(self, ctx) -> str:
+        scope, _, name = self.package_name.rpartition("/")
+        return purl("npm", name, self.version, namespace=scope or None)
 
     def verification(self, ctx) -> Verification:
         return Verification("package-manager", "npm registry integrity hash, exact version")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from generator.fields import AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version
 from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+from generator.purl import github, purl
 
 Arch = Literal["amd64", "arm64"]
 Archive = Literal["raw", "tar.gz", "tar.xz", "tar.bz2", "zip"]
@@ -147,6 +148,20 @@ class ReleaseTool(ToolBase):
         if self.checksum_file:
             return Verification("checksum-file", "upstream checksum file fetched at build time")
         return Verification("unverified", self.unverified or "")
+
+    def spec_sha256(self, key: str) -> str | None:
+        return (self.sha256 or {}).get(key)
+
+    def purl(self, ctx) -> str:
+        """pkg:github/OWNER/REPO@TAG for a GitHub release (the tag as it appears in the
+        download URL, e.g. v1.26.0); pkg:generic/NAME@VERSION for any other host."""
+        arch = next((a for a in ctx.arches if a in self.assets), next(iter(self.assets)))
+        url = self.asset_url(arch)
+        head, found, rest = url.partition("/releases/download/")
+        # the tag is all between /releases/download/ and the asset (it may hold a slash:
+        # rustsec's cargo-audit/v0.22.2)
+        tag = rest.rsplit("/", 1)[0] if found and "/" in rest else self.version
+        return github(head if found else url, tag) or purl("generic", self.name, self.version)
 
     def digest(self, ctx, arch: str) -> str | None:
         return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or (self.sha256 or {}).get(arch)

@@ -59,6 +59,9 @@ class RustupTool(ToolBase):
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [(arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256]
 
+    def spec_sha256(self, key: str) -> str | None:
+        return self.sha256.get(key)
+
     def digest(self, ctx, arch: str) -> str | None:
         return ctx.locked_sha256(self.name, arch, self.init_url(arch)) or self.sha256.get(arch)
 

@@ -51,6 +51,9 @@ class ScriptTool(ToolBase):
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [("script", self.url_for())]
 
+    def spec_sha256(self, key: str) -> str | None:
+        return self.sha256 if key == "script" else None
+
     def digest(self, ctx) -> str | None:
         return ctx.locked_sha256(self.name, "script", self.url_for()) or self.sha256
 

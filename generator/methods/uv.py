@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Literal
 
 from generator.fields import PypiPackage, Version
 from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.purl import purl
 
 
 class UvTool(ToolBase):
@@ -19,6 +21,11 @@ class UvTool(ToolBase):
     version: Version
     #: Python the tool's environment uses (e.g. 3.13); default: uv's choice
     python: Version | None = None
+
+    def purl(self, ctx) -> str:
+        # PyPI names are compared normalized (PEP 503), and purl asks for that form
+        name = re.sub(r"[-_.]+", "-", self.package or self.name).lower()
+        return purl("pypi", name, self.version)
 
     def verification(self, ctx) -> Verification:
         return Verification("package-manager", "PyPI over HTTPS, exact version")
