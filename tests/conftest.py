@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import io
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,21 @@ def rejected(data: dict[str, Any], field: str, contains: str = "") -> Problem:
     if last and not field.endswith("]") and "." in field:
         assert last in line or line.strip().startswith("-"), f"{problem} points at {line!r}"
     return problem
+
+
+@pytest.fixture
+def fails_if_blocked():
+    """The test fails (TimeoutError) instead of hanging when the code under test blocks, e.g.
+    on opening a FIFO; 20 s of SIGALRM, for in-process commands."""
+
+    def expired(signum, frame):
+        raise TimeoutError("the command blocked (on a special file?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(autouse=True, scope="session")

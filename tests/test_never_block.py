@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 from pathlib import Path
 
 import pytest
@@ -18,16 +17,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "san
 LOCK = "artifacts: {}\nimages: {}\n"
 
 
-@pytest.fixture(autouse=True)
-def _alarm():
-    def expired(signum, frame):
-        raise TimeoutError("the command blocked on a special file")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("fails_if_blocked")
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import stat
 from pathlib import Path
 
@@ -19,16 +18,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "san
 OLD = b"# an earlier Dockerfile\n"
 
 
-@pytest.fixture(autouse=True)
-def _alarm():
-    def expired(signum, frame):
-        raise TimeoutError("the command blocked")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(20)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+pytestmark = pytest.mark.usefixtures("fails_if_blocked")
 
 
 @pytest.fixture
