@@ -420,10 +420,15 @@ def parse(text: str, filename: str) -> Spec:
     return spec
 
 
-def _located(tree: _Tree, issues: Iterable[Issue]) -> list[Problem]:
+def _located(tree: _Tree, issues: Iterable[Issue], *, name_defaults: bool = False) -> list[Problem]:
+    """Each issue placed at its field in ``tree``. ``name_defaults``: an issue with a field
+    the spec does not set (a default value) names the whole field and says so."""
     problems = []
     for loc, message in issues:
         node, field, complete = tree.locate(loc)
+        if not complete and name_defaults:  # point where the key would go
+            field = ".".join(str(part) for part in loc)
+            message += " (this is the default value: the spec does not set it)"
         problems.append(tree.problem(tree.report_node(loc, node) if complete else node, field, message))
     return problems
 
@@ -433,15 +438,7 @@ def locate_issues(text: str, filename: str, issues: Iterable[Issue]) -> list[Pro
     fields in the spec ``text`` that loaded without problems."""
     yaml = YAML(typ="safe")
     yaml.Composer = _PositionedComposer
-    tree = _Tree(filename, yaml.compose(text))
-    problems = []
-    for loc, message in issues:
-        node, field, complete = tree.locate(loc)
-        if not complete:  # a default value: point where the key would go, name the whole field
-            field = ".".join(str(part) for part in loc)
-            message += " (this is the default value: the spec does not set it)"
-        problems.append(tree.problem(tree.report_node(loc, node) if complete else node, field, message))
-    return problems
+    return _located(_Tree(filename, yaml.compose(text)), issues, name_defaults=True)
 
 
 def read_spec(path: Path) -> str:

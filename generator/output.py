@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.safefile import NotRegularFile, kind, read_regular
+from generator.safefile import kind, read_regular
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,7 @@ def write_atomic(path: Path, text: str) -> bool:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = 0o644
-    except NotRegularFile as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
-    except OSError as exc:
+    except OSError as exc:  # NotRegularFile too: its strerror says what the path is
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
