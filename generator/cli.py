@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from generator.errors import ExitCode, SandboxError, SpecError
+from generator.terminal import escape_controls
 
 
 class _LazyGroup(click.Group):
@@ -90,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"error: the spec is invalid ({len(exc.problems)} problem(s)); nothing was written", err=True)
         return exc.exit_code
     except SandboxError as exc:
-        click.echo(f"error: {exc}", err=True)
+        # a message may quote a path, key or URL: no control character reaches the terminal
+        # raw (only the line breaks of messages that have several lines)
+        click.echo(f"error: {escape_controls(str(exc), keep=chr(10))}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)

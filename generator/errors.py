@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from generator.terminal import escape_controls
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -39,8 +41,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        # one line on the terminal, whatever a key or value in the field or message holds
         field = f" {self.field}:" if self.field else ""
-        return f"{self.file}:{self.line}:{self.column}:{field} {self.message}"
+        return escape_controls(f"{self.file}:{self.line}:{self.column}:{field} {self.message}")
 
 
 class SpecError(SandboxError):

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StrictStr, StringConstraints
 
+from generator.terminal import is_control
+
 
 def _pattern(regex: str, expected: str):
     compiled = re.compile(regex)
@@ -24,21 +26,8 @@ def _pattern(regex: str, expected: str):
     return AfterValidator(check)
 
 
-def _is_control(c: str) -> bool:
-    return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029"
-
-
-def escape_controls(text: str) -> str:
-    """``text`` with each control character shown as an escape (\\n, \\x1b): safe to echo."""
-    return "".join(repr(c)[1:-1] if _is_control(c) else c for c in text)
-
-
-def has_controls(text: str) -> bool:
-    return any(_is_control(c) for c in text)
-
-
 def _no_control_chars(value: str) -> str:
-    bad = [c for c in value if _is_control(c)]
+    bad = [c for c in value if is_control(c)]
     if bad:
         raise ValueError(f"control characters are not allowed (found {bad[0]!r})")
     return value

@@ -15,49 +15,21 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.composer import Composer
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.reader import ReaderError
 
 from generator.errors import Problem, SpecError, UsageError
-from generator.fields import escape_controls, has_controls
+from generator.terminal import escape_controls, has_controls
 from generator.safefile import is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
+from generator.yamltree import TAG as _TAG
+from generator.yamltree import AliasNode, YamlProblem, compose, to_value, yaml11_reading
 
-_TAG = "tag:yaml.org,2002:"
-_SCALARS = {
-    _TAG + "str": str,
-    _TAG + "int": lambda text: int(text.replace("_", ""), 0),
-    _TAG + "float": float,
-    _TAG + "bool": lambda text: text.lower() == "true",
-    _TAG + "null": lambda text: None,
-}
-
+#: the scalar tags a spec may hold (after the YAML 1.2 core schema resolved them)
+_SCALARS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
+#: a spec larger than this is refused before it is parsed (the default spec is about 30 KiB)
+MAX_SPEC_BYTES = 1 << 20
 
 _COLLECTION_TAGS = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
-
-
-class _AliasNode(ScalarNode):
-    """Stands where an alias (*name) was written; the stock composer would hand back the
-    anchored node itself, whose position is the anchor's, not the alias's."""
-
-
-class _PositionedComposer(Composer):
-    def __init__(self, loader=None) -> None:
-        super().__init__(loader)
-        # Reused anchors are reported as problems like any other anchor; a Python
-        # warning on stderr would only add noise to the error list.
-        self.warn_double_anchors = False
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.parser.check_event(AliasEvent):
-            event = self.parser.peek_event()
-            super().compose_node(parent, index)  # consumes the event, checks the anchor exists
-            return _AliasNode("alias", event.anchor, event.start_mark, event.end_mark)
-        return super().compose_node(parent, index)
 
 
 def _tag(node: Node) -> str:
@@ -86,34 +58,47 @@ class _Tree:
         return Problem(self.filename, line, column, field, message)
 
     def structural_problems(self) -> list[Problem]:
-        """Anchors, aliases, merge keys, custom tags and duplicate keys, all of them."""
+        """Anchors, aliases, merge keys, tags other than the core schema's, duplicate keys,
+        keys that are not plain scalars, and scalars that cannot be read one way only
+        (:mod:`generator.yamltree`), on keys as on values; all of them."""
         problems: list[Problem] = []
         seen: set[int] = set()
 
-        def walk(node: Node, path: str) -> None:
-            if isinstance(node, _AliasNode) or id(node) in seen:
-                problems.append(
-                    self.problem(node, path, f"aliases (*{node.value}) are not allowed; write the value out")
-                )
-                return
+        def node_problems(node: Node, path: str, what: str) -> bool:
+            """Problems of the node itself; False if its content must not be looked at."""
+            if isinstance(node, AliasNode) or id(node) in seen:
+                problems.append(self.problem(node, path, f"aliases (*{node.value}) are not allowed{what}; write the value out"))
+                return False
             seen.add(id(node))
             if getattr(node, "anchor", None):
-                problems.append(
-                    self.problem(node, path, f"anchors (&{node.anchor}) are not allowed; write each value out")
-                )
+                problems.append(self.problem(node, path, f"anchors (&{node.anchor}) are not allowed{what}; write each value out"))
             tag = _tag(node)
-            if isinstance(node, ScalarNode) and tag not in _SCALARS:
-                problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}; only plain values are allowed"))
-            elif type(node) in _COLLECTION_TAGS and tag != _COLLECTION_TAGS[type(node)]:
-                problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}; only plain values are allowed"))
+            if isinstance(node, ScalarNode) and tag not in _SCALARS or (
+                type(node) in _COLLECTION_TAGS and tag != _COLLECTION_TAGS[type(node)]
+            ):
+                problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}{what}; only plain values are allowed"))
+            elif getattr(node, "problem", None):
+                problems.append(self.problem(node, path, node.problem))
+            return True
+
+        def walk(node: Node, path: str) -> None:
+            if not node_problems(node, path, ""):
+                return
             if isinstance(node, MappingNode):
                 keys: dict[str, Node] = {}
                 for key_node, value_node in node.value:
+                    if not isinstance(key_node, ScalarNode) or isinstance(key_node, AliasNode):
+                        node_problems(key_node, path, " on keys")
+                        if not isinstance(key_node, AliasNode):
+                            problems.append(self.problem(key_node, path, f"a key must be plain text; got {_describe(key_node)}"))
+                        continue
                     key = str(key_node.value)
-                    if _tag(key_node) == _TAG + "merge" or key == "<<":
+                    if key == "<<":
                         problems.append(self.problem(key_node, path, "merge keys (<<) are not allowed; write the keys out"))
                         continue
                     child = f"{path}.{key}" if path else key
+                    if not node_problems(key_node, child, " on keys"):
+                        continue
                     if key in keys:
                         first = keys[key].start_mark.line + 1
                         problems.append(self.problem(key_node, child, f"duplicate key (first defined on line {first})"))
@@ -135,7 +120,7 @@ class _Tree:
             return {str(k.value): self.to_data(v) for k, v in node.value}
         if isinstance(node, SequenceNode):
             return [self.to_data(item) for item in node.value]
-        return _SCALARS[_tag(node)](node.value)
+        return to_value(_tag(node), node.value)
 
     def locate(self, loc: tuple[int | str, ...]) -> tuple[Node | None, str, bool]:
         """Follow a pydantic error location through the tree.
@@ -299,7 +284,12 @@ def _explain(error: dict[str, Any], node: Node | None) -> str:
     if kind == "string_type" and isinstance(node, ScalarNode) and _tag(node) == _TAG + "bool":
         return f"expected a string, but YAML reads {raw} as a boolean; quote it: \"{raw}\""
     if kind in _EXPECTED_TYPE:
-        return f"expected {_EXPECTED_TYPE[kind]}; got {got}"
+        hint = ""
+        if isinstance(node, ScalarNode) and _tag(node) == _TAG + "str" and not node.style:
+            reading = yaml11_reading(raw)
+            if reading and kind not in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
+                hint = f" ({reading} only in YAML 1.1; YAML 1.2 reads it as text)"
+        return f"expected {_EXPECTED_TYPE[kind]}; got {got}{hint}"
     if kind == "missing":
         return "required field is missing"
     if kind == "literal_error":
@@ -366,33 +356,12 @@ def _excluded_keys(tree: _Tree) -> Iterator[Problem]:
             yield tree.problem(key_node, str(key_node.value), _unknown_key(str(key_node.value), Spec))
 
 
-def _yaml_problem(filename: str, exc: MarkedYAMLError) -> Problem:
-    """A YAML syntax error at the place the parser gave up, naming the construct it was in."""
-    mark = exc.problem_mark or exc.context_mark
-    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    message = str(exc.problem or exc.context or "cannot be parsed")
-    context = str(exc.context or "").removeprefix("while ")
-    if exc.problem and context:
-        where = exc.context_mark
-        if where is not None and (where.line, where.column) != (line - 1, column - 1):
-            context += f" that starts at line {where.line + 1}, column {where.column + 1}"
-        message += f" (while {context})"
-    return Problem(filename, line, column, "", f"invalid YAML: {message}")
-
-
 def parse(text: str, filename: str) -> Spec:
     """Validate spec text; raises SpecError with every problem found."""
-    yaml = YAML(typ="safe")
-    yaml.Composer = _PositionedComposer
     try:
-        root = yaml.compose(text)
-    except MarkedYAMLError as exc:
-        raise SpecError([_yaml_problem(filename, exc)]) from None
-    except ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        message = f"invalid YAML: character {chr(exc.character)!r} is not allowed in YAML text"
-        raise SpecError([Problem(filename, line, column, "", message)]) from None
+        root = compose(text, filename)
+    except YamlProblem as exc:
+        raise SpecError([exc.problem]) from None
     tree = _Tree(filename, root)
     if root is None:
         raise SpecError([Problem(filename, 1, 1, "", "the spec is empty")])
@@ -436,9 +405,7 @@ def _located(tree: _Tree, issues: Iterable[Issue], *, name_defaults: bool = Fals
 def locate_issues(text: str, filename: str, issues: Iterable[Issue]) -> list[Problem]:
     """Problems found after loading (e.g. by looking at the file system), placed at their
     fields in the spec ``text`` that loaded without problems."""
-    yaml = YAML(typ="safe")
-    yaml.Composer = _PositionedComposer
-    return _located(_Tree(filename, yaml.compose(text)), issues, name_defaults=True)
+    return _located(_Tree(filename, compose(text, filename)), issues, name_defaults=True)
 
 
 def read_spec(path: Path) -> str:
@@ -454,7 +421,7 @@ def read_spec(path: Path) -> str:
             "(its name is written into the Dockerfile's header comment); rename the file"
         )
     try:
-        data = read_regular(path)
+        data = read_regular(path, MAX_SPEC_BYTES)
     except FileNotFoundError:
         message = "file not found (a symlink to nothing)" if is_dangling_symlink(path) else "file not found"
         raise SpecError([Problem(str(path), 1, 1, "", message)]) from None

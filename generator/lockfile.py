@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
+from generator import yamltree
 from generator.errors import UsageError
 from generator.paths import LOCK_NAME
 from generator.safefile import read_regular
+
+#: a lock larger than this is refused unread (one entry is about 150 bytes)
+MAX_LOCK_BYTES = 1 << 20
 
 HEADER = "# sandbox.lock: written by `sandbox lock`. Do not edit.\n"
 
@@ -106,7 +109,7 @@ class Lock:
         if not os.path.lexists(path):
             return cls()
         try:
-            text = read_regular(path).decode("utf-8")
+            text = read_regular(path, MAX_LOCK_BYTES).decode("utf-8")
         except FileNotFoundError:
             raise UsageError(
                 f"{path}: a symlink to {os.readlink(path)}, which does not exist; "
@@ -117,9 +120,13 @@ class Lock:
         except UnicodeDecodeError as exc:
             raise UsageError(f"{path}: not a readable lock file ({exc}); regenerate it with `sandbox lock`") from None
         try:
-            data = YAML(typ="safe").load(text) or {}
-        except YAMLError as exc:
-            raise UsageError(f"{path}: not a readable lock file ({exc}); regenerate it with `sandbox lock`") from None
+            data = yamltree.load(text, str(path)) or {}
+        except yamltree.YamlProblem as exc:
+            problem = exc.problem
+            raise UsageError(
+                f"{path}:{problem.line}:{problem.column}: not a readable lock file ({problem.message}); "
+                "regenerate it with `sandbox lock`"
+            ) from None
         return cls.from_data(data, path)
 
     @classmethod

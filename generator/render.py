@@ -251,4 +251,24 @@ def render(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> 
         raise UsageError(f"unknown profile {profile!r}; the spec declares: {', '.join(spec.profiles)}")
     lock = lock if lock is not None else Lock.beside(spec.source)
     data = build_context(spec, profile, lock)
-    return environment().get_template("Dockerfile.j2").render(**data)
+    text = environment().get_template("Dockerfile.j2").render(**data)
+    _check_line_lengths(text, profile)
+    return text
+
+
+#: BuildKit reads a Dockerfile with a bufio.Scanner of the default token size: a physical
+#: line longer than this fails the build ("dockerfile line greater than max allowed size of
+#: 65535", moby/buildkit frontend/dockerfile/parser/parser.go, handleScannerError)
+BUILDKIT_MAX_LINE_BYTES = 65535
+
+
+def _check_line_lengths(text: str, profile: str) -> None:
+    """Each value is far below the limit (generator.yamltree.MAX_SCALAR); many values on
+    one line (PATH) could still add up past it, and the build would fail only in BuildKit."""
+    for number, line in enumerate(text.split("\n"), 1):
+        size = len(line.encode("utf-8"))
+        if size > BUILDKIT_MAX_LINE_BYTES:
+            raise UsageError(
+                f"profile {profile!r}: line {number} of the Dockerfile ({line[:40]}...) would be {size} bytes; "
+                f"BuildKit reads at most {BUILDKIT_MAX_LINE_BYTES} bytes per line: shorten the values that make it up"
+            )

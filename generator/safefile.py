@@ -35,10 +35,19 @@ class NotRegularFile(OSError):
         self.strerror = f"it is {what}, not a regular file"
 
 
-def read_regular(path: str | os.PathLike[str]) -> bytes:
+class TooLarge(OSError):
+    """The file is larger than the reader accepts (read no further than that)."""
+
+    def __init__(self, path: str | os.PathLike[str], limit: int) -> None:
+        super().__init__(f"{os.fspath(path)} is larger than {limit} bytes")
+        self.strerror = f"it is larger than {limit // 1024} KiB; no valid file is that large"
+
+
+def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
     """The bytes of a regular file. Raises NotRegularFile for anything else (checked before
-    opening, and again on the open descriptor in case the path was swapped), and OSError
-    (FileNotFoundError for a missing file or a dangling symlink) as ``open`` would."""
+    opening, and again on the open descriptor in case the path was swapped), TooLarge past
+    ``limit`` bytes (nothing beyond it is read), and OSError (FileNotFoundError for a
+    missing file or a dangling symlink) as ``open`` would."""
     what = kind(os.stat(path).st_mode)
     if what:
         raise NotRegularFile(path, what)
@@ -48,9 +57,12 @@ def read_regular(path: str | os.PathLike[str]) -> bytes:
         what = kind(os.fstat(fd).st_mode)
         if what:
             raise NotRegularFile(path, what)
-        chunks = []
+        chunks, size = [], 0
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise TooLarge(path, limit)
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -31,7 +31,7 @@ def test_problems_name_the_file_as_given(tmp_path):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("yes", "expected true or false; got the string 'yes'"),
+        ("yes", "expected true or false; got the string 'yes' (a boolean only in YAML 1.1; YAML 1.2 reads it as text)"),
         (1, "expected true or false; got the number 1"),
         (None, "expected true or false; got an empty value (null)"),
     ],
