@@ -25,7 +25,10 @@ from pathlib import Path
 
 from generator.paths import LOCK_NAME, PACKAGE_DIR, templates_dir, user_cache_dir
 from generator.safefile import read_regular
+from generator.terminal import has_controls
 
+#: an entry is a few hundred bytes; anything much larger is not one of ours
+MAX_ENTRY_BYTES = 64 * 1024
 #: bump when the entry layout or the meaning of the key changes
 FORMAT = 1
 #: distributions whose code decides the rendered text (dist-info names, normalised)
@@ -139,12 +142,14 @@ class Entry:
             for item in outputs:
                 if not (isinstance(item, list) and len(item) == 3 and all(isinstance(v, str) for v in item)):
                     return None
+                if any(has_controls(v) for v in item):  # echoed on a hit
+                    return None
                 profile, output, sha = item
                 if len(sha) != 64 or not _is_relative(output):
                     return None
                 records.append(OutputRecord(profile, output, sha))
             return cls(tuple(records), data["lock_fresh"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested too deep
             return None
 
 
@@ -190,7 +195,7 @@ class ResultCache:
         if path is None:
             return None
         try:
-            return Entry.loads(read_regular(path).decode("utf-8"))
+            return Entry.loads(read_regular(path, MAX_ENTRY_BYTES).decode("utf-8"))
         except (OSError, UnicodeDecodeError):
             return None
 

@@ -279,7 +279,9 @@ def test_bytecode_and_other_files_are_not_part_of_the_fingerprint(sandbox, packa
 def test_a_corrupt_entry_is_ignored_and_replaced(sandbox):
     sandbox.full("generate")
     (entry,) = sandbox.entries()
-    for garbage in (b"", b"{not json", b'{"format": 1, "outputs": "x", "lock_fresh": true}', b"\xff\xfe\x00"):
+    deep = b"[" * 100_000 + b"]" * 100_000  # json.loads recurses: RecursionError, not a miss, before
+    huge = b'{"format": 1, "outputs": [], "lock_fresh": true, "x": "' + b"x" * cache.MAX_ENTRY_BYTES + b'"}'
+    for garbage in (b"", b"{not json", b'{"format": 1, "outputs": "x", "lock_fresh": true}', b"\xff\xfe\x00", deep, huge):
         entry.write_bytes(garbage)
         assert sandbox.full("check").stdout == UP_TO_DATE
         json.loads(entry.read_text())  # rewritten whole
@@ -295,6 +297,17 @@ def test_an_entry_pointing_outside_the_project_is_ignored(sandbox, tmp_path):
     data["outputs"] = [["default", "../elsewhere", cache.sha256_text("x")]]
     entry.write_text(json.dumps(data))
     assert sandbox.full("check").stdout == UP_TO_DATE
+
+
+def test_an_entry_with_control_characters_is_ignored(sandbox):
+    """A hit echoes the profile and output names of the entry: they could forge lines."""
+    sandbox.full("generate")
+    (entry,) = sandbox.entries()
+    data = json.loads(entry.read_text())
+    data["outputs"][0][0] = "default\nerror: forged"
+    entry.write_text(json.dumps(data))
+    result = sandbox.full("generate")
+    assert "forged" not in result.stdout
 
 
 def test_an_unwritable_cache_is_skipped_silently(sandbox):
