@@ -33,15 +33,45 @@ def _no_control_chars(value: str) -> str:
     return value
 
 
+#: names that follow whatever is newest (a tool version, a branch, an image tag)
+MOVING_NAMES = frozenset(
+    {"latest", "stable", "lts", "current", "nightly", "master", "main", "head", "rolling", "edge", "devel",
+     "dev", "testing", "unstable", "sid", "canary", "next", "experimental", "mainline"}
+)  # fmt: skip
+
+
 def _not_latest(value: str) -> str:
-    if value.lower() in {"latest", "stable", "lts", "current", "nightly", "master", "main", "head"}:
+    if value.lower() in MOVING_NAMES:
         raise ValueError(f"a moving version ({value!r}) is not allowed; pin an exact version")
     return value
+
+
+def moving_tag_word(tag: str) -> str | None:
+    """The word that makes an image tag move (``lts`` in node:lts-slim), or None. Tags are
+    words joined by '-', '_' or '.', and a moving word anywhere moves the whole tag."""
+    return next((word for word in re.split(r"[-_.]", tag.lower()) if word in MOVING_NAMES), None)
 
 
 #: Free text (labels, descriptions, env values): quoted by the renderer, so any printable
 #: character is fine.
 Text = Annotated[StrictStr, AfterValidator(_no_control_chars)]
+
+def _lintable_backslashes(value: str) -> str:
+    # hadolint's Dockerfile parser reads a backslash-escaped backslash that is followed by
+    # a quote ("x\\" or "x\\\"y") as an escaped quote and fails the file (DL1000), though
+    # BuildKit reads it right; single quotes fail the same way, and an unquoted backslash at
+    # the end of a line is a line continuation for BuildKit. No spelling passes both.
+    if value.endswith("\\") or '\\"' in value:
+        where = "at the end" if value.endswith("\\") else "before a '\"'"
+        raise ValueError(
+            f"a backslash {where} cannot be written into the Dockerfile so that `sandbox lint` "
+            "(hadolint) can read it; remove it or put another character after it"
+        )
+    return value
+
+
+#: Free text written as a double-quoted Dockerfile word (labels, env values).
+DockerfileText = Annotated[Text, AfterValidator(_lintable_backslashes)]
 
 #: Why a tool is disabled, unverified, or runs upstream code: shown in comments and tables.
 Reason = Annotated[StrictStr, StringConstraints(min_length=3), AfterValidator(_no_control_chars)]
@@ -96,6 +126,13 @@ ProjectPath = Annotated[AssetPath, AfterValidator(_inside)]
 AbsPath = Annotated[
     StrictStr,
     _pattern(r"/[A-Za-z0-9._+@-]*(/[A-Za-z0-9._+@-]+)*/?", "an absolute path: letters, digits, '.', '_', '+', '@', '-', '/'"),
+]
+
+#: a directory in the image: absolute, or ~ / ~/... for the user's home (never ~name:
+#: that is another user's home in a shell, and the renderer would splice the name on)
+HomePath = Annotated[
+    StrictStr,
+    _pattern(r"(~|~/[A-Za-z0-9._+@/-]*|/[A-Za-z0-9._+@/-]*)", "an absolute path, ~ or a path under ~/ (not ~name)"),
 ]
 
 BinaryName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._+-]*", "a command name")]

@@ -15,8 +15,10 @@ from generator.fields import (
     BuilderImage,
     ProjectPath,
     CommandWord,
+    DockerfileText,
     Duration,
     FileMode,
+    HomePath,
     EnvName,
     ImageDigest,
     ImageName,
@@ -26,6 +28,7 @@ from generator.fields import (
     Platform,
     Text,
     _pattern,
+    moving_tag_word,
 )
 
 #: the variable that hands runtime.volumes to the image's entrypoint
@@ -43,14 +46,14 @@ class Labels(Model):
     """OCI image labels (org.opencontainers.image.*). version, revision and created are
     build arguments, so the Dockerfile itself stays the same from build to build."""
 
-    title: Text
-    description: Text
-    url: Text
-    source: Text
-    vendor: Text
-    licenses: Text
+    title: DockerfileText
+    description: DockerfileText
+    url: DockerfileText
+    source: DockerfileText
+    vendor: DockerfileText
+    licenses: DockerfileText
     #: extra labels, full key names (e.g. com.example.team)
-    extra: dict[LabelKey, Text] = {}
+    extra: dict[LabelKey, DockerfileText] = {}
 
 
 class ImageSpec(Model):
@@ -88,8 +91,10 @@ class BaseImage(Model):
     @field_validator("tag")
     @classmethod
     def _not_moving(cls, value: str) -> str:
-        if value.lower() == "latest":
-            raise ValueError("the base image tag 'latest' moves; pin a release tag such as 24.04")
+        word = moving_tag_word(value)
+        if word:
+            moves = f"'{value}' moves" if word == value.lower() else f"'{value}' moves ({word})"
+            raise ValueError(f"the base image tag {moves}; pin a release tag such as 24.04")
         return value
 
     @property
@@ -183,8 +188,11 @@ class Builders(Model):
     @field_validator("cargo", "go")
     @classmethod
     def _not_moving(cls, value: str) -> str:
-        if value.split("@")[0].endswith(":latest"):
-            raise ValueError("the 'latest' tag moves; pin a release tag")
+        tag = value.split("@")[0].rsplit(":", 1)[1]
+        word = moving_tag_word(tag)
+        if word:
+            moves = f"the '{tag}' tag moves" if word == tag.lower() else f"the '{tag}' tag moves ({word})"
+            raise ValueError(f"{moves}; pin a release tag")
         return value
 
 
@@ -213,9 +221,9 @@ class Spec(Model):
     platforms: list[Platform] = ["linux/amd64", "linux/arm64"]
     user: UserSpec = UserSpec()
     #: environment of the running container (DEBIAN_FRONTEND is build-time only)
-    env: dict[EnvName, Text] = {"TZ": "UTC", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    env: dict[EnvName, DockerfileText] = {"TZ": "UTC", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
     #: directories put in front of PATH, in order; ~ means the user's home
-    path: list[Annotated[StrictStr, _pattern(r"(~|/)[A-Za-z0-9._+@/-]*", "an absolute path or one under ~")]] = []
+    path: list[HomePath] = []
     runtime: Runtime = Runtime()
     files: list[FileCopy] = []
     builders: Builders = Builders()
@@ -261,10 +269,21 @@ class Spec(Model):
             if profile.output in outputs:
                 yield ("profiles", name, "output"), f"output {profile.output} is also used by profile {outputs[profile.output]}"
             outputs[profile.output] = name
+        stages: dict[str, int] = {}
         for index, tool in enumerate(self.tools):
             if tool.name in seen:
                 yield ("tools", index, "name"), f"duplicate tool name {tool.name!r} (also tools[{seen[tool.name]}])"
+            elif tool.stage_name in stages:
+                # '.', '_' and '-' all become '-' in a stage name: two stages of one name
+                # would make the second FROM shadow the first
+                other = stages[tool.stage_name]
+                yield (
+                    ("tools", index, "name"),
+                    f"tool name {tool.name!r} gives the same build stage name {tool.stage_name!r} as "
+                    f"tools[{other}] ({self.tools[other].name!r}); rename one",
+                )
             seen.setdefault(tool.name, index)
+            stages.setdefault(tool.stage_name, index)
             for profile in tool.profiles or []:
                 if profile not in self.profiles:
                     yield ("tools", index, "profiles"), f"unknown profile {profile!r}; declared: {', '.join(self.profiles)}"

@@ -7,11 +7,12 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, StrictStr, model_validator
 
-from generator.fields import GitCommit, UrlTemplate, Version, _pattern
+from generator.fields import GitCommit, HomePath, UrlTemplate, Version, _pattern
 from generator.methods.base import Contribution, Copy, Phase, SbomComponent, ToolBase, Verification, q
 from generator.purl import github, purl
 
-Dest = Annotated[StrictStr, _pattern(r"(~|/)[A-Za-z0-9._+@/-]*", "an absolute path or one under ~")]
+#: where the checkout goes: absolute, or under ~/ (not ~name)
+Dest = HomePath
 
 
 def _ref_name(value: str) -> str:
