@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("interrupted", err=True)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
+        exc.message = escape_controls(exc.message)  # it may quote an argument as given
         exc.show()
         return ExitCode.USAGE
     except click.exceptions.Exit as exc:

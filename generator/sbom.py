@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
+from generator.epoch import source_date_epoch
 from generator.errors import UsageError
 from generator.lockfile import Lock
 from generator.methods.apt import base_components
@@ -99,14 +98,8 @@ def inventory(spec: Spec, lock: Lock, profile: str | None = None) -> Inventory:
 
 
 def _created() -> str | None:
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
-        return None
-    try:
-        moment = datetime.fromtimestamp(int(epoch), tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        raise UsageError(f"SOURCE_DATE_EPOCH: expected seconds since 1970, got {epoch!r}") from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = source_date_epoch()
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def _serial(document: dict) -> uuid.UUID:

@@ -10,6 +10,7 @@ from importlib import metadata
 import click
 
 from generator.commands.docker import checked_argument, client_from, docker_options
+from generator.commands.params import Seconds
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
@@ -26,12 +27,6 @@ def _parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{value!r}: expected KEY=VALUE with KEY a variable name", param_hint="--build-arg")
         args[match[1]] = match[2]
     return args
-
-
-def _positive(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be more than 0 seconds")
-    return value
 
 
 def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
@@ -98,7 +93,7 @@ class _BuildDisplay:
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
 @click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
-@click.option("--timeout", type=float, default=BUILD_TIMEOUT, show_default=True, callback=_positive, help="Stop the build after this many seconds.")
+@click.option("--timeout", type=Seconds(0, 86400, low_open=True), default=BUILD_TIMEOUT, show_default=True, help="Stop the build after this many seconds.")
 @click.option("--builder", default=None, metavar="NAME", help="buildx builder instance (buildx only).")
 @click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
 @docker_options
@@ -158,7 +153,7 @@ def build(
     show_envvar=True,
     help="Run a tiny web server instead of the image's command (which may need the network).",
 )
-@click.option("--health-timeout", type=float, default=120.0, show_default=True, callback=_positive, help="Seconds to wait for the HEALTHCHECK to pass.")
+@click.option("--health-timeout", type=Seconds(0, 3600, low_open=True), default=120.0, show_default=True, help="Seconds to wait for the HEALTHCHECK to pass.")
 @click.option("--health-interval", default=None, metavar="DURATION", help="Override the image's health-check interval (e.g. 2s).")
 @docker_options
 @click.pass_context

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from generator.commands.params import Seconds
 from generator.errors import FindingsError
 
 CLI_OPTION_KEYS = ("docker_cli", "docker_host", "docker_context")
@@ -108,7 +109,7 @@ def doctor(as_json: bool, **options: Any) -> None:
     "--retry-delay",
     default=2.0,
     show_default=True,
-    type=click.FloatRange(0, 60),
+    type=Seconds(0, 60),
     metavar="SECONDS",
     help="First backoff delay; it doubles per retry (jittered, at most 30 s).",
 )

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import click
 
+from generator.commands.params import Seconds
 from generator.errors import FindingsError, UsageError
 from generator.lockfile import LOCK_NAME, Lock
 from generator.output import write_atomic
 from generator.project import Project
+
+#: the largest --min-age (ages are subtracted from dates; timedelta.max is 2.7 million years)
+MAX_MIN_AGE = timedelta(days=100 * 365)
 
 upstream_option = click.option(
     "--upstream",
@@ -24,7 +28,7 @@ upstream_option = click.option(
 )
 jobs_option = click.option("--jobs", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel requests.")
 timeout_option = click.option(
-    "--timeout", default=60.0, show_default=True, type=click.FloatRange(1), help="Seconds per request."
+    "--timeout", default=60.0, show_default=True, type=Seconds(1, 3600), help="Seconds per request."
 )
 min_age_option = click.option(
     "--min-age",
@@ -50,9 +54,15 @@ def _min_age(text: str) -> timedelta:
     from generator.supply.versions import parse_age
 
     try:
-        return parse_age(text)
+        age = parse_age(text)
     except ValueError as exc:
         raise UsageError(f"--min-age: {exc}") from None
+    except OverflowError:  # more days than a timedelta holds
+        age = timedelta.max
+    if age > MAX_MIN_AGE:
+        # a release date minus an age this large would leave the calendar
+        raise UsageError(f"--min-age: {text!r} is more than {MAX_MIN_AGE.days // 365} years; no release is that old")
+    return age
 
 
 def _lock_path(project: Project) -> Path:

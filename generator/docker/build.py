@@ -62,8 +62,9 @@ def metadata_args(version: str, revision: str | None, created: str | None = None
 
 def created_timestamp() -> str:
     """RFC 3339 UTC time; SOURCE_DATE_EPOCH wins, for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    moment = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
+    from generator.epoch import source_date_epoch
+
+    moment = source_date_epoch() or datetime.now(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

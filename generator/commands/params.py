@@ -1,0 +1,33 @@
+"""Option types shared by the commands: values range-checked before any work starts."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+
+class Seconds(click.ParamType):
+    """A number of seconds in [low, high]; ``low_open``: low itself is not allowed.
+
+    click's FloatRange lets NaN through (every comparison with NaN is false), and a NaN
+    timeout turned timeouts off; infinity or 1e300 overflow the timers they reach."""
+
+    name = "seconds"
+
+    def __init__(self, low: float, high: float, *, low_open: bool = False) -> None:
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def convert(self, value, param, ctx) -> float:  # noqa: ANN001 - click's signature
+        if isinstance(value, float) and math.isfinite(value):
+            seconds = value
+        else:
+            try:
+                seconds = float(str(value).strip())
+            except ValueError:
+                seconds = math.nan
+        low_ok = seconds > self.low if self.low_open else seconds >= self.low
+        if not (math.isfinite(seconds) and low_ok and seconds <= self.high):
+            above = "more than" if self.low_open else "at least"
+            self.fail(f"expected a number of seconds, {above} {self.low:g} and at most {self.high:g}; got {str(value)!r}", param, ctx)
+        return seconds
