@@ -9,12 +9,13 @@ are mapped back onto that tree, so each one is reported as ``file:line:col: fiel
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError, UsageError
@@ -33,6 +34,9 @@ _COLLECTION_TAGS = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
 
 
 def _tag(node: Node) -> str:
+    resolved = getattr(node, "resolved_tag", None)  # set by generator.yamltree on scalars
+    if resolved is not None:
+        return resolved
     tag = node.tag
     return str(getattr(tag, "value", tag))
 
@@ -46,12 +50,39 @@ def _where(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+class _Refused:
+    """Stands in the data for a value already reported as refused; pydantic's complaints
+    about it are dropped (the structural problem says what is wrong)."""
+
+    def __repr__(self) -> str:
+        return "<refused>"
+
+
+REFUSED = _Refused()
+
+
 class _Tree:
     """The composed YAML node tree of one file, with path lookups for error reporting."""
 
     def __init__(self, filename: str, root: Node | None) -> None:
         self.filename = filename
         self.root = root
+        #: each mapping's (key node, value node) by key text, built when first asked for: a
+        #: scan per lookup made reporting quadratic in the number of problems
+        self._children: dict[int, dict[str, tuple[Node, Node]]] = {}
+        #: nodes whose value cannot be used (alias, refused tag, unreadable scalar) and key
+        #: nodes that name no key: reported by structural_problems, left out of to_data
+        self.refused: set[int] = set()
+
+    def child(self, mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
+        """The first (key node, value node) of ``key`` in ``mapping``."""
+        index = self._children.get(id(mapping))
+        if index is None:
+            index = {}
+            for key_node, value_node in mapping.value:
+                index.setdefault(str(key_node.value), (key_node, value_node))
+            self._children[id(mapping)] = index
+        return index.get(key)
 
     def problem(self, node: Node | None, field: str, message: str) -> Problem:
         line, column = _where(node) if node is not None else (1, 1)
@@ -68,6 +99,7 @@ class _Tree:
             """Problems of the node itself; False if its content must not be looked at."""
             if isinstance(node, AliasNode) or id(node) in seen:
                 problems.append(self.problem(node, path, f"aliases (*{node.value}) are not allowed{what}; write the value out"))
+                self.refused.add(id(node))
                 return False
             seen.add(id(node))
             if getattr(node, "anchor", None):
@@ -77,8 +109,10 @@ class _Tree:
                 type(node) in _COLLECTION_TAGS and tag != _COLLECTION_TAGS[type(node)]
             ):
                 problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}{what}; only plain values are allowed"))
+                self.refused.add(id(node))
             elif getattr(node, "problem", None):
                 problems.append(self.problem(node, path, node.problem))
+                self.refused.add(id(node))
             return True
 
         def walk(node: Node, path: str) -> None:
@@ -88,6 +122,8 @@ class _Tree:
                 keys: dict[str, Node] = {}
                 for key_node, value_node in node.value:
                     if not isinstance(key_node, ScalarNode) or isinstance(key_node, AliasNode):
+                        # a key that names nothing: what the mapping holds is unknown
+                        self.refused.update((id(key_node), id(node)))
                         node_problems(key_node, path, " on keys")
                         if not isinstance(key_node, AliasNode):
                             problems.append(self.problem(key_node, path, f"a key must be plain text; got {_describe(key_node)}"))
@@ -95,6 +131,8 @@ class _Tree:
                     key = str(key_node.value)
                     if key == "<<":
                         problems.append(self.problem(key_node, path, "merge keys (<<) are not allowed; write the keys out"))
+                        # the keys it would merge are missing: the mapping is not what was meant
+                        self.refused.update((id(key_node), id(node)))
                         continue
                     child = f"{path}.{key}" if path else key
                     if not node_problems(key_node, child, " on keys"):
@@ -102,6 +140,9 @@ class _Tree:
                     if key in keys:
                         first = keys[key].start_mark.line + 1
                         problems.append(self.problem(key_node, child, f"duplicate key (first defined on line {first})"))
+                        self.refused.add(id(key_node))  # the first one is read, as locate finds it
+                        walk(value_node, child)
+                        continue
                     keys[key] = key_node
                     walk(value_node, child)
             elif isinstance(node, SequenceNode):
@@ -116,8 +157,10 @@ class _Tree:
         node = self.root if node is None else node
         if node is None:
             return None
+        if id(node) in self.refused:
+            return REFUSED
         if isinstance(node, MappingNode):
-            return {str(k.value): self.to_data(v) for k, v in node.value}
+            return {str(k.value): self.to_data(v) for k, v in node.value if id(k) not in self.refused}
         if isinstance(node, SequenceNode):
             return [self.to_data(item) for item in node.value]
         return to_value(_tag(node), node.value)
@@ -133,7 +176,7 @@ class _Tree:
         for part in loc:
             child = None
             if isinstance(node, MappingNode) and isinstance(part, str):
-                child = next(((k, v) for k, v in node.value if str(k.value) == part), None)
+                child = self.child(node, part)
                 if child is not None:
                     parts.append(part)
                     node = child[1]
@@ -167,9 +210,9 @@ class _Tree:
         """The key node for the last element of ``loc`` (for 'unexpected key' errors)."""
         parent, _, _ = self.locate(loc[:-1])
         if isinstance(parent, MappingNode):
-            for key_node, _value in parent.value:
-                if str(key_node.value) == loc[-1]:
-                    return key_node
+            found = self.child(parent, str(loc[-1]))
+            if found is not None:
+                return found[0]
         return parent
 
 
@@ -318,10 +361,14 @@ def _methods() -> str:
     return ", ".join(REGISTRY)
 
 
-def problems_from_validation(tree: _Tree, error: ValidationError) -> Iterator[Problem]:
-    for item in error.errors(include_url=False):
+def problems_from_validation(tree: _Tree, errors: list[Any]) -> Iterator[Problem]:
+    """Each of pydantic's ``errors`` (ValidationError.errors()) as a problem at its place."""
+    for item in errors:
         loc = tuple(item["loc"])
         kind = item["type"]
+        value = item.get("input")
+        if value is REFUSED or (kind == "union_tag_invalid" and isinstance(value, dict) and value.get("method") is REFUSED):
+            continue
         if kind == "union_tag_not_found":
             node, field, _complete = tree.locate(loc)
             yield tree.problem(node, f"{field}.method", f"required field is missing; expected one of: {_methods()}")
@@ -368,9 +415,7 @@ def parse(text: str, filename: str) -> Spec:
     if not isinstance(root, MappingNode):
         raise SpecError([tree.problem(root, "", "the spec must be a mapping of keys to values")])
     problems = tree.structural_problems()
-    if problems:
-        raise SpecError(problems)
-    problems = list(_excluded_keys(tree))
+    problems += _excluded_keys(tree)
     data = tree.to_data()
     for field_name, field in Spec.model_fields.items():
         if field.exclude:
@@ -380,13 +425,68 @@ def parse(text: str, filename: str) -> Spec:
         # "1000" is not an integer, whatever pydantic's lax coercions would say
         spec = Spec.model_validate(data, strict=True)
     except ValidationError as exc:
-        raise SpecError(problems + list(problems_from_validation(tree, exc))) from None
-    if problems:
-        raise SpecError(problems)
-    problems = _located(tree, spec.issues())
+        errors = exc.errors(include_url=False)
+        problems += problems_from_validation(tree, errors)
+        # the cross-field checks, on the parts that did validate
+        partial = _partial_spec(data, errors)
+        if partial is not None:
+            spec, incomplete, positions = partial
+            problems += _located(tree, spec.issues(incomplete=incomplete, positions=positions))
+        raise SpecError(problems) from None
+    problems += _located(tree, spec.issues())
     if problems:
         raise SpecError(problems)
     return spec
+
+
+@functools.cache
+def _adapter(field_name: str) -> TypeAdapter:
+    """Validates one top-level field of Spec (its type and constraints) on its own."""
+    field = Spec.model_fields[field_name]
+    annotation = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    return TypeAdapter(annotation)
+
+
+def _partial_spec(data: dict[str, Any], errors: list[Any]) -> tuple[Spec, frozenset[str], list[int]] | None:
+    """A Spec of the top-level fields (and the tools) that validate on their own, the names
+    of the fields that did not (the cross-field checks that read them are skipped), and the
+    position in the file of each tool kept. None when an error belongs to no field."""
+    from generator.methods import Tool
+
+    failed = {loc[0] for loc in (tuple(e["loc"]) for e in errors) if loc}
+    if any(not e["loc"] for e in errors) or failed - set(Spec.model_fields):
+        # a model-level error, or an unknown top-level key (perhaps a misspelt field: what
+        # it would have set is unknown): no cross-field check can be trusted
+        return None
+    values: dict[str, Any] = {}
+    incomplete = set(failed)
+    positions: list[int] = []
+    for name, field in Spec.model_fields.items():
+        if field.exclude or name not in data:
+            if field.is_required():
+                incomplete.add(name)
+            continue
+        if name == "tools" and isinstance(data[name], list):
+            tool_adapter = _tool_adapter(Tool)
+            tools = []
+            for index, item in enumerate(data[name]):
+                try:
+                    tools.append(tool_adapter.validate_python(item, strict=True))
+                    positions.append(index)
+                except ValidationError:
+                    continue
+            values[name] = tools
+        elif name not in failed:
+            try:
+                values[name] = _adapter(name).validate_python(data[name], strict=True)
+            except ValidationError:  # cannot happen for a field the whole spec validated, but stay safe
+                incomplete.add(name)
+    return Spec.model_construct(**values), frozenset(incomplete), positions
+
+
+@functools.cache
+def _tool_adapter(tool_type: Any) -> TypeAdapter:
+    return TypeAdapter(tool_type)
 
 
 def _located(tree: _Tree, issues: Iterable[Issue], *, name_defaults: bool = False) -> list[Problem]:

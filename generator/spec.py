@@ -261,45 +261,57 @@ class Spec(Model):
     def tools_for(self, profile: str) -> list[Tool]:
         return [t for t in self.tools if t.in_profile(profile)]
 
-    def issues(self) -> Iterator[Issue]:
-        """Problems that span several fields (each located at the field to fix)."""
+    def issues(self, incomplete: frozenset[str] = frozenset(), positions: list[int] | None = None) -> Iterator[Issue]:
+        """Problems that span several fields (each located at the field to fix).
+
+        For a spec that did not validate whole, the loader builds one of the fields that
+        did: ``incomplete`` names the top-level fields left out or cut short ("tools": some
+        tools were left out), and every check that reads one of them is skipped rather than
+        guess; ``positions`` gives each tool's index in the file."""
+        at = positions or list(range(len(self.tools)))
         seen: dict[str, int] = {}
-        outputs: dict[str, str] = {}
-        for name, profile in self.profiles.items():
-            if profile.output in outputs:
-                yield ("profiles", name, "output"), f"output {profile.output} is also used by profile {outputs[profile.output]}"
-            outputs[profile.output] = name
         stages: dict[str, int] = {}
+        outputs: dict[str, str] = {}
+        if "profiles" not in incomplete:
+            for name, profile in self.profiles.items():
+                if profile.output in outputs:
+                    yield ("profiles", name, "output"), f"output {profile.output} is also used by profile {outputs[profile.output]}"
+                outputs[profile.output] = name
         for index, tool in enumerate(self.tools):
             if tool.name in seen:
-                yield ("tools", index, "name"), f"duplicate tool name {tool.name!r} (also tools[{seen[tool.name]}])"
+                yield ("tools", at[index], "name"), f"duplicate tool name {tool.name!r} (also tools[{at[seen[tool.name]]}])"
             elif tool.stage_name in stages:
                 # '.', '_' and '-' all become '-' in a stage name: two stages of one name
                 # would make the second FROM shadow the first
                 other = stages[tool.stage_name]
                 yield (
-                    ("tools", index, "name"),
+                    ("tools", at[index], "name"),
                     f"tool name {tool.name!r} gives the same build stage name {tool.stage_name!r} as "
-                    f"tools[{other}] ({self.tools[other].name!r}); rename one",
+                    f"tools[{at[other]}] ({self.tools[other].name!r}); rename one",
                 )
             seen.setdefault(tool.name, index)
             stages.setdefault(tool.stage_name, index)
-            for profile in tool.profiles or []:
-                if profile not in self.profiles:
-                    yield ("tools", index, "profiles"), f"unknown profile {profile!r}; declared: {', '.join(self.profiles)}"
+            if "profiles" not in incomplete:
+                for profile in tool.profiles or []:
+                    if profile not in self.profiles:
+                        yield ("tools", at[index], "profiles"), f"unknown profile {profile!r}; declared: {', '.join(self.profiles)}"
             if tool.enabled:
-                for loc, message in tool.platform_issues(self.arches):
-                    yield ("tools", index, *loc), message
-                base_packages = {pkg.split("=")[0] for pkg in self.base.packages}
-                for package in tool.base_packages_needed():
-                    if package not in base_packages:
-                        yield (
-                            ("tools", index, "method"),
-                            f"the {tool.method} stage of {tool.name} runs FROM base and needs {package!r}; "
-                            "add it to base.packages",
-                        )
-        for profile in self.profiles:
-            yield from self._dependency_issues(profile)
+                if "platforms" not in incomplete:
+                    for loc, message in tool.platform_issues(self.arches):
+                        yield ("tools", at[index], *loc), message
+                if "base" not in incomplete:
+                    base_packages = {pkg.split("=")[0] for pkg in self.base.packages}
+                    for package in tool.base_packages_needed():
+                        if package not in base_packages:
+                            yield (
+                                ("tools", at[index], "method"),
+                                f"the {tool.method} stage of {tool.name} runs FROM base and needs {package!r}; "
+                                "add it to base.packages",
+                            )
+        # which tool provides what: only with every tool, the base, the runtime and the user
+        if not incomplete & {"tools", "base", "runtime", "user", "profiles"}:
+            for profile in self.profiles:
+                yield from self._dependency_issues(profile)
 
     def _dependency_issues(self, profile: str) -> Iterator[Issue]:
         tools = self.tools_for(profile)

@@ -7,16 +7,22 @@ only: the result cache's fast path prints paths through this.
 
 from __future__ import annotations
 
+import re
+
+
+#: C0 and C1 controls, DEL, and the Unicode line and paragraph separators
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
 
 def is_control(c: str) -> bool:
-    return ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or c in "\u2028\u2029"
+    return _CONTROLS.fullmatch(c) is not None
 
 
 def escape_controls(text: str, keep: str = "") -> str:
     """``text`` with each control character shown as an escape (\\n, \\x1b): safe to echo.
     Characters in ``keep`` (e.g. a newline in a message that has several lines) stay."""
-    return "".join(repr(c)[1:-1] if is_control(c) and c not in keep else c for c in text)
+    return _CONTROLS.sub(lambda m: m[0] if m[0] in keep else repr(m[0])[1:-1], text)
 
 
 def has_controls(text: str) -> bool:
-    return any(is_control(c) for c in text)
+    return _CONTROLS.search(text) is not None

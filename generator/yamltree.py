@@ -51,6 +51,8 @@ _CORE = (
     (FLOAT, re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)")),
 )
 _PATTERN = dict(_CORE)
+#: the same, as one pattern: which group matched names the tag (one match per scalar)
+_ANY_CORE = re.compile("|".join(f"(?P<{tag.removeprefix(TAG)}>{pattern.pattern})" for tag, pattern in _CORE))
 _KIND = {INT: "an integer", FLOAT: "a number", BOOL: "true or false", NULL: "an empty value (null, ~)"}
 #: a decimal integer with a leading zero: YAML 1.1 reads it as octal
 _LEADING_ZERO = re.compile(r"[-+]?0[0-9]+")
@@ -94,6 +96,8 @@ class Scalar(ScalarNode):
     def __init__(self, *args: Any, problem: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.problem = problem
+        #: the tag as a string: ruamel's Tag object decodes it again on every read
+        self.resolved_tag = str(args[0])
 
 
 class AliasNode(ScalarNode):
@@ -103,7 +107,7 @@ class AliasNode(ScalarNode):
 
 def _resolve(text: str, style: Any, tag: str | None) -> tuple[str, str | None]:
     """(tag, problem) of a scalar by the YAML 1.2 core schema; tag None means untagged."""
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):
         bad = _SURROGATE.search(text)[0]
         return STR, f"the lone surrogate escape \\u{ord(bad):04x} is not a character; UTF-8 cannot encode it"
     if len(text) > MAX_SCALAR:
@@ -117,7 +121,8 @@ def _resolve(text: str, style: Any, tag: str | None) -> tuple[str, str | None]:
     elif tag == "!" or style is not None:  # quoted, block, or the non-specific tag "!"
         return STR, None
     else:
-        tag = next((kind for kind, pattern in _CORE if pattern.fullmatch(text)), STR)
+        match = _ANY_CORE.fullmatch(text)
+        tag = TAG + match.lastgroup if match else STR
     if tag == INT and _LEADING_ZERO.fullmatch(text):
         return tag, (
             f"the number {text} is ambiguous: YAML 1.1 reads a leading 0 as octal, YAML 1.2 as "
@@ -195,7 +200,9 @@ def _mark_problem(filename: str, exc: MarkedYAMLError) -> Problem:
 
 def compose(text: str, filename: str) -> Any:
     """The node tree of ``text`` (None for an empty document). Raises YamlProblem."""
-    yaml = YAML(typ="safe", pure=True)
+    # not pure: the C scanner and parser (ruamel.yaml.clib) when installed, under the Python
+    # composer above; several times faster on large files
+    yaml = YAML(typ="safe")
     yaml.Composer = _Composer
     yaml.max_depth = MAX_DEPTH
     try:
