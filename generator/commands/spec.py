@@ -10,6 +10,7 @@ import click
 
 from generator.cache import ResultCache
 from generator.errors import FindingsError
+from generator.terminal import escape_controls
 
 if TYPE_CHECKING:
     from generator.project import Project
@@ -83,7 +84,8 @@ def check(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None
     outputs = project.outputs(profiles)
     drifts = [d for o in outputs if (d := drift(o.path, o.text))]
     for item in drifts:
-        click.echo(item.diff, nl=False)
+        # the file on disk may hold anything, escape sequences too: shown, never sent
+        click.echo(escape_controls(item.diff, keep="\n\t"), nl=False)
     # a lock entry whose URL no longer matches is silently ignored by generate: as bad as drift
     stale = _stale_lock_entries(project)
     for line in stale:
@@ -193,13 +195,17 @@ def list_tools(ctx: click.Context, profile: str | None, show_all: bool, as_json:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{project.spec_path} — profile {profile}")
+    # Text cells: rich reads markup in plain strings, and a note such as "[/]" or
+    # "[link=...]" is the spec's text, not styling (an unbalanced tag was a traceback)
+    table = Table(title=Text(f"{project.spec_path} — profile {profile}"))
     for column in ("name", "version", "method", "profiles", "verified", "note"):
         table.add_column(column, overflow="fold")
     for row in rows:
         style = None if row["enabled"] else "dim"
-        table.add_row(*(str(row[c]) for c in ("name", "version", "method", "profiles", "verified", "note")), style=style)
+        cells = (Text(str(row[c])) for c in ("name", "version", "method", "profiles", "verified", "note"))
+        table.add_row(*cells, style=style)
     Console(width=max(120, Console().width)).print(table)
 
 

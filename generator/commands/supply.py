@@ -14,6 +14,7 @@ from generator.errors import FindingsError, UsageError
 from generator.lockfile import LOCK_NAME, Lock
 from generator.output import write_atomic
 from generator.project import Project
+from generator.terminal import escape_controls
 
 #: the largest --min-age (ages are subtracted from dates; timedelta.max is 2.7 million years)
 MAX_MIN_AGE = timedelta(days=100 * 365)
@@ -65,6 +66,13 @@ def _min_age(text: str) -> timedelta:
     return age
 
 
+def _say(text: str, *, err: bool = False, nl: bool = True, keep: str = "") -> None:
+    """click.echo for lines that carry what upstreams answered (versions, notes, errors) or
+    the lock holds: control characters are shown as escapes, so no answer can forge a line
+    or move the cursor."""
+    click.echo(escape_controls(text, keep), err=err, nl=nl)
+
+
 def _lock_path(project: Project) -> Path:
     return project.spec_path.parent / LOCK_NAME
 
@@ -88,9 +96,9 @@ def lock(ctx, tools, platforms, refresh, upstreams, jobs, timeout) -> None:
     path = _lock_path(project)
     outcome = locking.run(
         project.spec, project.lock, path, http, registry,
-        tools=tools or None, platforms=platforms, refresh=refresh, jobs=jobs, report=click.echo,
+        tools=tools or None, platforms=platforms, refresh=refresh, jobs=jobs, report=_say,
     )  # fmt: skip
-    click.echo(f"{path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
+    _say(f"{path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
 
 
 @click.command()
@@ -169,10 +177,10 @@ def _table(records: list[dict]) -> None:
         if record["update"]:
             row[2] = f"{record['latest']} *"
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    _say("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
     for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
-    click.echo("* an update is available (`sandbox update TOOL`)")
+        _say("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    _say("* an update is available (`sandbox update TOOL`)")
 
 
 @click.command()
@@ -203,14 +211,14 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
     failed = [r for r in rows if r.error and r.source != "-"]
     for row in rows:
         if row.error and (row.source != "-" or row.tool in tools):
-            click.echo(f"skipped  {row.tool}: {row.error}", err=True)
+            _say(f"skipped  {row.tool}: {row.error}", err=True)
         elif row.newest and not row.update and row.newest.version != row.current:
-            click.echo(f"skipped  {row.tool}: {row.note or _skipped_note(row) or 'no newer release'}", err=True)
+            _say(f"skipped  {row.tool}: {row.note or _skipped_note(row) or 'no newer release'}", err=True)
     changes = {r.tool: r.changes() for r in rows if r.update}
     if changes:
         _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, jobs)
     else:
-        click.echo("everything is up to date")
+        _say("everything is up to date")
     if failed:
         # the rest was done; the exit code still says that some upstreams were not asked
         raise _upstream_failed(failed)
@@ -225,21 +233,21 @@ def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, 
     text = path.read_text(encoding="utf-8")
     new_text, new_spec = updating.apply(text, str(path), changes)
     if dry_run:
-        click.echo(updating.diff(text, new_text, str(path)), nl=False)
-        click.echo(f"dry run: {len(changes)} tool(s) would change; nothing was written")
+        _say(updating.diff(text, new_text, str(path)), nl=False, keep="\n\t")
+        _say(f"dry run: {len(changes)} tool(s) would change; nothing was written")
         return
     write_atomic(path, new_text)
     by_name = {r.tool: r for r in rows}
     for name in changes:
         row = by_name[name]
-        click.echo(f"updated  {name} {short(row.current)} -> {short(row.update)}")
+        _say(f"updated  {name} {short(row.current)} -> {short(row.update)}")
         if row.note:
-            click.echo(f"note     {name}: {row.note}", err=True)
+            _say(f"note     {name}: {row.note}", err=True)
     if changelog:
         write_atomic(changelog, _changelog(by_name, changes, new_spec))
     for tool in new_spec.tools:
         if tool.name in changes and getattr(tool, "sha256", None):
-            click.echo(
+            _say(
                 f"note     {tool.name}: sandbox.yaml still pins the sha256 of {by_name[tool.name].current}; "
                 "sandbox.lock's digest takes precedence; remove the spec's sha256",
                 err=True,
@@ -250,9 +258,9 @@ def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, 
     lock_path = _lock_path(project)
     outcome = locking.run(
         new_spec.model_copy(update={"source": path}), Lock.read(lock_path), lock_path, http, registry,
-        tools=relock, with_images=BASE in changes, jobs=jobs, report=click.echo,
+        tools=relock, with_images=BASE in changes, jobs=jobs, report=_say,
     )  # fmt: skip
-    click.echo(f"{lock_path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
+    _say(f"{lock_path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
 
 
 def _changelog(rows: dict, changes: dict, spec) -> str:
@@ -290,8 +298,8 @@ def audit(ctx, strict, as_json) -> None:
         width = max([len(f.subject) for f in findings] + [0])
         kind_width = max([len(f.kind) for f in findings] + [0])
         for f in findings:
-            click.echo(f"{f.subject.ljust(width)}  {f.kind.ljust(kind_width)}  {f.reason}")
-        click.echo(f"{len(findings)} item(s) unpinned or unverified" if findings else "audit: everything is pinned and verified")
+            _say(f"{f.subject.ljust(width)}  {f.kind.ljust(kind_width)}  {f.reason}")
+        _say(f"{len(findings)} item(s) unpinned or unverified" if findings else "audit: everything is pinned and verified")
     if strict and findings:
         raise FindingsError(f"audit --strict: {len(findings)} item(s) unpinned or unverified")
 
@@ -319,7 +327,7 @@ def sbom(ctx, fmt, profile, output) -> None:
         click.echo(text, nl=False)
     else:
         changed = write_atomic(output, text)
-        click.echo(f"{'wrote' if changed else 'unchanged'} {output} ({fmt})", err=True)
+        _say(f"{'wrote' if changed else 'unchanged'} {output} ({fmt})", err=True)
 
 
 COMMANDS = [lock, outdated, update, audit, sbom]
