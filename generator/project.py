@@ -78,6 +78,29 @@ class Project:
             raise SpecError(locate_issues(self.text, str(self.spec_path), issues))
         return [replace(o, target=resolved[f"profiles.{o.profile}.output"]) for o in outputs]
 
+    def inputs(self) -> dict[Path, str]:
+        """Every file of the project a command reads or generates, resolved, with its name:
+        what a file the user names (--changelog, --output) must never be."""
+        protected = protected_paths(self.spec_path)
+        for index, copy in enumerate(self.spec.files):
+            protected.setdefault(resolve(self.spec_path.parent / copy.src), f"the source of files[{index}] ({copy.src})")
+        for name in self.spec.profiles:
+            protected.setdefault(resolve(self.output_path(name)), f"the output of profile {name} ({self.spec.profiles[name].output})")
+        return protected
+
+    def writable(self, path: Path, name: str, *, as_given: str | None = None) -> Path:
+        """``path`` resolved, once it passes the path rule of generator.output (inside the
+        project, not an input, a regular file or nothing); UsageError naming ``name`` (the
+        option, or the file) otherwise. Called before the command changes anything."""
+        protected = self.inputs()
+        real = resolve(path)
+        if protected.get(real, "").startswith("the lock file") and name == LOCK_NAME:
+            del protected[real]  # `sandbox lock` and `update` write the lock itself
+        resolved, problems = check_targets([Target(name, as_given or str(path), path)], self.spec_path.parent, protected)
+        if problems:
+            raise UsageError(f"{name}: {problems[0][1]}")
+        return resolved[name]
+
     def write(self, outputs: list[Output]) -> list[tuple[Output, bool]]:
         """Check every output against the path rule, then write them: (output, changed)."""
         return [(output, write_atomic(output.target, output.text)) for output in self.checked(outputs)]

@@ -77,6 +77,14 @@ def _lock_path(project: Project) -> Path:
     return project.spec_path.parent / LOCK_NAME
 
 
+def _lock_target(project: Project) -> Path:
+    """Where `lock` and `update` write the lock, once it passed the path rule (a symlinked
+    lock is written where it points, inside the project, not replaced by a file)."""
+    path = _lock_path(project)
+    real = project.writable(path, LOCK_NAME, as_given=LOCK_NAME)
+    return real if path.is_symlink() else path
+
+
 @click.command()
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Only this platform (repeatable).")
@@ -92,8 +100,8 @@ def lock(ctx, tools, platforms, refresh, upstreams, jobs, timeout) -> None:
     from generator.supply import lock as locking
 
     project = Project.load(ctx.obj["spec"])
+    path = _lock_target(project)
     _, http, registry = _clients(upstreams, timeout)
-    path = _lock_path(project)
     outcome = locking.run(
         project.spec, project.lock, path, http, registry,
         tools=tools or None, platforms=platforms, refresh=refresh, jobs=jobs, report=_say,
@@ -205,8 +213,14 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
     from generator.supply import outdated as finder
 
     project = Project.load(ctx.obj["spec"])
+    age = _min_age(min_age)
+    # every file this run may write passes the path rule before anything is asked or written
+    targets = {
+        "changelog": project.writable(changelog, "--changelog") if changelog and not dry_run else None,
+        "lock": _lock_target(project) if not (no_lock or dry_run) else None,
+    }
     config, http, registry = _clients(upstreams, timeout)
-    rows = finder.check(project.spec, config, http, registry, tools=tools, min_age=_min_age(min_age), jobs=jobs)
+    rows = finder.check(project.spec, config, http, registry, tools=tools, min_age=age, jobs=jobs)
     rows = [r for r in rows if r.tool != finder.BASE or finder.BASE in tools]
     failed = [r for r in rows if r.error and r.source != "-"]
     for row in rows:
@@ -216,7 +230,7 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
             _say(f"skipped  {row.tool}: {row.note or _skipped_note(row) or 'no newer release'}", err=True)
     changes = {r.tool: r.changes() for r in rows if r.update}
     if changes:
-        _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, jobs)
+        _apply(project, rows, changes, dry_run, targets, http, registry, jobs)
     else:
         _say("everything is up to date")
     if failed:
@@ -224,13 +238,13 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
         raise _upstream_failed(failed)
 
 
-def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, jobs) -> None:
+def _apply(project, rows, changes, dry_run, targets, http, registry, jobs) -> None:
     from generator.supply import lock as locking
     from generator.supply import update as updating
     from generator.supply.outdated import BASE, short
 
     path = project.spec_path
-    text = path.read_text(encoding="utf-8")
+    text = project.text  # as loaded (read as a regular file, never re-opened)
     new_text, new_spec = updating.apply(text, str(path), changes)
     if dry_run:
         _say(updating.diff(text, new_text, str(path)), nl=False, keep="\n\t")
@@ -243,8 +257,8 @@ def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, 
         _say(f"updated  {name} {short(row.current)} -> {short(row.update)}")
         if row.note:
             _say(f"note     {name}: {row.note}", err=True)
-    if changelog:
-        write_atomic(changelog, _changelog(by_name, changes, new_spec))
+    if targets["changelog"]:
+        write_atomic(targets["changelog"], _changelog(by_name, changes, new_spec))
     for tool in new_spec.tools:
         if tool.name in changes and getattr(tool, "sha256", None):
             _say(
@@ -253,9 +267,9 @@ def _apply(project, rows, changes, dry_run, no_lock, changelog, http, registry, 
                 err=True,
             )
     relock = [name for name in changes if name != BASE]
-    if no_lock:
+    lock_path = targets["lock"]
+    if lock_path is None:  # --no-lock
         return
-    lock_path = _lock_path(project)
     outcome = locking.run(
         new_spec.model_copy(update={"source": path}), Lock.read(lock_path), lock_path, http, registry,
         tools=relock, with_images=BASE in changes, jobs=jobs, report=_say,
@@ -326,7 +340,7 @@ def sbom(ctx, fmt, profile, output) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        changed = write_atomic(output, text)
+        changed = write_atomic(project.writable(output, "--output"), text)
         _say(f"{'wrote' if changed else 'unchanged'} {output} ({fmt})", err=True)
 
 
