@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from generator.paths import LOCK_NAME, PACKAGE_DIR, templates_dir, user_cache_dir
-from generator.safefile import read_regular
+from generator.safefile import MAX_INPUT_BYTES, read_regular
 from generator.terminal import has_controls
 
 #: an entry is a few hundred bytes; anything much larger is not one of ours
@@ -173,10 +173,10 @@ class ResultCache:
     def _key(self) -> str | None:
         try:
             # read_regular: a FIFO or device spec or lock is refused unopened, never waited on
-            spec = read_regular(self.spec_path)
+            spec = read_regular(self.spec_path, MAX_INPUT_BYTES)
             lock_path = self.spec_path.parent / LOCK_NAME
             # no lock at all; a dangling symlink is not absence (the full run reports it)
-            lock: bytes | None = read_regular(lock_path) if os.path.lexists(lock_path) else None
+            lock: bytes | None = read_regular(lock_path, MAX_INPUT_BYTES) if os.path.lexists(lock_path) else None
             fingerprint = generator_fingerprint()
         except OSError:
             return None  # the full path reports it properly

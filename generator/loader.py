@@ -20,15 +20,15 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError, UsageError
 from generator.terminal import escape_controls, has_controls
-from generator.safefile import is_dangling_symlink, read_regular
+from generator.safefile import MAX_INPUT_BYTES, is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
 from generator.yamltree import TAG as _TAG
 from generator.yamltree import AliasNode, YamlProblem, compose, to_value, yaml11_reading
 
 #: the scalar tags a spec may hold (after the YAML 1.2 core schema resolved them)
 _SCALARS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
-#: a spec larger than this is refused before it is parsed (the default spec is about 30 KiB)
-MAX_SPEC_BYTES = 1 << 20
+#: a spec larger than this is refused before it is parsed
+MAX_SPEC_BYTES = MAX_INPUT_BYTES
 
 _COLLECTION_TAGS = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
 
@@ -417,6 +417,8 @@ def parse(text: str, filename: str) -> Spec:
     problems = tree.structural_problems()
     problems += _excluded_keys(tree)
     data = tree.to_data()
+    if data is REFUSED:  # the whole spec (a merge key or a key that names nothing at the top)
+        raise SpecError(problems)
     for field_name, field in Spec.model_fields.items():
         if field.exclude:
             data.pop(field_name, None)

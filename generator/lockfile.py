@@ -17,10 +17,10 @@ from ruamel.yaml import YAML
 from generator import yamltree
 from generator.errors import UsageError
 from generator.paths import LOCK_NAME
-from generator.safefile import read_regular
+from generator.safefile import MAX_INPUT_BYTES, read_regular
 
-#: a lock larger than this is refused unread (one entry is about 150 bytes)
-MAX_LOCK_BYTES = 1 << 20
+#: a lock larger than this is refused unread
+MAX_LOCK_BYTES = MAX_INPUT_BYTES
 
 HEADER = "# sandbox.lock: written by `sandbox lock`. Do not edit.\n"
 

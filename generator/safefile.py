@@ -35,6 +35,11 @@ class NotRegularFile(OSError):
         self.strerror = f"it is {what}, not a regular file"
 
 
+#: the largest spec or lock read (the default spec is about 30 KiB, a lock entry 150 bytes);
+#: a larger file is refused before more of it is read
+MAX_INPUT_BYTES = 1 << 20
+
+
 class TooLarge(OSError):
     """The file is larger than the reader accepts (read no further than that)."""
 

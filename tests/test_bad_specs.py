@@ -42,7 +42,7 @@ def test_the_corpus_covers_the_required_cases():
         # cross-checks and values that used to pass
         "moving_base_tags", "stage_name_collision", "home_of_another_user", "backslash_in_label",
         # structural, field and cross-field problems of one file together
-        "all_at_once",
+        "all_at_once", "top_level_merge_and_complex_keys",
     }
     assert required <= set(CASES)
     assert all((CORPUS / f"{case}.expected").exists() for case in CASES)
