@@ -48,7 +48,9 @@ def _lexically_inside(path: Path, root: Path) -> bool:
     return Path(os.path.normpath(Path.cwd() / path)).is_relative_to(root)
 
 
-def _problem(target: Target, real: Path, root: Path, protected: dict[Path, str], other: Target | None) -> str | None:
+def _problem(
+    target: Target, real: Path, root: Path, protected: dict[Path, str], other: Target | None, anywhere: bool
+) -> str | None:
     """What is wrong with writing ``target`` (resolved to ``real``), or None."""
     written = repr(target.written)
     try:
@@ -59,7 +61,7 @@ def _problem(target: Target, real: Path, root: Path, protected: dict[Path, str],
         return f"{written} cannot be checked: {exc.strerror or exc}"
     if what:
         return f"{written} is {what}; an output may only replace a regular file or create a new one"
-    if not real.is_relative_to(root) or real == root:
+    if not anywhere and (not real.is_relative_to(root) or real == root):
         how = " (through a symlink)" if _lexically_inside(target.path, root) else ""
         return (
             f"{written} resolves to {real}, outside the project directory {root}{how}; "
@@ -75,7 +77,7 @@ def _problem(target: Target, real: Path, root: Path, protected: dict[Path, str],
 
 
 def check_targets(
-    targets: Iterable[Target], project_dir: Path, protected: dict[Path, str]
+    targets: Iterable[Target], project_dir: Path, protected: dict[Path, str], *, anywhere: bool = False
 ) -> tuple[dict[str, Path], list[tuple[Target, str]]]:
     """Resolve every target and check it against the one path rule.
 
@@ -83,6 +85,10 @@ def check_targets(
     sources it copies) to how a message names them. Returns the resolved path of each
     target by name, and every problem found as (target, message): none means all of them
     may be written. Nothing is opened: special files are seen by ``stat`` alone.
+
+    ``anywhere``: the target may also be outside the project (a file the user names on the
+    command line, such as a changelog or an SBOM for a CI artifact directory); every other
+    part of the rule still holds. Paths a spec names never get this.
     """
     root = resolve(project_dir)
     claimed: dict[Path, Target] = {}
@@ -91,7 +97,7 @@ def check_targets(
     for target in targets:
         real = resolve(target.path)
         resolved[target.name] = real
-        message = _problem(target, real, root, protected, claimed.get(real))
+        message = _problem(target, real, root, protected, claimed.get(real), anywhere)
         if message:
             problems.append((target, message))
         else:

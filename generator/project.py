@@ -88,15 +88,17 @@ class Project:
             protected.setdefault(resolve(self.output_path(name)), f"the output of profile {name} ({self.spec.profiles[name].output})")
         return protected
 
-    def writable(self, path: Path, name: str, *, as_given: str | None = None) -> Path:
+    def writable(self, path: Path, name: str, *, as_given: str | None = None, anywhere: bool = False) -> Path:
         """``path`` resolved, once it passes the path rule of generator.output (inside the
-        project, not an input, a regular file or nothing); UsageError naming ``name`` (the
-        option, or the file) otherwise. Called before the command changes anything."""
+        project unless ``anywhere``, not a file of the project, a regular file or nothing);
+        UsageError naming ``name`` (the option, or the file) otherwise. Called before the
+        command changes anything."""
         protected = self.inputs()
         real = resolve(path)
         if protected.get(real, "").startswith("the lock file") and name == LOCK_NAME:
             del protected[real]  # `sandbox lock` and `update` write the lock itself
-        resolved, problems = check_targets([Target(name, as_given or str(path), path)], self.spec_path.parent, protected)
+        target = Target(name, as_given or str(path), path)
+        resolved, problems = check_targets([target], self.spec_path.parent, protected, anywhere=anywhere)
         if problems:
             raise UsageError(f"{name}: {problems[0][1]}")
         return resolved[name]

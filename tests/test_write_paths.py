@@ -45,10 +45,11 @@ def _state(root: Path) -> dict[str, tuple[bytes, int]]:
         (["update", "--changelog", "sandbox.lock"], "error: --changelog: 'sandbox.lock' is the lock file (sandbox.lock)"),
         (["update", "--changelog", "zshrc"], "error: --changelog: 'zshrc' is the source of files[0] (zshrc)"),
         (["update", "--changelog", "./Dockerfile"], "error: --changelog: 'Dockerfile' is the output of profile default (Dockerfile)"),
-        (["update", "--changelog", "../CHANGES.md"], "outside the project directory"),
+        (["update", "--changelog", "../project/sandbox.yaml"], "error: --changelog: '../project/sandbox.yaml' is the spec itself"),
+        (["update", "--changelog", "../missing/CHANGES.md"], "the directory"),
         (["update", "--changelog", "/dev/null"], "'/dev/null' is a character device"),
         (["sbom", "--output", "sandbox.yaml"], "error: --output: 'sandbox.yaml' is the spec itself"),
-        (["sbom", "--output", "../sbom.json"], "outside the project directory"),
+        (["sbom", "--output", "../project/sandbox.lock"], "error: --output: '../project/sandbox.lock' is the lock file"),
     ],
 )  # fmt: skip
 def test_a_file_named_on_the_command_line_passes_the_path_rule(project, capsys, argv, message, fails_if_blocked):
@@ -71,8 +72,18 @@ def test_a_lock_that_is_a_symlink_out_of_the_project_is_not_written_through(proj
     assert _state(project) == before and (project / "sandbox.lock").is_symlink()
 
 
-def test_a_changelog_in_the_project_is_accepted_by_the_check(project):
+@pytest.mark.parametrize("where", ["CHANGES.md", "../artifacts/CHANGES.md"])
+def test_a_changelog_or_sbom_may_go_inside_or_outside_the_project(project, where):
+    """The user names them on the command line (CI writes them to a temporary directory);
+    a spec never names them."""
     from generator.project import Project
 
-    target = Project.load(project / "sandbox.yaml").writable(Path("CHANGES.md"), "--changelog")
-    assert target == (project / "CHANGES.md").resolve()
+    (project.parent / "artifacts").mkdir()
+    target = Project.load(project / "sandbox.yaml").writable(Path(where), "--changelog", anywhere=True)
+    assert target == (project / where).resolve()
+
+
+def test_sbom_output_outside_the_project_is_written(project, capsys):
+    (project.parent / "artifacts").mkdir()
+    assert main(["sbom", "--output", "../artifacts/sbom.json"]) == 0
+    assert (project.parent / "artifacts" / "sbom.json").read_text(encoding="utf-8").startswith("{")

@@ -216,7 +216,7 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
     age = _min_age(min_age)
     # every file this run may write passes the path rule before anything is asked or written
     targets = {
-        "changelog": project.writable(changelog, "--changelog") if changelog and not dry_run else None,
+        "changelog": project.writable(changelog, "--changelog", anywhere=True) if changelog and not dry_run else None,
         "lock": _lock_target(project) if not (no_lock or dry_run) else None,
     }
     config, http, registry = _clients(upstreams, timeout)
@@ -340,7 +340,7 @@ def sbom(ctx, fmt, profile, output) -> None:
     if output is None:
         click.echo(text, nl=False)
     else:
-        changed = write_atomic(project.writable(output, "--output"), text)
+        changed = write_atomic(project.writable(output, "--output", anywhere=True), text)
         _say(f"{'wrote' if changed else 'unchanged'} {output} ({fmt})", err=True)
 
 
