@@ -148,14 +148,8 @@ def check_builder(client: DockerClient) -> tuple[Check, str | None]:
     return Check("buildkit", "ok", f"{mode}: {detail}; builds use {BUILD_PATHS[mode]}", details={"mode": mode}), mode
 
 
-def _data_root(client: DockerClient) -> str | None:
-    result = client.run(["info", "--format", "{{.DockerRootDir}}"], check=False, timeout=30)
-    root = result.stdout.strip()
-    return root if result.returncode == 0 and root.startswith("/") else None
-
-
 def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortable: int = WARN_FREE_BYTES) -> Check:
-    root = _data_root(client)
+    root = client.data_root()
     # The data root is only measurable when the engine shares this machine's filesystem; for
     # Docker Desktop's VM or a remote host, / here is the best available hint.
     if root and Path(root).is_dir():

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.docker.cli import docker_cli
 from generator.docker.client import DockerClient
 from generator.docker.errors import DockerError
 
@@ -52,7 +53,7 @@ def base_image(docker_client: DockerClient) -> str:
     name = os.environ.get(BASE_IMAGE_ENV, "")
     if not name:
         unavailable(f"{BASE_IMAGE_ENV} is not set (name a local image, e.g. local/debian:bookworm)")
-    result = docker_client.run(["image", "inspect", "--format", "{{.Id}}", name], check=False)
+    result = docker_cli(docker_client, ["image", "inspect", "--format", "{{.Id}}", name], check=False)
     if result.returncode != 0:
         unavailable(f"{BASE_IMAGE_ENV}={name} is not in the engine: {result.stderr.strip()}")
     return name
@@ -70,7 +71,7 @@ def image_cleanup(docker_client: DockerClient) -> Iterator[list[str]]:
     names: list[str] = []
     yield names
     for name in names:
-        docker_client.run(["image", "rm", "--force", name], check=False)
+        docker_cli(docker_client, ["image", "rm", "--force", name], check=False)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker.cli import docker_cli
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.doctor import FIX_NOT_RUNNING, FIX_PERMISSION, GIB, diagnose
@@ -40,7 +41,7 @@ def test_healthy_engine_and_pre_23_cli(docker_client: DockerClient, cli_20: str,
     assert f"{cli_20} (Docker version" in lines[0]
     assert "builtin" in lines[3] and "DOCKER_BUILDKIT=1 docker build" in lines[3]
     assert lines[-1] == "a build will use: DOCKER_BUILDKIT=1 docker build (BuildKit built into this pre-23 CLI)"
-    engine = docker_client.run(["version", "--format", "{{.Server.Version}}"]).stdout.strip()
+    engine = docker_cli(docker_client, ["version", "--format", "{{.Server.Version}}"]).stdout.strip()
     assert f"engine {engine} (API" in lines[2]
 
 
@@ -52,7 +53,7 @@ def test_json_output_and_disk_of_the_data_root(docker_client: DockerClient, cli_
     assert code == 0 and report["ok"] is True
     assert list(_statuses(report)) == NAMES
     disk = next(c for c in report["checks"] if c["name"] == "disk")
-    root = docker_client.run(["info", "--format", "{{.DockerRootDir}}"]).stdout.strip()
+    root = docker_cli(docker_client, ["info", "--format", "{{.DockerRootDir}}"]).stdout.strip()
     assert disk["details"]["data_root"] == root
     if Path(root).is_dir():
         assert disk["details"]["path"] == root

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from tests.docker.cli import docker_cli
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.errors import NotRunning, PullError
@@ -184,10 +185,10 @@ def pushed(registry: str, docker_client: DockerClient) -> Iterator[Pushed]:
         info = tarfile.TarInfo("marker.txt")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    docker_client.run(["import", "-", reference], input=payload.getvalue())
-    output = docker_client.run(["push", reference]).stdout
+    docker_cli(docker_client, ["import", "-", reference], input=payload.getvalue())
+    output = docker_cli(docker_client, ["push", reference]).stdout
     digest = next(line.split("digest: ")[1].split()[0] for line in output.splitlines() if "digest: sha256:" in line)
-    docker_client.run(["image", "rm", reference])
+    docker_cli(docker_client, ["image", "rm", reference])
     yield Pushed(repository, tag, digest)
 
 
@@ -283,11 +284,11 @@ def pulled(docker_client: DockerClient) -> Iterator[list[str]]:
     refs: list[str] = []
     yield refs
     for ref in refs:
-        docker_client.run(["image", "rm", "--force", ref], check=False)
+        docker_cli(docker_client, ["image", "rm", "--force", ref], check=False)
 
 
 def _local_digests(client: DockerClient, reference: str) -> list[str]:
-    result = client.run(["image", "inspect", "--format", "{{json .RepoDigests}}", reference])
+    result = docker_cli(client, ["image", "inspect", "--format", "{{json .RepoDigests}}", reference])
     return json.loads(result.stdout)
 
 
@@ -396,7 +397,7 @@ def test_other_digest_is_refused_and_untagged(docker_client: DockerClient, regis
         pull_image(docker_client, [name], pushed.tag, expected_digest=pinned, sleep=Sleeps())
     message = str(caught.value)
     assert pushed.digest in message and pinned in message and "refusing" in message
-    left = docker_client.run(["image", "inspect", f"{name}:{pushed.tag}"], check=False)
+    left = docker_cli(docker_client, ["image", "inspect", f"{name}:{pushed.tag}"], check=False)
     assert left.returncode != 0, "the refused image is still tagged"
 
 
