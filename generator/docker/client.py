@@ -342,6 +342,26 @@ class DockerClient:
             return None
         return text.strip() or None
 
+    def image_store(self) -> Literal["containerd", "classic"] | None:
+        """Which image store the engine uses (None when it cannot be told): the containerd store
+        lets buildx's default (docker) driver build several platforms into one image and export
+        and import build cache; the classic one does neither."""
+        try:
+            info = self.call(lambda whales: whales.system.info(), timeout=min(self.timeout, CONNECT_TIMEOUT))
+        except DockerError:
+            return None
+        status = info.driver_status or []
+        return "containerd" if any("io.containerd.snapshotter" in str(value) for row in status for value in row) else "classic"
+
+    def builder_platforms(self, builder: str | None = None) -> list[str]:
+        """The platforms buildx's builder can build for (emulated ones included), or [] when
+        it cannot be told."""
+        try:
+            found = self.call(lambda whales: whales.buildx.inspect(builder), timeout=min(self.timeout, CONNECT_TIMEOUT))
+        except DockerError:
+            return []
+        return [str(platform) for node in found.nodes or [] for platform in node.platforms or []]
+
     def data_root(self) -> str | None:
         """The engine's data directory (`docker info`), or None when it cannot be told."""
         try:

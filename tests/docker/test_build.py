@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -233,20 +234,23 @@ def test_failing_run_raises_build_error_naming_the_step(
 
 
 @pytest.mark.docker
-def test_builtin_buildkit_with_the_20_10_cli(base_image: str, cli_20: str, tmp_path: Path, unique_name: str, image_cleanup: list[str]) -> None:
+def test_builtin_buildkit_with_the_20_10_cli(default_engine_only: DockerClient, cli_20: str, tmp_path: Path, unique_name: str) -> None:
     client = DockerClient(cli=cli_20)
+    base_image = os.environ["SANDBOX_TEST_BASE_IMAGE"]
     # a cache mount: the legacy builder rejects it ("Unknown flag: mount"), BuildKit does not
     context = small_context(tmp_path, f"FROM {base_image}\nRUN --mount=type=cache,target=/cache echo {unique_name} > /built\n")
-    image_cleanup.append(unique_name)
-    result = run_build(client, context, BuildOptions(tag=unique_name), {"SANDBOX_VERSION": "9"})
-    assert result.mode == "builtin"
-    assert result.image_id.startswith("sha256:")
-    inspected = docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", unique_name]).stdout.strip()
-    assert inspected == result.image_id
+    try:
+        result = run_build(client, context, BuildOptions(tag=unique_name), {"SANDBOX_VERSION": "9"})
+        assert result.mode == "builtin"
+        assert result.image_id.startswith("sha256:")
+        inspected = docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", unique_name]).stdout.strip()
+        assert inspected == result.image_id
+    finally:
+        docker_cli(client, ["image", "rm", "--force", unique_name], check=False)
 
 
 @pytest.mark.docker
-def test_28_cli_without_buildx_is_builder_missing(docker_client: DockerClient, cli_28: str, tmp_path: Path, unique_name: str) -> None:
+def test_28_cli_without_buildx_is_builder_missing(default_engine_only: DockerClient, cli_28: str, tmp_path: Path, unique_name: str) -> None:
     client = DockerClient(cli=cli_28)
     context = small_context(tmp_path, "FROM scratch\n")
     with pytest.raises(BuilderMissing, match="buildx") as caught:
@@ -256,8 +260,8 @@ def test_28_cli_without_buildx_is_builder_missing(docker_client: DockerClient, c
 
 
 @pytest.mark.docker
-def test_28_cli_without_buildx_through_the_cli(docker_client: DockerClient, cli_28: str, base_image: str, tmp_path: Path) -> None:
-    spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", base_image)
+def test_28_cli_without_buildx_through_the_cli(default_engine_only: DockerClient, cli_28: str, tmp_path: Path) -> None:
+    spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", os.environ["SANDBOX_TEST_BASE_IMAGE"])
     result = sandbox("--spec", spec, "build", "--regenerate", "--docker-cli", cli_28)
     assert result.returncode == 3, result.stderr
     assert "no buildx plugin" in result.stderr and "install the buildx plugin" in result.stderr

@@ -254,7 +254,7 @@ def test_stream_yields_lines_and_classifies_failures(docker_client: DockerClient
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
 @pytest.mark.parametrize("how", ["host argument", "DOCKER_HOST", "tcp"])
 def test_dead_engine_is_not_running(
-    docker_client: DockerClient, cli_20: str, cli_28: str, which: str, how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cli = cli_20 if which == "20.10" else cli_28
     dead = f"unix://{tmp_path}/dead.sock"
@@ -289,7 +289,7 @@ def _as_nobody(tmp_path: Path, cli: str, docker_unavailable) -> Path:  # noqa: A
 @pytest.mark.docker
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
 def test_socket_not_permitted_is_permission_denied(
-    docker_client: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path, docker_unavailable
+    default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path, docker_unavailable
 ) -> None:
     real = cli_20 if which == "20.10" else cli_28
     cli = _as_nobody(tmp_path, real, docker_unavailable)
@@ -303,14 +303,14 @@ def test_socket_not_permitted_is_permission_denied(
 
 
 @pytest.mark.docker
-def test_pre_23_cli_mode_is_builtin(docker_client: DockerClient, cli_20: str, tmp_path: Path,
+def test_pre_23_cli_mode_is_builtin(default_engine_only: DockerClient, cli_20: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed buildx
     assert DockerClient(cli=cli_20).buildkit_mode() == "builtin"
 
 
 @pytest.mark.docker
-def test_cli_23_or_newer_without_the_plugin_is_refused(docker_client: DockerClient, cli_28: str, tmp_path: Path,
+def test_cli_23_or_newer_without_the_plugin_is_refused(default_engine_only: DockerClient, cli_28: str, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch, docker_unavailable) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed plugins either
     client = DockerClient(cli=cli_28)
@@ -325,7 +325,7 @@ def test_cli_23_or_newer_without_the_plugin_is_refused(docker_client: DockerClie
 
 @pytest.mark.docker
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
-def test_the_plugin_is_preferred_when_present(cli_20: str, cli_28: str, which: str, tmp_path: Path,
+def test_the_plugin_is_preferred_when_present(default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI discovers a plugin in $DOCKER_CONFIG/cli-plugins; a stand-in buildx answers
     `version`, which is all buildkit_mode asks of it."""
