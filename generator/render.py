@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import dataclass, field
 from functools import cache
 from itertools import groupby
 
@@ -14,6 +13,7 @@ from generator.errors import UsageError
 from generator.lockfile import Lock
 from generator.methods import Phase, ToolBase
 from generator.methods.base import q
+from generator.methods.context import RenderContext
 from generator.paths import templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
 
@@ -58,38 +58,6 @@ def dockerfile_quote(value: str) -> str:
     """A double-quoted Dockerfile word that comes back byte-identical (no $ expansion)."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
     return f'"{escaped}"'
-
-
-@dataclass
-class RenderContext:
-    """What install methods may ask about the build they are part of."""
-
-    spec: Spec
-    profile: str
-    lock: Lock = field(default_factory=Lock)
-
-    @property
-    def home(self) -> str:
-        return self.spec.user.home_dir
-
-    @property
-    def owner(self) -> dict[str, int]:
-        return {"uid": self.spec.user.uid, "gid": self.spec.user.gid}
-
-    @property
-    def arches(self) -> list[str]:
-        return self.spec.arches
-
-    def expand_home(self, path: str) -> str:
-        return self.home + path[1:] if path.startswith("~") else path
-
-    def pinned_image(self, reference: str) -> str:
-        """image:tag with the digest sandbox.lock holds for it, unless the spec pins one."""
-        digest = None if "@" in reference else self.lock.images.get(reference)
-        return f"{reference}@{digest}" if digest else reference
-
-    def locked_sha256(self, tool: str, key: str, url: str) -> str | None:
-        return self.lock.sha256(tool, key, url)
 
 
 def _partial(template: str, body: dict) -> str:

@@ -13,14 +13,12 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from generator.fields import BinaryName, CommandWord, Name, Reason, Text
-
-if TYPE_CHECKING:
-    from generator.render import RenderContext
+from generator.methods.context import RenderContext
 
 
 class Phase(IntEnum):

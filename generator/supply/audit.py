@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from generator.lockfile import Lock
-from generator.render import RenderContext
+from generator.methods.context import RenderContext
 from generator.spec import Spec
 from generator.supply.lock import ARCHES, downloads, images
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from generator.errors import UpstreamError, UsageError
 from generator.lockfile import Lock, LockEntry
-from generator.render import RenderContext
+from generator.methods.context import RenderContext
 from generator.spec import Spec
 
 if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP out of its start-up
