@@ -11,7 +11,7 @@ import jinja2
 
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods import Phase, ToolBase
+from generator.methods import InstallMethod, Phase
 from generator.methods.base import q
 from generator.methods.context import RenderContext
 from generator.paths import templates_dir, user_cache_dir
@@ -64,17 +64,12 @@ def _partial(template: str, body: dict) -> str:
     return environment().get_template(template).render(**body).rstrip("\n")
 
 
-def _blocks(entries: list[tuple[ToolBase, dict]]) -> list[str]:
-    """One block per tool, except that consecutive tools of a method that can `combine`
-    (apt) share one block."""
+def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[str]:
+    """The blocks of one phase: consecutive tools of one method are handed to its `combine`
+    together (apt merges them into one RUN; the others keep one block each)."""
     blocks: list[str] = []
     for kind, group in groupby(entries, key=lambda entry: type(entry[0])):
-        bodies = [body for _, body in group]
-        combine = getattr(kind, "combine", None)
-        if combine is not None:
-            blocks.append(_partial(kind.template, combine(bodies)))
-        else:
-            blocks += [_partial(kind.template, body) for body in bodies]
+        blocks += [_partial(kind.template, body) for body in kind.combine([body for _, body in group])]
     return blocks
 
 
@@ -127,13 +122,15 @@ def _runtime_env(spec: Spec) -> dict[str, str]:
 def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     ctx = RenderContext(spec, profile, lock)
     tools = sorted(spec.tools_for(profile), key=lambda t: t.phase)  # stable: spec order within a phase
-    entries: dict[Phase, list[tuple[ToolBase, dict]]] = {phase: [] for phase in Phase}
+    entries: dict[Phase, list[tuple[InstallMethod, dict]]] = {phase: [] for phase in Phase}
     copies: list[str] = []
     tool_dirs: list[str] = []
     user = spec.user
     chown = f"--chown={user.uid}:{user.gid} "
     for tool in tools:
         contribution = tool.contribute(ctx)
+        if contribution.stage is not None:
+            entries[Phase.STAGE].append((tool, contribution.stage))
         entries[tool.phase].append((tool, contribution.body))
         tool_dirs += contribution.dirs
         for copy in contribution.copies:

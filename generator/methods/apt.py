@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
-from generator.methods.base import Contribution, Phase, SbomComponent, ToolBase, Verification, q
+from generator.methods.base import Contribution, Finding, Phase, SbomComponent, ToolBase, Verification, lock_note, q
 from generator.purl import purl
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
@@ -140,8 +140,21 @@ class AptTool(ToolBase):
             }
         )
 
+    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+        """A repository key checked by no digest is named as such; under `policy: {apt_pins:
+        required}` unpinned packages are listed with the spec's reason."""
+        if not self.enabled:
+            return super().audit(ctx, unlocked)
+        if unlocked and not all(self.spec_sha256(k) for k in unlocked) and self.repo and self.repo.key_unverified:
+            found = [Finding(self.name, "unverified-key", f"apt repository key: {self.repo.key_unverified}; {lock_note(unlocked)}")]
+        else:
+            found = super().audit(ctx, unlocked)
+        if ctx.spec.policy.apt_pins == "required" and self.unpinned_packages:
+            found.append(Finding(self.name, "unpinned-apt", f"{', '.join(self.unpinned_packages)}: {self.unpinned_reason}"))
+        return found
+
     @classmethod
-    def combine(cls, bodies: list[dict]) -> dict:
+    def combine(cls, bodies: list[dict]) -> list[dict]:
         """Consecutive apt tools as one RUN: one `apt-get update` and one dpkg run (with its
         trigger processing) instead of one per tool, because dpkg is most of a cold build
         (bench/). The price: a package added to any apt tool re-runs them all, where one RUN
@@ -149,9 +162,11 @@ class AptTool(ToolBase):
         packages: dict[str, None] = {}
         for body in bodies:
             packages.update(dict.fromkeys(body["packages"]))
-        return {
-            "tools": [{"name": body["name"], "names": ", ".join(body["names"])} for body in bodies],
-            "repos": [body["repo"] for body in bodies if body["repo"]],
-            "unpinned_reasons": list(dict.fromkeys(b["unpinned_reason"] for b in bodies if b["unpinned_reason"])),
-            "packages": list(packages),
-        }
+        return [
+            {
+                "tools": [{"name": body["name"], "names": ", ".join(body["names"])} for body in bodies],
+                "repos": [body["repo"] for body in bodies if body["repo"]],
+                "unpinned_reasons": list(dict.fromkeys(b["unpinned_reason"] for b in bodies if b["unpinned_reason"])),
+                "packages": list(packages),
+            }
+        ]
