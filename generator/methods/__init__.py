@@ -15,6 +15,7 @@ from generator.methods.apt import AptTool
 from generator.methods.base import ToolBase
 from generator.methods.cargo import CargoTool
 from generator.methods.data import Contribution, Copy, Phase, Verification
+from generator.methods.deb import DebTool
 from generator.methods.git import GitTool
 from generator.methods.go import GoTool
 from generator.methods.mise import MiseTool
@@ -36,6 +37,7 @@ REGISTRY: dict[str, type[InstallMethod]] = {
     "git": GitTool,
     "script": ScriptTool,
     "rustup": RustupTool,
+    "deb": DebTool,
 }
 
 Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007
