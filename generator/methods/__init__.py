@@ -7,7 +7,7 @@ needs), ``templates/methods/NAME.j2``, its tests, and one line below.
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Discriminator
 
@@ -40,6 +40,11 @@ REGISTRY: dict[str, type[InstallMethod]] = {
     "deb": DebTool,
 }
 
-Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007
+if TYPE_CHECKING:
+    # what the rest of the generator may use of a tool: the protocol, whichever method it is
+    Tool = InstallMethod
+else:
+    # what pydantic validates a spec entry with: the registered model its `method:` names
+    Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007
 
 __all__ = ["REGISTRY", "Tool", "InstallMethod", "ToolBase", "Phase", "Copy", "Contribution", "Verification"]

@@ -55,18 +55,23 @@ class DebTool(ToolBase):
         # the fetch stage runs FROM base and downloads with curl
         return ("curl",)
 
+    @property
+    def digests(self) -> dict[str, str]:
+        """The spec's sha256 per arch, looked up by the plain arch strings the context uses."""
+        return {arch: digest for arch, digest in self.sha256.items()}
+
     def deb_url(self, arch: str) -> str:
         return self.url.replace("{version}", self.version).replace("{arch}", arch)
 
     def downloads(self, ctx) -> list[tuple[str, str]]:
-        return [(arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.sha256]
+        return [(arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.digests]
 
     def spec_sha256(self, key: str) -> str | None:
-        return self.sha256.get(key)
+        return self.digests.get(key)
 
     def digest(self, ctx, arch: str) -> str:
         """sandbox.lock's digest while its URL matches, else the spec's (for an arch it has)."""
-        return ctx.locked_sha256(self.name, arch, self.deb_url(arch)) or self.sha256[arch]
+        return ctx.locked_sha256(self.name, arch, self.deb_url(arch)) or self.digests[arch]
 
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.sha256):

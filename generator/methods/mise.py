@@ -8,13 +8,14 @@ from pydantic import StrictStr
 
 from generator.fields import EnvName, Version, _pattern
 from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.data import Listing
 
 MiseToolName = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9:/._-]*", "a mise tool name such as node or python")]
 EnvWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/:-]*", "a value without spaces or shell metacharacters")]
 
 
 #: the release indexes `sandbox outdated` knows, by mise's toolchain name
-_INDEXES = {"node": "node-index", "python": "python-index", "go": "go-index"}
+_INDEXES: dict[str, Listing] = {"node": "node-index", "python": "python-index", "go": "go-index"}
 
 
 class MiseTool(ToolBase):

@@ -30,14 +30,41 @@ class InstallMethod(Protocol):
     #: commands that must be on PATH before this method runs (provided by another tool)
     requires: ClassVar[tuple[str, ...]]
 
-    name: str
-    #: the discriminator: the method's registry name
-    method: str
-    enabled: bool
-    disabled_reason: str | None
-    profiles: list[str] | None
-    check: list[str] | None
-    note: str | None
+    # read-only here: each method narrows `method` to its Literal["NAME"]
+    @property
+    def name(self) -> str:
+        """The tool's name in the spec (unique)."""
+        ...
+
+    @property
+    def method(self) -> str:
+        """The discriminator: the method's registry name."""
+        ...
+
+    @property
+    def enabled(self) -> bool:
+        """False: the spec keeps the entry but the image leaves the tool out."""
+        ...
+
+    @property
+    def disabled_reason(self) -> str | None:
+        """Why a disabled tool is off."""
+        ...
+
+    @property
+    def profiles(self) -> list[str] | None:
+        """The profiles the tool is part of; None: all."""
+        ...
+
+    @property
+    def check(self) -> list[str] | None:
+        """The smoke test's version check, as argument words."""
+        ...
+
+    @property
+    def note(self) -> str | None:
+        """A free-form remark shown by `sandbox list`."""
+        ...
 
     def in_profile(self, profile: str) -> bool:
         """Whether the tool is enabled and part of ``profile``."""
