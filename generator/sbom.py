@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods.apt import base_components
+from generator.methods.distribution import base_components
 from generator.methods.base import SbomComponent
 from generator.purl import purl
 from generator.methods.context import RenderContext

@@ -3,7 +3,7 @@
 - nothing outside generator/methods/ branches on a method: no comparison with a method's
   name or with a tool's ``.method``, no lookup keyed by it, no collecting the methods in use,
   no isinstance/type test against a tool class, no probing for hooks with getattr/hasattr,
-  no import of a tool class;
+  no import of a method's module or of a tool class;
 - every registered method provides every hook of ``InstallMethod`` and is registered
   under the name its ``method:`` literal carries;
 - the methods sit below the renderer and the commands: they import neither at run time.
@@ -27,6 +27,8 @@ GENERATOR = Path(__file__).resolve().parent.parent / "generator"
 METHODS = GENERATOR / "methods"
 METHOD_NAMES = frozenset(REGISTRY)
 TOOL_CLASSES = frozenset({cls.__name__ for cls in REGISTRY.values()} | {ToolBase.__name__})
+#: the modules that hold one method each (generator.methods.apt, ...)
+METHOD_MODULES = frozenset(cls.__module__ for cls in REGISTRY.values())
 #: what the protocol declares: data fields, methods and properties a caller may use
 HOOKS = frozenset(
     name
@@ -85,9 +87,13 @@ def branches_on_methods(source: str) -> list[str]:
             if _names_a_method(node.pattern.value):
                 found.append(f"{line}: match case on a method name")
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("generator.methods"):
+            if node.module in METHOD_MODULES:
+                found.append(f"{line}: imports the method module {node.module}")
             for alias in node.names:
-                if alias.name in TOOL_CLASSES - {ToolBase.__name__}:
-                    found.append(f"{line}: imports the tool class {alias.name}")
+                if alias.name in TOOL_CLASSES - {ToolBase.__name__} or f"{node.module}.{alias.name}" in METHOD_MODULES:
+                    found.append(f"{line}: imports {alias.name} of a method")
+        elif isinstance(node, ast.Import):
+            found += [f"{line}: imports the method module {a.name}" for a in node.names if a.name in METHOD_MODULES]
     return found
 
 
@@ -116,6 +122,9 @@ def test_no_branching_on_methods_outside_generator_methods(path: Path):
         "builder = BUILDERS.get(tool.method)",
         'match tool.method:\n    case "git":\n        pass',
         "from generator.methods.apt import AptTool",
+        "from generator.methods.apt import base_components",
+        "import generator.methods.deb",
+        "from generator.methods import deb",
     ],
 )
 def test_the_scanner_finds_each_kind_of_branch(source: str):
@@ -131,6 +140,8 @@ def test_the_scanner_finds_each_kind_of_branch(source: str):
         'DEFAULTS = {"npm": "https://registry.npmjs.org"}',
         'validator = field_validator("cargo", "go")',
         "image = tool.builder_image(ctx)",
+        "from generator.methods.distribution import base_components",
+        "from generator.methods import REGISTRY, InstallMethod",
     ],
 )
 def test_the_scanner_leaves_what_only_shows_a_method(source: str):

@@ -8,42 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
 from generator.methods.base import Contribution, Finding, Phase, SbomComponent, ToolBase, Verification, lock_note, q
-from generator.purl import purl
+from generator.methods.distribution import DISTRIBUTION, deb_component
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
-
-
-def deb_component(ctx, package: str, tool: str, verification: str, downloads=(), properties=()) -> SbomComponent:
-    """One apt package as an SBOM component: pkg:deb/DISTRO/NAME[@PIN]?arch=..&distro=...
-
-    The version is the spec's pin as written (a dpkg glob such as 8.5.* picks the newest
-    match at build time); an unpinned package has none. The distribution is the base
-    image's (ubuntu:24.04 -> namespace ubuntu, distro=ubuntu-24.04). arch is given only
-    when the spec builds for one platform: the same component stands for every platform.
-    """
-    name, _, pin = package.partition("=")
-    base = ctx.spec.base
-    distro = base.image.rsplit("/", 1)[-1]
-    qualifiers = {"distro": f"{distro}-{base.tag}", "arch": ctx.arches[0] if len(ctx.arches) == 1 else ""}
-    return SbomComponent(
-        name=name,
-        version=pin or None,
-        purl=purl("deb", name, pin or None, namespace=distro, qualifiers=qualifiers),
-        tool=tool,
-        method="apt",
-        verification=verification,
-        downloads=tuple(downloads),
-        properties=tuple(properties),
-    )
-
-
-#: how a package from the distribution's own archive is verified
-DISTRIBUTION = Verification("package-manager", "apt, signed distribution archive")
-
-
-def base_components(ctx) -> list[SbomComponent]:
-    """The base stage's packages (base.packages), as components of the image."""
-    return [deb_component(ctx, p, "base", str(DISTRIBUTION)) for p in ctx.spec.base.packages]
 
 
 class AptRepo(BaseModel):
