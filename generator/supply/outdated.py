@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 
 from generator.errors import RateLimitError, UpstreamError, UsageError
+from generator.methods.data import Tracked
 from generator.spec import Spec
 from generator.supply.fetch import Http
 from generator.supply.registry import Registry
-from generator.methods.data import Tracked
 from generator.supply.sources import GitHubCommits, RegistryTags, Source, source_for, why_not_asked
 from generator.supply.upstreams import Upstreams
 from generator.supply.versions import Choice, Release, choose, key
@@ -129,10 +129,11 @@ def _targets(spec: Spec, upstreams: Upstreams, registry: Registry, tools: list[s
     return targets
 
 
-def _commit_row(target: Target, source: GitHubCommits, http: Http, min_age: timedelta, now: datetime) -> Row:
+def _commit_row(
+    target: Target, tracked: Tracked, source: GitHubCommits, http: Http, min_age: timedelta, now: datetime
+) -> Row:
     """The head of the tool's branch, and the newest commit on it at least ``min_age`` old."""
-    name, current, tracked = target.name, target.current, target.tracked
-    assert tracked is not None  # the base image is tracked by tag, never by commit
+    name, current = target.name, target.current
     branch = source.resolve_branch(http)
     head = source.head(http, branch)
     newest = eligible = Choice(head.name, head)
@@ -205,8 +206,8 @@ def check(
             upstream = target.tracked.upstream if target.tracked else None
             return Row(name, current, "-", error=why_not_asked(upstream), field=field)
         try:
-            if isinstance(source, GitHubCommits):
-                return _commit_row(target, source, http, min_age, now)
+            if isinstance(source, GitHubCommits) and target.tracked is not None:
+                return _commit_row(target, target.tracked, source, http, min_age, now)
             releases = source.releases(http)
             date_of = partial(source.published, http) if hasattr(source, "published") else None
             newest = choose(current, releases, now=now, date_of=date_of)
