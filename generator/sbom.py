@@ -22,10 +22,10 @@ from datetime import datetime, timezone
 
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods.apt import base_components
+from generator.methods.distribution import base_components
 from generator.methods.base import SbomComponent
 from generator.purl import purl
-from generator.render import RenderContext
+from generator.methods.context import RenderContext
 from generator.spec import Spec
 
 FORMATS = ("cyclonedx", "spdx")
