@@ -227,6 +227,7 @@ def build(
 )
 @click.option("--health-timeout", type=float, default=120.0, show_default=True, callback=_positive, help="Seconds to wait for the HEALTHCHECK to pass.")
 @click.option("--health-interval", default=None, metavar="DURATION", help="Override the image's health-check interval (e.g. 2s).")
+@click.option("--platform", default=None, metavar="OS/ARCH", help="Run the image's variant for this platform (e.g. linux/arm64, emulated when foreign).")
 @docker_options
 @click.pass_context
 def test(
@@ -236,6 +237,7 @@ def test(
     stand_in: bool,
     health_timeout: float,
     health_interval: str | None,
+    platform: str | None,
     **docker: str | None,
 ) -> None:
     """Smoke-test IMAGE against the spec: tool checks as the user, uid, sudo, setuid files,
@@ -253,12 +255,16 @@ def test(
     project = Project.load(ctx.obj["spec"])
     profile = project.profiles((profile,) if profile else ())[0]
     client = client_from(docker)
-    smoke = SmokeTest(client, image, project.spec, profile, stand_in=stand_in, health_timeout=health_timeout, health_interval=health_interval)
+    platform = _platforms((platform,), project.spec.platforms)[0] if platform else None
+    smoke = SmokeTest(
+        client, image, project.spec, profile,
+        stand_in=stand_in, health_timeout=health_timeout, health_interval=health_interval, platform=platform,
+    )  # fmt: skip
     report = smoke.run()
     console = Console(width=max(120, Console().width), soft_wrap=False)
     if report.stand_in:
         console.print(report.stand_in, style="bold yellow", markup=False)
-    table = Table(title=f"sandbox test {image} (profile {profile})", caption="STAND-IN server used" if report.stand_in else None)
+    table = Table(title=f"sandbox test {image} (profile {profile}{', ' + platform if platform else ''})", caption="STAND-IN server used" if report.stand_in else None)
     for column in ("check", "result", "detail"):
         table.add_column(column, overflow="fold")
     for row in report.results:

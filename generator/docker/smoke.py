@@ -125,6 +125,7 @@ class SmokeTest:
         stand_in: bool = False,
         health_timeout: float = HEALTH_TIMEOUT,
         health_interval: str | None = None,
+        platform: str | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
     ) -> None:
         self.client = client
@@ -134,6 +135,7 @@ class SmokeTest:
         self.stand_in = stand_in
         self.health_timeout = health_timeout
         self.health_interval = health_interval
+        self.platform = platform
         self.on_result = on_result
         self.name = f"sandbox-smoke-{uuid.uuid4().hex[:12]}"
         self.report = SmokeReport(image, self.name)
@@ -178,6 +180,7 @@ class SmokeTest:
                 name=self.name,
                 labels={"org.opencode-sandbox.smoke-test": "1"},
                 health_interval=interval,
+                platform=self.platform,
             ),
             default=ContainerError,
         )

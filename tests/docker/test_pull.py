@@ -25,6 +25,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.docker.cli import docker_cli
+from tests.docker.registry import free_port, running_registry, wait_http
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.errors import NotRunning, PullError
@@ -124,46 +125,14 @@ def test_rich_progress_prints_outcomes(capsys: pytest.CaptureFixture[str]) -> No
 # -- servers on 127.0.0.1 -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory, docker_client: DockerClient, docker_unavailable) -> Iterator[str]:  # noqa: ANN001
-    """Debian's docker-registry serving on 127.0.0.1 (dockerd allows plain HTTP to loopback)."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        docker_unavailable("docker-registry is not installed (apt-get install docker-registry)")
-    root = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-    )
-    log = (root / "registry.log").open("wb")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    """A registry on 127.0.0.1 for the engine under test."""
     try:
-        _wait_http(f"http://127.0.0.1:{port}/v2/")
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+        with running_registry(tmp_path_factory.mktemp("registry")) as address:
+            yield address
+    except FileNotFoundError as exc:
+        docker_unavailable(str(exc))
 
 
 @dataclass(frozen=True)
