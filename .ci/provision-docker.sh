@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
-# Provision a real Docker engine on a CI machine that has none (see
-# ../shared/docs/docker-on-ci-machines.md): Debian's docker.io (20.10 engine + CLI with
-# built-in BuildKit), dockerd in the background, and a local base image made with
-# debootstrap because no container registry is reachable; and Compose v2 (Debian 13's
-# docker-compose, unpacked beside bookworm, not installed).
-# Prints `export` lines for DOCKER_HOST / SANDBOX_DOCKER_CLI / SANDBOX_TEST_BASE_IMAGE /
-# SANDBOX_COMPOSE to stdout; logs go to stderr. Idempotent: what is there is skipped.
+# Provision real Docker engines on a CI machine that has none (see
+# ../shared/docs/docker-on-ci-machines.md), each with a local base image (no container
+# registry is reachable, so base images are made with debootstrap/mmdebstrap and imported):
+#   - Debian 12: Debian's docker.io (20.10 engine + CLI with built-in BuildKit) with dockerd in
+#     the background, as before; and beside it a modern engine: Debian 13's docker.io 26.1,
+#     docker-cli, docker-buildx, containerd (unpacked beside bookworm, not installed), its
+#     dockerd with its own state, socket, containerd and bridge, and the containerd image store;
+#   - Debian 13: only the modern engine (from Debian's packages); DOCKER_HOST and
+#     SANDBOX_DOCKER_CLI then point at it too;
+#   - arm64 by emulation (qemu-user-static, binfmt-support) and an arm64 base image
+#     (mmdebstrap, about 4.5 min the first time; the rootfs tarballs are cached in
+#     $SANDBOX_DOCKER_STATE/cache);
+#   - Compose v2 (Debian 13's docker-compose).
+# Prints `export` lines to stdout; logs go to stderr. Idempotent: what is there is skipped.
+#   DOCKER_HOST / SANDBOX_DOCKER_CLI / SANDBOX_TEST_BASE_IMAGE   the 20.10 engine (12) and its
+#                                                 CLI, the amd64 base image in it
+#   SANDBOX_COMPOSE                               Compose v2
+#   SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG   the modern engine, its 26.1 CLI, and the
+#                                                 DOCKER_CONFIG dir whose cli-plugins/ holds
+#                                                 buildx and compose (give it to that CLI only:
+#                                                 a 20.10 CLI that sees buildx uses it)
+#   SANDBOX_TEST_BASE_IMAGE_ARM64                 the arm64 base image (modern engine)
+#   SANDBOX_TEST_BASE_TAR_AMD64 / _ARM64          the cached rootfs tarballs of both bases
+# Options:
 #   --compose-only   only Compose (an engine already answers); prints only SANDBOX_COMPOSE
+# SANDBOX_MODERN_DOCKER=0 skips the modern engine and arm64 on Debian 12.
 set -euo pipefail
 
 state_dir=${SANDBOX_DOCKER_STATE:-/tmp/sandbox-ci-docker}
@@ -79,11 +97,18 @@ if [ "$compose_only" = 1 ]; then
   exit 0
 fi
 
+modern=${SANDBOX_MODERN_DOCKER:-1}
+[ "$debian_major" = 13 ] && modern=1   # the only engine there
+
 need_pkgs=()
-command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
-command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
-# the pull tests serve images from a registry of their own on 127.0.0.1
-command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
+need() { dpkg -s "$1" >/dev/null 2>&1 || need_pkgs+=("$1"); }
+need docker.io      # Debian 12: the 20.10 engine (and bookworm's runc for the modern one)
+need debootstrap
+need docker-registry   # the pull tests serve images from a registry of their own on 127.0.0.1
+if [ "$modern" = 1 ]; then
+  need qemu-user-static; need binfmt-support; need mmdebstrap
+  [ "$debian_major" = 13 ] && { need docker-buildx; need docker-compose; }
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -91,35 +116,151 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_pkgs[@]}" >&2
 fi
 
-# docker.io ships its own 20.10 CLI, which has BuildKit built in; the newer CLI first on
-# PATH lacks buildx and cannot build with BuildKit.
-cli=$(dpkg -L docker.io 2>/dev/null | grep -E '/bin/docker$' | head -n1 || true)
-[ -n "$cli" ] || cli=$(command -v docker)
-
-if ! "$cli" -H "unix://$sock" version >/dev/null 2>&1; then
-  log "starting dockerd (data root $state_dir/data)"
-  rm -f "$state_dir/docker.pid"
-  nohup dockerd --data-root "$state_dir/data" -H "unix://$sock" \
-    --exec-root "$state_dir/exec" --pidfile "$state_dir/docker.pid" \
-    >"$state_dir/dockerd.log" 2>&1 &
+# wait_engine CLI SOCK LOG: poll until the engine on SOCK answers (60 s at most).
+wait_engine() {
   for _ in $(seq 1 60); do
-    "$cli" -H "unix://$sock" version >/dev/null 2>&1 && break
+    "$1" -H "unix://$2" version >/dev/null 2>&1 && return 0
     sleep 1
   done
-  "$cli" -H "unix://$sock" version >/dev/null 2>&1 || { log "dockerd did not answer"; tail -n 30 "$state_dir/dockerd.log" >&2; exit 1; }
+  log "dockerd on $2 did not answer"; tail -n 30 "$3" >&2; return 1
+}
+
+# Base images: rootfs tarballs made once and cached, imported into each engine that lacks them.
+cache_dir="$state_dir/cache"
+base_tar_amd64="$cache_dir/debian-bookworm-amd64.tar"
+base_tar_arm64="$cache_dir/debian-bookworm-arm64.tar"
+base_image_arm64=${SANDBOX_TEST_BASE_IMAGE_ARM64:-local/debian:bookworm-arm64}
+mkdir -p "$cache_dir"
+base_tarball_amd64() {
+  [ -s "$base_tar_amd64" ] && return 0
+  local rootfs="$state_dir/rootfs" mirror
+  mirror=$(apt_mirror)
+  log "debootstrap bookworm from $mirror (about 30 s)"
+  rm -rf --one-file-system "$rootfs"
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >&2
+  tar -C "$rootfs" -cf "$base_tar_amd64.part" .
+  mv "$base_tar_amd64.part" "$base_tar_amd64"
+  rm -rf --one-file-system "$rootfs"
+}
+base_tarball_arm64() {
+  [ -s "$base_tar_arm64" ] && return 0
+  local mirror
+  mirror=$(apt_mirror)
+  log "mmdebstrap arm64 bookworm from $mirror (about 4.5 min, emulated)"
+  # --format=tar: the .part name would otherwise make mmdebstrap build a directory
+  mmdebstrap --quiet --format=tar --variant=minbase --architectures=arm64 bookworm \
+    "$base_tar_arm64.part" "$mirror" >&2
+  mv "$base_tar_arm64.part" "$base_tar_arm64"
+}
+# import_base CLI SOCK PLATFORM TARBALL IMAGE
+import_base() {
+  "$1" -H "unix://$2" image inspect "$5" >/dev/null 2>&1 && return 0
+  log "importing $4 as $5 ($3)"
+  "$1" -H "unix://$2" import --platform "$3" "$4" "$5" >&2
+}
+
+# arm64 by emulation: binfmt_misc must be mounted (it is not always) for update-binfmts to
+# register qemu-aarch64 (flag F: the interpreter is opened now, so it works in containers).
+arm64_emulation() {
+  local bm=/proc/sys/fs/binfmt_misc
+  [ -e "$bm/qemu-aarch64" ] && return 0
+  [ -e "$bm/register" ] || mount -t binfmt_misc binfmt_misc "$bm"
+  update-binfmts --enable qemu-aarch64 >&2
+  [ -e "$bm/qemu-aarch64" ] || { log "qemu-aarch64 is not registered in $bm"; return 1; }
+}
+
+# The modern engine: dockerd 26.1 with the containerd image store, its own data root, exec root
+# (so the containerd that dockerd starts is its own too), socket, pidfile and bridge. It leaves
+# iptables alone (--iptables=false): a second dockerd that manages iptables flushes the 20.10
+# engine's DOCKER chains; the few rules its bridge needs are added here instead.
+modern_dir="$state_dir/modern"
+modern_sock="$modern_dir/docker.sock"
+modern_config="$modern_dir/config"        # DOCKER_CONFIG for the modern CLI only
+modern_bridge=sbx-modern0
+modern_bip=10.212.0.1/24                  # the modern engine's default bridge
+modern_pool=10.213.0.0/16                 # its user-defined networks, in /24s
+modern_nets=10.212.0.0/15                 # both
+start_modern() {
+  local bin_dir=$1 plugin_dir=$2 cli=$3
+  mkdir -p "$modern_dir" "$modern_config/cli-plugins"
+  ln -sfn "$plugin_dir/docker-buildx" "$modern_config/cli-plugins/docker-buildx"
+  ln -sfn "$compose" "$modern_config/cli-plugins/docker-compose"
+  "$cli" -H "unix://$modern_sock" version >/dev/null 2>&1 && return 0
+  if ! ip link show "$modern_bridge" >/dev/null 2>&1; then
+    ip link add name "$modern_bridge" type bridge
+    ip addr add "$modern_bip" dev "$modern_bridge"
+  fi
+  ip link set "$modern_bridge" up
+  iptables -t nat -C POSTROUTING -s "$modern_nets" ! -d "$modern_nets" -j MASQUERADE 2>/dev/null \
+    || iptables -t nat -A POSTROUTING -s "$modern_nets" ! -d "$modern_nets" -j MASQUERADE
+  iptables -C FORWARD -s "$modern_nets" -j ACCEPT 2>/dev/null \
+    || iptables -I FORWARD -s "$modern_nets" -j ACCEPT
+  iptables -C FORWARD -d "$modern_nets" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null \
+    || iptables -I FORWARD -d "$modern_nets" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+  printf '{"features": {"containerd-snapshotter": true}}\n' >"$modern_dir/daemon.json"
+  log "starting dockerd 26 (data root $modern_dir/data, socket $modern_sock)"
+  rm -f "$modern_dir/docker.pid"
+  # PATH: its containerd, shim and docker-proxy first; runc and docker-init from bookworm
+  PATH="$bin_dir:$PATH" nohup dockerd --config-file "$modern_dir/daemon.json" \
+    --data-root "$modern_dir/data" --exec-root "$modern_dir/exec" \
+    -H "unix://$modern_sock" --pidfile "$modern_dir/docker.pid" \
+    --bridge "$modern_bridge" --default-address-pool "base=$modern_pool,size=24" \
+    --iptables=false >"$modern_dir/dockerd.log" 2>&1 &
+  wait_engine "$cli" "$modern_sock" "$modern_dir/dockerd.log"
+}
+
+if [ "$debian_major" = 13 ]; then
+  modern_cli=$(dpkg -L docker-cli | grep -E '/bin/docker$' | head -n1)
+  start_modern /usr/sbin:/usr/bin /usr/libexec/docker/cli-plugins "$modern_cli"
+elif [ "$modern" = 1 ]; then
+  fetch_trixie docker.io docker-cli docker-buildx containerd
+  # trixie's runc needs GLIBC 2.38; bookworm's (a docker.io dependency) is used instead
+  rm -f "$trixie_root/usr/sbin/runc" "$trixie_root/usr/bin/runc"
+  modern_cli="$trixie_root/usr/bin/docker"
+  start_modern "$trixie_root/usr/sbin:$trixie_root/usr/bin" \
+    "$trixie_root/usr/libexec/docker/cli-plugins" "$modern_cli"
 fi
 
-if ! "$cli" -H "unix://$sock" image inspect "$base_image" >/dev/null 2>&1; then
-  mirror=$(apt_mirror)
-  rootfs="$state_dir/rootfs"
-  log "debootstrap bookworm from $mirror (about 30 s)"
-  rm -rf "$rootfs"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >&2
-  tar -C "$rootfs" -c . | "$cli" -H "unix://$sock" import - "$base_image" >&2
-  rm -rf "$rootfs"
+if [ "$debian_major" != 13 ]; then
+  # docker.io ships its own 20.10 CLI, which has BuildKit built in; the newer CLI first on
+  # PATH lacks buildx and cannot build with BuildKit.
+  cli=$(dpkg -L docker.io 2>/dev/null | grep -E '/bin/docker$' | head -n1 || true)
+  [ -n "$cli" ] || cli=$(command -v docker)
+  if ! "$cli" -H "unix://$sock" version >/dev/null 2>&1; then
+    log "starting dockerd (data root $state_dir/data)"
+    rm -f "$state_dir/docker.pid"
+    nohup dockerd --data-root "$state_dir/data" -H "unix://$sock" \
+      --exec-root "$state_dir/exec" --pidfile "$state_dir/docker.pid" \
+      >"$state_dir/dockerd.log" 2>&1 &
+    wait_engine "$cli" "$sock" "$state_dir/dockerd.log"
+  fi
+  if ! "$cli" -H "unix://$sock" image inspect "$base_image" >/dev/null 2>&1; then
+    base_tarball_amd64
+    import_base "$cli" "$sock" linux/amd64 "$base_tar_amd64" "$base_image"
+  fi
+else
+  # Debian 13: no 20.10 engine; the modern one is the default engine too
+  cli=$modern_cli sock=$modern_sock
+fi
+
+if [ "$modern" = 1 ]; then
+  arm64_emulation
+  base_tarball_amd64
+  base_tarball_arm64
+  import_base "$modern_cli" "$modern_sock" linux/amd64 "$base_tar_amd64" "$base_image"
+  import_base "$modern_cli" "$modern_sock" linux/arm64 "$base_tar_arm64" "$base_image_arm64"
+  DOCKER_CONFIG=$modern_config "$modern_cli" -H "unix://$modern_sock" buildx version >&2
 fi
 
 printf 'export DOCKER_HOST=%q\n' "unix://$sock"
 printf 'export SANDBOX_DOCKER_CLI=%q\n' "$cli"
 printf 'export SANDBOX_TEST_BASE_IMAGE=%q\n' "$base_image"
 printf 'export SANDBOX_COMPOSE=%q\n' "$compose"
+if [ "$modern" = 1 ]; then
+  printf 'export SANDBOX_MODERN_DOCKER_HOST=%q\n' "unix://$modern_sock"
+  printf 'export SANDBOX_MODERN_DOCKER_CLI=%q\n' "$modern_cli"
+  printf 'export SANDBOX_MODERN_DOCKER_CONFIG=%q\n' "$modern_config"
+  printf 'export SANDBOX_TEST_BASE_IMAGE_ARM64=%q\n' "$base_image_arm64"
+  printf 'export SANDBOX_TEST_BASE_TAR_AMD64=%q\n' "$base_tar_amd64"
+  printf 'export SANDBOX_TEST_BASE_TAR_ARM64=%q\n' "$base_tar_arm64"
+fi
