@@ -243,12 +243,36 @@ else
   cli=$modern_cli sock=$modern_sock
 fi
 
+# In the modern engine $base_image is one name for both platforms, so that one `FROM` serves
+# `buildx build --platform linux/amd64,linux/arm64`: an index of the two imported images
+# ($base_image-amd64, $base_image_arm64), made locally by a two-platform build with --load (the
+# containerd image store keeps indexes; no registry). Importing both under one name would not
+# do: the second import replaces the tag, and a single-platform image is then used as it is
+# for every platform (an "amd64" stage runs the arm64 rootfs, silently).
+base_index() {
+  local docker=("$modern_cli" -H "unix://$modern_sock") id ctx
+  if id=$("${docker[@]}" create --pull=never --platform linux/arm64 "$base_image" true 2>/dev/null); then
+    "${docker[@]}" rm "$id" >/dev/null
+    return 0
+  fi
+  log "making $base_image an index of $base_image-amd64 and $base_image_arm64"
+  ctx=$(mktemp -d)
+  # shellcheck disable=SC2016  # ${TARGETARCH} is the Dockerfile's (no global `ARG TARGETARCH`:
+  # declaring it there empties it in this BuildKit)
+  printf 'FROM %s AS base-amd64\nFROM %s AS base-arm64\nFROM base-${TARGETARCH}\n' \
+    "$base_image-amd64" "$base_image_arm64" \
+    | DOCKER_CONFIG=$modern_config "${docker[@]}" buildx build --quiet --provenance=false \
+        --platform linux/amd64,linux/arm64 --load -t "$base_image" -f - "$ctx" >&2
+  rmdir "$ctx"
+}
+
 if [ "$modern" = 1 ]; then
   arm64_emulation
   base_tarball_amd64
   base_tarball_arm64
-  import_base "$modern_cli" "$modern_sock" linux/amd64 "$base_tar_amd64" "$base_image"
+  import_base "$modern_cli" "$modern_sock" linux/amd64 "$base_tar_amd64" "$base_image-amd64"
   import_base "$modern_cli" "$modern_sock" linux/arm64 "$base_tar_arm64" "$base_image_arm64"
+  base_index
   DOCKER_CONFIG=$modern_config "$modern_cli" -H "unix://$modern_sock" buildx version >&2
 fi
 
