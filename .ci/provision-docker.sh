@@ -169,43 +169,76 @@ arm64_emulation() {
   [ -e "$bm/qemu-aarch64" ] || { log "qemu-aarch64 is not registered in $bm"; return 1; }
 }
 
+# Networks. Two dockerds that manage iptables flush each other's DOCKER chains, and two on one
+# bridge hand out the same addresses. So every engine started here except the 20.10 engine of
+# the default state dir (Docker's defaults, as before: docker0, its own iptables rules) runs
+# with --iptables=false on a bridge of its own, in this state dir's block 10.(200+N).0.0/16
+# (N < 16, claimed by creating bridge sbxNm whose alias names the state dir): the modern
+# engine on sbxNm 10.(200+N).0.1/24 with user networks from 10.(200+N).128.0/18, a 20.10 engine
+# on sbxNo 10.(200+N).1.1/24 with 10.(200+N).64.0/18. Their NAT and FORWARD rules (the
+# host's FORWARD policy is DROP) are added here; nothing of another engine's is touched.
+net_n=
+net_block() {
+  [ -n "$net_n" ] && return 0
+  local n link free=
+  exec 8>/tmp/.sandbox-ci-docker-net.lock
+  flock 8
+  for n in $(seq 0 15); do
+    if ! link=$(ip -o link show "sbx${n}m" 2>/dev/null); then
+      [ -n "$free" ] || free=$n
+    elif [ "${link##* alias }" = "$state_dir" ]; then
+      net_n=$n
+      break
+    fi
+  done
+  if [ -z "$net_n" ]; then
+    [ -n "$free" ] || { log "no free network block: bridges sbx0m..sbx15m are all taken"; return 1; }
+    net_n=$free
+    ip link add name "sbx${net_n}m" type bridge
+    ip link set dev "sbx${net_n}m" alias "$state_dir"
+  fi
+  exec 8>&-
+  local net="10.$((200 + net_n)).0.0/16"
+  iptables -t nat -C POSTROUTING -s "$net" ! -d "$net" -j MASQUERADE 2>/dev/null \
+    || iptables -t nat -A POSTROUTING -s "$net" ! -d "$net" -j MASQUERADE
+  iptables -C FORWARD -s "$net" -j ACCEPT 2>/dev/null \
+    || iptables -I FORWARD -s "$net" -j ACCEPT
+  iptables -C FORWARD -d "$net" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null \
+    || iptables -I FORWARD -d "$net" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+}
+# engine_net m|o: sets net_opts, the dockerd options for that engine's bridge and networks
+net_opts=()
+engine_net() {
+  net_block
+  local br="sbx${net_n}$1" x=$((200 + net_n)) sub
+  if [ "$1" = m ]; then sub=0; else sub=1; fi
+  ip link show "$br" >/dev/null 2>&1 || ip link add name "$br" type bridge
+  ip -o addr show dev "$br" | grep -q " 10.$x.$sub.1/24 " || ip addr add "10.$x.$sub.1/24" dev "$br"
+  ip link set "$br" up
+  if [ "$1" = m ]; then sub=128; else sub=64; fi
+  net_opts=(--bridge "$br" --default-address-pool "base=10.$x.$sub.0/18,size=24" --iptables=false)
+}
+
 # The modern engine: dockerd 26.1 with the containerd image store, its own data root, exec root
-# (so the containerd that dockerd starts is its own too), socket, pidfile and bridge. It leaves
-# iptables alone (--iptables=false): a second dockerd that manages iptables flushes the 20.10
-# engine's DOCKER chains; the few rules its bridge needs are added here instead.
+# (so the containerd that dockerd starts is its own too), socket, pidfile and bridge.
 modern_dir="$state_dir/modern"
 modern_sock="$modern_dir/docker.sock"
 modern_config="$modern_dir/config"        # DOCKER_CONFIG for the modern CLI only
-modern_bridge=sbx-modern0
-modern_bip=10.212.0.1/24                  # the modern engine's default bridge
-modern_pool=10.213.0.0/16                 # its user-defined networks, in /24s
-modern_nets=10.212.0.0/15                 # both
 start_modern() {
   local bin_dir=$1 plugin_dir=$2 cli=$3
   mkdir -p "$modern_dir" "$modern_config/cli-plugins"
   ln -sfn "$plugin_dir/docker-buildx" "$modern_config/cli-plugins/docker-buildx"
   ln -sfn "$compose" "$modern_config/cli-plugins/docker-compose"
   "$cli" -H "unix://$modern_sock" version >/dev/null 2>&1 && return 0
-  if ! ip link show "$modern_bridge" >/dev/null 2>&1; then
-    ip link add name "$modern_bridge" type bridge
-    ip addr add "$modern_bip" dev "$modern_bridge"
-  fi
-  ip link set "$modern_bridge" up
-  iptables -t nat -C POSTROUTING -s "$modern_nets" ! -d "$modern_nets" -j MASQUERADE 2>/dev/null \
-    || iptables -t nat -A POSTROUTING -s "$modern_nets" ! -d "$modern_nets" -j MASQUERADE
-  iptables -C FORWARD -s "$modern_nets" -j ACCEPT 2>/dev/null \
-    || iptables -I FORWARD -s "$modern_nets" -j ACCEPT
-  iptables -C FORWARD -d "$modern_nets" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null \
-    || iptables -I FORWARD -d "$modern_nets" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+  engine_net m
   printf '{"features": {"containerd-snapshotter": true}}\n' >"$modern_dir/daemon.json"
-  log "starting dockerd 26 (data root $modern_dir/data, socket $modern_sock)"
+  log "starting dockerd 26 (data root $modern_dir/data, socket $modern_sock, bridge ${net_opts[1]})"
   rm -f "$modern_dir/docker.pid"
   # PATH: its containerd, shim and docker-proxy first; runc and docker-init from bookworm
   PATH="$bin_dir:$PATH" nohup dockerd --config-file "$modern_dir/daemon.json" \
     --data-root "$modern_dir/data" --exec-root "$modern_dir/exec" \
-    -H "unix://$modern_sock" --pidfile "$modern_dir/docker.pid" \
-    --bridge "$modern_bridge" --default-address-pool "base=$modern_pool,size=24" \
-    --iptables=false >"$modern_dir/dockerd.log" 2>&1 &
+    -H "unix://$modern_sock" --pidfile "$modern_dir/docker.pid" "${net_opts[@]}" \
+    >"$modern_dir/dockerd.log" 2>&1 &
   wait_engine "$cli" "$modern_sock" "$modern_dir/dockerd.log"
 }
 
@@ -227,10 +260,12 @@ if [ "$debian_major" != 13 ]; then
   cli=$(dpkg -L docker.io 2>/dev/null | grep -E '/bin/docker$' | head -n1 || true)
   [ -n "$cli" ] || cli=$(command -v docker)
   if ! "$cli" -H "unix://$sock" version >/dev/null 2>&1; then
+    net_opts=()
+    [ "$state_dir" = /tmp/sandbox-ci-docker ] || engine_net o
     log "starting dockerd (data root $state_dir/data)"
     rm -f "$state_dir/docker.pid"
     nohup dockerd --data-root "$state_dir/data" -H "unix://$sock" \
-      --exec-root "$state_dir/exec" --pidfile "$state_dir/docker.pid" \
+      --exec-root "$state_dir/exec" --pidfile "$state_dir/docker.pid" "${net_opts[@]}" \
       >"$state_dir/dockerd.log" 2>&1 &
     wait_engine "$cli" "$sock" "$state_dir/dockerd.log"
   fi
