@@ -20,8 +20,11 @@
 #                                                 DOCKER_CONFIG dir whose cli-plugins/ holds
 #                                                 buildx and compose (give it to that CLI only:
 #                                                 a 20.10 CLI that sees buildx uses it)
-#   SANDBOX_TEST_BASE_IMAGE_ARM64                 the arm64 base image (modern engine)
-#   SANDBOX_TEST_BASE_TAR_AMD64 / _ARM64          the cached rootfs tarballs of both bases
+#   SANDBOX_TEST_BASE_IMAGE_ARM64                 the arm64 base image (modern engine; there
+#                                                 SANDBOX_TEST_BASE_IMAGE has amd64 and arm64)
+#   SANDBOX_TEST_BASE_TAR_AMD64 / _ARM64          the cached rootfs tarballs of both bases; a
+#       fresh engine gets the very same images (same IDs, so imported build cache hits) with
+#       `python3 .ci/base_image.py write NAME amd64=TAR [arm64=TAR] | docker load`
 # Options:
 #   --compose-only   only Compose (an engine already answers); prints only SANDBOX_COMPOSE
 # SANDBOX_MODERN_DOCKER=0 skips the modern engine and arm64 on Debian 12.
@@ -125,7 +128,11 @@ wait_engine() {
   log "dockerd on $2 did not answer"; tail -n 30 "$3" >&2; return 1
 }
 
-# Base images: rootfs tarballs made once and cached, imported into each engine that lacks them.
+# Base images: rootfs tarballs made once and cached, loaded into each engine through
+# base_image.py, which makes the same image (same ID) from the same tarballs every time: unlike
+# `docker import`, whose time stamp gives every engine and every run a new ID, so that build
+# cache exported from one engine missed in another.
+ci_dir=$(cd "$(dirname "$0")" && pwd)
 cache_dir="$state_dir/cache"
 base_tar_amd64="$cache_dir/debian-bookworm-amd64.tar"
 base_tar_arm64="$cache_dir/debian-bookworm-arm64.tar"
@@ -146,17 +153,22 @@ base_tarball_arm64() {
   [ -s "$base_tar_arm64" ] && return 0
   local mirror
   mirror=$(apt_mirror)
-  log "mmdebstrap arm64 bookworm from $mirror (about 4.5 min, emulated)"
+  log "mmdebstrap arm64 bookworm from $mirror (1.5 to 4.5 min, emulated)"
   # --format=tar: the .part name would otherwise make mmdebstrap build a directory
   mmdebstrap --quiet --format=tar --variant=minbase --architectures=arm64 bookworm \
     "$base_tar_arm64.part" "$mirror" >&2
   mv "$base_tar_arm64.part" "$base_tar_arm64"
 }
-# import_base CLI SOCK PLATFORM TARBALL IMAGE
-import_base() {
-  "$1" -H "unix://$2" image inspect "$5" >/dev/null 2>&1 && return 0
-  log "importing $4 as $5 ($3)"
-  "$1" -H "unix://$2" import --platform "$3" "$4" "$5" >&2
+# load_base CLI SOCK containerd|classic NAME ARCH=TARBALL...: load NAME (several ARCHs: one
+# multi-platform index) unless the engine has exactly that image already
+load_base() {
+  local cli=$1 sock=$2 store=$3 name=$4 want have
+  shift 4
+  want=$(python3 "$ci_dir/base_image.py" "id-$store" "$name" "$@")
+  have=$("$cli" -H "unix://$sock" image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
+  [ "$have" = "$want" ] && return 0
+  log "loading $name ($*) into the engine on $sock"
+  python3 "$ci_dir/base_image.py" write "$name" "$@" | "$cli" -H "unix://$sock" load >&2
 }
 
 # arm64 by emulation: binfmt_misc must be mounted (it is not always) for update-binfmts to
@@ -271,43 +283,26 @@ if [ "$debian_major" != 13 ]; then
   fi
   if ! "$cli" -H "unix://$sock" image inspect "$base_image" >/dev/null 2>&1; then
     base_tarball_amd64
-    import_base "$cli" "$sock" linux/amd64 "$base_tar_amd64" "$base_image"
+    load_base "$cli" "$sock" classic "$base_image" "amd64=$base_tar_amd64"
   fi
 else
   # Debian 13: no 20.10 engine; the modern one is the default engine too
   cli=$modern_cli sock=$modern_sock
 fi
 
-# In the modern engine $base_image is one name for both platforms, so that one `FROM` serves
-# `buildx build --platform linux/amd64,linux/arm64`: an index of the two imported images
-# ($base_image-amd64, $base_image_arm64), made locally by a two-platform build with --load (the
-# containerd image store keeps indexes; no registry). Importing both under one name would not
-# do: the second import replaces the tag, and a single-platform image is then used as it is
-# for every platform (an "amd64" stage runs the arm64 rootfs, silently).
-base_index() {
-  local docker=("$modern_cli" -H "unix://$modern_sock") id ctx
-  if id=$("${docker[@]}" create --pull=never --platform linux/arm64 "$base_image" true 2>/dev/null); then
-    "${docker[@]}" rm "$id" >/dev/null
-    return 0
-  fi
-  log "making $base_image an index of $base_image-amd64 and $base_image_arm64"
-  ctx=$(mktemp -d)
-  # shellcheck disable=SC2016  # ${TARGETARCH} is the Dockerfile's (no global `ARG TARGETARCH`:
-  # declaring it there empties it in this BuildKit)
-  printf 'FROM %s AS base-amd64\nFROM %s AS base-arm64\nFROM base-${TARGETARCH}\n' \
-    "$base_image-amd64" "$base_image_arm64" \
-    | DOCKER_CONFIG=$modern_config "${docker[@]}" buildx build --quiet --provenance=false \
-        --platform linux/amd64,linux/arm64 --load -t "$base_image" -f - "$ctx" >&2
-  rmdir "$ctx"
-}
-
+# In the modern engine $base_image is one name for both platforms (one multi-platform index in
+# the containerd image store), so that one `FROM` serves `buildx build --platform
+# linux/amd64,linux/arm64` with no registry; $base_image_arm64 is the arm64 image alone.
+# (Importing both under one name would not do: the second import replaces the tag, and a
+# single-platform image is then used as it is for every platform: an "amd64" stage runs the
+# arm64 rootfs, silently.)
 if [ "$modern" = 1 ]; then
   arm64_emulation
   base_tarball_amd64
   base_tarball_arm64
-  import_base "$modern_cli" "$modern_sock" linux/amd64 "$base_tar_amd64" "$base_image-amd64"
-  import_base "$modern_cli" "$modern_sock" linux/arm64 "$base_tar_arm64" "$base_image_arm64"
-  base_index
+  load_base "$modern_cli" "$modern_sock" containerd "$base_image" \
+    "amd64=$base_tar_amd64" "arm64=$base_tar_arm64"
+  load_base "$modern_cli" "$modern_sock" containerd "$base_image_arm64" "arm64=$base_tar_arm64"
   DOCKER_CONFIG=$modern_config "$modern_cli" -H "unix://$modern_sock" buildx version >&2
 fi
 
