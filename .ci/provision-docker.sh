@@ -225,7 +225,10 @@ engine_net() {
   local br="sbx${net_n}$1" x=$((200 + net_n)) sub
   if [ "$1" = m ]; then sub=0; else sub=1; fi
   ip link show "$br" >/dev/null 2>&1 || ip link add name "$br" type bridge
-  ip -o addr show dev "$br" | grep -q " 10.$x.$sub.1/24 " || ip addr add "10.$x.$sub.1/24" dev "$br"
+  case "$(ip -o addr show dev "$br")" in   # (not `| grep -q`: under pipefail a match can fail)
+    *" 10.$x.$sub.1/24 "*) ;;
+    *) ip addr add "10.$x.$sub.1/24" dev "$br" ;;
+  esac
   ip link set "$br" up
   if [ "$1" = m ]; then sub=128; else sub=64; fi
   net_opts=(--bridge "$br" --default-address-pool "base=10.$x.$sub.0/18,size=24" --iptables=false)
