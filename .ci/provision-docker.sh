@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Provision real Docker engines on a CI machine that has none (see
 # ../shared/docs/docker-on-ci-machines.md), each with a local base image (no container
-# registry is reachable, so base images are made with debootstrap/mmdebstrap and imported):
+# registry is reachable, so base images are made with debootstrap/mmdebstrap and loaded):
 #   - Debian 12: Debian's docker.io (20.10 engine + CLI with built-in BuildKit) with dockerd in
 #     the background, as before; and beside it a modern engine: Debian 13's docker.io 26.1,
 #     docker-cli, docker-buildx, containerd (unpacked beside bookworm, not installed), its
 #     dockerd with its own state, socket, containerd and bridge, and the containerd image store;
 #   - Debian 13: only the modern engine (from Debian's packages); DOCKER_HOST and
-#     SANDBOX_DOCKER_CLI then point at it too;
+#     SANDBOX_DOCKER_CLI then point at it too (and SANDBOX_TEST_BASE_IMAGE is two-platform);
 #   - arm64 by emulation (qemu-user-static, binfmt-support) and an arm64 base image
-#     (mmdebstrap, about 4.5 min the first time; the rootfs tarballs are cached in
+#     (mmdebstrap, 1.5 to 4.5 min the first time; the rootfs tarballs are cached in
 #     $SANDBOX_DOCKER_STATE/cache);
 #   - Compose v2 (Debian 13's docker-compose).
 # Prints `export` lines to stdout; logs go to stderr. Idempotent: what is there is skipped.
