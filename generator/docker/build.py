@@ -126,33 +126,55 @@ def git_revision(directory: Path) -> str | None:
     return revision if result.returncode == 0 and revision else None
 
 
+#: where a reproducible build's OCI archive goes (in the build context directory, a private
+#: temporary one), before it is loaded into the engine
+OCI_ARCHIVE = ".image.oci.tar"
+
+
 def _buildx(whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], metadata_file: Path) -> Iterable[str]:
-    """`docker buildx build`, streamed; the result is loaded into the engine unless pushed."""
-    output: dict[str, str] = {}
-    if options.source_date_epoch is not None:
-        # the image exporter with every file's and the config's time set to SOURCE_DATE_EPOCH
-        output = {"type": "image", "name": image_argument(options.tag), "rewrite-timestamp": "true"}
-        if options.push:
-            output["push"] = "true"
+    """`docker buildx build`, streamed; the result is loaded into the engine or pushed.
+
+    A reproducible build is written as an OCI archive with every timestamp set to
+    SOURCE_DATE_EPOCH (rewrite-timestamp) and without a provenance attestation (which records
+    when the build ran); run_build loads it. The image exporter of buildx's docker driver refuses
+    rewrite-timestamp on Docker 26 ("conflicts with unpack"), the OCI exporter does not."""
+    reproducible = options.source_date_epoch is not None
+    output = {"type": "oci", "dest": str(context_dir / OCI_ARCHIVE), "rewrite-timestamp": "true"} if reproducible else {}
     return whales.buildx.build(
         context_dir,
         file=context_dir / "Dockerfile",
-        tags=[] if output else [image_argument(options.tag)],
+        tags=[image_argument(options.tag)],
         build_args=dict(args),
         platforms=list(options.platforms) or None,
         cache=not options.no_cache,
         network=options.network,
         target=options.target,
         builder=options.builder,
-        load=not options.push and not output,
-        push=options.push and not output,
+        load=not options.push and not reproducible,
+        push=options.push and not reproducible,
         output=output,
+        provenance=False if reproducible else None,
         cache_from=[_backend(value) for value in options.cache_from] or None,
         cache_to=_backend(options.cache_to) if options.cache_to else None,
         metadata_file=metadata_file,
         progress="plain",
         stream_logs=True,
     )
+
+
+def _load_reproducible(client: DockerClient, context_dir: Path, options: BuildOptions, seconds: float) -> tuple[str, str]:
+    """Load the reproducible build's OCI archive under its tag (pushing it when asked);
+    (image id, pushed digest)."""
+    tag = image_argument(options.tag)
+    archive = context_dir / OCI_ARCHIVE
+    client.call(lambda whales: whales.image.load(archive, quiet=True), timeout=seconds, default=BuildError)
+    image_id = client.call(lambda whales: whales.image.inspect(tag).id, timeout=seconds, default=BuildError)
+    digest = ""
+    if options.push:
+        client.call(lambda whales: whales.image.push(tag, quiet=True), timeout=seconds, default=BuildError)
+        pushed = client.call(lambda whales: whales.image.inspect(tag).repo_digests, timeout=seconds, default=BuildError)
+        digest = next((entry.partition("@")[2] for entry in pushed or [] if entry.partition("@")[0] == tag.rpartition(":")[0]), "")
+    return image_id, digest
 
 
 def _backend(value: str) -> dict[str, str]:
@@ -236,8 +258,11 @@ def run_build(
         raise _failure(exc, progress, options) from None
     finally:
         restore()
-    seconds = time.monotonic() - started
     image_id, digest = _recorded(record)
+    if options.source_date_epoch is not None:
+        left = max(options.timeout - (time.monotonic() - started), 30.0)
+        image_id, digest = _load_reproducible(client, context_dir, options, left)
+    seconds = time.monotonic() - started
     return BuildResult(options.tag, image_id, digest, mode, seconds, progress)
 
 
