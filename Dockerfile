@@ -20,7 +20,7 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
  && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs hold the time of the build: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has no recorded noble pin
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -33,7 +33,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'xz-utils=5.6.*' \
        'unzip=6.0-*' \
        bzip2 \
- && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
@@ -640,7 +640,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   build-headers: pkg-config, libssl-dev, zlib1g-dev, libffi-dev
 #   db-clients: sqlite3, postgresql-client, default-mysql-client
 #   distro-dev-cli: eza, git-delta, direnv, shellcheck, btop
-# apt's and dpkg's logs hold the time of the build: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
 # DL3008 (unpinned apt packages): bzip2 has no recorded noble pin
 # DL3008 (unpinned apt packages): mold's noble version is unconfirmed (opencode-cloud's mold=2.30.* pin sat in a commented-out block)
@@ -688,7 +688,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'direnv=2.32.1-*' \
        'shellcheck=0.9.0-*' \
        'btop=1.3.0-*' \
- && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 # The user: fixed uid/gid so bind mounts map predictably; any distro user that already
 # holds them (ubuntu:24.04 ships "ubuntu" as 1000) is removed first. getent exits 2 when
 # nobody holds them, which pipefail would turn into a failed build: hence `|| true`.

@@ -212,7 +212,8 @@ def build(
             result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
     where = f" for {', '.join(options.platforms)}" if options.platforms else ""
-    click.echo(f"{made}{where} from {output.path} in {result.seconds:.1f} s with {result.mode}")
+    cache = f"{len(result.progress.executed)} step(s) run, {len(result.progress.cached)} from the cache"
+    click.echo(f"{made}{where} from {output.path} in {result.seconds:.1f} s with {result.mode} ({cache})")
 
 
 @click.command(name="test")

@@ -274,7 +274,10 @@ def _recorded(record: Path) -> tuple[str, str]:
     if record.suffix != ".json":
         return text, ""
     data = json.loads(text or "{}")
-    return str(data.get("containerimage.config.digest", "")), str(data.get("containerimage.digest", ""))
+    # the containerd image store names an image by its manifest (or index) digest, and buildx
+    # then records no config digest
+    digest = str(data.get("containerimage.digest", ""))
+    return str(data.get("containerimage.config.digest") or digest), digest
 
 
 def _failure(error: BuildError, progress: BuildProgress, options: BuildOptions) -> DockerError:

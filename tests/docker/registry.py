@@ -32,17 +32,21 @@ def wait_http(url: str, seconds: float = 20) -> None:
 
 
 @contextmanager
-def running_registry(root: Path) -> Iterator[str]:
-    """``host:port`` of a registry storing under ``root``; FileNotFoundError without the binary."""
+def running_registry(root: Path, *, in_memory: bool = False) -> Iterator[str]:
+    """``host:port`` of a registry storing under ``root`` (or in memory); FileNotFoundError
+    without the binary.
+
+    ``in_memory`` for multi-platform pushes: the engine PUTs each platform's manifest and then
+    the index under the same tag at once, and distribution 2.8's filesystem storage rewrites
+    the tag's link file in place, so a HEAD in between reads half a file and answers 500
+    ("invalid checksum digest format"); its in-memory storage has no such window."""
     binary = shutil.which("docker-registry")
     if binary is None:
         raise FileNotFoundError("docker-registry is not installed (apt-get install docker-registry)")
     port = free_port()
     config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-    )
+    storage = "  inmemory: {}\n" if in_memory else f"  filesystem:\n    rootdirectory: {root / 'data'}\n"
+    config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n{storage}http:\n  addr: 127.0.0.1:{port}\n")
     with (root / "registry.log").open("wb") as log:
         proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
         try:
