@@ -612,13 +612,15 @@ RUN case "${TARGETARCH}" in \
  && tar -xzf "${asset}" \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/sccache
 
-# cross 0.2.5: compiled in a builder stage, only the binaries are copied out
+# cross 0.2.5: compiled in a builder stage, only the binaries are copied out;
+# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-cross
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR=/tmp/cargo-target cargo install --locked --root /out cross --version 0.2.5
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out cross --version 0.2.5
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file

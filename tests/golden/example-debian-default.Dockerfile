@@ -85,13 +85,15 @@ RUN case "${TARGETARCH}" in \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/uv \
  && install -D -m 0755 "${src1}" /out/usr/local/bin/uvx
 
-# tokei 12.1.2: compiled in a builder stage, only the binaries are copied out
+# tokei 12.1.2: compiled in a builder stage, only the binaries are copied out;
+# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-tokei
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR=/tmp/cargo-target cargo install --locked --root /out tokei --version 12.1.2
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out tokei --version 12.1.2
 
 # shfmt v3.10.0: compiled in a builder stage, only the binary is copied out;
 # the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
