@@ -137,14 +137,16 @@ def test_go_stage_cross_compiles_for_the_target(
     assert "FROM --platform=$BUILDPLATFORM sandbox-test-golang-" in dockerfile
     client = DockerClient(cli=cli_20)
     image_cleanup.append(unique_name)
-    # --network none: the module comes from the builder image's file:// GOPROXY, nothing else
+    # --network none: the module comes from the builder image's file:// GOPROXY, nothing else;
+    # --no-cache: the compile runs every time (a cached step would prove nothing)
     result = builtin_build(
         cli_20,
-        ["--target", "go-tiny", "--platform", f"linux/{arch}", "--network", "none", "--tag", unique_name, str(context)],
+        ["--target", "go-tiny", "--platform", f"linux/{arch}", "--network", "none", "--no-cache", "--tag", unique_name, str(context)],
         timeout=900,
     )
     assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
     log = result.stdout + result.stderr
+    assert "go: downloading example.test/tiny v1.0.0" in log  # ran, not CACHED
     assert f'GOOS="linux" GOARCH="{arch}"' in log and f'GOCACHE="/root/.cache/go-build/{arch}"' in log
 
     # one output path whatever the platform: what COPY --from=go-tiny /out/bin/ takes
