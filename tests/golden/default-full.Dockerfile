@@ -485,13 +485,20 @@ RUN case "${TARGETARCH}" in \
  && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for sops (${asset})" >&2; exit 1; fi \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/sops
 
-# age v1.3.1: compiled in a builder stage, only the binary is copied out
-FROM golang:1.27.0-bookworm AS go-age
+# age v1.3.1: compiled in a builder stage, only the binary is copied out;
+# the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
+FROM --platform=$BUILDPLATFORM golang:1.27.0-bookworm AS go-age
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
-    CGO_ENABLED=0 GOBIN=/out/bin go install filippo.io/age/cmd/...@v1.3.1
+    GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install filippo.io/age/cmd/...@v1.3.1 \
+ && bin=/tmp/gopath/bin \
+ && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
+ && mkdir -p /out \
+ && mv "${bin}" /out/bin
 
 # mkcert 1.4.4: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-mkcert
@@ -506,13 +513,20 @@ RUN case "${TARGETARCH}" in \
  && curl -fsSL --retry 3 -o "${asset}" "${url}" \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/mkcert
 
-# shfmt v3.13.1: compiled in a builder stage, only the binary is copied out
-FROM golang:1.27.0-bookworm AS go-shfmt
+# shfmt v3.13.1: compiled in a builder stage, only the binary is copied out;
+# the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
+FROM --platform=$BUILDPLATFORM golang:1.27.0-bookworm AS go-shfmt
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
-    CGO_ENABLED=0 GOBIN=/out/bin go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1
+    GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1 \
+ && bin=/tmp/gopath/bin \
+ && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
+ && mkdir -p /out \
+ && mv "${bin}" /out/bin
 
 # grpcurl 1.9.3: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-grpcurl
@@ -600,13 +614,15 @@ RUN case "${TARGETARCH}" in \
  && tar -xzf "${asset}" \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/sccache
 
-# cross 0.2.5: compiled in a builder stage, only the binaries are copied out
+# cross 0.2.5: compiled in a builder stage, only the binaries are copied out;
+# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-cross
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR=/tmp/cargo-target cargo install --locked --root /out cross --version 0.2.5
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out cross --version 0.2.5
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file

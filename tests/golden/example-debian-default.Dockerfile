@@ -87,21 +87,30 @@ RUN case "${TARGETARCH}" in \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/uv \
  && install -D -m 0755 "${src1}" /out/usr/local/bin/uvx
 
-# tokei 12.1.2: compiled in a builder stage, only the binaries are copied out
+# tokei 12.1.2: compiled in a builder stage, only the binaries are copied out;
+# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-tokei
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR=/tmp/cargo-target cargo install --locked --root /out tokei --version 12.1.2
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out tokei --version 12.1.2
 
-# shfmt v3.10.0: compiled in a builder stage, only the binary is copied out
-FROM golang:1.27.0-bookworm AS go-shfmt
+# shfmt v3.10.0: compiled in a builder stage, only the binary is copied out;
+# the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
+FROM --platform=$BUILDPLATFORM golang:1.27.0-bookworm AS go-shfmt
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
-    CGO_ENABLED=0 GOBIN=/out/bin go install mvdan.cc/sh/v3/cmd/shfmt@v3.10.0
+    GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install mvdan.cc/sh/v3/cmd/shfmt@v3.10.0 \
+ && bin=/tmp/gopath/bin \
+ && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
+ && mkdir -p /out \
+ && mv "${bin}" /out/bin
 
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions
