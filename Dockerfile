@@ -20,6 +20,7 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
  && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has no recorded noble pin
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -31,7 +32,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'git=1:2.43.*' \
        'xz-utils=5.6.*' \
        'unzip=6.0-*' \
-       bzip2
+       bzip2 \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
@@ -483,13 +485,20 @@ RUN case "${TARGETARCH}" in \
  && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for sops (${asset})" >&2; exit 1; fi \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/sops
 
-# age v1.3.1: compiled in a builder stage, only the binary is copied out
-FROM golang:1.27.0-bookworm AS go-age
+# age v1.3.1: compiled in a builder stage, only the binary is copied out;
+# the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
+FROM --platform=$BUILDPLATFORM golang:1.27.0-bookworm AS go-age
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
-    CGO_ENABLED=0 GOBIN=/out/bin go install filippo.io/age/cmd/...@v1.3.1
+    GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install filippo.io/age/cmd/...@v1.3.1 \
+ && bin=/tmp/gopath/bin \
+ && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
+ && mkdir -p /out \
+ && mv "${bin}" /out/bin
 
 # mkcert 1.4.4: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-mkcert
@@ -504,13 +513,20 @@ RUN case "${TARGETARCH}" in \
  && curl -fsSL --retry 3 -o "${asset}" "${url}" \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/mkcert
 
-# shfmt v3.13.1: compiled in a builder stage, only the binary is copied out
-FROM golang:1.27.0-bookworm AS go-shfmt
+# shfmt v3.13.1: compiled in a builder stage, only the binary is copied out;
+# the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
+FROM --platform=$BUILDPLATFORM golang:1.27.0-bookworm AS go-shfmt
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
-    CGO_ENABLED=0 GOBIN=/out/bin go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1
+    GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1 \
+ && bin=/tmp/gopath/bin \
+ && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
+ && mkdir -p /out \
+ && mv "${bin}" /out/bin
 
 # grpcurl 1.9.3: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-grpcurl
@@ -598,13 +614,15 @@ RUN case "${TARGETARCH}" in \
  && tar -xzf "${asset}" \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/sccache
 
-# cross 0.2.5: compiled in a builder stage, only the binaries are copied out
+# cross 0.2.5: compiled in a builder stage, only the binaries are copied out;
+# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-cross
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR=/tmp/cargo-target cargo install --locked --root /out cross --version 0.2.5
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out cross --version 0.2.5
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file
@@ -638,6 +656,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   build-headers: pkg-config, libssl-dev, zlib1g-dev, libffi-dev
 #   db-clients: sqlite3, postgresql-client, default-mysql-client
 #   distro-dev-cli: eza, git-delta, direnv, shellcheck, btop
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
 # DL3008 (unpinned apt packages): bzip2 has no recorded noble pin
 # DL3008 (unpinned apt packages): mold's noble version is unconfirmed (opencode-cloud's mold=2.30.* pin sat in a commented-out block)
@@ -684,7 +703,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'git-delta=0.16.5-*' \
        'direnv=2.32.1-*' \
        'shellcheck=0.9.0-*' \
-       'btop=1.3.0-*'
+       'btop=1.3.0-*' \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 # The user: fixed uid/gid so bind mounts map predictably; any distro user that already
 # holds them (ubuntu:24.04 ships "ubuntu" as 1000) is removed first. getent exits 2 when
 # nobody holds them, which pipefail would turn into a failed build: hence `|| true`.

@@ -1,12 +1,33 @@
 #!/usr/bin/env bash
-# Provision a real Docker engine on a CI machine that has none (see
-# ../shared/docs/docker-on-ci-machines.md): Debian's docker.io (20.10 engine + CLI with
-# built-in BuildKit), dockerd in the background, and a local base image made with
-# debootstrap because no container registry is reachable; and Compose v2 (Debian 13's
-# docker-compose, unpacked beside bookworm, not installed).
-# Prints `export` lines for DOCKER_HOST / SANDBOX_DOCKER_CLI / SANDBOX_TEST_BASE_IMAGE /
-# SANDBOX_COMPOSE to stdout; logs go to stderr. Idempotent: what is there is skipped.
+# Provision real Docker engines on a CI machine that has none (see
+# ../shared/docs/docker-on-ci-machines.md), each with a local base image (no container
+# registry is reachable, so base images are made with debootstrap/mmdebstrap and loaded):
+#   - Debian 12: Debian's docker.io (20.10 engine + CLI with built-in BuildKit) with dockerd in
+#     the background, as before; and beside it a modern engine: Debian 13's docker.io 26.1,
+#     docker-cli, docker-buildx, containerd (unpacked beside bookworm, not installed), its
+#     dockerd with its own state, socket, containerd and bridge, and the containerd image store;
+#   - Debian 13: only the modern engine (from Debian's packages); DOCKER_HOST and
+#     SANDBOX_DOCKER_CLI then point at it too (and SANDBOX_TEST_BASE_IMAGE is two-platform);
+#   - arm64 by emulation (qemu-user-static, binfmt-support) and an arm64 base image
+#     (mmdebstrap, 1.5 to 4.5 min the first time; the rootfs tarballs are cached in
+#     $SANDBOX_DOCKER_STATE/cache);
+#   - Compose v2 (Debian 13's docker-compose).
+# Prints `export` lines to stdout; logs go to stderr. Idempotent: what is there is skipped.
+#   DOCKER_HOST / SANDBOX_DOCKER_CLI / SANDBOX_TEST_BASE_IMAGE   the 20.10 engine (12) and its
+#                                                 CLI, the amd64 base image in it
+#   SANDBOX_COMPOSE                               Compose v2
+#   SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG   the modern engine, its 26.1 CLI, and the
+#                                                 DOCKER_CONFIG dir whose cli-plugins/ holds
+#                                                 buildx and compose (give it to that CLI only:
+#                                                 a 20.10 CLI that sees buildx uses it)
+#   SANDBOX_TEST_BASE_IMAGE_ARM64                 the arm64 base image (modern engine; there
+#                                                 SANDBOX_TEST_BASE_IMAGE has amd64 and arm64)
+#   SANDBOX_TEST_BASE_TAR_AMD64 / _ARM64          the cached rootfs tarballs of both bases; a
+#       fresh engine gets the very same images (same IDs, so imported build cache hits) with
+#       `python3 .ci/base_image.py write NAME amd64=TAR [arm64=TAR] | docker load`
+# Options:
 #   --compose-only   only Compose (an engine already answers); prints only SANDBOX_COMPOSE
+# SANDBOX_MODERN_DOCKER=0 skips the modern engine and arm64 on Debian 12.
 set -euo pipefail
 
 state_dir=${SANDBOX_DOCKER_STATE:-/tmp/sandbox-ci-docker}
@@ -79,11 +100,18 @@ if [ "$compose_only" = 1 ]; then
   exit 0
 fi
 
+modern=${SANDBOX_MODERN_DOCKER:-1}
+[ "$debian_major" = 13 ] && modern=1   # the only engine there
+
 need_pkgs=()
-command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
-command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
-# the pull tests serve images from a registry of their own on 127.0.0.1
-command -v docker-registry >/dev/null 2>&1 || need_pkgs+=(docker-registry)
+need() { dpkg -s "$1" >/dev/null 2>&1 || need_pkgs+=("$1"); }
+need docker.io      # Debian 12: the 20.10 engine (and bookworm's runc for the modern one)
+need debootstrap
+need docker-registry   # the pull tests serve images from a registry of their own on 127.0.0.1
+if [ "$modern" = 1 ]; then
+  need qemu-user-static; need binfmt-support; need mmdebstrap
+  [ "$debian_major" = 13 ] && { need docker-buildx; need docker-compose; }
+fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   log "installing ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -91,35 +119,205 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_pkgs[@]}" >&2
 fi
 
-# docker.io ships its own 20.10 CLI, which has BuildKit built in; the newer CLI first on
-# PATH lacks buildx and cannot build with BuildKit.
-cli=$(dpkg -L docker.io 2>/dev/null | grep -E '/bin/docker$' | head -n1 || true)
-[ -n "$cli" ] || cli=$(command -v docker)
-
-if ! "$cli" -H "unix://$sock" version >/dev/null 2>&1; then
-  log "starting dockerd (data root $state_dir/data)"
-  rm -f "$state_dir/docker.pid"
-  nohup dockerd --data-root "$state_dir/data" -H "unix://$sock" \
-    --exec-root "$state_dir/exec" --pidfile "$state_dir/docker.pid" \
-    >"$state_dir/dockerd.log" 2>&1 &
+# wait_engine CLI SOCK LOG: poll until the engine on SOCK answers (60 s at most).
+wait_engine() {
   for _ in $(seq 1 60); do
-    "$cli" -H "unix://$sock" version >/dev/null 2>&1 && break
+    "$1" -H "unix://$2" version >/dev/null 2>&1 && return 0
     sleep 1
   done
-  "$cli" -H "unix://$sock" version >/dev/null 2>&1 || { log "dockerd did not answer"; tail -n 30 "$state_dir/dockerd.log" >&2; exit 1; }
+  log "dockerd on $2 did not answer"; tail -n 30 "$3" >&2; return 1
+}
+
+# Base images: rootfs tarballs made once and cached, loaded into each engine through
+# base_image.py, which makes the same image (same ID) from the same tarballs every time: unlike
+# `docker import`, whose time stamp gives every engine and every run a new ID, so that build
+# cache exported from one engine missed in another.
+ci_dir=$(cd "$(dirname "$0")" && pwd)
+cache_dir="$state_dir/cache"
+base_tar_amd64="$cache_dir/debian-bookworm-amd64.tar"
+base_tar_arm64="$cache_dir/debian-bookworm-arm64.tar"
+base_image_arm64=${SANDBOX_TEST_BASE_IMAGE_ARM64:-local/debian:bookworm-arm64}
+mkdir -p "$cache_dir"
+base_tarball_amd64() {
+  [ -s "$base_tar_amd64" ] && return 0
+  local rootfs="$state_dir/rootfs" mirror
+  mirror=$(apt_mirror)
+  log "debootstrap bookworm from $mirror (about 30 s)"
+  rm -rf --one-file-system "$rootfs"
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >&2
+  tar -C "$rootfs" -cf "$base_tar_amd64.part" .
+  mv "$base_tar_amd64.part" "$base_tar_amd64"
+  rm -rf --one-file-system "$rootfs"
+}
+base_tarball_arm64() {
+  [ -s "$base_tar_arm64" ] && return 0
+  local mirror
+  mirror=$(apt_mirror)
+  log "mmdebstrap arm64 bookworm from $mirror (1.5 to 4.5 min, emulated)"
+  # --format=tar: the .part name would otherwise make mmdebstrap build a directory
+  mmdebstrap --quiet --format=tar --variant=minbase --architectures=arm64 bookworm \
+    "$base_tar_arm64.part" "$mirror" >&2
+  mv "$base_tar_arm64.part" "$base_tar_arm64"
+}
+# load_base CLI SOCK containerd|classic NAME ARCH=TARBALL...: load NAME (several ARCHs: one
+# multi-platform index) unless the engine has exactly that image already
+load_base() {
+  local cli=$1 sock=$2 store=$3 name=$4 want have
+  shift 4
+  want=$(python3 "$ci_dir/base_image.py" "id-$store" "$name" "$@")
+  have=$("$cli" -H "unix://$sock" image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
+  [ "$have" = "$want" ] && return 0
+  log "loading $name ($*) into the engine on $sock"
+  python3 "$ci_dir/base_image.py" write "$name" "$@" | "$cli" -H "unix://$sock" load >&2
+}
+
+# arm64 by emulation: binfmt_misc must be mounted (it is not always) for update-binfmts to
+# register qemu-aarch64 (flag F: the interpreter is opened now, so it works in containers).
+arm64_emulation() {
+  local bm=/proc/sys/fs/binfmt_misc
+  [ -e "$bm/qemu-aarch64" ] && return 0
+  [ -e "$bm/register" ] || mount -t binfmt_misc binfmt_misc "$bm"
+  update-binfmts --enable qemu-aarch64 >&2
+  [ -e "$bm/qemu-aarch64" ] || { log "qemu-aarch64 is not registered in $bm"; return 1; }
+}
+
+# Networks. Two dockerds that manage iptables flush each other's DOCKER chains, and two on one
+# bridge hand out the same addresses. So every engine started here except the 20.10 engine of
+# the default state dir (Docker's defaults, as before: docker0, its own iptables rules) runs
+# with --iptables=false on a bridge of its own, in this state dir's block 10.(200+N).0.0/16
+# (N < 16, claimed by creating bridge sbxNm whose alias names the state dir): the modern
+# engine on sbxNm 10.(200+N).0.1/24 with user networks from 10.(200+N).128.0/18, a 20.10 engine
+# on sbxNo 10.(200+N).1.1/24 with 10.(200+N).64.0/18. Their NAT and FORWARD rules (the
+# host's FORWARD policy is DROP) are added here; nothing of another engine's is touched.
+net_n=
+net_block() {
+  [ -n "$net_n" ] && return 0
+  local n link free=
+  exec 8>/tmp/.sandbox-ci-docker-net.lock
+  flock 8
+  for n in $(seq 0 15); do
+    if ! link=$(ip -o link show "sbx${n}m" 2>/dev/null); then
+      [ -n "$free" ] || free=$n
+    elif [ "${link##* alias }" = "$state_dir" ]; then
+      net_n=$n
+      break
+    fi
+  done
+  if [ -z "$net_n" ]; then
+    [ -n "$free" ] || { log "no free network block: bridges sbx0m..sbx15m are all taken"; return 1; }
+    net_n=$free
+    ip link add name "sbx${net_n}m" type bridge
+    ip link set dev "sbx${net_n}m" alias "$state_dir"
+  fi
+  exec 8>&-
+  local net="10.$((200 + net_n)).0.0/16"
+  iptables -t nat -C POSTROUTING -s "$net" ! -d "$net" -j MASQUERADE 2>/dev/null \
+    || iptables -t nat -A POSTROUTING -s "$net" ! -d "$net" -j MASQUERADE
+  iptables -C FORWARD -s "$net" -j ACCEPT 2>/dev/null \
+    || iptables -I FORWARD -s "$net" -j ACCEPT
+  iptables -C FORWARD -d "$net" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null \
+    || iptables -I FORWARD -d "$net" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+}
+# engine_net m|o: sets net_opts, the dockerd options for that engine's bridge and networks
+net_opts=()
+engine_net() {
+  net_block
+  local br="sbx${net_n}$1" x=$((200 + net_n)) sub
+  if [ "$1" = m ]; then sub=0; else sub=1; fi
+  ip link show "$br" >/dev/null 2>&1 || ip link add name "$br" type bridge
+  case "$(ip -o addr show dev "$br")" in   # (not `| grep -q`: under pipefail a match can fail)
+    *" 10.$x.$sub.1/24 "*) ;;
+    *) ip addr add "10.$x.$sub.1/24" dev "$br" ;;
+  esac
+  ip link set "$br" up
+  if [ "$1" = m ]; then sub=128; else sub=64; fi
+  net_opts=(--bridge "$br" --default-address-pool "base=10.$x.$sub.0/18,size=24" --iptables=false)
+}
+
+# The modern engine: dockerd 26.1 with the containerd image store, its own data root, exec root
+# (so the containerd that dockerd starts is its own too), socket, pidfile and bridge.
+modern_dir="$state_dir/modern"
+modern_sock="$modern_dir/docker.sock"
+modern_config="$modern_dir/config"        # DOCKER_CONFIG for the modern CLI only
+start_modern() {
+  local bin_dir=$1 plugin_dir=$2 cli=$3
+  mkdir -p "$modern_dir" "$modern_config/cli-plugins"
+  ln -sfn "$plugin_dir/docker-buildx" "$modern_config/cli-plugins/docker-buildx"
+  ln -sfn "$compose" "$modern_config/cli-plugins/docker-compose"
+  "$cli" -H "unix://$modern_sock" version >/dev/null 2>&1 && return 0
+  engine_net m
+  printf '{"features": {"containerd-snapshotter": true}}\n' >"$modern_dir/daemon.json"
+  log "starting dockerd 26 (data root $modern_dir/data, socket $modern_sock, bridge ${net_opts[1]})"
+  rm -f "$modern_dir/docker.pid"
+  # PATH: its containerd, shim and docker-proxy first; runc and docker-init from bookworm
+  PATH="$bin_dir:$PATH" nohup dockerd --config-file "$modern_dir/daemon.json" \
+    --data-root "$modern_dir/data" --exec-root "$modern_dir/exec" \
+    -H "unix://$modern_sock" --pidfile "$modern_dir/docker.pid" "${net_opts[@]}" \
+    >"$modern_dir/dockerd.log" 2>&1 &
+  wait_engine "$cli" "$modern_sock" "$modern_dir/dockerd.log"
+}
+
+if [ "$debian_major" = 13 ]; then
+  modern_cli=$(dpkg -L docker-cli | grep -E '/bin/docker$' | head -n1)
+  start_modern /usr/sbin:/usr/bin /usr/libexec/docker/cli-plugins "$modern_cli"
+elif [ "$modern" = 1 ]; then
+  fetch_trixie docker.io docker-cli docker-buildx containerd
+  # trixie's runc needs GLIBC 2.38; bookworm's (a docker.io dependency) is used instead
+  rm -f "$trixie_root/usr/sbin/runc" "$trixie_root/usr/bin/runc"
+  modern_cli="$trixie_root/usr/bin/docker"
+  start_modern "$trixie_root/usr/sbin:$trixie_root/usr/bin" \
+    "$trixie_root/usr/libexec/docker/cli-plugins" "$modern_cli"
 fi
 
-if ! "$cli" -H "unix://$sock" image inspect "$base_image" >/dev/null 2>&1; then
-  mirror=$(apt_mirror)
-  rootfs="$state_dir/rootfs"
-  log "debootstrap bookworm from $mirror (about 30 s)"
-  rm -rf "$rootfs"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >&2
-  tar -C "$rootfs" -c . | "$cli" -H "unix://$sock" import - "$base_image" >&2
-  rm -rf "$rootfs"
+if [ "$debian_major" != 13 ]; then
+  # docker.io ships its own 20.10 CLI, which has BuildKit built in; the newer CLI first on
+  # PATH lacks buildx and cannot build with BuildKit.
+  cli=$(dpkg -L docker.io 2>/dev/null | grep -E '/bin/docker$' | head -n1 || true)
+  [ -n "$cli" ] || cli=$(command -v docker)
+  if ! "$cli" -H "unix://$sock" version >/dev/null 2>&1; then
+    net_opts=()
+    [ "$state_dir" = /tmp/sandbox-ci-docker ] || engine_net o
+    log "starting dockerd (data root $state_dir/data)"
+    rm -f "$state_dir/docker.pid"
+    nohup dockerd --data-root "$state_dir/data" -H "unix://$sock" \
+      --exec-root "$state_dir/exec" --pidfile "$state_dir/docker.pid" "${net_opts[@]}" \
+      >"$state_dir/dockerd.log" 2>&1 &
+    wait_engine "$cli" "$sock" "$state_dir/dockerd.log"
+  fi
+  if ! "$cli" -H "unix://$sock" image inspect "$base_image" >/dev/null 2>&1; then
+    base_tarball_amd64
+    load_base "$cli" "$sock" classic "$base_image" "amd64=$base_tar_amd64"
+  fi
+else
+  # Debian 13: no 20.10 engine; the modern one is the default engine too
+  cli=$modern_cli sock=$modern_sock
+fi
+
+# In the modern engine $base_image is one name for both platforms (one multi-platform index in
+# the containerd image store), so that one `FROM` serves `buildx build --platform
+# linux/amd64,linux/arm64` with no registry; $base_image_arm64 is the arm64 image alone.
+# (Importing both under one name would not do: the second import replaces the tag, and a
+# single-platform image is then used as it is for every platform: an "amd64" stage runs the
+# arm64 rootfs, silently.)
+if [ "$modern" = 1 ]; then
+  arm64_emulation
+  base_tarball_amd64
+  base_tarball_arm64
+  load_base "$modern_cli" "$modern_sock" containerd "$base_image" \
+    "amd64=$base_tar_amd64" "arm64=$base_tar_arm64"
+  load_base "$modern_cli" "$modern_sock" containerd "$base_image_arm64" "arm64=$base_tar_arm64"
+  DOCKER_CONFIG=$modern_config "$modern_cli" -H "unix://$modern_sock" buildx version >&2
 fi
 
 printf 'export DOCKER_HOST=%q\n' "unix://$sock"
 printf 'export SANDBOX_DOCKER_CLI=%q\n' "$cli"
 printf 'export SANDBOX_TEST_BASE_IMAGE=%q\n' "$base_image"
 printf 'export SANDBOX_COMPOSE=%q\n' "$compose"
+if [ "$modern" = 1 ]; then
+  printf 'export SANDBOX_MODERN_DOCKER_HOST=%q\n' "unix://$modern_sock"
+  printf 'export SANDBOX_MODERN_DOCKER_CLI=%q\n' "$modern_cli"
+  printf 'export SANDBOX_MODERN_DOCKER_CONFIG=%q\n' "$modern_config"
+  printf 'export SANDBOX_TEST_BASE_IMAGE_ARM64=%q\n' "$base_image_arm64"
+  printf 'export SANDBOX_TEST_BASE_TAR_AMD64=%q\n' "$base_tar_amd64"
+  printf 'export SANDBOX_TEST_BASE_TAR_ARM64=%q\n' "$base_tar_arm64"
+fi

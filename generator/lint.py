@@ -52,7 +52,7 @@ def hadolint(text: str, name: str) -> list[Finding]:
 
 
 _OWN_RULES = [
-    (re.compile(r"^FROM\s+\S+:latest(\s|@|$)", re.I), "SBX001", "base image uses the moving tag 'latest'"),
+    (re.compile(r"^FROM\s+(--platform=\S+\s+)?\S+:latest(\s|@|$)", re.I), "SBX001", "base image uses the moving tag 'latest'"),
     (re.compile(r"releases/latest"), "SBX002", "download from releases/latest (pin a version)"),
     (
         re.compile(r"(curl|wget)\b[^|\n]*\|\s*(sudo\s+)?(ba|z)?sh\b"),

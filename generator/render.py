@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-from dataclasses import dataclass, field
 from functools import cache
 from itertools import groupby
 
@@ -12,8 +11,9 @@ import jinja2
 
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods import Phase, ToolBase
+from generator.methods import InstallMethod, Phase
 from generator.methods.base import q
+from generator.methods.context import RenderContext
 from generator.paths import templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
 
@@ -60,53 +60,16 @@ def dockerfile_quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-@dataclass
-class RenderContext:
-    """What install methods may ask about the build they are part of."""
-
-    spec: Spec
-    profile: str
-    lock: Lock = field(default_factory=Lock)
-
-    @property
-    def home(self) -> str:
-        return self.spec.user.home_dir
-
-    @property
-    def owner(self) -> dict[str, int]:
-        return {"uid": self.spec.user.uid, "gid": self.spec.user.gid}
-
-    @property
-    def arches(self) -> list[str]:
-        return self.spec.arches
-
-    def expand_home(self, path: str) -> str:
-        return self.home + path[1:] if path.startswith("~") else path
-
-    def pinned_image(self, reference: str) -> str:
-        """image:tag with the digest sandbox.lock holds for it, unless the spec pins one."""
-        digest = None if "@" in reference else self.lock.images.get(reference)
-        return f"{reference}@{digest}" if digest else reference
-
-    def locked_sha256(self, tool: str, key: str, url: str) -> str | None:
-        return self.lock.sha256(tool, key, url)
-
-
 def _partial(template: str, body: dict) -> str:
     return environment().get_template(template).render(**body).rstrip("\n")
 
 
-def _blocks(entries: list[tuple[ToolBase, dict]]) -> list[str]:
-    """One block per tool, except that consecutive tools of a method that can `combine`
-    (apt) share one block."""
+def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[str]:
+    """The blocks of one phase: consecutive tools of one method are handed to its `combine`
+    together (apt merges them into one RUN; the others keep one block each)."""
     blocks: list[str] = []
     for kind, group in groupby(entries, key=lambda entry: type(entry[0])):
-        bodies = [body for _, body in group]
-        combine = getattr(kind, "combine", None)
-        if combine is not None:
-            blocks.append(_partial(kind.template, combine(bodies)))
-        else:
-            blocks += [_partial(kind.template, body) for body in bodies]
+        blocks += [_partial(kind.template, body) for body in kind.combine([body for _, body in group])]
     return blocks
 
 
@@ -159,13 +122,15 @@ def _runtime_env(spec: Spec) -> dict[str, str]:
 def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     ctx = RenderContext(spec, profile, lock)
     tools = sorted(spec.tools_for(profile), key=lambda t: t.phase)  # stable: spec order within a phase
-    entries: dict[Phase, list[tuple[ToolBase, dict]]] = {phase: [] for phase in Phase}
+    entries: dict[Phase, list[tuple[InstallMethod, dict]]] = {phase: [] for phase in Phase}
     copies: list[str] = []
     tool_dirs: list[str] = []
     user = spec.user
     chown = f"--chown={user.uid}:{user.gid} "
     for tool in tools:
         contribution = tool.contribute(ctx)
+        if contribution.stage is not None:
+            entries[Phase.STAGE].append((tool, contribution.stage))
         entries[tool.phase].append((tool, contribution.body))
         tool_dirs += contribution.dirs
         for copy in contribution.copies:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from generator.epoch import source_date_epoch
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods.apt import base_components
+from generator.methods.distribution import base_components
 from generator.methods.base import SbomComponent
 from generator.purl import purl
-from generator.render import RenderContext
+from generator.methods.context import RenderContext
 from generator.spec import Spec
 
 FORMATS = ("cyclonedx", "spdx")

@@ -11,7 +11,7 @@ import pytest
 
 from generator.lint import lint
 from generator.project import Project
-from generator.render import RenderContext
+from generator.methods.context import RenderContext
 
 ROOT = Path(__file__).resolve().parent.parent
 

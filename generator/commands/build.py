@@ -29,6 +29,45 @@ def _parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     return args
 
 
+_PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?")
+_CACHE_BACKEND = re.compile(r"type=[a-z0-9-]+(,[A-Za-z0-9_.-]+=[^,\s]*)*")
+
+
+def _platforms(values: tuple[str, ...], spec_platforms: list[str]) -> tuple[str, ...]:
+    """--platform values (repeated or comma-separated; 'spec' for the spec's platforms)."""
+    wanted: list[str] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            names = list(spec_platforms) if item == "spec" else [item]
+            for name in names:
+                if not _PLATFORM.fullmatch(name):
+                    raise click.BadParameter(f"{name!r}: expected OS/ARCH such as linux/arm64, or 'spec'", param_hint="--platform")
+                if name not in wanted:
+                    wanted.append(name)
+    return tuple(wanted)
+
+
+def _cache_backend(value: str, option: str) -> str:
+    if not _CACHE_BACKEND.fullmatch(value):
+        raise click.BadParameter(f"{value!r}: expected type=NAME[,KEY=VALUE...], e.g. type=local,src=DIR", param_hint=option)
+    return value
+
+
+def _source_date_epoch(spec_dir) -> int:  # noqa: ANN001 - a Path
+    """SOURCE_DATE_EPOCH from the environment, else the spec's last commit time."""
+    from generator.docker.build import commit_epoch
+    from generator.epoch import source_date_epoch
+
+    moment = source_date_epoch()  # read one way for every command (a bad value: exit 2)
+    if moment is not None:
+        return int(moment.timestamp())
+    epoch = commit_epoch(spec_dir)
+    if epoch is None:
+        raise click.BadParameter("needs SOURCE_DATE_EPOCH or a git work tree with a commit to take the time from", param_hint="--reproducible")
+    return epoch
+
+
 def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
     """The profile's Dockerfile, refusing one that no longer matches the spec."""
     output = project.outputs((profile,))[0]
@@ -89,12 +128,26 @@ class _BuildDisplay:
 @click.command()
 @click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag).")
 @click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first).")
-@click.option("--platform", default=None, metavar="OS/ARCH", help="Target platform, e.g. linux/arm64.")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH[,...]",
+    help="Target platform(s), e.g. linux/arm64 or linux/amd64,linux/arm64; 'spec' for the spec's platforms "
+    "(more than one needs buildx and an engine with the containerd image store, or --push).",
+)
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
 @click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
 @click.option("--timeout", type=Seconds(0, 86400, low_open=True), default=BUILD_TIMEOUT, show_default=True, help="Stop the build after this many seconds.")
 @click.option("--builder", default=None, metavar="NAME", help="buildx builder instance (buildx only).")
+@click.option("--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx).")
+@click.option("--cache-from", "cache_from", multiple=True, metavar="TYPE=...,KEY=VALUE",
+              help="Import build cache, e.g. type=local,src=DIR or type=registry,ref=HOST/NAME:cache (buildx; repeatable).")
+@click.option("--cache-to", "cache_to", default=None, metavar="TYPE=...,KEY=VALUE",
+              help="Export build cache, e.g. type=local,dest=DIR,mode=max or type=registry,ref=HOST/NAME:cache,mode=max (buildx).")
+@click.option("--reproducible", is_flag=True,
+              help="Same inputs, same image digest: every timestamp becomes SOURCE_DATE_EPOCH (default: the spec's last commit) (buildx).")
 @click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
 @docker_options
 @click.pass_context
@@ -102,12 +155,16 @@ def build(
     ctx: click.Context,
     tag: str | None,
     profile: str | None,
-    platform: str | None,
+    platforms: tuple[str, ...],
     no_cache: bool,
     build_args: tuple[str, ...],
     network: str | None,
     timeout: float,
     builder: str | None,
+    push: bool,
+    cache_from: tuple[str, ...],
+    cache_to: str | None,
+    reproducible: bool,
     regenerate: bool,
     **docker: str | None,
 ) -> None:
@@ -125,22 +182,30 @@ def build(
     profile = project.profiles((profile,) if profile else ())[0]
     output = _fresh_output(project, profile, regenerate)
     spec = project.spec
+    spec_dir = project.spec_path.resolve().parent
+    epoch = _source_date_epoch(spec_dir) if reproducible else None
     options = BuildOptions(
         tag=tag or f"{spec.image.name}:{spec.image.tag}",
-        platform=platform,
+        platforms=_platforms(platforms, spec.platforms),
         no_cache=no_cache,
         build_args=extra_args,
         network=network,
         builder=builder,
         timeout=timeout,
+        push=push,
+        cache_from=tuple(_cache_backend(value, "--cache-from") for value in cache_from),
+        cache_to=_cache_backend(cache_to, "--cache-to") if cache_to else None,
+        source_date_epoch=epoch,
     )
     client = client_from(docker)
-    spec_dir = project.spec_path.resolve().parent
-    meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
+    meta = metadata_args(_sandbox_version(), git_revision(spec_dir), epoch=epoch)
     with build_context(spec, output.text, spec_dir) as context_dir:
         with _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
             result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
-    click.echo(f"built {result.tag} ({result.image_id or 'no image id'}) from {output.path} in {result.seconds:.1f} s with {result.mode}")
+    made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
+    where = f" for {', '.join(options.platforms)}" if options.platforms else ""
+    cache = f"{len(result.progress.executed)} step(s) run, {len(result.progress.cached)} from the cache"
+    click.echo(f"{made}{where} from {output.path} in {result.seconds:.1f} s with {result.mode} ({cache})")
 
 
 @click.command(name="test")
@@ -155,6 +220,7 @@ def build(
 )
 @click.option("--health-timeout", type=Seconds(0, 3600, low_open=True), default=120.0, show_default=True, help="Seconds to wait for the HEALTHCHECK to pass.")
 @click.option("--health-interval", default=None, metavar="DURATION", help="Override the image's health-check interval (e.g. 2s).")
+@click.option("--platform", default=None, metavar="OS/ARCH", help="Run the image's variant for this platform (e.g. linux/arm64, emulated when foreign).")
 @docker_options
 @click.pass_context
 def test(
@@ -164,6 +230,7 @@ def test(
     stand_in: bool,
     health_timeout: float,
     health_interval: str | None,
+    platform: str | None,
     **docker: str | None,
 ) -> None:
     """Smoke-test IMAGE against the spec: tool checks as the user, uid, sudo, setuid files,
@@ -181,12 +248,16 @@ def test(
     project = Project.load(ctx.obj["spec"])
     profile = project.profiles((profile,) if profile else ())[0]
     client = client_from(docker)
-    smoke = SmokeTest(client, image, project.spec, profile, stand_in=stand_in, health_timeout=health_timeout, health_interval=health_interval)
+    platform = _platforms((platform,), project.spec.platforms)[0] if platform else None
+    smoke = SmokeTest(
+        client, image, project.spec, profile,
+        stand_in=stand_in, health_timeout=health_timeout, health_interval=health_interval, platform=platform,
+    )  # fmt: skip
     report = smoke.run()
     console = Console(width=max(120, Console().width), soft_wrap=False)
     if report.stand_in:
         console.print(report.stand_in, style="bold yellow", markup=False)
-    table = Table(title=f"sandbox test {image} (profile {profile})", caption="STAND-IN server used" if report.stand_in else None)
+    table = Table(title=f"sandbox test {image} (profile {profile}{', ' + platform if platform else ''})", caption="STAND-IN server used" if report.stand_in else None)
     for column in ("check", "result", "detail"):
         table.add_column(column, overflow="fold")
     for row in report.results:

@@ -170,7 +170,7 @@ def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
 @click.pass_context
 def list_tools(ctx: click.Context, profile: str | None, show_all: bool, as_json: bool) -> None:
     """Tools: name, version, method, profiles, and how each download is verified."""
-    from generator.render import RenderContext
+    from generator.methods.context import RenderContext
 
     project = _project(ctx)
     profile = project.profiles((profile,) if profile else ())[0]

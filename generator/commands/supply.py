@@ -259,13 +259,12 @@ def _apply(project, rows, changes, dry_run, targets, http, registry, jobs) -> No
             _say(f"note     {name}: {row.note}", err=True)
     if targets["changelog"]:
         write_atomic(targets["changelog"], _changelog(by_name, changes, new_spec))
-    for tool in new_spec.tools:
-        if tool.name in changes and getattr(tool, "sha256", None):
-            _say(
-                f"note     {tool.name}: sandbox.yaml still pins the sha256 of {by_name[tool.name].current}; "
-                "sandbox.lock's digest takes precedence; remove the spec's sha256",
-                err=True,
-            )
+    for tool in _still_pinning_old_digests(project.spec, new_spec, changes):
+        _say(
+            f"note     {tool.name}: sandbox.yaml still pins the sha256 of {by_name[tool.name].current}; "
+            "sandbox.lock's digest takes precedence; remove the spec's sha256",
+            err=True,
+        )
     relock = [name for name in changes if name != BASE]
     lock_path = targets["lock"]
     if lock_path is None:  # --no-lock
@@ -275,6 +274,24 @@ def _apply(project, rows, changes, dry_run, targets, http, registry, jobs) -> No
         tools=relock, with_images=BASE in changes, jobs=jobs, report=_say,
     )  # fmt: skip
     _say(f"{lock_path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
+
+
+def _still_pinning_old_digests(old_spec, new_spec, changes) -> list:
+    """The updated tools whose sandbox.yaml still pins a sha256 for a download whose URL the
+    update changed: that digest is the old file's."""
+    from generator.methods.context import RenderContext
+
+    old_ctx = RenderContext(old_spec, old_spec.default_profile, Lock())
+    new_ctx = RenderContext(new_spec, new_spec.default_profile, Lock())
+    old_tools = {tool.name: tool for tool in old_spec.tools}
+    stale = []
+    for tool in new_spec.tools:
+        if tool.name not in changes or tool.name not in old_tools:
+            continue
+        before = dict(old_tools[tool.name].downloads(old_ctx))
+        if any(url != before.get(key) and tool.spec_sha256(key) for key, url in tool.downloads(new_ctx)):
+            stale.append(tool)
+    return stale
 
 
 def _changelog(rows: dict, changes: dict, spec) -> str:

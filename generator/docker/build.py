@@ -1,37 +1,39 @@
-"""Build an image with BuildKit: buildx when the CLI has it, else the BuildKit built into a
-CLI older than 23 (DOCKER_BUILDKIT=1).
+"""Build an image with BuildKit: `docker buildx build` when the CLI has buildx, else the BuildKit
+built into a CLI older than 23 (DOCKER_BUILDKIT=1 docker build).
 
-The CLI runs in its own session so that a timeout or Ctrl-C can stop it together with the
-buildx plugin it starts; the engine cancels the build when the client goes away.
+python-on-whales runs both (through :class:`DockerClient`, so a deadline applies and a build
+never outlives us); the engine cancels the build when the CLI goes away. What only buildx can
+do — several platforms, pushing, exporting and importing cache, rewriting timestamps for a
+reproducible image — is refused up front on the built-in path, with what to install.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import queue
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from generator.docker import classify as _classify
-from generator.docker.client import BUILD_TIMEOUT, DockerClient, image_argument
-from generator.docker.errors import BuildError, CliMissing, DockerError, TimeoutError
+from generator.docker.client import BUILD_TIMEOUT, BUILDX_INSTALL, DockerClient, image_argument
+from generator.docker.errors import BuilderMissing, BuildError, DockerError, TimeoutError
 from generator.docker.progress import BuildProgress, Vertex
-from generator.errors import UsageError
 
-#: how long the CLI gets to exit after SIGTERM before it is killed
-TERMINATE_GRACE = 5.0
+if TYPE_CHECKING:
+    import python_on_whales
 
 
 @dataclass(frozen=True)
 class BuildOptions:
     tag: str
-    platform: str | None = None
+    #: target platforms (os/arch); empty: the engine's own
+    platforms: tuple[str, ...] = ()
     no_cache: bool = False
     #: user build args, applied after (so they override) the metadata args
     build_args: Mapping[str, str] = field(default_factory=dict)
@@ -40,32 +42,75 @@ class BuildOptions:
     timeout: float = BUILD_TIMEOUT
     #: the Dockerfile's stage to build (default: the last)
     target: str | None = None
+    #: push the result to the registry its tag names instead of (only) loading it
+    push: bool = False
+    #: buildx cache backends, e.g. ``type=local,src=DIR`` / ``type=registry,ref=HOST/NAME:cache``
+    cache_from: tuple[str, ...] = ()
+    cache_to: str | None = None
+    #: set for a reproducible image: every timestamp in it becomes this (SOURCE_DATE_EPOCH)
+    source_date_epoch: int | None = None
+
+    def needs_buildx(self) -> list[str]:
+        """What of these options the BuildKit built into an old CLI cannot do."""
+        wanted = {
+            "more than one platform": len(self.platforms) > 1,
+            "--push": self.push,
+            "--cache-from": bool(self.cache_from),
+            "--cache-to": bool(self.cache_to),
+            "--reproducible": self.source_date_epoch is not None,
+            "--builder": bool(self.builder),
+        }
+        return [name for name, asked in wanted.items() if asked]
 
 
 @dataclass(frozen=True)
 class BuildResult:
     tag: str
+    #: the image's id in the engine (its config digest), when the build loaded it
     image_id: str
+    #: the pushed manifest (list) digest, when the build pushed
+    digest: str
     mode: str
     seconds: float
     progress: BuildProgress
 
 
-def metadata_args(version: str, revision: str | None, created: str | None = None) -> dict[str, str]:
-    """The build args the Dockerfile turns into OCI labels."""
-    return {
+def metadata_args(version: str, revision: str | None, created: str | None = None, *, epoch: int | None = None) -> dict[str, str]:
+    """The build args the Dockerfile turns into OCI labels; with ``epoch`` (a reproducible
+    build) the creation time is that moment and BuildKit gets SOURCE_DATE_EPOCH."""
+    args = {
         "SANDBOX_VERSION": version,
         "SANDBOX_REVISION": revision or "unknown",
-        "SANDBOX_CREATED": created or created_timestamp(),
+        "SANDBOX_CREATED": created or created_timestamp(epoch),
     }
+    if epoch is not None:
+        args["SOURCE_DATE_EPOCH"] = str(epoch)
+    return args
 
 
-def created_timestamp() -> str:
-    """RFC 3339 UTC time; SOURCE_DATE_EPOCH wins, for reproducible builds."""
+def created_timestamp(epoch: int | None = None) -> str:
+    """RFC 3339 UTC time: ``epoch``, else $SOURCE_DATE_EPOCH (read by generator.epoch: a bad
+    value is a usage error, not silently now), else now."""
     from generator.epoch import source_date_epoch
 
-    moment = source_date_epoch() or datetime.now(timezone.utc)
+    if epoch is not None:
+        moment = datetime.fromtimestamp(epoch, timezone.utc)
+    else:
+        moment = source_date_epoch() or datetime.now(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def commit_epoch(directory: Path) -> int | None:
+    """The commit time of HEAD in ``directory`` (a reproducible build's default moment)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(directory), "log", "-1", "--format=%ct"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = result.stdout.strip()
+    return int(text) if result.returncode == 0 and text.isdigit() else None
 
 
 def git_revision(directory: Path) -> str | None:
@@ -84,57 +129,81 @@ def git_revision(directory: Path) -> str | None:
     return revision if result.returncode == 0 and revision else None
 
 
-def build_command(mode: str, context_dir: Path, options: BuildOptions, iidfile: Path, args: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The docker arguments (after the CLI and its host/context flags) and extra environment."""
-    if mode == "buildx":
-        command = ["buildx", "build", "--load"]
-        if options.builder:
-            command.append(f"--builder={options.builder}")
-        env: dict[str, str] = {}
-    else:
-        if options.builder:
-            raise UsageError("--builder needs the buildx plugin; this docker CLI builds with its built-in BuildKit")
-        command = ["build"]
-        env = {"DOCKER_BUILDKIT": "1"}
-    # every value given by a user is joined to its option (--tag=VALUE): whatever it starts
-    # with, docker cannot read it as an option of its own
-    command += [
-        "--progress=plain",
-        f"--file={context_dir / 'Dockerfile'}",
-        f"--tag={image_argument(options.tag)}",
-        f"--iidfile={iidfile}",
-    ]
-    if options.platform:
-        command.append(f"--platform={options.platform}")
-    if options.no_cache:
-        command.append("--no-cache")
-    if options.network:
-        command.append(f"--network={options.network}")
-    if options.target:
-        command.append(f"--target={options.target}")
-    for key, value in args.items():
-        command.append(f"--build-arg={key}={value}")
-    command.append(str(context_dir))  # an absolute path: the one positional argument
-    return command, env
+#: where a reproducible build's OCI archive goes (in the build context directory, a private
+#: temporary one), before it is loaded into the engine
+OCI_ARCHIVE = ".image.oci.tar"
 
 
-def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the CLI's whole session (the CLI, buildx, helpers), SIGKILL what is left."""
-    for sig, grace in ((signal.SIGTERM, TERMINATE_GRACE), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
-        # the leader is gone; helpers it started may still be in the group
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        return
+def _buildx(whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], metadata_file: Path) -> Iterable[str]:
+    """`docker buildx build`, streamed; the result is loaded into the engine or pushed.
+
+    A reproducible build is written as an OCI archive with every timestamp set to
+    SOURCE_DATE_EPOCH (rewrite-timestamp) and without a provenance attestation (which records
+    when the build ran); run_build loads it. The image exporter of buildx's docker driver refuses
+    rewrite-timestamp on Docker 26 ("conflicts with unpack"), the OCI exporter does not."""
+    reproducible = options.source_date_epoch is not None
+    output = {"type": "oci", "dest": str(context_dir / OCI_ARCHIVE), "rewrite-timestamp": "true"} if reproducible else {}
+    return whales.buildx.build(
+        context_dir,
+        file=context_dir / "Dockerfile",
+        tags=[image_argument(options.tag)],
+        build_args=dict(args),
+        platforms=list(options.platforms) or None,
+        cache=not options.no_cache,
+        network=options.network,
+        target=options.target,
+        builder=options.builder,
+        load=not options.push and not reproducible,
+        push=options.push and not reproducible,
+        output=output,
+        provenance=False if reproducible else None,
+        cache_from=[_backend(value) for value in options.cache_from] or None,
+        cache_to=_backend(options.cache_to) if options.cache_to else None,
+        metadata_file=metadata_file,
+        progress="plain",
+        stream_logs=True,
+    )
+
+
+def _load_reproducible(client: DockerClient, context_dir: Path, options: BuildOptions, seconds: float) -> tuple[str, str]:
+    """Load the reproducible build's OCI archive under its tag (pushing it when asked);
+    (image id, pushed digest)."""
+    tag = image_argument(options.tag)
+    archive = context_dir / OCI_ARCHIVE
+    client.call(lambda whales: whales.image.load(archive, quiet=True), timeout=seconds, default=BuildError)
+    image_id = client.call(lambda whales: whales.image.inspect(tag).id, timeout=seconds, default=BuildError)
+    digest = ""
+    if options.push:
+        client.call(lambda whales: whales.image.push(tag, quiet=True), timeout=seconds, default=BuildError)
+        pushed = client.call(lambda whales: whales.image.inspect(tag).repo_digests, timeout=seconds, default=BuildError)
+        digest = next((entry.partition("@")[2] for entry in pushed or [] if entry.partition("@")[0] == tag.rpartition(":")[0]), "")
+    return image_id, digest
+
+
+def _backend(value: str) -> dict[str, str]:
+    """``type=local,dest=DIR`` as python-on-whales takes a cache backend (the command checked
+    the form: no value holds a comma)."""
+    return dict(item.split("=", 1) for item in value.split(","))
+
+
+def _builtin(whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], iidfile: Path) -> Iterable[tuple[str, bytes]]:
+    """DOCKER_BUILDKIT=1 `docker build`, streamed. python-on-whales' ``legacy_build`` cannot do
+    this (it waits for the classic builder's "Successfully built" line, which BuildKit never
+    prints), so the arguments are built here with its command builder and streamed with its
+    streaming function."""
+    from python_on_whales.utils import stream_stdout_and_stderr
+
+    command = whales.client_config.docker_cmd + ["build", "--progress=plain"]
+    command.add_simple_arg("--file", context_dir / "Dockerfile")
+    command.add_simple_arg("--tag", image_argument(options.tag))
+    command.add_simple_arg("--iidfile", iidfile)
+    command.add_simple_arg("--platform", options.platforms[0] if options.platforms else None)
+    command.add_flag("--no-cache", options.no_cache)
+    command.add_simple_arg("--network", options.network)
+    command.add_simple_arg("--target", options.target)
+    command.add_args_mapping("--build-arg", args)
+    command.append(context_dir)  # an absolute path: the one positional argument
+    return stream_stdout_and_stderr(command, env={"DOCKER_BUILDKIT": "1"})
 
 
 def _interrupt_on_termination() -> Callable[[], None]:
@@ -164,74 +233,59 @@ def run_build(
     on_line: Callable[[str, BuildProgress, Vertex | None], None] | None = None,
     dockerfile_steps: int = 0,
 ) -> BuildResult:
-    """Build ``context_dir`` and tag the result; raises BuildError, TimeoutError, BuilderMissing,
-    or the classified connection error. KeyboardInterrupt stops the build before propagating."""
+    """Build ``context_dir`` and tag (or push) the result; raises BuildError, TimeoutError,
+    BuilderMissing, or the classified connection error. KeyboardInterrupt (also SIGTERM and
+    SIGHUP while the build runs) stops the build before propagating."""
     mode = client.buildkit_mode()
-    iidfile = context_dir / ".iid"
+    if mode == "builtin" and options.needs_buildx():
+        raise BuilderMissing(
+            f"{', '.join(options.needs_buildx())} need(s) buildx; this docker CLI builds with its built-in BuildKit; {BUILDX_INSTALL}"
+        )
     args = {**metadata, **options.build_args}
-    docker_args, extra_env = build_command(mode, context_dir, options, iidfile, args)
-    env = client.env()
-    env.update(extra_env)
-    command = client.base_command() + docker_args
+    record = context_dir / (".build-metadata.json" if mode == "buildx" else ".iid")
     progress = BuildProgress(total=dockerfile_steps)
     started = time.monotonic()
-    deadline = started + options.timeout
-    try:
-        proc = subprocess.Popen(
-            command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    except FileNotFoundError:
-        raise CliMissing(f"docker CLI not found at {command[0]!r}") from None
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            lines.put(_classify.decode(raw).rstrip("\r\n"))
-        lines.put(None)
-
-    reader = threading.Thread(target=pump, name="docker-build-output", daemon=True)
-    reader.start()
     restore = _interrupt_on_termination()
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                stop_process_group(proc)
-                raise TimeoutError(f"docker build of {options.tag}", options.timeout)
-            try:
-                line = lines.get(timeout=min(remaining, 0.5))
-            except queue.Empty:
-                if on_line:
-                    on_line("", progress, None)
-                continue
-            if line is None:
-                break
+        if mode == "buildx":
+            lines = client.stream(lambda whales: _buildx(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError)
+        else:
+            lines = client.stream(lambda whales: _builtin(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError)
+        for line in lines:
             started_vertex = progress.feed(line)
             if on_line:
                 on_line(line, progress, started_vertex)
-        proc.wait()
-    except BaseException:
-        stop_process_group(proc)
-        raise
+    except TimeoutError:
+        raise TimeoutError(f"docker build of {options.tag}", options.timeout) from None
+    except BuildError as exc:
+        raise _failure(exc, progress, options) from None
     finally:
         restore()
-        reader.join(timeout=5)
-        if proc.stdout:
-            proc.stdout.close()
+    image_id, digest = _recorded(record)
+    if options.source_date_epoch is not None:
+        left = max(options.timeout - (time.monotonic() - started), 30.0)
+        image_id, digest = _load_reproducible(client, context_dir, options, left)
     seconds = time.monotonic() - started
-    if proc.returncode != 0:
-        raise _failure(client, progress, options)
-    image_id = iidfile.read_text(encoding="utf-8").strip() if iidfile.exists() else ""
-    return BuildResult(options.tag, image_id, mode, seconds, progress)
+    return BuildResult(options.tag, image_id, digest, mode, seconds, progress)
 
 
-def _failure(client: DockerClient, progress: BuildProgress, options: BuildOptions) -> Exception:
+def _recorded(record: Path) -> tuple[str, str]:
+    """(image id, pushed digest) from the build's --iidfile or buildx's --metadata-file."""
+    if not record.is_file():
+        return "", ""
+    text = record.read_text(encoding="utf-8").strip()
+    if record.suffix != ".json":
+        return text, ""
+    data = json.loads(text or "{}")
+    # the containerd image store names an image by its manifest (or index) digest, and buildx
+    # then records no config digest
+    digest = str(data.get("containerimage.digest", ""))
+    return str(data.get("containerimage.config.digest") or digest), digest
+
+
+def _failure(error: BuildError, progress: BuildProgress, options: BuildOptions) -> DockerError:
     failed = progress.failed
     if failed is not None:
         return BuildError(f"building {options.tag} failed", step=failed.name, log_tail=progress.failure_tail())
-    # no step failed: the CLI itself or the engine refused (connection, bad flag, unknown image)
-    error = client.classify("\n".join(progress.other))
-    if type(error) is DockerError:
-        return BuildError(f"building {options.tag} failed: {error}")
-    return error
+    # no step failed: the CLI itself or the engine refused (a bad flag, an unknown image)
+    return BuildError(f"building {options.tag} failed: {error}")

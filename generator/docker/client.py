@@ -1,20 +1,29 @@
 """The one way this project runs the docker CLI: which binary, which engine, how long, and
 what a failure means.
 
-python-on-whales is only reached through :attr:`DockerClient.inner` and imported there, so
-importing this module stays cheap.
+python-on-whales builds the arguments, runs the CLI and parses its answers. What it lacks is
+added here, in one place: a deadline per call and a CLI that never outlives its caller (both
+from :mod:`generator.docker.supervise`, which python-on-whales runs as the docker binary through
+its ``client_call`` hook), our error classes with the seed's messages, and the choice between
+buildx and the BuildKit built into CLIs older than 23. python-on-whales is imported only when a
+Docker command runs, so the spec commands never load it.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import os
 import re
+import shlex
 import shutil
 import signal
-import subprocess
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Literal
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from generator.docker import classify as _classify
 from generator.docker.errors import (
@@ -24,9 +33,15 @@ from generator.docker.errors import (
     DockerError,
     TimeoutError,
 )
+from generator.docker.supervise import GRACE, TIMED_OUT, TIMED_OUT_SUFFIX
 
 if TYPE_CHECKING:
     import python_on_whales
+
+T = TypeVar("T")
+
+_SUPERVISOR = str(Path(__file__).with_name("supervise.py"))
+_CALLS = itertools.count(1)
 
 DEFAULT_TIMEOUT = 120.0
 BUILD_TIMEOUT = 600.0
@@ -57,6 +72,50 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
     if not match:
         return None
     return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+#: the CLI's global options that python-on-whales puts before the command, and take a value
+_GLOBAL_WITH_VALUE = frozenset({"--config", "--context", "--host", "--log-level", "--tlscacert", "--tlscert", "--tlskey"})
+
+
+def describe(command: list[str]) -> str:
+    """A docker command for a message, e.g. ``docker buildx build``: its first words after the
+    CLI's global options."""
+    rest = command[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] in _GLOBAL_WITH_VALUE else rest[1:]
+    words = list(itertools.takewhile(lambda w: not w.startswith("-"), rest))[:2]
+    return " ".join(["docker", *words])
+
+
+def _stop_supervisor(pidfile: str) -> None:
+    """Ask a supervisor to stop its CLI (it writes its pid before it starts the CLI) and wait
+    until it has, so nothing keeps running once the caller has moved on."""
+    try:
+        pid = int(Path(pidfile).read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return  # it never started, or it is already gone
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + GRACE + 5
+    while os.path.exists(pidfile) and not _exited(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _exited(pid: int) -> bool:
+    """Whether our child ``pid`` has exited, without reaping it (its Popen object still will):
+    subprocess.run leaves a child it SIGKILLed on Ctrl-C unreaped, so it still takes signals."""
+    try:
+        if hasattr(os, "waitid"):
+            return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        os.kill(pid, 0)
+    except ChildProcessError:  # already reaped
+        return True
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def image_argument(reference: str) -> str:
@@ -90,6 +149,7 @@ class DockerClient:
         cli: str | None = None,
         host: str | None = None,
         context: str | None = None,
+        config: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if host and context:
@@ -99,9 +159,12 @@ class DockerClient:
         self._cli = cli
         self.host = host or None
         self.context = context or None
+        #: the CLI's configuration directory (--config; default $DOCKER_CONFIG or ~/.docker),
+        #: which is also where it finds plugins such as buildx
+        self.config = config or None
         self.timeout = timeout
         self._cli_path: str | None = None
-        self._inner: python_on_whales.DockerClient | None = None
+        self._pid_dir: str | None = None
 
     @classmethod
     def with_timeout(cls, seconds: float, **kw: object) -> DockerClient:
@@ -130,141 +193,114 @@ class DockerClient:
             self._cli_path = found
         return self._cli_path
 
-    def base_command(self) -> list[str]:
-        command = [self.cli_path]
-        if self.host:
-            command += ["--host", self.host]
-        elif self.context:
-            command += ["--context", self.context]
-        return command
+    def unset_environment(self) -> list[str]:
+        """Variables the CLI must not see: DOCKER_HOST contradicts an explicit --context (some
+        releases refuse the pair), DOCKER_CONTEXT an explicit --host."""
+        return ["DOCKER_HOST"] if self.context else ["DOCKER_CONTEXT"] if self.host else []
 
-    def env(self) -> dict[str, str]:
-        """The environment for docker subprocesses: ours, minus what would contradict an explicit
-        --context (the CLI refuses DOCKER_HOST next to --context in some releases)."""
-        env = dict(os.environ)
-        if self.context:
-            env.pop("DOCKER_HOST", None)
-        if self.host:
-            env.pop("DOCKER_CONTEXT", None)
-        return env
+    # -- running commands: python-on-whales under the supervisor -------------------------
 
-    # -- running commands -----------------------------------------------------------------
+    def whales(self, timeout: float | None = None, *, pidfile: str = "-") -> python_on_whales.DockerClient:
+        """A python-on-whales client on this binary and engine whose every CLI call runs under
+        :mod:`generator.docker.supervise` with a deadline of ``timeout`` seconds."""
+        import python_on_whales
 
-    def run(
+        seconds = self.timeout if timeout is None else timeout
+        if not seconds > 0 or seconds == float("inf"):
+            raise ValueError(f"a docker timeout is a positive number of seconds, not {seconds!r}")
+        prefix = [sys.executable, "-I", "-S", _SUPERVISOR, repr(float(seconds)), pidfile]
+        prefix += [f"--unset={name}" for name in self.unset_environment()] + ["--"]
+        return python_on_whales.DockerClient(
+            client_call=[*prefix, self.cli_path], host=self.host, context=self.context, config=self.config
+        )
+
+    def call(
         self,
-        args: list[str],
+        action: Callable[[python_on_whales.DockerClient], T],
         *,
         timeout: float | None = None,
-        input: bytes | None = None,  # noqa: A002 - mirrors subprocess.run
-        check: bool = True,
-        env: Mapping[str, str] | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``docker <args>``; ``env`` adds variables (e.g. DOCKER_BUILDKIT) to :meth:`env`.
-
-        Raises the classified error when the command fails and ``check`` is set, and
-        :class:`TimeoutError` after killing the CLI and everything it started.
-        """
-        if isinstance(args, (str, bytes)):
-            raise TypeError("DockerClient.run takes an argument list, not a string")
+        default: type[DockerError] = DockerError,
+    ) -> T:
+        """``action(whales)`` with python-on-whales' failures turned into our errors: the
+        connection problems, :class:`TimeoutError`, else ``default`` with the CLI's message."""
         seconds = self.timeout if timeout is None else timeout
-        command = self.base_command() + list(args)
-        with self._spawn(command, env, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL) as proc:
-            try:
-                out, err = proc.communicate(input=input, timeout=seconds)
-            except subprocess.TimeoutExpired:
-                self._kill(proc)
-                raise TimeoutError(self._describe(args), seconds) from None
-            except BaseException:
-                # Ctrl-C does not reach the CLI's own session; stop it rather than wait for it
-                self._kill(proc)
-                raise
-        result = subprocess.CompletedProcess(
-            command, proc.returncode, _classify.decode(out), _classify.decode(err)
-        )
-        if check and result.returncode != 0:
-            raise self.classify(result.stderr or result.stdout)
-        return result
+        pidfile = self._pidfile()
+        try:
+            return action(self.whales(seconds, pidfile=pidfile))
+        except Exception as exc:  # noqa: BLE001 - translated or re-raised below
+            raise self._translate(exc, seconds, default, pidfile) from None
+        except BaseException:
+            _stop_supervisor(pidfile)
+            raise
 
     def stream(
         self,
-        args: list[str],
+        action: Callable[[python_on_whales.DockerClient], Iterable[object]],
         *,
         timeout: float | None = None,
-        env: Mapping[str, str] | None = None,
+        default: type[DockerError] = DockerError,
     ) -> Iterator[str]:
-        """Run ``docker <args>`` and yield its output lines (stdout and stderr merged) as they
-        come; a non-zero exit raises the classified error built from the last lines.
-
-        The deadline is checked between lines; a CLI that prints nothing is still stopped by a
-        watchdog timer, so a hung engine cannot hang the caller.
-        """
-        import threading
-
+        """The lines (stdout and stderr as they come) of a python-on-whales call made with
+        ``stream_logs=True``. A caller that stops reading (an exception, Ctrl-C, SIGTERM turned
+        into KeyboardInterrupt) stops the CLI too: python-on-whales would leave it running."""
         seconds = self.timeout if timeout is None else timeout
-        command = self.base_command() + list(args)
-        tail: list[str] = []
-        timed_out = threading.Event()
-        with self._spawn(command, env, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT) as proc:
-
-            def expire() -> None:
-                timed_out.set()
-                self._kill(proc)
-
-            timer = threading.Timer(seconds, expire)
-            timer.daemon = True
-            timer.start()
-            try:
-                assert proc.stdout is not None
-                for raw in proc.stdout:
-                    line = _classify.decode(raw).rstrip("\r\n")
-                    tail.append(line)
-                    del tail[: -_classify.MAX_LINES]
-                    yield line
-                proc.wait()
-            except BaseException:
-                # the caller stopped reading (GeneratorExit) or was interrupted: the CLI is in
-                # its own session, so nothing else would stop it
-                self._kill(proc)
-                raise
-            finally:
-                timer.cancel()
-        if timed_out.is_set():
-            raise TimeoutError(self._describe(args), seconds)
-        if proc.returncode != 0:
-            raise self.classify("\n".join(tail))
-
-    def _spawn(self, command: list[str], extra_env: Mapping[str, str] | None, **kw: object) -> subprocess.Popen[bytes]:
-        env = self.env()
-        if extra_env:
-            env.update(extra_env)
-        kw.setdefault("stdout", subprocess.PIPE)
-        kw.setdefault("stderr", subprocess.PIPE)
+        pidfile = self._pidfile()
+        finished = False
         try:
-            # its own session, so a timeout can kill the CLI's plugins and helpers too
-            return subprocess.Popen(command, env=env, start_new_session=True, **kw)  # type: ignore[call-overload]
-        except FileNotFoundError:
-            raise CliMissing(f"docker CLI not found at {command[0]!r}; {CLI_HINT}") from None
-        except PermissionError as exc:
-            raise CliMissing(f"docker CLI at {command[0]!r} cannot be executed ({exc.strerror}); {CLI_HINT}") from None
+            for item in action(self.whales(seconds, pidfile=pidfile)):
+                raw = item[-1] if isinstance(item, tuple) else item
+                yield _classify.decode(raw).rstrip("\r\n")  # type: ignore[arg-type]
+            finished = True
+        except Exception as exc:  # noqa: BLE001 - translated or re-raised below
+            finished = True
+            raise self._translate(exc, seconds, default, pidfile) from None
+        finally:
+            if not finished:
+                _stop_supervisor(pidfile)
 
-    @staticmethod
-    def _kill(proc: subprocess.Popen[bytes]) -> None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL not honoured
-            pass
+    def run_cli(self, args: list[str], *, timeout: float | None = None, default: type[DockerError] = DockerError) -> str:
+        """``docker ARGS`` through python-on-whales' own runner, for what it has no method for
+        (``docker --version`` without an engine); returns stdout."""
+        from python_on_whales.utils import run
 
-    @staticmethod
-    def _describe(args: list[str]) -> str:
-        words = [a for a in args[:2] if not a.startswith("-")]
-        return "docker " + " ".join(words) if words else "docker"
+        if isinstance(args, (str, bytes)):
+            raise TypeError("run_cli takes an argument list, not a string")
+        return self.call(lambda whales: run(whales.client_config.docker_cmd + list(args)), timeout=timeout, default=default)
 
-    def classify(self, stderr: str | bytes, *, default: type[DockerError] = DockerError) -> DockerError:
-        return _classify.classify(stderr, default=default)
+    def _pidfile(self) -> str:
+        """Where the next call's supervisor writes its pid (a private directory per client)."""
+        if self._pid_dir is None:
+            self._pid_dir = tempfile.mkdtemp(prefix="sandbox-docker-")
+            weakref.finalize(self, shutil.rmtree, self._pid_dir, True)
+        return os.path.join(self._pid_dir, f"{next(_CALLS)}.pid")
+
+    def _translate(self, exc: Exception, seconds: float, default: type[DockerError], pidfile: str) -> Exception:
+        from python_on_whales.client_config import ClientNotFoundError
+        from python_on_whales.exceptions import DockerException
+
+        if isinstance(exc, DockerException):
+            command = [str(word) for word in exc.docker_command]
+            command = command[command.index("--") + 1 :] if "--" in command[:12] else command
+            stderr = exc.stderr or ""
+            if exc.return_code == TIMED_OUT and os.path.exists(pidfile + TIMED_OUT_SUFFIX):
+                return TimeoutError(describe(command), seconds)
+            output = stderr or exc.stdout or ""
+            found = _classify.kind(output)
+            message = _classify.message_of(output)
+            if found is not None:
+                error: DockerError = found(message)
+            else:
+                ran = f"{shlex.join(command)} (exit status {exc.return_code})"
+                error = default(f"{message}\n  command: {ran}" if message else f"{ran} failed without a message")
+            error.command, error.exit_status, error.cli_message = command, exc.return_code, message
+            return error
+        if isinstance(exc, ClientNotFoundError):
+            return CliMissing(f"docker CLI not found at {self._cli!r}; {CLI_HINT}")
+        if isinstance(exc, UnicodeDecodeError):
+            # python-on-whales decodes a failed command's output strictly, so output that is
+            # not UTF-8 costs us the CLI's message
+            return default("the docker command failed, and its error output is not UTF-8")
+        return exc
 
     # -- questions about the engine -------------------------------------------------------
 
@@ -274,20 +310,12 @@ class DockerClient:
 
     def server_version(self) -> dict[str, str]:
         """The engine's Version and ApiVersion (as `docker version` reports them)."""
-        result = self.run(
-            ["version", "--format", "{{json .Server}}"],
-            timeout=min(self.timeout, CONNECT_TIMEOUT),
-            check=False,
-        )
-        if result.returncode != 0:
-            raise self.classify(result.stderr or result.stdout, default=ConnectionError)
-        try:
-            server = json.loads(result.stdout or "null")
-        except json.JSONDecodeError:
-            raise ConnectionError(f"unexpected answer from `docker version`: {result.stdout.strip()[:200]}") from None
-        if not isinstance(server, dict) or not server.get("Version"):
+        seconds = min(self.timeout, CONNECT_TIMEOUT)
+        version = self.call(lambda whales: whales.version(), timeout=seconds, default=ConnectionError)
+        server = version.server
+        if server is None or not server.version:
             raise ConnectionError("`docker version` did not report an engine (server) version")
-        return {"Version": str(server["Version"]), "ApiVersion": str(server.get("ApiVersion", "?"))}
+        return {"Version": str(server.version), "ApiVersion": str(server.api_version or "?")}
 
     def version(self) -> str:
         """The engine's version, e.g. ``Docker 20.10.24 (API 1.41)``."""
@@ -296,17 +324,52 @@ class DockerClient:
         return f"Docker {number} (API {server['ApiVersion']})"
 
     def client_version(self) -> str:
-        """`docker --version` of the CLI binary (works without an engine)."""
-        result = self.run(["--version"], timeout=min(self.timeout, CONNECT_TIMEOUT), check=False)
-        text = (result.stdout or result.stderr).strip()
-        if result.returncode != 0 or not text:
-            raise DockerError(f"{self.cli_path} --version failed: {_classify.message_of(result.stderr) or text}")
+        """`docker --version` of the CLI binary (works without an engine, unlike python-on-whales'
+        ``version()``, which asks both)."""
+        try:
+            text = self.run_cli(["--version"], timeout=min(self.timeout, CONNECT_TIMEOUT)).strip()
+        except DockerError as exc:
+            raise DockerError(f"{self.cli_path} --version failed: {exc}") from None
+        if not text:
+            raise DockerError(f"{self.cli_path} --version printed nothing")
         return text
 
     def buildx_version(self) -> str | None:
         """`docker buildx version`, or None when the plugin is absent or broken."""
-        result = self.run(["buildx", "version"], timeout=min(self.timeout, CONNECT_TIMEOUT), check=False)
-        return result.stdout.strip() if result.returncode == 0 and result.stdout.strip() else None
+        try:
+            text = self.call(lambda whales: whales.buildx.version(), timeout=min(self.timeout, CONNECT_TIMEOUT))
+        except DockerError:
+            return None
+        return text.strip() or None
+
+    def image_store(self) -> Literal["containerd", "classic"] | None:
+        """Which image store the engine uses (None when it cannot be told): the containerd store
+        lets buildx's default (docker) driver build several platforms into one image and export
+        and import build cache; the classic one does neither."""
+        try:
+            info = self.call(lambda whales: whales.system.info(), timeout=min(self.timeout, CONNECT_TIMEOUT))
+        except DockerError:
+            return None
+        status = info.driver_status or []
+        return "containerd" if any("io.containerd.snapshotter" in str(value) for row in status for value in row) else "classic"
+
+    def builder_platforms(self, builder: str | None = None) -> list[str]:
+        """The platforms buildx's builder can build for (emulated ones included), or [] when
+        it cannot be told."""
+        try:
+            found = self.call(lambda whales: whales.buildx.inspect(builder), timeout=min(self.timeout, CONNECT_TIMEOUT))
+        except DockerError:
+            return []
+        return [str(platform) for node in found.nodes or [] for platform in node.platforms or []]
+
+    def data_root(self) -> str | None:
+        """The engine's data directory (`docker info`), or None when it cannot be told."""
+        try:
+            info = self.call(lambda whales: whales.system.info(), timeout=min(self.timeout, CONNECT_TIMEOUT))
+        except DockerError:
+            return None
+        root = info.docker_root_dir
+        return str(root) if root and str(root).startswith("/") else None
 
     def buildkit_mode(self) -> Literal["buildx", "builtin"]:
         """How this CLI can build with BuildKit: through buildx, or (CLI older than 23) through
@@ -330,14 +393,3 @@ class DockerClient:
         if version[:2] < BUILDKIT_FROM:
             raise BuilderMissing(f"docker CLI {self.cli_path} is {shown}, older than 18.09, which has no BuildKit; {BUILDX_INSTALL}")
         return "builtin"
-
-    @property
-    def inner(self) -> python_on_whales.DockerClient:
-        """A python-on-whales client on the same binary and engine."""
-        if self._inner is None:
-            import python_on_whales
-
-            self._inner = python_on_whales.DockerClient(
-                client_call=[self.cli_path], host=self.host, context=self.context
-            )
-        return self._inner

@@ -46,6 +46,15 @@ BUILD_PATHS = {
     "builtin": "DOCKER_BUILDKIT=1 docker build (BuildKit built into this pre-23 CLI)",
 }
 
+#: what `sandbox build` can do beyond one platform, by the engine's image store (buildx only;
+#: the built-in BuildKit of old CLIs does none of it)
+STORE_CAN = {
+    "containerd": "--platform with several platforms, --push, --cache-to/--cache-from and --reproducible all work",
+    "classic": "one platform per build, --push and --cache-from work; several platforms, --cache-to and --reproducible "
+    'need the containerd image store ({"features": {"containerd-snapshotter": true}} in daemon.json; '
+    "Docker Desktop: Settings > General) or a docker-container builder (--builder)",
+}
+
 
 @dataclass
 class Check:
@@ -145,17 +154,18 @@ def check_builder(client: DockerClient) -> tuple[Check, str | None]:
     except DockerError as exc:
         return Check("buildkit", "fail", f"cannot tell how to build: {exc}", fix="see the cli check above"), None
     detail = client.buildx_version() if mode == "buildx" else client.client_version()
-    return Check("buildkit", "ok", f"{mode}: {detail}; builds use {BUILD_PATHS[mode]}", details={"mode": mode}), mode
-
-
-def _data_root(client: DockerClient) -> str | None:
-    result = client.run(["info", "--format", "{{.DockerRootDir}}"], check=False, timeout=30)
-    root = result.stdout.strip()
-    return root if result.returncode == 0 and root.startswith("/") else None
+    summary = f"{mode}: {detail}; builds use {BUILD_PATHS[mode]}"
+    store = client.image_store() if mode == "buildx" else None
+    if store is not None:
+        summary += f"; image store {store}: {STORE_CAN[store]}"
+    platforms = client.builder_platforms() if mode == "buildx" else []
+    if platforms:
+        summary += f"; the builder's platforms: {', '.join(platforms)}"
+    return Check("buildkit", "ok", summary, details={"mode": mode, "image_store": store, "platforms": ", ".join(platforms) or None}), mode
 
 
 def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortable: int = WARN_FREE_BYTES) -> Check:
-    root = _data_root(client)
+    root = client.data_root()
     # The data root is only measurable when the engine shares this machine's filesystem; for
     # Docker Desktop's VM or a remote host, / here is the best available hint.
     if root and Path(root).is_dir():

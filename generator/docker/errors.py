@@ -12,6 +12,12 @@ PERMISSION_DENIED = (
 
 class DockerError(SandboxError):
     exit_code = ExitCode.DOCKER
+    #: the docker command that failed (the CLI and its arguments) and its exit status, when
+    #: the error comes from one
+    command: list[str] | None = None
+    exit_status: int | None = None
+    #: what the CLI itself said (the tail of its stderr), without our framing
+    cli_message: str = ""
 
 
 class ConnectionError(DockerError):  # noqa: A001 - the seed's name; shadows the builtin only here

@@ -126,6 +126,16 @@ class BuildProgress:
         return [self.vertices[n] for n in self.order if self.vertices[n].numbered]
 
     @property
+    def cached(self) -> list[Vertex]:
+        """Steps whose result came from the build cache."""
+        return [v for v in self.steps if v.state == "cached"]
+
+    @property
+    def executed(self) -> list[Vertex]:
+        """Steps that ran (a FROM only resolves its image: not counted)."""
+        return [v for v in self.steps if v.state == "done" and not _FROM.match(_STEP_NAME.sub("", v.name, count=1))]
+
+    @property
     def done(self) -> int:
         return sum(1 for v in self.steps if v.state in {"done", "cached"})
 

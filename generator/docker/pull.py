@@ -144,7 +144,7 @@ def pull_image(
             except ConnectionError:
                 raise  # the engine itself is unreachable: no registry can help
             except DockerError as exc:
-                message = str(exc)
+                message = exc.cli_message or str(exc)
                 kind = "transient" if isinstance(exc, TimeoutError) else failure_kind(message)
                 attempts.append(Attempt(reference, number, message, kind))
                 if kind == "permanent" or number == tries:
@@ -157,7 +157,7 @@ def pull_image(
             attempts.append(Attempt(reference, number, None))
             if expected_digest and digest != expected_digest:
                 # leave nothing under the expected name that a later `run` could pick up
-                client.run(["image", "rm", image_argument(reference)], check=False)
+                _remove_quietly(client, reference)
                 raise PullError(
                     f"{reference} from {registry_of(name)} has digest {digest}, but the spec pins "
                     f"image.digest {expected_digest}; refusing it (the tag was removed again)"
@@ -169,22 +169,35 @@ def pull_image(
 
 def _pull_once(client: DockerClient, reference: str, on_event: Callable[[Event], None], timeout: float | None) -> str:
     lines: list[str] = []
-    for line in client.stream(["pull", image_argument(reference)], timeout=PULL_TIMEOUT if timeout is None else timeout):
+    argument = image_argument(reference)
+    pulling = client.stream(
+        lambda whales: whales.image.pull(argument, stream_logs=True), timeout=PULL_TIMEOUT if timeout is None else timeout
+    )
+    for line in pulling:
         lines.append(line)
         on_event(Event("line", reference, text=line))
     return "\n".join(lines)
 
 
-def _digest(client: DockerClient, name: str, reference: str, output: str) -> str:
-    result = client.run(["image", "inspect", "--format", "{{json .RepoDigests}}", image_argument(reference)], check=False)
-    if result.returncode == 0:
-        import json
+def _remove_quietly(client: DockerClient, reference: str) -> None:
+    argument = image_argument(reference)
+    try:
+        client.call(lambda whales: whales.image.remove(argument))
+    except DockerError:
+        pass  # already gone, or in use by a container: nothing more to do here
 
-        wanted = familiar(name)
-        for entry in json.loads(result.stdout or "[]") or []:
-            repo, _, digest = entry.partition("@")
-            if familiar(repo) == wanted and digest:
-                return digest
+
+def _digest(client: DockerClient, name: str, reference: str, output: str) -> str:
+    argument = image_argument(reference)
+    try:
+        repo_digests = client.call(lambda whales: whales.image.inspect(argument).repo_digests)
+    except DockerError:
+        repo_digests = []
+    wanted = familiar(name)
+    for entry in repo_digests or []:
+        repo, _, digest = entry.partition("@")
+        if familiar(repo) == wanted and digest:
+            return digest
     match = _DIGEST_LINE.search(output)
     if match:
         return match[1]

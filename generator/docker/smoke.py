@@ -8,15 +8,17 @@ removed, whatever happens.
 
 from __future__ import annotations
 
-import json
+import math
 import posixpath
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from generator.docker.client import DockerClient, image_argument
-from generator.docker.errors import ContainerError
+from generator.docker.errors import ConnectionError, ContainerError, DockerError
 from generator.spec import Spec
 
 #: setuid/setgid programs a Debian/Ubuntu base legitimately ships (by file name)
@@ -52,6 +54,25 @@ EXEC_TIMEOUT = 60.0
 HEALTH_TIMEOUT = 120.0
 POLL_INTERVAL = 1.0
 START_GRACE = 1.5
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """A command run in the container: its exit status and its output (stdout and stderr
+    merged, as they came)."""
+
+    returncode: int
+    output: str
+
+
+def health_interval_of(text: str) -> timedelta:
+    """``2s``, ``500ms``, ``1m``, ``1h`` as a timedelta in whole seconds, at least one:
+    python-on-whales passes the interval to docker in whole seconds."""
+    match = re.fullmatch(r"([0-9]+)(ms|s|m|h)", text)
+    if match is None:
+        raise ValueError(f"{text!r}: a duration such as 2s")
+    seconds = int(match[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match[2]]
+    return timedelta(seconds=max(1, math.ceil(seconds)))
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,7 @@ class SmokeTest:
         stand_in: bool = False,
         health_timeout: float = HEALTH_TIMEOUT,
         health_interval: str | None = None,
+        platform: str | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
     ) -> None:
         self.client = client
@@ -113,6 +135,7 @@ class SmokeTest:
         self.stand_in = stand_in
         self.health_timeout = health_timeout
         self.health_interval = health_interval
+        self.platform = platform
         self.on_result = on_result
         self.name = f"sandbox-smoke-{uuid.uuid4().hex[:12]}"
         self.report = SmokeReport(image, self.name)
@@ -123,7 +146,10 @@ class SmokeTest:
             if self._running():
                 self._checks()
         finally:
-            self.client.run(["rm", "--force", "--volumes", self.name], check=False)
+            try:
+                self.client.call(lambda whales: whales.container.remove(self.name, force=True, volumes=True))
+            except DockerError:
+                pass  # never started, or the engine went away: nothing left to remove here
         return self.report
 
     # -- steps ----------------------------------------------------------------------------
@@ -135,27 +161,51 @@ class SmokeTest:
             self.on_result(result)
 
     def _start(self) -> None:
-        args = ["run", "--detach", "--name", self.name, "--label", "org.opencode-sandbox.smoke-test=1"]
-        if self.health_interval:
-            args.append(f"--health-interval={self.health_interval}")
-        args.append(image_argument(self.image))  # after every option, before the command
+        image = image_argument(self.image)  # python-on-whales puts it after every option
+        command: list[str] = []
         if self.stand_in:
-            args += stand_in_command(self.spec)
+            command = stand_in_command(self.spec)
             runtime = self.spec.runtime
             self.report.stand_in = (
                 f"STAND-IN: the container runs a tiny python3 web server on {runtime.host}:{runtime.port} "
                 f"instead of `{' '.join(runtime.command)}`; the health check exercises the image's HEALTHCHECK "
                 "against that stand-in, not against the real server"
             )
-        result = self.client.run(args, check=False)
-        if result.returncode != 0:
-            raise self.client.classify(result.stderr or result.stdout, default=ContainerError)
+        interval = health_interval_of(self.health_interval) if self.health_interval else None
+        self.client.call(
+            lambda whales: whales.container.run(
+                image,
+                command,
+                detach=True,
+                name=self.name,
+                labels={"org.opencode-sandbox.smoke-test": "1"},
+                health_interval=interval,
+                platform=self.platform,
+            ),
+            default=ContainerError,
+        )
 
     def _state(self) -> dict:
-        result = self.client.run(["inspect", "--format", "{{json .State}}", self.name], check=False)
-        if result.returncode != 0:
+        """The container's State as `docker inspect` reports it (empty once it is gone)."""
+        try:
+            container = self.client.call(lambda whales: whales.container.inspect(self.name))
+        except ConnectionError:
+            raise
+        except DockerError:
             return {}
-        return json.loads(result.stdout or "{}") or {}
+        state = container.state
+        health = state.health
+        return {
+            "Running": state.running,
+            "ExitCode": state.exit_code,
+            "Error": state.error or "",
+            "Health": None
+            if health is None
+            else {
+                "Status": health.status or "",
+                "Log": [{"Output": entry.output or "", "ExitCode": entry.exit_code} for entry in health.log or []],
+            },
+        }
 
     def _running(self) -> bool:
         # a command that exits at once (a missing binary, a crash) gets this long to do so
@@ -168,24 +218,37 @@ class SmokeTest:
                 self._add("container starts", True, self.name)
                 return True
             time.sleep(0.25)
-        logs = self.client.run(["logs", "--tail", "20", self.name], check=False)
+        try:
+            logs = "\n".join(self.client.stream(lambda whales: whales.container.logs(self.name, tail=20, stream=True)))
+        except DockerError as exc:
+            logs = exc.cli_message
         self._add(
             "container starts",
             False,
-            f"exited with code {state.get('ExitCode')}: {_first_line(logs.stderr, logs.stdout, state.get('Error', ''))}",
+            f"exited with code {state.get('ExitCode')}: {_first_line(logs, state.get('Error', ''))}",
         )
         return False
 
-    def _exec(self, command: list[str], *, root: bool = False):
-        args = ["exec"]
-        if root:
-            args += ["--user", "0"]
-        return self.client.run([*args, self.name, *command], timeout=EXEC_TIMEOUT, check=False)
+    def _exec(self, command: list[str], *, root: bool = False) -> ExecResult:
+        lines: list[str] = []
+        user = "0" if root else None
+        try:
+            for line in self.client.stream(
+                lambda whales: whales.container.execute(self.name, command, user=user, stream=True), timeout=EXEC_TIMEOUT
+            ):
+                lines.append(line)
+        except ConnectionError:
+            raise
+        except DockerError as exc:
+            if exc.exit_status is None:  # not the command's own failure: a timeout, say
+                lines.append(str(exc))
+            return ExecResult(exc.exit_status if exc.exit_status is not None else -1, "\n".join(lines))
+        return ExecResult(0, "\n".join(lines))
 
     def _checks(self) -> None:
         for name, command in tool_checks(self.spec, self.profile):
             result = self._exec(command)
-            self._add(f"tool {name}: {' '.join(command)}", result.returncode == 0, _first_line(result.stdout, result.stderr) or f"exit code {result.returncode}")
+            self._add(f"tool {name}: {' '.join(command)}", result.returncode == 0, _first_line(result.output) or f"exit code {result.returncode}")
         self._check_user()
         self._check_sudo()
         self._check_setid()
@@ -194,23 +257,24 @@ class SmokeTest:
 
     def _check_user(self) -> None:
         result = self._exec(["id", "-u"])
-        uid = result.stdout.strip()
+        uid = result.output.strip() if result.returncode == 0 else ""
         expected = str(self.spec.user.uid)
-        self._add(f"runs as uid {expected} ({self.spec.user.name})", uid == expected, f"id -u: {uid or _first_line(result.stderr)}")
+        self._add(f"runs as uid {expected} ({self.spec.user.name})", uid == expected, f"id -u: {uid or _first_line(result.output)}")
 
     def _check_sudo(self) -> None:
         result = self._exec(["sudo", "-n", "true"])
         if self.spec.user.sudo:
-            self._add("passwordless sudo", result.returncode == 0, "sudo -n true: " + (_first_line(result.stderr) or f"exit code {result.returncode}"))
+            self._add("passwordless sudo", result.returncode == 0, "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"))
         else:
-            self._add("no sudo (user.sudo is false)", result.returncode != 0, "sudo -n true: " + (_first_line(result.stderr) or f"exit code {result.returncode}"))
+            self._add("no sudo (user.sudo is false)", result.returncode != 0, "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"))
 
     def _check_setid(self) -> None:
         command = ["find", "/", "-xdev", "-type", "f", "(", "-perm", "-4000", "-o", "-perm", "-2000", ")", "-print"]
         result = self._exec(command, root=True)
-        paths = sorted(line.strip() for line in result.stdout.splitlines() if line.strip())
+        # find's own complaints (on stderr) never start with '/'
+        paths = sorted(line.strip() for line in result.output.splitlines() if line.startswith("/"))
         if result.returncode != 0 and not paths:
-            self._add("setuid/setgid files", False, f"find failed: {_first_line(result.stderr)}")
+            self._add("setuid/setgid files", False, f"find failed: {_first_line(result.output)}")
             return
         extra = unexpected_setid(paths)
         detail = f"not allowed: {', '.join(extra)}" if extra else f"{len(paths)} found, all allowed"
@@ -247,7 +311,7 @@ class SmokeTest:
         url = f"http://127.0.0.1:{runtime.port}{runtime.healthcheck.path}"
         command = ["curl", "--silent", "--max-time", "10", "--output", "/dev/null", "--dump-header", "-", url]
         result = self._exec(command)
-        head = result.stdout.splitlines()
-        status = head[0].strip() if head else _first_line(result.stderr) or f"exit code {result.returncode}"
+        head = result.output.splitlines()
+        status = head[0].strip() if head else f"exit code {result.returncode}"
         challenged = any(line.lower().startswith("www-authenticate: basic") for line in head)
         self._add("web server asks for credentials (runtime.auth basic)", " 401" in status and challenged, f"{url}: {status}")

@@ -1,28 +1,32 @@
 """Install methods: one module + one template partial each, listed in REGISTRY.
 
 To add a method: write ``generator/methods/NAME.py`` (a ``ToolBase`` subclass with
-``method: Literal["NAME"]``), ``templates/methods/NAME.j2``, a test, and one line below.
+``method: Literal["NAME"]`` that overrides the hooks of ``protocol.InstallMethod`` it
+needs), ``templates/methods/NAME.j2``, its tests, and one line below.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Discriminator
 
 from generator.methods.apt import AptTool
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification
+from generator.methods.base import ToolBase
 from generator.methods.cargo import CargoTool
+from generator.methods.data import Contribution, Copy, Phase, Verification
+from generator.methods.deb import DebTool
 from generator.methods.git import GitTool
 from generator.methods.go import GoTool
 from generator.methods.mise import MiseTool
 from generator.methods.npm import NpmTool
+from generator.methods.protocol import InstallMethod
 from generator.methods.release import ReleaseTool
 from generator.methods.rustup import RustupTool
 from generator.methods.script import ScriptTool
 from generator.methods.uv import UvTool
 
-REGISTRY: dict[str, type[ToolBase]] = {
+REGISTRY: dict[str, type[InstallMethod]] = {
     "apt": AptTool,
     "release": ReleaseTool,
     "npm": NpmTool,
@@ -33,8 +37,14 @@ REGISTRY: dict[str, type[ToolBase]] = {
     "git": GitTool,
     "script": ScriptTool,
     "rustup": RustupTool,
+    "deb": DebTool,
 }
 
-Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007
+if TYPE_CHECKING:
+    # what the rest of the generator may use of a tool: the protocol, whichever method it is
+    Tool = InstallMethod
+else:
+    # what pydantic validates a spec entry with: the registered model its `method:` names
+    Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007
 
-__all__ = ["REGISTRY", "Tool", "ToolBase", "Phase", "Copy", "Contribution", "Verification"]
+__all__ = ["REGISTRY", "Tool", "InstallMethod", "ToolBase", "Phase", "Copy", "Contribution", "Verification"]

@@ -7,43 +7,10 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
-from generator.methods.base import Contribution, Phase, SbomComponent, ToolBase, Verification, q
-from generator.purl import purl
+from generator.methods.base import Contribution, Finding, Phase, SbomComponent, ToolBase, Verification, lock_note, q
+from generator.methods.distribution import DISTRIBUTION, deb_component
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
-
-
-def deb_component(ctx, package: str, tool: str, verification: str, downloads=(), properties=()) -> SbomComponent:
-    """One apt package as an SBOM component: pkg:deb/DISTRO/NAME[@PIN]?arch=..&distro=...
-
-    The version is the spec's pin as written (a dpkg glob such as 8.5.* picks the newest
-    match at build time); an unpinned package has none. The distribution is the base
-    image's (ubuntu:24.04 -> namespace ubuntu, distro=ubuntu-24.04). arch is given only
-    when the spec builds for one platform: the same component stands for every platform.
-    """
-    name, _, pin = package.partition("=")
-    base = ctx.spec.base
-    distro = base.image.rsplit("/", 1)[-1]
-    qualifiers = {"distro": f"{distro}-{base.tag}", "arch": ctx.arches[0] if len(ctx.arches) == 1 else ""}
-    return SbomComponent(
-        name=name,
-        version=pin or None,
-        purl=purl("deb", name, pin or None, namespace=distro, qualifiers=qualifiers),
-        tool=tool,
-        method="apt",
-        verification=verification,
-        downloads=tuple(downloads),
-        properties=tuple(properties),
-    )
-
-
-#: how a package from the distribution's own archive is verified
-DISTRIBUTION = Verification("package-manager", "apt, signed distribution archive")
-
-
-def base_components(ctx) -> list[SbomComponent]:
-    """The base stage's packages (base.packages), as components of the image."""
-    return [deb_component(ctx, p, "base", str(DISTRIBUTION)) for p in ctx.spec.base.packages]
 
 
 class AptRepo(BaseModel):
@@ -140,8 +107,21 @@ class AptTool(ToolBase):
             }
         )
 
+    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+        """A repository key checked by no digest is named as such; under `policy: {apt_pins:
+        required}` unpinned packages are listed with the spec's reason."""
+        if not self.enabled:
+            return super().audit(ctx, unlocked)
+        if unlocked and not all(self.spec_sha256(k) for k in unlocked) and self.repo and self.repo.key_unverified:
+            found = [Finding(self.name, "unverified-key", f"apt repository key: {self.repo.key_unverified}; {lock_note(unlocked)}")]
+        else:
+            found = super().audit(ctx, unlocked)
+        if ctx.spec.policy.apt_pins == "required" and self.unpinned_packages:
+            found.append(Finding(self.name, "unpinned-apt", f"{', '.join(self.unpinned_packages)}: {self.unpinned_reason}"))
+        return found
+
     @classmethod
-    def combine(cls, bodies: list[dict]) -> dict:
+    def combine(cls, bodies: list[dict]) -> list[dict]:
         """Consecutive apt tools as one RUN: one `apt-get update` and one dpkg run (with its
         trigger processing) instead of one per tool, because dpkg is most of a cold build
         (bench/). The price: a package added to any apt tool re-runs them all, where one RUN
@@ -149,9 +129,11 @@ class AptTool(ToolBase):
         packages: dict[str, None] = {}
         for body in bodies:
             packages.update(dict.fromkeys(body["packages"]))
-        return {
-            "tools": [{"name": body["name"], "names": ", ".join(body["names"])} for body in bodies],
-            "repos": [body["repo"] for body in bodies if body["repo"]],
-            "unpinned_reasons": list(dict.fromkeys(b["unpinned_reason"] for b in bodies if b["unpinned_reason"])),
-            "packages": list(packages),
-        }
+        return [
+            {
+                "tools": [{"name": body["name"], "names": ", ".join(body["names"])} for body in bodies],
+                "repos": [body["repo"] for body in bodies if body["repo"]],
+                "unpinned_reasons": list(dict.fromkeys(b["unpinned_reason"] for b in bodies if b["unpinned_reason"])),
+                "packages": list(packages),
+            }
+        ]

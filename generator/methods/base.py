@@ -1,9 +1,10 @@
-"""The small interface every install method implements.
+"""ToolBase: the fields every tool has and the default of every hook.
 
 An install method is one pydantic model (the spec entry, with ``method: NAME`` as its
-discriminator) plus one template partial under ``templates/methods/``. The renderer asks
-the model for template data; the template only lays it out. Nothing else in the
-generator knows about individual methods, except the one registry line in
+discriminator) plus one template partial under ``templates/methods/``. The hooks it may
+override are declared, with what each one means, in ``generator/methods/protocol.py``;
+the defaults here fit a tool that downloads nothing outside a package manager. Nothing
+else in the generator knows about individual methods, except the one registry line in
 ``generator/methods/__init__.py``.
 """
 
@@ -11,101 +12,32 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from generator.fields import BinaryName, CommandWord, Name, Reason, Text
+from generator.methods.context import RenderContext
+from generator.methods.data import (
+    Contribution,
+    Copy,
+    Finding,
+    Phase,
+    SbomComponent,
+    SbomDownload,
+    Tracked,
+    Upstream,
+    Verification,
+)
+from generator.purl import purl as make_purl
 
-if TYPE_CHECKING:
-    from generator.render import RenderContext
+__all__ = [
+    "Contribution", "Copy", "Finding", "Phase", "SbomComponent", "SbomDownload", "ToolBase",
+    "Tracked", "Upstream", "Verification", "lock_note", "q",
+]  # fmt: skip
 
-
-class Phase(IntEnum):
-    """Where a method's instructions go. Lower phases come first."""
-
-    #: its own stage (download + verify, clone, compile); results are COPY'd into the image
-    STAGE = 10
-    #: a RUN in the final stage as root, before the user exists
-    SYSTEM = 20
-    #: a RUN in the final stage as the user: language toolchains
-    TOOLCHAIN = 30
-    #: a RUN in the final stage as the user: tools that need a toolchain
-    USER = 40
-
-
-@dataclass(frozen=True)
-class Copy:
-    """A COPY --from into the final image."""
-
-    stage: str
-    source: str
-    dest: str
-    as_user: bool = False
-
-
-@dataclass(frozen=True)
-class Verification:
-    """How a tool's bytes are checked: shown by `sandbox list` and `sandbox audit`."""
-
-    #: pinned-digest, checksum-file, package-manager, git-commit, unverified
-    kind: str
-    detail: str = ""
-
-    @property
-    def strong(self) -> bool:
-        return self.kind in {"pinned-digest", "git-commit", "package-manager"}
-
-    def __str__(self) -> str:
-        return f"{self.kind} ({self.detail})" if self.detail else self.kind
-
-
-@dataclass(frozen=True)
-class SbomDownload:
-    """One file the build fetches for a component: the key `sandbox lock` files it under
-    (an arch such as amd64, or a name such as script), its URL, and its sha256 when
-    sandbox.lock or sandbox.yaml has one (never computed or guessed)."""
-
-    key: str
-    url: str
-    sha256: str | None = None
-    #: where the sha256 comes from: sandbox.lock or sandbox.yaml
-    sha256_from: str | None = None
-
-
-@dataclass(frozen=True)
-class SbomComponent:
-    """What `sandbox sbom` lists for one piece of the image, whatever the output format."""
-
-    name: str
-    #: the version the spec pins (for apt, the pin as written); None when it pins none
-    version: str | None
-    purl: str
-    #: the tool of the spec this comes from (an apt tool gives one component per package)
-    tool: str
-    method: str
-    verification: str
-    downloads: tuple[SbomDownload, ...] = ()
-    #: a source checkout: (repository URL, commit)
-    vcs: tuple[str, str | None] | None = None
-    #: application, library, container, ... (CycloneDX's component types)
-    kind: str = "application"
-    #: extra facts, shown as properties (sandbox:KEY)
-    properties: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass
-class Contribution:
-    """What one tool adds to the Dockerfile: rendered by the generic renderer."""
-
-    body: dict[str, Any]
-    copies: list[Copy] = field(default_factory=list)
-    #: directories under the home this step writes through (cache-mount targets): the
-    #: renderer creates them owned by the user first, because BuildKit would otherwise
-    #: leave root-owned mount points in the image
-    dirs: list[str] = field(default_factory=list)
+#: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
+RUN_LOCK = "run `sandbox lock` where upstream is reachable"
 
 
 def q(value: str) -> str:
@@ -113,13 +45,24 @@ def q(value: str) -> str:
     return shlex.quote(value)
 
 
+def lock_note(unlocked: list[str]) -> str:
+    """The audit's remark on downloads that sandbox.lock has no digest for ('' if none)."""
+    return f"no digest in sandbox.lock for {', '.join(unlocked)}" if unlocked else ""
+
+
 class ToolBase(BaseModel):
-    """Fields every tool has, whatever its install method."""
+    """Fields every tool has, whatever its install method, and the hooks' defaults."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     template: ClassVar[str]
     phase: ClassVar[Phase]
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    if TYPE_CHECKING:
+        # the discriminator, declared by each method as Literal["NAME"] (after the common
+        # fields, whose order the schema and the error messages follow)
+        method: str
 
     name: Name
     description: Text | None = None
@@ -141,45 +84,82 @@ class ToolBase(BaseModel):
             raise ValueError("a disabled tool needs disabled_reason: say why it is off")
         return self
 
-    # -- what subclasses provide -------------------------------------------------------
-    requires: ClassVar[tuple[str, ...]] = ()
+    def in_profile(self, profile: str) -> bool:
+        return self.enabled and (self.profiles is None or profile in self.profiles)
 
-    def shown_version(self) -> str:
-        return str(getattr(self, "version", "") or "")
+    @property
+    def stage_name(self) -> str:
+        return f"{self.method}-{self.name}".replace(".", "-").replace("_", "-")
 
+    # -- validation across fields ------------------------------------------------------------
     def commands(self) -> list[str]:
-        """Commands this tool puts on PATH."""
         return list(self.provides)
 
     def platform_issues(self, arches: list[str]) -> Iterator[tuple[tuple[str, ...], str]]:
-        """Problems with covering the spec's platforms (located relative to the tool)."""
         return iter(())
 
     def base_packages_needed(self) -> tuple[str, ...]:
-        """apt packages this tool's own stage needs from the base stage (it is built
-        FROM base, so a tool installed later in the final stage does not help)."""
         return ()
 
+    # -- rendering ---------------------------------------------------------------------------
+    def contribute(self, ctx: RenderContext) -> Contribution:
+        raise NotImplementedError(f"{type(self).__name__} must say what it renders")
+
+    @classmethod
+    def combine(cls, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return bodies
+
+    def builder_image(self, ctx: RenderContext) -> str | None:
+        return None
+
+    # -- downloads and verification ----------------------------------------------------------
     def verification(self, ctx: RenderContext) -> Verification:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must say how its bytes are checked")
 
     def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
-        """(key, url) of each file the build fetches for this tool outside a package manager;
-        `sandbox lock` records its sha256 under the key (an arch such as amd64, or a name)."""
         return []
 
-    def contribute(self, ctx: RenderContext) -> Contribution:
-        raise NotImplementedError
+    def spec_sha256(self, key: str) -> str | None:
+        return None
+
+    def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
+        """The findings that follow from verification() and the lock: a disabled tool that
+        would fetch something unverified, a checksum file, an unverified download, and
+        downloads that neither the lock nor the spec has a digest for."""
+        verification = self.verification(ctx)
+        if not self.enabled:
+            # listed, so that switching it on is never how something unpinned slips in
+            if verification.kind != "unverified":
+                return []
+            reason = f"disabled: {self.disabled_reason}; if enabled: {verification.detail}"
+            return [Finding(self.name, "disabled-unpinned", reason)]
+        note = lock_note(unlocked)
+        if verification.kind == "checksum-file":
+            reason = "checksum file fetched at build time from the artifact's own host"
+            return [Finding(self.name, "checksum-file", "; ".join(filter(None, [reason, note])))]
+        if verification.kind == "unverified":
+            return [Finding(self.name, "unverified", "; ".join(filter(None, [verification.detail, note])))]
+        if unlocked and not all(self.spec_sha256(key) for key in unlocked):
+            return [Finding(self.name, "no-lock-entry", f"{note}; {RUN_LOCK}")]
+        return []
+
+    # -- upstream ----------------------------------------------------------------------------
+    def upstream(self) -> Upstream | None:
+        return None
+
+    def tracked(self) -> Tracked | None:
+        """The tool's version, while it is enabled and has one."""
+        version = getattr(self, "version", None)
+        if not self.enabled or not version:
+            return None
+        return Tracked("version", version, self.upstream())
 
     # -- the SBOM (`sandbox sbom`); defaults fit a tool with one version and no purl type --
+    def shown_version(self) -> str:
+        return str(getattr(self, "version", "") or "")
+
     def purl(self, ctx: RenderContext) -> str:
-        from generator.purl import purl
-
-        return purl("generic", self.name, self.shown_version() or None)
-
-    def spec_sha256(self, key: str) -> str | None:
-        """The sha256 sandbox.yaml pins for the download filed under ``key``, if any."""
-        return None
+        return make_purl("generic", self.name, self.shown_version() or None)
 
     def sbom_downloads(self, ctx: RenderContext) -> tuple[SbomDownload, ...]:
         """Each download with its digest: sandbox.lock's (while its URL matches), else the spec's."""
@@ -191,10 +171,6 @@ class ToolBase(BaseModel):
             found.append(SbomDownload(key, url, locked or pinned, source))
         return tuple(found)
 
-    def builder_image(self, ctx: RenderContext) -> str | None:
-        """The builder image this tool's stage is built FROM, if not the base image."""
-        return None
-
     def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:
         return [
             SbomComponent(
@@ -202,15 +178,8 @@ class ToolBase(BaseModel):
                 version=self.shown_version() or None,
                 purl=self.purl(ctx),
                 tool=self.name,
-                method=self.method,  # type: ignore[attr-defined]
+                method=self.method,
                 verification=str(self.verification(ctx)),
                 downloads=self.sbom_downloads(ctx),
             )
         ]
-
-    def in_profile(self, profile: str) -> bool:
-        return self.enabled and (self.profiles is None or profile in self.profiles)
-
-    @property
-    def stage_name(self) -> str:
-        return f"{self.method}-{self.name}".replace(".", "-").replace("_", "-")  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from generator.fields import CrateName, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
 from generator.purl import purl
 
 
@@ -23,6 +23,9 @@ class CargoTool(ToolBase):
 
     def purl(self, ctx) -> str:
         return purl("cargo", self.crate or self.name, self.version)
+
+    def upstream(self) -> Upstream | None:
+        return Upstream("crates", self.crate or self.name)
 
     def builder_image(self, ctx) -> str:
         return ctx.spec.builders.cargo

@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, StrictStr, model_validator
 
 from generator.fields import GitCommit, HomePath, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Copy, Phase, SbomComponent, ToolBase, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, SbomComponent, ToolBase, Tracked, Upstream, Verification, q
 from generator.purl import github, purl
 
 #: where the checkout goes: absolute, or under ~/ (not ~name)
@@ -74,6 +74,15 @@ class GitTool(ToolBase):
         if not self.commit:
             return Verification("unverified", "no commit pinned")
         return Verification("git-commit", f"commit {self.commit[:12]}")
+
+    def upstream(self) -> Upstream | None:
+        # only GitHub's API is asked: `git ls-remote` would reach any host, tests included
+        return Upstream("github-commits", self.url, self.branch)
+
+    def tracked(self) -> Tracked | None:
+        """The commit, disabled or not: a git tool is typically disabled exactly because no
+        commit is pinned yet; a date-shaped version: label follows the commit."""
+        return Tracked("commit", self.commit, self.upstream(), label=self.version)
 
     def purl(self, ctx) -> str:
         """pkg:github/OWNER/REPO@COMMIT on GitHub; elsewhere pkg:generic with the repository

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from generator.fields import GoPackage, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
 from generator.purl import purl
 
 
@@ -31,6 +31,9 @@ class GoTool(ToolBase):
         subpath = f"cmd/{below}".rstrip("/") if found else None
         namespace, _, name = (module if found else path).rpartition("/")
         return purl("golang", name, self.version, namespace=namespace or None, subpath=subpath)
+
+    def upstream(self) -> Upstream | None:
+        return Upstream("goproxy", self.package)
 
     def builder_image(self, ctx) -> str:
         return ctx.spec.builders.go

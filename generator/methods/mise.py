@@ -7,10 +7,15 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import StrictStr
 
 from generator.fields import EnvName, Version, _pattern
-from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.data import Listing
 
 MiseToolName = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9:/._-]*", "a mise tool name such as node or python")]
 EnvWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/:-]*", "a value without spaces or shell metacharacters")]
+
+
+#: the release indexes `sandbox outdated` knows, by mise's toolchain name
+_INDEXES: dict[str, Listing] = {"node": "node-index", "python": "python-index", "go": "go-index"}
 
 
 class MiseTool(ToolBase):
@@ -27,6 +32,17 @@ class MiseTool(ToolBase):
 
     def verification(self, ctx) -> Verification:
         return Verification("package-manager", "mise checks the upstream release checksums")
+
+    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+        """A version with fewer than three parts (22, 3.13) is resolved by mise at build time."""
+        found = super().audit(ctx, unlocked)
+        if self.enabled and len(str(self.version).split(".")) < 3:
+            found.append(Finding(self.name, "unpinned", f"mise resolves {self.version!r} to a release at build time"))
+        return found
+
+    def upstream(self) -> Upstream | None:
+        index = _INDEXES.get(self.tool or self.name)
+        return Upstream(index) if index else None
 
     def contribute(self, ctx) -> Contribution:
         return Contribution(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from generator.fields import CommandWord, NpmPackage, Version
-from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification, q
 from generator.purl import purl
 
 
@@ -29,6 +29,9 @@ class NpmTool(ToolBase):
     def purl(self, ctx) -> str:
         scope, _, name = self.package_name.rpartition("/")
         return purl("npm", name, self.version, namespace=scope or None)
+
+    def upstream(self) -> Upstream | None:
+        return Upstream("npm", self.package_name)
 
     def verification(self, ctx) -> Verification:
         return Verification("package-manager", "npm registry integrity hash, exact version")

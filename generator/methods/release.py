@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from generator.fields import AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
 from generator.purl import github, purl
 
 Arch = Literal["amd64", "arm64"]
@@ -162,6 +162,9 @@ class ReleaseTool(ToolBase):
         # rustsec's cargo-audit/v0.22.2)
         tag = rest.rsplit("/", 1)[0] if found and "/" in rest else self.version
         return github(head if found else url, tag) or purl("generic", self.name, self.version)
+
+    def upstream(self) -> Upstream | None:
+        return Upstream("github-releases", self.url)
 
     def digest(self, ctx, arch: str) -> str | None:
         return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or (self.sha256 or {}).get(arch)

@@ -11,7 +11,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import StrictStr, model_validator
 
 from generator.fields import EnvName, Reason, Sha256, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, lock_note, q
 
 ScriptArg = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@~-]+", "an argument without spaces or shell metacharacters")]
 
@@ -63,6 +63,19 @@ class ScriptTool(ToolBase):
         if self.sha256:
             return Verification("pinned-digest", "script sha256 in sandbox.yaml; runs upstream code")
         return Verification("unverified", self.unverified or "")
+
+    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+        """Always listed while enabled: the build runs the installer upstream wrote."""
+        if not self.enabled:
+            return super().audit(ctx, unlocked)
+        verification = self.verification(ctx)
+        detail = "runs the upstream installer script"
+        if verification.kind == "unverified":
+            detail += f"; UNVERIFIED: {verification.detail}"
+        return [Finding(self.name, "script", "; ".join(filter(None, [detail, lock_note(unlocked)])))]
+
+    def upstream(self) -> Upstream | None:
+        return Upstream("github-releases", self.url)
 
     def contribute(self, ctx) -> Contribution:
         path = f"/tmp/install-{self.name}.sh"

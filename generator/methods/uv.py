@@ -6,7 +6,7 @@ import re
 from typing import ClassVar, Literal
 
 from generator.fields import PypiPackage, Version
-from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification, q
 from generator.purl import purl
 
 
@@ -26,6 +26,9 @@ class UvTool(ToolBase):
         # PyPI names are compared normalized (PEP 503), and purl asks for that form
         name = re.sub(r"[-_.]+", "-", self.package or self.name).lower()
         return purl("pypi", name, self.version)
+
+    def upstream(self) -> Upstream | None:
+        return Upstream("pypi", self.package or self.name)
 
     def verification(self, ctx) -> Verification:
         return Verification("package-manager", "PyPI over HTTPS, exact version")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from generator.errors import UpstreamError, UsageError
 from generator.lockfile import Lock, LockEntry
-from generator.render import RenderContext
+from generator.methods.context import RenderContext
 from generator.spec import Spec
 
 if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP out of its start-up
@@ -43,10 +43,11 @@ def downloads(spec: Spec) -> list[Download]:
 
 
 def images(spec: Spec) -> list[str]:
-    """Image references the build pulls by tag that the spec does not pin by digest."""
+    """Image references the build pulls by tag that the spec does not pin by digest: the
+    base image and the builder images of the enabled tools."""
+    ctx = RenderContext(spec, spec.default_profile, Lock())
     refs = [] if spec.base.digest else [f"{spec.base.image}:{spec.base.tag}"]
-    methods = {t.method for t in spec.tools if t.enabled}
-    refs += [ref for method, ref in (("cargo", spec.builders.cargo), ("go", spec.builders.go)) if method in methods]
+    refs += [ref for t in spec.tools if t.enabled and (ref := t.builder_image(ctx))]
     return sorted({ref for ref in refs if "@" not in ref})
 
 

@@ -1,5 +1,6 @@
-"""`sandbox outdated`: for each versioned tool (and the base image), the newest release
-upstream; for each git tool (disabled ones too), the head commit of its branch."""
+"""`sandbox outdated`: for each tool its method tracks (``tracked()``) and the base image,
+the newest release upstream; for a tool pinned to a commit (disabled ones too), the head
+commit of its branch."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 
 from generator.errors import RateLimitError, UpstreamError, UsageError
+from generator.methods.data import Tracked
 from generator.spec import Spec
 from generator.supply.fetch import Http
 from generator.supply.registry import Registry
-from generator.supply.sources import GitHubCommits, RegistryTags, Source, source_for
+from generator.supply.sources import GitHubCommits, RegistryTags, Source, source_for, why_not_asked
 from generator.supply.upstreams import Upstreams
 from generator.supply.versions import Choice, Release, choose, key
 
@@ -96,31 +98,42 @@ def format_age(delta: timedelta) -> str:
     return f"{max(0, int(delta.total_seconds() // 3600))}h"
 
 
-def _targets(spec: Spec, upstreams: Upstreams, registry: Registry, tools: list[str]) -> list[tuple[str, str, Source | None, object]]:
+@dataclass(frozen=True)
+class Target:
+    """One row to fill: the tool (or the base image), what it pins, and where to ask."""
+
+    name: str
+    current: str
+    source: Source | None
+    #: None for the base image
+    tracked: Tracked | None = None
+    enabled: bool = True
+
+
+def _targets(spec: Spec, upstreams: Upstreams, registry: Registry, tools: list[str]) -> list[Target]:
     names = {t.name for t in spec.tools}
     unknown = [t for t in tools if t not in names and t != BASE]
     if unknown:
         raise UsageError(f"unknown tool(s): {', '.join(unknown)}; see `sandbox list --all` ({BASE!r} is the base image)")
-    targets: list[tuple[str, str, Source | None, object]] = []
+    targets: list[Target] = []
     if not tools or BASE in tools:
-        targets.append((BASE, spec.base.tag, RegistryTags(registry, f"{spec.base.image}:{spec.base.tag}"), None))
+        targets.append(Target(BASE, spec.base.tag, RegistryTags(registry, f"{spec.base.image}:{spec.base.tag}")))
     for tool in spec.tools:
         if tools and tool.name not in tools:
             continue
-        if tool.method == "git":
-            # disabled ones too: a git tool is typically disabled exactly because no commit is pinned yet
-            targets.append((tool.name, tool.commit or UNPINNED, source_for(tool, upstreams), tool))
+        tracked = tool.tracked()
+        if tracked is None:
             continue
-        version = getattr(tool, "version", None)
-        if not tool.enabled or not version:
-            continue
-        targets.append((tool.name, version, source_for(tool, upstreams), tool))
+        source = source_for(tracked.upstream, upstreams)
+        targets.append(Target(tool.name, tracked.current or UNPINNED, source, tracked, tool.enabled))
     return targets
 
 
-def _git_row(name: str, tool, source: GitHubCommits, http: Http, min_age: timedelta, now: datetime) -> Row:
+def _commit_row(
+    target: Target, tracked: Tracked, source: GitHubCommits, http: Http, min_age: timedelta, now: datetime
+) -> Row:
     """The head of the tool's branch, and the newest commit on it at least ``min_age`` old."""
-    current = tool.commit or UNPINNED
+    name, current = target.name, target.current
     branch = source.resolve_branch(http)
     head = source.head(http, branch)
     newest = eligible = Choice(head.name, head)
@@ -138,25 +151,25 @@ def _git_row(name: str, tool, source: GitHubCommits, http: Http, min_age: timede
             notes.append(f"no commit on {branch} is older than --min-age")
     ahead = None
     if eligible is not None and eligible.version != current:
-        if not tool.commit:
+        if not tracked.current:
             ahead = True
         else:
-            relation = source.relation(http, tool.commit, eligible.version)
+            relation = source.relation(http, tracked.current, eligible.version)
             ahead = relation == "ahead"
             if relation == "behind":
                 notes.append(f"the pinned commit is newer than {short(eligible.version)} on {branch}; not moved back")
             elif relation == "diverged":
                 notes.append(f"the pinned commit is not on {branch} (diverged); pin it by hand")
     label = None
-    if ahead and tool.version:
-        label, why = _label(tool.version, eligible.release)
+    if ahead and tracked.label:
+        label, why = _label(tracked.label, eligible.release)
         if why:
             notes.append(why)
-    if ahead and not tool.enabled:
+    if ahead and not target.enabled:
         notes.append("disabled: update pins the commit but does not enable the tool; a maintainer does")
     return Row(
         name, current, source.label, newest, eligible,
-        field="commit", ahead=ahead, label=label, current_label=tool.version, note="; ".join(notes),
+        field=tracked.field, ahead=ahead, label=label, current_label=tracked.label, note="; ".join(notes),
     )  # fmt: skip
 
 
@@ -186,16 +199,15 @@ def check(
     now = now or datetime.now(timezone.utc)
     targets = _targets(spec, upstreams, registry, list(tools))
 
-    def one(target: tuple[str, str, Source | None, object]) -> Row:
-        name, current, source, tool = target
+    def one(target: Target) -> Row:
+        name, current, source = target.name, target.current, target.source
+        field = target.tracked.field if target.tracked else "tag"
         if source is None:
-            if getattr(tool, "method", None) == "git":
-                why = "not a GitHub repository: only GitHub's API is asked for a branch head (never git ls-remote)"
-                return Row(name, current, "-", error=why, field="commit")
-            return Row(name, current, "-", error="no known upstream to ask (not a GitHub release or registry package)")
+            upstream = target.tracked.upstream if target.tracked else None
+            return Row(name, current, "-", error=why_not_asked(upstream), field=field)
         try:
-            if isinstance(source, GitHubCommits):
-                return _git_row(name, tool, source, http, min_age, now)
+            if isinstance(source, GitHubCommits) and target.tracked is not None:
+                return _commit_row(target, target.tracked, source, http, min_age, now)
             releases = source.releases(http)
             date_of = partial(source.published, http) if hasattr(source, "published") else None
             newest = choose(current, releases, now=now, date_of=date_of)
@@ -206,7 +218,7 @@ def check(
             return Row(name, current, source.label, error=str(exc))
         if newest is None:
             return Row(name, current, source.label, error=f"no stable release comparable with {current!r} upstream")
-        return Row(name, current, source.label, newest, eligible, field="tag" if name == BASE else "version")
+        return Row(name, current, source.label, newest, eligible, field=field)
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         return list(pool.map(one, targets))

@@ -8,10 +8,12 @@ pre-releases and yanked versions left out); ``versions.choose`` does the compari
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from generator.errors import UpstreamError
+from generator.methods.data import Upstream
 from generator.supply.fetch import Http
 from generator.supply.registry import ImageRef, Registry
 from generator.supply.upstreams import Upstreams
@@ -276,9 +278,6 @@ class GitHubCommits:
 
 Source = GitHubReleases | PyPI | Npm | Crates | GoProxy | NodeIndex | PythonIndex | GoIndex | RegistryTags | GitHubCommits
 
-_MISE_INDEXES = {"node": ("node_index", NodeIndex), "python": ("python_index", PythonIndex), "go": ("go_index", GoIndex)}
-
-
 def github_repo(url: str, upstreams: Upstreams) -> str | None:
     """owner/repo when ``url`` is a GitHub release download (under the configured host)."""
     base = upstreams["github"] + "/"
@@ -299,25 +298,38 @@ def github_git_repo(url: str, upstreams: Upstreams) -> str | None:
     return f"{parts[0]}/{parts[1].removesuffix('.git')}"
 
 
-def source_for(tool, upstreams: Upstreams) -> Source | None:
-    """Where newer versions of a spec entry are listed; None when no upstream is known."""
-    method = tool.method
-    if method in ("release", "script"):
-        repo = github_repo(tool.url, upstreams)
-        return GitHubReleases(upstreams["github_api"], repo) if repo else None
-    if method == "npm":
-        return Npm(upstreams["npm"], tool.package_name)
-    if method == "uv":
-        return PyPI(upstreams["pypi"], tool.package or tool.name)
-    if method == "cargo":
-        return Crates(upstreams["crates"], tool.crate or tool.name)
-    if method == "go":
-        return GoProxy(upstreams["goproxy"], tool.package)
-    if method == "mise":
-        found = _MISE_INDEXES.get(tool.tool or tool.name)
-        return found[1](upstreams[found[0]]) if found else None
-    if method == "git":
-        # only GitHub's API is asked: `git ls-remote` would reach any host, tests included
-        repo = github_git_repo(tool.url, upstreams)
-        return GitHubCommits(upstreams["github_api"], repo, tool.branch) if repo else None
-    return None
+def _github_releases(upstream: Upstream, upstreams: Upstreams) -> Source | None:
+    repo = github_repo(upstream.subject, upstreams)
+    return GitHubReleases(upstreams["github_api"], repo) if repo else None
+
+
+def _github_commits(upstream: Upstream, upstreams: Upstreams) -> Source | None:
+    repo = github_git_repo(upstream.subject, upstreams)
+    return GitHubCommits(upstreams["github_api"], repo, upstream.branch) if repo else None
+
+
+#: a client for each listing an install method may name (generator.methods.data.Listing)
+_CLIENTS: dict[str, Callable[[Upstream, Upstreams], Source | None]] = {
+    "github-releases": _github_releases,
+    "github-commits": _github_commits,
+    "pypi": lambda upstream, upstreams: PyPI(upstreams["pypi"], upstream.subject),
+    "npm": lambda upstream, upstreams: Npm(upstreams["npm"], upstream.subject),
+    "crates": lambda upstream, upstreams: Crates(upstreams["crates"], upstream.subject),
+    "goproxy": lambda upstream, upstreams: GoProxy(upstreams["goproxy"], upstream.subject),
+    "node-index": lambda upstream, upstreams: NodeIndex(upstreams["node_index"]),
+    "python-index": lambda upstream, upstreams: PythonIndex(upstreams["python_index"]),
+    "go-index": lambda upstream, upstreams: GoIndex(upstreams["go_index"]),
+}
+
+
+def source_for(upstream: Upstream | None, upstreams: Upstreams) -> Source | None:
+    """The client for the listing a tool names; None when it names none, or names one
+    this configuration cannot ask (a release download that is not under the GitHub host)."""
+    return _CLIENTS[upstream.listing](upstream, upstreams) if upstream else None
+
+
+def why_not_asked(upstream: Upstream | None) -> str:
+    """Why no client was found for ``upstream``, as `sandbox outdated` says it."""
+    if upstream is not None and upstream.listing == "github-commits":
+        return "not a GitHub repository: only GitHub's API is asked for a branch head (never git ls-remote)"
+    return "no known upstream to ask (not a GitHub release or registry package)"

@@ -12,9 +12,11 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
+from tests.docker.cli import docker_cli
 from generator.docker.client import DockerClient
 from generator.docker.errors import DockerError
 
@@ -34,15 +36,93 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def docker_client() -> DockerClient:
-    """A client for the engine the environment points at, verified to answer."""
-    client = DockerClient()
+@dataclass(frozen=True)
+class Engine:
+    """One real engine the suite runs against, as the environment names it."""
+
+    name: str
+    #: what this process's environment points at while the engine's tests run, so the
+    #: `sandbox` CLI started by a test talks to the same engine: DOCKER_HOST, SANDBOX_DOCKER_CLI,
+    #: DOCKER_CONFIG (where the CLI finds buildx), SANDBOX_TEST_BASE_IMAGE
+    environment: dict[str, str]
+
+    @property
+    def client(self) -> DockerClient:
+        return DockerClient(
+            cli=self.environment.get("SANDBOX_DOCKER_CLI") or None,
+            host=self.environment.get("DOCKER_HOST") or None,
+            config=self.environment.get("DOCKER_CONFIG") or None,
+        )
+
+
+def _engines() -> dict[str, Engine]:
+    """The engine the environment names (DOCKER_HOST, SANDBOX_DOCKER_CLI; Debian's 20.10 on CI,
+    building with the CLI's built-in BuildKit) and, when SANDBOX_MODERN_DOCKER_* name it, a
+    current engine building with buildx (Debian 13's 26.1 on CI, containerd image store)."""
+    env = os.environ
+    legacy = {key: env.get(key, "") for key in ("DOCKER_HOST", "SANDBOX_DOCKER_CLI", "DOCKER_CONFIG", BASE_IMAGE_ENV)}
+    modern = {
+        "DOCKER_HOST": env.get("SANDBOX_MODERN_DOCKER_HOST", ""),
+        "SANDBOX_DOCKER_CLI": env.get("SANDBOX_MODERN_DOCKER_CLI", ""),
+        "DOCKER_CONFIG": env.get("SANDBOX_MODERN_DOCKER_CONFIG", ""),
+        BASE_IMAGE_ENV: env.get(BASE_IMAGE_ENV, ""),
+    }
+    return {"engine": Engine("engine", legacy), "modern": Engine("modern", modern)}
+
+
+#: read once, before any engine fixture changes the environment
+ENGINES = _engines()
+
+
+@pytest.fixture(scope="session", params=sorted(ENGINES), ids=lambda name: f"{name}-engine" if name == "modern" else "default-engine")
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """Each engine in turn, verified to answer; the process environment points at it meanwhile."""
+    chosen = ENGINES[request.param]
+    if chosen.name == "modern" and not chosen.environment["DOCKER_HOST"]:
+        unavailable("SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG do not name a second, current engine (see .ci/provision-docker.sh)")
+    client = chosen.client
     try:
         client.verify_connection()
     except DockerError as exc:
         detail = getattr(exc, "detail", "")
         unavailable(f"no Docker engine reachable with {client!r}: {exc}{' - ' + detail if detail else ''}")
+    saved = {key: os.environ.get(key) for key in chosen.environment}
+    for key, value in chosen.environment.items():
+        if value:
+            os.environ[key] = value
+        else:
+            os.environ.pop(key, None)
+    yield chosen
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def docker_client(engine: Engine) -> DockerClient:
+    """A client for the engine under test (each engine in turn)."""
+    return engine.client
+
+
+@pytest.fixture
+def default_engine_only(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> DockerClient:
+    """For tests of particular CLIs (a pre-23 one, one without buildx), which need one engine,
+    not each: a client for the default engine, with this process pointed at it and a docker
+    configuration without plugins (so no buildx is found by accident)."""
+    chosen = ENGINES["engine"]
+    for key, value in chosen.environment.items():
+        if value:
+            monkeypatch.setenv(key, value)
+        else:
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
+    client = chosen.client
+    try:
+        client.verify_connection()
+    except DockerError as exc:
+        unavailable(f"no Docker engine reachable with {client!r}: {exc}")
     return client
 
 
@@ -52,7 +132,7 @@ def base_image(docker_client: DockerClient) -> str:
     name = os.environ.get(BASE_IMAGE_ENV, "")
     if not name:
         unavailable(f"{BASE_IMAGE_ENV} is not set (name a local image, e.g. local/debian:bookworm)")
-    result = docker_client.run(["image", "inspect", "--format", "{{.Id}}", name], check=False)
+    result = docker_cli(docker_client, ["image", "inspect", "--format", "{{.Id}}", name], check=False)
     if result.returncode != 0:
         unavailable(f"{BASE_IMAGE_ENV}={name} is not in the engine: {result.stderr.strip()}")
     return name
@@ -70,7 +150,7 @@ def image_cleanup(docker_client: DockerClient) -> Iterator[list[str]]:
     names: list[str] = []
     yield names
     for name in names:
-        docker_client.run(["image", "rm", "--force", name], check=False)
+        docker_cli(docker_client, ["image", "rm", "--force", name], check=False)
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +164,7 @@ def cli_20() -> str:
     """A docker CLI older than 23 (BuildKit built in): $SANDBOX_DOCKER_CLI on CI (Debian's 20.10)."""
     from generator.docker.client import parse_version
 
-    path = os.environ.get("SANDBOX_DOCKER_CLI", "/usr/bin/docker")
+    path = ENGINES["engine"].environment["SANDBOX_DOCKER_CLI"] or "/usr/bin/docker"
     found = shutil.which(path)
     if not found:
         unavailable(f"no docker CLI at {path} (set SANDBOX_DOCKER_CLI to a CLI older than 23)")

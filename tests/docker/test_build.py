@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -10,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.docker.build import BuildOptions, build_command, run_build
+from tests.docker.cli import docker_cli
+from generator.docker.build import BuildOptions, run_build
 from generator.docker.client import DockerClient
 from generator.docker.context import write_context
 from generator.docker.errors import BuildError, BuilderMissing, TimeoutError
@@ -125,25 +127,58 @@ def test_context_refuses_a_missing_or_outside_file(tmp_path: Path, src: str, mes
     assert list(context.iterdir()) == []
 
 
-def test_build_command_buildx_and_builtin(tmp_path: Path) -> None:
-    options = BuildOptions(tag="x:y", platform="linux/arm64", no_cache=True, network="host", builder="ci")
+def _recording_cli(tmp_path: Path, *, buildx: bool) -> tuple[str, Path]:
+    """A stand-in docker CLI (no engine is involved) that records the build's arguments and
+    DOCKER_BUILDKIT, one per line; with ``buildx`` it answers `buildx version`."""
+    record = tmp_path / "argv"
+    answer = 'echo "github.com/docker/buildx v0.13.1 stand-in"; exit 0' if buildx else "exit 1"
+    script = tmp_path / "docker"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = buildx ] && [ "$2" = version ] && {{ {answer}; }}\n'
+        '[ "$1" = --version ] && { echo "Docker version 20.10.24, build x"; exit 0; }\n'
+        f'printf "%s\\n" "DOCKER_BUILDKIT=${{DOCKER_BUILDKIT-}}" "$@" > {record}\n'
+    )
+    script.chmod(0o755)
+    return str(script), record
+
+
+def test_build_arguments_buildx_and_builtin(tmp_path: Path) -> None:
+    cli, record = _recording_cli(tmp_path, buildx=True)
+    options = BuildOptions(
+        tag="x:y", platforms=("linux/arm64",), no_cache=True, network="host", builder="ci",
+        cache_from=("type=local,src=/c",), cache_to="type=local,dest=/d,mode=max",
+    )
     args = {"SANDBOX_VERSION": "1", "A": 'quote " and $x'}
-    buildx, env = build_command("buildx", tmp_path, options, tmp_path / "iid", args)
-    assert buildx[:4] == ["buildx", "build", "--load", "--builder=ci"]
-    assert env == {}
-    # each value joined to its option: none can be read as an option of its own
-    for flag in ("--platform=linux/arm64", "--network=host", "--tag=x:y", "--no-cache", '--build-arg=A=quote " and $x'):
-        assert flag in buildx
-    assert buildx[-1] == str(tmp_path)
-    assert [arg for arg in buildx[3:-1] if not arg.startswith("--")] == []
+    assert run_build(DockerClient(cli=cli), tmp_path, options, args).mode == "buildx"
+    argv = record.read_text().splitlines()
+    assert argv[:3] == ["DOCKER_BUILDKIT=", "buildx", "build"]
+    pairs = set(zip(argv, argv[1:]))
+    for pair in [("--platform", "linux/arm64"), ("--network", "host"), ("--tag", "x:y"), ("--builder", "ci"),
+                 ("--build-arg", 'A=quote " and $x'), ("--cache-from", "type=local,src=/c"),
+                 ("--cache-to", "type=local,dest=/d,mode=max"), ("--progress", "plain")]:
+        assert pair in pairs, pair
+    assert "--no-cache" in argv and "--load" in argv and argv[-1] == str(tmp_path)
+
+
     with pytest.raises(UsageError, match="would be read by docker as an option"):
-        build_command("buildx", tmp_path, BuildOptions(tag="--push"), tmp_path / "iid", {})
-    plain = BuildOptions(tag="x:y")
-    builtin, env = build_command("builtin", tmp_path, plain, tmp_path / "iid", {})
-    assert builtin[0] == "build" and "--progress=plain" in builtin
-    assert env == {"DOCKER_BUILDKIT": "1"}
-    with pytest.raises(UsageError, match="--builder needs the buildx plugin"):
-        build_command("builtin", tmp_path, options, tmp_path / "iid", {})
+        run_build(DockerClient(cli=cli), tmp_path, BuildOptions(tag="--push"), {})
+
+    (tmp_path / "old").mkdir()
+    cli, record = _recording_cli(tmp_path / "old", buildx=False)
+    result = run_build(DockerClient(cli=cli), tmp_path, BuildOptions(tag="x:y", platforms=("linux/arm64",)), {"B": "2"})
+    argv = record.read_text().splitlines()
+    assert result.mode == "builtin" and argv[:3] == ["DOCKER_BUILDKIT=1", "build", "--progress=plain"]
+    assert ("--platform", "linux/arm64") in set(zip(argv, argv[1:])) and ("--build-arg", "B=2") in set(zip(argv, argv[1:]))
+    for options, named in [
+        (BuildOptions(tag="x:y", builder="ci"), "--builder"),
+        (BuildOptions(tag="x:y", platforms=("linux/amd64", "linux/arm64")), "more than one platform"),
+        (BuildOptions(tag="x:y", push=True), "--push"),
+        (BuildOptions(tag="x:y", cache_to="type=local,dest=/d"), "--cache-to"),
+        (BuildOptions(tag="x:y", source_date_epoch=1), "--reproducible"),
+    ]:
+        with pytest.raises(BuilderMissing, match=f"{named}.* need\\(s\\) buildx"):
+            run_build(DockerClient(cli=cli), tmp_path, options, {})
 
 
 def test_stale_dockerfile_is_refused(tmp_path: Path) -> None:
@@ -194,20 +229,23 @@ def test_failing_run_raises_build_error_naming_the_step(
 
 
 @pytest.mark.docker
-def test_builtin_buildkit_with_the_20_10_cli(base_image: str, cli_20: str, tmp_path: Path, unique_name: str, image_cleanup: list[str]) -> None:
+def test_builtin_buildkit_with_the_20_10_cli(default_engine_only: DockerClient, cli_20: str, tmp_path: Path, unique_name: str) -> None:
     client = DockerClient(cli=cli_20)
+    base_image = os.environ["SANDBOX_TEST_BASE_IMAGE"]
     # a cache mount: the legacy builder rejects it ("Unknown flag: mount"), BuildKit does not
     context = small_context(tmp_path, f"FROM {base_image}\nRUN --mount=type=cache,target=/cache echo {unique_name} > /built\n")
-    image_cleanup.append(unique_name)
-    result = run_build(client, context, BuildOptions(tag=unique_name), {"SANDBOX_VERSION": "9"})
-    assert result.mode == "builtin"
-    assert result.image_id.startswith("sha256:")
-    inspected = client.run(["image", "inspect", "--format", "{{.Id}}", unique_name]).stdout.strip()
-    assert inspected == result.image_id
+    try:
+        result = run_build(client, context, BuildOptions(tag=unique_name), {"SANDBOX_VERSION": "9"})
+        assert result.mode == "builtin"
+        assert result.image_id.startswith("sha256:")
+        inspected = docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", unique_name]).stdout.strip()
+        assert inspected == result.image_id
+    finally:
+        docker_cli(client, ["image", "rm", "--force", unique_name], check=False)
 
 
 @pytest.mark.docker
-def test_28_cli_without_buildx_is_builder_missing(docker_client: DockerClient, cli_28: str, tmp_path: Path, unique_name: str) -> None:
+def test_28_cli_without_buildx_is_builder_missing(default_engine_only: DockerClient, cli_28: str, tmp_path: Path, unique_name: str) -> None:
     client = DockerClient(cli=cli_28)
     context = small_context(tmp_path, "FROM scratch\n")
     with pytest.raises(BuilderMissing, match="buildx") as caught:
@@ -217,8 +255,8 @@ def test_28_cli_without_buildx_is_builder_missing(docker_client: DockerClient, c
 
 
 @pytest.mark.docker
-def test_28_cli_without_buildx_through_the_cli(docker_client: DockerClient, cli_28: str, base_image: str, tmp_path: Path) -> None:
-    spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", base_image)
+def test_28_cli_without_buildx_through_the_cli(default_engine_only: DockerClient, cli_28: str, tmp_path: Path) -> None:
+    spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", os.environ["SANDBOX_TEST_BASE_IMAGE"])
     result = sandbox("--spec", spec, "build", "--regenerate", "--docker-cli", cli_28)
     assert result.returncode == 3, result.stderr
     assert "no buildx plugin" in result.stderr and "install the buildx plugin" in result.stderr
@@ -264,7 +302,7 @@ def test_ctrl_c_stops_the_build_and_exits_130(
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert hanging.hit.wait(timeout=240), "the build never reached the download step"
-        assert any("--iidfile" in p for p in processes_mentioning(unique_name)), "no docker build process while the step runs"
+        assert any(" build " in p for p in processes_mentioning(unique_name)), "no docker build process while the step runs"
         proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=60)
     finally:

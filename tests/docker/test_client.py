@@ -30,6 +30,7 @@ from generator.docker.errors import (
     TimeoutError,
 )
 from generator.errors import UsageError
+from tests.docker.cli import docker_cli
 
 
 def _write_script(path: Path, text: str) -> Path:
@@ -71,7 +72,7 @@ def test_missing_flag_binary_names_the_flag_and_the_variable(tmp_path: Path) -> 
 def test_missing_env_binary_says_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SANDBOX_DOCKER_CLI", "/no/such/docker")
     with pytest.raises(CliMissing, match=r"'/no/such/docker' \(from SANDBOX_DOCKER_CLI\)"):
-        DockerClient().run(["version"])
+        DockerClient().client_version()
 
 
 def test_no_docker_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -88,18 +89,26 @@ def test_a_file_that_is_not_executable_is_not_a_cli(tmp_path: Path) -> None:
         DockerClient(cli=str(plain)).cli_path  # noqa: B018
 
 
-def test_base_command_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_whales_client_runs_the_cli_under_the_supervisor_on_the_chosen_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    by_host = DockerClient(cli=sys.executable, host="tcp://10.1.2.3:2375", config="/etc/dcfg", timeout=7)
+    config = by_host.whales().client_config
+    assert config.client_call[-1] == sys.executable and config.client_call[0] == sys.executable
+    assert config.client_call[3].endswith("supervise.py") and config.client_call[4] == "7.0"
+    assert "--unset=DOCKER_CONTEXT" in config.client_call and config.client_call[-2] == "--"
+    assert (config.host, config.context, config.config) == ("tcp://10.1.2.3:2375", None, "/etc/dcfg")
+    by_context = DockerClient(cli=sys.executable, context="remote")
+    assert by_context.unset_environment() == ["DOCKER_HOST"]
+    assert by_context.whales(3).client_config.context == "remote"
+    assert DockerClient(cli=sys.executable).unset_environment() == []
+
+
+def test_supervisor_hides_the_variables_that_contradict_the_engine_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """DOCKER_HOST next to an explicit --context is refused by some CLI releases."""
+    cli = _write_script(tmp_path / "envdocker", '#!/bin/sh\necho "host=${DOCKER_HOST-unset} context=${DOCKER_CONTEXT-unset}"\n')
     monkeypatch.setenv("DOCKER_HOST", "unix:///from/env.sock")
     monkeypatch.setenv("DOCKER_CONTEXT", "envctx")
-    by_host = DockerClient(cli=sys.executable, host="tcp://10.1.2.3:2375")
-    assert by_host.base_command() == [sys.executable, "--host", "tcp://10.1.2.3:2375"]
-    assert "DOCKER_CONTEXT" not in by_host.env() and by_host.env()["DOCKER_HOST"] == "unix:///from/env.sock"
-    by_context = DockerClient(cli=sys.executable, context="remote")
-    assert by_context.base_command() == [sys.executable, "--context", "remote"]
-    assert "DOCKER_HOST" not in by_context.env()
-    default = DockerClient(cli=sys.executable)
-    assert default.base_command() == [sys.executable]
-    assert default.env()["DOCKER_HOST"] == "unix:///from/env.sock"
+    assert DockerClient(cli=str(cli), context="remote").run_cli(["x"]) == "host=unset context=envctx"
+    assert DockerClient(cli=str(cli), host="unix:///h.sock").run_cli(["x"]) == "host=unix:///from/env.sock context=unset"
 
 
 def test_host_and_context_together_are_a_usage_error() -> None:
@@ -114,9 +123,15 @@ def test_timeouts() -> None:
     assert client.timeout == BUILD_TIMEOUT and client.host == "unix:///x.sock"
 
 
-def test_run_takes_argument_lists_only() -> None:
+def test_run_cli_takes_argument_lists_only() -> None:
     with pytest.raises(TypeError):
-        DockerClient(cli=sys.executable).run("version --format x")  # type: ignore[arg-type]
+        DockerClient(cli=sys.executable).run_cli("version --format x")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("nan"), float("inf")])
+def test_a_timeout_is_a_positive_finite_number(seconds: float) -> None:
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        DockerClient(cli=sys.executable).whales(seconds)
 
 
 # ids by number: `-k "not build"` (the CI split) must not deselect these
@@ -141,7 +156,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     cli = _write_script(tmp_path / "slowdocker", f"#!/bin/sh\nsleep 300 &\necho $! > {pidfile}\nwait\n")
     started = time.monotonic()
     with pytest.raises(TimeoutError) as caught:
-        DockerClient(cli=str(cli)).run(["build", "."], timeout=1.5)
+        DockerClient(cli=str(cli)).run_cli(["build", "."], timeout=1.5)
     assert time.monotonic() - started < 10
     assert caught.value.seconds == 1.5 and "docker build" in str(caught.value)
     child = int(pidfile.read_text())
@@ -159,23 +174,34 @@ def test_stream_timeout_stops_a_silent_cli(tmp_path: Path) -> None:
     cli = _write_script(tmp_path / "silent", "#!/bin/sh\necho started\nexec sleep 300\n")
     seen: list[str] = []
     with pytest.raises(TimeoutError):
-        for line in DockerClient(cli=str(cli)).stream(["pull", "x"], timeout=1.0):
+        for line in DockerClient(cli=str(cli)).stream(lambda whales: whales.image.pull("x", stream_logs=True), timeout=1.0):
             seen.append(line)
     assert seen == ["started"]
 
 
-def test_invalid_utf8_from_the_cli_is_replaced(tmp_path: Path) -> None:
-    cli = _write_script(tmp_path / "bytes", "#!/bin/sh\nprintf 'out \\377\\376\\n'\nprintf 'err \\303\\050\\n' >&2\nexit 1\n")
-    client = DockerClient(cli=str(cli))
-    result = client.run(["x"], check=False)
-    assert result.stdout == "out \ufffd\ufffd\n" and result.stderr.startswith("err \ufffd")
+def test_output_that_is_not_utf8(tmp_path: Path) -> None:
+    """Output of a command that worked is decoded with U+FFFD for what is not UTF-8; a failed
+    command's output python-on-whales decodes strictly, so the error says that instead of
+    showing it (and is still an error of ours, not a traceback)."""
+    ok = _write_script(tmp_path / "ok", "#!/bin/sh\nprintf 'out \\377\\376\\n'\n")
+    assert DockerClient(cli=str(ok)).run_cli(["x"]) == "out \ufffd\ufffd"
+    assert list(DockerClient(cli=str(ok)).stream(lambda whales: whales.image.pull("x", stream_logs=True), timeout=5)) == ["out \ufffd\ufffd"]
+    bad = _write_script(tmp_path / "bad", "#!/bin/sh\nprintf 'err \\303\\050\\n' >&2\nexit 1\n")
+    with pytest.raises(DockerError, match="not UTF-8"):
+        DockerClient(cli=str(bad)).run_cli(["x"])
+    with pytest.raises(DockerError, match="not UTF-8"):
+        list(DockerClient(cli=str(bad)).stream(lambda whales: whales.image.pull("x", stream_logs=True), timeout=5))
+
+
+def test_a_failure_carries_the_command_its_status_and_the_end_of_stderr(tmp_path: Path) -> None:
+    noisy = "".join(f"echo line {n} >&2\n" for n in range(100))
+    cli = _write_script(tmp_path / "failing", f"#!/bin/sh\n{noisy}exit 3\n")
     with pytest.raises(DockerError) as caught:
-        client.run(["x"])
-    assert "err \ufffd(" in str(caught.value)
-    lines: list[str] = []
-    with pytest.raises(DockerError) as streamed:
-        lines.extend(client.stream(["x"], timeout=5))
-    assert "out \ufffd\ufffd" in lines and "err \ufffd(" in str(streamed.value)
+        DockerClient(cli=str(cli), host="unix:///x.sock").call(lambda whales: whales.image.inspect("some/image:tag"))
+    error = caught.value
+    assert error.command == [str(cli), "--host", "unix:///x.sock", "image", "inspect", "some/image:tag"]
+    assert error.exit_status == 3 and error.cli_message.endswith("line 99") and "line 60" not in error.cli_message
+    assert str(error).endswith(f"command: {cli} --host unix:///x.sock image inspect some/image:tag (exit status 3)")
 
 
 # -- against the engine ------------------------------------------------------------------------
@@ -186,52 +212,49 @@ def test_version_and_verify(docker_client: DockerClient) -> None:
     docker_client.verify_connection()
     text = docker_client.version()
     assert re.fullmatch(r"Docker \d+\.\d+\.\d+ \(API \d+\.\d+\)", text), text
-    engine = subprocess.run(
-        docker_client.base_command() + ["version", "--format", "{{.Server.Version}}"],
-        capture_output=True, text=True, env=docker_client.env(), check=True,
-    ).stdout.strip()
+    engine = docker_cli(docker_client, ["version", "--format", "{{.Server.Version}}"]).stdout.strip()
     assert text.startswith(f"Docker {engine.split('+')[0]} ")
-
-
-@pytest.mark.docker
-def test_run_returns_decoded_output_and_stdin(docker_client: DockerClient, base_image: str) -> None:
-    result = docker_client.run(
-        ["run", "--rm", "-i", base_image, "sh", "-c", "cat; printf '\\377' >&2"], input=b"from stdin \xff\n"
-    )
-    assert result.returncode == 0
-    assert result.stdout == "from stdin \ufffd\n" and result.stderr == "\ufffd"
 
 
 @pytest.mark.docker
 def test_failed_command_raises_the_cli_message(docker_client: DockerClient, unique_name: str) -> None:
     with pytest.raises(DockerError) as caught:
-        docker_client.run(["image", "inspect", f"{unique_name}:absent"])
+        docker_client.call(lambda whales: whales.image.inspect(f"{unique_name}:absent"))
     assert type(caught.value) is DockerError
-    assert "no such image" in str(caught.value).lower() and unique_name in str(caught.value)
+    assert "no such image" in caught.value.cli_message.lower() and unique_name in str(caught.value)
+    assert caught.value.exit_status == 1 and caught.value.command[-3:] == ["image", "inspect", f"{unique_name}:absent"]
 
 
 @pytest.mark.docker
-def test_timeout_on_a_real_container(docker_client: DockerClient, base_image: str, unique_name: str) -> None:
+def test_timeout_on_a_real_container_removes_nothing_but_stops_the_cli(docker_client: DockerClient, base_image: str, unique_name: str) -> None:
     try:
-        with pytest.raises(TimeoutError, match="docker run did not finish within 2 s"):
-            docker_client.run(["run", "--rm", "--name", unique_name, base_image, "sleep", "120"], timeout=2)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="docker container run did not finish within 2 s"):
+            docker_client.call(lambda whales: whales.container.run(base_image, ["sleep", "120"], name=unique_name, remove=True), timeout=2)
+        assert time.monotonic() - started < 15
     finally:
-        docker_client.run(["rm", "--force", unique_name], check=False)
+        docker_cli(docker_client, ["rm", "--force", unique_name], check=False)
 
 
 @pytest.mark.docker
-def test_stream_yields_lines_and_classifies_failures(docker_client: DockerClient, base_image: str) -> None:
-    lines = list(docker_client.stream(["run", "--rm", base_image, "sh", "-c", "echo one; echo two >&2"]))
-    assert lines == ["one", "two"] or sorted(lines) == ["one", "two"]
-    with pytest.raises(DockerError, match="No such image"):
-        list(docker_client.stream(["image", "inspect", "sandbox-test-absent:none"]))
+def test_stream_yields_lines_and_classifies_failures(docker_client: DockerClient, base_image: str, unique_name: str) -> None:
+    docker_cli(docker_client, ["create", "--name", unique_name, base_image, "sleep", "60"])
+    try:
+        docker_cli(docker_client, ["start", unique_name])
+        command = ["sh", "-c", "echo one; echo two >&2"]
+        lines = list(docker_client.stream(lambda whales: whales.container.execute(unique_name, command, stream=True)))
+        assert sorted(lines) == ["one", "two"]
+        with pytest.raises(DockerError, match="No such container"):
+            list(docker_client.stream(lambda whales: whales.container.execute(f"{unique_name}-absent", command, stream=True)))
+    finally:
+        docker_cli(docker_client, ["rm", "--force", unique_name], check=False)
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
 @pytest.mark.parametrize("how", ["host argument", "DOCKER_HOST", "tcp"])
 def test_dead_engine_is_not_running(
-    docker_client: DockerClient, cli_20: str, cli_28: str, which: str, how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cli = cli_20 if which == "20.10" else cli_28
     dead = f"unix://{tmp_path}/dead.sock"
@@ -247,7 +270,7 @@ def test_dead_engine_is_not_running(
     assert str(caught.value) == NOT_RUNNING
     assert ("dead.sock" if how != "tcp" else "127.0.0.1:1") in caught.value.detail
     with pytest.raises(NotRunning):
-        client.run(["image", "ls"])
+        client.call(lambda whales: whales.image.list())
 
 
 def _as_nobody(tmp_path: Path, cli: str, docker_unavailable) -> Path:  # noqa: ANN001
@@ -266,7 +289,7 @@ def _as_nobody(tmp_path: Path, cli: str, docker_unavailable) -> Path:  # noqa: A
 @pytest.mark.docker
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
 def test_socket_not_permitted_is_permission_denied(
-    docker_client: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path, docker_unavailable
+    default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path, docker_unavailable
 ) -> None:
     real = cli_20 if which == "20.10" else cli_28
     cli = _as_nobody(tmp_path, real, docker_unavailable)
@@ -280,28 +303,14 @@ def test_socket_not_permitted_is_permission_denied(
 
 
 @pytest.mark.docker
-def test_inner_uses_the_same_binary_and_engine(docker_client: DockerClient, tmp_path: Path) -> None:
-    import python_on_whales
-
-    inner = docker_client.inner
-    assert inner.client_config.client_call == [docker_client.cli_path]
-    engine = inner.version().server.version
-    assert docker_client.version().startswith(f"Docker {engine.split('+')[0]} ")
-    dead = DockerClient(cli=docker_client.cli_path, host=f"unix://{tmp_path}/dead.sock")
-    assert dead.inner.client_config.host == f"unix://{tmp_path}/dead.sock"
-    with pytest.raises(python_on_whales.exceptions.DockerException):
-        dead.inner.version()
-
-
-@pytest.mark.docker
-def test_pre_23_cli_mode_is_builtin(docker_client: DockerClient, cli_20: str, tmp_path: Path,
+def test_pre_23_cli_mode_is_builtin(default_engine_only: DockerClient, cli_20: str, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed buildx
     assert DockerClient(cli=cli_20).buildkit_mode() == "builtin"
 
 
 @pytest.mark.docker
-def test_cli_23_or_newer_without_the_plugin_is_refused(docker_client: DockerClient, cli_28: str, tmp_path: Path,
+def test_cli_23_or_newer_without_the_plugin_is_refused(default_engine_only: DockerClient, cli_28: str, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch, docker_unavailable) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed plugins either
     client = DockerClient(cli=cli_28)
@@ -316,7 +325,7 @@ def test_cli_23_or_newer_without_the_plugin_is_refused(docker_client: DockerClie
 
 @pytest.mark.docker
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
-def test_the_plugin_is_preferred_when_present(cli_20: str, cli_28: str, which: str, tmp_path: Path,
+def test_the_plugin_is_preferred_when_present(default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI discovers a plugin in $DOCKER_CONFIG/cli-plugins; a stand-in buildx answers
     `version`, which is all buildkit_mode asks of it."""
@@ -346,7 +355,7 @@ def test_interrupt_stops_the_cli_instead_of_waiting(tmp_path: Path) -> None:
         "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
         "start = time.monotonic()\n"
         "try:\n"
-        f"    DockerClient(cli={str(cli)!r}).run(['x'], timeout=60)\n"
+        f"    DockerClient(cli={str(cli)!r}).run_cli(['x'], timeout=60)\n"
         "except KeyboardInterrupt:\n"
         "    print(round(time.monotonic() - start, 1))\n"
     )
@@ -365,3 +374,17 @@ def test_podman_shim_is_not_refused_as_too_old(tmp_path: Path) -> None:
         'echo "Error: unrecognized command `podman $*`" >&2\nexit 125\n',
     )
     assert DockerClient(cli=str(cli)).buildkit_mode() == "builtin"
+
+
+def test_a_stream_left_early_stops_the_cli_and_what_it_started(tmp_path: Path) -> None:
+    """python-on-whales keeps a streamed CLI running when its reader goes away; the client's
+    stream stops it (and its helpers) when the caller stops reading."""
+    pidfile = tmp_path / "helper.pid"
+    cli = _write_script(tmp_path / "chatty", f"#!/bin/sh\nsleep 300 &\necho $! > {pidfile}\necho first\nwait\n")
+    started = time.monotonic()
+    for line in DockerClient(cli=str(cli)).stream(lambda whales: whales.image.pull("x", stream_logs=True), timeout=300):
+        assert line == "first"
+        break
+    assert time.monotonic() - started < 10
+    helper = Path(f"/proc/{int(pidfile.read_text())}/stat")
+    assert not helper.exists() or helper.read_text().split()[2] == "Z", "the CLI's helper outlived the stream"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker.cli import docker_cli
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.doctor import FIX_NOT_RUNNING, FIX_PERMISSION, GIB, diagnose
@@ -29,7 +30,7 @@ def _statuses(report_dict: dict) -> dict[str, str]:
 
 
 @pytest.mark.docker
-def test_healthy_engine_and_pre_23_cli(docker_client: DockerClient, cli_20: str, tmp_path: Path,
+def test_healthy_engine_and_pre_23_cli(default_engine_only: DockerClient, cli_20: str, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed buildx
     code, out, err = _run(capsys, "--docker-cli", cli_20)
@@ -40,19 +41,19 @@ def test_healthy_engine_and_pre_23_cli(docker_client: DockerClient, cli_20: str,
     assert f"{cli_20} (Docker version" in lines[0]
     assert "builtin" in lines[3] and "DOCKER_BUILDKIT=1 docker build" in lines[3]
     assert lines[-1] == "a build will use: DOCKER_BUILDKIT=1 docker build (BuildKit built into this pre-23 CLI)"
-    engine = docker_client.run(["version", "--format", "{{.Server.Version}}"]).stdout.strip()
+    engine = docker_cli(default_engine_only, ["version", "--format", "{{.Server.Version}}"]).stdout.strip()
     assert f"engine {engine} (API" in lines[2]
 
 
 @pytest.mark.docker
-def test_json_output_and_disk_of_the_data_root(docker_client: DockerClient, cli_20: str,
+def test_json_output_and_disk_of_the_data_root(default_engine_only: DockerClient, cli_20: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "--docker-cli", cli_20, "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] is True
     assert list(_statuses(report)) == NAMES
     disk = next(c for c in report["checks"] if c["name"] == "disk")
-    root = docker_client.run(["info", "--format", "{{.DockerRootDir}}"]).stdout.strip()
+    root = docker_cli(default_engine_only, ["info", "--format", "{{.DockerRootDir}}"]).stdout.strip()
     assert disk["details"]["data_root"] == root
     if Path(root).is_dir():
         assert disk["details"]["path"] == root
@@ -61,7 +62,7 @@ def test_json_output_and_disk_of_the_data_root(docker_client: DockerClient, cli_
 
 
 @pytest.mark.docker
-def test_cli_without_the_plugin_fails_with_the_install_hint(docker_client: DockerClient, cli_28: str, tmp_path: Path,
+def test_cli_without_the_plugin_fails_with_the_install_hint(default_engine_only: DockerClient, cli_28: str, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
@@ -89,7 +90,7 @@ def test_dead_engine(docker_client: DockerClient, tmp_path: Path, capsys: pytest
 
 
 @pytest.mark.docker
-def test_socket_not_permitted(docker_client: DockerClient, cli_20: str, tmp_path: Path, docker_unavailable) -> None:  # noqa: ANN001
+def test_socket_not_permitted(default_engine_only: DockerClient, cli_20: str, tmp_path: Path, docker_unavailable) -> None:  # noqa: ANN001
     if os.geteuid() != 0:
         docker_unavailable("the permission test drops privileges with setpriv and needs to start as root")
     home = tmp_path / "home"
@@ -114,7 +115,7 @@ def test_missing_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 
 
 @pytest.mark.docker
-def test_disk_limits(docker_client: DockerClient, cli_20: str) -> None:
+def test_disk_limits(default_engine_only: DockerClient, cli_20: str) -> None:
     client = DockerClient(cli=cli_20)
     free = next(c for c in diagnose(client).checks if c.name == "disk").details["free_bytes"]
     assert isinstance(free, int)

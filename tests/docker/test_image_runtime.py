@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker.cli import docker_cli
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import FileServer, make_opencode_release
@@ -64,7 +65,7 @@ def runtime_image(docker_client: DockerClient, base_image: str, tmp_path_factory
     finally:
         server.stop()
     yield RuntimeImage(tag, spec)
-    docker_client.run(["image", "rm", "--force", tag], check=False)
+    docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)
 
 
 @dataclass
@@ -79,19 +80,19 @@ class Container:
 
     @property
     def host_port(self) -> int:
-        out = self.client.run(["port", self.name, f"{self.port}/tcp"]).stdout
+        out = docker_cli(self.client, ["port", self.name, f"{self.port}/tcp"]).stdout
         return int(out.splitlines()[0].rsplit(":", 1)[1])
 
     def state(self) -> dict:
-        return json.loads(self.client.run(["inspect", "--format", "{{json .State}}", self.name]).stdout)
+        return json.loads(docker_cli(self.client, ["inspect", "--format", "{{json .State}}", self.name]).stdout)
 
     def logs(self) -> str:
-        result = self.client.run(["logs", self.name], check=False)
+        result = docker_cli(self.client, ["logs", self.name], check=False)
         return result.stdout + result.stderr
 
     def exec(self, *command: str, user: str | None = None) -> str:
         args = ["exec", *(["--user", user] if user else []), self.name, *command]
-        return self.client.run(args, timeout=60).stdout
+        return docker_cli(self.client, args, timeout=60).stdout
 
     def wait_healthy(self, timeout: float = READY_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
@@ -126,7 +127,7 @@ def start(docker_client: DockerClient, runtime_image: RuntimeImage) -> Iterator:
     def _start(*options: str, port: int = PORT, healthy: bool = True, command: tuple[str, ...] = ()) -> Container:
         name = f"sandbox-runtime-{uuid.uuid4().hex[:12]}"
         args = ["run", "--detach", "--name", name, "--health-interval", "1s", "--publish", f"127.0.0.1::{port}", *options, runtime_image.tag, *command]
-        docker_client.run(args)
+        docker_cli(docker_client, args)
         container = Container(docker_client, name, port)
         started.append(container)
         if healthy:
@@ -135,7 +136,7 @@ def start(docker_client: DockerClient, runtime_image: RuntimeImage) -> Iterator:
 
     yield _start
     for container in started:
-        docker_client.run(["rm", "--force", "--volumes", container.name], check=False)
+        docker_cli(docker_client, ["rm", "--force", "--volumes", container.name], check=False)
 
 
 @pytest.fixture
@@ -149,7 +150,7 @@ def volume(docker_client: DockerClient) -> Iterator:
 
     yield _volume
     for name in names:
-        docker_client.run(["volume", "rm", "--force", name], check=False)
+        docker_cli(docker_client, ["volume", "rm", "--force", name], check=False)
 
 
 @pytest.mark.docker
@@ -170,7 +171,7 @@ def test_default_run_is_healthy_and_asks_for_the_generated_password(start, volum
     assert "server is unsecured" not in logs
 
     # a restart keeps the password
-    container.client.run(["restart", "--time", "20", container.name])
+    docker_cli(container.client, ["restart", "--time", "20", container.name])
     container.wait_healthy()
     assert status_of(container.url(), password)[0] == 200
     # a fresh volume gets a new one
@@ -183,9 +184,9 @@ def test_default_run_is_healthy_and_asks_for_the_generated_password(start, volum
 def test_the_password_never_enters_the_config_the_argv_or_the_image(start, runtime_image: RuntimeImage, docker_client: DockerClient) -> None:
     container = start()
     password = container.exec("cat", PASSWORD_STORE).strip()
-    config = docker_client.run(["inspect", container.name]).stdout
-    image = docker_client.run(["image", "inspect", runtime_image.tag]).stdout
-    history = docker_client.run(["history", "--no-trunc", runtime_image.tag]).stdout
+    config = docker_cli(docker_client, ["inspect", container.name]).stdout
+    image = docker_cli(docker_client, ["image", "inspect", runtime_image.tag]).stdout
+    history = docker_cli(docker_client, ["history", "--no-trunc", runtime_image.tag]).stdout
     assert password not in config and password not in image and password not in history
     argv = container.exec("sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '")
     assert "opencode web" in argv and password not in argv
@@ -263,7 +264,7 @@ def test_work_config_keys_and_password_survive_docker_rm(start, volume, docker_c
     first.exec("sh", "-c", f"echo work > {WORKSPACE}/notes && echo rules > {CONFIG}/AGENTS.md && echo key > {SSH}/id_test")
     assert first.exec("stat", "-c", "%a", SSH).strip() == "700"
     assert "is not a volume or bind mount" not in first.logs()
-    docker_client.run(["rm", "--force", first.name])
+    docker_cli(docker_client, ["rm", "--force", first.name])
     second = start(*options)
     assert second.exec("cat", f"{WORKSPACE}/notes", f"{CONFIG}/AGENTS.md", f"{SSH}/id_test").split() == ["work", "rules", "key"]
     assert status_of(second.url(), password)[0] == 200
@@ -283,7 +284,7 @@ def test_data_that_dies_with_the_container_is_warned_about(start) -> None:
 def test_docker_stop_reaches_opencode_through_tini(start, docker_client: DockerClient) -> None:
     container = start()
     # a generous grace period: if SIGTERM were lost, Docker would SIGKILL (exit 137) after it
-    docker_client.run(["stop", "--time", "30", container.name], timeout=60)
+    docker_cli(docker_client, ["stop", "--time", "30", container.name], timeout=60)
     state = container.state()
     assert state["Status"] == "exited"
     assert state["ExitCode"] == 143, f"opencode did not end on SIGTERM: exit {state['ExitCode']}\n{container.logs()}"
@@ -293,7 +294,7 @@ def test_docker_stop_reaches_opencode_through_tini(start, docker_client: DockerC
 def test_image_knows_what_it_is_and_keeps_its_scripts_executable(start, runtime_image: RuntimeImage, docker_client: DockerClient) -> None:
     container = start("--env", "SANDBOX_INSECURE_NO_AUTH=1")
     release = dict(line.split("=", 1) for line in container.exec("cat", "/etc/sandbox-release").splitlines())
-    labels = json.loads(docker_client.run(["image", "inspect", "--format", "{{json .Config.Labels}}", runtime_image.tag]).stdout)
+    labels = json.loads(docker_cli(docker_client, ["image", "inspect", "--format", "{{json .Config.Labels}}", runtime_image.tag]).stdout)
     assert release["NAME"] == "local/sandbox-runtime"
     assert release["VERSION"] == labels["org.opencontainers.image.version"]
     assert release["CREATED"] == labels["org.opencontainers.image.created"]

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from tests.docker.cli import docker_cli
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import Site, start_site
@@ -47,15 +48,15 @@ def built(site: Site, base_image: str, docker_client: DockerClient, tmp_path_fac
     result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=1200)
     assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
     yield Built(spec, tag, site, result.stdout + result.stderr)
-    docker_client.run(["image", "rm", "--force", tag], check=False)
+    docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)
 
 
 def inspect(client: DockerClient, tag: str) -> dict:
-    return json.loads(client.run(["image", "inspect", tag]).stdout)[0]
+    return json.loads(docker_cli(client, ["image", "inspect", tag]).stdout)[0]
 
 
 def in_image(client: DockerClient, tag: str, *command: str) -> str:
-    return client.run(["run", "--rm", "--entrypoint", command[0], tag, *command[1:]]).stdout
+    return docker_cli(client, ["run", "--rm", "--entrypoint", command[0], tag, *command[1:]]).stdout
 
 
 @pytest.mark.docker

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from tests.docker.cli import docker_cli
+from tests.docker.registry import free_port, running_registry, wait_http
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.errors import NotRunning, PullError
@@ -123,46 +125,14 @@ def test_rich_progress_prints_outcomes(capsys: pytest.CaptureFixture[str]) -> No
 # -- servers on 127.0.0.1 -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory, docker_client: DockerClient, docker_unavailable) -> Iterator[str]:  # noqa: ANN001
-    """Debian's docker-registry serving on 127.0.0.1 (dockerd allows plain HTTP to loopback)."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        docker_unavailable("docker-registry is not installed (apt-get install docker-registry)")
-    root = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-    )
-    log = (root / "registry.log").open("wb")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    """A registry on 127.0.0.1 for the engine under test."""
     try:
-        _wait_http(f"http://127.0.0.1:{port}/v2/")
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
+        with running_registry(tmp_path_factory.mktemp("registry")) as address:
+            yield address
+    except FileNotFoundError as exc:
+        docker_unavailable(str(exc))
 
 
 @dataclass(frozen=True)
@@ -184,10 +154,10 @@ def pushed(registry: str, docker_client: DockerClient) -> Iterator[Pushed]:
         info = tarfile.TarInfo("marker.txt")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
-    docker_client.run(["import", "-", reference], input=payload.getvalue())
-    output = docker_client.run(["push", reference]).stdout
+    docker_cli(docker_client, ["import", "-", reference], input=payload.getvalue())
+    output = docker_cli(docker_client, ["push", reference]).stdout
     digest = next(line.split("digest: ")[1].split()[0] for line in output.splitlines() if "digest: sha256:" in line)
-    docker_client.run(["image", "rm", reference])
+    docker_cli(docker_client, ["image", "rm", reference])
     yield Pushed(repository, tag, digest)
 
 
@@ -283,11 +253,11 @@ def pulled(docker_client: DockerClient) -> Iterator[list[str]]:
     refs: list[str] = []
     yield refs
     for ref in refs:
-        docker_client.run(["image", "rm", "--force", ref], check=False)
+        docker_cli(docker_client, ["image", "rm", "--force", ref], check=False)
 
 
 def _local_digests(client: DockerClient, reference: str) -> list[str]:
-    result = client.run(["image", "inspect", "--format", "{{json .RepoDigests}}", reference])
+    result = docker_cli(client, ["image", "inspect", "--format", "{{json .RepoDigests}}", reference])
     return json.loads(result.stdout)
 
 
@@ -396,7 +366,7 @@ def test_other_digest_is_refused_and_untagged(docker_client: DockerClient, regis
         pull_image(docker_client, [name], pushed.tag, expected_digest=pinned, sleep=Sleeps())
     message = str(caught.value)
     assert pushed.digest in message and pinned in message and "refusing" in message
-    left = docker_client.run(["image", "inspect", f"{name}:{pushed.tag}"], check=False)
+    left = docker_cli(docker_client, ["image", "inspect", f"{name}:{pushed.tag}"], check=False)
     assert left.returncode != 0, "the refused image is still tagged"
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.docker.cli import docker_cli
 from generator.docker.build import BuildOptions, run_build
 from generator.docker.client import DockerClient
 from generator.docker.smoke import SETID_ALLOWED, SmokeTest, stand_in_command, tool_checks, unexpected_setid
@@ -54,11 +55,11 @@ def broken_image(docker_client: DockerClient, base_image: str, tmp_path_factory:
     tag = "local/sandbox-smoke-broken:test"
     run_build(docker_client, context, BuildOptions(tag=tag), {})
     yield tag
-    docker_client.run(["image", "rm", "--force", tag], check=False)
+    docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)
 
 
 def leftover_containers(client: DockerClient) -> list[str]:
-    result = client.run(["ps", "--all", "--quiet", "--filter", "label=org.opencode-sandbox.smoke-test=1"])
+    result = docker_cli(client, ["ps", "--all", "--quiet", "--filter", "label=org.opencode-sandbox.smoke-test=1"])
     return result.stdout.split()
 
 

@@ -20,6 +20,7 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
  && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has no recorded noble pin
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -31,7 +32,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'git=1:2.43.*' \
        'xz-utils=5.6.*' \
        'unzip=6.0-*' \
-       bzip2
+       bzip2 \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
@@ -184,6 +186,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   ssh-gpg: openssh-client, gnupg
 #   editors: vim, neovim, nano
 #   archives: zip, unzip, p7zip-full, xz-utils, bzip2
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
 # DL3008 (unpinned apt packages): bzip2 has no recorded noble pin
 # hadolint ignore=DL3008
@@ -214,7 +217,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'unzip=6.0-*' \
        'p7zip-full=16.02*' \
        'xz-utils=5.6.*' \
-       bzip2
+       bzip2 \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 # The user: fixed uid/gid so bind mounts map predictably; any distro user that already
 # holds them (ubuntu:24.04 ships "ubuntu" as 1000) is removed first. getent exits 2 when
 # nobody holds them, which pipefail would turn into a failed build: hence `|| true`.

@@ -20,6 +20,7 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
  && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): base packages follow Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -29,7 +30,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        ca-certificates \
        curl \
        git \
-       xz-utils
+       xz-utils \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 # ripgrep 14.1.1: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
@@ -85,21 +87,30 @@ RUN case "${TARGETARCH}" in \
  && install -D -m 0755 "${src0}" /out/usr/local/bin/uv \
  && install -D -m 0755 "${src1}" /out/usr/local/bin/uvx
 
-# tokei 12.1.2: compiled in a builder stage, only the binaries are copied out
+# tokei 12.1.2: compiled in a builder stage, only the binaries are copied out;
+# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-tokei
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR=/tmp/cargo-target cargo install --locked --root /out tokei --version 12.1.2
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out tokei --version 12.1.2
 
-# shfmt v3.10.0: compiled in a builder stage, only the binary is copied out
-FROM golang:1.27.0-bookworm AS go-shfmt
+# shfmt v3.10.0: compiled in a builder stage, only the binary is copied out;
+# the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
+FROM --platform=$BUILDPLATFORM golang:1.27.0-bookworm AS go-shfmt
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
+ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
-    CGO_ENABLED=0 GOBIN=/out/bin go install mvdan.cc/sh/v3/cmd/shfmt@v3.10.0
+    GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install mvdan.cc/sh/v3/cmd/shfmt@v3.10.0 \
+ && bin=/tmp/gopath/bin \
+ && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
+ && mkdir -p /out \
+ && mv "${bin}" /out/bin
 
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions
@@ -131,6 +142,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG DEBIAN_FRONTEND=noninteractive
 # apt tools, all in one RUN (one `apt-get update`, one dpkg run):
 #   base-tools: tini, jq
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): tini follows Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -138,7 +150,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     apt-get update \
  && apt-get install -y --no-install-recommends \
        tini \
-       jq=1.6-2.1
+       jq=1.6-2.1 \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 # The user: fixed uid/gid so bind mounts map predictably; any distro user that already
 # holds them (ubuntu:24.04 ships "ubuntu" as 1000) is removed first. getent exits 2 when
 # nobody holds them, which pipefail would turn into a failed build: hence `|| true`.

@@ -20,6 +20,7 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
  && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): base packages follow Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -29,7 +30,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        ca-certificates \
        curl \
        git \
-       xz-utils
+       xz-utils \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 # ripgrep 14.1.1: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
@@ -115,6 +117,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG DEBIAN_FRONTEND=noninteractive
 # apt tools, all in one RUN (one `apt-get update`, one dpkg run):
 #   base-tools: tini, jq
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): tini follows Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -122,7 +125,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     apt-get update \
  && apt-get install -y --no-install-recommends \
        tini \
-       jq=1.6-2.1
+       jq=1.6-2.1 \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 # The user: fixed uid/gid so bind mounts map predictably; any distro user that already
 # holds them (ubuntu:24.04 ships "ubuntu" as 1000) is removed first. getent exits 2 when
 # nobody holds them, which pipefail would turn into a failed build: hence `|| true`.

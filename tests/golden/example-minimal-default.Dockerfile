@@ -19,6 +19,7 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
  && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): base packages follow the distribution's updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -26,7 +27,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     apt-get update \
  && apt-get install -y --no-install-recommends \
        ca-certificates \
-       curl
+       curl \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file
@@ -50,6 +52,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG DEBIAN_FRONTEND=noninteractive
 # apt tools, all in one RUN (one `apt-get update`, one dpkg run):
 #   shell: zsh, tini
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
 # DL3008 (unpinned apt packages): follows the security updates of Ubuntu 24.04
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -57,7 +60,8 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     apt-get update \
  && apt-get install -y --no-install-recommends \
        zsh \
-       tini
+       tini \
+ && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 # The user: fixed uid/gid so bind mounts map predictably; any distro user that already
 # holds them (ubuntu:24.04 ships "ubuntu" as 1000) is removed first. getent exits 2 when
 # nobody holds them, which pipefail would turn into a failed build: hence `|| true`.

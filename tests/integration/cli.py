@@ -12,9 +12,10 @@ def sandbox_command(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "generator", *map(str, args)]
 
 
-def sandbox(*args: str | Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    """``sandbox ARGS`` with this environment (DOCKER_HOST, SANDBOX_DOCKER_CLI)."""
-    return subprocess.run(sandbox_command(*args), capture_output=True, text=True, timeout=timeout, check=False)
+def sandbox(*args: str | Path, timeout: float = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``sandbox ARGS`` with this environment (DOCKER_HOST, SANDBOX_DOCKER_CLI), plus ``env``."""
+    environment = {**os.environ, **env} if env else None
+    return subprocess.run(sandbox_command(*args), capture_output=True, text=True, timeout=timeout, check=False, env=environment)
 
 
 def processes_mentioning(text: str) -> list[str]:

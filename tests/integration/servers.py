@@ -162,13 +162,19 @@ def fetch_pypi_file(project: str, version: str, pattern: str) -> Path:
     raise RuntimeError(f"PyPI has no file of {project} {version} matching {pattern}")
 
 
-def make_uv_release(releases: Path, version: str = UV_VERSION) -> tuple[str, str]:
-    """uv's Linux x86_64 binary, taken from its PyPI wheel and packed like an upstream release."""
-    wheel = fetch_pypi_file("uv", version, rf"uv-{re.escape(version)}-py3-none-manylinux_2_17_x86_64\.manylinux2014_x86_64\.whl")
+#: Docker's architecture names -> the machine names in uv's wheels and release assets
+UV_MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def make_uv_release(releases: Path, version: str = UV_VERSION, arch: str = "amd64") -> tuple[str, str]:
+    """uv's real Linux binary for ``arch``, taken from its PyPI wheel and packed like an upstream
+    release; (asset name, sha256)."""
+    machine = UV_MACHINES[arch]
+    wheel = fetch_pypi_file("uv", version, rf"uv-{re.escape(version)}-py3-none-manylinux_2_17_{machine}\.manylinux2014_{machine}(\.musllinux_1_1_{machine})?\.whl")
     with zipfile.ZipFile(wheel) as archive:
         binary = archive.read(f"uv-{version}.data/scripts/uv")
-    asset = f"uv-{version}-x86_64-unknown-linux-gnu.tar.gz"
-    _deterministic_tar_gz(releases / asset, {f"uv-{version}-x86_64-unknown-linux-gnu/uv": (binary, 0o755)})
+    asset = f"uv-{version}-{machine}-unknown-linux-gnu.tar.gz"
+    _deterministic_tar_gz(releases / asset, {f"uv-{version}-{machine}-unknown-linux-gnu/uv": (binary, 0o755)})
     return asset, sha256_of(releases / asset)
 
 

@@ -241,3 +241,43 @@ def write_runtime_spec(directory: Path, releases_url: str, opencode: tuple[str, 
     path = directory / "sandbox.yaml"
     path.write_text(dump(data), encoding="utf-8")
     return path
+
+
+def platform_spec_data(releases_url: str, uv: dict[str, tuple[str, str]], base_image: str) -> dict[str, Any]:
+    """A spec for linux/amd64 and linux/arm64: apt packages and uv's real binaries (``uv``: per
+    architecture, asset name and sha256), with python3's web server as the runtime the smoke
+    test checks. Small, because the arm64 half runs under emulation."""
+    return {
+        "image": {
+            "name": "local/sandbox-platforms",
+            "tag": "test",
+            "labels": {"title": "sandbox platforms test", "description": "one spec, two platforms",
+                       "url": "https://example.invalid/sandbox", "source": "https://example.invalid/sandbox.git",
+                       "vendor": "opencode-sandbox tests", "licenses": "MIT"},
+        },
+        "base": _base(base_image),
+        "platforms": ["linux/amd64", "linux/arm64"],
+        "user": {"name": USER, "uid": UID, "gid": UID, "shell": "/bin/bash", "sudo": False},
+        "env": {"LANG": "C.UTF-8"},
+        "runtime": {
+            "init": "tini",
+            "command": ["python3", "-m", "http.server"],
+            "bind_args": ["--bind", "{host}", "{port}"],
+            "port": PORT,
+            "healthcheck": {"path": "/", "interval": "2s", "timeout": "5s", "start_period": "20s", "retries": 5},
+        },
+        "tools": [
+            {"name": "runtime", "method": "apt", "packages": ["tini", "python3"], "check": ["python3", "--version"],
+             "provides": ["tini", "python3"], "unpinned_reason": "Debian bookworm's packages, as the CI mirror serves them"},
+            {
+                "name": "uv",
+                "method": "release",
+                "version": UV_VERSION,
+                "url": releases_url + "/{asset}",
+                "assets": {arch: asset.replace(UV_VERSION, "{version}") for arch, (asset, _) in uv.items()},
+                "binaries": [{"path": "{stem}/uv", "name": "uv"}],
+                "sha256": {arch: digest for arch, (_, digest) in uv.items()},
+                "check": ["uv", "--version"],
+            },
+        ],
+    }  # fmt: skip

@@ -91,8 +91,10 @@ def test_consecutive_apt_tools_share_one_run_with_one_update():
     script = run.value[0]
     assert script.count("apt-get update") == 1 and script.count("apt-get install") == 1
     # packages in tool order; the one both tools name is installed once
-    words = [w.strip("'") for w in script.split("--no-install-recommends", 1)[1].split()]
-    assert words == ["zsh", "tini", "git", "jq=1.7.1-3build1", "tree=2.1.*"]
+    packages, cleanup = script.split("--no-install-recommends", 1)[1].split("&&")
+    assert [w.strip("'") for w in packages.split()] == ["zsh", "tini", "git", "jq=1.7.1-3build1", "tree=2.1.*"]
+    # the logs that record the time of the build do not stay in the image
+    assert cleanup.split() == ["rm", "-rf", "/var/log/apt/*", "/var/log/dpkg.log", "/var/log/alternatives.log", "/var/cache/ldconfig/aux-cache"]
     # each tool is still named above the RUN, with its packages
     lines = rendered.text.splitlines()
     start = lines.index("# apt tools, all in one RUN (one `apt-get update`, one dpkg run):")

@@ -46,3 +46,17 @@ def test_builder_image_comes_from_the_spec():
     image = "rust:1.80.0-bookworm@sha256:" + "c" * 64
     rendered = render_data(spec_data(tool_data("cargo"), builders={"cargo": image}))
     assert rendered.stages()["cargo-tokei"][0].value[0] == image
+
+
+def test_target_dir_is_per_architecture_and_registry_shared():
+    """The stage runs on the target platform (emulated for a foreign one: rustc has no target
+    std or cross linker here). Cache mounts are not per platform, and Docker 20.10's BuildKit
+    does not expand ARGs in a mount's id, so the target dir (build scripts and objects of the
+    stage's own arch) is split by a subdirectory the shell expands; crate sources are shared."""
+    stage = render_data(spec_data(tool_data("cargo"))).stages()["cargo-tokei"]
+    assert stage[0].flags == ()
+    (arg,) = [c for c in stage if c.cmd == "ARG"]
+    assert arg.value == ("TARGETARCH",)
+    (run,) = [c for c in stage if c.cmd == "RUN"]
+    assert run.flags == ("--mount=type=cache,target=/usr/local/cargo/registry", "--mount=type=cache,target=/tmp/cargo-target")
+    assert run.value[0].startswith('CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install ')

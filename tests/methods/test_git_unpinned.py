@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import load, rejected, render_data, spec_data, tool_data
 
-from generator.render import RenderContext
+from generator.methods.context import RenderContext
 
 
 def test_enabled_checkout_without_commit_is_rejected():

@@ -1,0 +1,146 @@
+"""The values install methods hand to the rest of the generator through their hooks
+(see ``generator/methods/protocol.py``): frozen data, no behaviour beyond formatting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Literal
+
+
+class Phase(IntEnum):
+    """Where a method's instructions go. Lower phases come first."""
+
+    #: its own stage (download + verify, clone, compile); results are COPY'd into the image
+    STAGE = 10
+    #: a RUN in the final stage as root, before the user exists
+    SYSTEM = 20
+    #: a RUN in the final stage as the user: language toolchains
+    TOOLCHAIN = 30
+    #: a RUN in the final stage as the user: tools that need a toolchain
+    USER = 40
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A COPY --from into the final image."""
+
+    stage: str
+    source: str
+    dest: str
+    as_user: bool = False
+
+
+@dataclass
+class Contribution:
+    """What one tool adds to the Dockerfile: rendered by the generic renderer."""
+
+    #: what the method's template lays out, in the method's phase
+    body: dict[str, Any]
+    copies: list[Copy] = field(default_factory=list)
+    #: directories under the home this step writes through (cache-mount targets): the
+    #: renderer creates them owned by the user first, because BuildKit would otherwise
+    #: leave root-owned mount points in the image
+    dirs: list[str] = field(default_factory=list)
+    #: a build stage of its own for a method whose phase is not STAGE (fetch and verify
+    #: there, install in the final stage): laid out by the same template, among the stages
+    stage: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How a tool's bytes are checked: shown by `sandbox list` and `sandbox audit`."""
+
+    #: pinned-digest, checksum-file, package-manager, git-commit, unverified
+    kind: str
+    detail: str = ""
+
+    @property
+    def strong(self) -> bool:
+        return self.kind in {"pinned-digest", "git-commit", "package-manager"}
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+
+@dataclass(frozen=True)
+class SbomDownload:
+    """One file the build fetches for a component: the key `sandbox lock` files it under
+    (an arch such as amd64, or a name such as script), its URL, and its sha256 when
+    sandbox.lock or sandbox.yaml has one (never computed or guessed)."""
+
+    key: str
+    url: str
+    sha256: str | None = None
+    #: where the sha256 comes from: sandbox.lock or sandbox.yaml
+    sha256_from: str | None = None
+
+
+@dataclass(frozen=True)
+class SbomComponent:
+    """What `sandbox sbom` lists for one piece of the image, whatever the output format."""
+
+    name: str
+    #: the version the spec pins (for apt, the pin as written); None when it pins none
+    version: str | None
+    purl: str
+    #: the tool of the spec this comes from (an apt tool gives one component per package)
+    tool: str
+    method: str
+    verification: str
+    downloads: tuple[SbomDownload, ...] = ()
+    #: a source checkout: (repository URL, commit)
+    vcs: tuple[str, str | None] | None = None
+    #: application, library, container, ... (CycloneDX's component types)
+    kind: str = "application"
+    #: extra facts, shown as properties (sandbox:KEY)
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One line of `sandbox audit`: something fetched unpinned or unverified, and why."""
+
+    subject: str
+    kind: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"subject": self.subject, "kind": self.kind, "reason": self.reason}
+
+
+#: the listings `sandbox outdated` can ask (their clients are in generator/supply/sources.py)
+Listing = Literal[
+    "github-releases",  # subject: a release download URL under the GitHub host
+    "github-commits",  # subject: a repository URL under the GitHub host; branch: None for the default
+    "pypi",  # subject: the project
+    "npm",  # subject: the package
+    "crates",  # subject: the crate
+    "goproxy",  # subject: a package path (its module is found along it)
+    "node-index",  # nodejs.org/dist: no subject
+    "python-index",  # python.org: no subject
+    "go-index",  # go.dev/dl: no subject
+]
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where newer versions of a tool are listed, as data: which listing and what to ask it.
+    The clients live in generator/supply/, so rendering never imports HTTP code."""
+
+    listing: Listing
+    subject: str = ""
+    branch: str | None = None
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """What `sandbox outdated` compares with upstream and `sandbox update` rewrites."""
+
+    #: the spec key an update rewrites: version, or a git tool's commit
+    field: str
+    #: its value now; None when nothing is pinned yet (a git tool without a commit)
+    current: str | None
+    upstream: Upstream | None
+    #: a human-readable version kept beside a pinned commit (git's version:), if any
+    label: str | None = None

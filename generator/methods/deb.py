@@ -1,0 +1,126 @@
+"""deb: a vendor's .deb by URL, checked by sha256 in a fetch stage, installed by apt.
+
+The package file is downloaded and checked against a pinned sha256 per architecture in a
+stage of its own (``FROM base``, so BuildKit fetches it beside the other stages); the final
+stage installs it with ``apt-get install /path/to/file.deb`` through a read-only bind mount
+of that stage, so apt resolves its dependencies from the distribution's archive and the
+.deb itself never lands in a layer.
+
+What this method does not do: follow a vendor's apt repository (that is ``apt`` with
+``repo:``, where apt checks signatures), or trust anything it cannot check by digest.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from generator.fields import Sha256, UrlTemplate, Version
+from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, q
+from generator.purl import github, purl
+
+#: Docker's TARGETARCH values, which are also Debian's architecture names for these two
+Arch = Literal["amd64", "arm64"]
+#: what the URL may leave for the renderer to fill in
+PLACEHOLDERS = frozenset({"version", "arch"})
+
+
+class DebTool(ToolBase):
+    template: ClassVar[str] = "methods/deb.j2"
+    phase: ClassVar[Phase] = Phase.SYSTEM
+
+    method: Literal["deb"]
+    #: the package's version, as the vendor names it in the URL
+    version: Version
+    #: the .deb; {version} and {arch} (amd64, arm64) are filled in
+    url: UrlTemplate
+    #: sha256 of the .deb per architecture, computed from the real files
+    sha256: dict[Arch, Sha256] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> DebTool:
+        unknown = sorted(set(re.findall(r"\{([^{}]*)\}", self.url)) - PLACEHOLDERS)
+        if unknown:
+            raise ValueError(f"url: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; use {{version}} and {{arch}}")
+        return self
+
+    def platform_issues(self, arches: list[str]):
+        for arch in arches:
+            if arch not in self.sha256:
+                yield ("sha256",), f"no sha256 of the .deb for {arch}; every platform of the spec needs one"
+
+    def base_packages_needed(self) -> tuple[str, ...]:
+        # the fetch stage runs FROM base and downloads with curl
+        return ("curl",)
+
+    @property
+    def digests(self) -> dict[str, str]:
+        """The spec's sha256 per arch, looked up by the plain arch strings the context uses."""
+        return {arch: digest for arch, digest in self.sha256.items()}
+
+    def deb_url(self, arch: str) -> str:
+        return self.url.replace("{version}", self.version).replace("{arch}", arch)
+
+    def downloads(self, ctx) -> list[tuple[str, str]]:
+        return [(arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.digests]
+
+    def spec_sha256(self, key: str) -> str | None:
+        return self.digests.get(key)
+
+    def digest(self, ctx, arch: str) -> str:
+        """sandbox.lock's digest while its URL matches, else the spec's (for an arch it has)."""
+        return ctx.locked_sha256(self.name, arch, self.deb_url(arch)) or self.digests[arch]
+
+    def verification(self, ctx) -> Verification:
+        if all(ctx.locked_sha256(self.name, arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.sha256):
+            return Verification("pinned-digest", ".deb sha256 from sandbox.lock")
+        return Verification("pinned-digest", ".deb sha256 in sandbox.yaml")
+
+    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+        """Listed while enabled, like an installer script: a .deb's maintainer scripts
+        (preinst, postinst) run as root during the build, and no distribution reviewed them."""
+        found = super().audit(ctx, unlocked)
+        if self.enabled:
+            host = self.url.split("/", 3)[2]
+            found.append(Finding(self.name, "vendor-package", f"a .deb from {host}: its maintainer scripts run as root in the build"))
+        return found
+
+    def upstream(self) -> Upstream | None:
+        # a .deb published as a GitHub release asset has a release listing; any other URL
+        # has none that can be asked without knowing the vendor (outdated says so)
+        return Upstream("github-releases", self.url)
+
+    def purl(self, ctx) -> str:
+        """pkg:github/OWNER/REPO@TAG for a GitHub release asset, else pkg:generic/NAME@VERSION.
+
+        Not pkg:deb: that type names a package of a distribution's archive (namespace debian
+        or ubuntu), and scanners would match it against that distribution's security
+        tracker, whose package of the same name (if any) is not this file."""
+        url = self.deb_url(next(iter(self.sha256)))
+        head, found, rest = url.partition("/releases/download/")
+        tag = rest.rsplit("/", 1)[0] if found and "/" in rest else self.version
+        return github(head if found else url, tag) or purl("generic", self.name, self.version)
+
+    def contribute(self, ctx) -> Contribution:
+        stage = self.stage_name
+        # where the stage leaves the file, and where the final stage's bind mount shows it
+        fetched, mounted = "/out", f"/tmp/{stage}"
+        arches = [
+            {"arch": arch, "url": q(self.deb_url(arch)), "sha256": q(self.digest(ctx, arch))}
+            for arch in ctx.arches
+            if arch in self.sha256
+        ]
+        common = {"name": self.name, "version": self.version, "stage": stage}
+        return Contribution(
+            body={**common, "part": "install", "fetched": fetched, "mounted": mounted, "file": f"{mounted}/{self.name}.deb"},
+            stage={
+                **common,
+                "part": "fetch",
+                "verification": str(self.verification(ctx)),
+                "arches": arches,
+                "fetched": fetched,
+                "file": f"{fetched}/{self.name}.deb",
+            },
+        )

@@ -1,0 +1,149 @@
+"""The install-method boundary: every hook the rest of the generator may call on a tool.
+
+The renderer, `sandbox lock`, `outdated`, `update`, `audit`, `sbom`, `list` and the spec's
+cross-field checks talk to tools only through these hooks; none of them asks which method a
+tool uses. ``generator.methods.base.ToolBase`` implements every hook with a default that fits
+a tool downloading nothing; a method overrides what differs. ``REGISTRY`` is typed against
+this protocol, and ``tests/test_method_boundary.py`` checks that each registered class
+provides every hook and that nothing outside ``generator/methods/`` branches on methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from generator.methods.context import RenderContext
+from generator.methods.data import Contribution, Finding, Phase, SbomComponent, Tracked, Upstream, Verification
+
+#: (location relative to the tool, message), e.g. (("sha256",), "no sha256 for arm64")
+Issue = tuple[tuple[str, ...], str]
+
+
+@runtime_checkable
+class InstallMethod(Protocol):
+    # -- the spec entry ---------------------------------------------------------------------
+    #: the template partial under templates/ that lays out contribute()'s body
+    template: ClassVar[str]
+    #: where the body goes in the Dockerfile
+    phase: ClassVar[Phase]
+    #: commands that must be on PATH before this method runs (provided by another tool)
+    requires: ClassVar[tuple[str, ...]]
+
+    # read-only here: each method narrows `method` to its Literal["NAME"]
+    @property
+    def name(self) -> str:
+        """The tool's name in the spec (unique)."""
+        ...
+
+    @property
+    def method(self) -> str:
+        """The discriminator: the method's registry name."""
+        ...
+
+    @property
+    def enabled(self) -> bool:
+        """False: the spec keeps the entry but the image leaves the tool out."""
+        ...
+
+    @property
+    def disabled_reason(self) -> str | None:
+        """Why a disabled tool is off."""
+        ...
+
+    @property
+    def profiles(self) -> list[str] | None:
+        """The profiles the tool is part of; None: all."""
+        ...
+
+    @property
+    def check(self) -> list[str] | None:
+        """The smoke test's version check, as argument words."""
+        ...
+
+    @property
+    def note(self) -> str | None:
+        """A free-form remark shown by `sandbox list`."""
+        ...
+
+    def in_profile(self, profile: str) -> bool:
+        """Whether the tool is enabled and part of ``profile``."""
+        ...
+
+    @property
+    def stage_name(self) -> str:
+        """The name of the build stage this tool gets, if it gets one."""
+        ...
+
+    # -- validation across fields -------------------------------------------------------------
+    def commands(self) -> list[str]:
+        """Commands this tool puts on PATH (dependency checks, the smoke test)."""
+        ...
+
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
+        """Problems with covering the spec's platforms (``arches``: amd64, arm64)."""
+        ...
+
+    def base_packages_needed(self) -> tuple[str, ...]:
+        """apt packages this tool's own stage needs from the base stage (it is built FROM
+        base, so a tool installed later in the final stage does not help)."""
+        ...
+
+    # -- rendering -----------------------------------------------------------------------------
+    def contribute(self, ctx: RenderContext) -> Contribution:
+        """The data the template lays out (already quoted for the shell), COPYs into the
+        final image, directories the user must own, and an optional stage of its own."""
+        ...
+
+    @classmethod
+    def combine(cls, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The bodies of consecutive tools of this method (same phase), as the blocks to
+        render: one block each unless the method merges them (apt: one RUN for all)."""
+        ...
+
+    def builder_image(self, ctx: RenderContext) -> str | None:
+        """The image this tool's stage is built FROM, if not the base image: `sandbox lock`
+        records its digest, `sandbox sbom` lists it as a build tool."""
+        ...
+
+    # -- downloads and verification ------------------------------------------------------------
+    def verification(self, ctx: RenderContext) -> Verification:
+        """How the tool's bytes are checked (`sandbox list`, `audit`, `sbom`)."""
+        ...
+
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
+        """(key, url) of each file the build fetches outside a package manager; `sandbox
+        lock` records its sha256 under the key (an arch such as amd64, or a name)."""
+        ...
+
+    def spec_sha256(self, key: str) -> str | None:
+        """The sha256 sandbox.yaml pins for the download filed under ``key``, if any."""
+        ...
+
+    def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
+        """What `sandbox audit` lists for this tool: downloads unpinned or unverified, code
+        it runs from upstream, versions that resolve at build time. ``unlocked``: keys of
+        its downloads that sandbox.lock has no digest for."""
+        ...
+
+    # -- upstream (`sandbox outdated`, `sandbox update`) ---------------------------------------
+    def upstream(self) -> Upstream | None:
+        """Where newer versions are listed; None when no upstream is known."""
+        ...
+
+    def tracked(self) -> Tracked | None:
+        """What `outdated` compares with upstream and `update` rewrites; None: not tracked."""
+        ...
+
+    # -- the SBOM --------------------------------------------------------------------------------
+    def shown_version(self) -> str:
+        """The version people read in tables (may be a label such as 'distro')."""
+        ...
+
+    def purl(self, ctx: RenderContext) -> str:
+        """The package URL that identifies what is installed."""
+        ...
+
+    def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:
+        """What `sandbox sbom` lists for this tool (apt: one component per package)."""
+        ...

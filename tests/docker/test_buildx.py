@@ -1,0 +1,165 @@
+"""`sandbox build` on a current engine through buildx (on CI Debian 13's Docker 26.1 with the
+containerd image store, arm64 emulated by QEMU): two platforms pushed as one manifest list and
+pulled back per platform, build cache exported and imported by a clean builder, and two
+reproducible builds giving one digest.
+
+The spec is small (tests/integration/spec.py: platform_spec_data), because its arm64 half runs
+under emulation; uv's real binaries for both architectures are served from 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from generator.docker.client import DockerClient
+from integration.cli import sandbox
+from integration.servers import UV_MACHINES, FileServer, make_uv_release
+from integration.spec import dump, platform_spec_data
+from tests.docker.cli import docker_cli
+from tests.docker.conftest import ENGINES, Engine, unavailable
+from tests.docker.registry import running_registry
+
+pytestmark = pytest.mark.docker
+
+#: `file`'s words for each architecture's ELF binaries
+ELF_MACHINE = {"amd64": "x86-64", "arm64": "ARM aarch64"}
+BUILD_TIMEOUT = 1800
+
+
+@pytest.fixture(scope="module")
+def modern() -> Engine:
+    """The current engine (SANDBOX_MODERN_DOCKER_*), verified to answer and to build with buildx."""
+    chosen = ENGINES["modern"]
+    if not chosen.environment["DOCKER_HOST"]:
+        unavailable("SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG do not name a current engine (see .ci/provision-docker.sh)")
+    client = chosen.client
+    try:
+        client.verify_connection()
+        mode = client.buildkit_mode()
+    except Exception as exc:  # noqa: BLE001 - any failure here means the engine is not usable
+        unavailable(f"the current engine does not answer: {exc}")
+    if mode != "buildx":
+        unavailable(f"the current engine's CLI builds with {mode}, not buildx")
+    return chosen
+
+
+def _env(engine: Engine) -> dict[str, str]:
+    return {key: value for key, value in engine.environment.items() if value}
+
+
+@dataclass(frozen=True)
+class PlatformProject:
+    spec: Path
+    site: FileServer
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, modern: Engine) -> Iterator[PlatformProject]:
+    www = tmp_path_factory.mktemp("platform-site")
+    uv = {arch: make_uv_release(www / "releases", arch=arch) for arch in UV_MACHINES}
+    server = FileServer(www)
+    directory = tmp_path_factory.mktemp("platform-spec")
+    spec = directory / "sandbox.yaml"
+    spec.write_text(dump(platform_spec_data(f"{server.url}/releases", uv, modern.environment["SANDBOX_TEST_BASE_IMAGE"])))
+    generated = sandbox("--spec", spec, "generate")
+    assert generated.returncode == 0, generated.stderr
+    yield PlatformProject(spec, server)
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        with running_registry(tmp_path_factory.mktemp("buildx-registry"), in_memory=True) as address:
+            yield address
+    except FileNotFoundError as exc:
+        unavailable(str(exc))
+
+
+def _build(engine: Engine, project: PlatformProject, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    result = sandbox("--spec", project.spec, "build", "--network", "host", *args, timeout=BUILD_TIMEOUT, env={**_env(engine), **(env or {})})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def _installed_binary_is(client: DockerClient, reference: str, arch: str, tmp_path: Path) -> str:
+    """`file` on the uv binary of the image's ``arch`` variant, copied out of a container."""
+    name = f"sandbox-test-{uuid.uuid4().hex[:12]}"
+    docker_cli(client, ["create", "--pull=never", "--platform", f"linux/{arch}", "--name", name, reference])
+    try:
+        docker_cli(client, ["cp", f"{name}:/usr/local/bin/uv", str(tmp_path / f"uv-{arch}")])
+    finally:
+        docker_cli(client, ["rm", "--force", name], check=False)
+    return subprocess.run(["file", "-b", str(tmp_path / f"uv-{arch}")], capture_output=True, text=True, check=True).stdout
+
+
+def test_two_platforms_pushed_as_one_manifest_list_and_pulled_back_per_platform(
+    modern: Engine, project: PlatformProject, registry: str, tmp_path: Path
+) -> None:
+    client = modern.client
+    reference = f"{registry}/sandbox-test/platforms:{uuid.uuid4().hex[:8]}"
+    built = _build(modern, project, "--regenerate", "--platform", "spec", "--push", "--tag", reference)
+    assert f"pushed {reference}@sha256:" in built.stdout and "for linux/amd64, linux/arm64" in built.stdout
+    index = json.loads(docker_cli(client, ["buildx", "imagetools", "inspect", "--raw", reference]).stdout)
+    platforms = sorted(m["platform"]["architecture"] for m in index["manifests"] if m.get("platform", {}).get("os") == "linux")
+    assert platforms == ["amd64", "arm64"], index
+    try:
+        for arch in ("amd64", "arm64"):
+            docker_cli(client, ["image", "rm", "--force", reference], check=False)
+            docker_cli(client, ["pull", "--platform", f"linux/{arch}", reference])
+            machine = docker_cli(client, ["run", "--rm", "--pull=never", "--platform", f"linux/{arch}", reference, "uname", "-m"])
+            assert machine.stdout.strip() == UV_MACHINES[arch]
+            # each release stage picked its own architecture's asset
+            assert ELF_MACHINE[arch] in _installed_binary_is(client, reference, arch, tmp_path)
+        tested = sandbox("--spec", project.spec, "test", "--platform", "linux/arm64", reference, timeout=900, env=_env(modern))
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        assert "linux/arm64" in tested.stdout and "smoke checks passed" in tested.stdout
+    finally:
+        docker_cli(client, ["image", "rm", "--force", reference], check=False)
+
+
+def test_a_clean_builder_rebuilds_from_the_exported_cache(modern: Engine, project: PlatformProject, tmp_path: Path) -> None:
+    client = modern.client
+    tag = f"sandbox-test-cache:{uuid.uuid4().hex[:8]}"
+    cache = tmp_path / "cache"
+    # the same creation time for both builds: otherwise the small release-file stage, which
+    # records it, runs again (by design: a new revision rebuilds nothing else)
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    try:
+        _build(modern, project, "--platform", "linux/amd64", "--tag", tag, "--cache-to", f"type=local,dest={cache},mode=max", env=epoch)
+        assert (cache / "index.json").is_file()
+        # nothing of the first build is left in the engine: no image, no build cache
+        docker_cli(client, ["image", "rm", "--force", tag])
+        docker_cli(client, ["builder", "prune", "--all", "--force"])
+        rebuilt = _build(modern, project, "--platform", "linux/amd64", "--tag", tag, "--cache-from", f"type=local,src={cache}", env=epoch)
+        summary = re.search(r"\((\d+) step\(s\) run, (\d+) from the cache\)", rebuilt.stdout)
+        assert summary is not None, rebuilt.stdout
+        ran, cached = int(summary[1]), int(summary[2])
+        assert ran == 0 and cached >= 5, rebuilt.stdout
+    finally:
+        docker_cli(client, ["image", "rm", "--force", tag], check=False)
+
+
+def test_two_reproducible_builds_from_nothing_give_the_same_digest(modern: Engine, project: PlatformProject) -> None:
+    client = modern.client
+    tags = [f"sandbox-test-repro:{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)]
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    try:
+        ids = []
+        for tag in tags:
+            _build(modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--tag", tag, env=epoch)
+            ids.append(docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", tag]).stdout.strip())
+        assert ids[0] == ids[1] and ids[0].startswith("sha256:")
+        labels = json.loads(docker_cli(client, ["image", "inspect", "--format", "{{json .Config.Labels}}", tags[0]]).stdout)
+        assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
+    finally:
+        for tag in tags:
+            docker_cli(client, ["image", "rm", "--force", tag], check=False)

@@ -1,0 +1,206 @@
+"""The install-method boundary (generator/methods/protocol.py) holds:
+
+- nothing outside generator/methods/ branches on a method: no comparison with a method's
+  name or with a tool's ``.method``, no lookup keyed by it, no collecting the methods in use,
+  no isinstance/type test against a tool class, no probing for hooks with getattr/hasattr,
+  no import of a method's module or of a tool class;
+- every registered method provides every hook of ``InstallMethod`` and is registered
+  under the name its ``method:`` literal carries;
+- the methods sit below the renderer and the commands: they import neither at run time.
+
+The scanner is tested on the branches it replaced, so a scan that finds nothing means
+something.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import typing
+from pathlib import Path
+
+import pytest
+
+from generator.methods import REGISTRY, InstallMethod, ToolBase
+
+GENERATOR = Path(__file__).resolve().parent.parent / "generator"
+METHODS = GENERATOR / "methods"
+METHOD_NAMES = frozenset(REGISTRY)
+TOOL_CLASSES = frozenset({cls.__name__ for cls in REGISTRY.values()} | {ToolBase.__name__})
+#: the modules that hold one method each (generator.methods.apt, ...)
+METHOD_MODULES = frozenset(cls.__module__ for cls in REGISTRY.values())
+#: what the protocol declares: data fields, methods and properties a caller may use
+HOOKS = frozenset(
+    name
+    for name in {*InstallMethod.__dict__, *typing.get_type_hints(InstallMethod)}
+    if not name.startswith("_")
+)
+
+
+def _names_a_method(node: ast.AST) -> bool:
+    """A method's name as a constant, alone or inside a tuple/list/set literal."""
+    if isinstance(node, ast.Constant):
+        return node.value in METHOD_NAMES
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        return any(_names_a_method(e) for e in node.elts)
+    return False
+
+
+def _is_method_attribute(node: ast.AST) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "method"
+
+
+def _names_a_tool_class(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in TOOL_CLASSES
+    if isinstance(node, ast.Attribute):
+        return node.attr in TOOL_CLASSES
+    if isinstance(node, ast.Tuple):
+        return any(_names_a_tool_class(e) for e in node.elts)
+    return False
+
+
+def branches_on_methods(source: str) -> list[str]:
+    """Every place in ``source`` that decides something by install method, as 'line: what'."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(_names_a_method(o) or _is_method_attribute(o) or _names_a_tool_class(o) for o in operands):
+                found.append(f"{line}: comparison with a method")
+        elif isinstance(node, (ast.SetComp, ast.ListComp, ast.GeneratorExp)) and _is_method_attribute(node.elt):
+            found.append(f"{line}: collects the methods in use")
+        elif isinstance(node, ast.Subscript) and _is_method_attribute(node.slice):
+            found.append(f"{line}: lookup keyed by .method")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            args = node.args
+            if node.func.id in ("isinstance", "issubclass") and len(args) == 2 and _names_a_tool_class(args[1]):
+                found.append(f"{line}: {node.func.id} against a tool class")
+            elif node.func.id in ("getattr", "hasattr") and len(args) >= 2 and isinstance(args[1], ast.Constant):
+                if args[1].value == "method" or args[1].value in HOOKS:
+                    found.append(f"{line}: {node.func.id}(..., {args[1].value!r}) probes a tool")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            if node.args and _is_method_attribute(node.args[0]):
+                found.append(f"{line}: lookup keyed by .method")
+        elif isinstance(node, ast.match_case) and isinstance(node.pattern, ast.MatchValue):
+            if _names_a_method(node.pattern.value):
+                found.append(f"{line}: match case on a method name")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("generator.methods"):
+            if node.module in METHOD_MODULES:
+                found.append(f"{line}: imports the method module {node.module}")
+            for alias in node.names:
+                if alias.name in TOOL_CLASSES - {ToolBase.__name__} or f"{node.module}.{alias.name}" in METHOD_MODULES:
+                    found.append(f"{line}: imports {alias.name} of a method")
+        elif isinstance(node, ast.Import):
+            found += [f"{line}: imports the method module {a.name}" for a in node.names if a.name in METHOD_MODULES]
+    return found
+
+
+def _outside_methods() -> list[Path]:
+    return sorted(p for p in GENERATOR.rglob("*.py") if METHODS not in p.parents)
+
+
+@pytest.mark.parametrize("path", _outside_methods(), ids=lambda p: str(p.relative_to(GENERATOR)))
+def test_no_branching_on_methods_outside_generator_methods(path: Path):
+    assert branches_on_methods(path.read_text(encoding="utf-8")) == [], f"{path}: move this into the method's hooks"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # the branches the hooks replaced (supply/sources.py, outdated.py, audit.py, lock.py, render.py)
+        'if tool.method == "npm":\n    pass',
+        'if method in ("release", "script"):\n    pass',
+        'mise_partial = tool.method == "mise" and True',
+        "methods = {t.method for t in spec.tools if t.enabled}",
+        'combine = getattr(kind, "combine", None)',
+        'if getattr(tool, "method", None) == "git":\n    pass',
+        "if isinstance(tool, GitTool):\n    pass",
+        "if type(tool) is AptTool:\n    pass",
+        "builder = BUILDERS[tool.method]",
+        "builder = BUILDERS.get(tool.method)",
+        'match tool.method:\n    case "git":\n        pass',
+        "from generator.methods.apt import AptTool",
+        "from generator.methods.apt import base_components",
+        "import generator.methods.deb",
+        "from generator.methods import deb",
+    ],
+)
+def test_the_scanner_finds_each_kind_of_branch(source: str):
+    assert branches_on_methods(source), source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # showing a method, or a word that happens to be a method's name, is not a decision
+        'row = {"method": tool.method}',
+        'label = f"{c.method}"',
+        'DEFAULTS = {"npm": "https://registry.npmjs.org"}',
+        'validator = field_validator("cargo", "go")',
+        "image = tool.builder_image(ctx)",
+        "from generator.methods.distribution import base_components",
+        "from generator.methods import REGISTRY, InstallMethod",
+    ],
+)
+def test_the_scanner_leaves_what_only_shows_a_method(source: str):
+    assert branches_on_methods(source) == []
+
+
+def test_the_protocol_declares_the_hooks_the_generator_calls():
+    # the hooks the renderer and the supply commands rely on, by name: a protocol that lost
+    # one would let a method drop it silently
+    assert {
+        "contribute", "combine", "verification", "downloads", "spec_sha256", "audit", "upstream",
+        "tracked", "builder_image", "purl", "sbom_components", "platform_issues",
+        "base_packages_needed", "commands", "shown_version", "template", "phase", "requires",
+    } <= HOOKS  # fmt: skip
+    for name, member in InstallMethod.__dict__.items():
+        if name.startswith("_"):
+            continue
+        if inspect.isfunction(member) or isinstance(member, (property, classmethod)):
+            function = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+            assert (function.__doc__ or "").strip(), f"InstallMethod.{name} has no docstring"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_each_registered_method_provides_every_hook(name: str):
+    cls = REGISTRY[name]
+    missing = sorted(hook for hook in HOOKS if not hasattr(cls, hook) and hook not in cls.model_fields)
+    assert missing == [], f"{cls.__name__} lacks {missing}"
+    # the two hooks without a default: what it renders and how its bytes are checked
+    for hook in ("contribute", "verification"):
+        assert getattr(cls, hook) is not getattr(ToolBase, hook), f"{cls.__name__} must override {hook}"
+    assert cls.template == f"methods/{name}.j2"
+    assert typing.get_args(cls.model_fields["method"].annotation) == (name,)
+
+
+#: what the methods may not import at run time: everything that sits above them
+ABOVE_THE_METHODS = ("generator.render", "generator.spec", "generator.loader", "generator.supply",
+                     "generator.commands", "generator.sbom", "generator.cli", "generator.project")  # fmt: skip
+
+
+def _runtime_imports(tree: ast.Module) -> list[str]:
+    """Modules imported outside `if TYPE_CHECKING:` blocks."""
+    modules: list[str] = []
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            if isinstance(node, ast.ImportFrom):
+                modules.append(node.module or "")
+            elif isinstance(node, ast.Import):
+                modules.extend(alias.name for alias in node.names)
+            for field in ("body", "orelse", "handlers", "finalbody"):
+                visit(getattr(node, field, []) or [])
+
+    visit(tree.body)
+    return modules
+
+
+@pytest.mark.parametrize("path", sorted(METHODS.glob("*.py")), ids=lambda p: p.name)
+def test_methods_import_nothing_above_them(path: Path):
+    imports = _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
+    assert [m for m in imports if m.startswith(ABOVE_THE_METHODS)] == []
