@@ -22,6 +22,7 @@ import pytest
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.spec import USER, UID, _base, dump
+from tests.docker.cli import docker_cli, engine_build
 
 MODULE = "example.test/tiny"
 VERSION = "v1.0.0"
@@ -52,13 +53,8 @@ def write_goproxy(root: Path) -> None:
     (versions / f"{VERSION}.zip").write_bytes(buffer.getvalue())
 
 
-def builtin_build(cli: str, args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """`DOCKER_BUILDKIT=1 docker build` with the 20.10 CLI (BuildKit built into the engine)."""
-    return DockerClient(cli=cli).run(["build", "--progress=plain", *args], timeout=timeout, check=False, env={"DOCKER_BUILDKIT": "1"})
-
-
 @pytest.fixture(scope="module")
-def go_builder(base_image: str, cli_20: str, tmp_path_factory: pytest.TempPathFactory):
+def go_builder(base_image: str, docker_client: DockerClient, tmp_path_factory: pytest.TempPathFactory):
     """name:tag of a Go builder image (Debian bookworm's Go 1.19) serving the test module."""
     context = tmp_path_factory.mktemp("go-builder")
     write_goproxy(context / "goproxy")
@@ -70,10 +66,10 @@ def go_builder(base_image: str, cli_20: str, tmp_path_factory: pytest.TempPathFa
     )
     tag = f"sandbox-test-golang-{uuid.uuid4().hex[:12]}:bookworm"
     # --network host, as the integration build: apt reaches the mirror without the engine's bridge
-    result = builtin_build(cli_20, ["--network", "host", "--tag", tag, str(context)], timeout=900)
+    result = engine_build(docker_client, ["--network", "host", "--tag", tag, str(context)])
     assert result.returncode == 0, f"building the Go builder image failed:\n{result.stdout}\n{result.stderr}"
     yield tag
-    DockerClient(cli=cli_20).run(["image", "rm", "--force", tag], check=False)
+    docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)
 
 
 @pytest.fixture(scope="module")
@@ -115,14 +111,14 @@ def file_says(path: Path) -> str:
     return subprocess.run(["file", "--brief", str(path)], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def copy_out(client: DockerClient, image: str, paths: dict[str, Path]) -> None:
+def copy_out(client: DockerClient, image: str, platform: str, paths: dict[str, Path]) -> None:
     """`docker cp` each path of ``image`` (a container is created, never started)."""
-    container = client.run(["create", image, "true"]).stdout.strip()
+    container = docker_cli(client, ["create", "--pull=never", "--platform", platform, image, "true"]).stdout.strip()
     try:
         for inside, outside in paths.items():
-            client.run(["cp", f"{container}:{inside}", str(outside)])
+            docker_cli(client, ["cp", f"{container}:{inside}", str(outside)])
     finally:
-        client.run(["rm", "--force", container], check=False)
+        docker_cli(client, ["rm", "--force", container], check=False)
 
 
 # The binaries are read out of the stage with `docker cp`, not `--output type=local`: the 20.10
@@ -131,16 +127,16 @@ def copy_out(client: DockerClient, image: str, paths: dict[str, Path]) -> None:
 @pytest.mark.docker
 @pytest.mark.parametrize(("arch", "machine"), [("arm64", EM_AARCH64), ("amd64", EM_X86_64)])
 def test_go_stage_cross_compiles_for_the_target(
-    context: Path, cli_20: str, tmp_path: Path, unique_name: str, image_cleanup: list[str], arch: str, machine: int
+    context: Path, docker_client: DockerClient, tmp_path: Path, unique_name: str, image_cleanup: list[str], arch: str, machine: int
 ) -> None:
     dockerfile = (context / "Dockerfile").read_text()
     assert "FROM --platform=$BUILDPLATFORM sandbox-test-golang-" in dockerfile
-    client = DockerClient(cli=cli_20)
+    client = docker_client
     image_cleanup.append(unique_name)
     # --network none: the module comes from the builder image's file:// GOPROXY, nothing else;
     # --no-cache: the compile runs every time (a cached step would prove nothing)
-    result = builtin_build(
-        cli_20,
+    result = engine_build(
+        client,
         ["--target", "go-tiny", "--platform", f"linux/{arch}", "--network", "none", "--no-cache", "--tag", unique_name, str(context)],
         timeout=900,
     )
@@ -150,7 +146,7 @@ def test_go_stage_cross_compiles_for_the_target(
     assert f'GOOS="linux" GOARCH="{arch}"' in log and f'GOCACHE="/root/.cache/go-build/{arch}"' in log
 
     # one output path whatever the platform: what COPY --from=go-tiny /out/bin/ takes
-    copy_out(client, unique_name, {"/out/bin": tmp_path / "bin", "/usr/lib/go-1.19/bin/go": tmp_path / "go"})
+    copy_out(client, unique_name, f"linux/{arch}", {"/out/bin": tmp_path / "bin", "/usr/lib/go-1.19/bin/go": tmp_path / "go"})
     assert sorted(p.name for p in (tmp_path / "bin").iterdir()) == sorted(COMMANDS)
     for name in COMMANDS:
         binary = tmp_path / "bin" / name

@@ -177,11 +177,24 @@ class FaultServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+            def handle_one_request(self) -> None:
+                # Engines with the containerd image store try HTTPS first even on loopback and
+                # fall back to HTTP only when the answer to their TLS hello starts "HTTP/" (as
+                # Go's and distribution's servers answer); http.server would answer without a
+                # status line (it takes the hello for an HTTP/0.9 request).
+                if self.connection.recv(1, socket.MSG_PEEK) == b"\x16":
+                    self.wfile.write(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+                    self.close_connection = True
+                    return
+                super().handle_one_request()
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str], length: str | None = None) -> None:
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
+                # a HEAD answer has no body but the length of the GET's (the containerd image
+                # store reads a manifest's size from it)
+                self.send_header("Content-Length", length if length is not None else str(len(body)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
@@ -210,7 +223,8 @@ class FaultServer:
                 response = conn.getresponse()
                 body = response.read()
                 keep = {k: v for k, v in response.getheaders() if k.lower() not in {"content-length", "transfer-encoding", "connection"}}
-                self._reply(response.status, body, keep)
+                length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self._reply(response.status, body, keep, length)
                 conn.close()
 
             do_GET = do_HEAD = _handle
@@ -310,7 +324,8 @@ def test_not_found_is_not_retried(docker_client: DockerClient, registry: str, pu
     result = pull_image(docker_client, [absent, mirror], pushed.tag, backoff=_backoff(), sleep=sleeps)
     assert sleeps == []
     assert [(a.reference, a.kind) for a in result.attempts] == [(f"{absent}:{pushed.tag}", "permanent"), (f"{mirror}:{pushed.tag}", None)]
-    assert "manifest unknown" in result.attempts[0].error
+    # 20.10: "manifest unknown"; 26.1 with the containerd image store: "...: not found"
+    assert "manifest unknown" in result.attempts[0].error or result.attempts[0].error.endswith(": not found")
     assert result.digest == pushed.digest
 
 
@@ -330,7 +345,9 @@ def test_rate_limits_and_server_errors_are_retried_on_the_same_registry(
     result = pull_image(docker_client, [name, f"{UNREACHABLE}/never-tried"], pushed.tag, backoff=_backoff(), sleep=sleeps)
     assert result.registry == fault_server.address and result.digest == pushed.digest
     assert [(a.number, a.kind) for a in result.attempts] == [(1, "transient"), (2, None)]
-    assert wording in result.attempts[0].error
+    # 20.10 shows the registry's error body; 26.1 with the containerd store asks with HEAD and
+    # shows only the status ("429 Too Many Requests")
+    assert wording in result.attempts[0].error or f": {status} " in result.attempts[0].error
     assert len(sleeps) == 1
     assert any("/manifests/" in r for r in fault_server.requests)
 
