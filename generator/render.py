@@ -14,7 +14,7 @@ from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
 from generator.methods.base import q
 from generator.methods.context import RenderContext
-from generator.paths import templates_dir, user_cache_dir
+from generator.paths import script_in_context, templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
 
 
@@ -151,6 +151,8 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     label_pairs = [f"{key}={dockerfile_quote(value)}" for key, value in labels.items()]
     label_pairs += [f'org.opencontainers.image.{key}="${{SANDBOX_{key.upper()}}}"' for key in ("version", "revision", "created")]
     unpinned = [p for p in spec.base.packages if "=" not in p]
+    # each once, however many stages run it
+    base_scripts = list(dict.fromkeys(script for tool in tools for script in tool.base_scripts_needed()))
     user_dirs = _user_dirs(user.home_dir, [user.workspace_dir, *runtime.volumes, *tool_dirs])
     return {
         "source": spec.source.name if spec.source else "sandbox.yaml",
@@ -163,6 +165,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
             "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
             if unpinned
             else None,
+            "scripts": [{"source": script_in_context(name), "name": name} for name in base_scripts],
         },
         "stages": blocks[Phase.STAGE],
         "system": blocks[Phase.SYSTEM],

@@ -4,6 +4,8 @@
 
 # --- base: the distribution plus what every stage needs to fetch and verify -----------
 FROM debian:bookworm-20241111-slim AS base
+# Every stage FROM base inherits this shell. hadolint checks each stage on its own, so a
+# stage with a pipe in a RUN says SHELL again, as do stages from other images.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Build stages run no server; the final stage declares the real health check.
 HEALTHCHECK NONE
@@ -32,60 +34,45 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        git \
        xz-utils \
  && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
+# sandbox-install-release: written once in the generator's files/, run by the tool stages below
+COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release
 
-# ripgrep 14.1.1: checksum-file (upstream checksum file fetched at build time)
+# ripgrep: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-ripgrep
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz asset=ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz.sha256 src0=ripgrep-14.1.1-x86_64-unknown-linux-musl/rg ;; \
-      arm64) url=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz asset=ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz.sha256 src0=ripgrep-14.1.1-aarch64-unknown-linux-gnu/rg ;; \
-      *) echo "sandbox: ripgrep has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of ripgrep" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for ripgrep (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/rg
+RUN sandbox-install-release ripgrep \
+      --version 14.1.1 \
+      --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
+      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+      --checksums 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}.sha256' \
+      --archive tar.gz \
+      --binary rg '{stem}/rg'
 
-# mise 2024.12.14: checksum-file (upstream checksum file fetched at build time)
+# mise: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-mise
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-mise
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/jdx/mise/releases/download/v2024.12.14/mise-v2024.12.14-linux-x64 asset=mise-v2024.12.14-linux-x64 sums=https://github.com/jdx/mise/releases/download/v2024.12.14/SHASUMS256.txt src0=mise-v2024.12.14-linux-x64 ;; \
-      arm64) url=https://github.com/jdx/mise/releases/download/v2024.12.14/mise-v2024.12.14-linux-arm64 asset=mise-v2024.12.14-linux-arm64 sums=https://github.com/jdx/mise/releases/download/v2024.12.14/SHASUMS256.txt src0=mise-v2024.12.14-linux-arm64 ;; \
-      *) echo "sandbox: mise has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of mise" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for mise (${asset})" >&2; exit 1; fi \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/mise
+RUN sandbox-install-release mise \
+      --version 2024.12.14 \
+      --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
+      --asset amd64 'mise-v{version}-linux-x64' \
+      --asset arm64 'mise-v{version}-linux-arm64' \
+      --checksums 'https://github.com/jdx/mise/releases/download/v{version}/SHASUMS256.txt' \
+      --archive raw \
+      --binary mise '{asset}'
 
-# uv 0.5.11: checksum-file (upstream checksum file fetched at build time)
+# uv: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-uv
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-uv
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-x86_64-unknown-linux-gnu.tar.gz asset=uv-x86_64-unknown-linux-gnu.tar.gz sums=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-x86_64-unknown-linux-gnu.tar.gz.sha256 src0=uv-x86_64-unknown-linux-gnu/uv src1=uv-x86_64-unknown-linux-gnu/uvx ;; \
-      arm64) url=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-aarch64-unknown-linux-gnu.tar.gz asset=uv-aarch64-unknown-linux-gnu.tar.gz sums=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-aarch64-unknown-linux-gnu.tar.gz.sha256 src0=uv-aarch64-unknown-linux-gnu/uv src1=uv-aarch64-unknown-linux-gnu/uvx ;; \
-      *) echo "sandbox: uv has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of uv" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for uv (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/uv \
- && install -D -m 0755 "${src1}" /out/usr/local/bin/uvx
+RUN sandbox-install-release uv \
+      --version 0.5.11 \
+      --url 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}' \
+      --asset amd64 uv-x86_64-unknown-linux-gnu.tar.gz \
+      --asset arm64 uv-aarch64-unknown-linux-gnu.tar.gz \
+      --checksums 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}.sha256' \
+      --archive tar.gz \
+      --binary uv '{stem}/uv' \
+      --binary uvx '{stem}/uvx'
 
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions

@@ -3,6 +3,8 @@
 
 # --- base: the distribution plus what every stage needs to fetch and verify -----------
 FROM ubuntu:24.04 AS base
+# Every stage FROM base inherits this shell. hadolint checks each stage on its own, so a
+# stage with a pipe in a RUN says SHELL again, as do stages from other images.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Build stages run no server; the final stage declares the real health check.
 HEALTHCHECK NONE
