@@ -20,10 +20,21 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache \
  && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/sandbox-no-translations \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
- && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
+ && printf '%s\n' \
+      'path-exclude=/usr/share/doc/*' \
+      'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' \
+      'path-exclude=/usr/share/groff/*' \
+      'path-exclude=/usr/share/info/*' \
+      'path-exclude=/usr/share/lintian/*' \
+      'path-exclude=/usr/share/linda/*' \
+      'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' \
+    > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
-# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has no recorded noble pin
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
+# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has
+#   no recorded noble pin
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt,sharing=locked \
@@ -41,10 +52,12 @@ COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-r
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
- && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
- && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa ]; then echo "sandbox: oh-my-zsh is not at commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa" >&2; exit 1; fi \
+RUN commit=830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
+ && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
+ && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != "${commit}" ]; then \
+      echo "sandbox: oh-my-zsh is not at commit ${commit}" >&2; exit 1; \
+    fi \
  && rm -rf /out/home/opencode/.oh-my-zsh/.git
 
 # starship: checksum-file (upstream checksum file fetched at build time)
@@ -55,7 +68,7 @@ RUN sandbox-install-release starship \
       --url 'https://github.com/starship/starship/releases/download/v{version}/{asset}' \
       --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
       --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
-      --checksums 'https://github.com/starship/starship/releases/download/v{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary starship starship
 
@@ -67,7 +80,7 @@ RUN sandbox-install-release mise \
       --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
       --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
       --asset arm64 'mise-v{version}-linux-arm64.tar.gz' \
-      --checksums 'https://github.com/jdx/mise/releases/download/v{version}/SHASUMS256.txt' \
+      --checksums SHASUMS256.txt \
       --archive tar.gz \
       --binary mise mise/bin/mise
 
@@ -79,7 +92,7 @@ RUN sandbox-install-release uv \
       --url 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}' \
       --asset amd64 uv-x86_64-unknown-linux-musl.tar.gz \
       --asset arm64 uv-aarch64-unknown-linux-musl.tar.gz \
-      --checksums 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary uv '{stem}/uv' \
       --binary uvx '{stem}/uvx'
@@ -105,7 +118,7 @@ RUN sandbox-install-release ripgrep \
       --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
       --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
       --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary rg '{stem}/rg'
 
@@ -141,7 +154,7 @@ RUN sandbox-install-release fzf \
       --url 'https://github.com/junegunn/fzf/releases/download/v{version}/{asset}' \
       --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
       --asset arm64 'fzf-{version}-linux_arm64.tar.gz' \
-      --checksums 'https://github.com/junegunn/fzf/releases/download/v{version}/fzf_{version}_checksums.txt' \
+      --checksums 'fzf_{version}_checksums.txt' \
       --archive tar.gz \
       --binary fzf fzf
 
@@ -153,7 +166,7 @@ RUN sandbox-install-release yq \
       --url 'https://github.com/mikefarah/yq/releases/download/v{version}/{asset}' \
       --asset amd64 yq_linux_amd64 \
       --asset arm64 yq_linux_arm64 \
-      --checksums 'https://github.com/mikefarah/yq/releases/download/v{version}/checksums-bsd' \
+      --checksums checksums-bsd \
       --checksums-format bsd \
       --archive raw \
       --binary yq '{asset}'
@@ -166,7 +179,7 @@ RUN sandbox-install-release lazygit \
       --url 'https://github.com/jesseduffield/lazygit/releases/download/v{version}/{asset}' \
       --asset amd64 'lazygit_{version}_linux_x86_64.tar.gz' \
       --asset arm64 'lazygit_{version}_linux_arm64.tar.gz' \
-      --checksums 'https://github.com/jesseduffield/lazygit/releases/download/v{version}/checksums.txt' \
+      --checksums checksums.txt \
       --archive tar.gz \
       --binary lazygit lazygit
 
@@ -190,7 +203,7 @@ RUN sandbox-install-release just \
       --url 'https://github.com/casey/just/releases/download/{version}/{asset}' \
       --asset amd64 'just-{version}-x86_64-unknown-linux-musl.tar.gz' \
       --asset arm64 'just-{version}-aarch64-unknown-linux-musl.tar.gz' \
-      --checksums 'https://github.com/casey/just/releases/download/{version}/SHA256SUMS' \
+      --checksums SHA256SUMS \
       --archive tar.gz \
       --binary just just
 
@@ -202,7 +215,7 @@ RUN sandbox-install-release glow \
       --url 'https://github.com/charmbracelet/glow/releases/download/v{version}/{asset}' \
       --asset amd64 'glow_{version}_Linux_x86_64.tar.gz' \
       --asset arm64 'glow_{version}_Linux_arm64.tar.gz' \
-      --checksums 'https://github.com/charmbracelet/glow/releases/download/v{version}/checksums.txt' \
+      --checksums checksums.txt \
       --archive tar.gz \
       --binary glow '{stem}/glow'
 
@@ -238,7 +251,7 @@ RUN sandbox-install-release duf \
       --url 'https://github.com/muesli/duf/releases/download/v{version}/{asset}' \
       --asset amd64 'duf_{version}_linux_x86_64.tar.gz' \
       --asset arm64 'duf_{version}_linux_arm64.tar.gz' \
-      --checksums 'https://github.com/muesli/duf/releases/download/v{version}/checksums.txt' \
+      --checksums checksums.txt \
       --archive tar.gz \
       --binary duf duf
 
@@ -250,7 +263,7 @@ RUN sandbox-install-release gh \
       --url 'https://github.com/cli/cli/releases/download/v{version}/{asset}' \
       --asset amd64 'gh_{version}_linux_amd64.tar.gz' \
       --asset arm64 'gh_{version}_linux_arm64.tar.gz' \
-      --checksums 'https://github.com/cli/cli/releases/download/v{version}/gh_{version}_checksums.txt' \
+      --checksums 'gh_{version}_checksums.txt' \
       --archive tar.gz \
       --binary gh '{stem}/bin/gh'
 
@@ -262,7 +275,7 @@ RUN sandbox-install-release kubectl \
       --url 'https://dl.k8s.io/v{version}/bin/linux/{arch}/{asset}' \
       --asset amd64 kubectl \
       --asset arm64 kubectl \
-      --checksums 'https://dl.k8s.io/v{version}/bin/linux/{arch}/kubectl.sha256' \
+      --checksums kubectl.sha256 \
       --archive raw \
       --binary kubectl '{asset}'
 
@@ -274,7 +287,7 @@ RUN sandbox-install-release helm \
       --url 'https://get.helm.sh/{asset}' \
       --asset amd64 'helm-v{version}-linux-amd64.tar.gz' \
       --asset arm64 'helm-v{version}-linux-arm64.tar.gz' \
-      --checksums 'https://get.helm.sh/{asset}.sha256sum' \
+      --checksums '{asset}.sha256sum' \
       --archive tar.gz \
       --binary helm 'linux-{arch}/helm'
 
@@ -286,7 +299,7 @@ RUN sandbox-install-release k9s \
       --url 'https://github.com/derailed/k9s/releases/download/v{version}/{asset}' \
       --asset amd64 k9s_Linux_amd64.tar.gz \
       --asset arm64 k9s_Linux_arm64.tar.gz \
-      --checksums 'https://github.com/derailed/k9s/releases/download/v{version}/checksums.sha256' \
+      --checksums checksums.sha256 \
       --archive tar.gz \
       --binary k9s k9s
 
@@ -298,7 +311,7 @@ RUN sandbox-install-release dive \
       --url 'https://github.com/wagoodman/dive/releases/download/v{version}/{asset}' \
       --asset amd64 'dive_{version}_linux_amd64.tar.gz' \
       --asset arm64 'dive_{version}_linux_arm64.tar.gz' \
-      --checksums 'https://github.com/wagoodman/dive/releases/download/v{version}/dive_{version}_checksums.txt' \
+      --checksums 'dive_{version}_checksums.txt' \
       --archive tar.gz \
       --binary dive dive
 
@@ -310,7 +323,7 @@ RUN sandbox-install-release act \
       --url 'https://github.com/nektos/act/releases/download/v{version}/{asset}' \
       --asset amd64 act_Linux_x86_64.tar.gz \
       --asset arm64 act_Linux_arm64.tar.gz \
-      --checksums 'https://github.com/nektos/act/releases/download/v{version}/checksums.txt' \
+      --checksums checksums.txt \
       --archive tar.gz \
       --binary act act
 
@@ -322,7 +335,7 @@ RUN sandbox-install-release trivy \
       --url 'https://github.com/aquasecurity/trivy/releases/download/v{version}/{asset}' \
       --asset amd64 'trivy_{version}_Linux-64bit.tar.gz' \
       --asset arm64 'trivy_{version}_Linux-ARM64.tar.gz' \
-      --checksums 'https://github.com/aquasecurity/trivy/releases/download/v{version}/trivy_{version}_checksums.txt' \
+      --checksums 'trivy_{version}_checksums.txt' \
       --archive tar.gz \
       --binary trivy trivy
 
@@ -334,7 +347,7 @@ RUN sandbox-install-release gitleaks \
       --url 'https://github.com/gitleaks/gitleaks/releases/download/v{version}/{asset}' \
       --asset amd64 'gitleaks_{version}_linux_x64.tar.gz' \
       --asset arm64 'gitleaks_{version}_linux_arm64.tar.gz' \
-      --checksums 'https://github.com/gitleaks/gitleaks/releases/download/v{version}/gitleaks_{version}_checksums.txt' \
+      --checksums 'gitleaks_{version}_checksums.txt' \
       --archive tar.gz \
       --binary gitleaks gitleaks
 
@@ -346,7 +359,7 @@ RUN sandbox-install-release hadolint \
       --url 'https://github.com/hadolint/hadolint/releases/download/v{version}/{asset}' \
       --asset amd64 hadolint-linux-x86_64 \
       --asset arm64 hadolint-linux-arm64 \
-      --checksums 'https://github.com/hadolint/hadolint/releases/download/v{version}/checksums.sha256' \
+      --checksums checksums.sha256 \
       --archive raw \
       --binary hadolint '{asset}'
 
@@ -358,7 +371,7 @@ RUN sandbox-install-release sops \
       --url 'https://github.com/getsops/sops/releases/download/v{version}/{asset}' \
       --asset amd64 'sops-v{version}.linux.amd64' \
       --asset arm64 'sops-v{version}.linux.arm64' \
-      --checksums 'https://github.com/getsops/sops/releases/download/v{version}/sops-v{version}.checksums.txt' \
+      --checksums 'sops-v{version}.checksums.txt' \
       --archive raw \
       --binary sops '{asset}'
 
@@ -412,7 +425,7 @@ RUN sandbox-install-release grpcurl \
       --url 'https://github.com/fullstorydev/grpcurl/releases/download/v{version}/{asset}' \
       --asset amd64 'grpcurl_{version}_linux_x86_64.tar.gz' \
       --asset arm64 'grpcurl_{version}_linux_arm64.tar.gz' \
-      --checksums 'https://github.com/fullstorydev/grpcurl/releases/download/v{version}/grpcurl_{version}_checksums.txt' \
+      --checksums 'grpcurl_{version}_checksums.txt' \
       --archive tar.gz \
       --binary grpcurl grpcurl
 
@@ -424,7 +437,7 @@ RUN sandbox-install-release cargo-nextest \
       --url 'https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-{version}/{asset}' \
       --asset amd64 'cargo-nextest-{version}-x86_64-unknown-linux-musl.tar.gz' \
       --asset arm64 'cargo-nextest-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums 'https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-{version}/{stem}.sha256' \
+      --checksums '{stem}.sha256' \
       --archive tar.gz \
       --binary cargo-nextest cargo-nextest
 
@@ -448,7 +461,7 @@ RUN sandbox-install-release cargo-deny \
       --url 'https://github.com/EmbarkStudios/cargo-deny/releases/download/{version}/{asset}' \
       --asset amd64 'cargo-deny-{version}-x86_64-unknown-linux-musl.tar.gz' \
       --asset arm64 'cargo-deny-{version}-aarch64-unknown-linux-musl.tar.gz' \
-      --checksums 'https://github.com/EmbarkStudios/cargo-deny/releases/download/{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary cargo-deny '{stem}/cargo-deny'
 
@@ -460,7 +473,7 @@ RUN sandbox-install-release sccache \
       --url 'https://github.com/mozilla/sccache/releases/download/v{version}/{asset}' \
       --asset amd64 'sccache-v{version}-x86_64-unknown-linux-musl.tar.gz' \
       --asset arm64 'sccache-v{version}-aarch64-unknown-linux-musl.tar.gz' \
-      --checksums 'https://github.com/mozilla/sccache/releases/download/v{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary sccache '{stem}/sccache'
 
@@ -506,10 +519,12 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   build-headers: pkg-config, libssl-dev, zlib1g-dev, libffi-dev
 #   db-clients: sqlite3, postgresql-client, default-mysql-client
 #   distro-dev-cli: eza, git-delta, direnv, shellcheck, btop
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
 # DL3008 (unpinned apt packages): bzip2 has no recorded noble pin
-# DL3008 (unpinned apt packages): mold's noble version is unconfirmed (opencode-cloud's mold=2.30.* pin sat in a commented-out block)
+# DL3008 (unpinned apt packages): mold's noble version is unconfirmed (opencode-cloud's mold=2.30.*
+#   pin sat in a commented-out block)
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt,sharing=locked \
@@ -566,7 +581,20 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/opencode --shell /usr/bin/zsh opencode \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
- && install -d -o 1000 -g 1000 /home/opencode/workspace /home/opencode/.config /home/opencode/.config/opencode /home/opencode/.local /home/opencode/.local/share /home/opencode/.local/share/opencode /home/opencode/.local/state /home/opencode/.local/state/opencode /home/opencode/.ssh /home/opencode/.cache /home/opencode/.cache/mise /home/opencode/.npm /home/opencode/.cache/uv \
+ && install -d -o 1000 -g 1000 \
+      /home/opencode/workspace \
+      /home/opencode/.config \
+      /home/opencode/.config/opencode \
+      /home/opencode/.local \
+      /home/opencode/.local/share \
+      /home/opencode/.local/share/opencode \
+      /home/opencode/.local/state \
+      /home/opencode/.local/state/opencode \
+      /home/opencode/.ssh \
+      /home/opencode/.cache \
+      /home/opencode/.cache/mise \
+      /home/opencode/.npm \
+      /home/opencode/.cache/uv \
  && chmod 0700 /home/opencode/.ssh
 COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
@@ -609,91 +637,87 @@ COPY --chmod=0755 files/sandbox-healthcheck /usr/local/bin/sandbox-healthcheck
 COPY --chown=1000:1000 files/zshrc /home/opencode/.zshrc
 COPY --chown=1000:1000 files/starship.toml /home/opencode/.config/starship.toml
 COPY files/gitconfig /etc/gitconfig
-ENV PATH="/home/opencode/.local/bin:/home/opencode/.cargo/bin:/home/opencode/.local/share/mise/shims:/home/opencode/go/bin:${PATH}"
+# one directory a line: a line continued inside the quotes starts in column 0, as the
+# parser keeps indentation as part of the value
+ENV PATH="/home/opencode/.local/bin\
+:/home/opencode/.cargo/bin\
+:/home/opencode/.local/share/mise/shims\
+:/home/opencode/go/bin\
+:${PATH}"
 
 USER 1000:1000
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes node@24.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     MISE_PYTHON_COMPILE=0 mise use --global --yes python@3.14.7
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes go@1.27.0
 # rust 1.94.1 via rustup-init 1.29.0: pinned-digest (rustup-init sha256 in sandbox.yaml)
 ARG TARGETARCH
 RUN case "${TARGETARCH}" in \
-      amd64) url=https://static.rust-lang.org/rustup/archive/1.29.0/x86_64-unknown-linux-gnu/rustup-init triple=x86_64-unknown-linux-gnu sha256=4acc9acc76d5079515b46346a485974457b5a79893cfb01112423c89aeb5aa10 ;; \
-      arm64) url=https://static.rust-lang.org/rustup/archive/1.29.0/aarch64-unknown-linux-gnu/rustup-init triple=aarch64-unknown-linux-gnu sha256=9732d6c5e2a098d3521fca8145d826ae0aaa067ef2385ead08e6feac88fa5792 ;; \
+      amd64) url=https://static.rust-lang.org/rustup/archive/1.29.0/x86_64-unknown-linux-gnu/rustup-init \
+        triple=x86_64-unknown-linux-gnu \
+        sha256=4acc9acc76d5079515b46346a485974457b5a79893cfb01112423c89aeb5aa10 ;; \
+      arm64) url=https://static.rust-lang.org/rustup/archive/1.29.0/aarch64-unknown-linux-gnu/rustup-init \
+        triple=aarch64-unknown-linux-gnu \
+        sha256=9732d6c5e2a098d3521fca8145d826ae0aaa067ef2385ead08e6feac88fa5792 ;; \
       *) echo "sandbox: rust has no rustup-init for ${TARGETARCH}" >&2; exit 1 ;; \
     esac \
  && rustup_init="$(mktemp)" \
  && curl -fsSL --retry 3 -o "${rustup_init}" "${url}" \
- && if ! echo "${sha256}  ${rustup_init}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for rustup-init (${triple})" >&2; exit 1; fi \
+ && if ! echo "${sha256}  ${rustup_init}" | sha256sum --check --quiet -; then \
+      echo "sandbox: sha256 mismatch for rustup-init (${triple})" >&2; exit 1; \
+    fi \
  && chmod 0755 "${rustup_init}" \
- && "${rustup_init}" -y --no-modify-path --profile minimal --default-toolchain 1.94.1 --component clippy,rustfmt,rust-analyzer --default-host "${triple}" \
+ && "${rustup_init}" \
+      -y \
+      --no-modify-path \
+      --profile minimal \
+      --default-toolchain 1.94.1 \
+      --component clippy,rustfmt,rust-analyzer \
+      --default-host "${triple}" \
  && rm -f "${rustup_init}"
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit get-shit-done-cc@1.42.3 \
  && get-shit-done-cc --opencode --global
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit typescript@7.0.2
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit prettier@3.10.1
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit eslint@10.15.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit @biomejs/biome@2.6.8
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit jest@30.5.2
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit vitest@5.1.1
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install black==26.10.1
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install ruff==0.17.6
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install pytest==9.2.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install httpie==3.2.4
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \
     LC_ALL="C.UTF-8" \
-    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode:/home/opencode/.local/share/opencode:/home/opencode/.local/state/opencode:/home/opencode/.ssh:/home/opencode/workspace"
+    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode\
+:/home/opencode/.local/share/opencode\
+:/home/opencode/.local/state/opencode\
+:/home/opencode/.ssh\
+:/home/opencode/workspace"
 
 EXPOSE 3000
-VOLUME ["/home/opencode/.config/opencode", "/home/opencode/.local/share/opencode", "/home/opencode/.local/state/opencode", "/home/opencode/.ssh", "/home/opencode/workspace"]
+VOLUME ["/home/opencode/.config/opencode", \
+        "/home/opencode/.local/share/opencode", \
+        "/home/opencode/.local/state/opencode", \
+        "/home/opencode/.ssh", \
+        "/home/opencode/workspace"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/sandbox-healthcheck", "http://127.0.0.1:3000/"]
 WORKDIR /home/opencode/workspace
@@ -705,7 +729,8 @@ ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
 LABEL org.opencontainers.image.title="opencode-cloud sandbox" \
-      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
+      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a \
+non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
       org.opencontainers.image.url="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.source="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.vendor="pRizz" \

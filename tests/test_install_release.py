@@ -209,6 +209,24 @@ def test_the_digest_is_looked_up_in_a_bsd_file_among_other_algorithms(site, tmp_
     assert result.returncode == 0, result.stderr
 
 
+def test_a_checksum_file_named_without_a_url_sits_beside_the_asset(site, tmp_path):
+    root, base = site
+    (root / "v1.2.3").mkdir(exist_ok=True)
+    data = tar("gz", {"tool": BINARY})
+    (root / "v1.2.3" / "tool-x86_64.tar.gz").write_bytes(data)
+    (root / "v1.2.3" / "tool_1.2.3_SUMS").write_text(f"{sha256(data)}  tool-x86_64.tar.gz\n")
+    result = install(
+        tmp_path, "tool",
+        "--version", "1.2.3",
+        "--url", f"{base}/v{{version}}/{{asset}}",
+        "--asset", "amd64", "tool-{uname}.tar.gz",
+        "--checksums", "tool_{version}_SUMS",
+        "--archive", "tar.gz",
+        "--binary", "tool", "tool",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
 def test_an_asset_missing_from_the_checksum_file_fails_the_build(site, tmp_path):
     result = _with_sums(site, tmp_path, f"{OTHER}  tool-arm64.tar.gz\n", asset="tool-unlisted.tar.gz")
     assert result.returncode == 1

@@ -197,7 +197,7 @@ class ReleaseTool(ToolBase):
                 "url": q(self.url),
                 "assets": [(arch, q(self.assets[arch])) for arch in arches],
                 "sha256": digests,
-                "checksums": q(sums.url) if sums else None,
+                "checksums": q(self._beside_url(sums.url)) if sums else None,
                 "checksums_format": sums.format if sums and sums.format != "sha256sum" else None,
                 "unverified": unpinned and not sums,
                 "archive": self.archive_type,
@@ -206,6 +206,13 @@ class ReleaseTool(ToolBase):
             },
             copies=[Copy(self.stage_name, "/out/", "/")],
         )
+
+    def _beside_url(self, template: str) -> str:
+        """A checksum file's URL template as the stage writes it: just the name when it sits
+        in the directory of the download URL (the directory is then written once)."""
+        directory = self.url[: self.url.rindex("/") + 1]
+        name = template.removeprefix(directory)
+        return name if name and name != template and "://" not in name else template
 
 
 #: the script in files/ that release stages run (COPYed into the base stage)

@@ -20,10 +20,21 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache \
  && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/sandbox-no-translations \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
- && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
+ && printf '%s\n' \
+      'path-exclude=/usr/share/doc/*' \
+      'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' \
+      'path-exclude=/usr/share/groff/*' \
+      'path-exclude=/usr/share/info/*' \
+      'path-exclude=/usr/share/lintian/*' \
+      'path-exclude=/usr/share/linda/*' \
+      'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' \
+    > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
-# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has no recorded noble pin
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
+# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has
+#   no recorded noble pin
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt,sharing=locked \
@@ -41,10 +52,12 @@ COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-r
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
- && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
- && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa ]; then echo "sandbox: oh-my-zsh is not at commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa" >&2; exit 1; fi \
+RUN commit=830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
+ && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
+ && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != "${commit}" ]; then \
+      echo "sandbox: oh-my-zsh is not at commit ${commit}" >&2; exit 1; \
+    fi \
  && rm -rf /out/home/opencode/.oh-my-zsh/.git
 
 # starship: checksum-file (upstream checksum file fetched at build time)
@@ -55,7 +68,7 @@ RUN sandbox-install-release starship \
       --url 'https://github.com/starship/starship/releases/download/v{version}/{asset}' \
       --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
       --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
-      --checksums 'https://github.com/starship/starship/releases/download/v{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary starship starship
 
@@ -67,7 +80,7 @@ RUN sandbox-install-release mise \
       --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
       --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
       --asset arm64 'mise-v{version}-linux-arm64.tar.gz' \
-      --checksums 'https://github.com/jdx/mise/releases/download/v{version}/SHASUMS256.txt' \
+      --checksums SHASUMS256.txt \
       --archive tar.gz \
       --binary mise mise/bin/mise
 
@@ -92,7 +105,7 @@ RUN sandbox-install-release ripgrep \
       --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
       --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
       --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary rg '{stem}/rg'
 
@@ -128,7 +141,7 @@ RUN sandbox-install-release fzf \
       --url 'https://github.com/junegunn/fzf/releases/download/v{version}/{asset}' \
       --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
       --asset arm64 'fzf-{version}-linux_arm64.tar.gz' \
-      --checksums 'https://github.com/junegunn/fzf/releases/download/v{version}/fzf_{version}_checksums.txt' \
+      --checksums 'fzf_{version}_checksums.txt' \
       --archive tar.gz \
       --binary fzf fzf
 
@@ -160,7 +173,8 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   ssh-gpg: openssh-client, gnupg
 #   editors: vim, neovim, nano
 #   archives: zip, unzip, p7zip-full, xz-utils, bzip2
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
 # DL3008 (unpinned apt packages): bzip2 has no recorded noble pin
 # hadolint ignore=DL3008
@@ -204,7 +218,19 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/opencode --shell /usr/bin/zsh opencode \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
- && install -d -o 1000 -g 1000 /home/opencode/workspace /home/opencode/.config /home/opencode/.config/opencode /home/opencode/.local /home/opencode/.local/share /home/opencode/.local/share/opencode /home/opencode/.local/state /home/opencode/.local/state/opencode /home/opencode/.ssh /home/opencode/.cache /home/opencode/.cache/mise /home/opencode/.npm \
+ && install -d -o 1000 -g 1000 \
+      /home/opencode/workspace \
+      /home/opencode/.config \
+      /home/opencode/.config/opencode \
+      /home/opencode/.local \
+      /home/opencode/.local/share \
+      /home/opencode/.local/share/opencode \
+      /home/opencode/.local/state \
+      /home/opencode/.local/state/opencode \
+      /home/opencode/.ssh \
+      /home/opencode/.cache \
+      /home/opencode/.cache/mise \
+      /home/opencode/.npm \
  && chmod 0700 /home/opencode/.ssh
 COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
@@ -219,29 +245,37 @@ COPY --chmod=0755 files/sandbox-healthcheck /usr/local/bin/sandbox-healthcheck
 COPY --chown=1000:1000 files/zshrc /home/opencode/.zshrc
 COPY --chown=1000:1000 files/starship.toml /home/opencode/.config/starship.toml
 COPY files/gitconfig /etc/gitconfig
-ENV PATH="/home/opencode/.local/bin:/home/opencode/.cargo/bin:/home/opencode/.local/share/mise/shims:/home/opencode/go/bin:${PATH}"
+# one directory a line: a line continued inside the quotes starts in column 0, as the
+# parser keeps indentation as part of the value
+ENV PATH="/home/opencode/.local/bin\
+:/home/opencode/.cargo/bin\
+:/home/opencode/.local/share/mise/shims\
+:/home/opencode/go/bin\
+:${PATH}"
 
 USER 1000:1000
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes node@24.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit typescript@7.0.2
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \
     LC_ALL="C.UTF-8" \
-    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode:/home/opencode/.local/share/opencode:/home/opencode/.local/state/opencode:/home/opencode/.ssh:/home/opencode/workspace"
+    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode\
+:/home/opencode/.local/share/opencode\
+:/home/opencode/.local/state/opencode\
+:/home/opencode/.ssh\
+:/home/opencode/workspace"
 
 EXPOSE 3000
-VOLUME ["/home/opencode/.config/opencode", "/home/opencode/.local/share/opencode", "/home/opencode/.local/state/opencode", "/home/opencode/.ssh", "/home/opencode/workspace"]
+VOLUME ["/home/opencode/.config/opencode", \
+        "/home/opencode/.local/share/opencode", \
+        "/home/opencode/.local/state/opencode", \
+        "/home/opencode/.ssh", \
+        "/home/opencode/workspace"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/sandbox-healthcheck", "http://127.0.0.1:3000/"]
 WORKDIR /home/opencode/workspace
@@ -253,7 +287,8 @@ ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
 LABEL org.opencontainers.image.title="opencode-cloud sandbox" \
-      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
+      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a \
+non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
       org.opencontainers.image.url="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.source="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.vendor="pRizz" \

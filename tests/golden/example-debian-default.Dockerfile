@@ -20,9 +20,19 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache \
  && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/sandbox-no-translations \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
- && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
+ && printf '%s\n' \
+      'path-exclude=/usr/share/doc/*' \
+      'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' \
+      'path-exclude=/usr/share/groff/*' \
+      'path-exclude=/usr/share/info/*' \
+      'path-exclude=/usr/share/lintian/*' \
+      'path-exclude=/usr/share/linda/*' \
+      'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' \
+    > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): base packages follow Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -45,7 +55,7 @@ RUN sandbox-install-release ripgrep \
       --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
       --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
       --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary rg '{stem}/rg'
 
@@ -57,7 +67,7 @@ RUN sandbox-install-release mise \
       --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
       --asset amd64 'mise-v{version}-linux-x64' \
       --asset arm64 'mise-v{version}-linux-arm64' \
-      --checksums 'https://github.com/jdx/mise/releases/download/v{version}/SHASUMS256.txt' \
+      --checksums SHASUMS256.txt \
       --archive raw \
       --binary mise '{asset}'
 
@@ -69,7 +79,7 @@ RUN sandbox-install-release uv \
       --url 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}' \
       --asset amd64 uv-x86_64-unknown-linux-gnu.tar.gz \
       --asset arm64 uv-aarch64-unknown-linux-gnu.tar.gz \
-      --checksums 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}.sha256' \
+      --checksums '{asset}.sha256' \
       --archive tar.gz \
       --binary uv '{stem}/uv' \
       --binary uvx '{stem}/uvx'
@@ -101,10 +111,12 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/home/dev/.zsh/zsh-autosuggestions \
- && git -C /out/home/dev/.zsh/zsh-autosuggestions -c advice.detachedHead=false checkout --quiet 0123456789abcdef0123456789abcdef01234567 \
- && if [ "$(git -C /out/home/dev/.zsh/zsh-autosuggestions rev-parse HEAD)" != 0123456789abcdef0123456789abcdef01234567 ]; then echo "sandbox: zsh-autosuggestions is not at commit 0123456789abcdef0123456789abcdef01234567" >&2; exit 1; fi \
+RUN commit=0123456789abcdef0123456789abcdef01234567 \
+ && git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/home/dev/.zsh/zsh-autosuggestions \
+ && git -C /out/home/dev/.zsh/zsh-autosuggestions -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C /out/home/dev/.zsh/zsh-autosuggestions rev-parse HEAD)" != "${commit}" ]; then \
+      echo "sandbox: zsh-autosuggestions is not at commit ${commit}" >&2; exit 1; \
+    fi \
  && rm -rf /out/home/dev/.zsh/zsh-autosuggestions/.git
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
@@ -129,7 +141,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG DEBIAN_FRONTEND=noninteractive
 # apt tools, all in one RUN (one `apt-get update`, one dpkg run):
 #   base-tools: tini, jq
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): tini follows Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -150,29 +163,37 @@ RUN existing="$(getent passwd 1001 | cut -d: -f1 || true)" \
  && useradd --uid 1001 --gid 1001 --create-home --home-dir /home/dev --shell /bin/bash dev \
  && echo 'dev ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/dev \
  && chmod 0440 /etc/sudoers.d/dev \
- && install -d -o 1001 -g 1001 /workspace /home/dev/.local /home/dev/.local/share /home/dev/.local/share/opencode /home/dev/.cache /home/dev/.cache/mise /home/dev/.npm /home/dev/.cache/uv
+ && install -d -o 1001 -g 1001 \
+      /workspace \
+      /home/dev/.local \
+      /home/dev/.local/share \
+      /home/dev/.local/share/opencode \
+      /home/dev/.cache \
+      /home/dev/.cache/mise \
+      /home/dev/.npm \
+      /home/dev/.cache/uv
 COPY --from=release-ripgrep /out/ /
 COPY --from=release-mise /out/ /
 COPY --from=release-uv /out/ /
 COPY --from=cargo-tokei /out/bin/ /usr/local/bin/
 COPY --from=go-shfmt /out/bin/ /usr/local/bin/
-COPY --chown=1001:1001 --from=git-zsh-autosuggestions /out/home/dev/.zsh/zsh-autosuggestions /home/dev/.zsh/zsh-autosuggestions
-ENV PATH="/home/dev/.local/bin:/home/dev/.local/share/mise/shims:${PATH}"
+COPY --chown=1001:1001 --from=git-zsh-autosuggestions \
+     /out/home/dev/.zsh/zsh-autosuggestions /home/dev/.zsh/zsh-autosuggestions
+# one directory a line: a line continued inside the quotes starts in column 0, as the
+# parser keeps indentation as part of the value
+ENV PATH="/home/dev/.local/bin\
+:/home/dev/.local/share/mise/shims\
+:${PATH}"
 
 USER 1001:1001
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/dev/.cache/mise,uid=1001,gid=1001 \
     mise use --global --yes node@22.12.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/dev/.npm,uid=1001,gid=1001 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit prettier@3.4.2
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/dev/.cache/uv,uid=1001,gid=1001 \
     uv tool install --python 3.12 ruff==0.8.4
-# nvm 0.40.1: runs the upstream installer script (UNVERIFIED: example only; pin the sha256 of the real script before building)
+# nvm 0.40.1: runs the upstream installer script (UNVERIFIED: example only; pin the sha256 of the
+#   real script before building)
 RUN curl -fsSL --retry 3 -o /tmp/install-nvm.sh https://raw.githubusercontent.com/nvm-sh/nvm/v0.40.1/install.sh \
  && PROFILE=/dev/null bash /tmp/install-nvm.sh \
  && rm -f /tmp/install-nvm.sh
