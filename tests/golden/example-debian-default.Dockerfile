@@ -92,7 +92,8 @@ HEALTHCHECK NONE
 ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out tokei --version 12.1.2
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" \
+    cargo install --locked --root /out tokei --version 12.1.2
 
 # shfmt v3.10.0: compiled in a builder stage, only the binary is copied out;
 # the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
