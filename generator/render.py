@@ -101,9 +101,9 @@ def comment(text: str, prefix: str = "") -> str:
 
 
 def _copy_line(flags: str, source: str, dest: str) -> str:
-    """COPY on one line, or with its paths on a second one when that would be too long."""
+    """COPY on one line, or with each path on a line of its own when that would be too long."""
     line = f"COPY {flags}{source} {dest}"
-    return line if len(line) <= LINE_LIMIT else f"COPY {flags.rstrip()} \\\n     {source} {dest}"
+    return line if len(line) <= LINE_LIMIT else f"COPY {flags.rstrip()} \\\n     {source} \\\n     {dest}"
 
 
 def _partial(template: str, body: dict) -> str:

@@ -14,6 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from conftest import render_data, spec_data
+from generator.lint import lint
 from generator.lockfile import Lock
 from generator.loader import parse
 from generator.render import LINE_LIMIT, fold_word, render
@@ -106,3 +107,39 @@ def test_a_release_version_bump_changes_at_most_six_short_lines(default_spec, na
     changed = _changed_lines(before, after)
     assert 1 <= len(changed) <= 6, changed
     assert all(len(line) <= 100 for line in changed), changed
+
+
+def test_realistic_long_inputs_of_each_method_stay_within_the_limit():
+    """Names and URLs as long as real ones get (Docker's apt repository, a deep Go module
+    path, a long crate, a nested git destination, a pinned release) fit; spec free text is
+    folded or wrapped."""
+    docker_repo = {
+        "url": "https://download.docker.com/linux/ubuntu",
+        "suite": "noble",
+        "components": ["stable"],
+        "key_url": "https://download.docker.com/linux/ubuntu/gpg",
+        "key_sha256": "1500c1f56fa9e26b9b8f42452a553675796ade0807cdce11975eb98170b3a570",
+    }
+    tools = [
+        {"name": "docker-ce-cli", "method": "apt", "packages": ["docker-ce-cli=5:27.3.1-1~ubuntu.24.04~noble"],
+         "repo": docker_repo},
+        {"name": "golangci-lint", "method": "go", "version": "v2.1.6",
+         "package": "github.com/golangci/golangci-lint/v2/cmd/golangci-lint"},
+        {"name": "cargo-deny-and-more", "method": "cargo", "version": "0.18.2", "crate": "cargo-llvm-cov-extended-tools"},
+        {"name": "zsh-syntax-highlighting", "method": "git", "url": "https://github.com/zsh-users/zsh-syntax-highlighting.git",
+         "commit": "5eb677bb0fa9a3e60f0eff031dc13926e093df92", "dest": "~/.oh-my-zsh/custom/plugins/zsh-syntax-highlighting"},
+        {"name": "cargo-nextest", "method": "release", "version": "0.9.143",
+         "url": "https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-{version}/{asset}",
+         "assets": {"amd64": "cargo-nextest-{version}-x86_64-unknown-linux-musl.tar.gz",
+                    "arm64": "cargo-nextest-{version}-aarch64-unknown-linux-gnu.tar.gz"},
+         "binaries": [{"path": "cargo-nextest", "name": "cargo-nextest"}],
+         "sha256": {"amd64": "a" * 64, "arm64": "b" * 64},
+         "checksum_file": {"url": "https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-{version}/{stem}.sha256"}},
+    ]  # fmt: skip
+    data = spec_data(*tools, base={"image": "ubuntu", "tag": "24.04", "packages": ["ca-certificates", "curl", "git"]})
+    data["tools"][0]["packages"] += ["cargo", "golang-go"]
+    data["tools"][0]["provides"] += ["cargo", "go"]
+    rendered = render_data(data)
+    long = [line for line in rendered.text.splitlines() if len(line) > LINE_LIMIT]
+    assert not long, long
+    assert lint(rendered.text, "Dockerfile") == []

@@ -53,12 +53,13 @@ COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-r
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
 RUN commit=830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
- && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
- && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet "${commit}" \
- && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != "${commit}" ]; then \
+ && dest=/out/home/opencode/.oh-my-zsh \
+ && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git "${dest}" \
+ && git -C "${dest}" -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]; then \
       echo "sandbox: oh-my-zsh is not at commit ${commit}" >&2; exit 1; \
     fi \
- && rm -rf /out/home/opencode/.oh-my-zsh/.git
+ && rm -rf "${dest}/.git"
 
 # starship: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-starship
@@ -384,7 +385,8 @@ ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
-    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install filippo.io/age/cmd/...@v1.3.1 \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 \
+    go install filippo.io/age/cmd/...@v1.3.1 \
  && bin=/tmp/gopath/bin \
  && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
  && mkdir -p /out \
@@ -411,7 +413,8 @@ ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
-    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1 \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 \
+    go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1 \
  && bin=/tmp/gopath/bin \
  && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
  && mkdir -p /out \

@@ -53,12 +53,13 @@ COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-r
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
 RUN commit=830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
- && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
- && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet "${commit}" \
- && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != "${commit}" ]; then \
+ && dest=/out/home/opencode/.oh-my-zsh \
+ && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git "${dest}" \
+ && git -C "${dest}" -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]; then \
       echo "sandbox: oh-my-zsh is not at commit ${commit}" >&2; exit 1; \
     fi \
- && rm -rf /out/home/opencode/.oh-my-zsh/.git
+ && rm -rf "${dest}/.git"
 
 # starship: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-starship

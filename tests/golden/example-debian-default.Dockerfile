@@ -104,7 +104,8 @@ ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
-    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install mvdan.cc/sh/v3/cmd/shfmt@v3.10.0 \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 \
+    go install mvdan.cc/sh/v3/cmd/shfmt@v3.10.0 \
  && bin=/tmp/gopath/bin \
  && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
  && mkdir -p /out \
@@ -113,12 +114,13 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions
 RUN commit=0123456789abcdef0123456789abcdef01234567 \
- && git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/home/dev/.zsh/zsh-autosuggestions \
- && git -C /out/home/dev/.zsh/zsh-autosuggestions -c advice.detachedHead=false checkout --quiet "${commit}" \
- && if [ "$(git -C /out/home/dev/.zsh/zsh-autosuggestions rev-parse HEAD)" != "${commit}" ]; then \
+ && dest=/out/home/dev/.zsh/zsh-autosuggestions \
+ && git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git "${dest}" \
+ && git -C "${dest}" -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]; then \
       echo "sandbox: zsh-autosuggestions is not at commit ${commit}" >&2; exit 1; \
     fi \
- && rm -rf /out/home/dev/.zsh/zsh-autosuggestions/.git
+ && rm -rf "${dest}/.git"
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file
@@ -179,7 +181,8 @@ COPY --from=release-uv /out/ /
 COPY --from=cargo-tokei /out/bin/ /usr/local/bin/
 COPY --from=go-shfmt /out/bin/ /usr/local/bin/
 COPY --chown=1001:1001 --from=git-zsh-autosuggestions \
-     /out/home/dev/.zsh/zsh-autosuggestions /home/dev/.zsh/zsh-autosuggestions
+     /out/home/dev/.zsh/zsh-autosuggestions \
+     /home/dev/.zsh/zsh-autosuggestions
 # one directory a line: a line continued inside the quotes starts in column 0, as the
 # parser keeps indentation as part of the value
 ENV PATH="/home/dev/.local/bin\

@@ -87,12 +87,13 @@ RUN sandbox-install-release uv \
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions
 RUN commit=0123456789abcdef0123456789abcdef01234567 \
- && git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/home/dev/.zsh/zsh-autosuggestions \
- && git -C /out/home/dev/.zsh/zsh-autosuggestions -c advice.detachedHead=false checkout --quiet "${commit}" \
- && if [ "$(git -C /out/home/dev/.zsh/zsh-autosuggestions rev-parse HEAD)" != "${commit}" ]; then \
+ && dest=/out/home/dev/.zsh/zsh-autosuggestions \
+ && git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git "${dest}" \
+ && git -C "${dest}" -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]; then \
       echo "sandbox: zsh-autosuggestions is not at commit ${commit}" >&2; exit 1; \
     fi \
- && rm -rf /out/home/dev/.zsh/zsh-autosuggestions/.git
+ && rm -rf "${dest}/.git"
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file
@@ -151,7 +152,8 @@ COPY --from=release-ripgrep /out/ /
 COPY --from=release-mise /out/ /
 COPY --from=release-uv /out/ /
 COPY --chown=1001:1001 --from=git-zsh-autosuggestions \
-     /out/home/dev/.zsh/zsh-autosuggestions /home/dev/.zsh/zsh-autosuggestions
+     /out/home/dev/.zsh/zsh-autosuggestions \
+     /home/dev/.zsh/zsh-autosuggestions
 # one directory a line: a line continued inside the quotes starts in column 0, as the
 # parser keeps indentation as part of the value
 ENV PATH="/home/dev/.local/bin\

@@ -43,11 +43,11 @@ def test_renders_a_pinned_checkout_in_its_own_stage():
     assert stage[0].value == ("base", "AS", "git-zsh-plugins")
     (run,) = [c.value[0] for c in stage if c.cmd == "RUN"]
     out = "/out/home/opencode/.zsh/plugins"
-    assert f"git clone --quiet https://example.com/plugins.git {out}" in run
+    assert f"dest={out}" in run and 'git clone --quiet https://example.com/plugins.git "${dest}"' in run
     assert f"commit={COMMIT}" in run and 'checkout --quiet "${commit}"' in run
     # the build fails unless HEAD really is the pinned commit
-    assert f'if [ "$(git -C {out} rev-parse HEAD)" != "${{commit}}" ]' in run and "exit 1" in run
-    assert f"rm -rf {out}/.git" in run
+    assert 'if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]' in run and "exit 1" in run
+    assert 'rm -rf "${dest}/.git"' in run
     (copy,) = [c for c in stages["sandbox"] if c.cmd == "COPY" and "--from=git-zsh-plugins" in c.flags]
     assert "--chown=1000:1000" in copy.flags  # under ~: the user owns it
     assert copy.value == (out, "/home/opencode/.zsh/plugins")
