@@ -4,6 +4,8 @@
 
 # --- base: the distribution plus what every stage needs to fetch and verify -----------
 FROM ubuntu:24.04 AS base
+# Every stage FROM base inherits this shell. hadolint checks each stage on its own, so a
+# stage with a pipe in a RUN says SHELL again, as do stages from other images.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Build stages run no server; the final stage declares the real health check.
 HEALTHCHECK NONE
@@ -18,10 +20,21 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache \
  && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/sandbox-no-translations \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
- && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
+ && printf '%s\n' \
+      'path-exclude=/usr/share/doc/*' \
+      'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' \
+      'path-exclude=/usr/share/groff/*' \
+      'path-exclude=/usr/share/info/*' \
+      'path-exclude=/usr/share/lintian/*' \
+      'path-exclude=/usr/share/linda/*' \
+      'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' \
+    > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
-# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has no recorded noble pin
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
+# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has
+#   no recorded noble pin
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt,sharing=locked \
@@ -34,456 +47,334 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'unzip=6.0-*' \
        bzip2 \
  && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
+# sandbox-install-release: written once in the generator's files/, run by the tool stages below
+COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
- && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
- && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa ]; then echo "sandbox: oh-my-zsh is not at commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa" >&2; exit 1; fi \
- && rm -rf /out/home/opencode/.oh-my-zsh/.git
+RUN commit=830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
+ && dest=/out/home/opencode/.oh-my-zsh \
+ && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git "${dest}" \
+ && git -C "${dest}" -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]; then \
+      echo "sandbox: oh-my-zsh is not at commit ${commit}" >&2; exit 1; \
+    fi \
+ && rm -rf "${dest}/.git"
 
-# starship 1.26.0: checksum-file (upstream checksum file fetched at build time)
+# starship: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-starship
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-starship
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/starship/starship/releases/download/v1.26.0/starship-x86_64-unknown-linux-musl.tar.gz asset=starship-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/starship/starship/releases/download/v1.26.0/starship-x86_64-unknown-linux-musl.tar.gz.sha256 src0=starship ;; \
-      arm64) url=https://github.com/starship/starship/releases/download/v1.26.0/starship-aarch64-unknown-linux-musl.tar.gz asset=starship-aarch64-unknown-linux-musl.tar.gz sums=https://github.com/starship/starship/releases/download/v1.26.0/starship-aarch64-unknown-linux-musl.tar.gz.sha256 src0=starship ;; \
-      *) echo "sandbox: starship has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of starship" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for starship (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/starship
+RUN sandbox-install-release starship \
+      --version 1.26.0 \
+      --url 'https://github.com/starship/starship/releases/download/v{version}/{asset}' \
+      --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
+      --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary starship starship
 
-# mise 2026.8.10: checksum-file (upstream checksum file fetched at build time)
+# mise: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-mise
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-mise
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/jdx/mise/releases/download/v2026.8.10/mise-v2026.8.10-linux-x64.tar.gz asset=mise-v2026.8.10-linux-x64.tar.gz sums=https://github.com/jdx/mise/releases/download/v2026.8.10/SHASUMS256.txt src0=mise/bin/mise ;; \
-      arm64) url=https://github.com/jdx/mise/releases/download/v2026.8.10/mise-v2026.8.10-linux-arm64.tar.gz asset=mise-v2026.8.10-linux-arm64.tar.gz sums=https://github.com/jdx/mise/releases/download/v2026.8.10/SHASUMS256.txt src0=mise/bin/mise ;; \
-      *) echo "sandbox: mise has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of mise" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for mise (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/mise
+RUN sandbox-install-release mise \
+      --version 2026.8.10 \
+      --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
+      --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
+      --asset arm64 'mise-v{version}-linux-arm64.tar.gz' \
+      --checksums SHASUMS256.txt \
+      --archive tar.gz \
+      --binary mise mise/bin/mise
 
-# uv 0.12.5: checksum-file (upstream checksum file fetched at build time)
+# uv: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-uv
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-uv
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/astral-sh/uv/releases/download/0.12.5/uv-x86_64-unknown-linux-musl.tar.gz asset=uv-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/astral-sh/uv/releases/download/0.12.5/uv-x86_64-unknown-linux-musl.tar.gz.sha256 src0=uv-x86_64-unknown-linux-musl/uv src1=uv-x86_64-unknown-linux-musl/uvx ;; \
-      arm64) url=https://github.com/astral-sh/uv/releases/download/0.12.5/uv-aarch64-unknown-linux-musl.tar.gz asset=uv-aarch64-unknown-linux-musl.tar.gz sums=https://github.com/astral-sh/uv/releases/download/0.12.5/uv-aarch64-unknown-linux-musl.tar.gz.sha256 src0=uv-aarch64-unknown-linux-musl/uv src1=uv-aarch64-unknown-linux-musl/uvx ;; \
-      *) echo "sandbox: uv has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of uv" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for uv (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/uv \
- && install -D -m 0755 "${src1}" /out/usr/local/bin/uvx
+RUN sandbox-install-release uv \
+      --version 0.12.5 \
+      --url 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}' \
+      --asset amd64 uv-x86_64-unknown-linux-musl.tar.gz \
+      --asset arm64 uv-aarch64-unknown-linux-musl.tar.gz \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary uv '{stem}/uv' \
+      --binary uvx '{stem}/uvx'
 
-# opencode 1.18.21: pinned-digest (sha256 in sandbox.yaml)
+# opencode: pinned-digest (sha256 in sandbox.yaml)
 FROM base AS release-opencode
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-opencode
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/anomalyco/opencode/releases/download/v1.18.21/opencode-linux-x64.tar.gz asset=opencode-linux-x64.tar.gz sha256=d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a src0=opencode ;; \
-      arm64) url=https://github.com/anomalyco/opencode/releases/download/v1.18.21/opencode-linux-arm64.tar.gz asset=opencode-linux-arm64.tar.gz sha256=d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72 src0=opencode ;; \
-      *) echo "sandbox: opencode has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for opencode (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/opencode
+RUN sandbox-install-release opencode \
+      --version 1.18.21 \
+      --url 'https://github.com/anomalyco/opencode/releases/download/v{version}/{asset}' \
+      --asset amd64 opencode-linux-x64.tar.gz \
+      --asset arm64 opencode-linux-arm64.tar.gz \
+      --sha256 amd64 d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a \
+      --sha256 arm64 d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72 \
+      --archive tar.gz \
+      --binary opencode opencode
 
-# ripgrep 15.2.0: checksum-file (upstream checksum file fetched at build time)
+# ripgrep: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-ripgrep
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz asset=ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz.sha256 src0=ripgrep-15.2.0-x86_64-unknown-linux-musl/rg ;; \
-      arm64) url=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz asset=ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz.sha256 src0=ripgrep-15.2.0-aarch64-unknown-linux-gnu/rg ;; \
-      *) echo "sandbox: ripgrep has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of ripgrep" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for ripgrep (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/rg
+RUN sandbox-install-release ripgrep \
+      --version 15.2.0 \
+      --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
+      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary rg '{stem}/rg'
 
-# bat 0.26.1: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
+# bat: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-bat
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-bat
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/sharkdp/bat/releases/download/v0.26.1/bat-v0.26.1-x86_64-unknown-linux-musl.tar.gz asset=bat-v0.26.1-x86_64-unknown-linux-musl.tar.gz src0=bat-v0.26.1-x86_64-unknown-linux-musl/bat ;; \
-      arm64) url=https://github.com/sharkdp/bat/releases/download/v0.26.1/bat-v0.26.1-aarch64-unknown-linux-musl.tar.gz asset=bat-v0.26.1-aarch64-unknown-linux-musl.tar.gz src0=bat-v0.26.1-aarch64-unknown-linux-musl/bat ;; \
-      *) echo "sandbox: bat has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/bat
+RUN sandbox-install-release bat \
+      --version 0.26.1 \
+      --url 'https://github.com/sharkdp/bat/releases/download/v{version}/{asset}' \
+      --asset amd64 'bat-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'bat-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --unverified \
+      --archive tar.gz \
+      --binary bat '{stem}/bat'
 
-# fd 10.4.2: unverified (no upstream checksum file for v10.4.2; `sandbox lock` pins the sha256)
+# fd: unverified (no upstream checksum file for v10.4.2; `sandbox lock` pins the sha256)
 FROM base AS release-fd
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-fd
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/sharkdp/fd/releases/download/v10.4.2/fd-v10.4.2-x86_64-unknown-linux-musl.tar.gz asset=fd-v10.4.2-x86_64-unknown-linux-musl.tar.gz src0=fd-v10.4.2-x86_64-unknown-linux-musl/fd ;; \
-      arm64) url=https://github.com/sharkdp/fd/releases/download/v10.4.2/fd-v10.4.2-aarch64-unknown-linux-musl.tar.gz asset=fd-v10.4.2-aarch64-unknown-linux-musl.tar.gz src0=fd-v10.4.2-aarch64-unknown-linux-musl/fd ;; \
-      *) echo "sandbox: fd has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/fd
+RUN sandbox-install-release fd \
+      --version 10.4.2 \
+      --url 'https://github.com/sharkdp/fd/releases/download/v{version}/{asset}' \
+      --asset amd64 'fd-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'fd-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --unverified \
+      --archive tar.gz \
+      --binary fd '{stem}/fd'
 
-# fzf 0.74.3: checksum-file (upstream checksum file fetched at build time)
+# fzf: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-fzf
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-fzf
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf-0.74.3-linux_amd64.tar.gz asset=fzf-0.74.3-linux_amd64.tar.gz sums=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf_0.74.3_checksums.txt src0=fzf ;; \
-      arm64) url=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf-0.74.3-linux_arm64.tar.gz asset=fzf-0.74.3-linux_arm64.tar.gz sums=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf_0.74.3_checksums.txt src0=fzf ;; \
-      *) echo "sandbox: fzf has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of fzf" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for fzf (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/fzf
+RUN sandbox-install-release fzf \
+      --version 0.74.3 \
+      --url 'https://github.com/junegunn/fzf/releases/download/v{version}/{asset}' \
+      --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
+      --asset arm64 'fzf-{version}-linux_arm64.tar.gz' \
+      --checksums 'fzf_{version}_checksums.txt' \
+      --archive tar.gz \
+      --binary fzf fzf
 
-# yq 4.53.6: checksum-file (upstream checksum file fetched at build time)
+# yq: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-yq
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-yq
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/mikefarah/yq/releases/download/v4.53.6/yq_linux_amd64 asset=yq_linux_amd64 sums=https://github.com/mikefarah/yq/releases/download/v4.53.6/checksums-bsd src0=yq_linux_amd64 ;; \
-      arm64) url=https://github.com/mikefarah/yq/releases/download/v4.53.6/yq_linux_arm64 asset=yq_linux_arm64 sums=https://github.com/mikefarah/yq/releases/download/v4.53.6/checksums-bsd src0=yq_linux_arm64 ;; \
-      *) echo "sandbox: yq has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$1 == "SHA256" && ($2 == "(" asset ")" || $2 == "(./" asset ")") { print $4; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of yq" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for yq (${asset})" >&2; exit 1; fi \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/yq
+RUN sandbox-install-release yq \
+      --version 4.53.6 \
+      --url 'https://github.com/mikefarah/yq/releases/download/v{version}/{asset}' \
+      --asset amd64 yq_linux_amd64 \
+      --asset arm64 yq_linux_arm64 \
+      --checksums checksums-bsd \
+      --checksums-format bsd \
+      --archive raw \
+      --binary yq '{asset}'
 
-# lazygit 0.64.1: checksum-file (upstream checksum file fetched at build time)
+# lazygit: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-lazygit
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-lazygit
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/jesseduffield/lazygit/releases/download/v0.64.1/lazygit_0.64.1_linux_x86_64.tar.gz asset=lazygit_0.64.1_linux_x86_64.tar.gz sums=https://github.com/jesseduffield/lazygit/releases/download/v0.64.1/checksums.txt src0=lazygit ;; \
-      arm64) url=https://github.com/jesseduffield/lazygit/releases/download/v0.64.1/lazygit_0.64.1_linux_arm64.tar.gz asset=lazygit_0.64.1_linux_arm64.tar.gz sums=https://github.com/jesseduffield/lazygit/releases/download/v0.64.1/checksums.txt src0=lazygit ;; \
-      *) echo "sandbox: lazygit has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of lazygit" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for lazygit (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/lazygit
+RUN sandbox-install-release lazygit \
+      --version 0.64.1 \
+      --url 'https://github.com/jesseduffield/lazygit/releases/download/v{version}/{asset}' \
+      --asset amd64 'lazygit_{version}_linux_x86_64.tar.gz' \
+      --asset arm64 'lazygit_{version}_linux_arm64.tar.gz' \
+      --checksums checksums.txt \
+      --archive tar.gz \
+      --binary lazygit lazygit
 
-# difftastic 0.70.0: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
+# difftastic: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-difftastic
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-difftastic
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/Wilfred/difftastic/releases/download/0.70.0/difft-x86_64-unknown-linux-musl.tar.gz asset=difft-x86_64-unknown-linux-musl.tar.gz src0=difft ;; \
-      arm64) url=https://github.com/Wilfred/difftastic/releases/download/0.70.0/difft-aarch64-unknown-linux-gnu.tar.gz asset=difft-aarch64-unknown-linux-gnu.tar.gz src0=difft ;; \
-      *) echo "sandbox: difftastic has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/difft
+RUN sandbox-install-release difftastic \
+      --version 0.70.0 \
+      --url 'https://github.com/Wilfred/difftastic/releases/download/{version}/{asset}' \
+      --asset amd64 difft-x86_64-unknown-linux-musl.tar.gz \
+      --asset arm64 difft-aarch64-unknown-linux-gnu.tar.gz \
+      --unverified \
+      --archive tar.gz \
+      --binary difft difft
 
-# just 1.58.0: checksum-file (upstream checksum file fetched at build time)
+# just: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-just
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-just
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/casey/just/releases/download/1.58.0/just-1.58.0-x86_64-unknown-linux-musl.tar.gz asset=just-1.58.0-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/casey/just/releases/download/1.58.0/SHA256SUMS src0=just ;; \
-      arm64) url=https://github.com/casey/just/releases/download/1.58.0/just-1.58.0-aarch64-unknown-linux-musl.tar.gz asset=just-1.58.0-aarch64-unknown-linux-musl.tar.gz sums=https://github.com/casey/just/releases/download/1.58.0/SHA256SUMS src0=just ;; \
-      *) echo "sandbox: just has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of just" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for just (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/just
+RUN sandbox-install-release just \
+      --version 1.58.0 \
+      --url 'https://github.com/casey/just/releases/download/{version}/{asset}' \
+      --asset amd64 'just-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'just-{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --checksums SHA256SUMS \
+      --archive tar.gz \
+      --binary just just
 
-# glow 3.0.0: checksum-file (upstream checksum file fetched at build time)
+# glow: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-glow
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-glow
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/charmbracelet/glow/releases/download/v3.0.0/glow_3.0.0_Linux_x86_64.tar.gz asset=glow_3.0.0_Linux_x86_64.tar.gz sums=https://github.com/charmbracelet/glow/releases/download/v3.0.0/checksums.txt src0=glow_3.0.0_Linux_x86_64/glow ;; \
-      arm64) url=https://github.com/charmbracelet/glow/releases/download/v3.0.0/glow_3.0.0_Linux_arm64.tar.gz asset=glow_3.0.0_Linux_arm64.tar.gz sums=https://github.com/charmbracelet/glow/releases/download/v3.0.0/checksums.txt src0=glow_3.0.0_Linux_arm64/glow ;; \
-      *) echo "sandbox: glow has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of glow" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for glow (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/glow
+RUN sandbox-install-release glow \
+      --version 3.0.0 \
+      --url 'https://github.com/charmbracelet/glow/releases/download/v{version}/{asset}' \
+      --asset amd64 'glow_{version}_Linux_x86_64.tar.gz' \
+      --asset arm64 'glow_{version}_Linux_arm64.tar.gz' \
+      --checksums checksums.txt \
+      --archive tar.gz \
+      --binary glow '{stem}/glow'
 
-# procs 0.14.12: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
+# procs: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-procs
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-procs
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/dalance/procs/releases/download/v0.14.12/procs-v0.14.12-x86_64-linux.zip asset=procs-v0.14.12-x86_64-linux.zip src0=procs ;; \
-      arm64) url=https://github.com/dalance/procs/releases/download/v0.14.12/procs-v0.14.12-aarch64-linux.zip asset=procs-v0.14.12-aarch64-linux.zip src0=procs ;; \
-      *) echo "sandbox: procs has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && unzip -q "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/procs
+RUN sandbox-install-release procs \
+      --version 0.14.12 \
+      --url 'https://github.com/dalance/procs/releases/download/v{version}/{asset}' \
+      --asset amd64 'procs-v{version}-x86_64-linux.zip' \
+      --asset arm64 'procs-v{version}-aarch64-linux.zip' \
+      --unverified \
+      --archive zip \
+      --binary procs procs
 
-# dust 1.2.5: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
+# dust: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-dust
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-dust
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/bootandy/dust/releases/download/v1.2.5/dust-v1.2.5-x86_64-unknown-linux-musl.tar.gz asset=dust-v1.2.5-x86_64-unknown-linux-musl.tar.gz src0=dust-v1.2.5-x86_64-unknown-linux-musl/dust ;; \
-      arm64) url=https://github.com/bootandy/dust/releases/download/v1.2.5/dust-v1.2.5-aarch64-unknown-linux-musl.tar.gz asset=dust-v1.2.5-aarch64-unknown-linux-musl.tar.gz src0=dust-v1.2.5-aarch64-unknown-linux-musl/dust ;; \
-      *) echo "sandbox: dust has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/dust
+RUN sandbox-install-release dust \
+      --version 1.2.5 \
+      --url 'https://github.com/bootandy/dust/releases/download/v{version}/{asset}' \
+      --asset amd64 'dust-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'dust-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --unverified \
+      --archive tar.gz \
+      --binary dust '{stem}/dust'
 
-# duf 0.9.1: checksum-file (upstream checksum file fetched at build time)
+# duf: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-duf
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-duf
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/muesli/duf/releases/download/v0.9.1/duf_0.9.1_linux_x86_64.tar.gz asset=duf_0.9.1_linux_x86_64.tar.gz sums=https://github.com/muesli/duf/releases/download/v0.9.1/checksums.txt src0=duf ;; \
-      arm64) url=https://github.com/muesli/duf/releases/download/v0.9.1/duf_0.9.1_linux_arm64.tar.gz asset=duf_0.9.1_linux_arm64.tar.gz sums=https://github.com/muesli/duf/releases/download/v0.9.1/checksums.txt src0=duf ;; \
-      *) echo "sandbox: duf has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of duf" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for duf (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/duf
+RUN sandbox-install-release duf \
+      --version 0.9.1 \
+      --url 'https://github.com/muesli/duf/releases/download/v{version}/{asset}' \
+      --asset amd64 'duf_{version}_linux_x86_64.tar.gz' \
+      --asset arm64 'duf_{version}_linux_arm64.tar.gz' \
+      --checksums checksums.txt \
+      --archive tar.gz \
+      --binary duf duf
 
-# gh 2.98.0: checksum-file (upstream checksum file fetched at build time)
+# gh: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-gh
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-gh
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/cli/cli/releases/download/v2.98.0/gh_2.98.0_linux_amd64.tar.gz asset=gh_2.98.0_linux_amd64.tar.gz sums=https://github.com/cli/cli/releases/download/v2.98.0/gh_2.98.0_checksums.txt src0=gh_2.98.0_linux_amd64/bin/gh ;; \
-      arm64) url=https://github.com/cli/cli/releases/download/v2.98.0/gh_2.98.0_linux_arm64.tar.gz asset=gh_2.98.0_linux_arm64.tar.gz sums=https://github.com/cli/cli/releases/download/v2.98.0/gh_2.98.0_checksums.txt src0=gh_2.98.0_linux_arm64/bin/gh ;; \
-      *) echo "sandbox: gh has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of gh" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for gh (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/gh
+RUN sandbox-install-release gh \
+      --version 2.98.0 \
+      --url 'https://github.com/cli/cli/releases/download/v{version}/{asset}' \
+      --asset amd64 'gh_{version}_linux_amd64.tar.gz' \
+      --asset arm64 'gh_{version}_linux_arm64.tar.gz' \
+      --checksums 'gh_{version}_checksums.txt' \
+      --archive tar.gz \
+      --binary gh '{stem}/bin/gh'
 
-# kubectl 1.36.4: checksum-file (upstream checksum file fetched at build time)
+# kubectl: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-kubectl
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-kubectl
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://dl.k8s.io/v1.36.4/bin/linux/amd64/kubectl asset=kubectl sums=https://dl.k8s.io/v1.36.4/bin/linux/amd64/kubectl.sha256 src0=kubectl ;; \
-      arm64) url=https://dl.k8s.io/v1.36.4/bin/linux/arm64/kubectl asset=kubectl sums=https://dl.k8s.io/v1.36.4/bin/linux/arm64/kubectl.sha256 src0=kubectl ;; \
-      *) echo "sandbox: kubectl has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of kubectl" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for kubectl (${asset})" >&2; exit 1; fi \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/kubectl
+RUN sandbox-install-release kubectl \
+      --version 1.36.4 \
+      --url 'https://dl.k8s.io/v{version}/bin/linux/{arch}/{asset}' \
+      --asset amd64 kubectl \
+      --asset arm64 kubectl \
+      --checksums kubectl.sha256 \
+      --archive raw \
+      --binary kubectl '{asset}'
 
-# helm 4.2.4: checksum-file (upstream checksum file fetched at build time)
+# helm: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-helm
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-helm
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://get.helm.sh/helm-v4.2.4-linux-amd64.tar.gz asset=helm-v4.2.4-linux-amd64.tar.gz sums=https://get.helm.sh/helm-v4.2.4-linux-amd64.tar.gz.sha256sum src0=linux-amd64/helm ;; \
-      arm64) url=https://get.helm.sh/helm-v4.2.4-linux-arm64.tar.gz asset=helm-v4.2.4-linux-arm64.tar.gz sums=https://get.helm.sh/helm-v4.2.4-linux-arm64.tar.gz.sha256sum src0=linux-arm64/helm ;; \
-      *) echo "sandbox: helm has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of helm" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for helm (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/helm
+RUN sandbox-install-release helm \
+      --version 4.2.4 \
+      --url 'https://get.helm.sh/{asset}' \
+      --asset amd64 'helm-v{version}-linux-amd64.tar.gz' \
+      --asset arm64 'helm-v{version}-linux-arm64.tar.gz' \
+      --checksums '{asset}.sha256sum' \
+      --archive tar.gz \
+      --binary helm 'linux-{arch}/helm'
 
-# k9s 0.51.0: checksum-file (upstream checksum file fetched at build time)
+# k9s: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-k9s
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-k9s
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/derailed/k9s/releases/download/v0.51.0/k9s_Linux_amd64.tar.gz asset=k9s_Linux_amd64.tar.gz sums=https://github.com/derailed/k9s/releases/download/v0.51.0/checksums.sha256 src0=k9s ;; \
-      arm64) url=https://github.com/derailed/k9s/releases/download/v0.51.0/k9s_Linux_arm64.tar.gz asset=k9s_Linux_arm64.tar.gz sums=https://github.com/derailed/k9s/releases/download/v0.51.0/checksums.sha256 src0=k9s ;; \
-      *) echo "sandbox: k9s has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of k9s" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for k9s (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/k9s
+RUN sandbox-install-release k9s \
+      --version 0.51.0 \
+      --url 'https://github.com/derailed/k9s/releases/download/v{version}/{asset}' \
+      --asset amd64 k9s_Linux_amd64.tar.gz \
+      --asset arm64 k9s_Linux_arm64.tar.gz \
+      --checksums checksums.sha256 \
+      --archive tar.gz \
+      --binary k9s k9s
 
-# dive 0.13.1: checksum-file (upstream checksum file fetched at build time)
+# dive: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-dive
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-dive
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/wagoodman/dive/releases/download/v0.13.1/dive_0.13.1_linux_amd64.tar.gz asset=dive_0.13.1_linux_amd64.tar.gz sums=https://github.com/wagoodman/dive/releases/download/v0.13.1/dive_0.13.1_checksums.txt src0=dive ;; \
-      arm64) url=https://github.com/wagoodman/dive/releases/download/v0.13.1/dive_0.13.1_linux_arm64.tar.gz asset=dive_0.13.1_linux_arm64.tar.gz sums=https://github.com/wagoodman/dive/releases/download/v0.13.1/dive_0.13.1_checksums.txt src0=dive ;; \
-      *) echo "sandbox: dive has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of dive" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for dive (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/dive
+RUN sandbox-install-release dive \
+      --version 0.13.1 \
+      --url 'https://github.com/wagoodman/dive/releases/download/v{version}/{asset}' \
+      --asset amd64 'dive_{version}_linux_amd64.tar.gz' \
+      --asset arm64 'dive_{version}_linux_arm64.tar.gz' \
+      --checksums 'dive_{version}_checksums.txt' \
+      --archive tar.gz \
+      --binary dive dive
 
-# act 0.2.89: checksum-file (upstream checksum file fetched at build time)
+# act: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-act
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-act
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/nektos/act/releases/download/v0.2.89/act_Linux_x86_64.tar.gz asset=act_Linux_x86_64.tar.gz sums=https://github.com/nektos/act/releases/download/v0.2.89/checksums.txt src0=act ;; \
-      arm64) url=https://github.com/nektos/act/releases/download/v0.2.89/act_Linux_arm64.tar.gz asset=act_Linux_arm64.tar.gz sums=https://github.com/nektos/act/releases/download/v0.2.89/checksums.txt src0=act ;; \
-      *) echo "sandbox: act has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of act" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for act (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/act
+RUN sandbox-install-release act \
+      --version 0.2.89 \
+      --url 'https://github.com/nektos/act/releases/download/v{version}/{asset}' \
+      --asset amd64 act_Linux_x86_64.tar.gz \
+      --asset arm64 act_Linux_arm64.tar.gz \
+      --checksums checksums.txt \
+      --archive tar.gz \
+      --binary act act
 
-# trivy 0.70.0: checksum-file (upstream checksum file fetched at build time)
+# trivy: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-trivy
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-trivy
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/aquasecurity/trivy/releases/download/v0.70.0/trivy_0.70.0_Linux-64bit.tar.gz asset=trivy_0.70.0_Linux-64bit.tar.gz sums=https://github.com/aquasecurity/trivy/releases/download/v0.70.0/trivy_0.70.0_checksums.txt src0=trivy ;; \
-      arm64) url=https://github.com/aquasecurity/trivy/releases/download/v0.70.0/trivy_0.70.0_Linux-ARM64.tar.gz asset=trivy_0.70.0_Linux-ARM64.tar.gz sums=https://github.com/aquasecurity/trivy/releases/download/v0.70.0/trivy_0.70.0_checksums.txt src0=trivy ;; \
-      *) echo "sandbox: trivy has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of trivy" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for trivy (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/trivy
+RUN sandbox-install-release trivy \
+      --version 0.70.0 \
+      --url 'https://github.com/aquasecurity/trivy/releases/download/v{version}/{asset}' \
+      --asset amd64 'trivy_{version}_Linux-64bit.tar.gz' \
+      --asset arm64 'trivy_{version}_Linux-ARM64.tar.gz' \
+      --checksums 'trivy_{version}_checksums.txt' \
+      --archive tar.gz \
+      --binary trivy trivy
 
-# gitleaks 8.30.1: checksum-file (upstream checksum file fetched at build time)
+# gitleaks: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-gitleaks
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-gitleaks
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/gitleaks/gitleaks/releases/download/v8.30.1/gitleaks_8.30.1_linux_x64.tar.gz asset=gitleaks_8.30.1_linux_x64.tar.gz sums=https://github.com/gitleaks/gitleaks/releases/download/v8.30.1/gitleaks_8.30.1_checksums.txt src0=gitleaks ;; \
-      arm64) url=https://github.com/gitleaks/gitleaks/releases/download/v8.30.1/gitleaks_8.30.1_linux_arm64.tar.gz asset=gitleaks_8.30.1_linux_arm64.tar.gz sums=https://github.com/gitleaks/gitleaks/releases/download/v8.30.1/gitleaks_8.30.1_checksums.txt src0=gitleaks ;; \
-      *) echo "sandbox: gitleaks has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of gitleaks" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for gitleaks (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/gitleaks
+RUN sandbox-install-release gitleaks \
+      --version 8.30.1 \
+      --url 'https://github.com/gitleaks/gitleaks/releases/download/v{version}/{asset}' \
+      --asset amd64 'gitleaks_{version}_linux_x64.tar.gz' \
+      --asset arm64 'gitleaks_{version}_linux_arm64.tar.gz' \
+      --checksums 'gitleaks_{version}_checksums.txt' \
+      --archive tar.gz \
+      --binary gitleaks gitleaks
 
-# hadolint 2.15.1: checksum-file (upstream checksum file fetched at build time)
+# hadolint: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-hadolint
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-hadolint
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/hadolint/hadolint/releases/download/v2.15.1/hadolint-linux-x86_64 asset=hadolint-linux-x86_64 sums=https://github.com/hadolint/hadolint/releases/download/v2.15.1/checksums.sha256 src0=hadolint-linux-x86_64 ;; \
-      arm64) url=https://github.com/hadolint/hadolint/releases/download/v2.15.1/hadolint-linux-arm64 asset=hadolint-linux-arm64 sums=https://github.com/hadolint/hadolint/releases/download/v2.15.1/checksums.sha256 src0=hadolint-linux-arm64 ;; \
-      *) echo "sandbox: hadolint has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of hadolint" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for hadolint (${asset})" >&2; exit 1; fi \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/hadolint
+RUN sandbox-install-release hadolint \
+      --version 2.15.1 \
+      --url 'https://github.com/hadolint/hadolint/releases/download/v{version}/{asset}' \
+      --asset amd64 hadolint-linux-x86_64 \
+      --asset arm64 hadolint-linux-arm64 \
+      --checksums checksums.sha256 \
+      --archive raw \
+      --binary hadolint '{asset}'
 
-# sops 3.13.3: checksum-file (upstream checksum file fetched at build time)
+# sops: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-sops
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-sops
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/getsops/sops/releases/download/v3.13.3/sops-v3.13.3.linux.amd64 asset=sops-v3.13.3.linux.amd64 sums=https://github.com/getsops/sops/releases/download/v3.13.3/sops-v3.13.3.checksums.txt src0=sops-v3.13.3.linux.amd64 ;; \
-      arm64) url=https://github.com/getsops/sops/releases/download/v3.13.3/sops-v3.13.3.linux.arm64 asset=sops-v3.13.3.linux.arm64 sums=https://github.com/getsops/sops/releases/download/v3.13.3/sops-v3.13.3.checksums.txt src0=sops-v3.13.3.linux.arm64 ;; \
-      *) echo "sandbox: sops has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of sops" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for sops (${asset})" >&2; exit 1; fi \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/sops
+RUN sandbox-install-release sops \
+      --version 3.13.3 \
+      --url 'https://github.com/getsops/sops/releases/download/v{version}/{asset}' \
+      --asset amd64 'sops-v{version}.linux.amd64' \
+      --asset arm64 'sops-v{version}.linux.arm64' \
+      --checksums 'sops-v{version}.checksums.txt' \
+      --archive raw \
+      --binary sops '{asset}'
 
 # age v1.3.1: compiled in a builder stage, only the binary is copied out;
 # the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
@@ -494,24 +385,24 @@ ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
-    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install filippo.io/age/cmd/...@v1.3.1 \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 \
+    go install filippo.io/age/cmd/...@v1.3.1 \
  && bin=/tmp/gopath/bin \
  && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
  && mkdir -p /out \
  && mv "${bin}" /out/bin
 
-# mkcert 1.4.4: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
+# mkcert: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-mkcert
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-mkcert
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/FiloSottile/mkcert/releases/download/v1.4.4/mkcert-v1.4.4-linux-amd64 asset=mkcert-v1.4.4-linux-amd64 src0=mkcert-v1.4.4-linux-amd64 ;; \
-      arm64) url=https://github.com/FiloSottile/mkcert/releases/download/v1.4.4/mkcert-v1.4.4-linux-arm64 asset=mkcert-v1.4.4-linux-arm64 src0=mkcert-v1.4.4-linux-arm64 ;; \
-      *) echo "sandbox: mkcert has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/mkcert
+RUN sandbox-install-release mkcert \
+      --version 1.4.4 \
+      --url 'https://github.com/FiloSottile/mkcert/releases/download/v{version}/{asset}' \
+      --asset amd64 'mkcert-v{version}-linux-amd64' \
+      --asset arm64 'mkcert-v{version}-linux-arm64' \
+      --unverified \
+      --archive raw \
+      --binary mkcert '{asset}'
 
 # shfmt v3.13.1: compiled in a builder stage, only the binary is copied out;
 # the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
@@ -522,97 +413,72 @@ ARG TARGETOS TARGETARCH
 RUN --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=cache,target=/go/pkg/mod \
     GOCACHE="/root/.cache/go-build/${TARGETARCH}" GOMODCACHE=/go/pkg/mod GOPATH=/tmp/gopath \
-    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1 \
+    GOOS="${TARGETOS}" GOARCH="${TARGETARCH}" CGO_ENABLED=0 \
+    go install mvdan.cc/sh/v3/cmd/shfmt@v3.13.1 \
  && bin=/tmp/gopath/bin \
  && if [ -d "${bin}/${TARGETOS}_${TARGETARCH}" ]; then bin="${bin}/${TARGETOS}_${TARGETARCH}"; fi \
  && mkdir -p /out \
  && mv "${bin}" /out/bin
 
-# grpcurl 1.9.3: checksum-file (upstream checksum file fetched at build time)
+# grpcurl: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-grpcurl
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-grpcurl
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/fullstorydev/grpcurl/releases/download/v1.9.3/grpcurl_1.9.3_linux_x86_64.tar.gz asset=grpcurl_1.9.3_linux_x86_64.tar.gz sums=https://github.com/fullstorydev/grpcurl/releases/download/v1.9.3/grpcurl_1.9.3_checksums.txt src0=grpcurl ;; \
-      arm64) url=https://github.com/fullstorydev/grpcurl/releases/download/v1.9.3/grpcurl_1.9.3_linux_arm64.tar.gz asset=grpcurl_1.9.3_linux_arm64.tar.gz sums=https://github.com/fullstorydev/grpcurl/releases/download/v1.9.3/grpcurl_1.9.3_checksums.txt src0=grpcurl ;; \
-      *) echo "sandbox: grpcurl has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of grpcurl" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for grpcurl (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/grpcurl
+RUN sandbox-install-release grpcurl \
+      --version 1.9.3 \
+      --url 'https://github.com/fullstorydev/grpcurl/releases/download/v{version}/{asset}' \
+      --asset amd64 'grpcurl_{version}_linux_x86_64.tar.gz' \
+      --asset arm64 'grpcurl_{version}_linux_arm64.tar.gz' \
+      --checksums 'grpcurl_{version}_checksums.txt' \
+      --archive tar.gz \
+      --binary grpcurl grpcurl
 
-# cargo-nextest 0.9.143: checksum-file (upstream checksum file fetched at build time)
+# cargo-nextest: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-cargo-nextest
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-cargo-nextest
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-0.9.143/cargo-nextest-0.9.143-x86_64-unknown-linux-musl.tar.gz asset=cargo-nextest-0.9.143-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-0.9.143/cargo-nextest-0.9.143-x86_64-unknown-linux-musl.sha256 src0=cargo-nextest ;; \
-      arm64) url=https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-0.9.143/cargo-nextest-0.9.143-aarch64-unknown-linux-gnu.tar.gz asset=cargo-nextest-0.9.143-aarch64-unknown-linux-gnu.tar.gz sums=https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-0.9.143/cargo-nextest-0.9.143-aarch64-unknown-linux-gnu.sha256 src0=cargo-nextest ;; \
-      *) echo "sandbox: cargo-nextest has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of cargo-nextest" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for cargo-nextest (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/cargo-nextest
+RUN sandbox-install-release cargo-nextest \
+      --version 0.9.143 \
+      --url 'https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-{version}/{asset}' \
+      --asset amd64 'cargo-nextest-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'cargo-nextest-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+      --checksums '{stem}.sha256' \
+      --archive tar.gz \
+      --binary cargo-nextest cargo-nextest
 
-# cargo-audit 0.22.2: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
+# cargo-audit: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-cargo-audit
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-cargo-audit
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/rustsec/rustsec/releases/download/cargo-audit/v0.22.2/cargo-audit-x86_64-unknown-linux-musl-v0.22.2.tgz asset=cargo-audit-x86_64-unknown-linux-musl-v0.22.2.tgz src0=cargo-audit-x86_64-unknown-linux-musl-v0.22.2/cargo-audit ;; \
-      arm64) url=https://github.com/rustsec/rustsec/releases/download/cargo-audit/v0.22.2/cargo-audit-aarch64-unknown-linux-gnu-v0.22.2.tgz asset=cargo-audit-aarch64-unknown-linux-gnu-v0.22.2.tgz src0=cargo-audit-aarch64-unknown-linux-gnu-v0.22.2/cargo-audit ;; \
-      *) echo "sandbox: cargo-audit has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/cargo-audit
+RUN sandbox-install-release cargo-audit \
+      --version 0.22.2 \
+      --url 'https://github.com/rustsec/rustsec/releases/download/cargo-audit/v{version}/{asset}' \
+      --asset amd64 'cargo-audit-x86_64-unknown-linux-musl-v{version}.tgz' \
+      --asset arm64 'cargo-audit-aarch64-unknown-linux-gnu-v{version}.tgz' \
+      --unverified \
+      --archive tar.gz \
+      --binary cargo-audit '{stem}/cargo-audit'
 
-# cargo-deny 0.20.2: checksum-file (upstream checksum file fetched at build time)
+# cargo-deny: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-cargo-deny
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-cargo-deny
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/EmbarkStudios/cargo-deny/releases/download/0.20.2/cargo-deny-0.20.2-x86_64-unknown-linux-musl.tar.gz asset=cargo-deny-0.20.2-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/EmbarkStudios/cargo-deny/releases/download/0.20.2/cargo-deny-0.20.2-x86_64-unknown-linux-musl.tar.gz.sha256 src0=cargo-deny-0.20.2-x86_64-unknown-linux-musl/cargo-deny ;; \
-      arm64) url=https://github.com/EmbarkStudios/cargo-deny/releases/download/0.20.2/cargo-deny-0.20.2-aarch64-unknown-linux-musl.tar.gz asset=cargo-deny-0.20.2-aarch64-unknown-linux-musl.tar.gz sums=https://github.com/EmbarkStudios/cargo-deny/releases/download/0.20.2/cargo-deny-0.20.2-aarch64-unknown-linux-musl.tar.gz.sha256 src0=cargo-deny-0.20.2-aarch64-unknown-linux-musl/cargo-deny ;; \
-      *) echo "sandbox: cargo-deny has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of cargo-deny" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for cargo-deny (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/cargo-deny
+RUN sandbox-install-release cargo-deny \
+      --version 0.20.2 \
+      --url 'https://github.com/EmbarkStudios/cargo-deny/releases/download/{version}/{asset}' \
+      --asset amd64 'cargo-deny-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'cargo-deny-{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary cargo-deny '{stem}/cargo-deny'
 
-# sccache 0.17.0: checksum-file (upstream checksum file fetched at build time)
+# sccache: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-sccache
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-sccache
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/mozilla/sccache/releases/download/v0.17.0/sccache-v0.17.0-x86_64-unknown-linux-musl.tar.gz asset=sccache-v0.17.0-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/mozilla/sccache/releases/download/v0.17.0/sccache-v0.17.0-x86_64-unknown-linux-musl.tar.gz.sha256 src0=sccache-v0.17.0-x86_64-unknown-linux-musl/sccache ;; \
-      arm64) url=https://github.com/mozilla/sccache/releases/download/v0.17.0/sccache-v0.17.0-aarch64-unknown-linux-musl.tar.gz asset=sccache-v0.17.0-aarch64-unknown-linux-musl.tar.gz sums=https://github.com/mozilla/sccache/releases/download/v0.17.0/sccache-v0.17.0-aarch64-unknown-linux-musl.tar.gz.sha256 src0=sccache-v0.17.0-aarch64-unknown-linux-musl/sccache ;; \
-      *) echo "sandbox: sccache has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of sccache" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for sccache (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/sccache
+RUN sandbox-install-release sccache \
+      --version 0.17.0 \
+      --url 'https://github.com/mozilla/sccache/releases/download/v{version}/{asset}' \
+      --asset amd64 'sccache-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'sccache-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary sccache '{stem}/sccache'
 
 # cross 0.2.5: compiled in a builder stage, only the binaries are copied out;
 # the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
@@ -622,7 +488,8 @@ HEALTHCHECK NONE
 ARG TARGETARCH
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/tmp/cargo-target \
-    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out cross --version 0.2.5
+    CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" \
+    cargo install --locked --root /out cross --version 0.2.5
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file
@@ -656,10 +523,12 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   build-headers: pkg-config, libssl-dev, zlib1g-dev, libffi-dev
 #   db-clients: sqlite3, postgresql-client, default-mysql-client
 #   distro-dev-cli: eza, git-delta, direnv, shellcheck, btop
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
 # DL3008 (unpinned apt packages): bzip2 has no recorded noble pin
-# DL3008 (unpinned apt packages): mold's noble version is unconfirmed (opencode-cloud's mold=2.30.* pin sat in a commented-out block)
+# DL3008 (unpinned apt packages): mold's noble version is unconfirmed (opencode-cloud's mold=2.30.*
+#   pin sat in a commented-out block)
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt,sharing=locked \
@@ -716,7 +585,20 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/opencode --shell /usr/bin/zsh opencode \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
- && install -d -o 1000 -g 1000 /home/opencode/workspace /home/opencode/.config /home/opencode/.config/opencode /home/opencode/.local /home/opencode/.local/share /home/opencode/.local/share/opencode /home/opencode/.local/state /home/opencode/.local/state/opencode /home/opencode/.ssh /home/opencode/.cache /home/opencode/.cache/mise /home/opencode/.npm /home/opencode/.cache/uv \
+ && install -d -o 1000 -g 1000 \
+      /home/opencode/workspace \
+      /home/opencode/.config \
+      /home/opencode/.config/opencode \
+      /home/opencode/.local \
+      /home/opencode/.local/share \
+      /home/opencode/.local/share/opencode \
+      /home/opencode/.local/state \
+      /home/opencode/.local/state/opencode \
+      /home/opencode/.ssh \
+      /home/opencode/.cache \
+      /home/opencode/.cache/mise \
+      /home/opencode/.npm \
+      /home/opencode/.cache/uv \
  && chmod 0700 /home/opencode/.ssh
 COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
@@ -759,91 +641,87 @@ COPY --chmod=0755 files/sandbox-healthcheck /usr/local/bin/sandbox-healthcheck
 COPY --chown=1000:1000 files/zshrc /home/opencode/.zshrc
 COPY --chown=1000:1000 files/starship.toml /home/opencode/.config/starship.toml
 COPY files/gitconfig /etc/gitconfig
-ENV PATH="/home/opencode/.local/bin:/home/opencode/.cargo/bin:/home/opencode/.local/share/mise/shims:/home/opencode/go/bin:${PATH}"
+# one directory a line: a line continued inside the quotes starts in column 0, as the
+# parser keeps indentation as part of the value
+ENV PATH="/home/opencode/.local/bin\
+:/home/opencode/.cargo/bin\
+:/home/opencode/.local/share/mise/shims\
+:/home/opencode/go/bin\
+:${PATH}"
 
 USER 1000:1000
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes node@24.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     MISE_PYTHON_COMPILE=0 mise use --global --yes python@3.14.7
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes go@1.27.0
 # rust 1.94.1 via rustup-init 1.29.0: pinned-digest (rustup-init sha256 in sandbox.yaml)
 ARG TARGETARCH
 RUN case "${TARGETARCH}" in \
-      amd64) url=https://static.rust-lang.org/rustup/archive/1.29.0/x86_64-unknown-linux-gnu/rustup-init triple=x86_64-unknown-linux-gnu sha256=4acc9acc76d5079515b46346a485974457b5a79893cfb01112423c89aeb5aa10 ;; \
-      arm64) url=https://static.rust-lang.org/rustup/archive/1.29.0/aarch64-unknown-linux-gnu/rustup-init triple=aarch64-unknown-linux-gnu sha256=9732d6c5e2a098d3521fca8145d826ae0aaa067ef2385ead08e6feac88fa5792 ;; \
+      amd64) url=https://static.rust-lang.org/rustup/archive/1.29.0/x86_64-unknown-linux-gnu/rustup-init \
+        triple=x86_64-unknown-linux-gnu \
+        sha256=4acc9acc76d5079515b46346a485974457b5a79893cfb01112423c89aeb5aa10 ;; \
+      arm64) url=https://static.rust-lang.org/rustup/archive/1.29.0/aarch64-unknown-linux-gnu/rustup-init \
+        triple=aarch64-unknown-linux-gnu \
+        sha256=9732d6c5e2a098d3521fca8145d826ae0aaa067ef2385ead08e6feac88fa5792 ;; \
       *) echo "sandbox: rust has no rustup-init for ${TARGETARCH}" >&2; exit 1 ;; \
     esac \
  && rustup_init="$(mktemp)" \
  && curl -fsSL --retry 3 -o "${rustup_init}" "${url}" \
- && if ! echo "${sha256}  ${rustup_init}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for rustup-init (${triple})" >&2; exit 1; fi \
+ && if ! echo "${sha256}  ${rustup_init}" | sha256sum --check --quiet -; then \
+      echo "sandbox: sha256 mismatch for rustup-init (${triple})" >&2; exit 1; \
+    fi \
  && chmod 0755 "${rustup_init}" \
- && "${rustup_init}" -y --no-modify-path --profile minimal --default-toolchain 1.94.1 --component clippy,rustfmt,rust-analyzer --default-host "${triple}" \
+ && "${rustup_init}" \
+      -y \
+      --no-modify-path \
+      --profile minimal \
+      --default-toolchain 1.94.1 \
+      --component clippy,rustfmt,rust-analyzer \
+      --default-host "${triple}" \
  && rm -f "${rustup_init}"
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit get-shit-done-cc@1.42.3 \
  && get-shit-done-cc --opencode --global
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit typescript@7.0.2
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit prettier@3.10.1
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit eslint@10.15.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit @biomejs/biome@2.6.8
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit jest@30.5.2
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit vitest@5.1.1
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install black==26.10.1
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install ruff==0.17.6
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install pytest==9.2.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv tool install httpie==3.2.4
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \
     LC_ALL="C.UTF-8" \
-    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode:/home/opencode/.local/share/opencode:/home/opencode/.local/state/opencode:/home/opencode/.ssh:/home/opencode/workspace"
+    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode\
+:/home/opencode/.local/share/opencode\
+:/home/opencode/.local/state/opencode\
+:/home/opencode/.ssh\
+:/home/opencode/workspace"
 
 EXPOSE 3000
-VOLUME ["/home/opencode/.config/opencode", "/home/opencode/.local/share/opencode", "/home/opencode/.local/state/opencode", "/home/opencode/.ssh", "/home/opencode/workspace"]
+VOLUME ["/home/opencode/.config/opencode", \
+        "/home/opencode/.local/share/opencode", \
+        "/home/opencode/.local/state/opencode", \
+        "/home/opencode/.ssh", \
+        "/home/opencode/workspace"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/sandbox-healthcheck", "http://127.0.0.1:3000/"]
 WORKDIR /home/opencode/workspace
@@ -855,7 +733,8 @@ ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
 LABEL org.opencontainers.image.title="opencode-cloud sandbox" \
-      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
+      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a \
+non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
       org.opencontainers.image.url="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.source="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.vendor="pRizz" \

@@ -14,11 +14,24 @@ PACKAGE_DIR = Path(__file__).parent
 LOCK_NAME = "sandbox.lock"
 _PACKAGE_TEMPLATES = PACKAGE_DIR / "templates"
 _REPO_TEMPLATES = PACKAGE_DIR.parent / "templates"
+_PACKAGE_FILES = PACKAGE_DIR / "default" / "files"
+_REPO_FILES = PACKAGE_DIR.parent / "files"
 
 
 def templates_dir() -> Path:
     """Templates ship inside the wheel; in a checkout they live at the repo root."""
     return _PACKAGE_TEMPLATES if _PACKAGE_TEMPLATES.is_dir() else _REPO_TEMPLATES
+
+
+def script_in_context(name: str) -> str:
+    """Where a generator script sits in the build context, for the base stage's COPY."""
+    return f"files/{name}"
+
+
+def generator_script(name: str) -> Path:
+    """A script of the generator's files/ that generated Dockerfiles COPY (shipped inside
+    the wheel as the default spec's files; in a checkout at the repo root)."""
+    return (_PACKAGE_FILES if _PACKAGE_FILES.is_dir() else _REPO_FILES) / name
 
 
 def user_cache_dir(name: str) -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import textwrap
 from functools import cache
 from itertools import groupby
 
@@ -14,7 +15,7 @@ from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
 from generator.methods.base import q
 from generator.methods.context import RenderContext
-from generator.paths import templates_dir, user_cache_dir
+from generator.paths import script_in_context, templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
 
 
@@ -43,7 +44,7 @@ def _bytecode_cache() -> _BytecodeCache | None:
 
 @cache
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -52,12 +53,57 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         bytecode_cache=_bytecode_cache(),
     )
+    env.filters["comment"] = comment
+    return env
 
 
 def dockerfile_quote(value: str) -> str:
     """A double-quoted Dockerfile word that comes back byte-identical (no $ expansion)."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
     return f'"{escaped}"'
+
+
+#: the longest line a generated Dockerfile should have (tests/test_line_length.py)
+LINE_LIMIT = 120
+#: comments wrap earlier, as the templates' own comments do
+COMMENT_WIDTH = 100
+
+
+def fold_word(word: str, column: int) -> str:
+    """A Dockerfile word (a quoted ENV or LABEL value) that would end past LINE_LIMIT,
+    continued on the next lines: a path list one path a line (before each ':'), text
+    after a space. A continuation line starts in column 0, because the parser keeps its
+    indentation as part of the word; the value stays byte-identical."""
+    if column + len(word) <= LINE_LIMIT:
+        return word
+    # a list of absolute paths (the quote comes first); anything else is text
+    separator, before = (":", True) if word[1:2] == "/" and ":/" in word else (" ", False)
+    parts = word.split(separator)
+    pieces = [parts[0]] if before else [parts[0] + separator]
+    for part in parts[1:]:
+        pieces.append(separator + part if before else part + separator)
+    if not before:
+        pieces[-1] = pieces[-1][: -len(separator)]
+    lines = [""]
+    for piece in pieces:
+        width = LINE_LIMIT - (column if len(lines) == 1 else 0) - 2  # room for " \"
+        if lines[-1] and (before or len(lines[-1]) + len(piece) > width):
+            lines.append("")
+        lines[-1] += piece
+    return "\\\n".join(lines)
+
+
+def comment(text: str, prefix: str = "") -> str:
+    """``prefix`` + ``text`` as comment lines of at most COMMENT_WIDTH characters."""
+    return "\n".join(
+        textwrap.wrap(prefix + text, COMMENT_WIDTH, initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False)
+    )
+
+
+def _copy_line(flags: str, source: str, dest: str) -> str:
+    """COPY on one line, or with each path on a line of its own when that would be too long."""
+    line = f"COPY {flags}{source} {dest}"
+    return line if len(line) <= LINE_LIMIT else f"COPY {flags.rstrip()} \\\n     {source} \\\n     {dest}"
 
 
 def _partial(template: str, body: dict) -> str:
@@ -134,7 +180,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         entries[tool.phase].append((tool, contribution.body))
         tool_dirs += contribution.dirs
         for copy in contribution.copies:
-            copies.append(f"COPY {chown if copy.as_user else ''}--from={copy.stage} {copy.source} {copy.dest}")
+            copies.append(_copy_line(f"{chown if copy.as_user else ''}--from={copy.stage} ", copy.source, copy.dest))
 
     blocks = {phase: _blocks(found) for phase, found in entries.items()}
     runtime = spec.runtime
@@ -148,9 +194,11 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     }
     labels["org.opencontainers.image.base.name"] = spec.base.reference
     labels.update(spec.image.labels.extra)
-    label_pairs = [f"{key}={dockerfile_quote(value)}" for key, value in labels.items()]
+    label_pairs = [f"{key}={fold_word(dockerfile_quote(value), len(key) + 7)}" for key, value in labels.items()]
     label_pairs += [f'org.opencontainers.image.{key}="${{SANDBOX_{key.upper()}}}"' for key in ("version", "revision", "created")]
     unpinned = [p for p in spec.base.packages if "=" not in p]
+    # each once, however many stages run it
+    base_scripts = list(dict.fromkeys(script for tool in tools for script in tool.base_scripts_needed()))
     user_dirs = _user_dirs(user.home_dir, [user.workspace_dir, *runtime.volumes, *tool_dirs])
     return {
         "source": spec.source.name if spec.source else "sandbox.yaml",
@@ -159,10 +207,11 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         "base": {
             "reference": ctx.pinned_image(spec.base.reference),
             "packages": [q(p) for p in spec.base.packages],
-            "doc_filters": " ".join(q(f) for f in DOC_FILTERS) if spec.base.exclude_docs else None,
+            "doc_filters": [q(f) for f in DOC_FILTERS] if spec.base.exclude_docs else [],
             "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
             if unpinned
             else None,
+            "scripts": [{"source": script_in_context(name), "name": name} for name in base_scripts],
         },
         "stages": blocks[Phase.STAGE],
         "system": blocks[Phase.SYSTEM],
@@ -176,15 +225,15 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
             "home": user.home_dir,
             "shell": user.shell,
             "sudo": user.sudo,
-            "dirs": " ".join(q(d) for d in user_dirs),
+            "dirs": [q(d) for d in user_dirs],
             "private_dirs": " ".join(q(d) for d in user_dirs if posixpath.basename(d) in PRIVATE_DIR_NAMES),
         },
-        "path": ":".join([*path_dirs, "${PATH}"]) if path_dirs else None,
+        "path": [*path_dirs, "${PATH}"] if path_dirs else [],
         "files": [
-            f"COPY {chown if f.user_owned else ''}{f'--chmod={f.mode} ' if f.mode else ''}{f.src} {ctx.expand_home(f.dest)}"
+            _copy_line(f"{chown if f.user_owned else ''}{f'--chmod={f.mode} ' if f.mode else ''}", f.src, ctx.expand_home(f.dest))
             for f in spec.files
         ],
-        "env": [f"{key}={dockerfile_quote(value)}" for key, value in _runtime_env(spec).items()],
+        "env": [f"{key}={fold_word(dockerfile_quote(value), len(key) + 5)}" for key, value in _runtime_env(spec).items()],
         "release_file": {
             "path": RELEASE_FILE,
             "dir": RELEASE_FILE.rsplit("/", 1)[0],
@@ -193,7 +242,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         },
         "labels": label_pairs,
         "port": runtime.port,
-        "volumes": json.dumps(runtime.volumes) if runtime.volumes else None,
+        "volumes": [json.dumps(volume) for volume in runtime.volumes],
         "healthcheck": {
             "options": f"--interval={health.interval} --timeout={health.timeout} "
             f"--start-period={health.start_period} --retries={health.retries}",

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from generator.errors import UsageError
+from generator.paths import generator_script, script_in_context
 from generator.spec import Spec
 
 DOCKERFILE = "Dockerfile"
@@ -29,15 +30,27 @@ def dockerignore(sources: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def generator_scripts(spec: Spec) -> list[tuple[str, Path]]:
+    """(path in the context, file on disk) for each script of the generator that a stage of
+    the spec runs (the base stage COPYs it from files/ in the context): those of every
+    enabled tool, whichever profile is built, so an unused one may travel along."""
+    names = dict.fromkeys(name for tool in spec.tools if tool.enabled for name in tool.base_scripts_needed())
+    return [(script_in_context(name), generator_script(name)) for name in names]
+
+
 def sources(spec: Spec, spec_dir: Path) -> list[tuple[str, Path]]:
-    """(path in the context, file on disk) for each ``files:`` entry. ``src`` is relative to
-    the spec's directory, as COPY sees it relative to the context; it must exist and stay inside."""
-    found: list[tuple[str, Path]] = []
+    """(path in the context, file on disk) for each ``files:`` entry and each generator
+    script. ``src`` is relative to the spec's directory, as COPY sees it relative to the
+    context; it must exist, stay inside, and not take a generator script's place."""
+    scripts = generator_scripts(spec)
+    found: list[tuple[str, Path]] = list(scripts)
     problems: list[str] = []
     root = spec_dir.resolve()
     for index, entry in enumerate(spec.files):
         path = (root / entry.src).resolve()
-        if not path.is_relative_to(root):
+        if entry.src in dict(scripts):
+            problems.append(f"files[{index}].src: {entry.src} is where the generator puts its own script; use another name")
+        elif not path.is_relative_to(root):
             problems.append(f"files[{index}].src: {entry.src} is outside the spec's directory {root}")
         elif not path.is_file():
             problems.append(f"files[{index}].src: {root / entry.src} does not exist (or is not a file)")

@@ -101,6 +101,9 @@ class ToolBase(BaseModel):
     def base_packages_needed(self) -> tuple[str, ...]:
         return ()
 
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return ()
+
     # -- rendering ---------------------------------------------------------------------------
     def contribute(self, ctx: RenderContext) -> Contribution:
         raise NotImplementedError(f"{type(self).__name__} must say what it renders")

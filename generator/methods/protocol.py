@@ -89,6 +89,11 @@ class InstallMethod(Protocol):
         base, so a tool installed later in the final stage does not help)."""
         ...
 
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        """Scripts of the generator's files/ directory that this tool's stage runs: the base
+        stage COPYs each once, and `sandbox build` puts it into the build context."""
+        ...
+
     # -- rendering -----------------------------------------------------------------------------
     def contribute(self, ctx: RenderContext) -> Contribution:
         """The data the template lays out (already quoted for the shell), COPYs into the

@@ -17,14 +17,19 @@ from generator.purl import github, purl
 Arch = Literal["amd64", "arm64"]
 Archive = Literal["raw", "tar.gz", "tar.xz", "tar.bz2", "zip"]
 
-_ARCHIVE_SUFFIXES = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".tar.xz": "tar.xz", ".txz": "tar.xz", ".tar.bz2": "tar.bz2", ".tbz": "tar.bz2", ".zip": "zip"}
-_UNPACK = {
-    "tar.gz": "tar -xzf",
-    "tar.xz": "tar -xJf",
-    "tar.bz2": "tar -xjf",
-    "zip": "unzip -q",
+#: archive suffixes and what they are; files/sandbox-install-release strips the same ones
+#: for {stem}
+_ARCHIVE_SUFFIXES = {
+    ".tar.gz": "tar.gz",
+    ".tgz": "tar.gz",
+    ".tar.xz": "tar.xz",
+    ".txz": "tar.xz",
+    ".tar.bz2": "tar.bz2",
+    ".tbz": "tar.bz2",
+    ".zip": "zip",
 }
-#: Common target-triple spellings, usable in templates as {triple}/{goarch} etc.
+#: Common target-triple spellings, usable in templates as {uname}, {short} etc. (the same
+#: table is in files/sandbox-install-release)
 _ARCH_NAMES = {
     "amd64": {"arch": "amd64", "uname": "x86_64", "triple_arch": "x86_64", "short": "x64"},
     "arm64": {"arch": "arm64", "uname": "aarch64", "triple_arch": "aarch64", "short": "arm64"},
@@ -169,64 +174,46 @@ class ReleaseTool(ToolBase):
     def digest(self, ctx, arch: str) -> str | None:
         return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or (self.sha256 or {}).get(arch)
 
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return (INSTALL_SCRIPT,)
+
     def contribute(self, ctx) -> Contribution:
-        arches = []
-        for arch in ctx.arches:
-            if arch not in self.assets:
-                continue
-            sums_url = self.checksum_url(arch)
-            sha256 = self.digest(ctx, arch)
-            variables = {
-                "url": self.asset_url(arch),
-                "asset": self.asset_name(arch),
-                "sha256": sha256,
-                # a pinned digest beats the checksum file: don't fetch it for this arch
-                "sums": None if sha256 else sums_url,
-                "tree": self._fill(self.tree, arch) if self.tree else None,
-            }
-            variables.update(
-                {f"src{i}": self._fill(b.path, arch) if b.path else self.asset_name(arch) for i, b in enumerate(self.installed)}
-            )
-            assignments = " ".join(f"{key}={q(value)}" for key, value in variables.items() if value)
-            arches.append({"arch": arch, "assignments": assignments, "pinned": bool(sha256)})
-        opt = f"/opt/{self.name}"
-        pinned = {a["pinned"] for a in arches}
-        # Digests can be locked for some platforms only (`sandbox lock --platform`): then the
-        # shell decides per TARGETARCH, and an arch is never left unchecked if it can be checked.
-        mixed = pinned == {True, False}
-        if pinned == {True}:
-            sums, check = None, "always"
-        elif self.checksum_file:
-            sums, check = ("when-unpinned" if mixed else "always"), "always"
-        else:
-            sums, check = None, ("when-pinned" if mixed else None)
+        """The stage states the facts, one per line, as sandbox.yaml does (templates and
+        all): files/sandbox-install-release fills the placeholders, fetches, verifies,
+        unpacks and installs."""
+        arches = [arch for arch in ctx.arches if arch in self.assets]
+        digests = [(arch, digest) for arch in arches if (digest := self.digest(ctx, arch))]
+        # A digest beats the checksum file; digests can be locked for some platforms only
+        # (`sandbox lock --platform`), so the script decides per TARGETARCH.
+        unpinned = len(digests) < len(arches)
+        sums = self.checksum_file if unpinned else None
         return Contribution(
             body={
                 "name": self.name,
-                "version": self.version,
                 "stage": self.stage_name,
-                "arches": arches,
-                "sums": sums,
-                "check": check,
                 "verification": str(self.verification(ctx)),
-                "sums_program": q(_SUMS_PROGRAMS[self.checksum_file.format]) if self.checksum_file else None,
-                "unpack": _UNPACK.get(self.archive_type),
-                "binaries": [
-                    {"source": f'"{opt}/${{src{i}}}"' if self.tree else f'"${{src{i}}}"', "name": b.name}
-                    for i, b in enumerate(self.installed)
-                ],
-                "opt": opt if self.tree else None,
+                "command": INSTALL_SCRIPT,
+                "version": q(self.version),
+                "url": q(self.url),
+                "assets": [(arch, q(self.assets[arch])) for arch in arches],
+                "sha256": digests,
+                "checksums": q(self._beside_url(sums.url)) if sums else None,
+                "checksums_format": sums.format if sums and sums.format != "sha256sum" else None,
+                "unverified": unpinned and not sums,
+                "archive": self.archive_type,
+                "tree": q(self.tree) if self.tree else None,
+                "binaries": [(q(b.name), q(b.path or "{asset}")) for b in self.installed],
             },
             copies=[Copy(self.stage_name, "/out/", "/")],
         )
 
+    def _beside_url(self, template: str) -> str:
+        """A checksum file's URL template as the stage writes it: just the name when it sits
+        in the directory of the download URL (the directory is then written once)."""
+        directory = self.url[: self.url.rindex("/") + 1]
+        name = template.removeprefix(directory)
+        return name if name and name != template and "://" not in name else template
 
-#: awk programs that print the sha256 of the file named by -v asset=NAME. Names may carry
-#: sha256sum's binary-mode "*" and a "./" left by `sha256sum ./*` (mise's SHASUMS256.txt).
-_SUMS_PROGRAMS = {
-    "sha256sum": (
-        '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } '
-        "NF == 1 { print $1; exit }"
-    ),
-    "bsd": '$1 == "SHA256" && ($2 == "(" asset ")" || $2 == "(./" asset ")") { print $4; exit }',
-}
+
+#: the script in files/ that release stages run (COPYed into the base stage)
+INSTALL_SCRIPT = "sandbox-install-release"

@@ -76,10 +76,11 @@ class RustupTool(ToolBase):
             if arch not in self.sha256:
                 continue
             values = {"url": self.init_url(arch), "triple": TRIPLES[arch], "sha256": self.digest(ctx, arch)}
-            arches.append({"arch": arch, "assignments": " ".join(f"{k}={q(v)}" for k, v in values.items())})
-        args = ["-y", "--no-modify-path", "--profile", self.profile, "--default-toolchain", self.version]
+            arches.append({"arch": arch, "assignments": [f"{k}={q(v)}" for k, v in values.items()]})
+        # one option (with its value) per line
+        args = [["-y"], ["--no-modify-path"], ["--profile", self.profile], ["--default-toolchain", self.version]]
         if self.components:
-            args += ["--component", ",".join(self.components)]
+            args.append(["--component", ",".join(self.components)])
         return Contribution(
             body={
                 "name": self.name,
@@ -87,6 +88,6 @@ class RustupTool(ToolBase):
                 "rustup_version": self.rustup_version,
                 "verification": str(self.verification(ctx)),
                 "arches": arches,
-                "args": " ".join(q(a) for a in args),
+                "args": [" ".join(q(word) for word in option) for option in args],
             }
         )

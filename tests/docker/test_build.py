@@ -15,6 +15,7 @@ from tests.docker.cli import docker_cli
 from generator.docker.build import BuildOptions, run_build
 from generator.docker.client import DockerClient
 from generator.docker.context import write_context
+from generator.paths import generator_script
 from generator.docker.errors import BuildError, BuilderMissing, TimeoutError
 from generator.docker.progress import BuildProgress, count_steps
 from generator.errors import UsageError
@@ -105,9 +106,29 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     context.mkdir()
     listed = write_context(context, spec, "FROM scratch\n", spec_dir)
     on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
-    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc"]
+    # the spec's release tool runs the generator's install script: it travels along
+    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", "files/sandbox-install-release"]
     assert (context / "files" / "conf" / "zshrc").read_text() == "export A=1\n"
-    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!files/conf/zshrc"]
+    assert (context / "files" / "sandbox-install-release").read_bytes() == generator_script("sandbox-install-release").read_bytes()
+    assert os.access(context / "files" / "sandbox-install-release", os.X_OK)
+    assert (context / ".dockerignore").read_text().splitlines()[1:] == [
+        "**",
+        "!files/conf/zshrc",
+        "!files/sandbox-install-release",
+    ]
+
+
+def test_context_refuses_a_file_in_the_place_of_a_generator_script(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "project"
+    (spec_dir / "files").mkdir(parents=True)
+    (spec_dir / "files" / "sandbox-install-release").write_text("#!/bin/sh\n")
+    data = hang_spec_data("http://127.0.0.1:1", "local/debian:bookworm")
+    data["files"] = [{"src": "files/sandbox-install-release", "dest": "/usr/local/bin/x"}]
+    spec = parse(dump(data), str(spec_dir / "sandbox.yaml"))
+    context = tmp_path / "context"
+    context.mkdir()
+    with pytest.raises(UsageError, match=r"files\[0\]\.src: files/sandbox-install-release is where the generator puts"):
+        write_context(context, spec, "FROM scratch\n", spec_dir)
 
 
 # files/escape is a symlink out of the spec's directory (the loader already refuses "..")

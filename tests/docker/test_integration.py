@@ -147,7 +147,7 @@ def test_tampered_digest_fails_naming_the_tool(built: Built, base_image: str, tm
     tag = f"local/sandbox-integration-tampered:{uuid.uuid4().hex[:12]}"
     result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=900)
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "failing step: [release-hello 2/2] RUN" in result.stderr
+    assert "failing step: [release-hello 1/1] RUN" in result.stderr
     assert "sandbox: sha256 mismatch for hello (hello-1.2.3-linux-x86_64.tar.gz)" in result.stderr
 
 

@@ -4,6 +4,8 @@
 
 # --- base: the distribution plus what every stage needs to fetch and verify -----------
 FROM ubuntu:24.04 AS base
+# Every stage FROM base inherits this shell. hadolint checks each stage on its own, so a
+# stage with a pipe in a RUN says SHELL again, as do stages from other images.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Build stages run no server; the final stage declares the real health check.
 HEALTHCHECK NONE
@@ -18,10 +20,21 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache \
  && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/sandbox-no-translations \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
- && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
+ && printf '%s\n' \
+      'path-exclude=/usr/share/doc/*' \
+      'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' \
+      'path-exclude=/usr/share/groff/*' \
+      'path-exclude=/usr/share/info/*' \
+      'path-exclude=/usr/share/lintian/*' \
+      'path-exclude=/usr/share/linda/*' \
+      'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' \
+    > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
-# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has no recorded noble pin
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
+# DL3008 (unpinned apt packages): ca-certificates must follow noble's trust-store updates; bzip2 has
+#   no recorded noble pin
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt,sharing=locked \
@@ -34,129 +47,104 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'unzip=6.0-*' \
        bzip2 \
  && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
+# sandbox-install-release: written once in the generator's files/, run by the tool stages below
+COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
 FROM base AS git-oh-my-zsh
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git /out/home/opencode/.oh-my-zsh \
- && git -C /out/home/opencode/.oh-my-zsh -c advice.detachedHead=false checkout --quiet 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
- && if [ "$(git -C /out/home/opencode/.oh-my-zsh rev-parse HEAD)" != 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa ]; then echo "sandbox: oh-my-zsh is not at commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa" >&2; exit 1; fi \
- && rm -rf /out/home/opencode/.oh-my-zsh/.git
+RUN commit=830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa \
+ && dest=/out/home/opencode/.oh-my-zsh \
+ && git clone --quiet https://github.com/ohmyzsh/ohmyzsh.git "${dest}" \
+ && git -C "${dest}" -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]; then \
+      echo "sandbox: oh-my-zsh is not at commit ${commit}" >&2; exit 1; \
+    fi \
+ && rm -rf "${dest}/.git"
 
-# starship 1.26.0: checksum-file (upstream checksum file fetched at build time)
+# starship: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-starship
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-starship
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/starship/starship/releases/download/v1.26.0/starship-x86_64-unknown-linux-musl.tar.gz asset=starship-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/starship/starship/releases/download/v1.26.0/starship-x86_64-unknown-linux-musl.tar.gz.sha256 src0=starship ;; \
-      arm64) url=https://github.com/starship/starship/releases/download/v1.26.0/starship-aarch64-unknown-linux-musl.tar.gz asset=starship-aarch64-unknown-linux-musl.tar.gz sums=https://github.com/starship/starship/releases/download/v1.26.0/starship-aarch64-unknown-linux-musl.tar.gz.sha256 src0=starship ;; \
-      *) echo "sandbox: starship has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of starship" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for starship (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/starship
+RUN sandbox-install-release starship \
+      --version 1.26.0 \
+      --url 'https://github.com/starship/starship/releases/download/v{version}/{asset}' \
+      --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
+      --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary starship starship
 
-# mise 2026.8.10: checksum-file (upstream checksum file fetched at build time)
+# mise: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-mise
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-mise
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/jdx/mise/releases/download/v2026.8.10/mise-v2026.8.10-linux-x64.tar.gz asset=mise-v2026.8.10-linux-x64.tar.gz sums=https://github.com/jdx/mise/releases/download/v2026.8.10/SHASUMS256.txt src0=mise/bin/mise ;; \
-      arm64) url=https://github.com/jdx/mise/releases/download/v2026.8.10/mise-v2026.8.10-linux-arm64.tar.gz asset=mise-v2026.8.10-linux-arm64.tar.gz sums=https://github.com/jdx/mise/releases/download/v2026.8.10/SHASUMS256.txt src0=mise/bin/mise ;; \
-      *) echo "sandbox: mise has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of mise" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for mise (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/mise
+RUN sandbox-install-release mise \
+      --version 2026.8.10 \
+      --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
+      --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
+      --asset arm64 'mise-v{version}-linux-arm64.tar.gz' \
+      --checksums SHASUMS256.txt \
+      --archive tar.gz \
+      --binary mise mise/bin/mise
 
-# opencode 1.18.21: pinned-digest (sha256 in sandbox.yaml)
+# opencode: pinned-digest (sha256 in sandbox.yaml)
 FROM base AS release-opencode
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-opencode
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/anomalyco/opencode/releases/download/v1.18.21/opencode-linux-x64.tar.gz asset=opencode-linux-x64.tar.gz sha256=d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a src0=opencode ;; \
-      arm64) url=https://github.com/anomalyco/opencode/releases/download/v1.18.21/opencode-linux-arm64.tar.gz asset=opencode-linux-arm64.tar.gz sha256=d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72 src0=opencode ;; \
-      *) echo "sandbox: opencode has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for opencode (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/opencode
+RUN sandbox-install-release opencode \
+      --version 1.18.21 \
+      --url 'https://github.com/anomalyco/opencode/releases/download/v{version}/{asset}' \
+      --asset amd64 opencode-linux-x64.tar.gz \
+      --asset arm64 opencode-linux-arm64.tar.gz \
+      --sha256 amd64 d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a \
+      --sha256 arm64 d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72 \
+      --archive tar.gz \
+      --binary opencode opencode
 
-# ripgrep 15.2.0: checksum-file (upstream checksum file fetched at build time)
+# ripgrep: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-ripgrep
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz asset=ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz.sha256 src0=ripgrep-15.2.0-x86_64-unknown-linux-musl/rg ;; \
-      arm64) url=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz asset=ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz.sha256 src0=ripgrep-15.2.0-aarch64-unknown-linux-gnu/rg ;; \
-      *) echo "sandbox: ripgrep has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of ripgrep" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for ripgrep (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/rg
+RUN sandbox-install-release ripgrep \
+      --version 15.2.0 \
+      --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
+      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary rg '{stem}/rg'
 
-# bat 0.26.1: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
+# bat: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-bat
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-bat
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/sharkdp/bat/releases/download/v0.26.1/bat-v0.26.1-x86_64-unknown-linux-musl.tar.gz asset=bat-v0.26.1-x86_64-unknown-linux-musl.tar.gz src0=bat-v0.26.1-x86_64-unknown-linux-musl/bat ;; \
-      arm64) url=https://github.com/sharkdp/bat/releases/download/v0.26.1/bat-v0.26.1-aarch64-unknown-linux-musl.tar.gz asset=bat-v0.26.1-aarch64-unknown-linux-musl.tar.gz src0=bat-v0.26.1-aarch64-unknown-linux-musl/bat ;; \
-      *) echo "sandbox: bat has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/bat
+RUN sandbox-install-release bat \
+      --version 0.26.1 \
+      --url 'https://github.com/sharkdp/bat/releases/download/v{version}/{asset}' \
+      --asset amd64 'bat-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'bat-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --unverified \
+      --archive tar.gz \
+      --binary bat '{stem}/bat'
 
-# fd 10.4.2: unverified (no upstream checksum file for v10.4.2; `sandbox lock` pins the sha256)
+# fd: unverified (no upstream checksum file for v10.4.2; `sandbox lock` pins the sha256)
 FROM base AS release-fd
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-fd
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/sharkdp/fd/releases/download/v10.4.2/fd-v10.4.2-x86_64-unknown-linux-musl.tar.gz asset=fd-v10.4.2-x86_64-unknown-linux-musl.tar.gz src0=fd-v10.4.2-x86_64-unknown-linux-musl/fd ;; \
-      arm64) url=https://github.com/sharkdp/fd/releases/download/v10.4.2/fd-v10.4.2-aarch64-unknown-linux-musl.tar.gz asset=fd-v10.4.2-aarch64-unknown-linux-musl.tar.gz src0=fd-v10.4.2-aarch64-unknown-linux-musl/fd ;; \
-      *) echo "sandbox: fd has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/fd
+RUN sandbox-install-release fd \
+      --version 10.4.2 \
+      --url 'https://github.com/sharkdp/fd/releases/download/v{version}/{asset}' \
+      --asset amd64 'fd-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'fd-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+      --unverified \
+      --archive tar.gz \
+      --binary fd '{stem}/fd'
 
-# fzf 0.74.3: checksum-file (upstream checksum file fetched at build time)
+# fzf: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-fzf
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-fzf
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf-0.74.3-linux_amd64.tar.gz asset=fzf-0.74.3-linux_amd64.tar.gz sums=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf_0.74.3_checksums.txt src0=fzf ;; \
-      arm64) url=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf-0.74.3-linux_arm64.tar.gz asset=fzf-0.74.3-linux_arm64.tar.gz sums=https://github.com/junegunn/fzf/releases/download/v0.74.3/fzf_0.74.3_checksums.txt src0=fzf ;; \
-      *) echo "sandbox: fzf has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of fzf" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for fzf (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/fzf
+RUN sandbox-install-release fzf \
+      --version 0.74.3 \
+      --url 'https://github.com/junegunn/fzf/releases/download/v{version}/{asset}' \
+      --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
+      --asset arm64 'fzf-{version}-linux_arm64.tar.gz' \
+      --checksums 'fzf_{version}_checksums.txt' \
+      --archive tar.gz \
+      --binary fzf fzf
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file
@@ -186,7 +174,8 @@ ARG DEBIAN_FRONTEND=noninteractive
 #   ssh-gpg: openssh-client, gnupg
 #   editors: vim, neovim, nano
 #   archives: zip, unzip, p7zip-full, xz-utils, bzip2
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): sudo follows noble-security; no pin was recorded for it
 # DL3008 (unpinned apt packages): bzip2 has no recorded noble pin
 # hadolint ignore=DL3008
@@ -230,7 +219,19 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/opencode --shell /usr/bin/zsh opencode \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
- && install -d -o 1000 -g 1000 /home/opencode/workspace /home/opencode/.config /home/opencode/.config/opencode /home/opencode/.local /home/opencode/.local/share /home/opencode/.local/share/opencode /home/opencode/.local/state /home/opencode/.local/state/opencode /home/opencode/.ssh /home/opencode/.cache /home/opencode/.cache/mise /home/opencode/.npm \
+ && install -d -o 1000 -g 1000 \
+      /home/opencode/workspace \
+      /home/opencode/.config \
+      /home/opencode/.config/opencode \
+      /home/opencode/.local \
+      /home/opencode/.local/share \
+      /home/opencode/.local/share/opencode \
+      /home/opencode/.local/state \
+      /home/opencode/.local/state/opencode \
+      /home/opencode/.ssh \
+      /home/opencode/.cache \
+      /home/opencode/.cache/mise \
+      /home/opencode/.npm \
  && chmod 0700 /home/opencode/.ssh
 COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
@@ -245,29 +246,37 @@ COPY --chmod=0755 files/sandbox-healthcheck /usr/local/bin/sandbox-healthcheck
 COPY --chown=1000:1000 files/zshrc /home/opencode/.zshrc
 COPY --chown=1000:1000 files/starship.toml /home/opencode/.config/starship.toml
 COPY files/gitconfig /etc/gitconfig
-ENV PATH="/home/opencode/.local/bin:/home/opencode/.cargo/bin:/home/opencode/.local/share/mise/shims:/home/opencode/go/bin:${PATH}"
+# one directory a line: a line continued inside the quotes starts in column 0, as the
+# parser keeps indentation as part of the value
+ENV PATH="/home/opencode/.local/bin\
+:/home/opencode/.cargo/bin\
+:/home/opencode/.local/share/mise/shims\
+:/home/opencode/go/bin\
+:${PATH}"
 
 USER 1000:1000
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes node@24.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit typescript@7.0.2
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \
     LC_ALL="C.UTF-8" \
-    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode:/home/opencode/.local/share/opencode:/home/opencode/.local/state/opencode:/home/opencode/.ssh:/home/opencode/workspace"
+    SANDBOX_DATA_DIRS="/home/opencode/.config/opencode\
+:/home/opencode/.local/share/opencode\
+:/home/opencode/.local/state/opencode\
+:/home/opencode/.ssh\
+:/home/opencode/workspace"
 
 EXPOSE 3000
-VOLUME ["/home/opencode/.config/opencode", "/home/opencode/.local/share/opencode", "/home/opencode/.local/state/opencode", "/home/opencode/.ssh", "/home/opencode/workspace"]
+VOLUME ["/home/opencode/.config/opencode", \
+        "/home/opencode/.local/share/opencode", \
+        "/home/opencode/.local/state/opencode", \
+        "/home/opencode/.ssh", \
+        "/home/opencode/workspace"]
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/sandbox-healthcheck", "http://127.0.0.1:3000/"]
 WORKDIR /home/opencode/workspace
@@ -279,7 +288,8 @@ ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
 LABEL org.opencontainers.image.title="opencode-cloud sandbox" \
-      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
+      org.opencontainers.image.description="Ubuntu 24.04 development sandbox for the opencode AI coding agent: a \
+non-root user, zsh + starship, Node/Python/Go via mise, Rust via rustup, and about 70 CLI tools" \
       org.opencontainers.image.url="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.source="https://github.com/pRizz/opencode-cloud" \
       org.opencontainers.image.vendor="pRizz" \

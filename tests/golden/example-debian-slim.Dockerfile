@@ -4,6 +4,8 @@
 
 # --- base: the distribution plus what every stage needs to fetch and verify -----------
 FROM debian:bookworm-20241111-slim AS base
+# Every stage FROM base inherits this shell. hadolint checks each stage on its own, so a
+# stage with a pipe in a RUN says SHELL again, as do stages from other images.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Build stages run no server; the final stage declares the real health check.
 HEALTHCHECK NONE
@@ -18,9 +20,19 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache \
  && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/sandbox-no-translations \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
- && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
+ && printf '%s\n' \
+      'path-exclude=/usr/share/doc/*' \
+      'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' \
+      'path-exclude=/usr/share/groff/*' \
+      'path-exclude=/usr/share/info/*' \
+      'path-exclude=/usr/share/lintian/*' \
+      'path-exclude=/usr/share/linda/*' \
+      'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' \
+    > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): base packages follow Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -32,68 +44,56 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        git \
        xz-utils \
  && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
+# sandbox-install-release: written once in the generator's files/, run by the tool stages below
+COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release
 
-# ripgrep 14.1.1: checksum-file (upstream checksum file fetched at build time)
+# ripgrep: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-ripgrep
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz asset=ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-x86_64-unknown-linux-musl.tar.gz.sha256 src0=ripgrep-14.1.1-x86_64-unknown-linux-musl/rg ;; \
-      arm64) url=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz asset=ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz sums=https://github.com/BurntSushi/ripgrep/releases/download/14.1.1/ripgrep-14.1.1-aarch64-unknown-linux-gnu.tar.gz.sha256 src0=ripgrep-14.1.1-aarch64-unknown-linux-gnu/rg ;; \
-      *) echo "sandbox: ripgrep has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of ripgrep" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for ripgrep (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/rg
+RUN sandbox-install-release ripgrep \
+      --version 14.1.1 \
+      --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
+      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary rg '{stem}/rg'
 
-# mise 2024.12.14: checksum-file (upstream checksum file fetched at build time)
+# mise: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-mise
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-mise
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/jdx/mise/releases/download/v2024.12.14/mise-v2024.12.14-linux-x64 asset=mise-v2024.12.14-linux-x64 sums=https://github.com/jdx/mise/releases/download/v2024.12.14/SHASUMS256.txt src0=mise-v2024.12.14-linux-x64 ;; \
-      arm64) url=https://github.com/jdx/mise/releases/download/v2024.12.14/mise-v2024.12.14-linux-arm64 asset=mise-v2024.12.14-linux-arm64 sums=https://github.com/jdx/mise/releases/download/v2024.12.14/SHASUMS256.txt src0=mise-v2024.12.14-linux-arm64 ;; \
-      *) echo "sandbox: mise has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of mise" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for mise (${asset})" >&2; exit 1; fi \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/mise
+RUN sandbox-install-release mise \
+      --version 2024.12.14 \
+      --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
+      --asset amd64 'mise-v{version}-linux-x64' \
+      --asset arm64 'mise-v{version}-linux-arm64' \
+      --checksums SHASUMS256.txt \
+      --archive raw \
+      --binary mise '{asset}'
 
-# uv 0.5.11: checksum-file (upstream checksum file fetched at build time)
+# uv: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-uv
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG TARGETARCH
-WORKDIR /tmp/release-uv
-RUN case "${TARGETARCH}" in \
-      amd64) url=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-x86_64-unknown-linux-gnu.tar.gz asset=uv-x86_64-unknown-linux-gnu.tar.gz sums=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-x86_64-unknown-linux-gnu.tar.gz.sha256 src0=uv-x86_64-unknown-linux-gnu/uv src1=uv-x86_64-unknown-linux-gnu/uvx ;; \
-      arm64) url=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-aarch64-unknown-linux-gnu.tar.gz asset=uv-aarch64-unknown-linux-gnu.tar.gz sums=https://github.com/astral-sh/uv/releases/download/0.5.11/uv-aarch64-unknown-linux-gnu.tar.gz.sha256 src0=uv-aarch64-unknown-linux-gnu/uv src1=uv-aarch64-unknown-linux-gnu/uvx ;; \
-      *) echo "sandbox: uv has no release asset for ${TARGETARCH}" >&2; exit 1 ;; \
-    esac \
- && curl -fsSL --retry 3 -o "${asset}" "${url}" \
- && curl -fsSL --retry 3 -o checksums "${sums}" \
- && sha256=$(awk -v asset="${asset}" '$2 == asset || $2 == "*" asset || $2 == "./" asset || $2 == "*./" asset { print $1; exit } NF == 1 { print $1; exit }' checksums) \
- && if [ -z "${sha256}" ]; then echo "sandbox: ${asset} is not listed in the checksum file of uv" >&2; exit 1; fi \
- && if ! echo "${sha256}  ${asset}" | sha256sum --check --quiet -; then echo "sandbox: sha256 mismatch for uv (${asset})" >&2; exit 1; fi \
- && tar -xzf "${asset}" \
- && install -D -m 0755 "${src0}" /out/usr/local/bin/uv \
- && install -D -m 0755 "${src1}" /out/usr/local/bin/uvx
+RUN sandbox-install-release uv \
+      --version 0.5.11 \
+      --url 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}' \
+      --asset amd64 uv-x86_64-unknown-linux-gnu.tar.gz \
+      --asset arm64 uv-aarch64-unknown-linux-gnu.tar.gz \
+      --checksums '{asset}.sha256' \
+      --archive tar.gz \
+      --binary uv '{stem}/uv' \
+      --binary uvx '{stem}/uvx'
 
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions
-SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-RUN git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/home/dev/.zsh/zsh-autosuggestions \
- && git -C /out/home/dev/.zsh/zsh-autosuggestions -c advice.detachedHead=false checkout --quiet 0123456789abcdef0123456789abcdef01234567 \
- && if [ "$(git -C /out/home/dev/.zsh/zsh-autosuggestions rev-parse HEAD)" != 0123456789abcdef0123456789abcdef01234567 ]; then echo "sandbox: zsh-autosuggestions is not at commit 0123456789abcdef0123456789abcdef01234567" >&2; exit 1; fi \
- && rm -rf /out/home/dev/.zsh/zsh-autosuggestions/.git
+RUN commit=0123456789abcdef0123456789abcdef01234567 \
+ && dest=/out/home/dev/.zsh/zsh-autosuggestions \
+ && git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git "${dest}" \
+ && git -C "${dest}" -c advice.detachedHead=false checkout --quiet "${commit}" \
+ && if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]; then \
+      echo "sandbox: zsh-autosuggestions is not at commit ${commit}" >&2; exit 1; \
+    fi \
+ && rm -rf "${dest}/.git"
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 FROM base AS release-file
@@ -117,7 +117,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG DEBIAN_FRONTEND=noninteractive
 # apt tools, all in one RUN (one `apt-get update`, one dpkg run):
 #   base-tools: tini, jq
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): tini follows Debian bookworm security updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -138,27 +139,36 @@ RUN existing="$(getent passwd 1001 | cut -d: -f1 || true)" \
  && useradd --uid 1001 --gid 1001 --create-home --home-dir /home/dev --shell /bin/bash dev \
  && echo 'dev ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/dev \
  && chmod 0440 /etc/sudoers.d/dev \
- && install -d -o 1001 -g 1001 /workspace /home/dev/.local /home/dev/.local/share /home/dev/.local/share/opencode /home/dev/.cache /home/dev/.cache/mise /home/dev/.npm /home/dev/.cache/uv
+ && install -d -o 1001 -g 1001 \
+      /workspace \
+      /home/dev/.local \
+      /home/dev/.local/share \
+      /home/dev/.local/share/opencode \
+      /home/dev/.cache \
+      /home/dev/.cache/mise \
+      /home/dev/.npm \
+      /home/dev/.cache/uv
 COPY --from=release-ripgrep /out/ /
 COPY --from=release-mise /out/ /
 COPY --from=release-uv /out/ /
-COPY --chown=1001:1001 --from=git-zsh-autosuggestions /out/home/dev/.zsh/zsh-autosuggestions /home/dev/.zsh/zsh-autosuggestions
-ENV PATH="/home/dev/.local/bin:/home/dev/.local/share/mise/shims:${PATH}"
+COPY --chown=1001:1001 --from=git-zsh-autosuggestions \
+     /out/home/dev/.zsh/zsh-autosuggestions \
+     /home/dev/.zsh/zsh-autosuggestions
+# one directory a line: a line continued inside the quotes starts in column 0, as the
+# parser keeps indentation as part of the value
+ENV PATH="/home/dev/.local/bin\
+:/home/dev/.local/share/mise/shims\
+:${PATH}"
 
 USER 1001:1001
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/dev/.cache/mise,uid=1001,gid=1001 \
     mise use --global --yes node@22.12.0
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/dev/.npm,uid=1001,gid=1001 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit prettier@3.4.2
-# DL3059 (consecutive RUNs): one RUN per tool on purpose, so a version bump rebuilds only its layer
-# hadolint ignore=DL3059
 RUN --mount=type=cache,target=/home/dev/.cache/uv,uid=1001,gid=1001 \
     uv tool install --python 3.12 ruff==0.8.4
-# nvm 0.40.1: runs the upstream installer script (UNVERIFIED: example only; pin the sha256 of the real script before building)
+# nvm 0.40.1: runs the upstream installer script (UNVERIFIED: example only; pin the sha256 of the
+#   real script before building)
 RUN curl -fsSL --retry 3 -o /tmp/install-nvm.sh https://raw.githubusercontent.com/nvm-sh/nvm/v0.40.1/install.sh \
  && PROFILE=/dev/null bash /tmp/install-nvm.sh \
  && rm -f /tmp/install-nvm.sh

@@ -3,6 +3,8 @@
 
 # --- base: the distribution plus what every stage needs to fetch and verify -----------
 FROM ubuntu:24.04 AS base
+# Every stage FROM base inherits this shell. hadolint checks each stage on its own, so a
+# stage with a pipe in a RUN says SHELL again, as do stages from other images.
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Build stages run no server; the final stage declares the real health check.
 HEALTHCHECK NONE
@@ -17,9 +19,19 @@ RUN rm -f /etc/apt/apt.conf.d/docker-clean /var/lib/man-db/auto-update \
  && echo 'Binary::apt::APT::Keep-Downloaded-Packages "true";' > /etc/apt/apt.conf.d/keep-cache \
  && echo 'Acquire::Languages "none";' > /etc/apt/apt.conf.d/sandbox-no-translations \
  && echo 'force-unsafe-io' > /etc/dpkg/dpkg.cfg.d/sandbox-unsafe-io \
- && printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/groff/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/lintian/*' 'path-exclude=/usr/share/linda/*' 'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
+ && printf '%s\n' \
+      'path-exclude=/usr/share/doc/*' \
+      'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' \
+      'path-exclude=/usr/share/groff/*' \
+      'path-exclude=/usr/share/info/*' \
+      'path-exclude=/usr/share/lintian/*' \
+      'path-exclude=/usr/share/linda/*' \
+      'path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo' \
+    > /etc/dpkg/dpkg.cfg.d/sandbox-exclude-docs \
  && echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): base packages follow the distribution's updates
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -52,7 +64,8 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG DEBIAN_FRONTEND=noninteractive
 # apt tools, all in one RUN (one `apt-get update`, one dpkg run):
 #   shell: zsh, tini
-# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same inputs give the same image
+# apt's and dpkg's logs and ldconfig's cache record the build's times: removed, so the same
+# inputs give the same image
 # DL3008 (unpinned apt packages): follows the security updates of Ubuntu 24.04
 # hadolint ignore=DL3008
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -73,7 +86,8 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/opencode --shell /usr/bin/zsh opencode \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
- && install -d -o 1000 -g 1000 /home/opencode/workspace
+ && install -d -o 1000 -g 1000 \
+      /home/opencode/workspace
 
 USER 1000:1000
 

@@ -59,4 +59,5 @@ def test_target_dir_is_per_architecture_and_registry_shared():
     assert arg.value == ("TARGETARCH",)
     (run,) = [c for c in stage if c.cmd == "RUN"]
     assert run.flags == ("--mount=type=cache,target=/usr/local/cargo/registry", "--mount=type=cache,target=/tmp/cargo-target")
-    assert run.value[0].startswith('CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install ')
+    command = " ".join(run.value[0].split())  # continuation lines joined, indentation folded
+    assert command.startswith('CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install ')

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -40,11 +43,11 @@ def test_renders_a_pinned_checkout_in_its_own_stage():
     assert stage[0].value == ("base", "AS", "git-zsh-plugins")
     (run,) = [c.value[0] for c in stage if c.cmd == "RUN"]
     out = "/out/home/opencode/.zsh/plugins"
-    assert f"git clone --quiet https://example.com/plugins.git {out}" in run
-    assert f"checkout --quiet {COMMIT}" in run
+    assert f"dest={out}" in run and 'git clone --quiet https://example.com/plugins.git "${dest}"' in run
+    assert f"commit={COMMIT}" in run and 'checkout --quiet "${commit}"' in run
     # the build fails unless HEAD really is the pinned commit
-    assert f'if [ "$(git -C {out} rev-parse HEAD)" != {COMMIT} ]' in run and "exit 1" in run
-    assert f"rm -rf {out}/.git" in run
+    assert 'if [ "$(git -C "${dest}" rev-parse HEAD)" != "${commit}" ]' in run and "exit 1" in run
+    assert 'rm -rf "${dest}/.git"' in run
     (copy,) = [c for c in stages["sandbox"] if c.cmd == "COPY" and "--from=git-zsh-plugins" in c.flags]
     assert "--chown=1000:1000" in copy.flags  # under ~: the user owns it
     assert copy.value == (out, "/home/opencode/.zsh/plugins")
@@ -98,3 +101,32 @@ def test_branch_defaults_to_the_repository_default():
 )
 def test_invalid_branch_names_are_rejected_at_their_path(branch, says):
     rejected(spec_data(tool_data("git", branch=branch)), "tools[1].branch", says)
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(cwd), "PATH": os.environ["PATH"]}  # fmt: skip
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.parametrize("keep_git", [False, True])
+def test_the_rendered_checkout_runs(tmp_path: Path, keep_git: bool):
+    """The stage's RUN with the repository and /out moved under tmp_path: HEAD is the pinned
+    commit (not the branch tip), and .git is gone unless keep_git."""
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    _git("init", "--quiet", "--initial-branch=main", cwd=upstream)
+    (upstream / "plugin.zsh").write_text("first\n")
+    _git("add", "plugin.zsh", cwd=upstream)
+    _git("commit", "--quiet", "-m", "first", cwd=upstream)
+    pinned = _git("rev-parse", "HEAD", cwd=upstream)
+    (upstream / "plugin.zsh").write_text("second\n")
+    _git("commit", "--quiet", "-am", "second", cwd=upstream)
+
+    tool = tool_data("git", commit=pinned, keep_git=keep_git)
+    (run,) = render_data(spec_data(tool)).runs("git-zsh-plugins")
+    script = run.replace("https://example.com/plugins.git", str(upstream)).replace("/out/", f"{tmp_path}/out/")
+    subprocess.run(["bash", "-o", "pipefail", "-c", script], check=True, cwd=tmp_path, timeout=60, capture_output=True)
+    checkout = tmp_path / "out/home/opencode/.zsh/plugins"
+    assert (checkout / "plugin.zsh").read_text() == "first\n"
+    assert (checkout / ".git").exists() == keep_git

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 
 import pytest
 
@@ -76,32 +77,62 @@ def test_renders_its_own_stage_from_base():
     assert not [c for c in stages["sandbox"] if c.cmd == "RUN" and "example.com/rg" in c.value[0]]
 
 
-def test_per_arch_case_pins_each_digest_and_checks_it_before_unpacking():
-    run = _stage_run(render_data(spec_data(tool_data("release"))))
-    assert run.startswith('case "${TARGETARCH}" in')
-    amd64 = run[run.index("amd64)"): run.index(";;", run.index("amd64)"))]
-    arm64 = run[run.index("arm64)"): run.index(";;", run.index("arm64)"))]
-    assert f"sha256={SHA_A}" in amd64 and "rg-15.1.0-x86_64.tar.gz" in amd64
-    assert f"sha256={SHA_B}" in arm64 and "rg-15.1.0-aarch64.tar.gz" in arm64
-    assert '*) echo "sandbox: rg has no release asset for ${TARGETARCH}" >&2; exit 1' in run
-    check = run.index('sha256sum --check')
-    assert run.index('curl -fsSL') < check < run.index('tar -xzf') < run.index("install -D -m 0755")
-    assert "/out/usr/local/bin/rg" in run
+def _options(run: str) -> list[tuple[str, ...]]:
+    """The stage's RUN as (option, values...) tuples, after the command and the tool."""
+    words = shlex.split(run)
+    assert words[:2] == ["sandbox-install-release", "rg"], words[:2]
+    options: list[tuple[str, ...]] = []
+    for word in words[2:]:
+        if word.startswith("--"):
+            options.append((word,))
+        else:
+            options[-1] += (word,)
+    return options
 
 
-def test_checksum_file_is_fetched_and_the_asset_looked_up_in_it():
+def _option(run: str, name: str) -> list[tuple[str, ...]]:
+    return [values[1:] for values in _options(run) if values[0] == name]
+
+
+def test_the_stage_states_the_spec_facts_one_per_line():
+    rendered = render_data(spec_data(tool_data("release")))
+    (stage,) = [block for block in rendered.text.split("\n\n") if "AS release-rg" in block]
+    assert stage.splitlines() == [
+        "# rg: pinned-digest (sha256 in sandbox.yaml)",
+        "FROM base AS release-rg",
+        "ARG TARGETARCH",
+        "RUN sandbox-install-release rg \\",
+        "      --version 15.1.0 \\",
+        "      --url 'https://example.com/rg/{version}/{asset}' \\",
+        "      --asset amd64 'rg-{version}-x86_64.tar.gz' \\",
+        "      --asset arm64 'rg-{version}-aarch64.tar.gz' \\",
+        f"      --sha256 amd64 {SHA_A} \\",
+        f"      --sha256 arm64 {SHA_B} \\",
+        "      --archive tar.gz \\",
+        "      --binary rg '{stem}/rg'",
+    ]
+    # the script is copied into the base stage once
+    assert rendered.text.count("COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release") == 1
+
+
+def test_checksum_file_is_named_when_no_digest_is_pinned():
     tool = tool_data("release", drop=("sha256",), checksum_file={"url": "https://example.com/rg/{version}/SHA256SUMS"})
     run = _stage_run(render_data(spec_data(tool)))
-    assert "sums=https://example.com/rg/15.1.0/SHA256SUMS" in run
-    assert run.index('-o checksums "${sums}"') < run.index("awk") < run.index("sha256sum --check")
-    assert 'if [ -z "${sha256}" ]' in run  # an asset missing from the file fails the build
+    # beside the download: only its name (the directory is written once, in --url)
+    assert _option(run, "--checksums") == [("SHA256SUMS",)]
+    assert _option(run, "--sha256") == [] and _option(run, "--checksums-format") == []
+    bsd = {"url": "https://example.com/rg/{version}/sums-bsd", "format": "bsd"}
+    run = _stage_run(render_data(spec_data(tool_data("release", drop=("sha256",), checksum_file=bsd))))
+    assert _option(run, "--checksums-format") == [("bsd",)]
 
 
-def test_unverified_download_has_no_check_and_says_so():
+def test_unverified_download_says_so():
     tool = tool_data("release", drop=("sha256",), unverified="upstream publishes no checksums")
     rendered = render_data(spec_data(tool))
-    assert "sha256sum" not in _stage_run(rendered)
-    assert "# rg 15.1.0: unverified (upstream publishes no checksums)" in rendered.text
+    run = _stage_run(rendered)
+    assert _option(run, "--unverified") == [()]
+    assert _option(run, "--sha256") == [] and _option(run, "--checksums") == []
+    assert "# rg: unverified (upstream publishes no checksums)" in rendered.text
 
 
 def test_lock_digest_is_used_only_for_the_url_it_was_computed_from():
@@ -109,45 +140,58 @@ def test_lock_digest_is_used_only_for_the_url_it_was_computed_from():
     url = "https://example.com/rg/15.1.0/rg-15.1.0-x86_64.tar.gz"
     lock = Lock(artifacts={"rg": {"amd64": LockEntry(url, SHA_B), "arm64": LockEntry(url, SHA_A)}})
     run = _stage_run(render_data(spec_data(tool), lock=lock))
-    amd64 = run[run.index("amd64)"): run.index(";;", run.index("amd64)"))]
-    arm64 = run[run.index("arm64)"): run.index(";;", run.index("arm64)"))]
-    assert f"sha256={SHA_B}" in amd64
-    assert "sha256=" not in arm64  # its lock entry names another URL
-    # only some arches are pinned: the check runs where a digest exists, never with an empty one
-    assert 'if [ -n "${sha256:-}" ] && ! echo "${sha256}  ${asset}" | sha256sum --check' in run
+    # arm64's lock entry names another URL: that arch stays unverified, amd64 is checked
+    assert _option(run, "--sha256") == [("amd64", SHA_B)]
+    assert _option(run, "--unverified") == [()]
 
 
-def test_partly_locked_release_fetches_the_checksum_file_only_for_unpinned_arches():
+def test_partly_locked_release_keeps_the_checksum_file_for_unpinned_arches():
     tool = tool_data("release", drop=("sha256",), checksum_file={"url": "https://example.com/{asset}.sha256"})
     url = "https://example.com/rg/15.1.0/rg-15.1.0-x86_64.tar.gz"
     lock = Lock(artifacts={"rg": {"amd64": LockEntry(url, SHA_B)}})
     run = _stage_run(render_data(spec_data(tool), lock=lock))
-    amd64 = run[run.index("amd64)"): run.index(";;", run.index("amd64)"))]
-    arm64 = run[run.index("arm64)"): run.index(";;", run.index("arm64)"))]
-    assert f"sha256={SHA_B}" in amd64 and "sums=" not in amd64
-    assert "sums=" in arm64 and "sha256=" not in arm64
-    assert 'if [ -z "${sha256:-}" ]; then curl' in run
-    assert 'if ! echo "${sha256}  ${asset}" | sha256sum --check' in run  # unconditional: every arch checked
+    assert _option(run, "--sha256") == [("amd64", SHA_B)]
+    assert _option(run, "--checksums") == [("https://example.com/{asset}.sha256",)]
+    assert _option(run, "--unverified") == []
 
 
-def test_raw_download_is_installed_without_unpacking():
+def test_fully_locked_release_drops_the_checksum_file():
+    tool = tool_data("release", drop=("sha256",), checksum_file={"url": "https://example.com/{asset}.sha256"})
+    lock = Lock(
+        artifacts={
+            "rg": {
+                "amd64": LockEntry("https://example.com/rg/15.1.0/rg-15.1.0-x86_64.tar.gz", SHA_A),
+                "arm64": LockEntry("https://example.com/rg/15.1.0/rg-15.1.0-aarch64.tar.gz", SHA_B),
+            }
+        }
+    )
+    run = _stage_run(render_data(spec_data(tool), lock=lock))
+    assert _option(run, "--sha256") == [("amd64", SHA_A), ("arm64", SHA_B)]
+    assert _option(run, "--checksums") == []
+
+
+def test_raw_download_is_installed_as_the_asset_itself():
     tool = tool_data("release", assets={"amd64": "rg-amd64", "arm64": "rg-arm64"}, binaries=[])
     run = _stage_run(render_data(spec_data(tool)))
-    assert "tar " not in run and "unzip" not in run
-    assert 'install -D -m 0755 "${src0}" /out/usr/local/bin/rg' in run
+    assert _option(run, "--archive") == [("raw",)]
+    assert _option(run, "--binary") == [("rg", "{asset}")]
 
 
-def test_tree_is_installed_under_opt_with_links():
+def test_tree_is_named_with_binaries_inside_it():
     tool = tool_data("release", tree="{stem}", binaries=[{"path": "bin/rg", "name": "rg"}])
     run = _stage_run(render_data(spec_data(tool)))
-    assert 'mv "${tree}" /out/opt/rg' in run
-    assert 'ln -s "/opt/rg/${src0}" /out/usr/local/bin/rg' in run
+    assert _option(run, "--tree") == [("{stem}",)]
+    assert _option(run, "--binary") == [("rg", "bin/rg")]
 
 
-@pytest.mark.parametrize(("asset", "unpack"), [("x.zip", "unzip -q"), ("x.tar.xz", "tar -xJf"), ("x.tbz", "tar -xjf")])
-def test_archive_type_follows_the_asset_name(asset, unpack):
+@pytest.mark.parametrize(("asset", "archive"), [("x.zip", "zip"), ("x.tar.xz", "tar.xz"), ("x.tbz", "tar.bz2"), ("x.tgz", "tar.gz")])
+def test_archive_type_follows_the_asset_name(asset, archive):
     tool = tool_data("release", assets={"amd64": asset, "arm64": asset}, binaries=[{"path": "rg", "name": "rg"}])
-    assert unpack in _stage_run(render_data(spec_data(tool)))
+    assert _option(_stage_run(render_data(spec_data(tool))), "--archive") == [(archive,)]
+
+
+def test_the_base_stage_copies_the_script_only_when_a_stage_runs_it():
+    assert "sandbox-install-release" not in render_data(spec_data()).text
 
 
 @pytest.mark.parametrize(("asset", "package"), [("x.zip", "unzip"), ("x.tar.xz", "xz-utils"), ("x.tar.bz2", "bzip2")])

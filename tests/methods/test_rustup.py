@@ -65,7 +65,7 @@ def test_render_runs_as_the_user_and_checks_the_digest_per_arch():
     final = rendered.stages()["sandbox"]
     run = _rustup_run(rendered)
     assert final.index(run) > next(i for i, c in enumerate(final) if c.cmd == "USER")
-    script = run.value[0]
+    script = " ".join(run.value[0].split())  # continuation lines joined, indentation folded
     assert f"x86_64-unknown-linux-gnu sha256={SHA_A}" in script
     assert f"aarch64-unknown-linux-gnu sha256={SHA_B}" in script
     assert "https://static.rust-lang.org/rustup/archive/1.29.0/aarch64-unknown-linux-gnu/rustup-init" in script

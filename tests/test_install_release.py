@@ -1,0 +1,347 @@
+"""files/sandbox-install-release, run for real: archives of every kind the release method
+unpacks, built here and served over loopback to the real curl; wrong digests, checksum files
+that do not list the asset, archives without the named binary; the placeholders filled as
+generator/methods/release.py fills them."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import io
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from generator.methods.release import ReleaseTool
+
+SCRIPT = Path(__file__).resolve().parent.parent / "files" / "sandbox-install-release"
+BINARY = b"#!/bin/sh\necho tool 1.2.3\n"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tar(mode: str, members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=f"w:{mode}") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+#: asset suffix -> (--archive, archive of the members)
+PACKERS = {
+    ".tar.gz": ("tar.gz", functools.partial(tar, "gz")),
+    ".tgz": ("tar.gz", functools.partial(tar, "gz")),
+    ".tar.xz": ("tar.xz", functools.partial(tar, "xz")),
+    ".tar.bz2": ("tar.bz2", functools.partial(tar, "bz2")),
+    ".zip": ("zip", zipped),
+}
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory):
+    """(directory served, its base URL): files written into it are downloadable."""
+    root = tmp_path_factory.mktemp("site")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def install(tmp_path: Path, tool: str, *args: str, arch: str = "amd64") -> subprocess.CompletedProcess[str]:
+    """Run the script as a release stage does, installing under tmp_path/out."""
+    env = {"PATH": os.environ["PATH"], "TARGETARCH": arch, "TMPDIR": str(tmp_path)}
+    return subprocess.run(
+        ["bash", str(SCRIPT), tool, *args, "--into", str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def installed(tmp_path: Path, name: str) -> Path:
+    return tmp_path / "out" / "usr" / "local" / "bin" / name
+
+
+def publish(site, name: str, data: bytes) -> None:
+    root, _ = site
+    (root / name).write_bytes(data)
+
+
+def test_the_script_is_executable_and_shellcheck_clean():
+    assert SCRIPT.stat().st_mode & stat.S_IXUSR
+    if not shutil.which("shellcheck"):
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+    result = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("suffix", PACKERS)
+def test_each_archive_kind_is_verified_unpacked_and_installed(site, tmp_path, suffix):
+    kind, pack = PACKERS[suffix]
+    asset = f"tool-1.2.3-x86_64{suffix}"
+    data = pack({"tool-1.2.3-x86_64/bin/tool": BINARY, "tool-1.2.3-x86_64/README": b"docs\n"})
+    publish(site, asset, data)
+    result = install(
+        tmp_path, "tool",
+        "--version", "1.2.3",
+        "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", "tool-{version}-{uname}" + suffix,
+        "--sha256", "amd64", sha256(data),
+        "--archive", kind,
+        "--binary", "tool", "{stem}/bin/tool",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    binary = installed(tmp_path, "tool")
+    assert binary.read_bytes() == BINARY
+    assert stat.S_IMODE(binary.stat().st_mode) == 0o755
+    # only the binaries reach /out; the download and the rest of the archive stay behind
+    assert sorted(p.name for p in (tmp_path / "out").rglob("*")) == ["bin", "local", "tool", "usr"]
+
+
+def test_a_raw_download_is_the_binary_itself(site, tmp_path):
+    publish(site, "tool_linux_arm64", BINARY)
+    result = install(
+        tmp_path, "tool",
+        "--version", "1.2.3",
+        "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", "tool_linux_amd64",
+        "--asset", "arm64", "tool_linux_{arch}",
+        "--sha256", "arm64", sha256(BINARY),
+        "--archive", "raw",
+        "--binary", "tool", "{asset}",
+        arch="arm64",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert installed(tmp_path, "tool").read_bytes() == BINARY
+
+
+def test_a_tree_goes_to_opt_with_links_to_its_binaries(site, tmp_path):
+    data = tar("gz", {"node-v1/bin/node": BINARY, "node-v1/lib/x.js": b"x\n"})
+    publish(site, "node-v1.tar.gz", data)
+    result = install(
+        tmp_path, "node",
+        "--version", "1",
+        "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", "node-v{version}.tar.gz",
+        "--sha256", "amd64", sha256(data),
+        "--archive", "tar.gz",
+        "--tree", "{stem}",
+        "--binary", "node", "bin/node",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "opt" / "node" / "lib" / "x.js").read_bytes() == b"x\n"
+    assert os.readlink(installed(tmp_path, "node")) == "/opt/node/bin/node"
+
+
+def _with_sums(site, tmp_path, sums: str, *extra: str, asset: str = "tool-amd64.tar.gz"):
+    data = tar("gz", {"tool": BINARY})
+    publish(site, asset, data)
+    publish(site, "SUMS", sums.format(digest=sha256(data), asset=asset).encode())
+    return install(
+        tmp_path, "tool",
+        "--version", "1.2.3",
+        "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", asset,
+        "--checksums", f"{site[1]}/SUMS",
+        *extra,
+        "--archive", "tar.gz",
+        "--binary", "tool", "tool",
+    )  # fmt: skip
+
+
+OTHER = "0" * 64
+
+
+@pytest.mark.parametrize(
+    "sums",
+    [
+        f"{OTHER}  {{asset}}.sig\n{{digest}}  {{asset}}\n",
+        f"{OTHER}  other\n{{digest}} *{{asset}}\n",
+        "{digest}  ./{asset}\n",
+        "{digest} *./{asset}\n",
+        "{digest}\n",  # the asset's own .sha256: one bare digest
+    ],
+    ids=["plain", "binary-mode", "dot-slash", "binary-mode-dot-slash", "bare-digest"],
+)
+def test_the_digest_is_looked_up_in_a_sha256sum_file(site, tmp_path, sums):
+    result = _with_sums(site, tmp_path, sums)
+    assert result.returncode == 0, result.stderr
+    assert installed(tmp_path, "tool").read_bytes() == BINARY
+
+
+@pytest.mark.parametrize("name", ["{asset}", "./{asset}"])
+def test_the_digest_is_looked_up_in_a_bsd_file_among_other_algorithms(site, tmp_path, name):
+    sums = (
+        f"CRC32 ({name}) = deadbeef\n"
+        f"SHA256 ({name}.tar.gz) = {OTHER}\n"
+        f"SHA256 ({name}) = {{digest}}\n"
+        f"SHA512 ({name}) = {OTHER}{OTHER}\n"
+    )
+    result = _with_sums(site, tmp_path, sums, "--checksums-format", "bsd", asset="tool-bsd.tar.gz")
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_checksum_file_named_without_a_url_sits_beside_the_asset(site, tmp_path):
+    root, base = site
+    (root / "v1.2.3").mkdir(exist_ok=True)
+    data = tar("gz", {"tool": BINARY})
+    (root / "v1.2.3" / "tool-x86_64.tar.gz").write_bytes(data)
+    (root / "v1.2.3" / "tool_1.2.3_SUMS").write_text(f"{sha256(data)}  tool-x86_64.tar.gz\n")
+    result = install(
+        tmp_path, "tool",
+        "--version", "1.2.3",
+        "--url", f"{base}/v{{version}}/{{asset}}",
+        "--asset", "amd64", "tool-{uname}.tar.gz",
+        "--checksums", "tool_{version}_SUMS",
+        "--archive", "tar.gz",
+        "--binary", "tool", "tool",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_asset_missing_from_the_checksum_file_fails_the_build(site, tmp_path):
+    result = _with_sums(site, tmp_path, f"{OTHER}  tool-arm64.tar.gz\n", asset="tool-unlisted.tar.gz")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "sandbox: tool-unlisted.tar.gz is not listed in the checksum file of tool"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_wrong_digest_fails_before_anything_is_unpacked(site, tmp_path):
+    result = _with_sums(site, tmp_path, f"{OTHER}  {{asset}}\n", asset="tool-tampered.tar.gz")
+    assert result.returncode == 1
+    assert "sandbox: sha256 mismatch for tool (tool-tampered.tar.gz)" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_pinned_digest_wins_over_the_checksum_file(site, tmp_path):
+    # the checksum file lists a wrong digest: only the pinned one may be used
+    data = tar("gz", {"tool": BINARY})
+    publish(site, "tool-pinned.tar.gz", data)
+    publish(site, "BAD-SUMS", f"{OTHER}  tool-pinned.tar.gz\n".encode())
+    result = install(
+        tmp_path, "tool",
+        "--version", "1",
+        "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", "tool-pinned.tar.gz",
+        "--sha256", "amd64", sha256(data),
+        "--checksums", f"{site[1]}/BAD-SUMS",
+        "--archive", "tar.gz",
+        "--binary", "tool", "tool",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_binary_missing_from_the_archive_is_named(site, tmp_path):
+    data = tar("gz", {"tool-1/other": BINARY})
+    publish(site, "tool-1.tar.gz", data)
+    result = install(
+        tmp_path, "tool",
+        "--version", "1",
+        "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", "tool-{version}.tar.gz",
+        "--sha256", "amd64", sha256(data),
+        "--archive", "tar.gz",
+        "--binary", "tool", "{stem}/tool",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == "sandbox: tool: tool-1.tar.gz has no tool-1/tool"
+
+
+def test_an_architecture_without_an_asset_fails(tmp_path):
+    result = install(
+        tmp_path, "tool", "--version", "1", "--url", "http://127.0.0.1:1/{asset}",
+        "--asset", "amd64", "tool", "--unverified", "--binary", "tool", "{asset}", arch="arm64",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip() == "sandbox: tool has no release asset for arm64"
+
+
+def test_a_download_that_fails_names_the_tool_and_url(site, tmp_path):
+    url = f"{site[1]}/missing.tar.gz"
+    result = install(
+        tmp_path, "tool", "--version", "1", "--url", url, "--asset", "amd64", "missing.tar.gz",
+        "--unverified", "--archive", "tar.gz", "--binary", "tool", "tool",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(f"sandbox: tool: download failed: {url}")
+
+
+def test_nothing_is_installed_unchecked_unless_the_stage_says_so(site, tmp_path):
+    publish(site, "tool-raw", BINARY)
+    args = ["--version", "1", "--url", f"{site[1]}/{{asset}}", "--asset", "amd64", "tool-raw", "--binary", "tool", "{asset}"]
+    refused = install(tmp_path, "tool", *args)
+    assert refused.returncode == 1
+    assert "sandbox: tool: no sha256 and no checksum file for amd64" in refused.stderr
+    allowed = install(tmp_path, "tool", *args, "--unverified")
+    assert allowed.returncode == 0, allowed.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--version"], ["tool", "--version", "1", "--bogus"], ["tool", "--asset", "amd64"]],
+)
+def test_bad_arguments_are_refused(tmp_path, args):
+    result = install(tmp_path, *args) if args else install(tmp_path, "--version")
+    assert result.returncode == 1
+    assert result.stderr.startswith("sandbox: ")
+
+
+ALL_PLACEHOLDERS = "{version}/{arch}/{uname}/{triple_arch}/{short}/{stem}/{asset}"
+
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+@pytest.mark.parametrize("asset", ["t-{version}-{uname}.tar.gz", "t_{short}.tgz", "t-{triple_arch}.zip", "t-{arch}"])
+def test_placeholders_are_filled_as_the_generator_fills_them(site, tmp_path, arch, asset):
+    """The script fetches the URL the generator computes for `sandbox lock` and the SBOM."""
+    tool = ReleaseTool(
+        name="t", method="release", version="1.2.3", url=f"{site[1]}/{ALL_PLACEHOLDERS}",
+        assets={arch: asset}, binaries=[] if "." not in asset else [{"path": "{stem}/{uname}/t", "name": "t"}],
+        unverified="test",
+    )  # fmt: skip
+    url = tool.asset_url(arch)
+    name = tool.asset_name(arch)
+    inside = tool._fill(tool.installed[0].path or "", arch)
+    kind, pack = next(((k, p) for s, (k, p) in PACKERS.items() if name.endswith(s)), ("raw", None))
+    publish_path = site[0] / url.removeprefix(site[1] + "/")
+    publish_path.parent.mkdir(parents=True, exist_ok=True)
+    publish_path.write_bytes(pack({inside: BINARY}) if pack else BINARY)
+    result = install(
+        tmp_path, "t",
+        "--version", "1.2.3",
+        "--url", tool.url,
+        "--asset", arch, asset,
+        "--unverified",
+        "--archive", kind,
+        "--binary", "t", tool.installed[0].path or "{asset}",
+        arch=arch,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert installed(tmp_path, "t").read_bytes() == BINARY
