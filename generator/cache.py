@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from generator.paths import LOCK_NAME, PACKAGE_DIR, templates_dir, user_cache_dir
+from generator.paths import LOCK_NAME, PACKAGE_DIR, private_to_user, templates_dir, user_cache_dir
 from generator.safefile import MAX_INPUT_BYTES, read_regular
 from generator.terminal import has_controls
 
@@ -192,7 +192,7 @@ class ResultCache:
 
     def lookup(self) -> Entry | None:
         path = self._file()
-        if path is None:
+        if path is None or not private_to_user(path):
             return None
         try:
             return Entry.loads(read_regular(path, MAX_ENTRY_BYTES).decode("utf-8"))

@@ -7,6 +7,7 @@ before anything heavy is imported.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).parent
@@ -35,12 +36,40 @@ def generator_script(name: str) -> Path:
 
 
 def user_cache_dir(name: str) -> Path | None:
-    """$XDG_CACHE_HOME/opencode-sandbox/<name> (created), or None when it cannot be made:
-    every cache is an optimisation, so a read-only home only makes runs slower."""
+    """$XDG_CACHE_HOME/opencode-sandbox/<name> (created, mode 0700), or None when it cannot be
+    made or is not private to this user: every cache is an optimisation, so a read-only home
+    only makes runs slower, and what a cache holds (compiled templates, above all) is only
+    trusted when no other user could have written it."""
     root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = Path(root) / "opencode-sandbox" / name
+    ours = Path(root) / "opencode-sandbox"
+    directory = ours / name
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        for level in (ours, directory):
+            level.mkdir(mode=0o700, parents=level is ours, exist_ok=True)
+            _restrict(level)
     except OSError:
         return None
-    return directory
+    return directory if private_to_user(ours) and private_to_user(directory) else None
+
+
+def _restrict(directory: Path) -> None:
+    """Our own cache directory made by a umask that lets the group write (or by an older
+    release): take the group's and others' write away. Entries are still checked one by one."""
+    info = directory.lstat()
+    if not stat.S_ISLNK(info.st_mode) and info.st_uid == getattr(os, "getuid", lambda: info.st_uid)():
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            directory.chmod(0o700)
+
+
+def private_to_user(path: Path) -> bool:
+    """Whether ``path`` (not followed if a symlink) belongs to this user and no one else may
+    write it: then no other user's process wrote what it holds."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    if stat.S_ISLNK(info.st_mode):
+        return False
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return False
+    return not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)

@@ -7,6 +7,7 @@ import posixpath
 import textwrap
 from functools import cache
 from itertools import groupby
+from pathlib import Path
 
 import jinja2
 
@@ -15,16 +16,20 @@ from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
 from generator.methods.base import q
 from generator.methods.context import RenderContext
-from generator.paths import script_in_context, templates_dir, user_cache_dir
+from generator.paths import private_to_user, script_in_context, templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept between runs: compiling them from source is a tenth of a
     `sandbox check` (see bench/). Entries are keyed by the template's source, so an edited
-    template is compiled afresh; a cache that cannot be read or written is skipped."""
+    template is compiled afresh; a cache that cannot be read or written is skipped. Loading an
+    entry runs its code, so one that another user could have written is compiled afresh too
+    (the directory itself is private: paths.user_cache_dir)."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if not private_to_user(Path(self._get_cache_filename(bucket))):
+            return
         try:
             super().load_bytecode(bucket)
         except Exception:  # noqa: BLE001 - a truncated or foreign entry (pickle, marshal): compile instead

@@ -130,17 +130,28 @@ def _http_error(url: str, status: int, headers: Message, token_hint: bool) -> Up
     return UpstreamError(f"{url}: HTTP {status} ({reason})", status, headers)
 
 
+def _count(header: str | None, maximum: int) -> int | None:
+    """A header's whole number when it is one (ASCII digits, at most ``maximum``): what an
+    upstream sends is shown or used only then, never as it came."""
+    if header and header.isascii() and header.isdigit() and len(header) <= len(str(maximum)) and int(header) <= maximum:
+        return int(header)
+    return None
+
+
 def _rate_limit_message(url: str, status: int, headers: Message, token_hint: bool) -> str:
     when = ""
     reset = headers.get("X-RateLimit-Reset")
     retry_after = headers.get("Retry-After")
-    if reset and reset.isdigit():
-        at = datetime.fromtimestamp(int(reset), tz=timezone.utc)
-        minutes = max(0, round((int(reset) - time.time()) / 60))
+    # what an upstream says is shown only when it is a plausible number: a huge or non-ASCII
+    # value must not become a traceback or reach the terminal as it came
+    reset_at = _count(reset, 253402300799)  # 9999-12-31T23:59:59Z, what a datetime holds
+    if reset_at is not None:
+        at = datetime.fromtimestamp(reset_at, tz=timezone.utc)
+        minutes = max(0, round((reset_at - time.time()) / 60))
         when = f"; it resets at {at:%H:%M} UTC (in about {minutes} min)"
-    elif retry_after and retry_after.isdigit():
+    elif _count(retry_after, 10**9) is not None:
         when = f"; retry after {retry_after} s"
     limit = headers.get("X-RateLimit-Limit")
-    quota = f" (limit {limit} requests per hour)" if limit else ""
+    quota = f" (limit {limit} requests per hour)" if _count(limit, 10**9) is not None else ""
     hint = "; set GITHUB_TOKEN to raise the limit (60 requests per hour without a token, 5000 with one)" if token_hint else ""
     return f"rate limit reached: {url} answered HTTP {status}{quota}{when}{hint}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from .conftest import commented_spec, serve_sources
 
 
@@ -124,3 +126,24 @@ def test_github_token_goes_to_the_github_api_only(tmp_path, upstream, sandbox, m
     assert api and all(r.headers.get("Authorization") == "Bearer secret-token" for r in api)
     others = [r for r in upstream.requests if not r.path.startswith("/api/")]
     assert others and not any("secret-token" in str(r.headers) for r in others)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-RateLimit-Reset": "9" * 40, "X-RateLimit-Limit": "60"},
+        {"X-RateLimit-Reset": "٣٣", "Retry-After": "１２", "X-RateLimit-Limit": "6\x1b[2J0"},
+        {"X-RateLimit-Reset": "253402300800", "Retry-After": "9" * 30},
+    ],
+    ids=["huge", "non-ascii-digits", "past-what-a-datetime-holds"],
+)
+def test_a_hostile_rate_limit_header_is_not_a_traceback_and_not_echoed(headers: dict[str, str]) -> None:
+    from email.message import Message
+
+    from generator.supply.fetch import _rate_limit_message
+
+    message = Message()
+    for key, value in headers.items():
+        message[key] = value
+    text = _rate_limit_message("https://api.github.com/x", 403, message, token_hint=False)
+    assert text == "rate limit reached: https://api.github.com/x answered HTTP 403"
