@@ -131,7 +131,7 @@ def test_github_token_goes_to_the_github_api_only(tmp_path, upstream, sandbox, m
 @pytest.mark.parametrize(
     "headers",
     [
-        {"X-RateLimit-Reset": "9" * 40, "X-RateLimit-Limit": "60"},
+        {"X-RateLimit-Reset": "9" * 40, "X-RateLimit-Limit": "9" * 40},
         {"X-RateLimit-Reset": "٣٣", "Retry-After": "１２", "X-RateLimit-Limit": "6\x1b[2J0"},
         {"X-RateLimit-Reset": "253402300800", "Retry-After": "9" * 30},
     ],
