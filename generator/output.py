@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.safefile import kind, read_regular
+from generator.safefile import TooLarge, kind, read_regular
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,13 @@ def write_atomic(path: Path, text: str) -> bool:
     """
     data = text.encode("utf-8")
     try:
-        # refuses a FIFO or device before opening it; rename would replace it with a file
-        if read_regular(path) == data:
-            return False
+        # refuses a FIFO or device before opening it; rename would replace it with a file; a
+        # file longer than the new text cannot equal it and is not read
+        try:
+            if read_regular(path, len(data)) == data:
+                return False
+        except TooLarge:
+            pass
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         mode = 0o644
@@ -149,12 +153,18 @@ class Drift:
 
 def drift(path: Path, expected: str, label: str | None = None) -> Drift | None:
     """The unified diff from the file on disk to ``expected``, or None when equal."""
+    # a file on disk far larger than the expected text is not read whole: the diff shows only
+    # that it differs (a stray multi-gigabyte file must not exhaust memory)
+    limit = 4 * len(expected.encode("utf-8")) + (1 << 20)
     try:
         # universal newlines, as read_text would
-        data = read_regular(path).decode("utf-8", errors="replace")
+        data = read_regular(path, limit).decode("utf-8", errors="replace")
         current: str | None = data.replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         current = None
+    except TooLarge:
+        name = label or str(path)
+        return Drift(path, f"--- {name} (on disk: over {limit} bytes, not compared line by line)\n+++ {name} (from spec)\n")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     if current == expected:

@@ -191,3 +191,16 @@ def test_build_regenerate_follows_the_same_rule_before_docker_is_asked(project, 
     assert code == 2
     assert "profiles.default.output: './sandbox.yaml' is the spec itself" in err[0]
     assert state(project / "sandbox.yaml") == spec_before
+
+
+def test_a_huge_file_at_an_output_is_not_read_whole(tmp_path: Path) -> None:
+    """drift and the write compare without reading a file far larger than the new text."""
+    from generator.output import drift, write_atomic
+
+    target = tmp_path / "Dockerfile"
+    with target.open("wb") as handle:
+        handle.truncate(64 << 20)  # sparse: 64 MiB of zeros, no disk
+    found = drift(target, "FROM scratch\n")
+    assert found is not None and "not compared line by line" in found.diff
+    assert write_atomic(target, "FROM scratch\n") is True
+    assert target.read_text() == "FROM scratch\n"
