@@ -139,7 +139,12 @@ class Engine:
             raise HarnessError(f"{self.key}: base image {source} is not in the engine (set SANDBOX_TEST_BASE_IMAGE)")
         context = work / f"base-{self.key}"
         context.mkdir(parents=True, exist_ok=True)
-        (context / "Dockerfile").write_text(f"FROM {source}\nLABEL org.opencode-sandbox.bench-run={run_id}\n", encoding="utf-8")
+        # `RUN true` (an empty layer, left out of the image): on the 26.1 engine a build of FROM and
+        # LABEL alone failed with "failed to solve: not found" (a stale record in BuildKit's cache
+        # database after prunes, seen for linux/amd64 only); a build with a RUN step did not
+        (context / "Dockerfile").write_text(
+            f"FROM {source}\nLABEL org.opencode-sandbox.bench-run={run_id}\nRUN true\n", encoding="utf-8"
+        )
         args: list[str] = []
         if self.key == "modern":
             platforms = [p for p in ("linux/amd64", "linux/arm64") if self.has_platform(source, p)]
