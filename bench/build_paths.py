@@ -359,7 +359,7 @@ def engines_and_cache(modern: Engine, legacy: Engine, rounds: int, work: Path, l
                 progress(f"build paths, round {round_no}/{rounds}: --no-cache on {engine.key} ({engine.version}) ...")
                 build = sandbox_build(engine, spec, tag, "--no-cache", label=f"engine-{engine.key}-r{round_no}", logs=logs)
                 engine_cmp.samples[side].append(build)
-                progress(f"  {build.seconds:.1f} s with {build.path} ({build.tail_s} s after the last step started)")
+                progress(f"  {build.seconds:.1f} s with {build.path} ({_fmt(build.tail_s)} after the last step started)")
         cache_cmp.loads.append(load_average())
         engine_cmp.loads.append(load_average())
     modern.remove_images(tag)
@@ -579,11 +579,11 @@ def go_cross_vs_emulated(modern: Engine, rounds: int, work: Path, logs: Path, pr
             machine = _elf_machine_in(modern, tag)
             if machine != "aarch64":
                 raise HarnessError(f"go stage ({side}) built a {machine} binary, not aarch64; log: {build.log}")
-            progress(f"  {build.seconds:.1f} s (the go install step: {build.step_s} s)")
+            progress(f"  {build.seconds:.1f} s (the go install step: {_fmt(build.step_s)})")
             modern.remove_images(tag)
     cmp.loads.append(load_average())
-    steps = [f"{a.step_s}/{b.step_s}" for a, b in zip(cmp.samples["a"], cmp.samples["b"])]
-    cmp.notes.append(f"the `go install` step alone, A/B per round: {', '.join(steps)} s")
+    steps = [f"{_fmt(a.step_s)}/{_fmt(b.step_s)}" for a, b in zip(cmp.samples["a"], cmp.samples["b"])]
+    cmp.notes.append(f"the `go install` step alone, A/B per round: {', '.join(steps)}")
     std = modern.docker("run", "--rm", "--platform", "linux/arm64", "--network", "none", builder, "sh", "-c",
                         "go version; ls -d $(go env GOROOT)/pkg/linux_* 2>/dev/null || true", check=False)
     cmp.notes.append(f"builder image: Debian bookworm's golang-go ({' '.join(std.stdout.split())}); "
