@@ -3,6 +3,7 @@
     source /tmp/docker-env.sh          # any engine with BuildKit; see bench/README.md
     .venv/bin/python bench/run.py      # full: >= 10 CLI runs, 3 build rounds
     .venv/bin/python bench/run.py --quick   # CI: 1 round, small; never fails on a timing
+    .venv/bin/python bench/run.py --only build-paths   # one section (generator, dockerfile, build-paths)
 
 Raw results go to bench/results/ (gitignored). Exit status: 0 when the benchmark ran,
 whatever the timings; 2 when the harness itself broke (or, without --quick, when there is
@@ -21,6 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import build_paths  # noqa: E402
 import dockerfile_bench  # noqa: E402
 import generator_speed  # noqa: E402
 
@@ -34,25 +36,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=("integration",), default="integration")
     parser.add_argument("--rounds", type=int, default=3, help="build rounds (ignored with --quick)")
     parser.add_argument("--runs", type=int, default=15, help="fresh-interpreter runs per CLI command")
+    parser.add_argument("--only", action="append", choices=SECTIONS, default=[],
+                        help="run only this section (repeatable); default: all")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    wanted = set(args.only or SECTIONS)
+    sections: list[str] = []
 
-    try:
-        speed = generator_speed.measure(
-            REPO_SPEC,
-            runs=3 if args.quick else max(args.runs, 10),
-            sizes=[10, 100] if args.quick else [10, 100, 1000],
-            scale_runs=1 if args.quick else 5,
-        )
-    except Exception:  # noqa: BLE001 - report the harness failure, exit 2
-        traceback.print_exc()
-        return 2
-    (RESULTS / f"generator_speed-{stamp}.json").write_text(json.dumps(speed, indent=2) + "\n", encoding="utf-8")
-    sections = ["## Generator speed\n", generator_speed.report(speed)]
+    if "generator" in wanted:
+        try:
+            speed = generator_speed.measure(
+                REPO_SPEC,
+                runs=3 if args.quick else max(args.runs, 10),
+                sizes=[10, 100] if args.quick else [10, 100, 1000],
+                scale_runs=1 if args.quick else 5,
+            )
+        except Exception:  # noqa: BLE001 - report the harness failure, exit 2
+            traceback.print_exc()
+            return 2
+        (RESULTS / f"generator_speed-{stamp}.json").write_text(json.dumps(speed, indent=2) + "\n", encoding="utf-8")
+        sections += ["## Generator speed\n", generator_speed.report(speed)]
 
-    if not args.no_docker:
+    if not args.no_docker and "dockerfile" in wanted:
         problem = dockerfile_bench.engine_available()
         if problem:
             sections += ["\n## Dockerfile benchmark\n", f"Skipped: no Docker engine ({problem}).\n"]
@@ -68,11 +75,26 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             (RESULTS / f"dockerfile_bench-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
             sections += ["\n## Generated vs hand-written Dockerfile\n", dockerfile_bench.report(result)]
+
+    if not args.no_docker and "build-paths" in wanted:
+        # each part says on its own line when its engine is missing; no part fails on a timing
+        started = time.monotonic()
+        try:
+            paths = build_paths.measure(1 if args.quick else args.rounds, progress, RESULTS)
+        except build_paths.HarnessError as exc:
+            print("".join(sections), end="")
+            print(f"bench: {exc}", file=sys.stderr)
+            return 2
+        paths["wall_s"] = time.monotonic() - started
+        (RESULTS / f"build_paths-{stamp}.json").write_text(json.dumps(paths, indent=2) + "\n", encoding="utf-8")
+        sections += ["\n## Build paths (issue 9)\n", build_paths.report(paths),
+                     f"\nThis section took {paths['wall_s'] / 60:.1f} min.\n"]
     print("".join(sections), end="")
     return 0
 
 
 REPO_SPEC = HERE.parent / "sandbox.yaml"
+SECTIONS = ("generator", "dockerfile", "build-paths")
 
 if __name__ == "__main__":
     raise SystemExit(main())
