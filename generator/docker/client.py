@@ -296,6 +296,14 @@ class DockerClient:
             return error
         if isinstance(exc, ClientNotFoundError):
             return CliMissing(f"docker CLI not found at {self._cli!r}; {CLI_HINT}")
+        import json
+
+        import pydantic
+
+        if isinstance(exc, (pydantic.ValidationError, json.JSONDecodeError)):
+            # python-on-whales could not read what the CLI printed (an engine or CLI release
+            # whose output it does not know): our error, not a traceback
+            return default(f"the docker CLI's answer could not be read: {str(exc).splitlines()[0]}")
         if isinstance(exc, UnicodeDecodeError):
             # python-on-whales decodes a failed command's output strictly, so output that is
             # not UTF-8 costs us the CLI's message

@@ -388,3 +388,12 @@ def test_a_stream_left_early_stops_the_cli_and_what_it_started(tmp_path: Path) -
     assert time.monotonic() - started < 10
     helper = Path(f"/proc/{int(pidfile.read_text())}/stat")
     assert not helper.exists() or helper.read_text().split()[2] == "Z", "the CLI's helper outlived the stream"
+
+
+def test_an_answer_python_on_whales_cannot_read_is_a_docker_error(tmp_path: Path) -> None:
+    cli = _write_script(tmp_path / "odd", "#!/bin/sh\necho '{\"Client\": 12, \"Server\": [1, 2]}'\n")
+    with pytest.raises(DockerError, match="answer could not be read"):
+        DockerClient(cli=str(cli)).server_version()
+    garbage = _write_script(tmp_path / "garbage", "#!/bin/sh\necho 'not json at all'\n")
+    with pytest.raises(DockerError, match="answer could not be read"):
+        DockerClient(cli=str(garbage)).server_version()
