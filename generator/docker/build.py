@@ -10,7 +10,6 @@ reproducible image — is refused up front on the built-in path, with what to in
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import threading

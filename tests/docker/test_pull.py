@@ -9,13 +9,9 @@ import http.server
 import io
 import json
 import random
-import shutil
 import socket
-import subprocess
 import tarfile
 import threading
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +21,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.docker.cli import docker_cli
-from tests.docker.registry import free_port, running_registry, wait_http
+from tests.docker.registry import running_registry
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.errors import NotRunning, PullError
