@@ -58,7 +58,7 @@ def test_tilde_name_is_not_a_home_path(path):
 def test_tilde_and_tilde_slash_still_expand_to_the_users_home():
     spec = load(spec_data(path=["~", "~/.local/bin"]))
     text = render(spec, None, Lock())
-    assert 'ENV PATH="/home/opencode:/home/opencode/.local/bin:' in text
+    assert 'ENV PATH="/home/opencode\\\n:/home/opencode/.local/bin\\\n:' in text
 
 
 @pytest.mark.parametrize("value", ["x\\", "x\\\\", 'say \\"hi\\"', "\\"])

@@ -3,6 +3,8 @@ refuses (exit 2 with the place), and that no size or depth of input crashes or s
 
 from __future__ import annotations
 
+import importlib
+
 import time
 from pathlib import Path
 
@@ -112,16 +114,24 @@ def test_the_committed_spec_and_lock_still_load():
     Lock.read(root / "sandbox.lock")
 
 
-def test_values_that_add_up_past_buildkits_line_limit_are_an_error_not_a_broken_dockerfile():
-    from generator.render import BUILDKIT_MAX_LINE_BYTES
+def test_many_long_values_on_one_instruction_stay_under_buildkits_line_limit():
+    """PATH takes one entry per physical line: BuildKit's limit is per physical line, so long
+    entries cannot add up past it (each is under the per-value limit)."""
+    from generator.render import BUILDKIT_MAX_LINE_BYTES, render
 
-    # each entry is under the per-value limit; PATH puts all of them on one line
     path = [f"/opt/{index:02d}" + "/x" * 2000 for index in range(20)]
-    spec = parse(to_yaml(spec_data(path=path)), "s.yaml")
-    from generator.render import render
+    text = render(parse(to_yaml(spec_data(path=path)), "s.yaml"), None, Lock())
+    assert max(len(line.encode()) for line in text.split("\n")) < BUILDKIT_MAX_LINE_BYTES
+    assert sum(len(entry) for entry in path) > BUILDKIT_MAX_LINE_BYTES
 
+
+def test_a_line_past_buildkits_limit_is_an_error_not_a_broken_dockerfile():
+    """The safety net behind the one-value-per-line layout: should any instruction put values
+    on one line again, rendering refuses what BuildKit could not read."""
+    render_module = importlib.import_module("generator.render")
+    limit = render_module.BUILDKIT_MAX_LINE_BYTES
     with pytest.raises(UsageError) as caught:
-        render(spec, None, Lock())
+        render_module._check_line_lengths("FROM scratch\nENV X=" + "x" * limit + "\n", "default")
     message = str(caught.value)
-    assert message.startswith("profile 'default': line ")
-    assert f"BuildKit reads at most {BUILDKIT_MAX_LINE_BYTES} bytes per line" in message
+    assert message.startswith("profile 'default': line 2 ")
+    assert f"BuildKit reads at most {limit} bytes per line" in message
