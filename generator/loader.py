@@ -19,11 +19,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError, UsageError
-from generator.terminal import escape_controls, has_controls
 from generator.safefile import MAX_INPUT_BYTES, is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
-from generator.yamltree import TAG as _TAG
-from generator.yamltree import AliasNode, YamlProblem, compose, to_value, yaml11_reading
+from generator.terminal import escape_controls, has_controls
+from generator.yamltree import TAG as _TAG, AliasNode, YamlProblem, compose, to_value, yaml11_reading
 
 #: the scalar tags a spec may hold (after the YAML 1.2 core schema resolved them)
 _SCALARS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
@@ -105,7 +104,7 @@ class _Tree:
             if getattr(node, "anchor", None):
                 problems.append(self.problem(node, path, f"anchors (&{node.anchor}) are not allowed{what}; write each value out"))
             tag = _tag(node)
-            if isinstance(node, ScalarNode) and tag not in _SCALARS or (
+            if (isinstance(node, ScalarNode) and tag not in _SCALARS) or (
                 type(node) in _COLLECTION_TAGS and tag != _COLLECTION_TAGS[type(node)]
             ):
                 problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}{what}; only plain values are allowed"))

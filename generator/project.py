@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.errors import SpecError, UsageError
-from generator.lockfile import Lock
 from generator.loader import locate_issues, parse_file, read_spec
+from generator.lockfile import Lock
 from generator.output import Target, check_targets, resolve, write_atomic
 from generator.paths import LOCK_NAME
 from generator.render import render

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from generator.epoch import source_date_epoch
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods.distribution import base_components
 from generator.methods.base import SbomComponent
-from generator.purl import purl
 from generator.methods.context import RenderContext
+from generator.methods.distribution import base_components
+from generator.purl import purl
 from generator.spec import Spec
 
 FORMATS = ("cyclonedx", "spdx")
@@ -191,7 +191,7 @@ def cyclonedx(inv: Inventory) -> str:
     spec = inv.spec
     refs = _refs(inv.components)
     images = [_cdx_image(i) for i in inv.images]
-    components = images + [_cdx_component(c, ref) for c, ref in zip(inv.components, refs)]
+    components = images + [_cdx_component(c, ref) for c, ref in zip(inv.components, refs, strict=True)]
     metadata: dict = {}
     created = _created()
     if created:
@@ -266,8 +266,8 @@ def spdx(inv: Inventory) -> str:
         role = "builder image (not in the final image)" if image.builder else "base image"
         packages.append(
             _spdx_package(ident, image.name, image.tag, "NOASSERTION", image.digest.removeprefix("sha256:") if image.digest else None,
-                          image.purl, f"{role}; {digest}", "CONTAINER")  # fmt: skip
-        )
+                          image.purl, f"{role}; {digest}", "CONTAINER")
+        )  # fmt: skip
         kind = "BUILD_TOOL_OF" if image.builder else "DESCENDANT_OF"
         pair = (ident, root) if image.builder else (root, ident)
         relationships.append({"spdxElementId": pair[0], "relationshipType": kind, "relatedSpdxElement": pair[1]})

@@ -8,28 +8,28 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 
-from generator.methods import Tool
 from generator.fields import (
     AbsPath,
     AptPackage,
     BuilderImage,
-    ProjectPath,
     CommandWord,
     DockerfileText,
     Duration,
+    EnvName,
     FileMode,
     HomePath,
-    EnvName,
     ImageDigest,
     ImageName,
     ImageTag,
     LabelKey,
     Name,
     Platform,
+    ProjectPath,
     Text,
     _pattern,
     moving_tag_word,
 )
+from generator.methods import Tool
 
 #: the variable that hands runtime.volumes to the image's entrypoint
 DATA_DIRS_ENV = "SANDBOX_DATA_DIRS"
@@ -188,7 +188,7 @@ class Builders(Model):
     @field_validator("cargo", "go")
     @classmethod
     def _not_moving(cls, value: str) -> str:
-        tag = value.split("@")[0].rsplit(":", 1)[1]
+        tag = value.split("@", maxsplit=1)[0].rsplit(":", 1)[1]
         word = moving_tag_word(tag)
         if word:
             moves = f"the '{tag}' tag moves" if word == tag.lower() else f"the '{tag}' tag moves ({word})"
