@@ -29,7 +29,7 @@ _SCALARS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
 #: a spec larger than this is refused before it is parsed
 MAX_SPEC_BYTES = MAX_INPUT_BYTES
 
-_COLLECTION_TAGS = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
+_COLLECTION_TAGS: dict[type[Node], str] = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
 
 
 def _tag(node: Node) -> str:
@@ -109,8 +109,8 @@ class _Tree:
             ):
                 problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}{what}; only plain values are allowed"))
                 self.refused.add(id(node))
-            elif getattr(node, "problem", None):
-                problems.append(self.problem(node, path, node.problem))
+            elif problem := getattr(node, "problem", None):
+                problems.append(self.problem(node, path, problem))
                 self.refused.add(id(node))
             return True
 
@@ -328,7 +328,7 @@ def _explain(error: dict[str, Any], node: Node | None) -> str:
     if kind in _EXPECTED_TYPE:
         hint = ""
         if isinstance(node, ScalarNode) and _tag(node) == _TAG + "str" and not node.style:
-            reading = yaml11_reading(raw)
+            reading = yaml11_reading(node.value)
             if reading and kind not in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
                 hint = f" ({reading} only in YAML 1.1; YAML 1.2 reads it as text)"
         return f"expected {_EXPECTED_TYPE[kind]}; got {got}{hint}"
@@ -444,7 +444,9 @@ def parse(text: str, filename: str) -> Spec:
 def _adapter(field_name: str) -> TypeAdapter:
     """Validates one top-level field of Spec (its type and constraints) on its own."""
     field = Spec.model_fields[field_name]
-    annotation = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    assert field.annotation is not None  # every field of Spec is annotated
+    # Any: an Annotated[...] built at run time is a special form mypy cannot take as a type
+    annotation: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
     return TypeAdapter(annotation)
 
 

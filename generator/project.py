@@ -105,4 +105,8 @@ class Project:
 
     def write(self, outputs: list[Output]) -> list[tuple[Output, bool]]:
         """Check every output against the path rule, then write them: (output, changed)."""
-        return [(output, write_atomic(output.target, output.text)) for output in self.checked(outputs)]
+        written = []
+        for output in self.checked(outputs):
+            assert output.target is not None  # checked() gives every output its target
+            written.append((output, write_atomic(output.target, output.text)))
+        return written

@@ -292,9 +292,9 @@ class Spec(Model):
             seen.setdefault(tool.name, index)
             stages.setdefault(tool.stage_name, index)
             if "profiles" not in incomplete:
-                for profile in tool.profiles or []:
-                    if profile not in self.profiles:
-                        yield ("tools", at[index], "profiles"), f"unknown profile {profile!r}; declared: {', '.join(self.profiles)}"
+                for profile_name in tool.profiles or []:
+                    if profile_name not in self.profiles:
+                        yield ("tools", at[index], "profiles"), f"unknown profile {profile_name!r}; declared: {', '.join(self.profiles)}"
             if tool.enabled:
                 if "platforms" not in incomplete:
                     for loc, message in tool.platform_issues(self.arches):
@@ -310,8 +310,8 @@ class Spec(Model):
                             )
         # which tool provides what: only with every tool, the base, the runtime and the user
         if not incomplete & {"tools", "base", "runtime", "user", "profiles"}:
-            for profile in self.profiles:
-                yield from self._dependency_issues(profile)
+            for profile_name in self.profiles:
+                yield from self._dependency_issues(profile_name)
 
     def _dependency_issues(self, profile: str) -> Iterator[Issue]:
         tools = self.tools_for(profile)
