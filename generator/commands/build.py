@@ -6,6 +6,7 @@ import re
 import sys
 import time
 from importlib import metadata
+from typing import Any
 
 import click
 
@@ -107,7 +108,7 @@ class _BuildDisplay:
             self.status.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.status:
             self.status.__exit__(*exc)
 
