@@ -365,7 +365,7 @@ def engines_and_cache(modern: Engine, legacy: Engine, rounds: int, work: Path, l
     modern.remove_images(tag)
     if not engine_cmp.skipped:
         legacy.remove_images(tag)
-        tails = [f"{a.tail_s:.1f}/{b.tail_s:.1f}" for a, b in zip(engine_cmp.samples["a"], engine_cmp.samples["b"])
+        tails = [f"{a.tail_s:.1f}/{b.tail_s:.1f}" for a, b in zip(engine_cmp.samples["a"], engine_cmp.samples["b"], strict=False)
                  if a.tail_s is not None and b.tail_s is not None]
         engine_cmp.notes.append(
             f"from the last step's start to the end of the build (exporting the image), A/B per round: {', '.join(tails)} s"
@@ -528,7 +528,7 @@ def _fresh_cache_mounts(stage: str, run_id: str) -> str:
 
 def go_cross_vs_emulated(modern: Engine, rounds: int, work: Path, logs: Path, progress: Progress) -> Comparison:
     cmp = Comparison(
-        "go", f"a go builder stage for linux/arm64 (`go install` of a small net/http + JSON command), `--no-cache`, fresh cache mounts",
+        "go", "a go builder stage for linux/arm64 (`go install` of a small net/http + JSON command), `--no-cache`, fresh cache mounts",
         "cross-compiled: `FROM --platform=$BUILDPLATFORM`, `GOOS`/`GOARCH` (as rendered)",
         "emulated: the same stage without `--platform=$BUILDPLATFORM` (QEMU)", target="—", ratio="b/a",
     )
@@ -582,7 +582,7 @@ def go_cross_vs_emulated(modern: Engine, rounds: int, work: Path, logs: Path, pr
             progress(f"  {build.seconds:.1f} s (the go install step: {_fmt(build.step_s)})")
             modern.remove_images(tag)
     cmp.loads.append(load_average())
-    steps = [f"{_fmt(a.step_s)}/{_fmt(b.step_s)}" for a, b in zip(cmp.samples["a"], cmp.samples["b"])]
+    steps = [f"{_fmt(a.step_s)}/{_fmt(b.step_s)}" for a, b in zip(cmp.samples["a"], cmp.samples["b"], strict=False)]
     cmp.notes.append(f"the `go install` step alone, A/B per round: {', '.join(steps)}")
     std = modern.docker("run", "--rm", "--platform", "linux/arm64", "--network", "none", builder, "sh", "-c",
                         "go version; ls -d $(go env GOROOT)/pkg/linux_* 2>/dev/null || true", check=False)
@@ -666,10 +666,10 @@ def report(result: dict) -> str:
             f"| {c['what']} | {c['a']} | {c['b']} | {_fmt(c['median_s'].get('a'))} | {_fmt(c['median_s'].get('b'))} | "
             f"{ratio:.2f}× ({c['ratio'].replace('a', 'A').replace('b', 'B')}) | {c['target']} | {met} |"
         )
-        per_round = ", ".join(f"{a['seconds']:.1f}/{b['seconds']:.1f}" for a, b in zip(c["samples"]["a"], c["samples"]["b"]))
+        per_round = ", ".join(f"{a['seconds']:.1f}/{b['seconds']:.1f}" for a, b in zip(c["samples"]["a"], c["samples"]["b"], strict=False))
         steps = ""
         if c["samples"]["b"] and c["samples"]["b"][0].get("ran") is not None:
-            steps = "; steps run A/B: " + ", ".join(f"{a.get('ran')}/{b.get('ran')}" for a, b in zip(c["samples"]["a"], c["samples"]["b"]))
+            steps = "; steps run A/B: " + ", ".join(f"{a.get('ran')}/{b.get('ran')}" for a, b in zip(c["samples"]["a"], c["samples"]["b"], strict=False))
         notes.append(f"- {c['key']}: per round A/B {per_round} s{steps}; load averages {' → '.join(c['loads'])}. "
                      + " ".join(n[0].upper() + n[1:] + "." for n in c["notes"]))
     return "\n".join(lines + [""] + notes) + "\n"

@@ -143,7 +143,7 @@ def cli_timings(spec: Path, runs: int, work: Path) -> dict:
 def scaling_timings(sizes: list[int], runs: int, work: Path) -> dict:
     """In-process load_spec + render on synthetic specs; medians after one warm-up."""
     sys.path.insert(0, str(HERE))
-    import synthetic  # noqa: PLC0415 - bench helper beside this file
+    import synthetic  # bench helper beside this file
 
     from generator import load_spec, render
 
@@ -160,7 +160,7 @@ def scaling_timings(sizes: list[int], runs: int, work: Path) -> dict:
             render(spec)
             loads.append(middle - start)
             renders.append(time.perf_counter() - middle)
-        totals = [a + b for a, b in zip(loads, renders)]
+        totals = [a + b for a, b in zip(loads, renders, strict=True)]
         total = statistics.median(totals)
         rows.append(
             {

@@ -26,17 +26,17 @@ if TYPE_CHECKING:
     from generator.spec import Spec
 
 __all__ = [
-    "load_spec",
-    "render",
-    "default_spec_path",
-    "ExitCode",
-    "Problem",
-    "SandboxError",
-    "SpecError",
     "DOCKERFILE",
     "IMAGE_NAME_DOCKERHUB",
     "IMAGE_NAME_GHCR",
     "IMAGE_TAG_DEFAULT",
+    "ExitCode",
+    "Problem",
+    "SandboxError",
+    "SpecError",
+    "default_spec_path",
+    "load_spec",
+    "render",
 ]
 
 _PACKAGED = Path(__file__).parent / "default"

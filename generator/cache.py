@@ -219,7 +219,7 @@ class ResultCache:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    import tempfile  # noqa: PLC0415 - only a miss writes; a hit should not pay for the import
+    import tempfile  # only a miss writes; a hit should not pay for the import
 
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".entry.", suffix=".tmp")

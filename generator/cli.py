@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("interrupted", err=True)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
-        exc.message = escape_controls(exc.message)  # it may quote an argument as given
+        # it may quote an argument as given; click declares message Final but reads it only in show()
+        exc.message = escape_controls(exc.message)  # type: ignore[misc]
         exc.show()
         return ExitCode.USAGE
     except click.exceptions.Exit as exc:

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from generator.terminal import escape_controls
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 
 class ExitCode(IntEnum):
@@ -75,7 +79,7 @@ class UpstreamError(SandboxError):
 
     exit_code = ExitCode.DOCKER
 
-    def __init__(self, message: str, status: int | None = None, headers: object = None) -> None:
+    def __init__(self, message: str, status: int | None = None, headers: Message | None = None) -> None:
         super().__init__(message)
         #: the HTTP status and headers, when an HTTP answer was the problem
         self.status = status

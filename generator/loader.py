@@ -19,18 +19,17 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError, UsageError
-from generator.terminal import escape_controls, has_controls
 from generator.safefile import MAX_INPUT_BYTES, is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
-from generator.yamltree import TAG as _TAG
-from generator.yamltree import AliasNode, YamlProblem, compose, to_value, yaml11_reading
+from generator.terminal import escape_controls, has_controls
+from generator.yamltree import TAG as _TAG, AliasNode, YamlProblem, compose, to_value, yaml11_reading
 
 #: the scalar tags a spec may hold (after the YAML 1.2 core schema resolved them)
 _SCALARS = {_TAG + name for name in ("str", "int", "float", "bool", "null")}
 #: a spec larger than this is refused before it is parsed
 MAX_SPEC_BYTES = MAX_INPUT_BYTES
 
-_COLLECTION_TAGS = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
+_COLLECTION_TAGS: dict[type[Node], str] = {MappingNode: _TAG + "map", SequenceNode: _TAG + "seq"}
 
 
 def _tag(node: Node) -> str:
@@ -105,13 +104,13 @@ class _Tree:
             if getattr(node, "anchor", None):
                 problems.append(self.problem(node, path, f"anchors (&{node.anchor}) are not allowed{what}; write each value out"))
             tag = _tag(node)
-            if isinstance(node, ScalarNode) and tag not in _SCALARS or (
+            if (isinstance(node, ScalarNode) and tag not in _SCALARS) or (
                 type(node) in _COLLECTION_TAGS and tag != _COLLECTION_TAGS[type(node)]
             ):
                 problems.append(self.problem(node, path, f"unsupported YAML tag {_shown_tag(tag)}{what}; only plain values are allowed"))
                 self.refused.add(id(node))
-            elif getattr(node, "problem", None):
-                problems.append(self.problem(node, path, node.problem))
+            elif problem := getattr(node, "problem", None):
+                problems.append(self.problem(node, path, problem))
                 self.refused.add(id(node))
             return True
 
@@ -329,7 +328,7 @@ def _explain(error: dict[str, Any], node: Node | None) -> str:
     if kind in _EXPECTED_TYPE:
         hint = ""
         if isinstance(node, ScalarNode) and _tag(node) == _TAG + "str" and not node.style:
-            reading = yaml11_reading(raw)
+            reading = yaml11_reading(node.value)
             if reading and kind not in ("string_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
                 hint = f" ({reading} only in YAML 1.1; YAML 1.2 reads it as text)"
         return f"expected {_EXPECTED_TYPE[kind]}; got {got}{hint}"
@@ -445,7 +444,9 @@ def parse(text: str, filename: str) -> Spec:
 def _adapter(field_name: str) -> TypeAdapter:
     """Validates one top-level field of Spec (its type and constraints) on its own."""
     field = Spec.model_fields[field_name]
-    annotation = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    assert field.annotation is not None  # every field of Spec is annotated
+    # Any: an Annotated[...] built at run time is a special form mypy cannot take as a type
+    annotation: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
     return TypeAdapter(annotation)
 
 

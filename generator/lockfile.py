@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class Lock:
     def set(self, tool: str, key: str, entry: LockEntry) -> None:
         self.artifacts.setdefault(tool, {})[key] = entry
 
-    def stale(self, expected: dict[tuple[str, str], str], images: set[str]) -> list[str]:
+    def stale(self, expected: dict[tuple[str, str], str], images: AbstractSet[str]) -> list[str]:
         """Entries that no longer match the spec, each as one readable line.
 
         ``expected`` maps (tool, key) to the URL the spec downloads now; ``images`` are the
@@ -70,7 +71,7 @@ class Lock:
             found.append(f"image {reference}: the spec no longer uses it")
         return found
 
-    def pruned(self, expected: dict[tuple[str, str], str], images: set[str]) -> Lock:
+    def pruned(self, expected: dict[tuple[str, str], str], images: AbstractSet[str]) -> Lock:
         """Only the entries the spec still downloads (a changed URL is kept: it is replaced
         when locked, and reported as stale until then)."""
         artifacts = {

@@ -56,9 +56,9 @@ def _restrict(directory: Path) -> None:
     """Our own cache directory made by a umask that lets the group write (or by an older
     release): take the group's and others' write away. Entries are still checked one by one."""
     info = directory.lstat()
-    if not stat.S_ISLNK(info.st_mode) and info.st_uid == getattr(os, "getuid", lambda: info.st_uid)():
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-            directory.chmod(0o700)
+    ours = not stat.S_ISLNK(info.st_mode) and info.st_uid == getattr(os, "getuid", lambda: info.st_uid)()
+    if ours and info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        directory.chmod(0o700)
 
 
 def private_to_user(path: Path) -> bool:

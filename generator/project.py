@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.errors import SpecError, UsageError
-from generator.lockfile import Lock
 from generator.loader import locate_issues, parse_file, read_spec
+from generator.lockfile import Lock
 from generator.output import Target, check_targets, resolve, write_atomic
 from generator.paths import LOCK_NAME
 from generator.render import render
@@ -105,4 +105,8 @@ class Project:
 
     def write(self, outputs: list[Output]) -> list[tuple[Output, bool]]:
         """Check every output against the path rule, then write them: (output, changed)."""
-        return [(output, write_atomic(output.target, output.text)) for output in self.checked(outputs)]
+        written = []
+        for output in self.checked(outputs):
+            assert output.target is not None  # checked() gives every output its target
+            written.append((output, write_atomic(output.target, output.text)))
+        return written

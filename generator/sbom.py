@@ -17,14 +17,15 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from generator.epoch import source_date_epoch
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods.distribution import base_components
 from generator.methods.base import SbomComponent
-from generator.purl import purl
 from generator.methods.context import RenderContext
+from generator.methods.distribution import base_components
+from generator.purl import purl
 from generator.spec import Spec
 
 FORMATS = ("cyclonedx", "spdx")
@@ -146,7 +147,7 @@ def _cdx_hashes(sha256: str | None) -> list[dict]:
 def _cdx_component(c: SbomComponent, ref: str) -> dict:
     references = []
     for d in c.downloads:
-        entry = {"type": "distribution", "url": d.url, "comment": f"{d.key}" + (f"; sha256 from {d.sha256_from}" if d.sha256 else "; no sha256 pinned")}
+        entry: dict[str, Any] = {"type": "distribution", "url": d.url, "comment": f"{d.key}" + (f"; sha256 from {d.sha256_from}" if d.sha256 else "; no sha256 pinned")}
         if d.sha256:
             entry["hashes"] = _cdx_hashes(d.sha256)
         references.append(entry)
@@ -159,7 +160,7 @@ def _cdx_component(c: SbomComponent, ref: str) -> dict:
         ("sandbox:verification", c.verification),
         *((f"sandbox:{key}", value) for key, value in c.properties),
     ]
-    component = {"type": c.kind, "bom-ref": ref, "name": c.name}
+    component: dict[str, Any] = {"type": c.kind, "bom-ref": ref, "name": c.name}
     if c.version:
         component["version"] = c.version
     component["purl"] = c.purl
@@ -171,7 +172,7 @@ def _cdx_component(c: SbomComponent, ref: str) -> dict:
 
 def _cdx_image(image: Image) -> dict:
     role = "builder image: its stages compile tools whose binaries are copied out; not in the final image" if image.builder else "base image of the final stage"
-    component = {
+    component: dict[str, Any] = {
         "type": "container",
         "bom-ref": f"image:{image.reference}",
         "name": image.name,
@@ -191,7 +192,7 @@ def cyclonedx(inv: Inventory) -> str:
     spec = inv.spec
     refs = _refs(inv.components)
     images = [_cdx_image(i) for i in inv.images]
-    components = images + [_cdx_component(c, ref) for c, ref in zip(inv.components, refs)]
+    components = images + [_cdx_component(c, ref) for c, ref in zip(inv.components, refs, strict=True)]
     metadata: dict = {}
     created = _created()
     if created:
@@ -231,7 +232,7 @@ def _spdx_id(text: str, seen: set[str]) -> str:
 
 
 def _spdx_package(ident: str, name: str, version: str | None, location: str, sha256: str | None, purl_: str, comment: str, purpose: str) -> dict:
-    package = {"SPDXID": ident, "name": name}
+    package: dict[str, Any] = {"SPDXID": ident, "name": name}
     if version:
         package["versionInfo"] = version
     package["downloadLocation"] = location
@@ -266,8 +267,8 @@ def spdx(inv: Inventory) -> str:
         role = "builder image (not in the final image)" if image.builder else "base image"
         packages.append(
             _spdx_package(ident, image.name, image.tag, "NOASSERTION", image.digest.removeprefix("sha256:") if image.digest else None,
-                          image.purl, f"{role}; {digest}", "CONTAINER")  # fmt: skip
-        )
+                          image.purl, f"{role}; {digest}", "CONTAINER")
+        )  # fmt: skip
         kind = "BUILD_TOOL_OF" if image.builder else "DESCENDANT_OF"
         pair = (ident, root) if image.builder else (root, ident)
         relationships.append({"spdxElementId": pair[0], "relationshipType": kind, "relatedSpdxElement": pair[1]})

@@ -8,28 +8,28 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 
-from generator.methods import Tool
 from generator.fields import (
     AbsPath,
     AptPackage,
     BuilderImage,
-    ProjectPath,
     CommandWord,
     DockerfileText,
     Duration,
+    EnvName,
     FileMode,
     HomePath,
-    EnvName,
     ImageDigest,
     ImageName,
     ImageTag,
     LabelKey,
     Name,
     Platform,
+    ProjectPath,
     Text,
     _pattern,
     moving_tag_word,
 )
+from generator.methods import Tool
 
 #: the variable that hands runtime.volumes to the image's entrypoint
 DATA_DIRS_ENV = "SANDBOX_DATA_DIRS"
@@ -188,7 +188,7 @@ class Builders(Model):
     @field_validator("cargo", "go")
     @classmethod
     def _not_moving(cls, value: str) -> str:
-        tag = value.split("@")[0].rsplit(":", 1)[1]
+        tag = value.split("@", maxsplit=1)[0].rsplit(":", 1)[1]
         word = moving_tag_word(tag)
         if word:
             moves = f"the '{tag}' tag moves" if word == tag.lower() else f"the '{tag}' tag moves ({word})"
@@ -292,9 +292,9 @@ class Spec(Model):
             seen.setdefault(tool.name, index)
             stages.setdefault(tool.stage_name, index)
             if "profiles" not in incomplete:
-                for profile in tool.profiles or []:
-                    if profile not in self.profiles:
-                        yield ("tools", at[index], "profiles"), f"unknown profile {profile!r}; declared: {', '.join(self.profiles)}"
+                for profile_name in tool.profiles or []:
+                    if profile_name not in self.profiles:
+                        yield ("tools", at[index], "profiles"), f"unknown profile {profile_name!r}; declared: {', '.join(self.profiles)}"
             if tool.enabled:
                 if "platforms" not in incomplete:
                     for loc, message in tool.platform_issues(self.arches):
@@ -310,8 +310,8 @@ class Spec(Model):
                             )
         # which tool provides what: only with every tool, the base, the runtime and the user
         if not incomplete & {"tools", "base", "runtime", "user", "profiles"}:
-            for profile in self.profiles:
-                yield from self._dependency_issues(profile)
+            for profile_name in self.profiles:
+                yield from self._dependency_issues(profile_name)
 
     def _dependency_issues(self, profile: str) -> Iterator[Issue]:
         tools = self.tools_for(profile)

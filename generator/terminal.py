@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-
 #: C0 and C1 controls, DEL, the Unicode line and paragraph separators, and lone surrogates
 #: (not characters: a strict UTF-8 stream cannot write them at all)
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")

@@ -107,8 +107,8 @@ class AliasNode(ScalarNode):
 
 def _resolve(text: str, style: Any, tag: str | None) -> tuple[str, str | None]:
     """(tag, problem) of a scalar by the YAML 1.2 core schema; tag None means untagged."""
-    if not text.isascii() and _SURROGATE.search(text):
-        bad = _SURROGATE.search(text)[0]
+    if not text.isascii() and (surrogate := _SURROGATE.search(text)):
+        bad = surrogate[0]
         return STR, f"the lone surrogate escape \\u{ord(bad):04x} is not a character; UTF-8 cannot encode it"
     if len(text) > MAX_SCALAR:
         return STR, (
@@ -122,7 +122,8 @@ def _resolve(text: str, style: Any, tag: str | None) -> tuple[str, str | None]:
         return STR, None
     else:
         match = _ANY_CORE.fullmatch(text)
-        tag = TAG + match.lastgroup if match else STR
+        # every alternative of _ANY_CORE is a named group, so a match names its tag
+        tag = TAG + match.lastgroup if match and match.lastgroup else STR
     if tag == INT and _LEADING_ZERO.fullmatch(text):
         return tag, (
             f"the number {text} is ambiguous: YAML 1.1 reads a leading 0 as octal, YAML 1.2 as "
@@ -258,7 +259,7 @@ def load(text: str, filename: str) -> Any:
         if has_controls(node.value):
             # what this file holds is echoed (check, lock): no line may be forged there
             raise refuse(node, "control characters are not allowed")
-        return to_value(node.tag, node.value)
+        return to_value(node.resolved_tag, node.value)
 
     root = compose(text, filename)
     return None if root is None else data(root)

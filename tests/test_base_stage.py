@@ -8,11 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import render_data, spec_data
+
 from generator.lint import lint
 from generator.render import DOC_FILTERS
-
 
 BASES = {
     "ubuntu": {"image": "ubuntu", "tag": "24.04"},

@@ -10,21 +10,14 @@ from pathlib import Path
 import pytest
 
 from generator.lint import lint
-from generator.project import Project
 from generator.methods.context import RenderContext
+from generator.project import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The tool list of the seed plan (Task 3), each as the tool name, a command, or an apt
 #: package the spec must carry (plus opencode, GSD, TypeScript and mise from the brief).
-SEED = """
-vim neovim nano tmux zsh oh-my-zsh starship tini node python rust go pnpm uv
-curl wget htop build-essential jq yq git rg bat eza fzf fd lazygit delta difft direnv
-just http shellcheck shfmt tree glow procs dust duf btop gh zip unzip p7zip-full xz-utils
-sqlite3 postgresql-client default-mysql-client kubectl helm k9s dive trivy gitleaks hadolint
-age sops mkcert act cargo-nextest cargo-audit cargo-deny sccache mold cross prettier black
-eslint ruff biome jest vitest pytest protobuf-compiler grpcurl opencode gsd typescript mise
-""".split()
+SEED = ["vim", "neovim", "nano", "tmux", "zsh", "oh-my-zsh", "starship", "tini", "node", "python", "rust", "go", "pnpm", "uv", "curl", "wget", "htop", "build-essential", "jq", "yq", "git", "rg", "bat", "eza", "fzf", "fd", "lazygit", "delta", "difft", "direnv", "just", "http", "shellcheck", "shfmt", "tree", "glow", "procs", "dust", "duf", "btop", "gh", "zip", "unzip", "p7zip-full", "xz-utils", "sqlite3", "postgresql-client", "default-mysql-client", "kubectl", "helm", "k9s", "dive", "trivy", "gitleaks", "hadolint", "age", "sops", "mkcert", "act", "cargo-nextest", "cargo-audit", "cargo-deny", "sccache", "mold", "cross", "prettier", "black", "eslint", "ruff", "biome", "jest", "vitest", "pytest", "protobuf-compiler", "grpcurl", "opencode", "gsd", "typescript", "mise"]
 
 
 @pytest.fixture(scope="module")

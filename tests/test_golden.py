@@ -85,7 +85,7 @@ def test_committed_outputs_are_up_to_date(name):
 
 def _rendered_files() -> list[Path]:
     files = sorted(GOLDEN.glob("*.Dockerfile"))
-    for name, path in SPECS.items():
+    for path in SPECS.values():
         spec = load_spec(path)
         files += [path.parent / profile.output for profile in spec.profiles.values()]
     return files

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import dockerfile
 import pytest
+from conftest import render_data, spec_data
 from ruamel.yaml import YAML
 
-from conftest import render_data, spec_data
 from generator.lint import lint
-from generator.lockfile import Lock
 from generator.loader import parse
+from generator.lockfile import Lock
 from generator.render import LINE_LIMIT, fold_word, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,11 +59,11 @@ def test_long_values_are_continued_and_come_back_unchanged():
     rendered = render_data(data)
     assert max(len(line) for line in rendered.text.splitlines()) <= LINE_LIMIT
     config = _final_config(rendered.text)
-    env = dict(zip(config["ENV"][::2], config["ENV"][1::2]))
+    env = dict(zip(config["ENV"][::2], config["ENV"][1::2], strict=True))
     assert env["LONG_TEXT"] == LONG_TEXT.strip()
     assert env["SANDBOX_DATA_DIRS"] == ":".join(volumes)
     assert env["PATH"] == ":".join(f"/home/opencode/.local/share/tool-{i}/bin" for i in range(6)) + ":${PATH}"
-    labels = dict(zip(config["LABEL"][::2], config["LABEL"][1::2]))
+    labels = dict(zip(config["LABEL"][::2], config["LABEL"][1::2], strict=True))
     assert labels["org.opencontainers.image.description"] == LONG_TEXT.strip()
     assert config["VOLUME"] == volumes
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import load, problems, spec_data, to_yaml, tool_data
+
 from generator.errors import SpecError
 from generator.loader import load_spec, parse
 

@@ -77,9 +77,9 @@ def branches_on_methods(source: str) -> list[str]:
             args = node.args
             if node.func.id in ("isinstance", "issubclass") and len(args) == 2 and _names_a_tool_class(args[1]):
                 found.append(f"{line}: {node.func.id} against a tool class")
-            elif node.func.id in ("getattr", "hasattr") and len(args) >= 2 and isinstance(args[1], ast.Constant):
-                if args[1].value == "method" or args[1].value in HOOKS:
-                    found.append(f"{line}: {node.func.id}(..., {args[1].value!r}) probes a tool")
+            elif (node.func.id in ("getattr", "hasattr") and len(args) >= 2 and isinstance(args[1], ast.Constant)
+                  and (args[1].value == "method" or args[1].value in HOOKS)):
+                found.append(f"{line}: {node.func.id}(..., {args[1].value!r}) probes a tool")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
             if node.args and _is_method_attribute(node.args[0]):
                 found.append(f"{line}: lookup keyed by .method")

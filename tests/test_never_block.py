@@ -64,7 +64,7 @@ def test_a_dangling_spec_symlink_says_so(project, capsys):
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: os.mkfifo(p), "cannot read the lock file: it is a FIFO (named pipe), not a regular file"),
+        (os.mkfifo, "cannot read the lock file: it is a FIFO (named pipe), not a regular file"),
         (lambda p: p.symlink_to("/dev/zero"), "cannot read the lock file: it is a character device, not a regular file"),
         (lambda p: p.mkdir(), "cannot read the lock file: it is a directory, not a regular file"),
         (lambda p: p.symlink_to("moved.lock"), "a symlink to moved.lock, which does not exist; restore the lock file or remove the link"),

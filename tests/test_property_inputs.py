@@ -10,15 +10,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from conftest import spec_data, to_yaml, tool_data
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.cli import main
 from generator.errors import SpecError
 from generator.loader import parse
 from generator.terminal import has_controls
-
-from conftest import spec_data, to_yaml, tool_data
 
 SETTINGS = settings(max_examples=120, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 NASTY = "\"'\\$`;|&<>(){}[]*?!#~=%@:,./ \t\n\r\x00\x1b\x7f\x85\u2028-_aZ09é€[/]"
@@ -47,7 +45,7 @@ def test_any_key_is_refused_or_read_through_yaml(where, key):
         data["profiles"] = {key: {"output": "Dockerfile"}}
     try:
         text = to_yaml(data)
-    except Exception:  # the emitter refuses some keys (e.g. lone surrogates): nothing to test
+    except Exception:  # noqa: BLE001 - the emitter refuses some keys (e.g. lone surrogates): nothing to test
         return
     try:
         spec = parse(text, "s.yaml")
@@ -134,7 +132,7 @@ def test_any_argument_value_is_a_documented_exit(command, value, epoch, capsys):
         root.mkdir()
         (root / "sandbox.yaml").write_text(to_yaml(spec_data()), encoding="utf-8")
         code = _run([*command, value], root, env)
-        out, err = capsys.readouterr()
+        _, err = capsys.readouterr()
         assert code in (0, 1, 2, 3), err
         _printed_safely(err)
         assert "Traceback" not in err

@@ -14,10 +14,10 @@ from typing import Any
 
 import dockerfile
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from pydantic import ValidationError
 from conftest import SAMPLE_TOOLS, SHA_B, spec_data, to_yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
+from pydantic import ValidationError
+
 from generator.errors import Problem, SpecError
 from generator.loader import parse
 from generator.lockfile import Lock
@@ -164,7 +164,7 @@ def _operators(tokens: list[str]) -> list[str]:
 def check_structure(text: str, data: dict[str, Any]) -> None:
     commands = list(dockerfile.parse_string(text))
     assert [c.cmd for c in commands] == [c.cmd for c in BASELINE], "instructions added, lost or reordered"
-    for new, old in zip(commands, BASELINE):
+    for new, old in zip(commands, BASELINE, strict=True):
         assert len(new.flags) == len(old.flags), (new.original, old.original)
         assert new.json == old.json, new.original
         if new.cmd in ("ENV", "LABEL", "CMD", "ENTRYPOINT", "HEALTHCHECK", "COPY", "FROM", "USER", "ARG", "EXPOSE",
@@ -175,7 +175,7 @@ def check_structure(text: str, data: dict[str, Any]) -> None:
             assert _operators(tokens) == _operators(old_tokens), new.original
             assert len(tokens) == len(old_tokens), new.original
     # free text lands in LABEL / ENV values, exactly
-    labels = dict(zip(*[iter(next(c for c in commands if c.cmd == "LABEL").value)] * 2))
+    labels = dict(zip(*[iter(next(c for c in commands if c.cmd == "LABEL").value)] * 2, strict=True))
     for key, value in data["image"]["labels"].items():
         if key == "extra":
             for extra_key, extra_value in value.items():
@@ -183,7 +183,7 @@ def check_structure(text: str, data: dict[str, Any]) -> None:
         else:
             assert _unquote(labels[f"org.opencontainers.image.{key}"]) == value
     env_command = [c for c in commands if c.cmd == "ENV"][-1]
-    env = dict(zip(*[iter(env_command.value)] * 2))
+    env = dict(zip(*[iter(env_command.value)] * 2, strict=True))
     for key, value in data["env"].items():
         assert _unquote(env[key]) == value
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import dockerfile
 import pytest
 
-from generator.lockfile import Lock
 from generator.loader import load_spec
+from generator.lockfile import Lock
 from generator.methods.context import RenderContext
 from generator.methods.release import ReleaseTool
 from generator.render import render

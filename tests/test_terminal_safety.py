@@ -3,14 +3,12 @@ control character or as rich markup: it is shown, never interpreted."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import spec_data, to_yaml, tool_data
 
 from generator.cli import main
-
-from conftest import spec_data, to_yaml, tool_data
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,10 +61,10 @@ def test_a_key_with_control_characters_is_reported_escaped(project, capsys, key)
 
 
 def test_upstream_and_lock_lines_are_escaped():
-    from generator.commands.supply import _say
-
-    from click.testing import CliRunner
     import click
+    from click.testing import CliRunner
+
+    from generator.commands.supply import _say
 
     @click.command()
     def say() -> None:

@@ -8,10 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import spec_data, to_yaml
 
 from generator.cli import main
-
-from conftest import spec_data, to_yaml
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import re
 import sys
 import time
 from importlib import metadata
+from typing import Any
 
 import click
 
@@ -54,7 +55,7 @@ def _cache_backend(value: str, option: str) -> str:
     return value
 
 
-def _source_date_epoch(spec_dir) -> int:  # noqa: ANN001 - a Path
+def _source_date_epoch(spec_dir) -> int:  # a Path
     """SOURCE_DATE_EPOCH from the environment, else the spec's last commit time."""
     from generator.docker.build import commit_epoch
     from generator.epoch import source_date_epoch
@@ -107,7 +108,7 @@ class _BuildDisplay:
             self.status.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.status:
             self.status.__exit__(*exc)
 
@@ -173,7 +174,6 @@ def build(
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
     from generator.docker.context import build_context
     from generator.docker.progress import count_steps
-
     from generator.fields import ImageReference
 
     checked_argument(tag, ImageReference, "--tag")
@@ -199,9 +199,8 @@ def build(
     )
     client = client_from(docker)
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir), epoch=epoch)
-    with build_context(spec, output.text, spec_dir) as context_dir:
-        with _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
-            result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
+    with build_context(spec, output.text, spec_dir) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
+        result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
     where = f" for {', '.join(options.platforms)}" if options.platforms else ""
     cache = f"{len(result.progress.executed)} step(s) run, {len(result.progress.cached)} from the cache"

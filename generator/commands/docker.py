@@ -68,7 +68,7 @@ def checked_argument(value: str | None, field_type: Any, name: str) -> str | Non
         raise UsageError(f"{name}: {message}") from None
 
 
-def client_from(options: dict[str, Any], *, timeout: float | None = None):  # noqa: ANN201 - lazy import of the type
+def client_from(options: dict[str, Any], *, timeout: float | None = None):  # lazy import of the type
     """A DockerClient for the values of :func:`docker_options` (popped from ``options``)."""
     from generator.docker.client import DEFAULT_TIMEOUT, DockerClient
 

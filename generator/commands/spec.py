@@ -54,7 +54,7 @@ def generate(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> N
     results = ResultCache(spec_path, profiles, enabled=not no_cache)
     entry = results.lookup()
     if entry is not None and entry.matches_disk(spec_path):
-        for record, path in zip(entry.outputs, entry.paths(spec_path)):
+        for record, path in zip(entry.outputs, entry.paths(spec_path), strict=True):
             click.echo(f"unchanged {path} (profile {record.profile})")
         return
     project = _project(ctx)

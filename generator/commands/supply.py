@@ -142,7 +142,7 @@ def outdated(ctx, tools, as_json, min_age, upstreams, jobs, timeout) -> None:
     if as_json:
         click.echo(json.dumps(records, indent=2))
     else:
-        _table([_readable(r, f) for r, f in zip(records, rows)])
+        _table([_readable(r, f) for r, f in zip(records, rows, strict=True)])
     failed = [r for r in rows if r.error and r.source != "-"]
     if failed:
         raise _upstream_failed(failed)
@@ -181,13 +181,13 @@ def _upstream_failed(rows):
 def _table(records: list[dict]) -> None:
     columns = ("tool", "current", "latest", "source", "age", "note")
     cells = [[str(r[c] if r[c] is not None else "?") if c != "latest" or r[c] else "?" for c in columns] for r in records]
-    for row, record in zip(cells, records):
+    for row, record in zip(cells, records, strict=True):
         if record["update"]:
             row[2] = f"{record['latest']} *"
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    _say("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
+    _say("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in cells:
-        _say("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        _say("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     _say("* an update is available (`sandbox update TOOL`)")
 
 
@@ -239,8 +239,7 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
 
 
 def _apply(project, rows, changes, dry_run, targets, http, registry, jobs) -> None:
-    from generator.supply import lock as locking
-    from generator.supply import update as updating
+    from generator.supply import lock as locking, update as updating
     from generator.supply.outdated import BASE, short
 
     path = project.spec_path

@@ -142,7 +142,8 @@ def _buildx(whales: python_on_whales.DockerClient, context_dir: Path, options: B
     rewrite-timestamp on Docker 26 ("conflicts with unpack"), the OCI exporter does not."""
     reproducible = options.source_date_epoch is not None
     output = {"type": "oci", "dest": str(context_dir / OCI_ARCHIVE), "rewrite-timestamp": "true"} if reproducible else {}
-    return whales.buildx.build(
+    # stream_logs=True (below) yields log lines; python-on-whales types the union of every mode's result
+    return whales.buildx.build(  # type: ignore[return-value]
         context_dir,
         file=context_dir / "Dockerfile",
         tags=[image_argument(options.tag)],

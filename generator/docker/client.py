@@ -265,7 +265,8 @@ class DockerClient:
 
         if isinstance(args, (str, bytes)):
             raise TypeError("run_cli takes an argument list, not a string")
-        return self.call(lambda whales: run(whales.client_config.docker_cmd + list(args)), timeout=timeout, default=default)
+        # run() is typed str | tuple: the tuple is only for return_stderr=True, not asked here
+        return self.call(lambda whales: run(whales.client_config.docker_cmd + list(args)), timeout=timeout, default=default)  # type: ignore[return-value]
 
     def _pidfile(self) -> str:
         """Where the next call's supervisor writes its pid (a private directory per client)."""

@@ -157,7 +157,8 @@ class BuildProgress:
         """The step that failed first (the others are usually canceled because of it)."""
         errors = [self.vertices[n] for n in self.order if self.vertices[n].state == "error"]
         numbered = [v for v in errors if v.numbered]
-        return (numbered or errors or [None])[0]
+        first = numbered or errors
+        return first[0] if first else None
 
     def failure_tail(self) -> list[str]:
         """The last lines the failing step printed, then its error line."""

@@ -171,7 +171,8 @@ def _pull_once(client: DockerClient, reference: str, on_event: Callable[[Event],
     lines: list[str] = []
     argument = image_argument(reference)
     pulling = client.stream(
-        lambda whales: whales.image.pull(argument, stream_logs=True), timeout=PULL_TIMEOUT if timeout is None else timeout
+        # stream_logs=True selects the overload that yields log lines; python-on-whales types the union of all
+        lambda whales: whales.image.pull(argument, stream_logs=True), timeout=PULL_TIMEOUT if timeout is None else timeout,  # type: ignore[arg-type, return-value]
     )
     for line in pulling:
         lines.append(line)

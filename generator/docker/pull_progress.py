@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TextIO
 
 from generator.docker.pull import Event
@@ -75,6 +75,6 @@ def rich_reporter() -> Iterator[Callable[[Event], None]]:
         yield report
 
 
-def pull_reporter(*, tty: bool) -> object:
+def pull_reporter(*, tty: bool) -> AbstractContextManager[Callable[[Event], None]]:
     """The reporter for this output: rich when ``tty``, plain lines otherwise."""
     return rich_reporter() if tty else plain_reporter()

@@ -234,7 +234,8 @@ class SmokeTest:
         user = "0" if root else None
         try:
             for line in self.client.stream(
-                lambda whales: whales.container.execute(self.name, command, user=user, stream=True), timeout=EXEC_TIMEOUT
+                # stream=True selects the overload that yields (source, bytes); python-on-whales types the union of all
+                lambda whales: whales.container.execute(self.name, command, user=user, stream=True), timeout=EXEC_TIMEOUT  # type: ignore[arg-type, return-value]
             ):
                 lines.append(line)
         except ConnectionError:

@@ -47,4 +47,4 @@ else:
     # what pydantic validates a spec entry with: the registered model its `method:` names
     Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007
 
-__all__ = ["REGISTRY", "Tool", "InstallMethod", "ToolBase", "Phase", "Copy", "Contribution", "Verification"]
+__all__ = ["REGISTRY", "Contribution", "Copy", "InstallMethod", "Phase", "Tool", "ToolBase", "Verification"]

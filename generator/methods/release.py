@@ -106,6 +106,16 @@ class ReleaseTool(ToolBase):
                 yield ("sha256",), f"no sha256 for {arch}"
 
     @property
+    def digests(self) -> dict[str, str]:
+        """The spec's sha256 per arch, looked up by the plain arch strings the context uses."""
+        return {arch: digest for arch, digest in (self.sha256 or {}).items()}
+
+    @property
+    def asset_names(self) -> dict[str, str]:
+        """The asset name pattern per arch, looked up by the plain arch strings the context uses."""
+        return {arch: name for arch, name in self.assets.items()}
+
+    @property
     def archive_type(self) -> str:
         if self.archive:
             return self.archive
@@ -123,7 +133,7 @@ class ReleaseTool(ToolBase):
         return self._fill(self.url, arch, asset=self.asset_name(arch))
 
     def asset_name(self, arch: str) -> str:
-        return self._fill(self.assets[arch], arch)
+        return self._fill(self.asset_names[arch], arch)
 
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [(arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets]
@@ -155,7 +165,7 @@ class ReleaseTool(ToolBase):
         return Verification("unverified", self.unverified or "")
 
     def spec_sha256(self, key: str) -> str | None:
-        return (self.sha256 or {}).get(key)
+        return self.digests.get(key)
 
     def purl(self, ctx) -> str:
         """pkg:github/OWNER/REPO@TAG for a GitHub release (the tag as it appears in the
@@ -172,7 +182,7 @@ class ReleaseTool(ToolBase):
         return Upstream("github-releases", self.url)
 
     def digest(self, ctx, arch: str) -> str | None:
-        return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or (self.sha256 or {}).get(arch)
+        return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or self.digests.get(arch)
 
     def base_scripts_needed(self) -> tuple[str, ...]:
         return (INSTALL_SCRIPT,)

@@ -50,6 +50,11 @@ class RustupTool(ToolBase):
             if arch not in self.sha256:
                 yield ("sha256",), f"no sha256 of rustup-init for {arch}; every platform of the spec needs one"
 
+    @property
+    def digests(self) -> dict[str, str]:
+        """The spec's sha256 per arch, looked up by the plain arch strings the context uses."""
+        return {arch: digest for arch, digest in self.sha256.items()}
+
     def commands(self) -> list[str]:
         return list(self.provides) or ["rustup", "rustc", "cargo"]
 
@@ -60,10 +65,10 @@ class RustupTool(ToolBase):
         return [(arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256]
 
     def spec_sha256(self, key: str) -> str | None:
-        return self.sha256.get(key)
+        return self.digests.get(key)
 
     def digest(self, ctx, arch: str) -> str | None:
-        return ctx.locked_sha256(self.name, arch, self.init_url(arch)) or self.sha256.get(arch)
+        return ctx.locked_sha256(self.name, arch, self.init_url(arch)) or self.digests.get(arch)
 
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256):
@@ -75,7 +80,9 @@ class RustupTool(ToolBase):
         for arch in ctx.arches:
             if arch not in self.sha256:
                 continue
-            values = {"url": self.init_url(arch), "triple": TRIPLES[arch], "sha256": self.digest(ctx, arch)}
+            sha256 = self.digest(ctx, arch)
+            assert sha256 is not None  # the arches without a sha256 were skipped above
+            values = {"url": self.init_url(arch), "triple": TRIPLES[arch], "sha256": sha256}
             arches.append({"arch": arch, "assignments": [f"{k}={q(v)}" for k, v in values.items()]})
         # one option (with its value) per line
         args = [["-y"], ["--no-modify-path"], ["--profile", self.profile], ["--default-toolchain", self.version]]

@@ -64,7 +64,7 @@ class Http:
     def _open(self, request: urllib.request.Request):
         url = request.full_url
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - http(s) only (UrlTemplate)
+            return urllib.request.urlopen(request, timeout=self.timeout)  # http(s) only (UrlTemplate)
         except urllib.error.HTTPError as exc:
             exc.close()
             hint = self._is_github_api(url) and not self.github_token

@@ -9,10 +9,10 @@ stopping the run, and the lock file is written atomically with whatever succeede
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import UpstreamError, UsageError
 from generator.lockfile import Lock, LockEntry
@@ -117,7 +117,7 @@ def run(
             todo.append(item)
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        futures = {pool.submit(http.sha256, item.url): item for item in todo}
+        futures: dict[Future[Any], Download | str] = {pool.submit(http.sha256, item.url): item for item in todo}
         futures.update({pool.submit(registry.digest, ref): ref for ref in refs})
         for future in as_completed(futures):
             _record(outcome, futures[future], future, report)

@@ -136,7 +136,8 @@ def _commit_row(
     name, current = target.name, target.current
     branch = source.resolve_branch(http)
     head = source.head(http, branch)
-    newest = eligible = Choice(head.name, head)
+    newest = Choice(head.name, head)
+    eligible: Choice | None = newest
     notes = []
     if min_age and (head.published is None or now - head.published < min_age):
         older = source.newest_until(http, branch, now - min_age)
@@ -161,7 +162,7 @@ def _commit_row(
             elif relation == "diverged":
                 notes.append(f"the pinned commit is not on {branch} (diverged); pin it by hand")
     label = None
-    if ahead and tracked.label:
+    if ahead and eligible is not None and tracked.label:  # (ahead is only set with an eligible commit)
         label, why = _label(tracked.label, eligible.release)
         if why:
             notes.append(why)
@@ -206,7 +207,8 @@ def check(
             upstream = target.tracked.upstream if target.tracked else None
             return Row(name, current, "-", error=why_not_asked(upstream), field=field)
         try:
-            if isinstance(source, GitHubCommits) and target.tracked is not None:
+            if isinstance(source, GitHubCommits):
+                assert target.tracked is not None  # only the base image has no tracked pin, and it is asked by RegistryTags
                 return _commit_row(target, target.tracked, source, http, min_age, now)
             releases = source.releases(http)
             date_of = partial(source.published, http) if hasattr(source, "published") else None

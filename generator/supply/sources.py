@@ -249,7 +249,7 @@ class GitHubCommits:
     @staticmethod
     def _commit(data: object, url: str) -> Release:
         sha = data.get("sha") if isinstance(data, dict) else None
-        if not isinstance(sha, str) or len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha):
+        if not isinstance(data, dict) or not isinstance(sha, str) or len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha):
             raise UpstreamError(f"{url}: the answer has no full commit id")
         commit = data.get("commit") or {}
         dated = (commit.get("committer") or {}).get("date") or (commit.get("author") or {}).get("date")

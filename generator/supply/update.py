@@ -121,7 +121,7 @@ def _insert(filename: str, name: str, mapping: CommentedMap, after_key: str, tex
     line, column = mapping.lc.key(after_key)
     if mapping.fa.flow_style() or mapping.lc.value(after_key)[0] != line:
         raise UsageError(
-            f"{filename}:{line + 1}:{column + 1}: {name}: cannot add {text.split(':')[0]!r} here: only a block "
+            f"{filename}:{line + 1}:{column + 1}: {name}: cannot add {text.split(':', maxsplit=1)[0]!r} here: only a block "
             f"mapping whose {after_key!r} is written on one line gets a new line; add it by hand"
         )
     return Insert(name, line, column, text)

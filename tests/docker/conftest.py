@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.docker.cli import docker_cli
 from generator.docker.client import DockerClient
 from generator.docker.errors import DockerError
+from tests.docker.cli import docker_cli
 
 REQUIRE_ENV = "SANDBOX_REQUIRE_DOCKER"
 BASE_IMAGE_ENV = "SANDBOX_TEST_BASE_IMAGE"
@@ -154,7 +154,7 @@ def image_cleanup(docker_client: DockerClient) -> Iterator[list[str]]:
 
 
 @pytest.fixture(scope="session")
-def docker_unavailable():  # noqa: ANN201
+def docker_unavailable():
     """The skip-or-fail function, for tests that find out late that a precondition is missing."""
     return unavailable
 

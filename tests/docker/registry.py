@@ -23,7 +23,7 @@ def wait_http(url: str, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=2):  # loopback
                 return
         except OSError:
             if time.monotonic() > deadline:
@@ -52,7 +52,7 @@ def running_registry(root: Path) -> Iterator[str]:
         f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
     )
     with (root / "registry.log").open("wb") as log:
-        proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        proc = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_http(f"http://127.0.0.1:{port}/v2/")
             yield f"127.0.0.1:{port}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -11,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.cli import docker_cli
 from generator.docker.build import BuildOptions, run_build
 from generator.docker.client import DockerClient
 from generator.docker.context import write_context
-from generator.paths import generator_script
-from generator.docker.errors import BuildError, BuilderMissing, TimeoutError
+from generator.docker.errors import BuilderMissing, BuildError, TimeoutError
 from generator.docker.progress import BuildProgress, count_steps
 from generator.errors import UsageError
 from generator.loader import parse
+from generator.paths import generator_script
 from integration.cli import processes_mentioning, sandbox, sandbox_command
 from integration.servers import HangingServer
 from integration.spec import dump, hang_spec_data, write_hang_spec
+from tests.docker.cli import docker_cli
 
 # Output of `DOCKER_BUILDKIT=1 docker build --progress=plain` (20.10) for a build whose
 # stage s2 fails while s1 runs in parallel: recorded on the CI engine.
@@ -174,7 +175,7 @@ def test_build_arguments_buildx_and_builtin(tmp_path: Path) -> None:
     assert run_build(DockerClient(cli=cli), tmp_path, options, args).mode == "buildx"
     argv = record.read_text().splitlines()
     assert argv[:3] == ["DOCKER_BUILDKIT=", "buildx", "build"]
-    pairs = set(zip(argv, argv[1:]))
+    pairs = set(itertools.pairwise(argv))
     for pair in [("--platform", "linux/arm64"), ("--network", "host"), ("--tag", "x:y"), ("--builder", "ci"),
                  ("--build-arg", 'A=quote " and $x'), ("--cache-from", "type=local,src=/c"),
                  ("--cache-to", "type=local,dest=/d,mode=max"), ("--progress", "plain")]:
@@ -190,7 +191,7 @@ def test_build_arguments_buildx_and_builtin(tmp_path: Path) -> None:
     result = run_build(DockerClient(cli=cli), tmp_path, BuildOptions(tag="x:y", platforms=("linux/arm64",)), {"B": "2"})
     argv = record.read_text().splitlines()
     assert result.mode == "builtin" and argv[:3] == ["DOCKER_BUILDKIT=1", "build", "--progress=plain"]
-    assert ("--platform", "linux/arm64") in set(zip(argv, argv[1:])) and ("--build-arg", "B=2") in set(zip(argv, argv[1:]))
+    assert ("--platform", "linux/arm64") in set(itertools.pairwise(argv)) and ("--build-arg", "B=2") in set(itertools.pairwise(argv))
     for options, named in [
         (BuildOptions(tag="x:y", builder="ci"), "--builder"),
         (BuildOptions(tag="x:y", platforms=("linux/amd64", "linux/arm64")), "more than one platform"),

@@ -273,7 +273,7 @@ def test_dead_engine_is_not_running(
         client.call(lambda whales: whales.image.list())
 
 
-def _as_nobody(tmp_path: Path, cli: str, docker_unavailable) -> Path:  # noqa: ANN001
+def _as_nobody(tmp_path: Path, cli: str, docker_unavailable) -> Path:
     """A wrapper that runs the real CLI as an unprivileged user (the socket is root:docker 0660)."""
     if os.geteuid() != 0:
         docker_unavailable("the permission test drops privileges with setpriv and needs to start as root")

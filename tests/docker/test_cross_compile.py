@@ -21,7 +21,7 @@ import pytest
 
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
-from integration.spec import USER, UID, _base, dump
+from integration.spec import UID, USER, _base, dump
 from tests.docker.cli import docker_cli, engine_build
 
 MODULE = "example.test/tiny"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.cli import docker_cli
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.doctor import FIX_NOT_RUNNING, FIX_PERMISSION, GIB, diagnose
+from tests.docker.cli import docker_cli
 
 NAMES = ["cli", "engine", "versions", "buildkit", "disk"]
 
@@ -90,7 +90,7 @@ def test_dead_engine(docker_client: DockerClient, tmp_path: Path, capsys: pytest
 
 
 @pytest.mark.docker
-def test_socket_not_permitted(default_engine_only: DockerClient, cli_20: str, tmp_path: Path, docker_unavailable) -> None:  # noqa: ANN001
+def test_socket_not_permitted(default_engine_only: DockerClient, cli_20: str, tmp_path: Path, docker_unavailable) -> None:
     if os.geteuid() != 0:
         docker_unavailable("the permission test drops privileges with setpriv and needs to start as root")
     home = tmp_path / "home"

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.cli import docker_cli
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import FileServer, make_opencode_release
 from integration.spec import REPO, default_spec, opencode_version, write_runtime_spec
+from tests.docker.cli import docker_cli
 
 DEFAULT = default_spec()
 PORT = DEFAULT["runtime"]["port"]
@@ -111,7 +111,7 @@ def status_of(url: str, password: str | None = None) -> tuple[int, dict[str, str
         token = base64.b64encode(f"{LOGIN}:{password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=15) as response:  # loopback
             return response.status, dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers)

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.docker.cli import docker_cli
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import Site, start_site
 from integration.spec import HOME, LABEL_KEY, TRICKY_ENV, TRICKY_LABEL, dump, write_spec
+from tests.docker.cli import docker_cli
 
 
 @dataclass

@@ -20,13 +20,13 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.docker.cli import docker_cli
-from tests.docker.registry import running_registry
 from generator.cli import main
 from generator.docker.client import DockerClient
 from generator.docker.errors import NotRunning, PullError
 from generator.docker.pull import Backoff, Event, failure_kind, familiar, pull_image, registry_of
 from generator.docker.pull_progress import plain_reporter, rich_reporter
+from tests.docker.cli import docker_cli
+from tests.docker.registry import running_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE = "127.0.0.1:1"
@@ -122,7 +122,7 @@ def test_rich_progress_prints_outcomes(capsys: pytest.CaptureFixture[str]) -> No
 
 
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory, docker_client: DockerClient, docker_unavailable) -> Iterator[str]:  # noqa: ANN001
+def registry(tmp_path_factory: pytest.TempPathFactory, docker_client: DockerClient, docker_unavailable) -> Iterator[str]:
     """A registry on 127.0.0.1 for the engine under test."""
     try:
         with running_registry(tmp_path_factory.mktemp("registry")) as address:
@@ -247,7 +247,7 @@ def fault_server(registry: str) -> Iterator[FaultServer]:
 class Sleeps(list):
     """The injected sleep: records each delay instead of waiting; can run a hook per call."""
 
-    def __init__(self, hook=None) -> None:  # noqa: ANN001
+    def __init__(self, hook=None) -> None:
         super().__init__()
         self.hook = hook
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.cli import docker_cli
 from generator.docker.build import BuildOptions, run_build
 from generator.docker.client import DockerClient
 from generator.docker.smoke import SETID_ALLOWED, SmokeTest, stand_in_command, tool_checks, unexpected_setid
 from generator.loader import parse
 from integration.cli import sandbox
 from integration.spec import dump, hang_spec_data
+from tests.docker.cli import docker_cli
 
 
 def smoke_spec_data(base_image: str) -> dict:

@@ -137,7 +137,7 @@ def make_hello_release(releases: Path, version: str = HELLO_VERSION) -> tuple[st
 def _download(url: str, dest: Path, sha256: str | None = None, algorithm: str = "sha256", expected_b64: str | None = None) -> Path:
     """Fetch ``url`` to ``dest`` once (kept in the cache), checking the published digest."""
     if not dest.exists():
-        data = urllib.request.urlopen(url, timeout=120).read()  # noqa: S310 - https registry URLs
+        data = urllib.request.urlopen(url, timeout=120).read()  # https registry URLs
         if sha256 and hashlib.sha256(data).hexdigest() != sha256:
             raise RuntimeError(f"{url}: sha256 differs from the one the index publishes")
         if expected_b64 and base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != expected_b64:
@@ -155,7 +155,7 @@ def fetch_pypi_file(project: str, version: str, pattern: str) -> Path:
     if cached:
         return cached[0]
     request = urllib.request.Request(f"{PYPI_SIMPLE}/{project}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
-    index = json.load(urllib.request.urlopen(request, timeout=60))  # noqa: S310
+    index = json.load(urllib.request.urlopen(request, timeout=60))
     for entry in index["files"]:
         if wanted.fullmatch(entry["filename"]) and entry["filename"].startswith(f"{project}-{version}"):
             return _download(entry["url"], cache_dir() / entry["filename"], sha256=entry["hashes"]["sha256"])
@@ -189,7 +189,7 @@ def make_opencode_release(releases: Path, version: str) -> tuple[str, str]:
     asset = "opencode-linux-x64.tar.gz"
     packed = cache_dir() / f"opencode-{version}-{asset}"
     if not packed.exists():
-        manifest = json.load(urllib.request.urlopen(f"{NPM_REGISTRY}/opencode-linux-x64/{version}", timeout=60))  # noqa: S310
+        manifest = json.load(urllib.request.urlopen(f"{NPM_REGISTRY}/opencode-linux-x64/{version}", timeout=60))
         algorithm, digest = manifest["dist"]["integrity"].split("-", 1)
         tarball = _download(manifest["dist"]["tarball"], cache_dir() / f"npm-opencode-linux-x64-{version}.tgz",
                             algorithm=algorithm, expected_b64=digest)  # fmt: skip
@@ -218,7 +218,7 @@ def publish_pypi(root: Path, project: str, version: str) -> Path:
 
 def publish_npm(root: Path, base_url: str, name: str, version: str) -> dict:
     """Serve the real tarball of ``name@version`` and a packument pointing at it."""
-    manifest = json.load(urllib.request.urlopen(f"{NPM_REGISTRY}/{name}/{version}", timeout=60))  # noqa: S310
+    manifest = json.load(urllib.request.urlopen(f"{NPM_REGISTRY}/{name}/{version}", timeout=60))
     dist = manifest["dist"]
     algorithm, digest = dist["integrity"].split("-", 1)
     tarball = _download(dist["tarball"], cache_dir() / f"npm-{name}-{version}.tgz", algorithm=algorithm, expected_b64=digest)
@@ -344,7 +344,7 @@ class HangingServer:
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:  # http.server's naming
                 outer.hit.set()
                 outer.release.wait(timeout=600)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conftest import SHA_A, load, rejected, render_data, spec_data, tool_data
+
 from generator.lint import lint
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import load, rejected, render_data, spec_data, tool_data
 
 

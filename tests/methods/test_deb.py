@@ -18,10 +18,9 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from conftest import SHA_A, SHA_B, STAGE_BASE, Rendered, rejected, render_data, spec_data
+from hypothesis import HealthCheck, given, settings, strategies as st
+
 from generator.errors import SpecError
 from generator.lint import lint
 from generator.lockfile import Lock, LockEntry
@@ -199,8 +198,8 @@ def test_an_arch_without_a_deb_and_a_file_that_is_no_deb_fail(tmp_path, served):
     site, base = served
     only_amd64 = render_data(
         spec_data(served_tool(site, base, build_deb(tmp_path).read_bytes()) | {"sha256": {"amd64": "0" * 64}},
-                  base=STAGE_BASE, platforms=["linux/amd64"])  # fmt: skip
-    )
+                  base=STAGE_BASE, platforms=["linux/amd64"])
+    )  # fmt: skip
     result = run_fetch(only_amd64, tmp_path / "out", "arm64")
     assert result.returncode != 0 and "sandbox: demo has no .deb for arm64" in result.stderr
     # the right digest of the wrong file: dpkg-deb refuses it before apt ever sees it

@@ -7,9 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import conftest
+import pytest
 from conftest import COMMIT, STAGE_BASE, load, rejected, render_data, tool_data
 
 spec_data = functools.partial(conftest.spec_data, base=STAGE_BASE)

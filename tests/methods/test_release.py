@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import shlex
 
-import pytest
-
 import conftest
+import pytest
 from conftest import SHA_A, SHA_B, STAGE_BASE, load, rejected, render_data, tool_data
+
 from generator.lockfile import Lock, LockEntry
 
 spec_data = functools.partial(conftest.spec_data, base=STAGE_BASE)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import SHA_A, load, rejected, render_data, spec_data, tool_data
+
 from generator.lint import own_rules
 from generator.lockfile import Lock, LockEntry
 

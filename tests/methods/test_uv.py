@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import load, rejected, render_data, spec_data, tool_data
+
 from methods.test_npm import _user_run
 
 

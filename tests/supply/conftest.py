@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import spec_data, to_yaml
+
 from generator.cli import main
 
 from .fake_upstream import FakeUpstream

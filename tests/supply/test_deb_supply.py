@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import SHA_A, SHA_B, load, spec_data
 from packageurl import PackageURL
 
-from conftest import SHA_A, SHA_B, load, spec_data
 from generator.loader import load_spec
 from generator.lockfile import Lock
 from generator.methods.context import RenderContext
@@ -30,9 +30,9 @@ def serve_debs(server, version: str) -> dict[str, str]:
     """Both arches' .deb of ``version`` (bytes that stand for a package: lock only hashes them)."""
     return {
         arch: server.artifact("github", f"/example/demo/releases/download/v{version}/demo_{version}_{arch}.deb",
-                              f"demo {version} {arch}\n".encode() * 100)  # fmt: skip
+                              f"demo {version} {arch}\n".encode() * 100)
         for arch in ("amd64", "arm64")
-    }
+    }  # fmt: skip
 
 
 def test_lock_records_each_arch(tmp_path, upstream, sandbox):
