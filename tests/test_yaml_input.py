@@ -4,7 +4,6 @@ refuses (exit 2 with the place), and that no size or depth of input crashes or s
 from __future__ import annotations
 
 import importlib
-
 import time
 from pathlib import Path
 
