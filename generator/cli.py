@@ -72,6 +72,7 @@ def _register() -> None:
             "generator.commands.spec",
             "generator.commands.docker",
             "generator.commands.build",
+            "generator.commands.cost",
             "generator.commands.supply",
         ]
     )

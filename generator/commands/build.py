@@ -86,7 +86,7 @@ def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
                 f"run: sandbox --spec {project.spec_path} generate (or build with --regenerate)"
             )
         project.write([output])
-        click.echo(f"regenerated {output.path} (profile {profile})")
+        click.echo(f"regenerated {output.path} (profile {profile})", err=True)
     return output
 
 
@@ -100,8 +100,10 @@ def _sandbox_version() -> str:
 class _BuildDisplay:
     """A live status line on a terminal; one line per step otherwise (CI logs)."""
 
-    def __init__(self, tag: str, live: bool) -> None:
+    def __init__(self, tag: str, live: bool, err: bool = False) -> None:
         self.tag = tag
+        #: the step lines go to stderr (when stdout carries a report)
+        self.err = err
         self.started = time.monotonic()
         self.live = live
         self.status = None
@@ -130,7 +132,7 @@ class _BuildDisplay:
                 f"[bold]{escape(self.tag)}[/] {progress.done}/{progress.total_steps} steps, {elapsed:.0f} s: {escape(name[:70])}"
             )
         elif started is not None and started.numbered:
-            click.echo(f"[{elapsed:6.1f}s] step {len(progress.steps)}/{progress.total_steps}: {started.name[:160]}")
+            click.echo(f"[{elapsed:6.1f}s] step {len(progress.steps)}/{progress.total_steps}: {started.name[:160]}", err=self.err)
 
 
 @click.command()
