@@ -15,7 +15,7 @@ from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
 from generator.methods.base import q
 from generator.methods.context import RenderContext
-from generator.paths import templates_dir, user_cache_dir
+from generator.paths import SBOM_CONTEXT_PATH, SBOM_IMAGE_PATH, templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
 
 
@@ -161,7 +161,8 @@ class FinalStep:
     instruction: str
     #: the tools it installs: one, several (a merged apt RUN), none (the image's own setup)
     tools: tuple[str, ...]
-    #: tools, user (the user and its directories), files (the spec's files:), workdir, release-file
+    #: tools, user (the user and its directories), files (the spec's files:), workdir,
+    #: release-file, sbom
     role: str
 
 
@@ -272,6 +273,7 @@ def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
             + [(key.upper(), f'"${{SANDBOX_{key.upper()}}}"') for key in ("version", "revision", "created")],
         },
         "labels": label_pairs,
+        "sbom": {"source": SBOM_CONTEXT_PATH, "dest": SBOM_IMAGE_PATH},
         "port": runtime.port,
         "volumes": json.dumps(runtime.volumes) if runtime.volumes else None,
         "healthcheck": {
@@ -297,6 +299,7 @@ def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
         *_steps(blocks[Phase.USER]),
         FinalStep("WORKDIR", (), "workdir"),
         FinalStep("COPY", (), "release-file"),
+        FinalStep("COPY", (), "sbom"),
     ]
     stages = {tool.stage_name: tool.name for tool in tools}
     return data, ImageLayout(stages=stages, final=tuple(final), base=("RUN", "RUN"))

@@ -182,6 +182,7 @@ def build(
     built into a docker CLI older than 23)."""
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
     from generator.docker.context import build_context
+    from generator.sbom import render as render_sbom
     from generator.docker.progress import count_steps
 
     from generator.fields import ImageReference
@@ -209,7 +210,8 @@ def build(
     )
     client = client_from(docker)
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir), epoch=epoch)
-    with build_context(spec, output.text, spec_dir) as context_dir:
+    sbom = render_sbom(spec, project.lock, profile)
+    with build_context(spec, output.text, spec_dir, sbom) as context_dir:
         with _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
             result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"

@@ -54,6 +54,7 @@ def cost(
     from generator.cost.attribute import LayoutMismatch, StepTime, attribute
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
     from generator.docker.context import build_context
+    from generator.sbom import render as render_sbom
     from generator.docker.history import image_layers, image_size
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
@@ -77,7 +78,8 @@ def cost(
     )
     client = client_from(docker)
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
-    with build_context(spec, output.text, spec_dir) as context_dir:
+    sbom = render_sbom(spec, project.lock, profile)
+    with build_context(spec, output.text, spec_dir, sbom) as context_dir:
         with _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
             result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     steps = [StepTime(v.name, v.state, v.seconds or 0.0) for v in (result.progress.vertices[n] for n in result.progress.order)]

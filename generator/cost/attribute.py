@@ -24,11 +24,11 @@ _NOTES = {
     BASE_STAGE: "apt set-up and the base packages every stage and the image start from",
     USER_SETUP: "the user, sudo and the home directories",
     SPEC_FILES: "the files: entries of the spec",
-    METADATA: "WORKDIR and /etc/sandbox-release",
+    METADATA: "WORKDIR, /etc/sandbox-release and the SBOM under /usr/share/sandbox",
     ENGINE: "BuildKit's own work: reading the Dockerfile and context, resolving images, exporting the image",
     UNATTRIBUTED: "steps or layers the layout does not explain (see the warnings)",
 }
-_ROLES = {"user": USER_SETUP, "files": SPEC_FILES, "workdir": METADATA, "release-file": METADATA}
+_ROLES = {"user": USER_SETUP, "files": SPEC_FILES, "workdir": METADATA, "release-file": METADATA, "sbom": METADATA}
 
 #: "[stage 2/3] RUN ...": the stage, the step's number in it and the instruction
 _STEP = re.compile(r"^\[(?P<stage>[^\]\s]+)\s+(?P<index>\d+)/(?P<count>\d+)\]\s+(?P<word>\S+)")

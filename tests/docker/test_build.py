@@ -103,11 +103,11 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     spec = parse(dump(data), str(spec_dir / "sandbox.yaml"))
     context = tmp_path / "context"
     context.mkdir()
-    listed = write_context(context, spec, "FROM scratch\n", spec_dir)
+    listed = write_context(context, spec, "FROM scratch\n", spec_dir, "{}\n")
     on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
-    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc"]
+    assert listed == on_disk == [".dockerignore", ".sandbox/sbom.cdx.json", "Dockerfile", "files/conf/zshrc"]
     assert (context / "files" / "conf" / "zshrc").read_text() == "export A=1\n"
-    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!files/conf/zshrc"]
+    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!.sandbox/sbom.cdx.json", "!files/conf/zshrc"]
 
 
 # files/escape is a symlink out of the spec's directory (the loader already refuses "..")
@@ -123,7 +123,7 @@ def test_context_refuses_a_missing_or_outside_file(tmp_path: Path, src: str, mes
     context = tmp_path / "context"
     context.mkdir()
     with pytest.raises(UsageError, match=rf"files\[0\]\.src: .*{message}"):
-        write_context(context, spec, "FROM scratch\n", spec_dir)
+        write_context(context, spec, "FROM scratch\n", spec_dir, "{}\n")
     assert list(context.iterdir()) == []
 
 

@@ -218,3 +218,6 @@ LABEL org.opencontainers.image.title="Debian sandbox" \
       org.opencontainers.image.revision="${SANDBOX_REVISION}" \
       org.opencontainers.image.created="${SANDBOX_CREATED}"
 COPY --from=release-file /out/ /
+# /usr/share/sandbox/sbom.cdx.json: the CycloneDX SBOM of this spec and sandbox.lock (as `sandbox sbom` writes it),
+# read-only and root's; last, because every version bump changes it
+COPY --chmod=0444 .sandbox/sbom.cdx.json /usr/share/sandbox/sbom.cdx.json
