@@ -11,11 +11,17 @@ from rich.text import Text
 
 from generator.cost.report import ATTRIBUTION, Change, CostReport
 
-BAR_WIDTH = 16
+BAR_WIDTH = 10
 
 
-def megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB"
+def human(size: int | float, sign: bool = False) -> str:
+    """Bytes in decimal units (B, kB, MB, GB), as docker shows image sizes."""
+    magnitude = abs(size)
+    text = next(
+        (f"{magnitude / scale:.1f} {unit}" for scale, unit in ((1e9, "GB"), (1e6, "MB"), (1e3, "kB")) if magnitude >= scale),
+        f"{magnitude:.0f} B",
+    )
+    return ("-" if size < 0 else "+" if sign else "") + text
 
 
 def _share(value: float, total: float) -> str:
@@ -41,7 +47,7 @@ def table(report: CostReport, console: Console) -> None:
         grid.add_row(
             escape(part.name),
             part.kind,
-            megabytes(part.bytes),
+            human(part.bytes),
             Bar(total_bytes, 0, part.bytes, width=BAR_WIDTH, color="cyan"),
             _share(part.bytes, total_bytes),
             f"{part.seconds:.1f} s",
@@ -50,7 +56,7 @@ def table(report: CostReport, console: Console) -> None:
             f"{part.steps}{cached}" if part.steps else "",
         )
     grid.add_section()
-    grid.add_row("total", "", megabytes(total_bytes), "", "", f"{total_seconds:.1f} s", "", "", str(report.steps))
+    grid.add_row("total", "", human(total_bytes), "", "", f"{total_seconds:.1f} s", "", "", str(report.steps))
     console.print(grid)
     notes = [
         f"built with {report.mode} in {report.wall_seconds:.1f} s wall time; {report.timing_note()}",
@@ -72,11 +78,11 @@ def markdown(report: CostReport) -> str:
     for part in report.parts:
         cached = f" ({part.cached_steps} cached)" if part.cached_steps else ""
         lines.append(
-            f"| {_cell(part.name)} | {part.kind} | {megabytes(part.bytes)} | {_text_bar(part.bytes, total_bytes)} "
+            f"| {_cell(part.name)} | {part.kind} | {human(part.bytes)} | {_text_bar(part.bytes, total_bytes)} "
             f"| {_share(part.bytes, total_bytes)} | {part.seconds:.1f} s | {_share(part.seconds, total_seconds)} "
             f"| {part.steps or ''}{cached} |"
         )
-    lines.append(f"| **total** | | **{megabytes(total_bytes)}** | | | **{total_seconds:.1f} s** | | {report.steps} |")
+    lines.append(f"| **total** | | **{human(total_bytes)}** | | | **{total_seconds:.1f} s** | | {report.steps} |")
     lines += ["", f"- built with {report.mode} in {report.wall_seconds:.1f} s wall time; {report.timing_note()}", f"- {report.size_note()}"]
     lines += [f"- {_cell(warning)}" for warning in report.warnings]
     lines += ["", f"<details><summary>How parts are attributed</summary>\n\n{ATTRIBUTION}\n\n</details>"]
@@ -89,11 +95,11 @@ def _cell(text: str) -> str:
 
 
 def _delta_bytes(change: Change) -> str:
-    return f"{change.bytes_delta / 1e6:+.1f} MB"
+    return human(change.bytes_delta, sign=True)
 
 
 def _cell_bytes(value: int | None) -> str:
-    return megabytes(value) if value is not None else "—"
+    return human(value) if value is not None else "—"
 
 
 def _cell_seconds(value: float | None) -> str:
@@ -111,7 +117,7 @@ def compare_table(changes: list[Change], old_total: int, new_total: int, console
             _cell_seconds(change.old_seconds), _cell_seconds(change.new_seconds), f"{change.seconds_delta:+.1f} s",
         )  # fmt: skip
     grid.add_section()
-    grid.add_row("total", "", megabytes(old_total), megabytes(new_total), f"{(new_total - old_total) / 1e6:+.1f} MB", "", "", "")
+    grid.add_row("total", "", human(old_total), human(new_total), human(new_total - old_total, sign=True), "", "", "")
     console.print(grid)
 
 
@@ -128,5 +134,5 @@ def compare_markdown(changes: list[Change], old_total: int, new_total: int) -> s
             f"| {_delta_bytes(change)} | {_cell_seconds(change.old_seconds)} | {_cell_seconds(change.new_seconds)} "
             f"| {change.seconds_delta:+.1f} s |"
         )
-    lines.append(f"| **total** | | {megabytes(old_total)} | {megabytes(new_total)} | **{(new_total - old_total) / 1e6:+.1f} MB** | | | |")
+    lines.append(f"| **total** | | {human(old_total)} | {human(new_total)} | **{human(new_total - old_total, sign=True)}** | | | |")
     return "\n".join(lines) + "\n"

@@ -193,3 +193,10 @@ def test_outputs_show_names_literally() -> None:
     show.table(report(parts), console)
     assert "[bold]x|y" in console.export_text()
     assert "| [bold]x\\|y | tool |" in show.markdown(report(parts))
+
+
+@pytest.mark.parametrize(("size", "sign", "shown"), [(0, False, "0 B"), (999, False, "999 B"), (4_096, False, "4.1 kB"),
+                                                     (53_018_624, False, "53.0 MB"), (-53_018_624, True, "-53.0 MB"),
+                                                     (1_500, True, "+1.5 kB"), (2_000_000_000, False, "2.0 GB")])  # fmt: skip
+def test_sizes_are_shown_in_decimal_units(size: int, sign: bool, shown: str) -> None:
+    assert show.human(size, sign) == shown

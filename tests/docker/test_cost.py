@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from generator.cost.show import human
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import Site, start_site
@@ -111,7 +112,7 @@ def test_compare_shows_what_dropping_uv_and_its_tool_saves(report, tmp_path: Pat
         assert lines[0].startswith("### Image cost: `local/sandbox-cost-compare:")
         assert "### Image cost change" in lines
         uv_row = next(line for line in lines if line.startswith("| uv | removed |"))
-        assert f"-{uv_bytes / 1e6:.1f} MB" in uv_row
+        assert f"| {human(-uv_bytes)} |" in uv_row
         table = sandbox("--spec", changed, "cost", "--network", "host", "--tag", tag, "--compare", saved, timeout=1200)
         assert table.returncode == 0, table.stdout + table.stderr
         assert "what the spec change costs" in table.stdout and "removed" in table.stdout
