@@ -130,8 +130,10 @@ class CostReport:
 
 def load(path: Path) -> dict[str, Any]:
     """An earlier report (`sandbox cost --json`), checked enough to compare with."""
+    from generator.safefile import read_regular
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(path).decode("utf-8"))
     except OSError as exc:
         raise UsageError(f"--compare {path}: cannot read it ({exc.strerror or exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
