@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def cost(
         raise UsageError(f"{options.tag} does not have the layers {output.path} describes: {exc}") from None
     found = reports.CostReport(
         tag=options.tag, image_id=image_id or result.image_id, profile=profile, mode=result.mode,
-        image_store=client.image_store() or "classic", image_bytes=size, wall_seconds=result.seconds,
+        image_store=client.image_store() or "unknown", image_bytes=size, wall_seconds=result.seconds,
         no_cache=no_cache, parts=parts, unattributed_bytes=unattributed, warnings=tuple(warnings),
     )  # fmt: skip
     if save:
@@ -101,7 +102,7 @@ def cost(
         data = found.as_dict()
         if changes is not None:
             data["compare"] = {"old": str(compare_with), "changes": [c.as_dict() for c in changes]}
-        click.echo(reports.json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif as_markdown:
         click.echo(show.markdown(found), nl=False)
         if changes is not None:

@@ -46,7 +46,7 @@ class CostReport:
     profile: str
     #: buildx, or the BuildKit built into an older CLI
     mode: str
-    #: classic or containerd: what the engine's own image size means (see image_bytes)
+    #: classic, containerd or unknown: what the engine's own image size means (see image_bytes)
     image_store: str
     #: the image's size as the engine reports it (unpacked on the classic store; the
     #: compressed content on the containerd store)
@@ -91,10 +91,12 @@ class CostReport:
         if self.image_store == "classic":
             difference = self.total_bytes - self.image_bytes
             return f"the parts add up to {self.total_bytes} bytes; the engine reports the image as {self.image_bytes} ({difference:+d})"
-        return (
-            f"the parts add up to {self.total_bytes} unpacked bytes; this engine's {self.image_store} image store "
-            f"reports the image's compressed content ({self.image_bytes} bytes) instead"
-        )
+        if self.image_store == "containerd":
+            return (
+                f"the parts add up to {self.total_bytes} unpacked bytes; this engine's containerd image store "
+                f"reports the image's compressed content ({self.image_bytes} bytes) instead"
+            )
+        return f"the parts add up to {self.total_bytes} unpacked bytes; the engine reports {self.image_bytes} (its image store could not be told)"
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -200,3 +200,13 @@ def test_outputs_show_names_literally() -> None:
                                                      (1_500, True, "+1.5 kB"), (2_000_000_000, False, "2.0 GB")])  # fmt: skip
 def test_sizes_are_shown_in_decimal_units(size: int, sign: bool, shown: str) -> None:
     assert show.human(size, sign) == shown
+
+
+def test_size_note_says_what_the_engines_size_means() -> None:
+    parts = attribute(LAYOUT, STEPS, HISTORY)[0]
+    classic = report(parts)
+    assert classic.size_note() == f"the parts add up to {classic.total_bytes} bytes; the engine reports the image as {classic.total_bytes} (+0)"
+    containerd = CostReport("t", "i", "default", "buildx", "containerd", 1000, 1.0, False, parts)
+    assert "reports the image's compressed content (1000 bytes) instead" in containerd.size_note()
+    unknown = CostReport("t", "i", "default", "buildx", "unknown", 1000, 1.0, False, parts)
+    assert "could not be told" in unknown.size_note()
