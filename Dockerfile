@@ -625,7 +625,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     CARGO_TARGET_DIR="/tmp/cargo-target/${TARGETARCH}" cargo install --locked --root /out cross --version 0.2.5
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
+# and /usr/share/sandbox/sbom.cdx.json: the CycloneDX SBOM of this spec and sandbox.lock (as `sandbox sbom`
+# writes it), read-only and root's. Both reach the image in its last layer, which every build
+# makes anew (its creation time), so a version bump costs no layer of its own.
 FROM base AS release-file
+COPY --chmod=0444 .sandbox/sbom.cdx.json /out/usr/share/sandbox/sbom.cdx.json
 ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
@@ -865,6 +869,3 @@ LABEL org.opencontainers.image.title="opencode-cloud sandbox" \
       org.opencontainers.image.revision="${SANDBOX_REVISION}" \
       org.opencontainers.image.created="${SANDBOX_CREATED}"
 COPY --from=release-file /out/ /
-# /usr/share/sandbox/sbom.cdx.json: the CycloneDX SBOM of this spec and sandbox.lock (as `sandbox sbom` writes it),
-# read-only and root's; last, because every version bump changes it
-COPY --chmod=0444 .sandbox/sbom.cdx.json /usr/share/sandbox/sbom.cdx.json

@@ -162,7 +162,7 @@ class FinalStep:
     #: the tools it installs: one, several (a merged apt RUN), none (the image's own setup)
     tools: tuple[str, ...]
     #: tools, user (the user and its directories), files (the spec's files:), workdir,
-    #: release-file, sbom
+    #: release-file (/etc/sandbox-release and the SBOM)
     role: str
 
 
@@ -299,7 +299,6 @@ def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
         *_steps(blocks[Phase.USER]),
         FinalStep("WORKDIR", (), "workdir"),
         FinalStep("COPY", (), "release-file"),
-        FinalStep("COPY", (), "sbom"),
     ]
     stages = {tool.stage_name: tool.name for tool in tools}
     return data, ImageLayout(stages=stages, final=tuple(final), base=("RUN", "RUN"))

@@ -19,10 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "sandbox.yaml"
 
 
-def test_dockerfile_copies_the_sbom_read_only_as_its_last_layer() -> None:
+def test_dockerfile_copies_the_sbom_read_only_into_the_last_layer() -> None:
     text = render(load_spec(SPEC), "full")
-    last = [line for line in text.splitlines() if line and not line.startswith("#")][-1]
-    assert last == f"COPY --chmod=0444 {SBOM_CONTEXT_PATH} {SBOM_IMAGE_PATH}"
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    # into the release file's stage, whose /out/ is the final stage's last COPY
+    stage = lines.index("FROM base AS release-file")
+    assert lines[stage + 1] == f"COPY --chmod=0444 {SBOM_CONTEXT_PATH} /out{SBOM_IMAGE_PATH}"
+    assert lines[-1] == "COPY --from=release-file /out/ /"
 
 
 def test_context_holds_what_sandbox_sbom_prints(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ _NOTES = {
     ENGINE: "BuildKit's own work: reading the Dockerfile and context, resolving images, exporting the image",
     UNATTRIBUTED: "steps or layers the layout does not explain (see the warnings)",
 }
-_ROLES = {"user": USER_SETUP, "files": SPEC_FILES, "workdir": METADATA, "release-file": METADATA, "sbom": METADATA}
+_ROLES = {"user": USER_SETUP, "files": SPEC_FILES, "workdir": METADATA, "release-file": METADATA}
 
 #: "[stage 2/3] RUN ...": the stage, the step's number in it and the instruction
 _STEP = re.compile(r"^\[(?P<stage>[^\]\s]+)\s+(?P<index>\d+)/(?P<count>\d+)\]\s+(?P<word>\S+)")

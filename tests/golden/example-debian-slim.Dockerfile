@@ -96,7 +96,11 @@ RUN git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/
  && rm -rf /out/home/dev/.zsh/zsh-autosuggestions/.git
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
+# and /usr/share/sandbox/sbom.cdx.json: the CycloneDX SBOM of this spec and sandbox.lock (as `sandbox sbom`
+# writes it), read-only and root's. Both reach the image in its last layer, which every build
+# makes anew (its creation time), so a version bump costs no layer of its own.
 FROM base AS release-file
+COPY --chmod=0444 .sandbox/sbom.cdx.json /out/usr/share/sandbox/sbom.cdx.json
 ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
@@ -191,6 +195,3 @@ LABEL org.opencontainers.image.title="Debian sandbox" \
       org.opencontainers.image.revision="${SANDBOX_REVISION}" \
       org.opencontainers.image.created="${SANDBOX_CREATED}"
 COPY --from=release-file /out/ /
-# /usr/share/sandbox/sbom.cdx.json: the CycloneDX SBOM of this spec and sandbox.lock (as `sandbox sbom` writes it),
-# read-only and root's; last, because every version bump changes it
-COPY --chmod=0444 .sandbox/sbom.cdx.json /usr/share/sandbox/sbom.cdx.json
