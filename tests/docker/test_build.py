@@ -105,9 +105,9 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     context.mkdir()
     listed = write_context(context, spec, "FROM scratch\n", spec_dir, "{}\n")
     on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
-    assert listed == on_disk == [".dockerignore", ".sandbox/sbom.cdx.json", "Dockerfile", "files/conf/zshrc"]
+    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", "sandbox-sbom.cdx.json"]
     assert (context / "files" / "conf" / "zshrc").read_text() == "export A=1\n"
-    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!.sandbox/sbom.cdx.json", "!files/conf/zshrc"]
+    assert (context / ".dockerignore").read_text().splitlines()[1:] == ["**", "!files/conf/zshrc", "!sandbox-sbom.cdx.json"]
 
 
 # files/escape is a symlink out of the spec's directory (the loader already refuses "..")

@@ -100,7 +100,7 @@ RUN git clone --quiet https://github.com/zsh-users/zsh-autosuggestions.git /out/
 # writes it), read-only and root's. Both reach the image in its last layer, which every build
 # makes anew (its creation time), so a version bump costs no layer of its own.
 FROM base AS release-file
-COPY --chmod=0444 .sandbox/sbom.cdx.json /out/usr/share/sandbox/sbom.cdx.json
+COPY sandbox-sbom.cdx.json /out/usr/share/sandbox/sbom.cdx.json
 ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
@@ -113,7 +113,8 @@ RUN install -d /out/etc \
       VERSION "${SANDBOX_VERSION}" \
       REVISION "${SANDBOX_REVISION}" \
       CREATED "${SANDBOX_CREATED}" \
-    > /out/etc/sandbox-release
+    > /out/etc/sandbox-release \
+ && chmod 0444 /out/usr/share/sandbox/sbom.cdx.json
 
 # --- the image ---------------------------------------------------------------------------
 FROM base AS sandbox
