@@ -98,21 +98,26 @@ def cost(
     if save:
         save.write_text(found.to_json(), encoding="utf-8")
     changes = reports.compare(old, found.as_dict()) if old else None
+    note = reports.compare_note(old, found) if old else ""
     if as_json:
         data = found.as_dict()
         if changes is not None:
-            data["compare"] = {"old": str(compare_with), "changes": [c.as_dict() for c in changes]}
+            data["compare"] = {"old": str(compare_with), "note": note, "changes": [c.as_dict() for c in changes]}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif as_markdown:
         click.echo(show.markdown(found), nl=False)
         if changes is not None:
             click.echo("")
             click.echo(show.compare_markdown(changes, sum(part["bytes"] for part in old["parts"]), found.total_bytes), nl=False)
+            if note:
+                click.echo(f"\n- {note}")
     else:
         console = Console(width=max(120, Console().width), soft_wrap=False)
         show.table(found, console)
         if changes is not None:
             show.compare_table(changes, sum(part["bytes"] for part in old["parts"]), found.total_bytes, console)
+            if note:
+                console.print(f"- {note}", markup=False)
 
 
 COMMANDS = [cost]

@@ -210,3 +210,13 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
         for o, n in pairs
     ]
     return sorted(changes, key=lambda c: (-abs(c.bytes_delta), -abs(c.seconds_delta), c.name))
+
+
+def compare_note(old: dict[str, Any], new: CostReport) -> str:
+    """What a reader must know before reading the time changes: '' when both reports timed
+    the same kind of build."""
+    was_cold = (old.get("build") or {}).get("cold")
+    if was_cold is None or was_cold == new.cold:
+        return ""
+    which = "the old report's build was cold, this one used the cache" if was_cold else "this build was cold, the old report's used the cache"
+    return f"{which}: the time changes are mostly the build cache's, not the spec's (compare two --no-cache reports)"

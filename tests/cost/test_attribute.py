@@ -11,7 +11,7 @@ from rich.console import Console
 
 from generator.cost import show
 from generator.cost.attribute import BASE_IMAGE, BASE_STAGE, ENGINE, METADATA, UNATTRIBUTED, USER_SETUP, Layer, LayoutMismatch, StepTime, attribute
-from generator.cost.report import CostReport, compare, load
+from generator.cost.report import CostReport, compare, compare_note, load
 from generator.docker.progress import BuildProgress
 from generator.errors import UsageError
 from generator.render import FinalStep, ImageLayout
@@ -210,3 +210,11 @@ def test_size_note_says_what_the_engines_size_means() -> None:
     assert "reports the image's compressed content (1000 bytes) instead" in containerd.size_note()
     unknown = CostReport("t", "i", "default", "buildx", "unknown", 1000, 1.0, False, parts)
     assert "could not be told" in unknown.size_note()
+
+
+def test_compare_warns_when_one_build_was_cold_and_the_other_not() -> None:
+    warm = report(attribute(LAYOUT, STEPS, HISTORY)[0])
+    cold_old = {"build": {"cold": True}}
+    assert compare_note(cold_old, warm).startswith("the old report's build was cold, this one used the cache")
+    assert compare_note({"build": {"cold": False}}, warm) == ""
+    assert compare_note({}, warm) == ""
