@@ -73,6 +73,7 @@ def _register() -> None:
             "generator.commands.spec",
             "generator.commands.docker",
             "generator.commands.build",
+            "generator.commands.cost",
             "generator.commands.supply",
         ]
     )

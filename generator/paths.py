@@ -13,6 +13,10 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).parent
 #: the lock file, beside the spec
 LOCK_NAME = "sandbox.lock"
+#: where the image carries its CycloneDX SBOM (read-only, root's), and where the build
+#: context holds it for the COPY (a path no `files:` entry may take)
+SBOM_IMAGE_PATH = "/usr/share/sandbox/sbom.cdx.json"
+SBOM_CONTEXT_PATH = "sandbox-sbom.cdx.json"
 _PACKAGE_TEMPLATES = PACKAGE_DIR / "templates"
 _REPO_TEMPLATES = PACKAGE_DIR.parent / "templates"
 _PACKAGE_FILES = PACKAGE_DIR / "default" / "files"

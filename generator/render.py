@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import posixpath
 import textwrap
+from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
 from pathlib import Path
@@ -16,7 +17,7 @@ from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
 from generator.methods.base import q
 from generator.methods.context import RenderContext
-from generator.paths import private_to_user, script_in_context, templates_dir, user_cache_dir
+from generator.paths import SBOM_CONTEXT_PATH, SBOM_IMAGE_PATH, private_to_user, script_in_context, templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
 
 
@@ -115,12 +116,26 @@ def _partial(template: str, body: dict) -> str:
     return environment().get_template(template).render(**body).rstrip("\n")
 
 
-def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[str]:
+@dataclass(frozen=True)
+class Block:
+    """One rendered block and the tools it installs (several when `combine` merged them)."""
+
+    text: str
+    tools: tuple[str, ...]
+
+
+def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[Block]:
     """The blocks of one phase: consecutive tools of one method are handed to its `combine`
-    together (apt merges them into one RUN; the others keep one block each)."""
-    blocks: list[str] = []
+    together (apt merges them into one RUN; the others keep one block each). A combine that
+    keeps one body per tool keeps their owners; one that merges them makes a block all of
+    them own."""
+    blocks: list[Block] = []
     for kind, group in groupby(entries, key=lambda entry: type(entry[0])):
-        blocks += [_partial(kind.template, body) for body in kind.combine([body for _, body in group])]
+        members = list(group)
+        bodies = kind.combine([body for _, body in members])
+        names = [tool.name for tool, _ in members]
+        owners = [(name,) for name in names] if len(bodies) == len(members) else [tuple(names)] * len(bodies)
+        blocks += [Block(_partial(kind.template, body), owner) for body, owner in zip(bodies, owners, strict=True)]
     return blocks
 
 
@@ -170,11 +185,76 @@ def _runtime_env(spec: Spec) -> dict[str, str]:
     return env
 
 
+#: the instructions that make a numbered BuildKit step (and a history entry with a layer)
+LAYER_INSTRUCTIONS = ("RUN", "COPY", "ADD", "WORKDIR")
+
+
+def instructions(text: str) -> list[str]:
+    """The keywords of the layer instructions in ``text`` (a block this module rendered), in
+    order: used to count a block's steps, never to find out what they install."""
+    words = []
+    continued = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not continued and stripped and not stripped.startswith("#"):
+            word = stripped.split(maxsplit=1)[0].upper()
+            if word in LAYER_INSTRUCTIONS:
+                words.append(word)
+        if stripped and not stripped.startswith("#"):
+            continued = stripped.endswith("\\")
+    return words
+
+
+@dataclass(frozen=True)
+class FinalStep:
+    """One layer instruction of the final stage, in order, and what it installs."""
+
+    instruction: str
+    #: the tools it installs: one, several (a merged apt RUN), none (the image's own setup)
+    tools: tuple[str, ...]
+    #: tools, user (the user and its directories), files (the spec's files:), workdir,
+    #: release-file (/etc/sandbox-release and the SBOM)
+    role: str
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """Which tool each build stage and each final-stage layer belongs to: what `sandbox cost`
+    attributes build times and bytes with. Built with the Dockerfile data, in the template's
+    order (tests compare it with the rendered final stage)."""
+
+    #: a tool's own stage (fetch, verify, compile) -> the tool
+    stages: dict[str, str]
+    final: tuple[FinalStep, ...]
+    #: the layer instructions of the base stage (which every stage and the image start from)
+    base: tuple[str, ...]
+    #: the stage names of the base and the final stage, and of the release file's stage
+    base_stage: str = "base"
+    final_stage: str = "sandbox"
+    release_file_stage: str = "release-file"
+
+
+def _steps(blocks: list[Block]) -> list[FinalStep]:
+    return [FinalStep(word, block.tools, "tools") for block in blocks for word in instructions(block.text)]
+
+
 def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
+    return _prepare(spec, profile, lock)[0]
+
+
+def layout(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> ImageLayout:
+    """The layout of the profile's image (see :class:`ImageLayout`)."""
+    profile = _checked_profile(spec, profile)
+    return _prepare(spec, profile, lock if lock is not None else Lock.beside(spec.source))[1]
+
+
+def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
+    """The template's data and the image's layout, from one pass over the tools."""
     ctx = RenderContext(spec, profile, lock)
     tools = sorted(spec.tools_for(profile), key=lambda t: t.phase)  # stable: spec order within a phase
     entries: dict[Phase, list[tuple[InstallMethod, dict]]] = {phase: [] for phase in Phase}
     copies: list[str] = []
+    copy_owners: list[str] = []
     tool_dirs: list[str] = []
     user = spec.user
     chown = f"--chown={user.uid}:{user.gid} "
@@ -186,6 +266,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         tool_dirs += contribution.dirs
         for copy in contribution.copies:
             copies.append(_copy_line(f"{chown if copy.as_user else ''}--from={copy.stage} ", copy.source, copy.dest))
+            copy_owners.append(tool.name)
 
     blocks = {phase: _blocks(found) for phase, found in entries.items()}
     runtime = spec.runtime
@@ -205,7 +286,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
     # each once, however many stages run it
     base_scripts = list(dict.fromkeys(script for tool in tools for script in tool.base_scripts_needed()))
     user_dirs = _user_dirs(user.home_dir, [user.workspace_dir, *runtime.volumes, *tool_dirs])
-    return {
+    data = {
         "source": spec.source.name if spec.source else "sandbox.yaml",
         "profile": profile,
         "profile_note": spec.profiles[profile].description,
@@ -218,10 +299,10 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
             else None,
             "scripts": [{"source": script_in_context(name), "name": name} for name in base_scripts],
         },
-        "stages": blocks[Phase.STAGE],
-        "system": blocks[Phase.SYSTEM],
-        "toolchains": blocks[Phase.TOOLCHAIN],
-        "user_steps": blocks[Phase.USER],
+        "stages": [block.text for block in blocks[Phase.STAGE]],
+        "system": [block.text for block in blocks[Phase.SYSTEM]],
+        "toolchains": [block.text for block in blocks[Phase.TOOLCHAIN]],
+        "user_steps": [block.text for block in blocks[Phase.USER]],
         "copies": copies,
         "user": {
             "name": user.name,
@@ -246,6 +327,7 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
             + [(key.upper(), f'"${{SANDBOX_{key.upper()}}}"') for key in ("version", "revision", "created")],
         },
         "labels": label_pairs,
+        "sbom": {"source": SBOM_CONTEXT_PATH, "dest": SBOM_IMAGE_PATH},
         "port": runtime.port,
         "volumes": [json.dumps(volume) for volume in runtime.volumes],
         "healthcheck": {
@@ -261,13 +343,31 @@ def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
         "entrypoint": json.dumps([runtime.init, "--", *([runtime.entrypoint] if runtime.entrypoint else [])]),
         "cmd": json.dumps([*runtime.command, *bind]),
     }
+    # the final stage's layer instructions in the order Dockerfile.j2 lays them out
+    final = [
+        *_steps(blocks[Phase.SYSTEM]),
+        FinalStep("RUN", (), "user"),
+        *(FinalStep("COPY", (owner,), "tools") for owner in copy_owners),
+        *(FinalStep("COPY", (), "files") for _ in spec.files),
+        *_steps(blocks[Phase.TOOLCHAIN]),
+        *_steps(blocks[Phase.USER]),
+        FinalStep("WORKDIR", (), "workdir"),
+        FinalStep("COPY", (), "release-file"),
+    ]
+    stages = {tool.stage_name: tool.name for tool in tools}
+    return data, ImageLayout(stages=stages, final=tuple(final), base=("RUN", "RUN"))
+
+
+def _checked_profile(spec: Spec, profile: str | None) -> str:
+    profile = profile or spec.default_profile
+    if profile not in spec.profiles:
+        raise UsageError(f"unknown profile {profile!r}; the spec declares: {', '.join(spec.profiles)}")
+    return profile
 
 
 def render(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> str:
     """The Dockerfile for one profile of the spec (the first declared one by default)."""
-    profile = profile or spec.default_profile
-    if profile not in spec.profiles:
-        raise UsageError(f"unknown profile {profile!r}; the spec declares: {', '.join(spec.profiles)}")
+    profile = _checked_profile(spec, profile)
     lock = lock if lock is not None else Lock.beside(spec.source)
     data = build_context(spec, profile, lock)
     text = environment().get_template("Dockerfile.j2").render(**data)

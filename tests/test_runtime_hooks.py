@@ -94,5 +94,7 @@ def test_release_file_names_the_image_and_its_build():
     assert words[words.index("PROFILE") + 1] == "default"
     for build_arg in ("VERSION", "REVISION", "CREATED"):
         assert f'{build_arg} "${{SANDBOX_{build_arg}}}"' in run.value[0]
-    assert run.value[0].rstrip().endswith("> /out/etc/sandbox-release")
+    assert "> /out/etc/sandbox-release" in run.value[0]
+    # the SBOM copied in before is made read-only here (a COPY --chmod broke two-platform pushes)
+    assert run.value[0].rstrip().endswith("&& chmod 0444 /out/usr/share/sandbox/sbom.cdx.json")
     assert _final(rendered, "COPY")[-1].original == "COPY --from=release-file /out/ /"

@@ -79,7 +79,7 @@ def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
                 f"run: sandbox --spec {project.spec_path} generate (or build with --regenerate)"
             )
         project.write([output])
-        click.echo(f"regenerated {output.path} (profile {profile})")
+        click.echo(f"regenerated {output.path} (profile {profile})", err=True)
     return output
 
 
@@ -93,8 +93,10 @@ def _sandbox_version() -> str:
 class _BuildDisplay:
     """A live status line on a terminal; one line per step otherwise (CI logs)."""
 
-    def __init__(self, tag: str, live: bool) -> None:
+    def __init__(self, tag: str, live: bool, err: bool = False) -> None:
         self.tag = tag
+        #: the step lines go to stderr (when stdout carries a report)
+        self.err = err
         self.started = time.monotonic()
         self.live = live
         self.status = None
@@ -123,7 +125,7 @@ class _BuildDisplay:
                 f"[bold]{escape(self.tag)}[/] {progress.done}/{progress.total_steps} steps, {elapsed:.0f} s: {escape(name[:70])}"
             )
         elif started is not None and started.numbered:
-            click.echo(f"[{elapsed:6.1f}s] step {len(progress.steps)}/{progress.total_steps}: {started.name[:160]}")
+            click.echo(f"[{elapsed:6.1f}s] step {len(progress.steps)}/{progress.total_steps}: {started.name[:160]}", err=self.err)
 
 
 @click.command()
@@ -175,6 +177,7 @@ def build(
     from generator.docker.context import build_context
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
+    from generator.sbom import render as render_sbom
 
     checked_argument(tag, ImageReference, "--tag")
     extra_args = _parse_build_args(build_args)
@@ -199,7 +202,8 @@ def build(
     )
     client = client_from(docker)
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir), epoch=epoch)
-    with build_context(spec, output.text, spec_dir) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
+    sbom = render_sbom(spec, project.lock, profile)
+    with build_context(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
     where = f" for {', '.join(options.platforms)}" if options.platforms else ""

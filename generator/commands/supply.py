@@ -342,8 +342,12 @@ def audit(ctx, strict, as_json) -> None:
     "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
     help="Write here (atomically) instead of to standard output.",
 )  # fmt: skip
+@click.option(
+    "--diff", "diff_with", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, metavar="OLD.cdx.json",
+    help="Instead: print, as Markdown, which components changed since that CycloneDX SBOM (version, purl, sha256).",
+)  # fmt: skip
 @click.pass_context
-def sbom(ctx, fmt, profile, output) -> None:
+def sbom(ctx, fmt, profile, output, diff_with) -> None:
     """The image's software bill of materials from sandbox.yaml and sandbox.lock, no build:
     every enabled tool (apt: every package) with version, purl, download URL per platform,
     the sha256 the spec or the lock holds, and how it is verified; the base and builder
@@ -353,6 +357,12 @@ def sbom(ctx, fmt, profile, output) -> None:
 
     project = Project.load(ctx.obj["spec"])
     text = render(project.spec, project.lock, profile, fmt)
+    if diff_with is not None:
+        from generator.sbom_diff import diff, markdown, read_sbom
+
+        if fmt != "cyclonedx":
+            raise click.UsageError("--diff compares CycloneDX SBOMs; leave --format at cyclonedx")
+        text = markdown(diff(read_sbom(diff_with), text, str(diff_with), "the spec's SBOM"))
     if output is None:
         click.echo(text, nl=False)
     else:

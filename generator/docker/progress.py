@@ -22,7 +22,7 @@ _VERTEX = re.compile(r"^#(\d+) (.*)$")
 #: "[stage 2/3] ", "[2/3] ", and with the index padded: "[sandbox  4/12] "
 _STEP_NAME = re.compile(r"^\[(?:(?P<stage>[^\]\s]+)\s+)?\s*(?P<index>\d+)/(?P<count>\d+)\] ")
 _OUTPUT = re.compile(r"^\d+\.\d+ (.*)$")
-_DONE = re.compile(r"^DONE \d+(\.\d+)?s$")
+_DONE = re.compile(r"^DONE (\d+(?:\.\d+)?)s$")
 _BUILD_STEP = re.compile(r"^(RUN|COPY|ADD|WORKDIR)\b", re.IGNORECASE)
 _FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
 #: progress of the engine's own work on a vertex, not output of the step
@@ -72,6 +72,8 @@ class Vertex:
     numbered: bool
     state: str = "running"  # running, done, cached, canceled, error
     error: str = ""
+    #: how long the step ran, as BuildKit reports it on its DONE line (0 when cached)
+    seconds: float | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
 
 
@@ -105,10 +107,13 @@ class BuildProgress:
             return vertex
         if rest.startswith(_ENGINE_WORK):
             return None
-        if _DONE.match(rest):
+        done = _DONE.match(rest)
+        if done:
             vertex.state = "done"
+            vertex.seconds = float(done[1])
         elif rest == "CACHED":
             vertex.state = "cached"
+            vertex.seconds = 0.0
         elif rest == "CANCELED":
             vertex.state = "canceled"
         elif rest.startswith("ERROR"):

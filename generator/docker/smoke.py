@@ -2,12 +2,14 @@
 
 Each check is one row of the report: every enabled tool's ``check`` command (run as the
 image's user), the user id, passwordless sudo (or its absence), setuid/setgid files against
-an allow-list, and the image's own HEALTHCHECK turning healthy. The container is always
+an allow-list, the SBOM the image carries (read-only, root's, the SBOM of this spec), and the
+image's own HEALTHCHECK turning healthy. The container is always
 removed, whatever happens.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import posixpath
 import re
@@ -19,6 +21,7 @@ from datetime import timedelta
 
 from generator.docker.client import DockerClient, image_argument
 from generator.docker.errors import ConnectionError, ContainerError, DockerError
+from generator.paths import SBOM_IMAGE_PATH
 from generator.spec import Spec
 
 #: setuid/setgid programs a Debian/Ubuntu base legitimately ships (by file name)
@@ -104,6 +107,38 @@ def tool_checks(spec: Spec, profile: str) -> list[tuple[str, list[str]]]:
 
 def unexpected_setid(paths: list[str], allowed: frozenset[str] = SETID_ALLOWED) -> list[str]:
     return sorted(p for p in paths if posixpath.basename(p) not in allowed)
+
+
+def sbom_problems(text: str, spec: Spec, profile: str) -> list[str]:
+    """How the SBOM an image carries differs from the one `sandbox sbom` makes of ``spec``:
+    not CycloneDX JSON, another image or profile, other tools. Empty when it matches."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        return [f"not JSON ({exc})"]
+    if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
+        return ["not a CycloneDX document"]
+    problems = []
+    component = (document.get("metadata") or {}).get("component") or {}
+    if component.get("name") != spec.image.name:
+        problems.append(f"describes image {component.get('name')!r}, not {spec.image.name!r}")
+    profiles = [p.get("value") for p in component.get("properties") or [] if p.get("name") == "sandbox:profile"]
+    if profiles != [profile]:
+        problems.append(f"describes profile {', '.join(map(str, profiles)) or 'none'}, not {profile}")
+    found = {
+        prop.get("value")
+        for c in document.get("components") or []
+        for prop in c.get("properties") or []
+        if prop.get("name") == "sandbox:tool"
+    }
+    # the base stage's packages are listed as the tool "base" (methods/distribution.py)
+    wanted = {tool.name for tool in spec.tools_for(profile)} | ({"base"} if spec.base.packages else set())
+    if found != wanted:
+        missing, extra = sorted(wanted - found), sorted(map(str, found - wanted))
+        problems.append("tools differ from the spec's: " + "; ".join(filter(None, [
+            f"missing {', '.join(missing)}" if missing else "", f"not in the spec {', '.join(extra)}" if extra else "",
+        ])))  # fmt: skip
+    return problems
 
 
 def _first_line(*texts: str) -> str:
@@ -253,6 +288,7 @@ class SmokeTest:
         self._check_user()
         self._check_sudo()
         self._check_setid()
+        self._check_sbom()
         if self._check_health() and self.spec.runtime.auth == "basic" and not self.stand_in:
             self._check_auth()
 
@@ -280,6 +316,22 @@ class SmokeTest:
         extra = unexpected_setid(paths)
         detail = f"not allowed: {', '.join(extra)}" if extra else f"{len(paths)} found, all allowed"
         self._add("setuid/setgid files", not extra, detail)
+
+    def _check_sbom(self) -> None:
+        """The image carries the SBOM of this spec, and nobody but root can change it."""
+        name = f"SBOM at {SBOM_IMAGE_PATH}"
+        mode = self._exec(["stat", "-c", "%u:%g %a", SBOM_IMAGE_PATH])
+        if mode.returncode != 0:
+            self._add(name, False, _first_line(mode.output) or "missing")
+            return
+        owner, _, permissions = mode.output.strip().partition(" ")
+        if owner != "0:0" or not permissions.isdigit() or int(permissions, 8) & 0o222:
+            self._add(name, False, f"owner {owner}, mode {permissions}: expected root's and read-only")
+            return
+        content = self._exec(["cat", SBOM_IMAGE_PATH])
+        problems = sbom_problems(content.output, self.spec, self.profile) if content.returncode == 0 else [_first_line(content.output)]
+        tools = len(self.spec.tools_for(self.profile))
+        self._add(name, not problems, "; ".join(problems) or f"CycloneDX of this spec: its {tools} tools, root's, mode {permissions}")
 
     def _check_health(self) -> bool:
         deadline = time.monotonic() + self.health_timeout

@@ -105,10 +105,11 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     spec = parse(dump(data), str(spec_dir / "sandbox.yaml"))
     context = tmp_path / "context"
     context.mkdir()
-    listed = write_context(context, spec, "FROM scratch\n", spec_dir)
+    listed = write_context(context, spec, "FROM scratch\n", spec_dir, "{}\n")
     on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
-    # the spec's release tool runs the generator's install script: it travels along
-    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", "files/sandbox-install-release"]
+    # the spec's release tool runs the generator's install script: it travels along, and so
+    # does the image's SBOM
+    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", "files/sandbox-install-release", "sandbox-sbom.cdx.json"]
     assert (context / "files" / "conf" / "zshrc").read_text() == "export A=1\n"
     assert (context / "files" / "sandbox-install-release").read_bytes() == generator_script("sandbox-install-release").read_bytes()
     assert os.access(context / "files" / "sandbox-install-release", os.X_OK)
@@ -116,6 +117,7 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
         "**",
         "!files/conf/zshrc",
         "!files/sandbox-install-release",
+        "!sandbox-sbom.cdx.json",
     ]
 
 
@@ -129,7 +131,7 @@ def test_context_refuses_a_file_in_the_place_of_a_generator_script(tmp_path: Pat
     context = tmp_path / "context"
     context.mkdir()
     with pytest.raises(UsageError, match=r"files\[0\]\.src: files/sandbox-install-release is where the generator puts"):
-        write_context(context, spec, "FROM scratch\n", spec_dir)
+        write_context(context, spec, "FROM scratch\n", spec_dir, "{}\n")
 
 
 # files/escape is a symlink out of the spec's directory (the loader already refuses "..")
@@ -145,7 +147,7 @@ def test_context_refuses_a_missing_or_outside_file(tmp_path: Path, src: str, mes
     context = tmp_path / "context"
     context.mkdir()
     with pytest.raises(UsageError, match=rf"files\[0\]\.src: .*{message}"):
-        write_context(context, spec, "FROM scratch\n", spec_dir)
+        write_context(context, spec, "FROM scratch\n", spec_dir, "{}\n")
     assert list(context.iterdir()) == []
 
 

@@ -3,6 +3,7 @@ a FAIL row, the rest PASS, exit 1, and no container left behind."""
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from generator.docker.build import BuildOptions, run_build
 from generator.docker.client import DockerClient
 from generator.docker.smoke import SETID_ALLOWED, SmokeTest, stand_in_command, tool_checks, unexpected_setid
 from generator.loader import parse
+from generator.paths import SBOM_IMAGE_PATH
 from integration.cli import sandbox
 from integration.spec import dump, hang_spec_data
 from tests.docker.cli import docker_cli
@@ -45,11 +47,13 @@ def test_checks_come_from_enabled_tools_of_the_profile(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def broken_image(docker_client: DockerClient, base_image: str, tmp_path_factory: pytest.TempPathFactory):
-    """Runs as root, has no sudo, a setuid file not on the allow-list, and no HEALTHCHECK."""
+    """Runs as root, has no sudo, a setuid file not on the allow-list, an SBOM anyone may
+    overwrite, and no HEALTHCHECK."""
     context = tmp_path_factory.mktemp("broken")
     (context / "Dockerfile").write_text(
         f"FROM {base_image}\n"
         "RUN cp /bin/true /usr/local/bin/sneaky && chmod 4755 /usr/local/bin/sneaky\n"
+        f"RUN mkdir -p {posixpath.dirname(SBOM_IMAGE_PATH)} && echo '{{}}' > {SBOM_IMAGE_PATH} && chmod 0666 {SBOM_IMAGE_PATH}\n"
         'CMD ["sleep", "600"]\n'
     )
     tag = "local/sandbox-smoke-broken:test"
@@ -79,6 +83,8 @@ def test_each_broken_promise_is_a_failed_row(docker_client: DockerClient, broken
     assert not rows["passwordless sudo"].passed
     assert not rows["setuid/setgid files"].passed and "/usr/local/bin/sneaky" in rows["setuid/setgid files"].detail
     assert not rows["HEALTHCHECK healthy"].passed and "no HEALTHCHECK" in rows["HEALTHCHECK healthy"].detail
+    sbom = rows[f"SBOM at {SBOM_IMAGE_PATH}"]
+    assert not sbom.passed and sbom.detail == "owner 0:0, mode 666: expected root's and read-only"
     assert report.stand_in is None
     assert report.container not in leftover_containers(docker_client)
 
@@ -91,7 +97,7 @@ def test_cli_exits_1_with_a_table_and_removes_the_container(docker_client: Docke
     result = sandbox("--spec", spec, "test", broken_image, "--health-timeout", "3", timeout=300)
     assert result.returncode == 1, result.stderr
     assert "smoke check(s) failed" in result.stderr
-    assert result.stdout.count("FAIL") == 5 and "PASS" in result.stdout
+    assert result.stdout.count("FAIL") == 6 and "PASS" in result.stdout
     assert set(leftover_containers(docker_client)) <= before
 
 

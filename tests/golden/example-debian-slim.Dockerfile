@@ -96,7 +96,11 @@ RUN commit=0123456789abcdef0123456789abcdef01234567 \
  && rm -rf "${dest}/.git"
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
+# and /usr/share/sandbox/sbom.cdx.json: the CycloneDX SBOM of this spec and sandbox.lock (as `sandbox sbom`
+# writes it), read-only and root's. Both reach the image in its last layer, which every build
+# makes anew (its creation time), so a version bump costs no layer of its own.
 FROM base AS release-file
+COPY sandbox-sbom.cdx.json /out/usr/share/sandbox/sbom.cdx.json
 ARG SANDBOX_VERSION=dev
 ARG SANDBOX_REVISION=unknown
 ARG SANDBOX_CREATED=unknown
@@ -109,7 +113,8 @@ RUN install -d /out/etc \
       VERSION "${SANDBOX_VERSION}" \
       REVISION "${SANDBOX_REVISION}" \
       CREATED "${SANDBOX_CREATED}" \
-    > /out/etc/sandbox-release
+    > /out/etc/sandbox-release \
+ && chmod 0444 /out/usr/share/sandbox/sbom.cdx.json
 
 # --- the image ---------------------------------------------------------------------------
 FROM base AS sandbox

@@ -38,3 +38,11 @@ def test_every_run_block_is_shellcheck_clean(tmp_path):
         script.write_text("#!/bin/bash\n" + re.sub(r"\$\{\{[^}]*\}\}", "main", step["run"]))
         result = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
+
+
+def test_pull_request_body_holds_the_sbom_diff_against_the_sbom_before_the_update():
+    runs = "\n".join(step.get("run", "") for step in _steps())
+    saved = runs.index('sandbox sbom --output "$RUNNER_TEMP/sbom-before.cdx.json"')
+    diffed = runs.index('sandbox sbom --diff "$RUNNER_TEMP/sbom-before.cdx.json"')
+    assert saved < runs.index("sandbox update") < runs.index("sandbox lock") < diffed < runs.index("gh pr create")
+    assert 'cat "$RUNNER_TEMP/sbom-diff.md"' in runs

@@ -1,0 +1,123 @@
+"""cost: build the image and say what each tool costs in build time and image bytes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from generator.commands.build import BUILD_TIMEOUT, _BuildDisplay, _fresh_output, _parse_build_args, _sandbox_version
+from generator.commands.docker import checked_argument, client_from, docker_options
+from generator.commands.params import Seconds
+from generator.errors import UsageError
+from generator.project import Project
+
+
+@click.command()
+@click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag).")
+@click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first).")
+@click.option("--no-cache", is_flag=True, help="Build without the build cache, for the times of a cold build (cache mounts stay warm).")
+@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
+@click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
+@click.option("--timeout", type=Seconds(0, 86400, low_open=True), default=BUILD_TIMEOUT, show_default=True, help="Stop the build after this many seconds.")
+@click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request comment.")
+@click.option("--compare", "compare_with", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="OLD.json",
+              help="Also show what changed since an earlier `sandbox cost --json`, part by part.")
+@click.option("--save", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+              help="Also write the JSON report to FILE (for a later --compare).")
+@docker_options
+@click.pass_context
+def cost(
+    ctx: click.Context,
+    tag: str | None,
+    profile: str | None,
+    no_cache: bool,
+    build_args: tuple[str, ...],
+    network: str | None,
+    timeout: float,
+    regenerate: bool,
+    as_json: bool,
+    as_markdown: bool,
+    compare_with: Path | None,
+    save: Path | None,
+    **docker: str | None,
+) -> None:
+    """Build the image and report, per tool, the build time of its steps and the bytes it adds
+    to the image, with shared steps shown as shared. The build is for the engine's own
+    platform; cached steps count 0 s (the report says so; --no-cache for a cold build)."""
+    from rich.console import Console
+
+    from generator.cost import report as reports, show
+    from generator.cost.attribute import LayoutMismatch, StepTime, attribute
+    from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
+    from generator.docker.context import build_context
+    from generator.docker.history import image_layers, image_size
+    from generator.docker.progress import count_steps
+    from generator.fields import ImageReference
+    from generator.render import layout
+    from generator.sbom import render as render_sbom
+
+    if as_json and as_markdown:
+        raise click.UsageError("--json and --markdown: choose one")
+    checked_argument(tag, ImageReference, "--tag")
+    old = reports.load(compare_with) if compare_with else None
+    project = Project.load(ctx.obj["spec"])
+    profile = project.profiles((profile,) if profile else ())[0]
+    output = _fresh_output(project, profile, regenerate)
+    spec = project.spec
+    spec_dir = project.spec_path.resolve().parent
+    options = BuildOptions(
+        tag=tag or f"{spec.image.name}:{spec.image.tag}",
+        no_cache=no_cache,
+        build_args=_parse_build_args(build_args),
+        network=network,
+        timeout=timeout,
+    )
+    client = client_from(docker)
+    meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
+    sbom = render_sbom(spec, project.lock, profile)
+    with build_context(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
+        result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
+    steps = [StepTime(v.name, v.state, v.seconds or 0.0) for v in (result.progress.vertices[n] for n in result.progress.order)]
+    layers = image_layers(client, options.tag)
+    image_id, size = image_size(client, options.tag)
+    try:
+        parts, unattributed, warnings = attribute(layout(spec, profile, project.lock), steps, layers)
+    except LayoutMismatch as exc:
+        raise UsageError(f"{options.tag} does not have the layers {output.path} describes: {exc}") from None
+    found = reports.CostReport(
+        tag=options.tag, image_id=image_id or result.image_id, profile=profile, mode=result.mode,
+        image_store=client.image_store() or "unknown", image_bytes=size, wall_seconds=result.seconds,
+        no_cache=no_cache, parts=parts, unattributed_bytes=unattributed, warnings=tuple(warnings),
+    )  # fmt: skip
+    if save:
+        save.write_text(found.to_json(), encoding="utf-8")
+    changes = reports.compare(old, found.as_dict()) if old else None
+    note = reports.compare_note(old, found) if old else ""
+    old_bytes = sum(part["bytes"] for part in old["parts"]) if old else 0
+    if as_json:
+        data = found.as_dict()
+        if changes is not None:
+            data["compare"] = {"old": str(compare_with), "note": note, "changes": [c.as_dict() for c in changes]}
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    elif as_markdown:
+        click.echo(show.markdown(found), nl=False)
+        if changes is not None:
+            click.echo("")
+            click.echo(show.compare_markdown(changes, old_bytes, found.total_bytes), nl=False)
+            if note:
+                click.echo(f"\n- {note}")
+    else:
+        console = Console(width=max(120, Console().width), soft_wrap=False)
+        show.table(found, console)
+        if changes is not None:
+            show.compare_table(changes, old_bytes, found.total_bytes, console)
+            if note:
+                console.print(f"- {note}", markup=False)
+
+
+COMMANDS = [cost]

@@ -1,0 +1,229 @@
+"""The cost report: its parts, its JSON form (what `--compare` reads back), and the
+comparison of two reports part by part."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import UsageError
+
+SCHEMA = "sandbox-cost/1"
+
+#: how `sandbox cost` attributes, as the report states it
+ATTRIBUTION = (
+    "Each build step and each image layer goes to what the generator made it for: a tool's own stage "
+    "and the final-stage layers of that tool (its COPY --from, its RUN) are the tool's. A layer made for "
+    "several tools at once (the one apt RUN) is not split between them: dpkg installs their packages "
+    "together with the dependencies they share, so it is one shared part naming them all. The base image, "
+    "the base stage every stage starts from, the user setup, the spec's files and the image metadata are "
+    "shared parts of their own. Times are the step durations BuildKit reports (DONE lines), summed per part; "
+    "stages run in parallel, so the parts add up to more than the build's wall time. Bytes are the "
+    "unpacked layer sizes the engine reports (docker history)."
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    #: tool (one tool's own steps) or shared
+    kind: str
+    tools: tuple[str, ...]
+    seconds: float
+    bytes: int
+    #: numbered build steps counted, and how many of them came from the cache
+    steps: int = 0
+    cached_steps: int = 0
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CostReport:
+    tag: str
+    image_id: str
+    profile: str
+    #: buildx, or the BuildKit built into an older CLI
+    mode: str
+    #: classic, containerd or unknown: what the engine's own image size means (see image_bytes)
+    image_store: str
+    #: the image's size as the engine reports it (unpacked on the classic store; the
+    #: compressed content on the containerd store)
+    image_bytes: int
+    wall_seconds: float
+    no_cache: bool
+    parts: tuple[Part, ...]
+    #: history entries with bytes that no instruction of the layout explains
+    unattributed_bytes: int = 0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(part.bytes for part in self.parts)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(part.seconds for part in self.parts)
+
+    @property
+    def steps(self) -> int:
+        return sum(part.steps for part in self.parts)
+
+    @property
+    def cached_steps(self) -> int:
+        return sum(part.cached_steps for part in self.parts)
+
+    @property
+    def cold(self) -> bool:
+        """No step came from the build cache: the times are those of a full build."""
+        return self.cached_steps == 0
+
+    def timing_note(self) -> str:
+        if self.cold:
+            return "times from a cold build: no step came from the build cache" + (" (--no-cache)" if self.no_cache else "")
+        return (
+            f"{self.cached_steps} of {self.steps} steps came from the build cache and count 0 s here; "
+            "run with --no-cache for the times of a cold build"
+        )
+
+    def size_note(self) -> str:
+        if self.image_store == "classic":
+            difference = self.total_bytes - self.image_bytes
+            return f"the parts add up to {self.total_bytes} bytes; the engine reports the image as {self.image_bytes} ({difference:+d})"
+        if self.image_store == "containerd":
+            return (
+                f"the parts add up to {self.total_bytes} unpacked bytes; this engine's containerd image store "
+                f"reports the image's compressed content ({self.image_bytes} bytes) instead"
+            )
+        return f"the parts add up to {self.total_bytes} unpacked bytes; the engine reports {self.image_bytes} (its image store could not be told)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "image": {"tag": self.tag, "id": self.image_id, "bytes": self.image_bytes, "store": self.image_store},
+            "profile": self.profile,
+            "build": {
+                "mode": self.mode,
+                "wall_seconds": round(self.wall_seconds, 1),
+                "no_cache": self.no_cache,
+                "steps": self.steps,
+                "cached_steps": self.cached_steps,
+                "cold": self.cold,
+            },
+            "totals": {"bytes": self.total_bytes, "seconds": round(self.total_seconds, 1), "unattributed_bytes": self.unattributed_bytes},
+            "attribution": ATTRIBUTION,
+            "notes": [self.timing_note(), self.size_note(), *self.warnings],
+            "parts": [
+                {
+                    **{key: value for key, value in asdict(part).items() if key != "tools"},
+                    "tools": list(part.tools),
+                    "seconds": round(part.seconds, 1),
+                    "share_bytes": round(part.bytes / self.total_bytes, 4) if self.total_bytes else 0.0,
+                    "share_seconds": round(part.seconds / self.total_seconds, 4) if self.total_seconds else 0.0,
+                }
+                for part in self.parts
+            ],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def load(path: Path) -> dict[str, Any]:
+    """An earlier report (`sandbox cost --json`), checked enough to compare with."""
+    from generator.safefile import read_regular
+
+    try:
+        data = json.loads(read_regular(path).decode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--compare {path}: cannot read it ({exc.strerror or exc})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--compare {path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise UsageError(f"--compare {path}: not a `sandbox cost --json` report (schema {SCHEMA})")
+    parts = data.get("parts")
+    good = isinstance(parts, list) and all(
+        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("bytes"), int)
+        and isinstance(p.get("seconds"), (int, float)) and isinstance(p.get("tools"), list)
+        for p in parts
+    )  # fmt: skip
+    if not good:
+        raise UsageError(f"--compare {path}: its parts are not a list of {{name, tools, bytes, seconds}}")
+    return data
+
+
+@dataclass(frozen=True)
+class Change:
+    """One part in the old report, the new one, or both."""
+
+    name: str
+    old_bytes: int | None
+    new_bytes: int | None
+    old_seconds: float | None
+    new_seconds: float | None
+
+    @property
+    def status(self) -> str:
+        return "added" if self.old_bytes is None else "removed" if self.new_bytes is None else "changed"
+
+    @property
+    def bytes_delta(self) -> int:
+        return (self.new_bytes or 0) - (self.old_bytes or 0)
+
+    @property
+    def seconds_delta(self) -> float:
+        return (self.new_seconds or 0.0) - (self.old_seconds or 0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "status": self.status,
+            "old_bytes": self.old_bytes, "new_bytes": self.new_bytes, "bytes_delta": self.bytes_delta,
+            "old_seconds": self.old_seconds, "new_seconds": self.new_seconds, "seconds_delta": round(self.seconds_delta, 1),
+        }  # fmt: skip
+
+
+def _change_name(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str:
+    """A part's name in a comparison: ``old → new`` when a shared part was renamed."""
+    if old is None or new is None:
+        return str((old or new or {}).get("name", ""))
+    return str(new["name"]) if new["name"] == old["name"] else f"{old['name']} → {new['name']}"
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    """Part by part, the largest change in bytes first. Parts match by name; a shared part
+    whose tools changed (its name lists them) matches the old shared part it has a tool in
+    common with, so dropping one apt tool shows as that part shrinking."""
+    old_parts = {p["name"]: p for p in old["parts"]}
+    new_parts = {p["name"]: p for p in new["parts"]}
+    pairs: list[tuple[dict | None, dict | None]] = [(old_parts[n], new_parts[n]) for n in new_parts if n in old_parts]
+    left_old = [p for n, p in old_parts.items() if n not in new_parts]
+    left_new = [p for n, p in new_parts.items() if n not in old_parts]
+    for part in list(left_new):
+        partner = next((o for o in left_old if len(o["tools"]) > 1 and len(part["tools"]) > 1 and set(o["tools"]) & set(part["tools"])), None)
+        if partner is not None:
+            pairs.append((partner, part))
+            left_old.remove(partner)
+            left_new.remove(part)
+    pairs += [(p, None) for p in left_old] + [(None, p) for p in left_new]
+    changes = [
+        Change(
+            name=_change_name(o, n),
+            old_bytes=o["bytes"] if o else None,
+            new_bytes=n["bytes"] if n else None,
+            old_seconds=o["seconds"] if o else None,
+            new_seconds=n["seconds"] if n else None,
+        )
+        for o, n in pairs
+    ]
+    return sorted(changes, key=lambda c: (-abs(c.bytes_delta), -abs(c.seconds_delta), c.name))
+
+
+def compare_note(old: dict[str, Any], new: CostReport) -> str:
+    """What a reader must know before reading the time changes: '' when both reports timed
+    the same kind of build."""
+    was_cold = (old.get("build") or {}).get("cold")
+    if was_cold is None or was_cold == new.cold:
+        return ""
+    which = "the old report's build was cold, this one used the cache" if was_cold else "this build was cold, the old report's used the cache"
+    return f"{which}: the time changes are mostly the build cache's, not the spec's (compare two --no-cache reports)"
