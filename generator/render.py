@@ -355,7 +355,9 @@ def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
         FinalStep("COPY", (), "release-file"),
     ]
     stages = {tool.stage_name: tool.name for tool in tools}
-    return data, ImageLayout(stages=stages, final=tuple(final), base=("RUN", "RUN"))
+    # the base stage: apt set-up, the base packages, then the generator's scripts it copies in
+    base = ("RUN", "RUN", *("COPY" for _ in base_scripts))
+    return data, ImageLayout(stages=stages, final=tuple(final), base=base)
 
 
 def _checked_profile(spec: Spec, profile: str | None) -> str:
