@@ -190,6 +190,13 @@ def write_hang_spec(directory: Path, url: str, base_image: str) -> Path:
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _test_image(name: str, title: str, description: str) -> dict[str, Any]:
+    """The image section of a test spec: its name, tag `test` and the labels every spec needs."""
+    labels = {"title": title, "description": description, "url": "https://example.invalid/sandbox",
+              "source": "https://example.invalid/sandbox.git", "vendor": "opencode-sandbox tests", "licenses": "MIT"}  # fmt: skip
+    return {"name": name, "tag": "test", "labels": labels}
+
+
 def default_spec() -> dict[str, Any]:
     """The committed sandbox.yaml, as data."""
     return YAML(typ="safe", pure=True).load((REPO / "sandbox.yaml").read_text(encoding="utf-8"))
@@ -208,13 +215,7 @@ def runtime_spec_data(releases_url: str, opencode: tuple[str, str], base_image: 
     scripts = {runtime["entrypoint"], runtime["healthcheck"]["script"]}
     asset, sha256 = opencode
     return {
-        "image": {
-            "name": "local/sandbox-runtime",
-            "tag": "test",
-            "labels": {"title": "sandbox runtime test", "description": "the default runtime around the real opencode",
-                       "url": "https://example.invalid/sandbox", "source": "https://example.invalid/sandbox.git",
-                       "vendor": "opencode-sandbox tests", "licenses": "MIT"},
-        },
+        "image": _test_image("local/sandbox-runtime", "sandbox runtime test", "the default runtime around the real opencode"),
         "base": _base(base_image),
         "platforms": ["linux/amd64"],
         "user": default["user"],
@@ -248,13 +249,7 @@ def platform_spec_data(releases_url: str, uv: dict[str, tuple[str, str]], base_i
     architecture, asset name and sha256), with python3's web server as the runtime the smoke
     test checks. Small, because the arm64 half runs under emulation."""
     return {
-        "image": {
-            "name": "local/sandbox-platforms",
-            "tag": "test",
-            "labels": {"title": "sandbox platforms test", "description": "one spec, two platforms",
-                       "url": "https://example.invalid/sandbox", "source": "https://example.invalid/sandbox.git",
-                       "vendor": "opencode-sandbox tests", "licenses": "MIT"},
-        },
+        "image": _test_image("local/sandbox-platforms", "sandbox platforms test", "one spec, two platforms"),
         "base": _base(base_image),
         "platforms": ["linux/amd64", "linux/arm64"],
         "user": {"name": USER, "uid": UID, "gid": UID, "shell": "/bin/bash", "sudo": False},
