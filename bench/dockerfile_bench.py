@@ -331,10 +331,29 @@ def load_average() -> str:
         return "unknown"
 
 
+def complete_context(context: Path, spec_path: Path) -> None:
+    """Add what `sandbox build` puts into its context besides the spec's files: the generator's
+    scripts the stages run and the image's SBOM (generator.docker.context; the SBOM of the
+    cold state serves every state: only the release-file stage copies it, and that stage runs
+    in every build anyway)."""
+    from generator.docker.context import generator_scripts
+    from generator.loader import load_spec
+    from generator.lockfile import Lock
+    from generator.paths import SBOM_CONTEXT_PATH
+    from generator.sbom import render as render_sbom
+
+    spec = load_spec(spec_path)
+    for relative, path in generator_scripts(spec):
+        (context / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, context / relative)
+    (context / SBOM_CONTEXT_PATH).write_text(render_sbom(spec, Lock.beside(spec_path)), encoding="utf-8")
+
+
 def run(scenario: Scenario, rounds: int, work: Path, logs: Path, progress: Callable[[str], None]) -> dict:
     context = scenario.context or work / "context"
     context.mkdir(parents=True, exist_ok=True)
     variants = [render_ours(scenario, work), render_baseline(scenario)]
+    complete_context(context, work / "ours-cold" / "sandbox.yaml")
     samples: dict[str, dict[str, list[float]]] = {v.name: {s: [] for s in STATES} for v in variants}
     adjusted: dict[str, dict[str, list[float]]] = {v.name: {s: [] for s in STATES} for v in variants}
     builds: list[dict] = []
