@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import io
 import json
 import os
 import re
@@ -39,7 +38,6 @@ import sys
 import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -468,19 +466,11 @@ func main() {
 
 
 def write_goproxy(root: Path) -> None:
-    """A GOPROXY file tree (the GOPROXY protocol's layout) serving GO_MODULE@GO_VERSION_TAG."""
-    sources = {"go.mod": f"module {GO_MODULE}\n\ngo 1.19\n", "cmd/benchsrv/main.go": GO_MAIN}
-    versions = root / GO_MODULE / "@v"
-    versions.mkdir(parents=True)
-    (versions / "list").write_text(GO_VERSION_TAG + "\n")
-    (versions / f"{GO_VERSION_TAG}.info").write_text(f'{{"Version":"{GO_VERSION_TAG}","Time":"2026-01-01T00:00:00Z"}}\n')
-    (versions / f"{GO_VERSION_TAG}.mod").write_text(sources["go.mod"])
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, text in sorted(sources.items()):
-            info = zipfile.ZipInfo(f"{GO_MODULE}@{GO_VERSION_TAG}/{path}", date_time=(2026, 1, 1, 0, 0, 0))
-            archive.writestr(info, text)
-    (versions / f"{GO_VERSION_TAG}.zip").write_bytes(buffer.getvalue())
+    """The bench's module (GO_MAIN as cmd/benchsrv) in a GOPROXY tree."""
+    sys.path.insert(0, str(REPO))
+    from tests.integration.servers import publish_go_module
+
+    publish_go_module(root, GO_MODULE, GO_VERSION_TAG, {"go.mod": f"module {GO_MODULE}\n\ngo 1.19\n", "cmd/benchsrv/main.go": GO_MAIN})
 
 
 def go_builder_image(modern: Engine, work: Path, logs: Path, progress: Progress) -> str:

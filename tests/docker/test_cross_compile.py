@@ -10,17 +10,16 @@ exactly what users get, only `builders.go` names the test image).
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import uuid
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
+from integration.servers import publish_go_module
 from integration.spec import UID, USER, _base, dump
 from tests.docker.cli import docker_cli, engine_build
 
@@ -34,23 +33,14 @@ FILE_SAYS = {"amd64": "x86-64", "arm64": "ARM aarch64"}
 
 
 def write_goproxy(root: Path) -> None:
-    """A GOPROXY file tree serving MODULE@VERSION (the layout of the GOPROXY protocol)."""
+    """The test module (one command per name in COMMANDS, each printing its GOOS and GOARCH)."""
     sources = {"go.mod": f"module {MODULE}\n\ngo 1.19\n"}
     for name in COMMANDS:
         sources[f"cmd/{name}/main.go"] = (
             'package main\n\nimport (\n\t"fmt"\n\t"runtime"\n)\n\n'
             f'func main() {{ fmt.Println("{name}", runtime.GOOS, runtime.GOARCH) }}\n'
         )
-    versions = root / MODULE / "@v"
-    versions.mkdir(parents=True)
-    (versions / "list").write_text(VERSION + "\n")
-    (versions / f"{VERSION}.info").write_text(f'{{"Version":"{VERSION}","Time":"2026-01-01T00:00:00Z"}}\n')
-    (versions / f"{VERSION}.mod").write_text(sources["go.mod"])
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, text in sorted(sources.items()):
-            archive.writestr(f"{MODULE}@{VERSION}/{path}", text)
-    (versions / f"{VERSION}.zip").write_bytes(buffer.getvalue())
+    publish_go_module(root, MODULE, VERSION, sources)
 
 
 @pytest.fixture(scope="module")

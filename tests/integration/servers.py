@@ -166,6 +166,22 @@ def fetch_pypi_file(project: str, version: str, pattern: str) -> Path:
 UV_MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 
 
+def publish_go_module(root: Path, module: str, version: str, sources: dict[str, str]) -> None:
+    """A GOPROXY file tree under ``root`` (the GOPROXY protocol's layout) serving ``module`` at
+    ``version`` with ``sources`` (path -> text; a go.mod among them); a `file://` GOPROXY reads
+    it offline. The zip's entries carry a fixed time, so the same module gives the same bytes."""
+    versions = root / module / "@v"
+    versions.mkdir(parents=True)
+    (versions / "list").write_text(version + "\n")
+    (versions / f"{version}.info").write_text(f'{{"Version":"{version}","Time":"2026-01-01T00:00:00Z"}}\n')
+    (versions / f"{version}.mod").write_text(sources["go.mod"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path, text in sorted(sources.items()):
+            archive.writestr(zipfile.ZipInfo(f"{module}@{version}/{path}", date_time=(2026, 1, 1, 0, 0, 0)), text)
+    (versions / f"{version}.zip").write_bytes(buffer.getvalue())
+
+
 def make_uv_release(releases: Path, version: str = UV_VERSION, arch: str = "amd64") -> tuple[str, str]:
     """uv's real Linux binary for ``arch``, taken from its PyPI wheel and packed like an upstream
     release; (asset name, sha256)."""
