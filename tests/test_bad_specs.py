@@ -1,4 +1,5 @@
-"""The bad-input corpus: every tests/bad_specs/<case>.yaml is run through the real CLI.
+"""The bad-input corpus: every tests/bad_specs/<case>.yaml is run through the real CLI
+(in-process: tests/test_in_process_runner.py holds it to what a new process says).
 
 Each case must exit 2, print exactly the lines in <case>.expected (then the summary
 line), and leave the directory exactly as it was: no Dockerfile created, none changed,
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.integration.cli import sandbox_in_process
 
 CORPUS = Path(__file__).parent / "bad_specs"
 CASES = sorted(p.stem for p in CORPUS.glob("*.yaml"))
@@ -58,13 +59,7 @@ def test_bad_spec_is_rejected_with_exact_messages_and_writes_nothing(case, tmp_p
         os.utime(tmp_path / name, ns=(1_000_000_000, 1_000_000_000))
     before = snapshot(tmp_path)
 
-    result = subprocess.run(
-        [sys.executable, "-m", "generator", "--spec", spec.name, "generate"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = sandbox_in_process("--spec", spec.name, "generate", cwd=tmp_path, timeout=60)
 
     lines = result.stderr.splitlines()
     expected_file = CORPUS / f"{case}.expected"

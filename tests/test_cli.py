@@ -17,6 +17,7 @@ from generator.cli import cli, main
 from generator.errors import ExitCode
 from generator.loader import load_spec
 from generator.render import render
+from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -24,8 +25,12 @@ SANDBOX = Path(sys.executable).parent / "sandbox"
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None, program: list[str] | None = None):
+    """``sandbox ARGS`` in-process (tests/test_in_process_runner.py holds that to what a new
+    process says), or ``program`` (the module or the console script) in a process of its own."""
+    if program is None:
+        return sandbox_in_process(*args, cwd=cwd, env=env)
     return subprocess.run(
-        [*(program or [sys.executable, "-m", "generator"]), *args],
+        [*program, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
