@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import spec_data, to_yaml, tool_data
 
 from generator.errors import SpecError
 from generator.loader import parse
+from tests.integration.small_specs import spec_data, to_yaml, tool_data
 
 
 def _problems(text: str) -> list[str]:

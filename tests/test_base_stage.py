@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import render_data, spec_data
 
 from generator.lint import lint
 from generator.render import DOC_FILTERS
+from tests.integration.small_specs import render_data, spec_data
 
 BASES = {
     "ubuntu": {"image": "ubuntu", "tag": "24.04"},
@@ -64,7 +64,7 @@ def test_exclude_docs_false_drops_only_the_doc_filters():
 
 
 def test_exclude_docs_must_be_a_boolean():
-    from conftest import rejected
+    from tests.integration.small_specs import rejected
 
     rejected(spec_data(base={**BASES["ubuntu"], "exclude_docs": "no"}), "base.exclude_docs", "true or false")
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-from conftest import render_data, spec_data
 from ruamel.yaml import YAML
 
 from generator.lint import lint
 from generator.loader import parse
 from generator.lockfile import Lock
 from generator.render import LINE_LIMIT, fold_word, render
+from tests.integration.small_specs import render_data, spec_data
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted(

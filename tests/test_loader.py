@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import load, problems, spec_data, to_yaml, tool_data
 
 from generator.errors import SpecError
 from generator.loader import load_spec, parse
+from tests.integration.small_specs import load, problems, spec_data, to_yaml, tool_data
 
 
 def test_valid_spec_loads_and_load_spec_records_its_source(tmp_path):

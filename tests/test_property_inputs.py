@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import spec_data, to_yaml, tool_data
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.cli import main
 from generator.errors import SpecError
 from generator.loader import parse
 from generator.terminal import has_controls
+from tests.integration.small_specs import spec_data, to_yaml, tool_data
 
 SETTINGS = settings(max_examples=120, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 NASTY = "\"'\\$`;|&<>(){}[]*?!#~=%@:,./ \t\n\r\x00\x1b\x7f\x85\u2028-_aZ09é€[/]"

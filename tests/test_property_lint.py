@@ -5,13 +5,13 @@ and a valid spec must never fail lint on its own free text."""
 from __future__ import annotations
 
 import pytest
-from conftest import load, spec_data
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.errors import SpecError
 from generator.lint import lint
 from generator.lockfile import Lock
 from generator.render import render
+from tests.integration.small_specs import load, spec_data
 
 NASTY = "\"'\\$`;|&<>(){}[]*?!#~=%@:,./ -_aZ09é€\u00a0\u3000"
 VALUE = st.one_of(

@@ -14,7 +14,6 @@ from typing import Any
 
 import dockerfile
 import pytest
-from conftest import SAMPLE_TOOLS, SHA_B, spec_data, to_yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 from pydantic import ValidationError
 
@@ -23,6 +22,7 @@ from generator.loader import parse
 from generator.lockfile import Lock
 from generator.render import render
 from generator.spec import Spec
+from tests.integration.small_specs import SAMPLE_TOOLS, SHA_B, spec_data, to_yaml
 
 #: a small spec that still touches every part of the template and every install method
 SPEC: dict[str, Any] = spec_data(

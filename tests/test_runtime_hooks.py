@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import rejected, render_data, spec_data, tool_data
+from tests.integration.small_specs import rejected, render_data, spec_data, tool_data
 
 
 def _final(rendered, cmd):

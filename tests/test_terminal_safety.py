@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import spec_data, to_yaml, tool_data
 
 from generator.cli import main
+from tests.integration.small_specs import spec_data, to_yaml, tool_data
 
 ROOT = Path(__file__).resolve().parent.parent
 

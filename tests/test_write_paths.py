@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import spec_data, to_yaml
 
 from generator.cli import main
+from tests.integration.small_specs import spec_data, to_yaml
 
 
 @pytest.fixture

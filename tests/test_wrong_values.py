@@ -4,12 +4,12 @@ that collide, ~name paths, backslashes that hadolint cannot read."""
 from __future__ import annotations
 
 import pytest
-from conftest import STAGE_BASE, load, problems, rejected, spec_data, tool_data
 
 from generator.fields import MOVING_NAMES, moving_tag_word
 from generator.lint import lint
 from generator.lockfile import Lock
 from generator.render import render
+from tests.integration.small_specs import STAGE_BASE, load, problems, rejected, spec_data, tool_data
 
 
 @pytest.mark.parametrize("tag", sorted(MOVING_NAMES) + ["LTS", "lts-slim", "stable_20", "22-edge"])

@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import spec_data, to_yaml
 
 from generator.cli import main
 from generator.errors import SpecError, UsageError
 from generator.loader import MAX_SPEC_BYTES, load_spec, parse
 from generator.lockfile import MAX_LOCK_BYTES, Lock
 from generator.yamltree import MAX_SCALAR, yaml11_reading
+from tests.integration.small_specs import spec_data, to_yaml
 
 
 def _with_user(line: str) -> str:

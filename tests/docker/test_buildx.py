@@ -24,7 +24,7 @@ from integration.cli import sandbox
 from integration.servers import UV_MACHINES, FileServer, make_uv_release
 from integration.spec import dump, platform_spec_data
 from tests.docker.cli import docker_cli
-from tests.docker.conftest import ENGINES, Engine, unavailable
+from tests.docker.engines import ENGINES, Engine, unavailable
 from tests.docker.registry import lost_tag_race, running_registry
 
 pytestmark = pytest.mark.docker

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parents[2]
+
 
 pytestmark = pytest.mark.docker
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import SHA_A, load, rejected, render_data, spec_data, tool_data
-
 from generator.lint import lint
+from tests.integration.small_specs import SHA_A, load, rejected, render_data, spec_data, tool_data
 
 
 def _apt_runs(rendered, stage="sandbox"):

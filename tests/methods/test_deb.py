@@ -18,12 +18,12 @@ from pathlib import Path
 
 import dockerfile
 import pytest
-from conftest import SHA_A, SHA_B, STAGE_BASE, Rendered, rejected, render_data, spec_data
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.errors import SpecError
 from generator.lint import lint
 from generator.lockfile import Lock, LockEntry
+from tests.integration.small_specs import SHA_A, SHA_B, STAGE_BASE, Rendered, rejected, render_data, spec_data
 
 URL = "https://github.com/example/demo/releases/download/v{version}/demo_{version}_{arch}.deb"
 #: a dependency the host's apt knows and has not installed (checked before use)

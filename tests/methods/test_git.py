@@ -7,11 +7,12 @@ import os
 import subprocess
 from pathlib import Path
 
-import conftest
 import pytest
-from conftest import COMMIT, STAGE_BASE, load, rejected, render_data, tool_data
 
-spec_data = functools.partial(conftest.spec_data, base=STAGE_BASE)
+from tests.integration import small_specs
+from tests.integration.small_specs import COMMIT, STAGE_BASE, load, rejected, render_data, tool_data
+
+spec_data = functools.partial(small_specs.spec_data, base=STAGE_BASE)
 
 
 def test_valid_entry_is_accepted():

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import load, rejected, render_data, spec_data, tool_data
-
 from generator.methods.context import RenderContext
+from tests.integration.small_specs import load, rejected, render_data, spec_data, tool_data
 
 
 def test_enabled_checkout_without_commit_is_rejected():

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import load, rejected, render_data, spec_data, tool_data
+
+from tests.integration.small_specs import load, rejected, render_data, spec_data, tool_data
 
 
 def test_valid_entry_is_accepted():

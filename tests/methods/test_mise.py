@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import load, rejected, render_data, spec_data, tool_data
 
 from methods.test_npm import _user_run
+from tests.integration.small_specs import load, rejected, render_data, spec_data, tool_data
 
 
 def test_valid_entry_is_accepted():

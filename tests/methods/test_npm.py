@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BASE_SPEC, load, rejected, render_data, spec_data, tool_data
+
+from tests.integration.small_specs import BASE_SPEC, load, rejected, render_data, spec_data, tool_data
 
 
 def _user_run(rendered, needle: str):

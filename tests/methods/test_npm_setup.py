@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from conftest import load, rejected, render_data, spec_data, tool_data
+from tests.integration.small_specs import load, rejected, render_data, spec_data, tool_data
 
 
 def _npm_run(rendered, package: str):

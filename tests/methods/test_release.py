@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 import shlex
 
-import conftest
 import pytest
-from conftest import SHA_A, SHA_B, STAGE_BASE, load, rejected, render_data, tool_data
 
 from generator.lockfile import Lock, LockEntry
+from tests.integration import small_specs
+from tests.integration.small_specs import SHA_A, SHA_B, STAGE_BASE, load, rejected, render_data, tool_data
 
-spec_data = functools.partial(conftest.spec_data, base=STAGE_BASE)
+spec_data = functools.partial(small_specs.spec_data, base=STAGE_BASE)
 
 
 def _stage_run(rendered, stage="release-rg") -> str:

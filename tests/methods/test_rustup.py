@@ -10,9 +10,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import SHA_A, SHA_B, load, rejected, render_data, spec_data
 
 from generator.lockfile import Lock, LockEntry
+from tests.integration.small_specs import SHA_A, SHA_B, load, rejected, render_data, spec_data
 
 RUSTUP = {
     "name": "rust",

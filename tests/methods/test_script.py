@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import SHA_A, load, rejected, render_data, spec_data, tool_data
 
 from generator.lint import own_rules
 from generator.lockfile import Lock, LockEntry
+from tests.integration.small_specs import SHA_A, load, rejected, render_data, spec_data, tool_data
 
 
 def _script_run(rendered) -> str:

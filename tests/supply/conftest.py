@@ -5,22 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import spec_data, to_yaml
 
 from generator.cli import main
 
 from .fake_upstream import FakeUpstream
-
-NOW = datetime.now(timezone.utc)
-
-
-def iso(days_ago: float) -> str:
-    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture
@@ -52,92 +43,3 @@ def sandbox(capsys: pytest.CaptureFixture[str]):
         return Result(int(code), captured.out, captured.err)
 
     return run
-
-
-def release_tool(server: FakeUpstream, name: str = "rg", version: str = "1.0.0", **extra: Any) -> dict[str, Any]:
-    tool = {
-        "name": name,
-        "method": "release",
-        "version": version,
-        "url": server.url("github", f"/owner/{name}/releases/download/{{version}}/{{asset}}"),
-        "assets": {"amd64": f"{name}-{{version}}-x86_64.tar.gz", "arm64": f"{name}-{{version}}-aarch64.tar.gz"},
-        "binaries": [{"path": f"{{stem}}/{name}", "name": name}],
-        "checksum_file": {"url": server.url("github", f"/owner/{name}/releases/download/{{version}}/SHA256SUMS")},
-    }
-    tool.update(extra)
-    return tool
-
-
-def serve_release(server: FakeUpstream, name: str = "rg", version: str = "1.0.0") -> dict[str, str]:
-    """Serve both arch assets of a release_tool; returns arch -> sha256 of the bytes served."""
-    return {
-        arch: server.artifact(
-            "github",
-            f"/owner/{name}/releases/download/{version}/{name}-{version}-{triple}.tar.gz",
-            f"{name} {version} for {triple}\n".encode() * 500,
-        )
-        for arch, triple in (("amd64", "x86_64"), ("arm64", "aarch64"))
-    }
-
-
-def write_spec(directory: Path, *tools: dict[str, Any], **top: Any) -> Path:
-    path = directory / "sandbox.yaml"
-    path.write_text(to_yaml(spec_data(*tools, **top)), encoding="utf-8")
-    return path
-
-
-def _gh(tag: str, days_ago: float, **flags: bool) -> dict[str, Any]:
-    return {"tag_name": tag, "published_at": iso(days_ago), "html_url": f"https://example.invalid/releases/{tag}", **flags}
-
-
-def serve_sources(server: FakeUpstream) -> None:
-    """Every upstream of tests/supply/data/commented.yaml, each with something to skip:
-    pre-releases, drafts, yanked or deprecated versions, releases on other dist-tags."""
-    server.github_releases("BurntSushi/ripgrep", [
-        _gh("16.0.0", 1, prerelease=True), _gh("15.3.0", 1, draft=True), _gh("15.2.0", 30), _gh("15.1.0", 90),
-    ])  # fmt: skip
-    server.github_releases("krallin/tini", [_gh("v0.19.0", 100), _gh("v0.18.0", 900)])
-    server.github_releases("jdx/mise", [_gh("v2024.3.0", 2), _gh("v2024.2.0", 20), _gh("v2024.1.0", 60)])
-    server.github_releases("astral-sh/uv", [_gh("0.2.0", 10), _gh("0.1.0", 40)])
-    server.github_releases("example/installer", [_gh("v1.1.0", 15), _gh("v1.0.0", 300)])
-    server.serve_json("/node/index.json", [
-        {"version": "v21.1.0", "date": iso(5)[:10], "lts": False},
-        {"version": "v20.12.2", "date": iso(12)[:10], "lts": "Iron"},
-        {"version": "v20.11.0", "date": iso(80)[:10], "lts": "Iron"},
-    ])  # fmt: skip
-    server.serve_json("/python/api/v2/downloads/release/?is_published=true", [
-        {"name": "Python 3.14.0b1", "pre_release": True, "release_date": iso(3)},
-        {"name": "Python 3.13.1", "pre_release": False, "release_date": iso(9)},
-        {"name": "Python 3.12.7", "pre_release": False, "release_date": iso(40)},
-    ])  # fmt: skip
-    server.serve_json("/npm/prettier", {
-        "dist-tags": {"latest": "3.2.0", "next": "3.3.0"},
-        "versions": {"3.1.0": {}, "3.2.0": {}, "3.3.0": {}, "4.0.0-alpha.1": {}},
-        "time": {"3.1.0": iso(200), "3.2.0": iso(8), "3.3.0": iso(1), "4.0.0-alpha.1": iso(1)},
-    })  # fmt: skip
-    server.serve_json("/pypi-host/pypi/ruff/json", {"releases": {
-        "0.4.0": [{"upload_time_iso_8601": iso(100), "yanked": False}],
-        "0.4.5": [{"upload_time_iso_8601": iso(11), "yanked": False}],
-        "0.5.0": [{"upload_time_iso_8601": iso(4), "yanked": True}],
-    }})  # fmt: skip
-    server.serve_json("/crates/api/v1/crates/tokei", {"versions": [
-        {"num": "13.0.0-alpha.1", "created_at": iso(2), "yanked": False},
-        {"num": "12.1.3", "created_at": iso(25), "yanked": False},
-        {"num": "12.1.2", "created_at": iso(400), "yanked": False},
-        {"num": "12.2.0", "created_at": iso(20), "yanked": True},
-    ]})  # fmt: skip
-    # the package path is not a module: the proxy answers 404 until the module root
-    server.serve("/goproxy/mvdan.cc/sh/v3/@v/list", "v3.7.0\nv3.8.0\nv3.9.0-rc.1\n")
-    server.serve_json("/goproxy/mvdan.cc/sh/v3/@v/v3.8.0.info", {"Version": "v3.8.0", "Time": iso(33)})
-    server.serve_json("/go/dl/?mode=json&include=all", [
-        {"version": "go1.24rc1", "stable": False}, {"version": "go1.23.0", "stable": True},
-        {"version": "go1.22.1", "stable": True},
-    ])  # fmt: skip
-    server.tags("library/ubuntu", ["22.04", "24.04", "24.10", "noble", "latest"])
-
-
-def commented_spec(server: FakeUpstream, directory: Path, name: str = "commented.yaml") -> Path:
-    text = (Path(__file__).parent / "data" / name).read_text(encoding="utf-8")
-    path = directory / "sandbox.yaml"
-    path.write_text(text.replace("@UPSTREAM@", server.base), encoding="utf-8")
-    return path

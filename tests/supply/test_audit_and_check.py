@@ -8,7 +8,7 @@ from pathlib import Path
 
 from generator.lockfile import Lock
 
-from .conftest import release_tool, serve_release, write_spec
+from .upstream_specs import release_tool, serve_release, write_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = b'{"schemaVersion": 2, "manifests": []}'

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SHA_A, SHA_B, load, spec_data
 from packageurl import PackageURL
 
 from generator.loader import load_spec
 from generator.lockfile import Lock
 from generator.methods.context import RenderContext
+from tests.integration.small_specs import SHA_A, SHA_B, load, spec_data
 
-from .conftest import iso, write_spec
+from .upstream_specs import iso, write_spec
 
 
 def deb_tool(url: str, version: str = "1.0.0", **changes) -> dict:

@@ -13,7 +13,7 @@ import pytest
 from generator.errors import UsageError
 from generator.supply.update import bump
 
-from .conftest import commented_spec, iso
+from .upstream_specs import commented_spec, iso
 
 DATA = Path(__file__).parent / "data"
 

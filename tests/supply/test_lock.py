@@ -6,7 +6,7 @@ import hashlib
 
 from generator.lockfile import Lock
 
-from .conftest import release_tool, serve_release, write_spec
+from .upstream_specs import release_tool, serve_release, write_spec
 
 MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}'
 

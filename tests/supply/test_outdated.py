@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .conftest import commented_spec, serve_sources
+from .upstream_specs import commented_spec, serve_sources
 
 
 def _rows(result) -> dict[str, dict]:

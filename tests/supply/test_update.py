@@ -11,7 +11,7 @@ from generator.errors import SpecError
 from generator.lockfile import Lock
 from generator.supply.update import bump
 
-from .conftest import commented_spec, serve_sources
+from .upstream_specs import commented_spec, serve_sources
 
 DATA = Path(__file__).parent / "data"
 
