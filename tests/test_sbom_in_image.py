@@ -13,7 +13,7 @@ from generator.lockfile import Lock
 from generator.paths import SBOM_CONTEXT_PATH, SBOM_IMAGE_PATH
 from generator.render import render
 from generator.sbom import render as render_sbom
-from integration.cli import sandbox
+from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "sandbox.yaml"
@@ -31,7 +31,7 @@ def test_dockerfile_copies_the_sbom_read_only_into_the_last_layer() -> None:
 
 def test_context_holds_what_sandbox_sbom_prints(tmp_path: Path) -> None:
     spec = load_spec(SPEC)
-    printed = sandbox("--spec", SPEC, "sbom", "--profile", "minimal", timeout=120)
+    printed = sandbox_in_process("--spec", SPEC, "sbom", "--profile", "minimal", timeout=120)
     assert printed.returncode == 0, printed.stderr
     made = render_sbom(spec, Lock.beside(SPEC), "minimal")
     assert made == printed.stdout

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 
 from generator.errors import UsageError
 from generator.sbom_diff import diff, markdown
-from integration.cli import sandbox
+from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,7 @@ def _tool(data, name: str):
 
 def test_a_bump_and_a_dropped_tool_show_as_rows(spec: Path, tmp_path: Path) -> None:
     before = tmp_path / "before.cdx.json"
-    assert sandbox("--spec", spec, "sbom", "--output", before).returncode == 0
+    assert sandbox_in_process("--spec", spec, "sbom", "--output", before).returncode == 0
 
     def change(data) -> None:
         # opencode's sha256 is pinned in sandbox.yaml: a bump without one loses it
@@ -51,7 +51,7 @@ def test_a_bump_and_a_dropped_tool_show_as_rows(spec: Path, tmp_path: Path) -> N
         _tool(data, "trivy")["disabled_reason"] = "test: dropped"
 
     _edit(spec, change)
-    result = sandbox("--spec", spec, "sbom", "--diff", before)
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", before)
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and not line.startswith("| component")]
     assert [row.split(" | ")[:3] for row in rows] == [["| opencode", "opencode", "changed"], ["| trivy", "trivy", "removed"]]
@@ -62,19 +62,19 @@ def test_a_bump_and_a_dropped_tool_show_as_rows(spec: Path, tmp_path: Path) -> N
 
 def test_no_change_says_so(spec: Path, tmp_path: Path) -> None:
     before = tmp_path / "before.cdx.json"
-    assert sandbox("--spec", spec, "sbom", "--output", before).returncode == 0
-    result = sandbox("--spec", spec, "sbom", "--diff", before)
+    assert sandbox_in_process("--spec", spec, "sbom", "--output", before).returncode == 0
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", before)
     assert (result.returncode, result.stdout) == (0, "No component of the SBOM changed.\n")
 
 
 def test_what_is_not_a_cyclonedx_sbom_is_refused(spec: Path, tmp_path: Path) -> None:
     spdx = tmp_path / "old.spdx.json"
-    assert sandbox("--spec", spec, "sbom", "--format", "spdx", "--output", spdx).returncode == 0
-    result = sandbox("--spec", spec, "sbom", "--diff", spdx)
+    assert sandbox_in_process("--spec", spec, "sbom", "--format", "spdx", "--output", spdx).returncode == 0
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", spdx)
     assert result.returncode == 2 and "not a CycloneDX SBOM" in result.stderr
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    result = sandbox("--spec", spec, "sbom", "--diff", fifo, timeout=30)
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", fifo, timeout=30)
     assert result.returncode == 2 and "not a regular file" in result.stderr
     with pytest.raises(UsageError, match="not JSON"):
         diff("{", "{}")
