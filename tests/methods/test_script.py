@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from generator.lint import own_rules
 from generator.lockfile import Lock, LockEntry
+from tests.integration.servers import FileServer
 from tests.integration.small_specs import SHA_A, load, rejected, render_data, spec_data, tool_data
 
 
@@ -64,11 +70,48 @@ def test_unverified_script_is_marked_and_has_no_check():
     assert "(UNVERIFIED: upstream rewrites it in place)" in rendered.text
 
 
-def test_lock_digest_for_the_same_url_is_checked():
-    lock = Lock(artifacts={"installer": {"script": LockEntry("https://example.com/install-1.2.3.sh", "e" * 64)}})
-    tool = tool_data("script", drop=("sha256",), unverified="pinned in the lock only")
-    run = _script_run(render_data(spec_data(tool), lock=lock))
-    assert f"echo '{'e' * 64}  /tmp/install-installer.sh' | sha256sum --check" in run
+#: an installer that records its arguments and one variable of its environment
+INSTALLER = b'#!/bin/sh\nprintf "%s\\n" "$@" "INSTALL_DIR=$INSTALL_DIR" > "$RECORD"\n'
+
+
+@pytest.fixture
+def served_installer(tmp_path: Path) -> Iterator[str]:
+    """The URL template of INSTALLER, served on 127.0.0.1 as install-1.2.3.sh."""
+    root = tmp_path / "served"
+    root.mkdir()
+    (root / "install-1.2.3.sh").write_bytes(INSTALLER)
+    server = FileServer(root)
+    try:
+        yield f"{server.url}/install-{{version}}.sh"
+    finally:
+        server.stop()
+
+
+def _run_installer_stage(run: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    """The rendered RUN, for real, with its download moved from /tmp into tmp_path."""
+    record = tmp_path / "record"
+    script = run.replace("/tmp/install-installer.sh", str(tmp_path / "install-installer.sh"))
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script], env={**os.environ, "RECORD": str(record)}, capture_output=True, text=True, timeout=60
+    )
+    return result, record
+
+
+@pytest.mark.parametrize("matches", [True, False], ids=["matching", "wrong"])
+def test_lock_digest_for_the_same_url_is_checked(served_installer, tmp_path, matches):
+    url = served_installer.format(version="1.2.3")
+    digest = hashlib.sha256(INSTALLER).hexdigest() if matches else "e" * 64
+    lock = Lock(artifacts={"installer": {"script": LockEntry(url, digest)}})
+    tool = tool_data("script", drop=("sha256",), url=served_installer, env={"INSTALL_DIR": "/opt/x"}, unverified="pinned in the lock only")
+    result, record = _run_installer_stage(_script_run(render_data(spec_data(tool), lock=lock)), tmp_path)
+    if matches:
+        assert result.returncode == 0, result.stderr
+        assert record.read_text().splitlines() == ["--yes", "INSTALL_DIR=/opt/x"]
+        assert not (tmp_path / "install-installer.sh").exists()  # removed after the run
+    else:  # fetched, refused, never run
+        assert result.returncode == 1
+        assert result.stderr.strip().endswith("sandbox: sha256 mismatch for the installer installer"), result.stderr
+        assert not record.exists()
 
 
 def test_as_root_switches_user_and_back():
