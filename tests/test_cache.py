@@ -225,9 +225,12 @@ def test_profiles_are_part_of_the_key(sandbox):
 
 
 @pytest.fixture
-def package_copy(sandbox: Sandbox, tmp_path: Path) -> Path:
-    """A copy of the package for this test alone, to edit."""
-    root = copy_package(tmp_path / "package")
+def package_copy(sandbox: Sandbox, tmp_path: Path, frozen_package: Path) -> Path:
+    """A copy of the package for this test alone, to edit: of the frozen copy, with the
+    bytecode earlier runs compiled there (copied with its sources' times, so still valid;
+    compiling every module again is most of a first run, and no part of the key)."""
+    root = tmp_path / "package"
+    shutil.copytree(frozen_package, root)
     sandbox.package_root = root
     sandbox.full("generate")
     sandbox.hit("check")
