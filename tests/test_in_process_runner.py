@@ -20,9 +20,7 @@ COMMANDS = {
     "generate": (["generate"], 0),
     "check-missing-output": (["check"], 1),
     "bad-spec": (["--spec", "bad.yaml", "generate"], 2),
-    "unknown-command": (["frobnicate"], 2),
     "unknown-option": (["generate", "--bogus"], 2),
-    "unknown-profile": (["check", "--profile", "fat"], 2),
     "help": (["--help"], 0),
     "list": (["list"], 0),
 }
