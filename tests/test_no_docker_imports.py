@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.cli import sandbox_in_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: runs the real CLI entry point, then reports which modules were loaded at exit
@@ -52,8 +54,8 @@ def _loaded_modules(tmp_path: Path, argv: list[str]) -> tuple[int, list[str]]:
 @pytest.mark.parametrize("argv", COMMANDS, ids=" ".join)
 def test_spec_commands_do_not_import_python_on_whales(argv, tmp_path):
     shutil.copyfile(ROOT / "examples" / "minimal" / "sandbox.yaml", tmp_path / "sandbox.yaml")
-    code, loaded = _loaded_modules(tmp_path, ["generate"])
-    assert code == 0
+    # the Dockerfile `check` compares with; only the command under test needs a process of its own
+    assert sandbox_in_process("generate", cwd=tmp_path).returncode == 0
     code, loaded = _loaded_modules(tmp_path, argv)
     assert code == 0
     assert loaded == []

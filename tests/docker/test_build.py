@@ -20,7 +20,7 @@ from generator.docker.progress import BuildProgress, count_steps
 from generator.errors import UsageError
 from generator.loader import parse
 from generator.paths import generator_script
-from integration.cli import processes_mentioning, sandbox, sandbox_command
+from integration.cli import processes_mentioning, sandbox, sandbox_command, sandbox_in_process
 from integration.servers import HangingServer
 from integration.spec import dump, hang_spec_data, write_hang_spec
 from tests.docker.cli import docker_cli
@@ -208,18 +208,18 @@ def test_build_arguments_buildx_and_builtin(tmp_path: Path) -> None:
 def test_stale_dockerfile_is_refused(tmp_path: Path) -> None:
     spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", "local/debian:bookworm")
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    result = sandbox("--spec", spec, "build", "--docker-cli", "/nonexistent/docker")
+    result = sandbox_in_process("--spec", spec, "build", "--docker-cli", "/nonexistent/docker")
     assert result.returncode == 1, result.stderr
     assert "out of date" in result.stderr and f"sandbox --spec {spec} generate" in result.stderr
     assert (tmp_path / "Dockerfile").read_text() == "FROM scratch\n"
     missing = tmp_path / "other"
-    result = sandbox("--spec", write_hang_spec(missing, "http://127.0.0.1:1", "local/debian:bookworm"), "build")
+    result = sandbox_in_process("--spec", write_hang_spec(missing, "http://127.0.0.1:1", "local/debian:bookworm"), "build")
     assert result.returncode == 1 and "generate" in result.stderr
 
 
 def test_build_arg_must_be_key_value(tmp_path: Path) -> None:
     spec = write_hang_spec(tmp_path, "http://127.0.0.1:1", "local/debian:bookworm")
-    result = sandbox("--spec", spec, "build", "--build-arg", "no-equals-sign")
+    result = sandbox_in_process("--spec", spec, "build", "--build-arg", "no-equals-sign")
     assert result.returncode == 2 and "KEY=VALUE" in result.stderr
 
 
