@@ -352,6 +352,10 @@ def test_interrupt_stops_the_cli_instead_of_waiting(tmp_path: Path) -> None:
     program = (
         "import os, signal, sys, threading, time\n"
         "from generator.docker.client import DockerClient\n"
+        # Ctrl-C raises KeyboardInterrupt even when pytest was started with SIGINT ignored (a
+        # background job of a non-interactive shell): Python installs no handler then, and
+        # this test waited out its 30 s and failed
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
         "start = time.monotonic()\n"
         "try:\n"
