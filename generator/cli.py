@@ -60,7 +60,8 @@ def cli(ctx: click.Context, spec: Path) -> None:
 
     \b
     Exit codes: 0 ok; 1 drift, lint findings or failed checks; 2 invalid spec or usage;
-    3 Docker engine or registry error; 70 internal error; 130 interrupted.
+    3 something outside failed (Docker engine, registry, upstream host, hadolint);
+    70 internal error; 130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["spec"] = spec
