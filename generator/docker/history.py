@@ -27,7 +27,8 @@ def image_layers(client: DockerClient, tag: str) -> list[Layer]:
     return list(reversed(layers))
 
 
-def image_size(client: DockerClient, tag: str) -> tuple[str, int]:
-    """(image id, size in bytes) as `docker image inspect` reports them."""
+def image_size(client: DockerClient, tag: str) -> tuple[str, int, str]:
+    """(image id, size in bytes, os/arch[/variant]) as `docker image inspect` reports them."""
     image = client.call(lambda whales: whales.image.inspect(image_argument(tag)))
-    return str(image.id), int(image.size or 0)
+    platform = "/".join(str(part) for part in (image.os, image.architecture, image.variant) if part)
+    return str(image.id), int(image.size or 0), platform
