@@ -66,7 +66,7 @@ def cost(
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
     from generator.docker.context import build_context
     from generator.docker.errors import BuildError
-    from generator.docker.history import image_layers, image_size
+    from generator.docker.history import image_layers, image_size, unpack
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
     from generator.render import layout
@@ -99,6 +99,9 @@ def cost(
     with build_context(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     steps = [StepTime(v.name, v.state, v.seconds or 0.0) for v in (result.progress.vertices[n] for n in result.progress.order)]
+    store = client.image_store() or "unknown"
+    if platform and store == "containerd":
+        unpack(client, options.tag, platform)
     layers = image_layers(client, options.tag)
     image_id, size, built_for = image_size(client, options.tag)
     if platform and not reports.same_platform(built_for, platform):
@@ -111,7 +114,7 @@ def cost(
         raise UsageError(f"{options.tag} does not have the layers {output.path} describes: {exc}") from None
     found = reports.CostReport(
         tag=options.tag, image_id=image_id or result.image_id, profile=profile, mode=result.mode,
-        image_store=client.image_store() or "unknown", image_bytes=size, wall_seconds=result.seconds,
+        image_store=store, image_bytes=size, wall_seconds=result.seconds,
         no_cache=no_cache, parts=parts, unattributed_bytes=unattributed, warnings=tuple(warnings), platform=built_for,
     )  # fmt: skip
     if save:

@@ -61,6 +61,8 @@ def test_every_tool_is_a_part_and_the_apt_run_is_shared(report) -> None:
     names = [part["name"] for part in data["parts"]]
     assert names.index("uv") < names.index("hello")
     assert data["image"]["tag"] == tag and data["schema"] == "sandbox-cost/1"
+    # no --platform: the engine's own, as the image says it is
+    assert data["platform"] == "linux/amd64"
     assert data["totals"]["unattributed_bytes"] == 0 and "unattributed" not in found
 
 
@@ -109,8 +111,9 @@ def test_compare_shows_what_dropping_uv_and_its_tool_saves(report, tmp_path: Pat
         result = sandbox("--spec", changed, "cost", "--regenerate", "--network", "host", "--tag", tag, "--markdown", "--compare", saved, timeout=1200)
         assert result.returncode == 0, result.stdout + result.stderr
         lines = result.stdout.splitlines()
-        assert lines[0].startswith("### Image cost: `local/sandbox-cost-compare:")
-        assert "### Image cost change" in lines
+        # the change first (a pull request body's reader came for that), then the report
+        assert lines[0] == "### Image cost change (linux/amd64)"
+        assert next(line for line in lines if line.startswith("### Image cost: ")).startswith("### Image cost: `local/sandbox-cost-compare:")
         uv_row = next(line for line in lines if line.startswith("| uv | removed |"))
         assert f"| {human(-uv_bytes)} |" in uv_row
         table = sandbox("--spec", changed, "cost", "--network", "host", "--tag", tag, "--compare", saved, timeout=1200)
