@@ -119,9 +119,14 @@ def test_compare_shows_what_dropping_uv_and_its_tool_saves(report, tmp_path: Pat
         table = sandbox("--spec", changed, "cost", "--network", "host", "--tag", tag, "--compare", saved, timeout=1200)
         assert table.returncode == 0, table.stdout + table.stderr
         assert "what the spec change costs" in table.stdout and "removed" in table.stdout
-        as_json = sandbox("--spec", changed, "cost", "--network", "host", "--tag", tag, "--json", "--compare", saved, timeout=1200)
+        # --platform naming the engine's own platform: on 20.10 the built-in BuildKit's --platform
+        as_json = sandbox(
+            "--spec", changed, "cost", "--network", "host", "--platform", data["platform"], "--tag", tag, "--json", "--compare", saved, timeout=1200,
+        )  # fmt: skip
         assert as_json.returncode == 0, as_json.stdout + as_json.stderr
-        changes = {c["name"]: c for c in json.loads(as_json.stdout)["compare"]["changes"]}
+        compared = json.loads(as_json.stdout)
+        assert compared["platform"] == data["platform"] and compared["build"]["mode"] == data["build"]["mode"]
+        changes = {c["name"]: c for c in compared["compare"]["changes"]}
         assert changes["uv"]["status"] == "removed" and changes["uv"]["bytes_delta"] == -uv_bytes
         assert changes["cowsay"]["status"] == "removed" and changes["hello"]["status"] == "changed"
     finally:
