@@ -195,5 +195,5 @@ def test_the_after_step_whose_build_fails_leaves_no_half_cost_diff(tmp_path: Pat
     # CLI it finds): sandbox cost exits with its Docker error, and the step with it
     env = {"RUNNER_TEMP": str(tmp_path), "COST_PLATFORM": "linux/amd64", "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
     result = _run_step(step, REPO, env)
-    assert result.returncode == ExitCode.DOCKER and result.stderr.startswith("error: "), result.stdout + result.stderr
+    assert result.returncode == ExitCode.EXTERNAL and result.stderr.startswith("error: "), result.stdout + result.stderr
     assert not (tmp_path / "cost-diff.md").exists()
