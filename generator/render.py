@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import posixpath
-import textwrap
 from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
@@ -13,9 +12,9 @@ from pathlib import Path
 import jinja2
 
 from generator.errors import UsageError
+from generator.filters import FILTERS, LINE_LIMIT, TESTS, dockerfile_quote, fold_word, shell_quote
 from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
-from generator.methods.base import q
 from generator.methods.context import RenderContext
 from generator.paths import SBOM_CONTEXT_PATH, SBOM_IMAGE_PATH, private_to_user, script_in_context, templates_dir, user_cache_dir
 from generator.spec import DATA_DIRS_ENV, Spec
@@ -59,51 +58,9 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         bytecode_cache=_bytecode_cache(),
     )
-    env.filters["comment"] = comment
+    env.filters.update(FILTERS)
+    env.tests.update(TESTS)
     return env
-
-
-def dockerfile_quote(value: str) -> str:
-    """A double-quoted Dockerfile word that comes back byte-identical (no $ expansion)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'"{escaped}"'
-
-
-#: the longest line a generated Dockerfile should have (tests/test_line_length.py)
-LINE_LIMIT = 120
-#: comments wrap earlier, as the templates' own comments do
-COMMENT_WIDTH = 100
-
-
-def fold_word(word: str, column: int) -> str:
-    """A Dockerfile word (a quoted ENV or LABEL value) that would end past LINE_LIMIT,
-    continued on the next lines: a path list one path a line (before each ':'), text
-    after a space. A continuation line starts in column 0, because the parser keeps its
-    indentation as part of the word; the value stays byte-identical."""
-    if column + len(word) <= LINE_LIMIT:
-        return word
-    # a list of absolute paths (the quote comes first); anything else is text
-    separator, before = (":", True) if word[1:2] == "/" and ":/" in word else (" ", False)
-    parts = word.split(separator)
-    pieces = [parts[0]] if before else [parts[0] + separator]
-    for part in parts[1:]:
-        pieces.append(separator + part if before else part + separator)
-    if not before:
-        pieces[-1] = pieces[-1][: -len(separator)]
-    lines = [""]
-    for piece in pieces:
-        width = LINE_LIMIT - (column if len(lines) == 1 else 0) - 2  # room for " \"
-        if lines[-1] and (before or len(lines[-1]) + len(piece) > width):
-            lines.append("")
-        lines[-1] += piece
-    return "\\\n".join(lines)
-
-
-def comment(text: str, prefix: str = "") -> str:
-    """``prefix`` + ``text`` as comment lines of at most COMMENT_WIDTH characters."""
-    return "\n".join(
-        textwrap.wrap(prefix + text, COMMENT_WIDTH, initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False)
-    )
 
 
 def _copy_line(flags: str, source: str, dest: str) -> str:
@@ -238,7 +195,7 @@ def _steps(blocks: list[Block]) -> list[FinalStep]:
     return [FinalStep(word, block.tools, "tools") for block in blocks for word in instructions(block.text)]
 
 
-def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
+def dockerfile_data(spec: Spec, profile: str, lock: Lock) -> dict:
     return _prepare(spec, profile, lock)[0]
 
 
@@ -292,8 +249,8 @@ def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
         "profile_note": spec.profiles[profile].description,
         "base": {
             "reference": ctx.pinned_image(spec.base.reference),
-            "packages": [q(p) for p in spec.base.packages],
-            "doc_filters": [q(f) for f in DOC_FILTERS] if spec.base.exclude_docs else [],
+            "packages": [shell_quote(p) for p in spec.base.packages],
+            "doc_filters": [shell_quote(f) for f in DOC_FILTERS] if spec.base.exclude_docs else [],
             "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
             if unpinned
             else None,
@@ -311,8 +268,8 @@ def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
             "home": user.home_dir,
             "shell": user.shell,
             "sudo": user.sudo,
-            "dirs": [q(d) for d in user_dirs],
-            "private_dirs": " ".join(q(d) for d in user_dirs if posixpath.basename(d) in PRIVATE_DIR_NAMES),
+            "dirs": [shell_quote(d) for d in user_dirs],
+            "private_dirs": " ".join(shell_quote(d) for d in user_dirs if posixpath.basename(d) in PRIVATE_DIR_NAMES),
         },
         "path": [*path_dirs, "${PATH}"] if path_dirs else [],
         "files": [
@@ -323,7 +280,7 @@ def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
         "release_file": {
             "path": RELEASE_FILE,
             "dir": RELEASE_FILE.rsplit("/", 1)[0],
-            "fields": [("NAME", q(spec.image.name)), ("PROFILE", q(profile))]
+            "fields": [("NAME", shell_quote(spec.image.name)), ("PROFILE", shell_quote(profile))]
             + [(key.upper(), f'"${{SANDBOX_{key.upper()}}}"') for key in ("version", "revision", "created")],
         },
         "labels": label_pairs,
@@ -371,7 +328,7 @@ def render(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> 
     """The Dockerfile for one profile of the spec (the first declared one by default)."""
     profile = _checked_profile(spec, profile)
     lock = lock if lock is not None else Lock.beside(spec.source)
-    data = build_context(spec, profile, lock)
+    data = dockerfile_data(spec, profile, lock)
     text = environment().get_template("Dockerfile.j2").render(**data)
     _check_line_lengths(text, profile)
     return text

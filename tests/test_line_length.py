@@ -14,10 +14,11 @@ import pytest
 from conftest import render_data, spec_data
 from ruamel.yaml import YAML
 
+from generator.filters import LINE_LIMIT, fold_word
 from generator.lint import lint
 from generator.loader import parse
 from generator.lockfile import Lock
-from generator.render import LINE_LIMIT, fold_word, render
+from generator.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted(

@@ -64,7 +64,7 @@ def cost(
     from generator.cost import report as reports, show
     from generator.cost.attribute import LayoutMismatch, StepTime, attribute
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
-    from generator.docker.context import build_context
+    from generator.docker.context import build_context_directory
     from generator.docker.errors import BuildError
     from generator.docker.history import image_layers, image_size, unpack
     from generator.docker.progress import count_steps
@@ -96,7 +96,7 @@ def cost(
     )
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
     sbom = render_sbom(spec, project.lock, profile)
-    with build_context(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
+    with build_context_directory(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     steps = [StepTime(v.name, v.state, v.seconds or 0.0) for v in (result.progress.vertices[n] for n in result.progress.order)]
     store = client.image_store() or "unknown"

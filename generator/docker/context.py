@@ -81,7 +81,7 @@ def write_context(directory: Path, spec: Spec, dockerfile_text: str, spec_dir: P
 
 
 @contextmanager
-def build_context(spec: Spec, dockerfile_text: str, spec_dir: Path, sbom: str) -> Iterator[Path]:
+def build_context_directory(spec: Spec, dockerfile_text: str, spec_dir: Path, sbom: str) -> Iterator[Path]:
     """A temporary context directory, removed afterwards whatever happens."""
     with tempfile.TemporaryDirectory(prefix="sandbox-build-") as name:
         directory = Path(name)

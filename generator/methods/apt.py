@@ -7,7 +7,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
-from generator.methods.base import Contribution, Finding, Phase, SbomComponent, ToolBase, Verification, lock_note, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Finding, Phase, SbomComponent, ToolBase, Verification, lock_note
 from generator.methods.distribution import DISTRIBUTION, deb_component
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
@@ -89,19 +90,19 @@ class AptTool(ToolBase):
             keyring = f"/etc/apt/keyrings/{self.name}{suffix}"
             line = f"deb [signed-by={keyring}] {self.repo.url} {self.repo.suite} {' '.join(self.repo.components)}"
             repo = {
-                "key_url": q(self.repo.key_url),
+                "key_url": shell_quote(self.repo.key_url),
                 "key_sha256": key_sha256,
                 "key_unverified": None if key_sha256 else self.repo.key_unverified,
                 "tool": self.name,
                 "keyring": keyring,
-                "line": q(line),
+                "line": shell_quote(line),
                 "list_file": f"/etc/apt/sources.list.d/{self.name}.list",
             }
         return Contribution(
             body={
                 "name": self.name,
                 "names": [p.split("=", 1)[0] for p in self.packages],
-                "packages": [q(p) for p in self.packages],
+                "packages": [shell_quote(p) for p in self.packages],
                 "unpinned_reason": self.unpinned_reason,
                 "repo": repo,
             }

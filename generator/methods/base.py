@@ -10,7 +10,6 @@ else in the generator knows about individual methods, except the one registry li
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -33,16 +32,11 @@ from generator.purl import purl as make_purl
 
 __all__ = [
     "Contribution", "Copy", "Finding", "Phase", "SbomComponent", "SbomDownload", "ToolBase",
-    "Tracked", "Upstream", "Verification", "lock_note", "q",
+    "Tracked", "Upstream", "Verification", "lock_note",
 ]  # fmt: skip
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
 RUN_LOCK = "run `sandbox lock` where upstream is reachable"
-
-
-def q(value: str) -> str:
-    """Quote one shell word."""
-    return shlex.quote(value)
 
 
 def lock_note(unlocked: list[str]) -> str:

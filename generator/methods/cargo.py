@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from generator.fields import CrateName, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -40,8 +41,8 @@ class CargoTool(ToolBase):
                 "version": self.version,
                 "stage": self.stage_name,
                 "image": ctx.pinned_image(ctx.spec.builders.cargo),
-                "crate": q(self.crate or self.name),
-                "version_arg": q(self.version),
+                "crate": shell_quote(self.crate or self.name),
+                "version_arg": shell_quote(self.version),
             },
             copies=[Copy(self.stage_name, "/out/bin/", "/usr/local/bin/")],
         )

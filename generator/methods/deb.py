@@ -18,7 +18,8 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from generator.fields import Sha256, UrlTemplate, Version
-from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
 #: Docker's TARGETARCH values, which are also Debian's architecture names for these two
@@ -108,7 +109,7 @@ class DebTool(ToolBase):
         # where the stage leaves the file, and where the final stage's bind mount shows it
         fetched, mounted = "/out", f"/tmp/{stage}"
         arches = [
-            {"arch": arch, "url": q(self.deb_url(arch)), "sha256": q(self.digest(ctx, arch))}
+            {"arch": arch, "url": shell_quote(self.deb_url(arch)), "sha256": shell_quote(self.digest(ctx, arch))}
             for arch in ctx.arches
             if arch in self.sha256
         ]

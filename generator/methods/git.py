@@ -8,7 +8,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, StrictStr, model_validator
 
 from generator.fields import GitCommit, HomePath, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Copy, Phase, SbomComponent, ToolBase, Tracked, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Copy, Phase, SbomComponent, ToolBase, Tracked, Upstream, Verification
 from generator.purl import github, purl
 
 #: where the checkout goes: absolute, or under ~/ (not ~name)
@@ -104,9 +105,9 @@ class GitTool(ToolBase):
                 "name": self.name,
                 "shown_version": self.shown_version(),
                 "stage": self.stage_name,
-                "url": q(self.url),
+                "url": shell_quote(self.url),
                 "commit": self.commit,
-                "out": q(out),
+                "out": shell_quote(out),
                 "keep_git": self.keep_git,
             },
             copies=[Copy(self.stage_name, out, dest, as_user=self.dest.startswith("~"))],

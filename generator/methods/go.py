@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from generator.fields import GoPackage, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -48,7 +49,7 @@ class GoTool(ToolBase):
                 "version": self.version,
                 "stage": self.stage_name,
                 "image": ctx.pinned_image(ctx.spec.builders.go),
-                "target": q(f"{self.package}@{self.version}"),
+                "target": shell_quote(f"{self.package}@{self.version}"),
             },
             copies=[Copy(self.stage_name, "/out/bin/", "/usr/local/bin/")],
         )

@@ -7,7 +7,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import StrictStr
 
 from generator.fields import EnvName, Version, _pattern
-from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification
 from generator.methods.data import Listing
 
 MiseToolName = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9:/._-]*", "a mise tool name such as node or python")]
@@ -47,8 +48,8 @@ class MiseTool(ToolBase):
     def contribute(self, ctx) -> Contribution:
         return Contribution(
             body={
-                "target": q(f"{self.tool or self.name}@{self.version}"),
-                "env": [f"{key}={q(value)}" for key, value in self.env.items()],
+                "target": shell_quote(f"{self.tool or self.name}@{self.version}"),
+                "env": [f"{key}={shell_quote(value)}" for key, value in self.env.items()],
                 "cache": f"{ctx.home}/.cache/mise",
                 **ctx.owner,
             },

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from generator.fields import CommandWord, NpmPackage, Version
-from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -39,9 +40,9 @@ class NpmTool(ToolBase):
     def contribute(self, ctx) -> Contribution:
         return Contribution(
             body={
-                "spec": q(f"{self.package_name}@{self.version}"),
+                "spec": shell_quote(f"{self.package_name}@{self.version}"),
                 "cache": f"{ctx.home}/.npm",
-                "setup": " ".join(q(word) for word in self.setup),
+                "setup": " ".join(shell_quote(word) for word in self.setup),
                 **ctx.owner,
             },
             dirs=[f"{ctx.home}/.npm"],

@@ -11,7 +11,8 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from generator.fields import AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
 Arch = Literal["amd64", "arm64"]
@@ -203,16 +204,16 @@ class ReleaseTool(ToolBase):
                 "stage": self.stage_name,
                 "verification": str(self.verification(ctx)),
                 "command": INSTALL_SCRIPT,
-                "version": q(self.version),
-                "url": q(self.url),
-                "assets": [(arch, q(self.assets[arch])) for arch in arches],
+                "version": shell_quote(self.version),
+                "url": shell_quote(self.url),
+                "assets": [(arch, shell_quote(self.assets[arch])) for arch in arches],
                 "sha256": digests,
-                "checksums": q(self._beside_url(sums.url)) if sums else None,
+                "checksums": shell_quote(self._beside_url(sums.url)) if sums else None,
                 "checksums_format": sums.format if sums and sums.format != "sha256sum" else None,
                 "unverified": unpinned and not sums,
                 "archive": self.archive_type,
-                "tree": q(self.tree) if self.tree else None,
-                "binaries": [(q(b.name), q(b.path or "{asset}")) for b in self.installed],
+                "tree": shell_quote(self.tree) if self.tree else None,
+                "binaries": [(shell_quote(b.name), shell_quote(b.path or "{asset}")) for b in self.installed],
             },
             copies=[Copy(self.stage_name, "/out/", "/")],
         )

@@ -16,7 +16,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StrictStr
 
 from generator.fields import Sha256, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Phase, ToolBase, Verification
 
 Arch = Literal["amd64", "arm64"]
 Component = Annotated[
@@ -83,7 +84,7 @@ class RustupTool(ToolBase):
             sha256 = self.digest(ctx, arch)
             assert sha256 is not None  # the arches without a sha256 were skipped above
             values = {"url": self.init_url(arch), "triple": TRIPLES[arch], "sha256": sha256}
-            arches.append({"arch": arch, "assignments": [f"{k}={q(v)}" for k, v in values.items()]})
+            arches.append({"arch": arch, "assignments": [f"{k}={shell_quote(v)}" for k, v in values.items()]})
         # one option (with its value) per line
         args = [["-y"], ["--no-modify-path"], ["--profile", self.profile], ["--default-toolchain", self.version]]
         if self.components:
@@ -95,6 +96,6 @@ class RustupTool(ToolBase):
                 "rustup_version": self.rustup_version,
                 "verification": str(self.verification(ctx)),
                 "arches": arches,
-                "args": [" ".join(q(word) for word in option) for option in args],
+                "args": [" ".join(shell_quote(word) for word in option) for option in args],
             }
         )

@@ -11,7 +11,8 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import StrictStr, model_validator
 
 from generator.fields import EnvName, Reason, Sha256, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, lock_note, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, lock_note
 
 ScriptArg = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@~-]+", "an argument without spaces or shell metacharacters")]
 
@@ -83,13 +84,13 @@ class ScriptTool(ToolBase):
             body={
                 "name": self.name,
                 "version": self.version,
-                "url": q(self.url_for()),
+                "url": shell_quote(self.url_for()),
                 "path": path,
                 "sha256": self.digest(ctx),
                 "unverified": self.unverified,
                 "interpreter": self.interpreter,
-                "args": " ".join(q(a) for a in self.args),
-                "env": " ".join(f"{k}={q(v)}" for k, v in self.env.items()),
+                "args": " ".join(shell_quote(a) for a in self.args),
+                "env": " ".join(f"{k}={shell_quote(v)}" for k, v in self.env.items()),
                 "as_root": self.as_root,
                 **ctx.owner,
             }

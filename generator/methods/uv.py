@@ -6,7 +6,8 @@ import re
 from typing import ClassVar, Literal
 
 from generator.fields import PypiPackage, Version
-from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification, q
+from generator.filters import shell_quote
+from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -36,8 +37,8 @@ class UvTool(ToolBase):
     def contribute(self, ctx) -> Contribution:
         return Contribution(
             body={
-                "spec": q(f"{self.package or self.name}=={self.version}"),
-                "python": q(self.python) if self.python else None,
+                "spec": shell_quote(f"{self.package or self.name}=={self.version}"),
+                "python": shell_quote(self.python) if self.python else None,
                 "cache": f"{ctx.home}/.cache/uv",
                 **ctx.owner,
             },
