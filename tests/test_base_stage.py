@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import render_data, spec_data
 
+from generator.dockerfile_data import DOC_FILTERS
 from generator.lint import lint
-from generator.render import DOC_FILTERS
 
 BASES = {
     "ubuntu": {"image": "ubuntu", "tag": "24.04"},
