@@ -27,6 +27,7 @@ from generator.filters import FILTERS, TESTS
 from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
 from generator.methods.context import RenderContext
+from generator.methods.data import TemplateData
 from generator.paths import private_to_user, templates_dir, user_cache_dir
 from generator.spec import Spec
 
@@ -74,8 +75,9 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def _partial(template: str, body: dict) -> str:
-    return environment().get_template(template).render(**body).rstrip("\n")
+def _partial(body: TemplateData) -> str:
+    """A method's block: its data laid out by the template the data names."""
+    return environment().get_template(body.template).render(vars(body)).rstrip("\n")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class Block:
     tools: tuple[str, ...]
 
 
-def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[Block]:
+def _blocks(entries: list[tuple[InstallMethod, TemplateData]]) -> list[Block]:
     """The blocks of one phase: consecutive tools of one method are handed to its `combine`
     together (apt merges them into one RUN; the others keep one block each). A combine that
     keeps one body per tool keeps their owners; one that merges them makes a block all of
@@ -97,7 +99,7 @@ def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[Block]:
         bodies = kind.combine([body for _, body in members])
         names = [tool.name for tool, _ in members]
         owners = [(name,) for name in names] if len(bodies) == len(members) else [tuple(names)] * len(bodies)
-        blocks += [Block(_partial(kind.template, body), owner) for body, owner in zip(bodies, owners, strict=True)]
+        blocks += [Block(_partial(body), owner) for body, owner in zip(bodies, owners, strict=True)]
     return blocks
 
 
@@ -182,7 +184,7 @@ class _Tools:
 
 def _tools(spec: Spec, ctx: RenderContext) -> _Tools:
     tools = sorted(spec.tools_for(ctx.profile), key=lambda t: t.phase)  # stable: spec order within a phase
-    entries: dict[Phase, list[tuple[InstallMethod, dict]]] = {phase: [] for phase in Phase}
+    entries: dict[Phase, list[tuple[InstallMethod, TemplateData]]] = {phase: [] for phase in Phase}
     copies: list[tuple[CopyStep, str]] = []
     dirs: list[str] = []
     user = owner(spec)
