@@ -84,7 +84,8 @@ class UserSetup:
     """The image's user and the directories it must own."""
 
     name: str
-    ids: Owner
+    uid: int
+    gid: int
     home: str
     shell: str
     sudo: bool
@@ -181,7 +182,8 @@ def user_setup(spec: Spec, tool_dirs: list[str]) -> UserSetup:
     dirs = user_dirs(user.home_dir, [user.workspace_dir, *spec.runtime.volumes, *tool_dirs])
     return UserSetup(
         name=user.name,
-        ids=owner(spec),
+        uid=user.uid,
+        gid=user.gid,
         home=user.home_dir,
         shell=user.shell,
         sudo=user.sudo,
