@@ -67,7 +67,7 @@ class Owner:
 
 @dataclass(frozen=True)
 class CopyStep:
-    """One COPY into the final stage (templates/copy.j2 lays it out)."""
+    """One COPY into the final stage."""
 
     source: str
     dest: str
