@@ -1,4 +1,6 @@
-"""Spec -> Dockerfile text. All decisions are made here in Python; templates lay out."""
+"""Spec -> Dockerfile text: the tools' blocks (each method's data laid out by its template), the data
+Dockerfile.j2 lays out (generator/dockerfile_data.py), and the image's layout for `sandbox cost`. Decisions
+are made in Python; templates write the instructions and quote with the filters of generator/filters.py."""
 
 from __future__ import annotations
 
