@@ -123,6 +123,17 @@ COMMANDS = {
     "generate_cold": (["generate"], True),
     "check_cold": (["check"], True),
 }
+#: What a cache hit imports, and what it would import without each lazy import (python -c):
+#: generator.cli's _LazyGroup imports a command module only when one of its commands runs;
+#: generator/__init__ gives load_spec and render on first use (the module-class swap keeps
+#: `generator.render` the function when the submodule of that name is imported later).
+HIT_IMPORTS = {
+    "hit_imports": "import generator.cli, generator.commands.spec, generator.cache",
+    "hit_imports_eager_commands": "import generator.cli, generator.commands.spec, generator.cache, "
+    "generator.commands.docker, generator.commands.build, generator.commands.cost, generator.commands.supply",
+    "hit_imports_eager_package": "import generator.cli, generator.commands.spec, generator.cache; "
+    "from generator.loader import load_spec; from generator.render import render",
+}
 #: what a baseline checkout's rows are called: the same names with this suffix
 BASELINE = " (baseline)"
 
@@ -160,6 +171,7 @@ def cli_timings(spec: Path, runs: int, work: Path, baseline: Path | None = None)
     commands: dict[str, tuple[list[str], Checkout, bool]] = {
         "floor": ([sys.executable, "-c", FLOOR], this, False),
         "floor_model": ([sys.executable, "-c", FLOOR_MODEL], this, False),
+        **{name: ([sys.executable, "-c", code], this, False) for name, code in HIT_IMPORTS.items()},
     }
     for suffix, checkout in checkouts.items():
         for name, (args, cold) in COMMANDS.items():
@@ -285,6 +297,19 @@ def report(result: dict) -> str:
             other = name + BASELINE
             row += f" {med[other] * 1000:.0f} ms | {cli[f'ratio_{other}']:.2f} | {cli[f'ratio_model_{other}']:.2f} |"
         lines.append(row + f" ≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} |")
+    hit = med["hit_imports"]
+    lines += [
+        "",
+        "What a cache hit imports, and what the lazy imports keep out of it (`python -c`, same rounds):",
+        "",
+        "| imports | median | added to a hit |",
+        "|---|---:|---:|",
+        f"| what a hit imports: `generator.cli`, `generator.commands.spec`, `generator.cache` | {hit * 1000:.0f} ms | |",
+        f"| the same and every command module (no `_LazyGroup`) | {med['hit_imports_eager_commands'] * 1000:.0f} ms | "
+        f"{(med['hit_imports_eager_commands'] - hit) * 1000:+.0f} ms |",
+        f"| the same and `load_spec`, `render` (a package `__init__` importing them up front) | "
+        f"{med['hit_imports_eager_package'] * 1000:.0f} ms | {(med['hit_imports_eager_package'] - hit) * 1000:+.0f} ms |",
+    ]
     lines += [
         "",
         f"Where one `sandbox check` spends its time (in-process, median of {cli['runs']} runs):",
