@@ -25,7 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError, StreamMark
 from ruamel.yaml.events import AliasEvent, DocumentStartEvent
-from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.parser import Parser
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scanner import Scanner
@@ -258,8 +258,6 @@ def load(text: str, filename: str) -> Any:
     """Plain data (dicts keyed by key text, lists, scalars) from ``text``, for files that are
     not specs (the lock). Raises YamlProblem at the first node it refuses: an alias, an
     anchor, a key that is not a scalar, a tag outside the core schema, an unreadable scalar."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
-
     def where(node: Any) -> tuple[int, int]:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
