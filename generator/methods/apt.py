@@ -17,7 +17,7 @@ AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt 
 class AptRepo(BaseModel):
     """A vendor apt repository, trusted only for itself through signed-by."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     url: UrlTemplate
     suite: AptWord

@@ -50,7 +50,7 @@ def lock_note(unlocked: list[str]) -> str:
 class ToolBase(BaseModel):
     """Fields every tool has, whatever its install method, and the hooks' defaults."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     phase: ClassVar[Phase]
     requires: ClassVar[tuple[str, ...]] = ()

@@ -38,7 +38,7 @@ _ARCH_NAMES = {
 
 
 class Binary(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     #: path of the file inside the archive (templated: {version}, {stem}, {arch}, {uname});
     #: omitted for raw downloads
@@ -51,7 +51,7 @@ class ChecksumFile(BaseModel):
     """An upstream checksum file, fetched at build time (weaker than a pinned digest:
     it comes from the same place as the artifact)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     url: UrlTemplate
     #: sha256sum: lines of "HASH  NAME" (or one bare HASH); bsd: "SHA256 (NAME) = HASH"
