@@ -2,6 +2,14 @@
 generation time on synthetic specs of growing size.
 
     .venv/bin/python bench/generator_speed.py [--runs 15] [--sizes 10,100,1000] [--json PATH]
+        [--baseline ../main]
+
+The floor is `import pydantic, jinja2, ruamel.yaml`. `import pydantic` is lazy: it loads
+almost nothing until a name such as BaseModel is asked for, so the floor holds Jinja2's
+and ruamel.yaml's imports but not pydantic's. The second floor adds
+`from pydantic import BaseModel` (what any use of pydantic pays); both are reported.
+--baseline times another checkout's `sandbox` (its own .venv) in the same rounds, so a
+change is compared side by side under the same load.
 
 Each timed command runs in a fresh interpreter (subprocess). The commands are
 interleaved round by round so machine load hits all of them alike. Bytecode is cached
@@ -24,24 +32,31 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VENV_BIN = Path(sys.executable).parent
 FLOOR = "import pydantic, jinja2, ruamel.yaml"
+#: the floor plus pydantic's real import
+FLOOR_MODEL = FLOOR + "; from pydantic import BaseModel"
 TARGET_RATIO = 1.5
 TARGET_1000_S = 1.0
 
 #: Phases of one `sandbox check`, timed inside one interpreter (what costs what): first
 #: what a cache hit does, then what a miss adds (the work of a run without the cache).
+#: The rows in parentheses are not part of the run: the same work again, or work the run
+#: avoids (what the lazy imports save), for comparison.
 _PHASES = r"""
 import time, json, sys
+from pathlib import Path
 t0 = time.perf_counter(); marks = []
 def mark(name): marks.append((name, time.perf_counter()))
 import click; mark("hit: click")
 import generator.cli; from generator.commands import spec as _commands; mark("hit: generator.cli, generator.commands.spec, generator.cache")
-from pathlib import Path
+import gc  # as the sandbox command's run() does, where it does (a checkout without it keeps the default)
+gc.set_threshold(getattr(generator.cli, "GC_YOUNG_THRESHOLD", gc.get_threshold()[0]), *gc.get_threshold()[1:])
 from generator.cache import ResultCache
 path = Path(sys.argv[1])
 results = ResultCache(path, ())
@@ -50,12 +65,18 @@ assert entry is not None and entry.matches_disk(path), "the phase run expects a 
 mark("hit: sha256 of the outputs on disk")
 import pydantic, jinja2, ruamel.yaml; mark("miss: import pydantic, jinja2, ruamel.yaml (the floor; pydantic is lazy)")
 from pydantic import BaseModel; mark("miss: pydantic.BaseModel (pydantic's real import)")
-import generator.spec; mark("miss: field types, method models, Spec models (schema build)")
+import generator.fields; mark("miss: generator.fields (the constrained field types; pydantic.types)")
+import generator.methods; mark("miss: generator.methods (the install-method models)")
+import generator.spec; mark("miss: generator.spec (the Spec models)")
 from generator.project import Project; mark("miss: loader, render, lockfile, output modules")
-project = Project.load(path); mark("miss: load_spec (compose YAML, validate, cross-field issues)")
+project = Project.load(path); mark("miss: load_spec (compose the YAML, build Spec's validator if deferred, validate, cross-field issues)")
 outputs = project.outputs(); mark("miss: render, first call (templates from the bytecode cache)")
 from generator.supply.lock import stale_entries; stale_entries(project.spec, project.lock); mark("miss: stale-lock check")
 outputs = project.outputs(); mark("(render, second call)")
+from generator.yamltree import compose
+compose(path.read_text(encoding="utf-8"), path.name); mark("(composing the spec's YAML alone, second call: ruamel's pure-Python parser)")
+import generator.commands.docker, generator.commands.build, generator.commands.cost, generator.commands.supply
+mark("(importing the other command modules: what generator.cli's _LazyGroup defers)")
 prev, out = t0, []
 for name, t in marks:
     out.append([name, t - prev]); prev = t
@@ -95,48 +116,94 @@ def _time(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-#: the timed commands: name -> (sandbox arguments or None for the floor, result cache cold?)
+#: the timed sandbox commands: name -> (sandbox arguments, result cache cold?)
 COMMANDS = {
-    "floor": (None, False),
     "generate": (["generate"], False),
     "check": (["check"], False),
     "generate_cold": (["generate"], True),
     "check_cold": (["check"], True),
 }
+#: What a cache hit imports, and what it would import without each lazy import (python -c):
+#: generator.cli's _LazyGroup imports a command module only when one of its commands runs;
+#: generator/__init__ gives load_spec and render on first use (the module-class swap keeps
+#: `generator.render` the function when the submodule of that name is imported later).
+HIT_IMPORTS = {
+    "hit_imports": "import generator.cli, generator.commands.spec, generator.cache",
+    "hit_imports_eager_commands": "import generator.cli, generator.commands.spec, generator.cache, "
+    "generator.commands.docker, generator.commands.build, generator.commands.cost, generator.commands.supply",
+    "hit_imports_eager_package": "import generator.cli, generator.commands.spec, generator.cache; "
+    "from generator.loader import load_spec; from generator.render import render",
+}
+#: what a baseline checkout's rows are called: the same names with this suffix
+BASELINE = " (baseline)"
 
 
-def cli_timings(spec: Path, runs: int, work: Path) -> dict:
-    cache_home = work / "cache"
-    env = bench_env(work / "pycache", cache_home)
-    copy = copy_project(spec, work / "project")
-    sandbox = str(VENV_BIN / "sandbox")
-    commands = {
-        name: ([sys.executable, "-c", FLOOR] if args is None else [sandbox, "--spec", copy.name, *args], cold)
-        for name, (args, cold) in COMMANDS.items()
-    }
-    for cmd, _cold in commands.values():  # warm-up: bytecode caches, page cache, first generate writes
-        _time(cmd, copy.parent, env)
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(runs):
-        for name, (cmd, cold) in commands.items():
-            if cold:
-                shutil.rmtree(results_dir(cache_home), ignore_errors=True)
-            samples[name].append(_time(cmd, copy.parent, env))
-            if cold:  # the run recorded its result: the next warm run is a hit, as for a user
-                assert any(results_dir(cache_home).glob("*.json")), f"{name} stored no cache entry"
-    medians = {name: statistics.median(values) for name, values in samples.items()}
-    phases = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", _PHASES, copy.name], cwd=copy.parent, env=env, capture_output=True, text=True, check=True
-        ).stdout
+@dataclass
+class Checkout:
+    """One checkout's interpreter and its private bytecode and result caches."""
+
+    python: Path
+    sandbox: Path
+    env: dict[str, str]
+    cache_home: Path
+
+    @classmethod
+    def at(cls, venv_bin: Path, work: Path) -> Checkout:
+        cache_home = work / "cache"
+        return cls(venv_bin / "python", venv_bin / "sandbox", bench_env(work / "pycache", cache_home), cache_home)
+
+
+def phase_timings(checkout: Checkout, spec: Path) -> list[list]:
+    """One in-process run of _PHASES: [name, seconds] per phase."""
+    result = subprocess.run(
+        [str(checkout.python), "-c", _PHASES, spec.name], cwd=spec.parent, env=checkout.env, capture_output=True, text=True, check=True
     )
+    return json.loads(result.stdout)
+
+
+def cli_timings(spec: Path, runs: int, work: Path, baseline: Path | None = None) -> dict:
+    copy = copy_project(spec, work / "project")
+    checkouts = {"": Checkout.at(VENV_BIN, work / "this")}
+    if baseline is not None:
+        checkouts[BASELINE] = Checkout.at(baseline / ".venv" / "bin", work / "baseline")
+    this = checkouts[""]
+    #: name -> (command, the checkout whose caches it uses, result cache cold?)
+    commands: dict[str, tuple[list[str], Checkout, bool]] = {
+        "floor": ([sys.executable, "-c", FLOOR], this, False),
+        "floor_model": ([sys.executable, "-c", FLOOR_MODEL], this, False),
+        **{name: ([sys.executable, "-c", code], this, False) for name, code in HIT_IMPORTS.items()},
+    }
+    for suffix, checkout in checkouts.items():
+        for name, (args, cold) in COMMANDS.items():
+            commands[name + suffix] = ([str(checkout.sandbox), "--spec", copy.name, *args], checkout, cold)
+    for cmd, checkout, _cold in commands.values():  # warm-up: bytecode caches, page cache, first generate writes
+        _time(cmd, copy.parent, checkout.env)
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    phase_runs: dict[str, list[list[list]]] = {suffix: [] for suffix in checkouts}
+    for _ in range(runs):
+        for name, (cmd, checkout, cold) in commands.items():
+            if cold:
+                shutil.rmtree(results_dir(checkout.cache_home), ignore_errors=True)
+            samples[name].append(_time(cmd, copy.parent, checkout.env))
+            if cold:  # the run recorded its result: the next warm run is a hit, as for a user
+                assert any(results_dir(checkout.cache_home).glob("*.json")), f"{name} stored no cache entry"
+        for suffix, checkout in checkouts.items():  # after the warm runs: the phase run starts with a hit
+            phase_runs[suffix].append(phase_timings(checkout, copy))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    phases = {
+        suffix: [[name, statistics.median(run[i][1] for run in rows)] for i, (name, _s) in enumerate(rows[0])]
+        for suffix, rows in phase_runs.items()
+    }
     return {
         "spec": str(spec),
         "runs": runs,
+        "baseline": str(baseline) if baseline else None,
         "samples_s": samples,
         "median_s": medians,
         **{f"ratio_{name}": medians[name] / medians["floor"] for name in commands if name != "floor"},
-        "phases_s": phases,
+        **{f"ratio_model_{name}": medians[name] / medians["floor_model"] for name in commands if not name.startswith("floor")},
+        "phases_s": phases[""],
+        **({"baseline_phases_s": phases[BASELINE]} if baseline else {}),
     }
 
 
@@ -182,11 +249,11 @@ def load_average() -> str:
         return "unknown"
 
 
-def measure(spec: Path, runs: int, sizes: list[int], scale_runs: int) -> dict:
+def measure(spec: Path, runs: int, sizes: list[int], scale_runs: int, baseline: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="sandbox-bench-") as tmp:
         work = Path(tmp)
         load_before = load_average()
-        cli = cli_timings(spec, runs, work)
+        cli = cli_timings(spec, runs, work, baseline)
         scaling = scaling_timings(sizes, scale_runs, work)
     return {
         "python": sys.version.split()[0],
@@ -204,13 +271,18 @@ def _verdict(ok: bool) -> str:
 def report(result: dict) -> str:
     cli, scaling = result["cli"], result["scaling"]
     med = cli["median_s"]
+    baseline = cli.get("baseline")
+    columns = "| command | median | × floor | × floor + BaseModel |" + (" baseline | × floor | × floor + BaseModel |" if baseline else "")
     lines = [
         f"Generator speed (median of {cli['runs']} fresh-interpreter runs, interleaved; "
-        f"load {result['load_before']} -> {result['load_after']})",
+        f"load {result['load_before']} -> {result['load_after']})" + (f"; baseline: {baseline}" if baseline else ""),
         "",
-        "| command | median | × floor | target |",
-        "|---|---:|---:|---|",
-        f"| `python -c \"{FLOOR}\"` (floor) | {med['floor'] * 1000:.0f} ms | 1.00 | |",
+        columns + " target (× floor) |",
+        "|---|" + "---:|" * (columns.count("|") - 2) + "---|",
+        f"| `python -c \"{FLOOR}\"` (floor; `import pydantic` is lazy) | {med['floor'] * 1000:.0f} ms | 1.00 | |"
+        + (" | | |" if baseline else "") + " |",
+        f"| `python -c \"{FLOOR_MODEL}\"` (floor + BaseModel) | {med['floor_model'] * 1000:.0f} ms | "
+        f"{cli['ratio_floor_model']:.2f} | 1.00 |" + (" | | |" if baseline else "") + " |",
     ]
     labels = {
         "generate": "`sandbox generate` (default spec), warm result cache: inputs unchanged",
@@ -220,12 +292,37 @@ def report(result: dict) -> str:
     }
     for name, label in labels.items():
         ratio = cli[f"ratio_{name}"]
-        lines.append(
-            f"| {label} | {med[name] * 1000:.0f} ms | {ratio:.2f} | "
-            f"≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} |"
-        )
-    lines += ["", "Where one `sandbox check` spends its time (one in-process run):", "", "| phase | ms |", "|---|---:|"]
-    lines += [f"| {name} | {seconds * 1000:.1f} |" for name, seconds in cli["phases_s"]]
+        row = f"| {label} | {med[name] * 1000:.0f} ms | {ratio:.2f} | {cli[f'ratio_model_{name}']:.2f} |"
+        if baseline:
+            other = name + BASELINE
+            row += f" {med[other] * 1000:.0f} ms | {cli[f'ratio_{other}']:.2f} | {cli[f'ratio_model_{other}']:.2f} |"
+        lines.append(row + f" ≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} |")
+    hit = med["hit_imports"]
+    lines += [
+        "",
+        "What a cache hit imports, and what the lazy imports keep out of it (`python -c`, same rounds):",
+        "",
+        "| imports | median | added to a hit |",
+        "|---|---:|---:|",
+        f"| what a hit imports: `generator.cli`, `generator.commands.spec`, `generator.cache` | {hit * 1000:.0f} ms | |",
+        f"| the same and every command module (no `_LazyGroup`) | {med['hit_imports_eager_commands'] * 1000:.0f} ms | "
+        f"{(med['hit_imports_eager_commands'] - hit) * 1000:+.0f} ms |",
+        f"| the same and `load_spec`, `render` (a package `__init__` importing them up front) | "
+        f"{med['hit_imports_eager_package'] * 1000:.0f} ms | {(med['hit_imports_eager_package'] - hit) * 1000:+.0f} ms |",
+    ]
+    lines += [
+        "",
+        f"Where one `sandbox check` spends its time (in-process, median of {cli['runs']} runs):",
+        "",
+        "| phase | ms |" + (" baseline ms |" if baseline else ""),
+        "|---|---:|" + ("---:|" if baseline else ""),
+    ]
+    other_phases = dict(cli.get("baseline_phases_s", []))
+    for name, seconds in cli["phases_s"]:
+        row = f"| {name} | {seconds * 1000:.1f} |"
+        if baseline:
+            row += f" {other_phases[name] * 1000:.1f} |" if name in other_phases else " |"
+        lines.append(row)
     rows = scaling["rows"]
     lines += [
         "",
@@ -261,8 +358,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10,100,1000", help="synthetic spec sizes (tools)")
     parser.add_argument("--scale-runs", type=int, default=5, help="in-process runs per synthetic size")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another checkout (with its .venv) whose sandbox is timed in the same rounds"
+    )
     args = parser.parse_args(argv)
-    result = measure(args.spec.resolve(), args.runs, [int(s) for s in args.sizes.split(",")], args.scale_runs)
+    baseline = args.baseline.resolve() if args.baseline else None
+    result = measure(args.spec.resolve(), args.runs, [int(s) for s in args.sizes.split(",")], args.scale_runs, baseline)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

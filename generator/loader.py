@@ -19,6 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError, UsageError
+from generator.methods import REGISTRY, Tool
 from generator.safefile import MAX_INPUT_BYTES, is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
 from generator.terminal import escape_controls, has_controls
@@ -216,15 +217,11 @@ class _Tree:
 
 
 def _member_names() -> set[str]:
-    from generator.methods import REGISTRY
-
     return set(REGISTRY)
 
 
 def _unwrap(annotation: Any, part: str | int) -> Any:
     """The type one step further along a pydantic location, or None if unknown."""
-    from generator.methods import REGISTRY
-
     while True:
         origin = get_origin(annotation)
         if origin is Annotated:
@@ -355,8 +352,6 @@ def _explain(error: dict[str, Any], node: Node | None) -> str:
 
 
 def _methods() -> str:
-    from generator.methods import REGISTRY
-
     return ", ".join(REGISTRY)
 
 
@@ -454,8 +449,6 @@ def _partial_spec(data: dict[str, Any], errors: list[Any]) -> tuple[Spec, frozen
     """A Spec of the top-level fields (and the tools) that validate on their own, the names
     of the fields that did not (the cross-field checks that read them are skipped), and the
     position in the file of each tool kept. None when an error belongs to no field."""
-    from generator.methods import Tool
-
     failed = {loc[0] for loc in (tuple(e["loc"]) for e in errors) if loc}
     if any(not e["loc"] for e in errors) or failed - set(Spec.model_fields):
         # a model-level error, or an unknown top-level key (perhaps a misspelt field: what

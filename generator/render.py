@@ -1,10 +1,9 @@
-"""Spec -> Dockerfile text. All decisions are made here in Python; templates lay out."""
+"""Spec -> Dockerfile text: the tools' blocks (each method's data laid out by its template), the data
+Dockerfile.j2 lays out (generator/dockerfile_data.py), and the image's layout for `sandbox cost`. Decisions
+are made in Python; templates write the instructions and quote with the filters of generator/filters.py."""
 
 from __future__ import annotations
 
-import json
-import posixpath
-import textwrap
 from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
@@ -12,13 +11,27 @@ from pathlib import Path
 
 import jinja2
 
+from generator.dockerfile_data import (
+    CopyStep,
+    DockerfileData,
+    base_stage,
+    file_copies,
+    labels,
+    owner,
+    path_dirs,
+    release_file,
+    runtime_settings,
+    tool_copy,
+    user_setup,
+)
 from generator.errors import UsageError
+from generator.filters import FILTERS, TESTS
 from generator.lockfile import Lock
 from generator.methods import InstallMethod, Phase
-from generator.methods.base import q
 from generator.methods.context import RenderContext
-from generator.paths import SBOM_CONTEXT_PATH, SBOM_IMAGE_PATH, private_to_user, script_in_context, templates_dir, user_cache_dir
-from generator.spec import DATA_DIRS_ENV, Spec
+from generator.methods.data import TemplateData
+from generator.paths import private_to_user, templates_dir, user_cache_dir
+from generator.spec import Spec
 
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -59,61 +72,14 @@ def environment() -> jinja2.Environment:
         autoescape=False,
         bytecode_cache=_bytecode_cache(),
     )
-    env.filters["comment"] = comment
+    env.filters.update(FILTERS)
+    env.tests.update(TESTS)
     return env
 
 
-def dockerfile_quote(value: str) -> str:
-    """A double-quoted Dockerfile word that comes back byte-identical (no $ expansion)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'"{escaped}"'
-
-
-#: the longest line a generated Dockerfile should have (tests/test_line_length.py)
-LINE_LIMIT = 120
-#: comments wrap earlier, as the templates' own comments do
-COMMENT_WIDTH = 100
-
-
-def fold_word(word: str, column: int) -> str:
-    """A Dockerfile word (a quoted ENV or LABEL value) that would end past LINE_LIMIT,
-    continued on the next lines: a path list one path a line (before each ':'), text
-    after a space. A continuation line starts in column 0, because the parser keeps its
-    indentation as part of the word; the value stays byte-identical."""
-    if column + len(word) <= LINE_LIMIT:
-        return word
-    # a list of absolute paths (the quote comes first); anything else is text
-    separator, before = (":", True) if word[1:2] == "/" and ":/" in word else (" ", False)
-    parts = word.split(separator)
-    pieces = [parts[0]] if before else [parts[0] + separator]
-    for part in parts[1:]:
-        pieces.append(separator + part if before else part + separator)
-    if not before:
-        pieces[-1] = pieces[-1][: -len(separator)]
-    lines = [""]
-    for piece in pieces:
-        width = LINE_LIMIT - (column if len(lines) == 1 else 0) - 2  # room for " \"
-        if lines[-1] and (before or len(lines[-1]) + len(piece) > width):
-            lines.append("")
-        lines[-1] += piece
-    return "\\\n".join(lines)
-
-
-def comment(text: str, prefix: str = "") -> str:
-    """``prefix`` + ``text`` as comment lines of at most COMMENT_WIDTH characters."""
-    return "\n".join(
-        textwrap.wrap(prefix + text, COMMENT_WIDTH, initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False)
-    )
-
-
-def _copy_line(flags: str, source: str, dest: str) -> str:
-    """COPY on one line, or with each path on a line of its own when that would be too long."""
-    line = f"COPY {flags}{source} {dest}"
-    return line if len(line) <= LINE_LIMIT else f"COPY {flags.rstrip()} \\\n     {source} \\\n     {dest}"
-
-
-def _partial(template: str, body: dict) -> str:
-    return environment().get_template(template).render(**body).rstrip("\n")
+def _partial(body: TemplateData) -> str:
+    """A method's block: its data laid out by the template the data names."""
+    return environment().get_template(body.template).render(vars(body)).rstrip("\n")
 
 
 @dataclass(frozen=True)
@@ -124,7 +90,7 @@ class Block:
     tools: tuple[str, ...]
 
 
-def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[Block]:
+def _blocks(entries: list[tuple[InstallMethod, TemplateData]]) -> list[Block]:
     """The blocks of one phase: consecutive tools of one method are handed to its `combine`
     together (apt merges them into one RUN; the others keep one block each). A combine that
     keeps one body per tool keeps their owners; one that merges them makes a block all of
@@ -135,54 +101,8 @@ def _blocks(entries: list[tuple[InstallMethod, dict]]) -> list[Block]:
         bodies = kind.combine([body for _, body in members])
         names = [tool.name for tool, _ in members]
         owners = [(name,) for name in names] if len(bodies) == len(members) else [tuple(names)] * len(bodies)
-        blocks += [Block(_partial(kind.template, body), owner) for body, owner in zip(bodies, owners, strict=True)]
+        blocks += [Block(_partial(body), owner) for body, owner in zip(bodies, owners, strict=True)]
     return blocks
-
-
-#: dpkg path filters for base.exclude_docs: the set ubuntu's minimized images use for
-#: themselves, so a Debian base gets the same and an Ubuntu base nothing new
-DOC_FILTERS = (
-    "path-exclude=/usr/share/doc/*",
-    "path-include=/usr/share/doc/*/copyright",
-    "path-exclude=/usr/share/man/*",
-    "path-exclude=/usr/share/groff/*",
-    "path-exclude=/usr/share/info/*",
-    "path-exclude=/usr/share/lintian/*",
-    "path-exclude=/usr/share/linda/*",
-    "path-exclude=/usr/share/locale/*/LC_MESSAGES/*.mo",
-)
-
-
-#: user directories only their owner may read: ssh refuses keys that others can reach
-PRIVATE_DIR_NAMES = frozenset({".ssh", ".gnupg"})
-
-
-def _user_dirs(home: str, paths: list[str]) -> list[str]:
-    """The paths plus every missing ancestor below the home, parents first: `install -d -o`
-    gives only the last component to the user, so ~/.local/share/x would leave a
-    root-owned ~/.local that the user's installs then cannot write to."""
-    result: dict[str, None] = {}
-    for path in paths:
-        path = path.rstrip("/") or "/"
-        if path.startswith(home + "/"):
-            parts = path[len(home) + 1 :].split("/")
-            for depth in range(1, len(parts)):
-                result.setdefault(f"{home}/{'/'.join(parts[:depth])}")
-        result.setdefault(path)
-    return list(result)
-
-
-#: what the image is (name, profile, version, revision, creation time) as shell-readable
-#: KEY=value lines, for tools inside the container; the same facts as the OCI labels
-RELEASE_FILE = "/etc/sandbox-release"
-
-
-def _runtime_env(spec: Spec) -> dict[str, str]:
-    """The spec's environment, plus the data directories for the entrypoint."""
-    env = dict(spec.env)
-    if spec.runtime.volumes:
-        env[DATA_DIRS_ENV] = ":".join(spec.runtime.volumes)
-    return env
 
 
 #: the instructions that make a numbered BuildKit step (and a history entry with a layer)
@@ -238,7 +158,8 @@ def _steps(blocks: list[Block]) -> list[FinalStep]:
     return [FinalStep(word, block.tools, "tools") for block in blocks for word in instructions(block.text)]
 
 
-def build_context(spec: Spec, profile: str, lock: Lock) -> dict:
+def dockerfile_data(spec: Spec, profile: str, lock: Lock) -> DockerfileData:
+    """What templates/Dockerfile.j2 lays out for one profile."""
     return _prepare(spec, profile, lock)[0]
 
 
@@ -248,116 +169,88 @@ def layout(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> 
     return _prepare(spec, profile, lock if lock is not None else Lock.beside(spec.source))[1]
 
 
-def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[dict, ImageLayout]:
-    """The template's data and the image's layout, from one pass over the tools."""
-    ctx = RenderContext(spec, profile, lock)
-    tools = sorted(spec.tools_for(profile), key=lambda t: t.phase)  # stable: spec order within a phase
-    entries: dict[Phase, list[tuple[InstallMethod, dict]]] = {phase: [] for phase in Phase}
-    copies: list[str] = []
-    copy_owners: list[str] = []
-    tool_dirs: list[str] = []
-    user = spec.user
-    chown = f"--chown={user.uid}:{user.gid} "
+@dataclass(frozen=True)
+class _Tools:
+    """What the profile's tools contribute, gathered in one pass over them (spec order within a phase)."""
+
+    blocks: dict[Phase, list[Block]]
+    #: each COPY out of a tool's stage, with the tool it belongs to
+    copies: list[tuple[CopyStep, str]]
+    #: directories the tools write through, which the user must own
+    dirs: list[str]
+    #: the generator's scripts the tools' stages run, each once
+    base_scripts: list[str]
+    #: build stage -> the tool it belongs to
+    stages: dict[str, str]
+
+
+def _tools(spec: Spec, ctx: RenderContext) -> _Tools:
+    tools = sorted(spec.tools_for(ctx.profile), key=lambda t: t.phase)  # stable: spec order within a phase
+    entries: dict[Phase, list[tuple[InstallMethod, TemplateData]]] = {phase: [] for phase in Phase}
+    copies: list[tuple[CopyStep, str]] = []
+    dirs: list[str] = []
+    user = owner(spec)
     for tool in tools:
         contribution = tool.contribute(ctx)
         if contribution.stage is not None:
             entries[Phase.STAGE].append((tool, contribution.stage))
         entries[tool.phase].append((tool, contribution.body))
-        tool_dirs += contribution.dirs
-        for copy in contribution.copies:
-            copies.append(_copy_line(f"{chown if copy.as_user else ''}--from={copy.stage} ", copy.source, copy.dest))
-            copy_owners.append(tool.name)
+        dirs += contribution.dirs
+        copies += [(tool_copy(copy, user), tool.name) for copy in contribution.copies]
+    return _Tools(
+        blocks={phase: _blocks(found) for phase, found in entries.items()},
+        copies=copies,
+        dirs=dirs,
+        base_scripts=list(dict.fromkeys(script for tool in tools for script in tool.base_scripts_needed())),
+        stages={tool.stage_name: tool.name for tool in tools},
+    )
 
-    blocks = {phase: _blocks(found) for phase, found in entries.items()}
-    runtime = spec.runtime
-    health = runtime.healthcheck
-    url = f"http://127.0.0.1:{runtime.port}{health.path}"
-    bind = [arg.replace("{host}", runtime.host).replace("{port}", str(runtime.port)) for arg in runtime.bind_args]
-    path_dirs = [ctx.expand_home(p) for p in spec.path]
-    labels = {
-        f"org.opencontainers.image.{key}": value
-        for key, value in spec.image.labels.model_dump(exclude={"extra"}).items()
-    }
-    labels["org.opencontainers.image.base.name"] = spec.base.reference
-    labels.update(spec.image.labels.extra)
-    label_pairs = [f"{key}={fold_word(dockerfile_quote(value), len(key) + 7)}" for key, value in labels.items()]
-    label_pairs += [f'org.opencontainers.image.{key}="${{SANDBOX_{key.upper()}}}"' for key in ("version", "revision", "created")]
-    unpinned = [p for p in spec.base.packages if "=" not in p]
-    # each once, however many stages run it
-    base_scripts = list(dict.fromkeys(script for tool in tools for script in tool.base_scripts_needed()))
-    user_dirs = _user_dirs(user.home_dir, [user.workspace_dir, *runtime.volumes, *tool_dirs])
-    data = {
-        "source": spec.source.name if spec.source else "sandbox.yaml",
-        "profile": profile,
-        "profile_note": spec.profiles[profile].description,
-        "base": {
-            "reference": ctx.pinned_image(spec.base.reference),
-            "packages": [q(p) for p in spec.base.packages],
-            "doc_filters": [q(f) for f in DOC_FILTERS] if spec.base.exclude_docs else [],
-            "unpinned_reason": (spec.base.unpinned_reason or "base packages follow the distribution's updates")
-            if unpinned
-            else None,
-            "scripts": [{"source": script_in_context(name), "name": name} for name in base_scripts],
-        },
-        "stages": [block.text for block in blocks[Phase.STAGE]],
-        "system": [block.text for block in blocks[Phase.SYSTEM]],
-        "toolchains": [block.text for block in blocks[Phase.TOOLCHAIN]],
-        "user_steps": [block.text for block in blocks[Phase.USER]],
-        "copies": copies,
-        "user": {
-            "name": user.name,
-            "uid": user.uid,
-            "gid": user.gid,
-            "home": user.home_dir,
-            "shell": user.shell,
-            "sudo": user.sudo,
-            "dirs": [q(d) for d in user_dirs],
-            "private_dirs": " ".join(q(d) for d in user_dirs if posixpath.basename(d) in PRIVATE_DIR_NAMES),
-        },
-        "path": [*path_dirs, "${PATH}"] if path_dirs else [],
-        "files": [
-            _copy_line(f"{chown if f.user_owned else ''}{f'--chmod={f.mode} ' if f.mode else ''}", f.src, ctx.expand_home(f.dest))
-            for f in spec.files
-        ],
-        "env": [f"{key}={fold_word(dockerfile_quote(value), len(key) + 5)}" for key, value in _runtime_env(spec).items()],
-        "release_file": {
-            "path": RELEASE_FILE,
-            "dir": RELEASE_FILE.rsplit("/", 1)[0],
-            "fields": [("NAME", q(spec.image.name)), ("PROFILE", q(profile))]
-            + [(key.upper(), f'"${{SANDBOX_{key.upper()}}}"') for key in ("version", "revision", "created")],
-        },
-        "labels": label_pairs,
-        "sbom": {"source": SBOM_CONTEXT_PATH, "dest": SBOM_IMAGE_PATH},
-        "port": runtime.port,
-        "volumes": [json.dumps(volume) for volume in runtime.volumes],
-        "healthcheck": {
-            "options": f"--interval={health.interval} --timeout={health.timeout} "
-            f"--start-period={health.start_period} --retries={health.retries}",
-            "command": json.dumps(
-                [health.script, url]
-                if health.script
-                else ["curl", "--fail", "--silent", "--show-error", "--output", "/dev/null", url]
-            ),
-        },
-        "workdir": user.workspace_dir,
-        "entrypoint": json.dumps([runtime.init, "--", *([runtime.entrypoint] if runtime.entrypoint else [])]),
-        "cmd": json.dumps([*runtime.command, *bind]),
-    }
-    # the final stage's layer instructions in the order Dockerfile.j2 lays them out
+
+def _texts(blocks: list[Block]) -> tuple[str, ...]:
+    return tuple(block.text for block in blocks)
+
+
+def _prepare(spec: Spec, profile: str, lock: Lock) -> tuple[DockerfileData, ImageLayout]:
+    """The template's data and the image's layout, from one pass over the tools."""
+    ctx = RenderContext(spec, profile, lock)
+    tools = _tools(spec, ctx)
+    blocks = tools.blocks
+    data = DockerfileData(
+        source=spec.source.name if spec.source else "sandbox.yaml",
+        profile=profile,
+        profile_note=spec.profiles[profile].description,
+        base=base_stage(spec, ctx, tools.base_scripts),
+        stages=_texts(blocks[Phase.STAGE]),
+        system=_texts(blocks[Phase.SYSTEM]),
+        toolchains=_texts(blocks[Phase.TOOLCHAIN]),
+        user_steps=_texts(blocks[Phase.USER]),
+        user=user_setup(spec, tools.dirs),
+        copies=tuple(copy for copy, _ in tools.copies),
+        files=file_copies(spec, ctx),
+        path=path_dirs(spec, ctx),
+        runtime=runtime_settings(spec),
+        labels=labels(spec),
+        release_file=release_file(spec),
+    )
+    return data, _image_layout(tools, len(spec.files))
+
+
+def _image_layout(tools: _Tools, files: int) -> ImageLayout:
+    """Which tool each stage and final-stage layer belongs to, in the order Dockerfile.j2 lays them out."""
+    blocks = tools.blocks
     final = [
         *_steps(blocks[Phase.SYSTEM]),
         FinalStep("RUN", (), "user"),
-        *(FinalStep("COPY", (owner,), "tools") for owner in copy_owners),
-        *(FinalStep("COPY", (), "files") for _ in spec.files),
+        *(FinalStep("COPY", (tool,), "tools") for _, tool in tools.copies),
+        *(FinalStep("COPY", (), "files") for _ in range(files)),
         *_steps(blocks[Phase.TOOLCHAIN]),
         *_steps(blocks[Phase.USER]),
         FinalStep("WORKDIR", (), "workdir"),
         FinalStep("COPY", (), "release-file"),
     ]
-    stages = {tool.stage_name: tool.name for tool in tools}
     # the base stage: apt set-up, the base packages, then the generator's scripts it copies in
-    base = ("RUN", "RUN", *("COPY" for _ in base_scripts))
-    return data, ImageLayout(stages=stages, final=tuple(final), base=base)
+    base = ("RUN", "RUN", *("COPY" for _ in tools.base_scripts))
+    return ImageLayout(stages=tools.stages, final=tuple(final), base=base)
 
 
 def _checked_profile(spec: Spec, profile: str | None) -> str:
@@ -371,8 +264,8 @@ def render(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> 
     """The Dockerfile for one profile of the spec (the first declared one by default)."""
     profile = _checked_profile(spec, profile)
     lock = lock if lock is not None else Lock.beside(spec.source)
-    data = build_context(spec, profile, lock)
-    text = environment().get_template("Dockerfile.j2").render(**data)
+    data = dockerfile_data(spec, profile, lock)
+    text = environment().get_template("Dockerfile.j2").render(vars(data))
     _check_line_lengths(text, profile)
     return text
 

@@ -28,7 +28,6 @@ from generator.methods.distribution import base_components
 from generator.purl import purl
 from generator.spec import Spec
 
-FORMATS = ("cyclonedx", "spdx")
 TOOL_NAME = "opencode-sandbox"
 #: uuid5 namespace of the serial numbers (any fixed UUID will do; this one is uuid5(URL, TOOL_NAME))
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, TOOL_NAME)

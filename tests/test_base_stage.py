@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.dockerfile_data import DOC_FILTERS
 from generator.lint import lint
-from generator.render import DOC_FILTERS
 from tests.integration.small_specs import render_data, spec_data
 
 BASES = {

@@ -13,10 +13,11 @@ import dockerfile
 import pytest
 from ruamel.yaml import YAML
 
+from generator.filters import LINE_LIMIT, fold_word
 from generator.lint import lint
 from generator.loader import parse
 from generator.lockfile import Lock
-from generator.render import LINE_LIMIT, fold_word, render
+from generator.render import render
 from tests.integration.small_specs import render_data, spec_data
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,16 +15,20 @@ something.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
+import re
 import typing
 from pathlib import Path
 
 import pytest
 
 from generator.methods import REGISTRY, InstallMethod, ToolBase
+from generator.methods.data import TemplateData
 
 GENERATOR = Path(__file__).resolve().parent.parent / "generator"
 METHODS = GENERATOR / "methods"
+TEMPLATES = GENERATOR.parent / "templates"
 METHOD_NAMES = frozenset(REGISTRY)
 TOOL_CLASSES = frozenset({cls.__name__ for cls in REGISTRY.values()} | {ToolBase.__name__})
 #: the modules that hold one method each (generator.methods.apt, ...)
@@ -154,7 +158,7 @@ def test_the_protocol_declares_the_hooks_the_generator_calls():
     assert {
         "contribute", "combine", "verification", "downloads", "spec_sha256", "audit", "upstream",
         "tracked", "builder_image", "purl", "sbom_components", "platform_issues",
-        "base_packages_needed", "commands", "shown_version", "template", "phase", "requires",
+        "base_packages_needed", "commands", "shown_version", "phase", "requires",
     } <= HOOKS  # fmt: skip
     for name, member in InstallMethod.__dict__.items():
         if name.startswith("_"):
@@ -172,8 +176,22 @@ def test_each_registered_method_provides_every_hook(name: str):
     # the two hooks without a default: what it renders and how its bytes are checked
     for hook in ("contribute", "verification"):
         assert getattr(cls, hook) is not getattr(ToolBase, hook), f"{cls.__name__} must override {hook}"
-    assert cls.template == f"methods/{name}.j2"
     assert typing.get_args(cls.model_fields["method"].annotation) == (name,)
+
+
+def _template_data(module: str) -> list[type[TemplateData]]:
+    found = [cls for cls in vars(importlib.import_module(module)).values() if isinstance(cls, type) and issubclass(cls, TemplateData)]
+    return [cls for cls in found if cls.__module__ == module and "template" in vars(cls)]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_each_method_lays_out_its_data_with_templates_of_its_own(name: str):
+    # templates/methods/NAME.j2, or NAME-PART.j2 for a method with more than one (deb's fetch stage)
+    laid_out = _template_data(REGISTRY[name].__module__)
+    assert laid_out, f"{name}: no TemplateData with a template"
+    for cls in laid_out:
+        assert re.fullmatch(rf"methods/{name}(-[a-z]+)?\.j2", cls.template), f"{cls.__name__}.template = {cls.template}"
+        assert (TEMPLATES / cls.template).is_file(), f"{cls.__name__}: no {cls.template}"
 
 
 #: what the methods may not import at run time: everything that sits above them

@@ -174,7 +174,7 @@ def build(
     """Build the image with BuildKit from the generated Dockerfile (buildx, or the BuildKit
     built into a docker CLI older than 23)."""
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
-    from generator.docker.context import build_context
+    from generator.docker.context import build_context_directory
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
     from generator.sbom import render as render_sbom
@@ -203,7 +203,7 @@ def build(
     client = client_from(docker)
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir), epoch=epoch)
     sbom = render_sbom(spec, project.lock, profile)
-    with build_context(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
+    with build_context_directory(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
     where = f" for {', '.join(options.platforms)}" if options.platforms else ""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator.commands.build import BUILD_TIMEOUT, _BuildDisplay, _fresh_output, _parse_build_args, _sandbox_version
+from generator.commands.build import BUILD_TIMEOUT, _BuildDisplay, _fresh_output, _parse_build_args, _platforms, _sandbox_version
 from generator.commands.docker import checked_argument, client_from, docker_options
 from generator.commands.params import Seconds
 from generator.errors import UsageError
@@ -18,6 +18,14 @@ from generator.project import Project
 @click.command()
 @click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag).")
 @click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first).")
+@click.option(
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="OS/ARCH",
+    help="Build and measure the image for this platform, e.g. linux/arm64 (emulated when foreign; "
+    "default: the engine's own). One platform per report: bytes and times differ per platform.",
+)
 @click.option("--no-cache", is_flag=True, help="Build without the build cache, for the times of a cold build (cache mounts stay warm).")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
 @click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
@@ -35,6 +43,7 @@ def cost(
     ctx: click.Context,
     tag: str | None,
     profile: str | None,
+    platforms: tuple[str, ...],
     no_cache: bool,
     build_args: tuple[str, ...],
     network: str | None,
@@ -48,14 +57,16 @@ def cost(
 ) -> None:
     """Build the image and report, per tool, the build time of its steps and the bytes it adds
     to the image, with shared steps shown as shared. The build is for the engine's own
-    platform; cached steps count 0 s (the report says so; --no-cache for a cold build)."""
+    platform unless --platform names one; the report names it, and --compare refuses a report
+    of another platform. Cached steps count 0 s (the report says so; --no-cache for a cold build)."""
     from rich.console import Console
 
     from generator.cost import report as reports, show
     from generator.cost.attribute import LayoutMismatch, StepTime, attribute
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
-    from generator.docker.context import build_context
-    from generator.docker.history import image_layers, image_size
+    from generator.docker.context import build_context_directory
+    from generator.docker.errors import BuildError
+    from generator.docker.history import image_layers, image_size, unpack
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
     from generator.render import layout
@@ -66,33 +77,45 @@ def cost(
     checked_argument(tag, ImageReference, "--tag")
     old = reports.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
+    platform = _one_platform(_platforms(platforms, project.spec.platforms))
+    client = client_from(docker)
+    if old is not None and compare_with is not None:
+        # before the build: minutes spent for a comparison that will be refused are wasted
+        reports.refuse_other_platform(old, compare_with, platform or _engine_platform(client))
     profile = project.profiles((profile,) if profile else ())[0]
     output = _fresh_output(project, profile, regenerate)
     spec = project.spec
     spec_dir = project.spec_path.resolve().parent
     options = BuildOptions(
         tag=tag or f"{spec.image.name}:{spec.image.tag}",
+        platforms=(platform,) if platform else (),
         no_cache=no_cache,
         build_args=_parse_build_args(build_args),
         network=network,
         timeout=timeout,
     )
-    client = client_from(docker)
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
     sbom = render_sbom(spec, project.lock, profile)
-    with build_context(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
+    with build_context_directory(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     steps = [StepTime(v.name, v.state, v.seconds or 0.0) for v in (result.progress.vertices[n] for n in result.progress.order)]
+    store = client.image_store() or "unknown"
+    if platform and store == "containerd":
+        unpack(client, options.tag, platform)
     layers = image_layers(client, options.tag)
-    image_id, size = image_size(client, options.tag)
+    image_id, size, built_for = image_size(client, options.tag)
+    if platform and not reports.same_platform(built_for, platform):
+        raise BuildError(f"building {options.tag} for {platform} left an image for {built_for} under that tag")
+    if old is not None and compare_with is not None:
+        reports.refuse_other_platform(old, compare_with, built_for)
     try:
         parts, unattributed, warnings = attribute(layout(spec, profile, project.lock), steps, layers)
     except LayoutMismatch as exc:
         raise UsageError(f"{options.tag} does not have the layers {output.path} describes: {exc}") from None
     found = reports.CostReport(
         tag=options.tag, image_id=image_id or result.image_id, profile=profile, mode=result.mode,
-        image_store=client.image_store() or "unknown", image_bytes=size, wall_seconds=result.seconds,
-        no_cache=no_cache, parts=parts, unattributed_bytes=unattributed, warnings=tuple(warnings),
+        image_store=store, image_bytes=size, wall_seconds=result.seconds,
+        no_cache=no_cache, parts=parts, unattributed_bytes=unattributed, warnings=tuple(warnings), platform=built_for,
     )  # fmt: skip
     if save:
         save.write_text(found.to_json(), encoding="utf-8")
@@ -105,19 +128,35 @@ def cost(
             data["compare"] = {"old": str(compare_with), "note": note, "changes": [c.as_dict() for c in changes]}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     elif as_markdown:
-        click.echo(show.markdown(found), nl=False)
         if changes is not None:
-            click.echo("")
-            click.echo(show.compare_markdown(changes, old_bytes, found.total_bytes), nl=False)
-            if note:
-                click.echo(f"\n- {note}")
+            # what changed first: in a pull request body the reader came for that
+            click.echo(show.compare_markdown(changes, old_bytes, found.total_bytes, found.platform, note))
+        click.echo(show.markdown(found), nl=False)
     else:
         console = Console(width=max(120, Console().width), soft_wrap=False)
         show.table(found, console)
         if changes is not None:
-            show.compare_table(changes, old_bytes, found.total_bytes, console)
+            show.compare_table(changes, old_bytes, found.total_bytes, found.platform, console)
             if note:
                 console.print(f"- {note}", markup=False)
+
+
+def _one_platform(wanted: tuple[str, ...]) -> str | None:
+    """The one platform a report measures. Several are refused rather than reported side by
+    side: each platform is its own build with its own layers, the engines here have no
+    `docker history --platform` to read one platform of a multi-platform image, and the
+    classic image store cannot hold one; one `sandbox cost --platform X --save X.json` per
+    platform gives the same answer with nothing hidden."""
+    if len(wanted) > 1:
+        runs = " and ".join(f"`sandbox cost --platform {name}`" for name in wanted)
+        raise click.UsageError(f"one platform per cost report (bytes and times differ per platform), not {', '.join(wanted)}: run {runs}")
+    return wanted[0] if wanted else None
+
+
+def _engine_platform(client) -> str:  # a DockerClient
+    """os/arch of the engine (what a build without --platform is for)."""
+    server = client.call(lambda whales: whales.version().server)
+    return f"{server.os}/{server.arch}" if server is not None and server.os and server.arch else ""
 
 
 COMMANDS = [cost]

@@ -17,8 +17,6 @@ import click
 from generator.commands.params import Seconds
 from generator.errors import FindingsError
 
-CLI_OPTION_KEYS = ("docker_cli", "docker_host", "docker_context")
-
 
 def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--docker-cli, --docker-host, --context; read them back with :func:`client_from`."""

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 # generate and check import the project (pydantic, ruamel, Jinja) and output modules only
 # when generator.cache has no answer: on a hit they would be most of the run time
 
-SCHEMA_NAME = "sandbox.schema.json"
-
 profile_option = click.option(
     "--profile", "profiles", multiple=True, metavar="NAME", help="Only this profile (repeatable; default: all)."
 )

@@ -57,6 +57,9 @@ class CostReport:
     #: history entries with bytes that no instruction of the layout explains
     unattributed_bytes: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    #: os/arch[/variant] of the image measured, as the engine reports it (bytes and times
+    #: differ per platform: one report is for one platform)
+    platform: str = ""
 
     @property
     def total_bytes(self) -> int:
@@ -101,6 +104,7 @@ class CostReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
+            "platform": self.platform or "unknown",
             "image": {"tag": self.tag, "id": self.image_id, "bytes": self.image_bytes, "store": self.image_store},
             "profile": self.profile,
             "build": {
@@ -128,6 +132,29 @@ class CostReport:
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def platform_of(data: dict[str, Any]) -> str | None:
+    """The platform an earlier report was measured on; None for a report made before reports
+    named it."""
+    platform = data.get("platform")
+    return platform if isinstance(platform, str) and platform != "unknown" else None
+
+
+def same_platform(one: str, other: str) -> bool:
+    """linux/arm64 and linux/arm64/v8 are one platform: an engine may add the default variant."""
+    return one == other or one.startswith(other + "/") or other.startswith(one + "/")
+
+
+def refuse_other_platform(old: dict[str, Any], path: Path, platform: str) -> None:
+    """Bytes and times differ per platform: a comparison across platforms would show the
+    architecture's difference as the spec change's, so it is refused."""
+    earlier = platform_of(old)
+    if earlier is not None and platform and not same_platform(earlier, platform):
+        raise UsageError(
+            f"--compare {path}: that report is for {earlier}, this one for {platform}; "
+            f"compare reports of one platform (sandbox cost --platform {earlier} --compare {path})"
+        )
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -220,10 +247,16 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
 
 
 def compare_note(old: dict[str, Any], new: CostReport) -> str:
-    """What a reader must know before reading the time changes: '' when both reports timed
-    the same kind of build."""
+    """What a reader must know before reading the changes: '' when both reports measured the
+    same kind of build on the same platform."""
+    notes = []
+    if platform_of(old) is None:
+        notes.append(
+            f"the old report does not name its platform (made before sandbox cost recorded it); "
+            f"this one is for {new.platform or 'an unknown platform'}: make sure both are"
+        )
     was_cold = (old.get("build") or {}).get("cold")
-    if was_cold is None or was_cold == new.cold:
-        return ""
-    which = "the old report's build was cold, this one used the cache" if was_cold else "this build was cold, the old report's used the cache"
-    return f"{which}: the time changes are mostly the build cache's, not the spec's (compare two --no-cache reports)"
+    if was_cold is not None and was_cold != new.cold:
+        which = "the old report's build was cold, this one used the cache" if was_cold else "this build was cold, the old report's used the cache"
+        notes.append(f"{which}: the time changes are mostly the build cache's, not the spec's (compare two --no-cache reports)")
+    return "; ".join(notes)

@@ -36,7 +36,7 @@ def _text_bar(value: float, total: float) -> str:
 
 def table(report: CostReport, console: Console) -> None:
     total_bytes, total_seconds = report.total_bytes, report.total_seconds
-    grid = Table(title=f"sandbox cost {escape(report.tag)} (profile {escape(report.profile)})", caption_justify="left")
+    grid = Table(title=f"sandbox cost {escape(report.tag)} (profile {escape(report.profile)}, {escape(_platform(report))})", caption_justify="left")
     grid.add_column("part", overflow="fold", min_width=24)
     grid.add_column("kind")
     for column, justify in (("size", "right"), ("", "left"), ("share", "right"),
@@ -70,7 +70,7 @@ def table(report: CostReport, console: Console) -> None:
 def markdown(report: CostReport) -> str:
     total_bytes, total_seconds = report.total_bytes, report.total_seconds
     lines = [
-        f"### Image cost: `{report.tag}` (profile {report.profile})",
+        f"### Image cost: `{report.tag}` (profile {report.profile}, {_platform(report)})",
         "",
         "| part | kind | size | | share | build time | share | steps |",
         "|---|---|---:|---|---:|---:|---:|---:|",
@@ -87,6 +87,10 @@ def markdown(report: CostReport) -> str:
     lines += [f"- {_cell(warning)}" for warning in report.warnings]
     lines += ["", f"<details><summary>How parts are attributed</summary>\n\n{ATTRIBUTION}\n\n</details>"]
     return "\n".join(lines) + "\n"
+
+
+def _platform(report: CostReport) -> str:
+    return report.platform or "platform unknown"
 
 
 def _cell(text: str) -> str:
@@ -106,8 +110,8 @@ def _cell_seconds(value: float | None) -> str:
     return f"{value:.1f} s" if value is not None else "—"
 
 
-def compare_table(changes: list[Change], old_total: int, new_total: int, console: Console) -> None:
-    grid = Table(title="sandbox cost --compare: what the spec change costs, part by part")
+def compare_table(changes: list[Change], old_total: int, new_total: int, platform: str, console: Console) -> None:
+    grid = Table(title=f"sandbox cost --compare: what the spec change costs, part by part ({escape(platform or 'platform unknown')})")
     for column, justify in (("part", "left"), ("status", "left"), ("size before", "right"), ("after", "right"),
                             ("change", "right"), ("time before", "right"), ("after", "right"), ("change", "right")):  # fmt: skip
         grid.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -121,18 +125,38 @@ def compare_table(changes: list[Change], old_total: int, new_total: int, console
     console.print(grid)
 
 
-def compare_markdown(changes: list[Change], old_total: int, new_total: int) -> str:
-    lines = [
-        "### Image cost change",
-        "",
+def _size_changed(change: Change) -> bool:
+    return change.status != "changed" or change.bytes_delta != 0
+
+
+def _compare_rows(changes: list[Change]) -> list[str]:
+    rows = [
         "| part | status | size before | after | change | time before | after | change |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for change in changes:
-        lines.append(
+        rows.append(
             f"| {_cell(change.name)} | {change.status} | {_cell_bytes(change.old_bytes)} | {_cell_bytes(change.new_bytes)} "
             f"| {_delta_bytes(change)} | {_cell_seconds(change.old_seconds)} | {_cell_seconds(change.new_seconds)} "
             f"| {change.seconds_delta:+.1f} s |"
         )
+    return rows
+
+
+def compare_markdown(changes: list[Change], old_total: int, new_total: int, platform: str, note: str = "") -> str:
+    """The comparison for a pull request body: the parts whose bytes changed (added, removed,
+    grown, shrunk) in a table with the total; the parts of the same size folded away below it
+    (their time changes are mostly the build's own noise)."""
+    changed = [change for change in changes if _size_changed(change)]
+    same = [change for change in changes if not _size_changed(change)]
+    lines = [f"### Image cost change ({platform or 'platform unknown'})", ""]
+    if not changed:
+        lines += ["No part changed in size.", ""]
+    lines += _compare_rows(changed)
     lines.append(f"| **total** | | {human(old_total)} | {human(new_total)} | **{human(new_total - old_total, sign=True)}** | | | |")
+    if same:
+        names = ", ".join(_cell(change.name) for change in same)
+        lines += ["", f"<details><summary>{len(same)} part(s) of the same size: {names}</summary>", "", *_compare_rows(same), "", "</details>"]
+    if note:
+        lines += ["", f"- {_cell(note)}"]
     return "\n".join(lines) + "\n"

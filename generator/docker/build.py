@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.docker.client import BUILD_TIMEOUT, BUILDX_INSTALL, DockerClient, image_argument
-from generator.docker.errors import BuilderMissing, BuildError, DockerError, TimeoutError
+from generator.docker.errors import BuilderMissing, BuildError, DockerError, DockerTimeout
 from generator.docker.progress import BuildProgress, Vertex
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def run_build(
     on_line: Callable[[str, BuildProgress, Vertex | None], None] | None = None,
     dockerfile_steps: int = 0,
 ) -> BuildResult:
-    """Build ``context_dir`` and tag (or push) the result; raises BuildError, TimeoutError,
+    """Build ``context_dir`` and tag (or push) the result; raises BuildError, DockerTimeout,
     BuilderMissing, or the classified connection error. KeyboardInterrupt (also SIGTERM and
     SIGHUP while the build runs) stops the build before propagating."""
     mode = client.buildkit_mode()
@@ -255,8 +255,8 @@ def run_build(
             started_vertex = progress.feed(line)
             if on_line:
                 on_line(line, progress, started_vertex)
-    except TimeoutError:
-        raise TimeoutError(f"docker build of {options.tag}", options.timeout) from None
+    except DockerTimeout:
+        raise DockerTimeout(f"docker build of {options.tag}", options.timeout) from None
     except BuildError as exc:
         raise _failure(exc, progress, options) from None
     finally:

@@ -29,9 +29,9 @@ from generator.docker import classify as _classify
 from generator.docker.errors import (
     BuilderMissing,
     CliMissing,
-    ConnectionError,
     DockerError,
-    TimeoutError,
+    DockerTimeout,
+    EngineUnreachable,
 )
 from generator.docker.supervise import GRACE, TIMED_OUT, TIMED_OUT_SUFFIX
 
@@ -222,7 +222,7 @@ class DockerClient:
         default: type[DockerError] = DockerError,
     ) -> T:
         """``action(whales)`` with python-on-whales' failures turned into our errors: the
-        connection problems, :class:`TimeoutError`, else ``default`` with the CLI's message."""
+        connection problems, :class:`DockerTimeout`, else ``default`` with the CLI's message."""
         seconds = self.timeout if timeout is None else timeout
         pidfile = self._pidfile()
         try:
@@ -284,7 +284,7 @@ class DockerClient:
             command = command[command.index("--") + 1 :] if "--" in command[:12] else command
             stderr = exc.stderr or ""
             if exc.return_code == TIMED_OUT and os.path.exists(pidfile + TIMED_OUT_SUFFIX):
-                return TimeoutError(describe(command), seconds)
+                return DockerTimeout(describe(command), seconds)
             output = stderr or exc.stdout or ""
             found = _classify.kind(output)
             message = _classify.message_of(output)
@@ -314,16 +314,16 @@ class DockerClient:
     # -- questions about the engine -------------------------------------------------------
 
     def verify_connection(self) -> None:
-        """Raise NotRunning, PermissionDenied or ConnectionError unless the engine answers."""
+        """Raise NotRunning, PermissionDenied or EngineUnreachable unless the engine answers."""
         self.server_version()
 
     def server_version(self) -> dict[str, str]:
         """The engine's Version and ApiVersion (as `docker version` reports them)."""
         seconds = min(self.timeout, CONNECT_TIMEOUT)
-        version = self.call(lambda whales: whales.version(), timeout=seconds, default=ConnectionError)
+        version = self.call(lambda whales: whales.version(), timeout=seconds, default=EngineUnreachable)
         server = version.server
         if server is None or not server.version:
-            raise ConnectionError("`docker version` did not report an engine (server) version")
+            raise EngineUnreachable("`docker version` did not report an engine (server) version")
         return {"Version": str(server.version), "ApiVersion": str(server.api_version or "?")}
 
     def version(self) -> str:

@@ -18,7 +18,7 @@ from generator.errors import UsageError
 from generator.paths import SBOM_CONTEXT_PATH as SBOM_SOURCE, generator_script, script_in_context
 from generator.spec import Spec
 
-DOCKERFILE = "Dockerfile"
+DOCKERFILE_NAME = "Dockerfile"
 
 
 def dockerignore(sources: list[str]) -> str:
@@ -68,7 +68,7 @@ def write_context(directory: Path, spec: Spec, dockerfile_text: str, spec_dir: P
     """Fill ``directory`` with the build context (``sbom``: the CycloneDX text the image
     carries); returns the paths it holds (sorted)."""
     entries = sources(spec, spec_dir)
-    (directory / DOCKERFILE).write_text(dockerfile_text, encoding="utf-8")
+    (directory / DOCKERFILE_NAME).write_text(dockerfile_text, encoding="utf-8")
     (directory / SBOM_SOURCE).parent.mkdir(parents=True, exist_ok=True)
     (directory / SBOM_SOURCE).write_text(sbom, encoding="utf-8")
     for relative, path in entries:
@@ -77,11 +77,11 @@ def write_context(directory: Path, spec: Spec, dockerfile_text: str, spec_dir: P
         shutil.copy2(path, target)
     names = sorted({relative for relative, _ in entries} | {SBOM_SOURCE})
     (directory / ".dockerignore").write_text(dockerignore(names), encoding="utf-8")
-    return sorted([DOCKERFILE, ".dockerignore", *names])
+    return sorted([DOCKERFILE_NAME, ".dockerignore", *names])
 
 
 @contextmanager
-def build_context(spec: Spec, dockerfile_text: str, spec_dir: Path, sbom: str) -> Iterator[Path]:
+def build_context_directory(spec: Spec, dockerfile_text: str, spec_dir: Path, sbom: str) -> Iterator[Path]:
     """A temporary context directory, removed afterwards whatever happens."""
     with tempfile.TemporaryDirectory(prefix="sandbox-build-") as name:
         directory = Path(name)

@@ -11,7 +11,7 @@ PERMISSION_DENIED = (
 
 
 class DockerError(SandboxError):
-    exit_code = ExitCode.DOCKER
+    exit_code = ExitCode.EXTERNAL
     #: the docker command that failed (the CLI and its arguments) and its exit status, when
     #: the error comes from one
     command: list[str] | None = None
@@ -20,17 +20,17 @@ class DockerError(SandboxError):
     cli_message: str = ""
 
 
-class ConnectionError(DockerError):  # noqa: A001 - the seed's name; shadows the builtin only here
-    """The engine could not be reached for a reason other than the two below."""
+class EngineUnreachable(DockerError):
+    """The engine could not be reached (the two subclasses below name the usual causes)."""
 
 
-class NotRunning(ConnectionError):
+class NotRunning(EngineUnreachable):
     def __init__(self, detail: str = "") -> None:
         self.detail = detail
         super().__init__(NOT_RUNNING)
 
 
-class PermissionDenied(ConnectionError):
+class PermissionDenied(EngineUnreachable):
     def __init__(self, detail: str = "") -> None:
         self.detail = detail
         super().__init__(PERMISSION_DENIED)
@@ -68,7 +68,9 @@ class VolumeError(DockerError):
     pass
 
 
-class TimeoutError(DockerError):  # noqa: A001
+class DockerTimeout(DockerError):
+    """A docker command ran past its deadline and was stopped (with every process it started)."""
+
     def __init__(self, operation: str, seconds: float) -> None:
         self.operation = operation
         self.seconds = seconds

@@ -27,7 +27,17 @@ def image_layers(client: DockerClient, tag: str) -> list[Layer]:
     return list(reversed(layers))
 
 
-def image_size(client: DockerClient, tag: str) -> tuple[str, int]:
-    """(image id, size in bytes) as `docker image inspect` reports them."""
+def unpack(client: DockerClient, tag: str, platform: str) -> None:
+    """Unpack the image's layers for ``platform`` by creating (never starting) a container of it,
+    then removing that. Docker 26.1's containerd image store unpacks an image buildx loads only
+    for the engine's own platform, and `docker history` reads the unpacked layers (for their
+    sizes): on another platform's image it fails with "snapshot ... does not exist"."""
+    container = client.run_cli(["container", "create", "--pull=never", "--platform", platform, image_argument(tag)]).strip()
+    client.run_cli(["container", "rm", container])
+
+
+def image_size(client: DockerClient, tag: str) -> tuple[str, int, str]:
+    """(image id, size in bytes, os/arch[/variant]) as `docker image inspect` reports them."""
     image = client.call(lambda whales: whales.image.inspect(image_argument(tag)))
-    return str(image.id), int(image.size or 0)
+    platform = "/".join(str(part) for part in (image.os, image.architecture, image.variant) if part)
+    return str(image.id), int(image.size or 0), platform

@@ -17,7 +17,7 @@ from typing import Literal
 
 from generator.docker import classify as _classify
 from generator.docker.client import BUILD_TIMEOUT, DockerClient, image_argument
-from generator.docker.errors import ConnectionError, DockerError, PullError, TimeoutError
+from generator.docker.errors import DockerError, DockerTimeout, EngineUnreachable, PullError
 
 #: one attempt at a pull may download gigabytes
 PULL_TIMEOUT = BUILD_TIMEOUT
@@ -141,11 +141,11 @@ def pull_image(
             on_event(Event("start", reference, text=registry_of(name), attempt=number))
             try:
                 output = _pull_once(client, reference, on_event, timeout)
-            except ConnectionError:
+            except EngineUnreachable:
                 raise  # the engine itself is unreachable: no registry can help
             except DockerError as exc:
                 message = exc.cli_message or str(exc)
-                kind = "transient" if isinstance(exc, TimeoutError) else failure_kind(message)
+                kind = "transient" if isinstance(exc, DockerTimeout) else failure_kind(message)
                 attempts.append(Attempt(reference, number, message, kind))
                 if kind == "permanent" or number == tries:
                     break

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from generator.docker.client import DockerClient, image_argument
-from generator.docker.errors import ConnectionError, ContainerError, DockerError
+from generator.docker.errors import ContainerError, DockerError, EngineUnreachable
 from generator.paths import SBOM_IMAGE_PATH
 from generator.spec import Spec
 
@@ -224,7 +224,7 @@ class SmokeTest:
         """The container's State as `docker inspect` reports it (empty once it is gone)."""
         try:
             container = self.client.call(lambda whales: whales.container.inspect(self.name))
-        except ConnectionError:
+        except EngineUnreachable:
             raise
         except DockerError:
             return {}
@@ -273,7 +273,7 @@ class SmokeTest:
                 lambda whales: whales.container.execute(self.name, command, user=user, stream=True), timeout=EXEC_TIMEOUT  # type: ignore[arg-type, return-value]
             ):
                 lines.append(line)
-        except ConnectionError:
+        except EngineUnreachable:
             raise
         except DockerError as exc:
             if exc.exit_status is None:  # not the command's own failure: a timeout, say

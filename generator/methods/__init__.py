@@ -1,8 +1,10 @@
-"""Install methods: one module + one template partial each, listed in REGISTRY.
+"""Install methods: one module + its templates each, listed in REGISTRY.
 
 To add a method: write ``generator/methods/NAME.py`` (a ``ToolBase`` subclass with
 ``method: Literal["NAME"]`` that overrides the hooks of ``protocol.InstallMethod`` it
-needs), ``templates/methods/NAME.j2``, its tests, and one line below.
+needs, and the ``TemplateData`` its ``contribute`` returns), ``templates/methods/NAME.j2``
+(``NAME-PART.j2`` for a second kind of block, such as deb's fetch stage), its tests, and
+one line below.
 """
 
 from __future__ import annotations

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
-from generator.methods.base import Contribution, Finding, Phase, SbomComponent, ToolBase, Verification, lock_note, q
+from generator.methods.base import Contribution, Finding, Phase, SbomComponent, TemplateData, ToolBase, Verification, lock_note
 from generator.methods.distribution import DISTRIBUTION, deb_component
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
@@ -16,7 +17,7 @@ AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt 
 class AptRepo(BaseModel):
     """A vendor apt repository, trusted only for itself through signed-by."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     url: UrlTemplate
     suite: AptWord
@@ -35,7 +36,6 @@ class AptRepo(BaseModel):
 
 
 class AptTool(ToolBase):
-    template: ClassVar[str] = "methods/apt.j2"
     phase: ClassVar[Phase] = Phase.SYSTEM
 
     method: Literal["apt"]
@@ -82,29 +82,29 @@ class AptTool(ToolBase):
         return Verification("package-manager", "apt, signed vendor repository") if self.repo else DISTRIBUTION
 
     def contribute(self, ctx) -> Contribution:
-        repo = None
+        source = None
         if self.repo:
             suffix = ".asc" if self.repo.key_url.endswith(".asc") else ".gpg"
             key_sha256 = ctx.locked_sha256(self.name, "key", self.repo.key_url) or self.repo.key_sha256
-            keyring = f"/etc/apt/keyrings/{self.name}{suffix}"
-            line = f"deb [signed-by={keyring}] {self.repo.url} {self.repo.suite} {' '.join(self.repo.components)}"
-            repo = {
-                "key_url": q(self.repo.key_url),
-                "key_sha256": key_sha256,
-                "key_unverified": None if key_sha256 else self.repo.key_unverified,
-                "tool": self.name,
-                "keyring": keyring,
-                "line": q(line),
-                "list_file": f"/etc/apt/sources.list.d/{self.name}.list",
-            }
+            source = AptSource(
+                tool=self.name,
+                url=self.repo.url,
+                suite=self.repo.suite,
+                components=tuple(self.repo.components),
+                key_url=self.repo.key_url,
+                key_sha256=key_sha256,
+                key_unverified=None if key_sha256 else self.repo.key_unverified,
+                keyring=f"/etc/apt/keyrings/{self.name}{suffix}",
+                list_file=f"/etc/apt/sources.list.d/{self.name}.list",
+            )
         return Contribution(
-            body={
-                "name": self.name,
-                "names": [p.split("=", 1)[0] for p in self.packages],
-                "packages": [q(p) for p in self.packages],
-                "unpinned_reason": self.unpinned_reason,
-                "repo": repo,
-            }
+            body=AptPackages(
+                name=self.name,
+                packages=tuple(self.packages),
+                package_names=tuple(p.split("=", 1)[0] for p in self.packages),
+                unpinned_reason=self.unpinned_reason,
+                source=source,
+            )
         )
 
     def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
@@ -121,19 +121,60 @@ class AptTool(ToolBase):
         return found
 
     @classmethod
-    def combine(cls, bodies: list[dict]) -> list[dict]:
+    def combine(cls, bodies: list[TemplateData]) -> list[TemplateData]:
         """Consecutive apt tools as one RUN: one `apt-get update` and one dpkg run (with its
         trigger processing) instead of one per tool, because dpkg is most of a cold build
         (bench/). The price: a package added to any apt tool re-runs them all, where one RUN
         per tool re-ran that tool and the apt tools after it."""
-        packages: dict[str, None] = {}
-        for body in bodies:
-            packages.update(dict.fromkeys(body["packages"]))
+        tools = [body for body in bodies if isinstance(body, AptPackages)]
+        assert len(tools) == len(bodies), "an apt tool contributes AptPackages"
         return [
-            {
-                "tools": [{"name": body["name"], "names": ", ".join(body["names"])} for body in bodies],
-                "repos": [body["repo"] for body in bodies if body["repo"]],
-                "unpinned_reasons": list(dict.fromkeys(b["unpinned_reason"] for b in bodies if b["unpinned_reason"])),
-                "packages": list(packages),
-            }
+            AptRun(
+                tools=tuple(tools),
+                sources=tuple(tool.source for tool in tools if tool.source),
+                unpinned_reasons=tuple(dict.fromkeys(tool.unpinned_reason for tool in tools if tool.unpinned_reason)),
+                packages=tuple(dict.fromkeys(package for tool in tools for package in tool.packages)),
+            )
         ]
+
+
+@dataclass(frozen=True)
+class AptSource:
+    """A vendor repository as the RUN adds it: its key fetched (and checked) into a keyring,
+    and a sources.list file that trusts the keyring for this repository only."""
+
+    tool: str
+    url: str
+    suite: str
+    components: tuple[str, ...]
+    key_url: str
+    #: sandbox.lock's or the spec's digest of the key; None: unchecked (see key_unverified)
+    key_sha256: str | None
+    key_unverified: str | None
+    keyring: str
+    list_file: str
+
+
+@dataclass(frozen=True)
+class AptPackages(TemplateData):
+    """One apt tool's part: never laid out alone, AptTool.combine merges consecutive ones."""
+
+    name: str
+    packages: tuple[str, ...]
+    #: the packages without their pins, for the comment
+    package_names: tuple[str, ...]
+    unpinned_reason: str | None
+    source: AptSource | None
+
+
+@dataclass(frozen=True)
+class AptRun(TemplateData):
+    """Consecutive apt tools in one RUN."""
+
+    template: ClassVar[str] = "methods/apt.j2"
+
+    tools: tuple[AptPackages, ...]
+    sources: tuple[AptSource, ...]
+    unpinned_reasons: tuple[str, ...]
+    #: each package once, in the tools' order
+    packages: tuple[str, ...]

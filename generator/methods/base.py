@@ -1,7 +1,8 @@
 """ToolBase: the fields every tool has and the default of every hook.
 
 An install method is one pydantic model (the spec entry, with ``method: NAME`` as its
-discriminator) plus one template partial under ``templates/methods/``. The hooks it may
+discriminator), the frozen data its ``contribute`` hands out (``TemplateData`` subclasses,
+each naming its template) and those templates under ``templates/methods/``. The hooks it may
 override are declared, with what each one means, in ``generator/methods/protocol.py``;
 the defaults here fit a tool that downloads nothing outside a package manager. Nothing
 else in the generator knows about individual methods, except the one registry line in
@@ -10,21 +11,22 @@ else in the generator knows about individual methods, except the one registry li
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from generator.fields import BinaryName, CommandWord, Name, Reason, Text
 from generator.methods.context import RenderContext
 from generator.methods.data import (
+    CacheMount,
     Contribution,
     Copy,
     Finding,
     Phase,
     SbomComponent,
     SbomDownload,
+    TemplateData,
     Tracked,
     Upstream,
     Verification,
@@ -32,17 +34,12 @@ from generator.methods.data import (
 from generator.purl import purl as make_purl
 
 __all__ = [
-    "Contribution", "Copy", "Finding", "Phase", "SbomComponent", "SbomDownload", "ToolBase",
-    "Tracked", "Upstream", "Verification", "lock_note", "q",
+    "CacheMount", "Contribution", "Copy", "Finding", "Phase", "SbomComponent", "SbomDownload", "TemplateData", "ToolBase",
+    "Tracked", "Upstream", "Verification", "lock_note",
 ]  # fmt: skip
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
 RUN_LOCK = "run `sandbox lock` where upstream is reachable"
-
-
-def q(value: str) -> str:
-    """Quote one shell word."""
-    return shlex.quote(value)
 
 
 def lock_note(unlocked: list[str]) -> str:
@@ -53,9 +50,8 @@ def lock_note(unlocked: list[str]) -> str:
 class ToolBase(BaseModel):
     """Fields every tool has, whatever its install method, and the hooks' defaults."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    template: ClassVar[str]
     phase: ClassVar[Phase]
     requires: ClassVar[tuple[str, ...]] = ()
 
@@ -109,7 +105,7 @@ class ToolBase(BaseModel):
         raise NotImplementedError(f"{type(self).__name__} must say what it renders")
 
     @classmethod
-    def combine(cls, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def combine(cls, bodies: list[TemplateData]) -> list[TemplateData]:
         return bodies
 
     def builder_image(self, ctx: RenderContext) -> str | None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import CrateName, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
 class CargoTool(ToolBase):
-    template: ClassVar[str] = "methods/cargo.j2"
     phase: ClassVar[Phase] = Phase.STAGE
 
     method: Literal["cargo"]
@@ -35,13 +35,26 @@ class CargoTool(ToolBase):
 
     def contribute(self, ctx) -> Contribution:
         return Contribution(
-            body={
-                "name": self.name,
-                "version": self.version,
-                "stage": self.stage_name,
-                "image": ctx.pinned_image(ctx.spec.builders.cargo),
-                "crate": q(self.crate or self.name),
-                "version_arg": q(self.version),
-            },
+            body=CargoStage(
+                name=self.name,
+                version=self.version,
+                stage=self.stage_name,
+                image=ctx.pinned_image(ctx.spec.builders.cargo),
+                crate=self.crate or self.name,
+            ),
             copies=[Copy(self.stage_name, "/out/bin/", "/usr/local/bin/")],
         )
+
+
+@dataclass(frozen=True)
+class CargoStage(TemplateData):
+    """A builder stage that compiles the crate; its binaries are copied out."""
+
+    template: ClassVar[str] = "methods/cargo.j2"
+
+    name: str
+    version: str
+    stage: str
+    #: the builder image, pinned by digest when sandbox.lock has one
+    image: str
+    crate: str

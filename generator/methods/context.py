@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from generator.lockfile import Lock
+from generator.methods.data import CacheMount
 
 if TYPE_CHECKING:
     from generator.spec import Spec
@@ -29,9 +30,9 @@ class RenderContext:
     def home(self) -> str:
         return self.spec.user.home_dir
 
-    @property
-    def owner(self) -> dict[str, int]:
-        return {"uid": self.spec.user.uid, "gid": self.spec.user.gid}
+    def cache_mount(self, target: str) -> CacheMount:
+        """A cache mount at ``target`` that the user owns."""
+        return CacheMount(target, self.spec.user.uid, self.spec.user.gid)
 
     @property
     def arches(self) -> list[str]:

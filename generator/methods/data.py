@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 
 class Phase(IntEnum):
@@ -19,6 +19,23 @@ class Phase(IntEnum):
     TOOLCHAIN = 30
     #: a RUN in the final stage as the user: tools that need a toolchain
     USER = 40
+
+
+@dataclass(frozen=True)
+class TemplateData:
+    """What one template under templates/ lays out: a method's subclass holds exactly the
+    fields its template uses (raw values: the template quotes them), and names the template."""
+
+    template: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class CacheMount:
+    """A BuildKit cache mount that a step run as the user writes through."""
+
+    target: str
+    uid: int
+    gid: int
 
 
 @dataclass(frozen=True)
@@ -36,15 +53,15 @@ class Contribution:
     """What one tool adds to the Dockerfile: rendered by the generic renderer."""
 
     #: what the method's template lays out, in the method's phase
-    body: dict[str, Any]
+    body: TemplateData
     copies: list[Copy] = field(default_factory=list)
     #: directories under the home this step writes through (cache-mount targets): the
     #: renderer creates them owned by the user first, because BuildKit would otherwise
     #: leave root-owned mount points in the image
     dirs: list[str] = field(default_factory=list)
     #: a build stage of its own for a method whose phase is not STAGE (fetch and verify
-    #: there, install in the final stage): laid out by the same template, among the stages
-    stage: dict[str, Any] | None = None
+    #: there, install in the final stage): laid out by its own template, among the stages
+    stage: TemplateData | None = None
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ What this method does not do: follow a vendor's apt repository (that is ``apt`` 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from generator.fields import Sha256, UrlTemplate, Version
-from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.base import Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
 #: Docker's TARGETARCH values, which are also Debian's architecture names for these two
@@ -28,7 +29,6 @@ PLACEHOLDERS = frozenset({"version", "arch"})
 
 
 class DebTool(ToolBase):
-    template: ClassVar[str] = "methods/deb.j2"
     phase: ClassVar[Phase] = Phase.SYSTEM
 
     method: Literal["deb"]
@@ -107,20 +107,62 @@ class DebTool(ToolBase):
         stage = self.stage_name
         # where the stage leaves the file, and where the final stage's bind mount shows it
         fetched, mounted = "/out", f"/tmp/{stage}"
-        arches = [
-            {"arch": arch, "url": q(self.deb_url(arch)), "sha256": q(self.digest(ctx, arch))}
-            for arch in ctx.arches
-            if arch in self.sha256
-        ]
-        common = {"name": self.name, "version": self.version, "stage": stage}
         return Contribution(
-            body={**common, "part": "install", "fetched": fetched, "mounted": mounted, "file": f"{mounted}/{self.name}.deb"},
-            stage={
-                **common,
-                "part": "fetch",
-                "verification": str(self.verification(ctx)),
-                "arches": arches,
-                "fetched": fetched,
-                "file": f"{fetched}/{self.name}.deb",
-            },
+            body=DebInstall(
+                name=self.name,
+                version=self.version,
+                stage=stage,
+                fetched=fetched,
+                mounted=mounted,
+                file=f"{mounted}/{self.name}.deb",
+            ),
+            stage=DebFetch(
+                name=self.name,
+                version=self.version,
+                stage=stage,
+                verification=str(self.verification(ctx)),
+                downloads=tuple(
+                    DebDownload(arch, self.deb_url(arch), self.digest(ctx, arch)) for arch in ctx.arches if arch in self.sha256
+                ),
+                fetched=fetched,
+                file=f"{fetched}/{self.name}.deb",
+            ),
         )
+
+
+@dataclass(frozen=True)
+class DebDownload:
+    arch: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DebFetch(TemplateData):
+    """The stage that downloads the .deb for the target platform and checks its sha256."""
+
+    template: ClassVar[str] = "methods/deb-fetch.j2"
+
+    name: str
+    version: str
+    stage: str
+    verification: str
+    downloads: tuple[DebDownload, ...]
+    #: the directory the stage leaves the file in, and the file
+    fetched: str
+    file: str
+
+
+@dataclass(frozen=True)
+class DebInstall(TemplateData):
+    """The final stage's RUN that installs the checked .deb through a bind mount of its stage."""
+
+    template: ClassVar[str] = "methods/deb.j2"
+
+    name: str
+    version: str
+    stage: str
+    fetched: str
+    #: where the bind mount shows the stage's directory, and the file there
+    mounted: str
+    file: str

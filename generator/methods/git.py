@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, StrictStr, model_validator
 
 from generator.fields import GitCommit, HomePath, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Copy, Phase, SbomComponent, ToolBase, Tracked, Upstream, Verification, q
+from generator.methods.base import (
+    Contribution,
+    Copy,
+    Phase,
+    SbomComponent,
+    TemplateData,
+    ToolBase,
+    Tracked,
+    Upstream,
+    Verification,
+)
 from generator.purl import github, purl
 
 #: where the checkout goes: absolute, or under ~/ (not ~name)
@@ -35,7 +45,6 @@ Branch = Annotated[
 
 
 class GitTool(ToolBase):
-    template: ClassVar[str] = "methods/git.j2"
     phase: ClassVar[Phase] = Phase.STAGE
     requires: ClassVar[tuple[str, ...]] = ("git",)
 
@@ -100,14 +109,30 @@ class GitTool(ToolBase):
         dest = ctx.expand_home(self.dest)
         out = f"/out{dest}"
         return Contribution(
-            body={
-                "name": self.name,
-                "shown_version": self.shown_version(),
-                "stage": self.stage_name,
-                "url": q(self.url),
-                "commit": self.commit,
-                "out": q(out),
-                "keep_git": self.keep_git,
-            },
+            body=GitStage(
+                name=self.name,
+                shown_version=self.shown_version(),
+                stage=self.stage_name,
+                url=self.url,
+                commit=self.commit,
+                out=out,
+                keep_git=self.keep_git,
+            ),
             copies=[Copy(self.stage_name, out, dest, as_user=self.dest.startswith("~"))],
         )
+
+
+@dataclass(frozen=True)
+class GitStage(TemplateData):
+    """A stage that clones the repository and checks out the pinned commit."""
+
+    template: ClassVar[str] = "methods/git.j2"
+
+    name: str
+    shown_version: str
+    stage: str
+    url: str
+    commit: str | None
+    #: where the stage leaves the checkout (the final stage copies it from there)
+    out: str
+    keep_git: bool

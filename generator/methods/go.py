@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import GoPackage, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
 class GoTool(ToolBase):
-    template: ClassVar[str] = "methods/go.j2"
     phase: ClassVar[Phase] = Phase.STAGE
 
     method: Literal["go"]
@@ -43,12 +43,26 @@ class GoTool(ToolBase):
 
     def contribute(self, ctx) -> Contribution:
         return Contribution(
-            body={
-                "name": self.name,
-                "version": self.version,
-                "stage": self.stage_name,
-                "image": ctx.pinned_image(ctx.spec.builders.go),
-                "target": q(f"{self.package}@{self.version}"),
-            },
+            body=GoStage(
+                name=self.name,
+                version=self.version,
+                stage=self.stage_name,
+                image=ctx.pinned_image(ctx.spec.builders.go),
+                package=self.package,
+            ),
             copies=[Copy(self.stage_name, "/out/bin/", "/usr/local/bin/")],
         )
+
+
+@dataclass(frozen=True)
+class GoStage(TemplateData):
+    """A builder stage that cross-compiles the package; the binary is copied out."""
+
+    template: ClassVar[str] = "methods/go.j2"
+
+    name: str
+    version: str
+    stage: str
+    #: the builder image, pinned by digest when sandbox.lock has one
+    image: str
+    package: str

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import StrictStr
 
 from generator.fields import EnvName, Version, _pattern
-from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.base import CacheMount, Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.methods.data import Listing
 
 MiseToolName = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9:/._-]*", "a mise tool name such as node or python")]
@@ -19,7 +20,6 @@ _INDEXES: dict[str, Listing] = {"node": "node-index", "python": "python-index", 
 
 
 class MiseTool(ToolBase):
-    template: ClassVar[str] = "methods/mise.j2"
     phase: ClassVar[Phase] = Phase.TOOLCHAIN
     requires: ClassVar[tuple[str, ...]] = ("mise",)
 
@@ -45,12 +45,21 @@ class MiseTool(ToolBase):
         return Upstream(index) if index else None
 
     def contribute(self, ctx) -> Contribution:
+        cache = ctx.cache_mount(f"{ctx.home}/.cache/mise")
         return Contribution(
-            body={
-                "target": q(f"{self.tool or self.name}@{self.version}"),
-                "env": [f"{key}={q(value)}" for key, value in self.env.items()],
-                "cache": f"{ctx.home}/.cache/mise",
-                **ctx.owner,
-            },
-            dirs=[f"{ctx.home}/.cache/mise"],
+            body=MiseInstall(cache=cache, env=tuple(self.env.items()), tool=self.tool or self.name, version=self.version),
+            dirs=[cache.target],
         )
+
+
+@dataclass(frozen=True)
+class MiseInstall(TemplateData):
+    """`mise use --global` as the user, with the install's own settings."""
+
+    template: ClassVar[str] = "methods/mise.j2"
+
+    cache: CacheMount
+    #: (name, value) set for the install only
+    env: tuple[tuple[str, str], ...]
+    tool: str
+    version: str

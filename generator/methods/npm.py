@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import CommandWord, NpmPackage, Version
-from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.base import CacheMount, Contribution, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
 class NpmTool(ToolBase):
-    template: ClassVar[str] = "methods/npm.j2"
     phase: ClassVar[Phase] = Phase.USER
     requires: ClassVar[tuple[str, ...]] = ("npm",)
 
@@ -37,12 +37,21 @@ class NpmTool(ToolBase):
         return Verification("package-manager", "npm registry integrity hash, exact version")
 
     def contribute(self, ctx) -> Contribution:
+        cache = ctx.cache_mount(f"{ctx.home}/.npm")
         return Contribution(
-            body={
-                "spec": q(f"{self.package_name}@{self.version}"),
-                "cache": f"{ctx.home}/.npm",
-                "setup": " ".join(q(word) for word in self.setup),
-                **ctx.owner,
-            },
-            dirs=[f"{ctx.home}/.npm"],
+            body=NpmInstall(cache=cache, package=self.package_name, version=self.version, setup=tuple(self.setup)),
+            dirs=[cache.target],
         )
+
+
+@dataclass(frozen=True)
+class NpmInstall(TemplateData):
+    """`npm install --global` into ~/.local as the user, then the package's setup command."""
+
+    template: ClassVar[str] = "methods/npm.j2"
+
+    cache: CacheMount
+    package: str
+    version: str
+    #: the setup command's words; empty: none
+    setup: tuple[str, ...]

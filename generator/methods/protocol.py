@@ -11,10 +11,10 @@ provides every hook and that nothing outside ``generator/methods/`` branches on 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from generator.methods.context import RenderContext
-from generator.methods.data import Contribution, Finding, Phase, SbomComponent, Tracked, Upstream, Verification
+from generator.methods.data import Contribution, Finding, Phase, SbomComponent, TemplateData, Tracked, Upstream, Verification
 
 #: (location relative to the tool, message), e.g. (("sha256",), "no sha256 for arm64")
 Issue = tuple[tuple[str, ...], str]
@@ -23,8 +23,6 @@ Issue = tuple[tuple[str, ...], str]
 @runtime_checkable
 class InstallMethod(Protocol):
     # -- the spec entry ---------------------------------------------------------------------
-    #: the template partial under templates/ that lays out contribute()'s body
-    template: ClassVar[str]
     #: where the body goes in the Dockerfile
     phase: ClassVar[Phase]
     #: commands that must be on PATH before this method runs (provided by another tool)
@@ -96,12 +94,12 @@ class InstallMethod(Protocol):
 
     # -- rendering -----------------------------------------------------------------------------
     def contribute(self, ctx: RenderContext) -> Contribution:
-        """The data the template lays out (already quoted for the shell), COPYs into the
-        final image, directories the user must own, and an optional stage of its own."""
+        """What the tool's template lays out (typed, unquoted: the template quotes), COPYs
+        into the final image, directories the user must own, and an optional stage of its own."""
         ...
 
     @classmethod
-    def combine(cls, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def combine(cls, bodies: list[TemplateData]) -> list[TemplateData]:
         """The bodies of consecutive tools of this method (same phase), as the blocks to
         render: one block each unless the method merges them (apt: one RUN for all)."""
         ...

@@ -6,12 +6,13 @@ parallel and a version bump rebuilds only that stage and one COPY.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from generator.fields import AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version
-from generator.methods.base import Contribution, Copy, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
 Arch = Literal["amd64", "arm64"]
@@ -37,7 +38,7 @@ _ARCH_NAMES = {
 
 
 class Binary(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     #: path of the file inside the archive (templated: {version}, {stem}, {arch}, {uname});
     #: omitted for raw downloads
@@ -50,7 +51,7 @@ class ChecksumFile(BaseModel):
     """An upstream checksum file, fetched at build time (weaker than a pinned digest:
     it comes from the same place as the artifact)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     url: UrlTemplate
     #: sha256sum: lines of "HASH  NAME" (or one bare HASH); bsd: "SHA256 (NAME) = HASH"
@@ -58,7 +59,6 @@ class ChecksumFile(BaseModel):
 
 
 class ReleaseTool(ToolBase):
-    template: ClassVar[str] = "methods/release.j2"
     phase: ClassVar[Phase] = Phase.STAGE
 
     method: Literal["release"]
@@ -198,25 +198,25 @@ class ReleaseTool(ToolBase):
         unpinned = len(digests) < len(arches)
         sums = self.checksum_file if unpinned else None
         return Contribution(
-            body={
-                "name": self.name,
-                "stage": self.stage_name,
-                "verification": str(self.verification(ctx)),
-                "command": INSTALL_SCRIPT,
-                "version": q(self.version),
-                "url": q(self.url),
-                "assets": [(arch, q(self.assets[arch])) for arch in arches],
-                "sha256": digests,
-                "checksums": q(self._beside_url(sums.url)) if sums else None,
-                "checksums_format": sums.format if sums and sums.format != "sha256sum" else None,
-                "unverified": unpinned and not sums,
-                "archive": self.archive_type,
-                "tree": q(self.tree) if self.tree else None,
-                "binaries": [(q(b.name), q(b.path or "{asset}")) for b in self.installed],
-            },
+            body=ReleaseStage(
+                name=self.name,
+                stage=self.stage_name,
+                verification=str(self.verification(ctx)),
+                command=INSTALL_SCRIPT,
+                version=self.version,
+                url=self.url,
+                assets=tuple((arch, self.assets[arch]) for arch in arches),
+                sha256=tuple(digests),
+                checksums=self._beside_url(sums.url) if sums else None,
+                checksums_format=sums.format if sums and sums.format != "sha256sum" else None,
+                unverified=unpinned and not sums,
+                archive=self.archive_type,
+                tree=self.tree,
+                # the script installs the download itself ({asset}) when there is no archive
+                binaries=tuple((b.name, b.path or "{asset}") for b in self.installed),
+            ),
             copies=[Copy(self.stage_name, "/out/", "/")],
         )
-
     def _beside_url(self, template: str) -> str:
         """A checksum file's URL template as the stage writes it: just the name when it sits
         in the directory of the download URL (the directory is then written once)."""
@@ -227,3 +227,33 @@ class ReleaseTool(ToolBase):
 
 #: the script in files/ that release stages run (COPYed into the base stage)
 INSTALL_SCRIPT = "sandbox-install-release"
+
+
+@dataclass(frozen=True)
+class ReleaseStage(TemplateData):
+    """The stage that runs files/sandbox-install-release with the tool's facts as options."""
+
+    template: ClassVar[str] = "methods/release.j2"
+
+    name: str
+    stage: str
+    verification: str
+    #: the install script
+    command: str
+    version: str
+    #: the download URL template
+    url: str
+    #: (arch, asset name template)
+    assets: tuple[tuple[str, str], ...]
+    #: (arch, pinned digest) for the arches that have one
+    sha256: tuple[tuple[str, str], ...]
+    #: the checksum file's URL (or its name beside the download), when a digest is missing
+    checksums: str | None
+    #: its format, unless the script's default (sha256sum)
+    checksums_format: str | None
+    #: neither a digest nor a checksum file for some arch
+    unverified: bool
+    archive: str
+    tree: str | None
+    #: (name installed, path in the archive)
+    binaries: tuple[tuple[str, str], ...]

@@ -11,12 +11,13 @@ under ~/.rustup would leave a root-owned stub directory in the image.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictStr
 
 from generator.fields import Sha256, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Phase, ToolBase, Verification, q
+from generator.methods.base import Contribution, Phase, TemplateData, ToolBase, Verification
 
 Arch = Literal["amd64", "arm64"]
 Component = Annotated[
@@ -28,7 +29,6 @@ TRIPLES = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-
 
 
 class RustupTool(ToolBase):
-    template: ClassVar[str] = "methods/rustup.j2"
     phase: ClassVar[Phase] = Phase.TOOLCHAIN
 
     method: Literal["rustup"]
@@ -76,25 +76,43 @@ class RustupTool(ToolBase):
         return Verification("pinned-digest", "rustup-init sha256 in sandbox.yaml")
 
     def contribute(self, ctx) -> Contribution:
-        arches = []
-        for arch in ctx.arches:
-            if arch not in self.sha256:
-                continue
-            sha256 = self.digest(ctx, arch)
-            assert sha256 is not None  # the arches without a sha256 were skipped above
-            values = {"url": self.init_url(arch), "triple": TRIPLES[arch], "sha256": sha256}
-            arches.append({"arch": arch, "assignments": [f"{k}={q(v)}" for k, v in values.items()]})
-        # one option (with its value) per line
-        args = [["-y"], ["--no-modify-path"], ["--profile", self.profile], ["--default-toolchain", self.version]]
-        if self.components:
-            args.append(["--component", ",".join(self.components)])
         return Contribution(
-            body={
-                "name": self.name,
-                "version": self.version,
-                "rustup_version": self.rustup_version,
-                "verification": str(self.verification(ctx)),
-                "arches": arches,
-                "args": [" ".join(q(word) for word in option) for option in args],
-            }
+            body=RustupInstall(
+                name=self.name,
+                version=self.version,
+                rustup_version=self.rustup_version,
+                verification=str(self.verification(ctx)),
+                inits=tuple(
+                    RustupInit(arch, self.init_url(arch), TRIPLES[arch], self.digest(ctx, arch) or self.digests[arch])
+                    for arch in ctx.arches
+                    if arch in self.sha256
+                ),
+                profile=self.profile,
+                components=tuple(self.components),
+            )
         )
+
+
+@dataclass(frozen=True)
+class RustupInit:
+    """rustup-init for one platform: where it is, the host it installs for, its digest."""
+
+    arch: str
+    url: str
+    triple: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RustupInstall(TemplateData):
+    """The RUN that fetches rustup-init for the target platform, checks it and runs it."""
+
+    template: ClassVar[str] = "methods/rustup.j2"
+
+    name: str
+    version: str
+    rustup_version: str
+    verification: str
+    inits: tuple[RustupInit, ...]
+    profile: str
+    components: tuple[str, ...]

@@ -6,18 +6,18 @@ This runs upstream code inside the build; the spec must say so with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import StrictStr, model_validator
 
 from generator.fields import EnvName, Reason, Sha256, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Finding, Phase, ToolBase, Upstream, Verification, lock_note, q
+from generator.methods.base import Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification, lock_note
 
 ScriptArg = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@~-]+", "an argument without spaces or shell metacharacters")]
 
 
 class ScriptTool(ToolBase):
-    template: ClassVar[str] = "methods/script.j2"
     phase: ClassVar[Phase] = Phase.USER
 
     method: Literal["script"]
@@ -78,19 +78,42 @@ class ScriptTool(ToolBase):
         return Upstream("github-releases", self.url)
 
     def contribute(self, ctx) -> Contribution:
-        path = f"/tmp/install-{self.name}.sh"
         return Contribution(
-            body={
-                "name": self.name,
-                "version": self.version,
-                "url": q(self.url_for()),
-                "path": path,
-                "sha256": self.digest(ctx),
-                "unverified": self.unverified,
-                "interpreter": self.interpreter,
-                "args": " ".join(q(a) for a in self.args),
-                "env": " ".join(f"{k}={q(v)}" for k, v in self.env.items()),
-                "as_root": self.as_root,
-                **ctx.owner,
-            }
+            body=ScriptRun(
+                name=self.name,
+                version=self.version,
+                url=self.url_for(),
+                path=f"/tmp/install-{self.name}.sh",
+                sha256=self.digest(ctx),
+                unverified=self.unverified,
+                interpreter=self.interpreter,
+                args=tuple(self.args),
+                env=tuple(self.env.items()),
+                as_root=self.as_root,
+                uid=ctx.spec.user.uid,
+                gid=ctx.spec.user.gid,
+            )
         )
+
+
+@dataclass(frozen=True)
+class ScriptRun(TemplateData):
+    """The RUN that fetches the installer, checks its sha256 (when pinned) and runs it."""
+
+    template: ClassVar[str] = "methods/script.j2"
+
+    name: str
+    version: str
+    url: str
+    #: where the script is saved for the run
+    path: str
+    sha256: str | None
+    unverified: str | None
+    interpreter: str
+    args: tuple[str, ...]
+    #: (name, value) set for the run
+    env: tuple[tuple[str, str], ...]
+    as_root: bool
+    #: the user that the steps after a root run go on as
+    uid: int
+    gid: int

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import PypiPackage, Version
-from generator.methods.base import Contribution, Phase, ToolBase, Upstream, Verification, q
+from generator.methods.base import CacheMount, Contribution, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
 class UvTool(ToolBase):
-    template: ClassVar[str] = "methods/uv.j2"
     phase: ClassVar[Phase] = Phase.USER
     requires: ClassVar[tuple[str, ...]] = ("uv",)
 
@@ -34,12 +34,21 @@ class UvTool(ToolBase):
         return Verification("package-manager", "PyPI over HTTPS, exact version")
 
     def contribute(self, ctx) -> Contribution:
+        cache = ctx.cache_mount(f"{ctx.home}/.cache/uv")
         return Contribution(
-            body={
-                "spec": q(f"{self.package or self.name}=={self.version}"),
-                "python": q(self.python) if self.python else None,
-                "cache": f"{ctx.home}/.cache/uv",
-                **ctx.owner,
-            },
-            dirs=[f"{ctx.home}/.cache/uv"],
+            body=UvInstall(cache=cache, package=self.package or self.name, version=self.version, python=self.python),
+            dirs=[cache.target],
         )
+
+
+@dataclass(frozen=True)
+class UvInstall(TemplateData):
+    """`uv tool install` as the user."""
+
+    template: ClassVar[str] = "methods/uv.j2"
+
+    cache: CacheMount
+    package: str
+    version: str
+    #: the Python the tool's environment uses; None: uv's choice
+    python: str | None

@@ -142,7 +142,7 @@ def _commit_row(
     if min_age and (head.published is None or now - head.published < min_age):
         older = source.newest_until(http, branch, now - min_age)
         if older is not None and older.published is not None and now - older.published >= min_age:
-            eligible = Choice(older.name, older, (head.name,))
+            eligible = Choice(older.name, older)
             if older.name != current:
                 notes.append(f"head of {branch} is younger than --min-age; would pin {short(older.name)}")
             else:

@@ -32,8 +32,6 @@ class Choice:
 
     version: str
     release: Release
-    #: newer releases skipped for being younger than --min-age (or of unknown age)
-    too_new: tuple[str, ...] = ()
 
 
 def key(version: str) -> tuple[int, ...]:
@@ -92,12 +90,10 @@ def choose(
         reverse=True,
     )
     now = now or datetime.now(timezone.utc)
-    skipped: list[str] = []
     for _key, cut, release in candidates:
         if release.published is None and date_of:
             release = Release(release.name, date_of(release), release.url)
         if min_age and (release.published is None or now - release.published < min_age):
-            skipped.append(release.name)
             continue
-        return Choice(lead + cut, release, tuple(skipped))
+        return Choice(lead + cut, release)
     return None

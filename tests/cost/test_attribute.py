@@ -160,7 +160,7 @@ def test_report_says_whether_the_times_come_from_a_cold_build() -> None:
 def test_json_shape_and_shares() -> None:
     data = json.loads(report(attribute(LAYOUT, STEPS, HISTORY)[0]).to_json())
     assert data["schema"] == "sandbox-cost/1"
-    assert set(data) == {"schema", "image", "profile", "build", "totals", "attribution", "notes", "parts"}
+    assert set(data) == {"schema", "platform", "image", "profile", "build", "totals", "attribution", "notes", "parts"}
     assert data["totals"]["bytes"] == data["image"]["bytes"] == sum(p["bytes"] for p in data["parts"])
     assert sum(p["share_bytes"] for p in data["parts"]) == pytest.approx(1.0, abs=1e-3)
     assert set(data["parts"][0]) == {"name", "kind", "tools", "seconds", "bytes", "steps", "cached_steps", "note", "share_bytes", "share_seconds"}
@@ -225,7 +225,7 @@ def test_size_note_says_what_the_engines_size_means() -> None:
 
 def test_compare_warns_when_one_build_was_cold_and_the_other_not() -> None:
     warm = report(attribute(LAYOUT, STEPS, HISTORY)[0])
-    cold_old = {"build": {"cold": True}}
+    cold_old = {"platform": "linux/amd64", "build": {"cold": True}}
     assert compare_note(cold_old, warm).startswith("the old report's build was cold, this one used the cache")
-    assert compare_note({"build": {"cold": False}}, warm) == ""
-    assert compare_note({}, warm) == ""
+    assert compare_note({"platform": "linux/amd64", "build": {"cold": False}}, warm) == ""
+    assert compare_note({"platform": "linux/amd64"}, warm) == ""

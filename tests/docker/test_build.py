@@ -15,7 +15,7 @@ import pytest
 from generator.docker.build import BuildOptions, run_build
 from generator.docker.client import DockerClient
 from generator.docker.context import write_context
-from generator.docker.errors import BuilderMissing, BuildError, TimeoutError
+from generator.docker.errors import BuilderMissing, BuildError, DockerTimeout
 from generator.docker.progress import BuildProgress, count_steps
 from generator.errors import UsageError
 from generator.loader import parse
@@ -310,7 +310,7 @@ def test_build_over_its_timeout_is_stopped(docker_client: DockerClient, base_ima
 @pytest.mark.docker
 def test_timeout_error_from_run_build_leaves_no_process(docker_client: DockerClient, base_image: str, tmp_path: Path, unique_name: str) -> None:
     context = small_context(tmp_path, f"FROM {base_image}\nRUN sleep 120 # {unique_name}\n")
-    with pytest.raises(TimeoutError) as caught:
+    with pytest.raises(DockerTimeout) as caught:
         run_build(docker_client, context, BuildOptions(tag=unique_name, timeout=8, no_cache=True), {})
     assert caught.value.seconds == 8
     assert not processes_mentioning(unique_name)

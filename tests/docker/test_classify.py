@@ -13,8 +13,8 @@ from generator.docker.errors import (
     NOT_RUNNING,
     PERMISSION_DENIED,
     BuildError,
-    ConnectionError,
     DockerError,
+    EngineUnreachable,
     NotRunning,
     PermissionDenied,
     PullError,
@@ -116,7 +116,7 @@ def test_other_errors_keep_the_cli_message(stderr: str) -> None:
 
 def test_connection_errors_are_all_docker_errors_with_exit_code_3() -> None:
     for error in (classify.classify(NOT_RUNNING_WORDINGS["29 unix"]), classify.classify(PERMISSION_WORDINGS["29"])):
-        assert isinstance(error, ConnectionError) and isinstance(error, DockerError)
+        assert isinstance(error, EngineUnreachable) and isinstance(error, DockerError)
         assert int(error.exit_code) == 3
 
 

@@ -25,9 +25,9 @@ from generator.docker.errors import (
     BuilderMissing,
     CliMissing,
     DockerError,
+    DockerTimeout,
     NotRunning,
     PermissionDenied,
-    TimeoutError,
 )
 from generator.errors import UsageError
 from tests.docker.cli import docker_cli
@@ -155,7 +155,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     cli = _write_script(tmp_path / "slowdocker", f"#!/bin/sh\nsleep 300 &\necho $! > {pidfile}\nwait\n")
     started = time.monotonic()
-    with pytest.raises(TimeoutError) as caught:
+    with pytest.raises(DockerTimeout) as caught:
         DockerClient(cli=str(cli)).run_cli(["build", "."], timeout=1.5)
     assert time.monotonic() - started < 10
     assert caught.value.seconds == 1.5 and "docker build" in str(caught.value)
@@ -173,7 +173,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
 def test_stream_timeout_stops_a_silent_cli(tmp_path: Path) -> None:
     cli = _write_script(tmp_path / "silent", "#!/bin/sh\necho started\nexec sleep 300\n")
     seen: list[str] = []
-    with pytest.raises(TimeoutError):
+    with pytest.raises(DockerTimeout):
         for line in DockerClient(cli=str(cli)).stream(lambda whales: whales.image.pull("x", stream_logs=True), timeout=1.0):
             seen.append(line)
     assert seen == ["started"]
@@ -229,7 +229,7 @@ def test_failed_command_raises_the_cli_message(docker_client: DockerClient, uniq
 def test_timeout_on_a_real_container_removes_nothing_but_stops_the_cli(docker_client: DockerClient, base_image: str, unique_name: str) -> None:
     try:
         started = time.monotonic()
-        with pytest.raises(TimeoutError, match="docker container run did not finish within 2 s"):
+        with pytest.raises(DockerTimeout, match="docker container run did not finish within 2 s"):
             docker_client.call(lambda whales: whales.container.run(base_image, ["sleep", "120"], name=unique_name, remove=True), timeout=2)
         assert time.monotonic() - started < 15
     finally:

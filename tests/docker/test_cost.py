@@ -46,7 +46,7 @@ def parts(data: dict) -> dict[str, dict]:
 
 
 @pytest.mark.docker
-def test_every_tool_is_a_part_and_the_apt_run_is_shared(report) -> None:
+def test_every_tool_is_a_part_and_the_apt_run_is_shared(report, docker_client: DockerClient) -> None:
     _, tag, data, _ = report
     found = parts(data)
     for tool in ("hello", "uv", "semver", "cowsay", "fixture"):
@@ -61,6 +61,8 @@ def test_every_tool_is_a_part_and_the_apt_run_is_shared(report) -> None:
     names = [part["name"] for part in data["parts"]]
     assert names.index("uv") < names.index("hello")
     assert data["image"]["tag"] == tag and data["schema"] == "sandbox-cost/1"
+    # no --platform: the engine's own, as the image says it is
+    assert data["platform"] == docker_cli(docker_client, ["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", tag]).stdout.strip()
     assert data["totals"]["unattributed_bytes"] == 0 and "unattributed" not in found
 
 
@@ -109,16 +111,22 @@ def test_compare_shows_what_dropping_uv_and_its_tool_saves(report, tmp_path: Pat
         result = sandbox("--spec", changed, "cost", "--regenerate", "--network", "host", "--tag", tag, "--markdown", "--compare", saved, timeout=1200)
         assert result.returncode == 0, result.stdout + result.stderr
         lines = result.stdout.splitlines()
-        assert lines[0].startswith("### Image cost: `local/sandbox-cost-compare:")
-        assert "### Image cost change" in lines
+        # the change first (a pull request body's reader came for that), then the report
+        assert lines[0] == f"### Image cost change ({data['platform']})"
+        assert next(line for line in lines if line.startswith("### Image cost: ")).startswith("### Image cost: `local/sandbox-cost-compare:")
         uv_row = next(line for line in lines if line.startswith("| uv | removed |"))
         assert f"| {human(-uv_bytes)} |" in uv_row
         table = sandbox("--spec", changed, "cost", "--network", "host", "--tag", tag, "--compare", saved, timeout=1200)
         assert table.returncode == 0, table.stdout + table.stderr
         assert "what the spec change costs" in table.stdout and "removed" in table.stdout
-        as_json = sandbox("--spec", changed, "cost", "--network", "host", "--tag", tag, "--json", "--compare", saved, timeout=1200)
+        # --platform naming the engine's own platform: on 20.10 the built-in BuildKit's --platform
+        as_json = sandbox(
+            "--spec", changed, "cost", "--network", "host", "--platform", data["platform"], "--tag", tag, "--json", "--compare", saved, timeout=1200,
+        )  # fmt: skip
         assert as_json.returncode == 0, as_json.stdout + as_json.stderr
-        changes = {c["name"]: c for c in json.loads(as_json.stdout)["compare"]["changes"]}
+        compared = json.loads(as_json.stdout)
+        assert compared["platform"] == data["platform"] and compared["build"]["mode"] == data["build"]["mode"]
+        changes = {c["name"]: c for c in compared["compare"]["changes"]}
         assert changes["uv"]["status"] == "removed" and changes["uv"]["bytes_delta"] == -uv_bytes
         assert changes["cowsay"]["status"] == "removed" and changes["hello"]["status"] == "changed"
     finally:

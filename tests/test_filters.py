@@ -1,0 +1,74 @@
+"""The templates' filters (generator/filters.py): registered once in the renderer's Jinja
+environment under their own names, and the only place words are quoted: the install methods
+hand their templates raw values."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import shlex
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from generator.filters import FILTERS, LINE_LIMIT, TESTS, exec_form, within_line_limit
+
+render = importlib.import_module("generator.render")  # the module (generator.render is also a function)
+METHODS = Path(__file__).resolve().parent.parent / "generator" / "methods"
+
+
+def test_every_filter_and_test_is_registered_under_its_name():
+    environment = render.environment()
+    for name, function in FILTERS.items():
+        assert environment.filters[name] is function
+    for name, function in TESTS.items():
+        assert environment.tests[name] is function
+
+
+@pytest.mark.parametrize("word", ["plain", "two words", "it's", "$HOME", "a;rm -rf /", "*", "", "--flag=x y", "é"])
+def test_shell_quote_gives_one_word_the_shell_reads_back(word: str):
+    template = render.environment().from_string("echo {{ word | shell_quote }}")
+    assert shlex.split(template.render(word=word)) == ["echo", word]
+
+
+def test_exec_form_is_json_a_dockerfile_keeps_as_written():
+    words = ["a<b", "c&d", "it's", 'say "hi"']
+    text = render.environment().from_string("CMD {{ words | exec_form }}").render(words=words)
+    assert text == 'CMD ["a<b", "c&d", "it\'s", "say \\"hi\\""]'
+    assert json.loads(text.removeprefix("CMD ")) == words
+    # what Jinja's own tojson would have written: HTML escapes the Dockerfile would keep
+    assert "\\u003c" in jinja2.Environment().from_string("{{ words | tojson }}").render(words=words)
+    assert exec_form(("tini", "--")) == '["tini", "--"]'
+
+
+def test_within_line_limit_is_the_line_length_rule():
+    assert within_line_limit("x" * LINE_LIMIT)
+    assert not within_line_limit("x" * (LINE_LIMIT + 1))
+
+
+def _imports(source: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            found.add(node.module or "")
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+#: what a method would import to quote a word itself
+QUOTING = {"shlex", "generator.filters"}
+
+
+@pytest.mark.parametrize("path", sorted(METHODS.glob("*.py")), ids=lambda p: p.name)
+def test_the_methods_quote_nothing_themselves(path: Path):
+    # their templates quote (| shell_quote): a method that quoted too would quote twice
+    assert not _imports(path.read_text(encoding="utf-8")) & QUOTING, path.name
+
+
+@pytest.mark.parametrize("source", ["from generator.filters import shell_quote", "import shlex", "from shlex import quote"])
+def test_the_scan_finds_a_method_that_quotes(source: str):
+    assert _imports(source) & QUOTING
