@@ -242,6 +242,35 @@ def scaling_timings(sizes: list[int], runs: int, work: Path) -> dict:
     return {"runs": runs, "rows": rows}
 
 
+def problem_timings(counts: list[int], runs: int, work: Path) -> dict:
+    """In-process: a valid 10-tool spec plus N unknown top-level keys, each one a problem;
+    the time to report them all (median), per problem. Reporting was once quadratic (a scan
+    of the mapping per problem: 42 s for 20,000); the per-problem ratio shows it is not."""
+    sys.path.insert(0, str(HERE))
+    import synthetic  # bench helper beside this file
+
+    from generator.errors import SpecError
+    from generator.loader import parse
+
+    valid = synthetic.write_spec(work / "problems", 10).read_text(encoding="utf-8")
+    rows = []
+    for count in counts:
+        text = valid + "".join(f"unknown{i}: {i}\n" for i in range(count))
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            try:
+                parse(text, "problems.yaml")
+            except SpecError as exc:
+                found = len(exc.problems)
+            samples.append(time.perf_counter() - start)
+        if found != count:
+            raise RuntimeError(f"{count} unknown keys gave {found} problems")
+        seconds = statistics.median(samples)
+        rows.append({"problems": count, "total_s": seconds, "per_problem_ms": seconds / count * 1000})
+    return {"runs": runs, "rows": rows}
+
+
 def load_average() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3]) + f" ({os.cpu_count()} CPUs)"
@@ -255,12 +284,14 @@ def measure(spec: Path, runs: int, sizes: list[int], scale_runs: int, baseline: 
         load_before = load_average()
         cli = cli_timings(spec, runs, work, baseline)
         scaling = scaling_timings(sizes, scale_runs, work)
+        problems = problem_timings([2_000, 20_000], 3, work)
     return {
         "python": sys.version.split()[0],
         "load_before": load_before,
         "load_after": load_average(),
         "cli": cli,
         "scaling": scaling,
+        "problems": problems,
     }
 
 
@@ -348,6 +379,20 @@ def report(result: dict) -> str:
     if biggest["tools"] >= 1000:
         ok = biggest["total_s"] <= TARGET_1000_S
         lines.append(f"Target ≤ {TARGET_1000_S:.0f} s at 1,000 tools: {_verdict(ok)} ({biggest['total_s']:.2f} s).")
+    problem_rows = result["problems"]["rows"]
+    lines += [
+        "",
+        f"Reporting every problem at once (in-process `parse`, median of {result['problems']['runs']} runs; "
+        "a 10-tool spec plus N unknown keys):",
+        "",
+        "| problems | total | per problem |",
+        "|---:|---:|---:|",
+        *(f"| {r['problems']:,} | {r['total_s']:.2f} s | {r['per_problem_ms']:.3f} ms |" for r in problem_rows),
+        "",
+        f"Per-problem time at {problem_rows[-1]['problems']:,} is "
+        f"{problem_rows[-1]['per_problem_ms'] / problem_rows[0]['per_problem_ms']:.2f}× the time at "
+        f"{problem_rows[0]['problems']:,} (1.0 = linear; 10 would be quadratic).",
+    ]
     return "\n".join(lines) + "\n"
 
 

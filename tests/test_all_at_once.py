@@ -1,9 +1,6 @@
-"""Every problem of a spec in one run: structural, field and cross-field together, and
-reported in time linear in their number."""
+"""Every problem of a spec in one run: structural, field and cross-field together."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -63,14 +60,12 @@ def test_a_merge_key_drops_its_mapping_instead_of_reporting_what_it_lacks():
 
 
 @pytest.mark.parametrize("where", ["top", "tool"])
-def test_twenty_thousand_unknown_keys_are_reported_in_seconds(where):
+def test_twenty_thousand_unknown_keys_are_each_reported(where):
+    # (that reporting them is linear, not quadratic, is measured in bench/generator_speed.py)
     count = 20_000
     unknown = {f"k{i}": i for i in range(count)}
     data = spec_data(tool_data("npm", **unknown)) if where == "tool" else {**spec_data(tool_data("npm")), **unknown}
-    text = to_yaml(data)
-    started = time.process_time()
-    found = _problems(text)
-    elapsed = time.process_time() - started
+    found = _problems(to_yaml(data))
     assert len(found) == count
-    # 42 s of CPU before reporting was made linear (a scan of the mapping per problem); ~2 s after
-    assert elapsed < 15, f"{count} problems took {elapsed:.1f} s of CPU"
+    prefix = "tools[1]." if where == "tool" else ""
+    assert found[0].startswith(f"{prefix}k0: unknown key 'k0'") and found[-1].startswith(f"{prefix}k19999: unknown key")
