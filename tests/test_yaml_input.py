@@ -4,7 +4,6 @@ refuses (exit 2 with the place), and that no size or depth of input crashes or s
 from __future__ import annotations
 
 import importlib
-import time
 from pathlib import Path
 
 import pytest
@@ -60,13 +59,12 @@ def test_a_scalar_at_the_length_limit_is_accepted_and_one_more_character_is_not(
 
 
 @pytest.mark.parametrize("opening", ["[", "{a: "])
-def test_nesting_a_hundred_thousand_levels_deep_is_refused_quickly(opening, fails_if_blocked):
+def test_nesting_a_hundred_thousand_levels_deep_is_refused_not_followed(opening, fails_if_blocked):
+    # (following it would exhaust the stack, or run until fails_if_blocked's alarm stops it)
     closing = "]" if opening == "[" else "}"
     text = _with_user("env: " + opening * 100_000 + closing * 100_000)
-    started = time.monotonic()
     with pytest.raises(SpecError) as caught:
         parse(text, "s.yaml")
-    assert time.monotonic() - started < 10
     (problem,) = caught.value.problems
     assert problem.message == "nested deeper than 32 levels; no valid file is that deep"
 
