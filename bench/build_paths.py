@@ -87,9 +87,7 @@ class Engine:
         return env
 
     def docker(self, *args: str, check: bool = True, timeout: float = BUILD_TIMEOUT) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [self.cli, *args], env=self.environ(), capture_output=True, text=True, timeout=timeout, check=False
-        )
+        result = subprocess.run([self.cli, *args], env=self.environ(), capture_output=True, text=True, timeout=timeout, check=False)
         if check and result.returncode != 0:
             raise HarnessError(f"{self.key}: docker {' '.join(args[:3])} failed ({result.returncode}): {result.stderr[-2000:]}")
         return result
@@ -140,9 +138,7 @@ class Engine:
         # `RUN true` (an empty layer, left out of the image): on the 26.1 engine a build of FROM and
         # LABEL alone failed with "failed to solve: not found" (a stale record in BuildKit's cache
         # database after prunes, seen for linux/amd64 only); a build with a RUN step did not
-        (context / "Dockerfile").write_text(
-            f"FROM {source}\nLABEL org.opencode-sandbox.bench-run={run_id}\nRUN true\n", encoding="utf-8"
-        )
+        (context / "Dockerfile").write_text(f"FROM {source}\nLABEL org.opencode-sandbox.bench-run={run_id}\nRUN true\n", encoding="utf-8")
         args: list[str] = []
         if self.key == "modern":
             platforms = [p for p in ("linux/amd64", "linux/arm64") if self.has_platform(source, p)]
@@ -194,11 +190,23 @@ class Build:
 
 def sandbox_build(engine: Engine, spec: Path, tag: str, *args: str, label: str, logs: Path) -> Build:
     """`sandbox --spec SPEC build`, timed from outside (what a user waits for)."""
-    command = [str(VENV_BIN / "sandbox"), "--spec", str(spec), "build", "--network", "host", "--tag", tag,
-               "--timeout", str(BUILD_TIMEOUT), *args]
+    command = [
+        str(VENV_BIN / "sandbox"),
+        "--spec",
+        str(spec),
+        "build",
+        "--network",
+        "host",
+        "--tag",
+        tag,
+        "--timeout",
+        str(BUILD_TIMEOUT),
+        *args,
+    ]
     start = time.perf_counter()
-    result = subprocess.run(command, env=engine.environ({"SOURCE_DATE_EPOCH": EPOCH}), capture_output=True,
-                            text=True, timeout=BUILD_TIMEOUT + 60, check=False)
+    result = subprocess.run(
+        command, env=engine.environ({"SOURCE_DATE_EPOCH": EPOCH}), capture_output=True, text=True, timeout=BUILD_TIMEOUT + 60, check=False
+    )
     seconds = time.perf_counter() - start
     log = logs / f"{label}-{time.strftime('%H%M%S')}.log"
     log.write_text(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}", encoding="utf-8")
@@ -228,8 +236,9 @@ def step_seconds(log: str, marker: str) -> float | None:
     return None
 
 
-def docker_build(engine: Engine, context: Path, dockerfile: Path, tag: str, *args: str, label: str, logs: Path,
-                 step: str | None = None) -> Build:
+def docker_build(
+    engine: Engine, context: Path, dockerfile: Path, tag: str, *args: str, label: str, logs: Path, step: str | None = None
+) -> Build:
     """`docker buildx build --load` (or the built-in path), timed from outside."""
     builder = ["buildx", "build", "--load"] if engine.key == "modern" else ["build"]
     command = [*builder, "--progress", "plain", "-f", str(dockerfile), "--tag", tag, *args, str(context)]
@@ -279,9 +288,17 @@ class Comparison:
 
     def as_dict(self) -> dict:
         return {
-            "key": self.key, "what": self.what, "a": self.a, "b": self.b, "target": self.target,
-            "ratio": self.ratio, "at_most": self.at_most, "skipped": self.skipped, "notes": self.notes,
-            "loads": self.loads, "ratio_value": self.value(),
+            "key": self.key,
+            "what": self.what,
+            "a": self.a,
+            "b": self.b,
+            "target": self.target,
+            "ratio": self.ratio,
+            "at_most": self.at_most,
+            "skipped": self.skipped,
+            "notes": self.notes,
+            "loads": self.loads,
+            "ratio_value": self.value(),
             "samples": {side: [b.as_dict() for b in builds] for side, builds in self.samples.items()},
             "median_s": {side: self.median(side) for side in ("a", "b") if self.samples[side]},
         }
@@ -305,22 +322,30 @@ def integration_project(work: Path) -> Iterator[Path]:
 
 
 def _generate(spec: Path) -> None:
-    result = subprocess.run([str(VENV_BIN / "sandbox"), "--spec", str(spec), "generate"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run([str(VENV_BIN / "sandbox"), "--spec", str(spec), "generate"], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise HarnessError(f"sandbox generate failed for {spec}:\n{result.stdout}{result.stderr}")
 
 
-def engines_and_cache(modern: Engine, legacy: Engine, rounds: int, work: Path, logs: Path,
-                      progress: Progress) -> tuple[Comparison, Comparison, dict]:
+def engines_and_cache(
+    modern: Engine, legacy: Engine, rounds: int, work: Path, logs: Path, progress: Progress
+) -> tuple[Comparison, Comparison, dict]:
     engine_cmp = Comparison(
-        "engine", "cold build of the integration spec (`sandbox build --no-cache`)",
-        f"buildx, Docker {modern.version or '26.1'}", f"built-in BuildKit, Docker {legacy.version or '20.10'}",
-        target="— (same spec, same machine)", ratio="a/b",
+        "engine",
+        "cold build of the integration spec (`sandbox build --no-cache`)",
+        f"buildx, Docker {modern.version or '26.1'}",
+        f"built-in BuildKit, Docker {legacy.version or '20.10'}",
+        target="— (same spec, same machine)",
+        ratio="a/b",
     )
     cache_cmp = Comparison(
-        "cache", "clean builder (build cache pruned, image removed): warm shared cache vs none",
-        "cold: nothing cached", "`--cache-from type=local,src=DIR`", target="≤ 0.2×", ratio="b/a", at_most=0.2,
+        "cache",
+        "clean builder (build cache pruned, image removed): warm shared cache vs none",
+        "cold: nothing cached",
+        "`--cache-from type=local,src=DIR`",
+        target="≤ 0.2×",
+        ratio="b/a",
+        at_most=0.2,
     )
     extra: dict = {}
     problems = {e.key: e.problem(buildx=e.key == "modern") for e in (modern, legacy)}
@@ -336,8 +361,7 @@ def engines_and_cache(modern: Engine, legacy: Engine, rounds: int, work: Path, l
         progress("build paths: exporting the integration spec's build cache (current engine, from nothing) ...")
         modern.remove_images(tag)
         modern.prune()
-        export = sandbox_build(modern, spec, tag, "--cache-to", f"type=local,dest={cache},mode=max",
-                               label="cache-export", logs=logs)
+        export = sandbox_build(modern, spec, tag, "--cache-to", f"type=local,dest={cache},mode=max", label="cache-export", logs=logs)
         extra["export"] = export.as_dict()
         progress(f"  {export.seconds:.1f} s")
         for round_no in range(1, rounds + 1):
@@ -363,8 +387,11 @@ def engines_and_cache(modern: Engine, legacy: Engine, rounds: int, work: Path, l
     modern.remove_images(tag)
     if not engine_cmp.skipped:
         legacy.remove_images(tag)
-        tails = [f"{a.tail_s:.1f}/{b.tail_s:.1f}" for a, b in zip(engine_cmp.samples["a"], engine_cmp.samples["b"], strict=False)
-                 if a.tail_s is not None and b.tail_s is not None]
+        tails = [
+            f"{a.tail_s:.1f}/{b.tail_s:.1f}"
+            for a, b in zip(engine_cmp.samples["a"], engine_cmp.samples["b"], strict=False)
+            if a.tail_s is not None and b.tail_s is not None
+        ]
         engine_cmp.notes.append(
             f"from the last step's start to the end of the build (exporting the image), A/B per round: {', '.join(tails)} s"
         )
@@ -384,8 +411,12 @@ def engines_and_cache(modern: Engine, legacy: Engine, rounds: int, work: Path, l
 
 def arm64_vs_amd64(modern: Engine, rounds: int, work: Path, logs: Path, progress: Progress) -> Comparison:
     cmp = Comparison(
-        "arm64", "the two-platform spec (apt tini + python3, uv's real binaries), `--no-cache`",
-        "`--platform linux/arm64` (QEMU)", "`--platform linux/amd64` (native)", target="—", ratio="a/b",
+        "arm64",
+        "the two-platform spec (apt tini + python3, uv's real binaries), `--no-cache`",
+        "`--platform linux/arm64` (QEMU)",
+        "`--platform linux/amd64` (native)",
+        target="—",
+        ratio="a/b",
     )
     problem = modern.problem(buildx=True)
     if problem:
@@ -413,8 +444,9 @@ def arm64_vs_amd64(modern: Engine, rounds: int, work: Path, logs: Path, progress
                 tag = f"{PREFIX}-platforms:{arch}"
                 modern.remove_images(tag)
                 progress(f"build paths, round {round_no}/{rounds}: platform spec for linux/{arch} ...")
-                build = sandbox_build(modern, spec, tag, "--platform", f"linux/{arch}", "--no-cache",
-                                      label=f"platform-{arch}-r{round_no}", logs=logs)
+                build = sandbox_build(
+                    modern, spec, tag, "--platform", f"linux/{arch}", "--no-cache", label=f"platform-{arch}-r{round_no}", logs=logs
+                )
                 cmp.samples[side].append(build)
                 progress(f"  {build.seconds:.1f} s")
                 modern.remove_images(tag)
@@ -431,7 +463,7 @@ GO_MODULE = "example.test/benchsrv"
 GO_VERSION_TAG = "v1.0.0"
 #: a small HTTP + JSON command: big enough that compiling (net/http, crypto/tls, encoding/json
 #: from the standard library) dominates, as for a real tool
-GO_MAIN = '''package main
+GO_MAIN = """package main
 
 import (
 \t"encoding/json"
@@ -462,7 +494,7 @@ func main() {
 \thttp.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _ = json.NewEncoder(w).Encode(s) })
 \tlog.Fatal(http.ListenAndServe(*addr, nil))
 }
-'''
+"""
 
 
 def write_goproxy(root: Path) -> None:
@@ -496,8 +528,18 @@ def go_builder_image(modern: Engine, work: Path, logs: Path, progress: Progress)
     if modern.has_platform(tag, "linux/arm64") and modern.has_platform(tag, "linux/amd64"):
         return tag
     progress(f"build paths: making the Go builder image {tag} for linux/amd64 and linux/arm64 (once; minutes under QEMU) ...")
-    docker_build(modern, context, context / "Dockerfile", tag, "--platform", "linux/amd64,linux/arm64",
-                 "--network", "host", label="go-builder-image", logs=logs)
+    docker_build(
+        modern,
+        context,
+        context / "Dockerfile",
+        tag,
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--network",
+        "host",
+        label="go-builder-image",
+        logs=logs,
+    )
     return tag
 
 
@@ -512,15 +554,19 @@ def _go_stage(dockerfile: str) -> tuple[str, str]:
 def _fresh_cache_mounts(stage: str, run_id: str) -> str:
     """Each cache mount of the stage under an id of its own: a cold compile and module cache for
     this build only (a plain `--no-cache` keeps cache mounts)."""
-    return re.sub(r"--mount=type=cache,target=(\S+?)(?=[,\s])",
-                  lambda m: f"--mount=type=cache,id={PREFIX}-{run_id}{m[1]},target={m[1]}", stage)
+    return re.sub(
+        r"--mount=type=cache,target=(\S+?)(?=[,\s])", lambda m: f"--mount=type=cache,id={PREFIX}-{run_id}{m[1]},target={m[1]}", stage
+    )
 
 
 def go_cross_vs_emulated(modern: Engine, rounds: int, work: Path, logs: Path, progress: Progress) -> Comparison:
     cmp = Comparison(
-        "go", "a go builder stage for linux/arm64 (`go install` of a small net/http + JSON command), `--no-cache`, fresh cache mounts",
+        "go",
+        "a go builder stage for linux/arm64 (`go install` of a small net/http + JSON command), `--no-cache`, fresh cache mounts",
         "cross-compiled: `FROM --platform=$BUILDPLATFORM`, `GOOS`/`GOARCH` (as rendered)",
-        "emulated: the same stage without `--platform=$BUILDPLATFORM` (QEMU)", target="—", ratio="b/a",
+        "emulated: the same stage without `--platform=$BUILDPLATFORM` (QEMU)",
+        target="—",
+        ratio="b/a",
     )
     problem = modern.problem(buildx=True)
     if problem:
@@ -548,8 +594,10 @@ def go_cross_vs_emulated(modern: Engine, rounds: int, work: Path, logs: Path, pr
     _generate(directory / "sandbox.yaml")
     name, stage = _go_stage((directory / "Dockerfile").read_text(encoding="utf-8"))
     if "--platform=$BUILDPLATFORM" not in stage.splitlines()[0]:
-        cmp.skipped = ("this generator renders go stages without `FROM --platform=$BUILDPLATFORM` "
-                       "(branch cross-compile not merged): nothing cross-compiles to compare")
+        cmp.skipped = (
+            "this generator renders go stages without `FROM --platform=$BUILDPLATFORM` "
+            "(branch cross-compile not merged): nothing cross-compiles to compare"
+        )
         return cmp
     variants = {"a": stage, "b": stage.replace("FROM --platform=$BUILDPLATFORM ", "FROM ", 1)}
     context = work / "go-context"
@@ -561,10 +609,25 @@ def go_cross_vs_emulated(modern: Engine, rounds: int, work: Path, logs: Path, pr
             dockerfile.write_text(_fresh_cache_mounts(text, uuid.uuid4().hex[:12]), encoding="utf-8")
             tag = f"{PREFIX}-go:{side}"
             modern.remove_images(tag)
-            progress(f"build paths, round {round_no}/{rounds}: go stage for linux/arm64, {'cross-compiled' if side == 'a' else 'emulated'} ...")
-            build = docker_build(modern, context, dockerfile, tag, "--target", name, "--platform", "linux/arm64",
-                                 "--network", "none", "--no-cache", label=f"go-{side}-r{round_no}", logs=logs,
-                                 step="go install")
+            progress(
+                f"build paths, round {round_no}/{rounds}: go stage for linux/arm64, {'cross-compiled' if side == 'a' else 'emulated'} ..."
+            )
+            build = docker_build(
+                modern,
+                context,
+                dockerfile,
+                tag,
+                "--target",
+                name,
+                "--platform",
+                "linux/arm64",
+                "--network",
+                "none",
+                "--no-cache",
+                label=f"go-{side}-r{round_no}",
+                logs=logs,
+                step="go install",
+            )
             cmp.samples[side].append(build)
             machine = _elf_machine_in(modern, tag)
             if machine != "aarch64":
@@ -574,10 +637,23 @@ def go_cross_vs_emulated(modern: Engine, rounds: int, work: Path, logs: Path, pr
     cmp.loads.append(load_average())
     steps = [f"{_fmt(a.step_s)}/{_fmt(b.step_s)}" for a, b in zip(cmp.samples["a"], cmp.samples["b"], strict=False)]
     cmp.notes.append(f"the `go install` step alone, A/B per round: {', '.join(steps)}")
-    std = modern.docker("run", "--rm", "--platform", "linux/arm64", "--network", "none", builder, "sh", "-c",
-                        "go version; ls -d $(go env GOROOT)/pkg/linux_* 2>/dev/null || true", check=False)
-    cmp.notes.append(f"builder image: Debian bookworm's golang-go ({' '.join(std.stdout.split())}); "
-                     "the arm64 image ships its standard library precompiled, the cross build compiles it for arm64")
+    std = modern.docker(
+        "run",
+        "--rm",
+        "--platform",
+        "linux/arm64",
+        "--network",
+        "none",
+        builder,
+        "sh",
+        "-c",
+        "go version; ls -d $(go env GOROOT)/pkg/linux_* 2>/dev/null || true",
+        check=False,
+    )
+    cmp.notes.append(
+        f"builder image: Debian bookworm's golang-go ({' '.join(std.stdout.split())}); "
+        "the arm64 image ships its standard library precompiled, the cross build compiles it for arm64"
+    )
     return cmp
 
 
@@ -659,9 +735,13 @@ def report(result: dict) -> str:
         per_round = ", ".join(f"{a['seconds']:.1f}/{b['seconds']:.1f}" for a, b in zip(c["samples"]["a"], c["samples"]["b"], strict=False))
         steps = ""
         if c["samples"]["b"] and c["samples"]["b"][0].get("ran") is not None:
-            steps = "; steps run A/B: " + ", ".join(f"{a.get('ran')}/{b.get('ran')}" for a, b in zip(c["samples"]["a"], c["samples"]["b"], strict=False))
-        notes.append(f"- {c['key']}: per round A/B {per_round} s{steps}; load averages {' → '.join(c['loads'])}. "
-                     + " ".join(n[0].upper() + n[1:] + "." for n in c["notes"]))
+            steps = "; steps run A/B: " + ", ".join(
+                f"{a.get('ran')}/{b.get('ran')}" for a, b in zip(c["samples"]["a"], c["samples"]["b"], strict=False)
+            )
+        notes.append(
+            f"- {c['key']}: per round A/B {per_round} s{steps}; load averages {' → '.join(c['loads'])}. "
+            + " ".join(n[0].upper() + n[1:] + "." for n in c["notes"])
+        )
     return "\n".join(lines + [""] + notes) + "\n"
 
 

@@ -62,9 +62,7 @@ def docker_cli() -> str:
 
 def docker(*args: str, capture: bool = True, check: bool = True, timeout: float = 3600) -> subprocess.CompletedProcess:
     env = dict(os.environ, DOCKER_BUILDKIT="1")
-    result = subprocess.run(
-        [docker_cli(), *args], env=env, capture_output=capture, text=True, timeout=timeout, check=False
-    )
+    result = subprocess.run([docker_cli(), *args], env=env, capture_output=capture, text=True, timeout=timeout, check=False)
     if check and result.returncode != 0:
         raise HarnessError(f"docker {' '.join(args[:3])} failed ({result.returncode}): {(result.stderr or '')[-2000:]}")
     return result
@@ -150,9 +148,13 @@ def integration_scenario(work: Path) -> Iterator[Scenario]:
         # the baseline is written out by hand: make sure it still names what the spec installs
         _, hello_sha = site.hello
         expected = {
-            f"ARG HELLO_VERSION={servers.HELLO_VERSION}", f"ARG HELLO_SHA256={hello_sha}",
-            f"ARG UV_VERSION={servers.UV_VERSION}", f"ARG UV_SHA256={site.uv[1]}",
-            "@".join(site.npm), "==".join(site.pypi), site.git_pinned,
+            f"ARG HELLO_VERSION={servers.HELLO_VERSION}",
+            f"ARG HELLO_SHA256={hello_sha}",
+            f"ARG UV_VERSION={servers.UV_VERSION}",
+            f"ARG UV_SHA256={site.uv[1]}",
+            "@".join(site.npm),
+            "==".join(site.pypi),
+            site.git_pinned,
         }
         stale = sorted(e for e in expected if e not in baseline_text)
         if stale:
@@ -178,11 +180,12 @@ def integration_scenario(work: Path) -> Iterator[Scenario]:
             bump=Edit(
                 f"release binary hello {old} -> {new}",
                 bump,
-                [(f"ARG HELLO_VERSION={old}", f"ARG HELLO_VERSION={new}"),
-                 (f"ARG HELLO_SHA256={hello_sha}", f"ARG HELLO_SHA256={new_sha}")],
+                [
+                    (f"ARG HELLO_VERSION={old}", f"ARG HELLO_VERSION={new}"),
+                    (f"ARG HELLO_SHA256={hello_sha}", f"ARG HELLO_SHA256={new_sha}"),
+                ],
             ),
-            add_apt=Edit("apt package tree added to the shell tool", add_apt,
-                         [("      sudo \\\n", "      sudo \\\n      tree \\\n")]),
+            add_apt=Edit("apt package tree added to the shell tool", add_apt, [("      sudo \\\n", "      sudo \\\n      tree \\\n")]),
             context=path.parent,
         )
     finally:
@@ -219,7 +222,10 @@ def render_ours(scenario: Scenario, work: Path) -> Variant:
         (directory / "sandbox.yaml").write_text(text, encoding="utf-8")
         result = subprocess.run(
             [str(VENV_BIN / "sandbox"), "--spec", "sandbox.yaml", "generate"],
-            cwd=directory, capture_output=True, text=True, check=False,
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise HarnessError(f"sandbox generate failed for state {state}:\n{result.stdout}{result.stderr}")
@@ -244,10 +250,7 @@ def render_baseline(scenario: Scenario) -> Variant:
 
 def bench_images() -> list[str]:
     out = docker("images", "--format", "{{.Repository}}:{{.Tag}}").stdout
-    return [
-        line for line in out.split()
-        if line.startswith(f"{IMAGE_PREFIX}-") and line != BENCH_BASE and not line.endswith(":<none>")
-    ]
+    return [line for line in out.split() if line.startswith(f"{IMAGE_PREFIX}-") and line != BENCH_BASE and not line.endswith(":<none>")]
 
 
 def make_cold() -> None:
@@ -432,9 +435,7 @@ def report(result: dict) -> str:
     def timing(label: str, state: str, target: str) -> str:
         r, a = raw["ours"][state], adj["ours"][state]
         rb = raw["baseline"][state]
-        return (
-            f"| {label} | {r:.1f} s ({a:.1f} s) | {rb:.1f} s | {r / rb:.2f} ({a / rb:.2f}) | {target} |"
-        )
+        return f"| {label} | {r:.1f} s ({a:.1f} s) | {rb:.1f} s | {r / rb:.2f} ({a / rb:.2f}) | {target} |"
 
     lines = [
         f"Scenario: {result['scenario']}. Engine: Docker {result['docker']} (BuildKit), {result['cpus']} CPUs, "
@@ -448,7 +449,8 @@ def report(result: dict) -> str:
         timing("cold build", "cold", f"≤ 0.60 — {verdict('cold')}"),
         timing("no-op rebuild", "noop", f"ours ≤ 3 s — {verdict('noop')}"),
         timing(
-            f"rebuild after bump ({result['bump']})", "bump",
+            f"rebuild after bump ({result['bump']})",
+            "bump",
             f"ours ≤ 0.15× our cold: {raw['ours']['bump'] / raw['ours']['cold']:.3f}× "
             f"({adj['ours']['bump'] / adj['ours']['cold']:.3f}×) — {verdict('bump')}",
         ),
@@ -506,8 +508,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one round; never fails on timings")
-    parser.add_argument("--scenario", choices=("integration",), default="integration",
-                        help="the spec and loopback servers of tests/integration/")
+    parser.add_argument(
+        "--scenario", choices=("integration",), default="integration", help="the spec and loopback servers of tests/integration/"
+    )
     parser.add_argument("--json", type=Path, default=HERE / "results" / "dockerfile_bench.json")
     args = parser.parse_args(argv)
     rounds = 1 if args.quick else args.rounds

@@ -310,9 +310,10 @@ def report(result: dict) -> str:
         "",
         columns + " target (× floor) |",
         "|---|" + "---:|" * (columns.count("|") - 2) + "---|",
-        f"| `python -c \"{FLOOR}\"` (floor; `import pydantic` is lazy) | {med['floor'] * 1000:.0f} ms | 1.00 | |"
-        + (" | | |" if baseline else "") + " |",
-        f"| `python -c \"{FLOOR_MODEL}\"` (floor + BaseModel) | {med['floor_model'] * 1000:.0f} ms | "
+        f'| `python -c "{FLOOR}"` (floor; `import pydantic` is lazy) | {med["floor"] * 1000:.0f} ms | 1.00 | |'
+        + (" | | |" if baseline else "")
+        + " |",
+        f'| `python -c "{FLOOR_MODEL}"` (floor + BaseModel) | {med["floor_model"] * 1000:.0f} ms | '
         f"{cli['ratio_floor_model']:.2f} | 1.00 |" + (" | | |" if baseline else "") + " |",
     ]
     labels = {

@@ -74,7 +74,7 @@ def analyse_layers(layer_tars: list) -> LayerStats:
             if base == OPAQUE:
                 hide(_normal(posixpath.dirname(info.name)), index, subtree=True, keep_self=True)
             elif base.startswith(WHITEOUT):
-                hide(_normal(posixpath.join(posixpath.dirname(info.name), base[len(WHITEOUT):])), index, subtree=True)
+                hide(_normal(posixpath.join(posixpath.dirname(info.name), base[len(WHITEOUT) :])), index, subtree=True)
         written = 0
         for info in entries:
             base = posixpath.basename(info.name)

@@ -36,8 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=("integration",), default="integration")
     parser.add_argument("--rounds", type=int, default=3, help="build rounds (ignored with --quick)")
     parser.add_argument("--runs", type=int, default=15, help="fresh-interpreter runs per CLI command")
-    parser.add_argument("--only", action="append", choices=SECTIONS, default=[],
-                        help="run only this section (repeatable); default: all")
+    parser.add_argument("--only", action="append", choices=SECTIONS, default=[], help="run only this section (repeatable); default: all")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -87,8 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         paths["wall_s"] = time.monotonic() - started
         (RESULTS / f"build_paths-{stamp}.json").write_text(json.dumps(paths, indent=2) + "\n", encoding="utf-8")
-        sections += ["\n## Build paths (issue 9)\n", build_paths.report(paths),
-                     f"\nThis section took {paths['wall_s'] / 60:.1f} min.\n"]
+        sections += ["\n## Build paths (issue 9)\n", build_paths.report(paths), f"\nThis section took {paths['wall_s'] / 60:.1f} min.\n"]
     print("".join(sections), end="")
     return 0
 

@@ -43,11 +43,22 @@ def _tool(index: int, method: str) -> dict:
     if method == "mise":
         return {"name": name, "method": "mise", "tool": "node", "version": version}
     if method == "git":
-        return {"name": name, "method": "git", "url": f"https://example.invalid/{name}.git",
-                "commit": _hex(name, 40), "dest": f"~/.local/share/{name}"}
+        return {
+            "name": name,
+            "method": "git",
+            "url": f"https://example.invalid/{name}.git",
+            "commit": _hex(name, 40),
+            "dest": f"~/.local/share/{name}",
+        }
     if method == "script":
-        return {"name": name, "method": "script", "version": version, "url": "https://example.invalid/" + name + "/{version}/install.sh",
-                "sha256": _hex(name, 64), "runs_upstream_code": True}
+        return {
+            "name": name,
+            "method": "script",
+            "version": version,
+            "url": "https://example.invalid/" + name + "/{version}/install.sh",
+            "sha256": _hex(name, 64),
+            "runs_upstream_code": True,
+        }
     raise ValueError(method)
 
 
@@ -87,8 +98,12 @@ def spec_data(tools: int) -> dict:
             "name": "example/synthetic-sandbox",
             "labels": {"title": "t", "description": "d", "url": "u", "source": "s", "vendor": "v", "licenses": "MIT"},
         },
-        "base": {"image": "ubuntu", "tag": "24.04", "packages": ["ca-certificates", "curl", "git"],
-                 "unpinned_reason": "synthetic benchmark spec"},
+        "base": {
+            "image": "ubuntu",
+            "tag": "24.04",
+            "packages": ["ca-certificates", "curl", "git"],
+            "unpinned_reason": "synthetic benchmark spec",
+        },
         "tools": entries[:tools],
     }
 

@@ -36,9 +36,7 @@ MAX_ENTRY_BYTES = 64 * 1024
 #: bump when the entry layout or the meaning of the key changes
 FORMAT = 1
 #: distributions whose code decides the rendered text (dist-info names, normalised)
-_DISTRIBUTIONS = frozenset(
-    {"opencode_sandbox", "pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel_yaml", "ruamel_yaml_clib"}
-)
+_DISTRIBUTIONS = frozenset({"opencode_sandbox", "pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel_yaml", "ruamel_yaml_clib"})
 _SOURCE_SUFFIXES = (".py", ".j2")
 _SOURCE_NAMES = frozenset({"hadolint.yaml"})
 

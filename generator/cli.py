@@ -46,9 +46,7 @@ class _LazyGroup(click.Group):
         return super().list_commands(ctx)
 
 
-@click.group(
-    cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
-)
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--spec",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -215,9 +215,7 @@ def tool_copy(copy: Copy, user: Owner) -> CopyStep:
 def file_copies(spec: Spec, ctx: RenderContext) -> tuple[CopyStep, ...]:
     """The spec's files:, each owned by the user or root, with its mode if the spec sets one."""
     user = owner(spec)
-    return tuple(
-        CopyStep(f.src, ctx.expand_home(f.dest), owner=user if f.user_owned else None, mode=f.mode) for f in spec.files
-    )
+    return tuple(CopyStep(f.src, ctx.expand_home(f.dest), owner=user if f.user_owned else None, mode=f.mode) for f in spec.files)
 
 
 def runtime_env(spec: Spec) -> dict[str, str]:

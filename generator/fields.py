@@ -56,6 +56,7 @@ def moving_tag_word(tag: str) -> str | None:
 #: character is fine.
 Text = Annotated[StrictStr, AfterValidator(_no_control_chars)]
 
+
 def _lintable_backslashes(value: str) -> str:
     # hadolint's Dockerfile parser reads a backslash-escaped backslash that is followed by
     # a quote ("x\\" or "x\\\"y") as an escaped quote and fails the file (DL1000), though
@@ -88,7 +89,7 @@ Version = Annotated[
 ]
 
 #: a file mode for COPY --chmod, in octal
-FileMode = Annotated[StrictStr, _pattern(r"0?[0-7]{3}", "an octal file mode such as \"0755\"")]
+FileMode = Annotated[StrictStr, _pattern(r"0?[0-7]{3}", 'an octal file mode such as "0755"')]
 Sha256 = Annotated[StrictStr, _pattern(r"[0-9a-f]{64}", "a sha256 digest: 64 lowercase hex digits")]
 ImageDigest = Annotated[StrictStr, _pattern(r"sha256:[0-9a-f]{64}", "an image digest: sha256: and 64 hex digits")]
 GitCommit = Annotated[StrictStr, _pattern(r"[0-9a-f]{40}", "a full git commit id: 40 lowercase hex digits")]
@@ -112,6 +113,7 @@ AssetPath = Annotated[
         "a relative file name: letters, digits, '.', '_', '+', '-', '/' (not starting with '-')",
     ),
 ]
+
 
 def _inside(value: str) -> str:
     if value.startswith("/") or ".." in value.split("/"):
@@ -139,9 +141,7 @@ BinaryName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._+-]*", "a co
 
 EnvName = Annotated[StrictStr, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name")]
 
-LabelKey = Annotated[
-    StrictStr, _pattern(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", "a label key: lowercase letters, digits, '.', '-'")
-]
+LabelKey = Annotated[StrictStr, _pattern(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", "a label key: lowercase letters, digits, '.', '-'")]
 
 #: an image repository name; it starts with a letter or digit, so as a docker argument it
 #: can never be read as an option
@@ -156,9 +156,7 @@ ImageName = Annotated[
 ImageTag = Annotated[StrictStr, _pattern(_IMAGE_TAG, "an image tag")]
 
 #: a builder stage's image: name:tag, optionally @digest
-BuilderImage = Annotated[
-    StrictStr, _pattern(rf"{_IMAGE_NAME}:{_IMAGE_TAG}(@sha256:[0-9a-f]{{64}})?", "image:tag[@digest]")
-]
+BuilderImage = Annotated[StrictStr, _pattern(rf"{_IMAGE_NAME}:{_IMAGE_TAG}(@sha256:[0-9a-f]{{64}})?", "image:tag[@digest]")]
 
 #: an image named on the command line (`sandbox test IMAGE`, `build --tag`): name[:tag][@digest]
 #: or an image id, never starting with '-' (docker would read it as an option), no spaces
@@ -179,9 +177,7 @@ AptPackage = Annotated[
     ),
 ]
 
-NpmPackage = Annotated[
-    StrictStr, _pattern(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*", "an npm package name")
-]
+NpmPackage = Annotated[StrictStr, _pattern(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*", "an npm package name")]
 PypiPackage = Annotated[StrictStr, _pattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", "a PyPI project name")]
 CrateName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9_-]*", "a crate name")]
 GoPackage = Annotated[

@@ -63,9 +63,7 @@ def fold_word(word: str, column: int) -> str:
 
 def comment(text: str, prefix: str = "") -> str:
     """``prefix`` + ``text`` as comment lines of at most COMMENT_WIDTH characters."""
-    return "\n".join(
-        textwrap.wrap(prefix + text, COMMENT_WIDTH, initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False)
-    )
+    return "\n".join(textwrap.wrap(prefix + text, COMMENT_WIDTH, initial_indent="# ", subsequent_indent="#   ", break_on_hyphens=False))
 
 
 def within_line_limit(line: str) -> bool:

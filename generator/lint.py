@@ -68,7 +68,11 @@ _OWN_RULES = [
         "SBX003",
         "download piped into a shell (fetch, verify, then run)",
     ),
-    (re.compile(r"(^RUN\s+(--\S+\s+)*|&&\s*|\|\|?\s*|;\s*)sudo\s"), "SBX004", "sudo in a RUN (the build already runs as root where needed)"),
+    (
+        re.compile(r"(^RUN\s+(--\S+\s+)*|&&\s*|\|\|?\s*|;\s*)sudo\s"),
+        "SBX004",
+        "sudo in a RUN (the build already runs as root where needed)",
+    ),
 ]
 
 

@@ -319,9 +319,9 @@ def _explain(error: dict[str, Any], node: Node | None) -> str:
     raw = node.value if isinstance(node, ScalarNode) else None
     got = _describe(node)
     if kind == "string_type" and isinstance(node, ScalarNode) and _tag(node) in (_TAG + "int", _TAG + "float"):
-        return f"expected a string, but YAML reads {raw} as a number; quote it: \"{raw}\""
+        return f'expected a string, but YAML reads {raw} as a number; quote it: "{raw}"'
     if kind == "string_type" and isinstance(node, ScalarNode) and _tag(node) == _TAG + "bool":
-        return f"expected a string, but YAML reads {raw} as a boolean; quote it: \"{raw}\""
+        return f'expected a string, but YAML reads {raw} as a boolean; quote it: "{raw}"'
     if kind in _EXPECTED_TYPE:
         hint = ""
         if isinstance(node, ScalarNode) and _tag(node) == _TAG + "str" and not node.style:

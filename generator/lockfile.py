@@ -113,8 +113,7 @@ class Lock:
             text = read_regular(path, MAX_LOCK_BYTES).decode("utf-8")
         except FileNotFoundError:
             raise UsageError(
-                f"{path}: a symlink to {os.readlink(path)}, which does not exist; "
-                "restore the lock file or remove the link"
+                f"{path}: a symlink to {os.readlink(path)}, which does not exist; restore the lock file or remove the link"
             ) from None
         except OSError as exc:
             raise UsageError(f"{path}: cannot read the lock file: {exc.strerror or exc}") from None
@@ -125,8 +124,7 @@ class Lock:
         except yamltree.YamlProblem as exc:
             problem = exc.problem
             raise UsageError(
-                f"{path}:{problem.line}:{problem.column}: not a readable lock file ({problem.message}); "
-                "regenerate it with `sandbox lock`"
+                f"{path}:{problem.line}:{problem.column}: not a readable lock file ({problem.message}); regenerate it with `sandbox lock`"
             ) from None
         return cls.from_data(data, path)
 

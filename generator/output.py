@@ -48,9 +48,7 @@ def _lexically_inside(path: Path, root: Path) -> bool:
     return Path(os.path.normpath(Path.cwd() / path)).is_relative_to(root)
 
 
-def _problem(
-    target: Target, real: Path, root: Path, protected: dict[Path, str], other: Target | None, anywhere: bool
-) -> str | None:
+def _problem(target: Target, real: Path, root: Path, protected: dict[Path, str], other: Target | None, anywhere: bool) -> str | None:
     """What is wrong with writing ``target`` (resolved to ``real``), or None."""
     written = repr(target.written)
     try:
@@ -63,10 +61,7 @@ def _problem(
         return f"{written} is {what}; an output may only replace a regular file or create a new one"
     if not anywhere and (not real.is_relative_to(root) or real == root):
         how = " (through a symlink)" if _lexically_inside(target.path, root) else ""
-        return (
-            f"{written} resolves to {real}, outside the project directory {root}{how}; "
-            "outputs must stay inside the spec's directory"
-        )
+        return f"{written} resolves to {real}, outside the project directory {root}{how}; outputs must stay inside the spec's directory"
     if real in protected:
         return f"{written} is {protected[real]}; writing it would overwrite an input"
     if other is not None:

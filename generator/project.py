@@ -57,10 +57,7 @@ class Project:
         return self.spec_path.parent / self.spec.profiles[profile].output
 
     def outputs(self, selected: tuple[str, ...] = ()) -> list[Output]:
-        return [
-            Output(profile, self.output_path(profile), render(self.spec, profile, self.lock))
-            for profile in self.profiles(selected)
-        ]
+        return [Output(profile, self.output_path(profile), render(self.spec, profile, self.lock)) for profile in self.profiles(selected)]
 
     def checked(self, outputs: list[Output]) -> list[Output]:
         """``outputs`` with the file each may write, once every profile's output passed the

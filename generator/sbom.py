@@ -146,7 +146,11 @@ def _cdx_hashes(sha256: str | None) -> list[dict]:
 def _cdx_component(c: SbomComponent, ref: str) -> dict:
     references = []
     for d in c.downloads:
-        entry: dict[str, Any] = {"type": "distribution", "url": d.url, "comment": f"{d.key}" + (f"; sha256 from {d.sha256_from}" if d.sha256 else "; no sha256 pinned")}
+        entry: dict[str, Any] = {
+            "type": "distribution",
+            "url": d.url,
+            "comment": f"{d.key}" + (f"; sha256 from {d.sha256_from}" if d.sha256 else "; no sha256 pinned"),
+        }
         if d.sha256:
             entry["hashes"] = _cdx_hashes(d.sha256)
         references.append(entry)
@@ -170,7 +174,11 @@ def _cdx_component(c: SbomComponent, ref: str) -> dict:
 
 
 def _cdx_image(image: Image) -> dict:
-    role = "builder image: its stages compile tools whose binaries are copied out; not in the final image" if image.builder else "base image of the final stage"
+    role = (
+        "builder image: its stages compile tools whose binaries are copied out; not in the final image"
+        if image.builder
+        else "base image of the final stage"
+    )
     component: dict[str, Any] = {
         "type": "container",
         "bom-ref": f"image:{image.reference}",
@@ -182,7 +190,10 @@ def _cdx_image(image: Image) -> dict:
         component["scope"] = "excluded"
     if image.digest:
         component["hashes"] = _cdx_hashes(image.digest.removeprefix("sha256:"))
-    properties = [("sandbox:role", role), ("sandbox:digest", f"{image.digest} from {image.digest_from}" if image.digest else "none: pulled by tag")]
+    properties = [
+        ("sandbox:role", role),
+        ("sandbox:digest", f"{image.digest} from {image.digest_from}" if image.digest else "none: pulled by tag"),
+    ]
     component["properties"] = [{"name": k, "value": v} for k, v in properties]
     return component
 
@@ -202,7 +213,10 @@ def cyclonedx(inv: Inventory) -> str:
         "bom-ref": "image",
         "name": spec.image.name,
         "description": spec.image.labels.description,
-        "properties": [{"name": "sandbox:profile", "value": inv.profile}, {"name": "sandbox:platforms", "value": ", ".join(spec.platforms)}],
+        "properties": [
+            {"name": "sandbox:profile", "value": inv.profile},
+            {"name": "sandbox:platforms", "value": ", ".join(spec.platforms)},
+        ],
     }
     in_image = [i["bom-ref"] for i in images if "scope" not in i] + refs
     document = {
@@ -230,7 +244,9 @@ def _spdx_id(text: str, seen: set[str]) -> str:
     return ident
 
 
-def _spdx_package(ident: str, name: str, version: str | None, location: str, sha256: str | None, purl_: str, comment: str, purpose: str) -> dict:
+def _spdx_package(
+    ident: str, name: str, version: str | None, location: str, sha256: str | None, purl_: str, comment: str, purpose: str
+) -> dict:
     package: dict[str, Any] = {"SPDXID": ident, "name": name}
     if version:
         package["versionInfo"] = version
@@ -275,7 +291,15 @@ def spdx(inv: Inventory) -> str:
         about = f"tool {c.tool} ({c.method}); verified: {c.verification}" + "".join(f"; {k}: {v}" for k, v in c.properties)
         if c.downloads:
             # SPDX has one download location per package: one package per download (per platform)
-            entries = [(f"{c.tool}-{c.name}-{d.key}", d.url, d.sha256, f"{about}; download {d.key}" + (f", sha256 from {d.sha256_from}" if d.sha256 else ", no sha256 pinned")) for d in c.downloads]
+            entries = [
+                (
+                    f"{c.tool}-{c.name}-{d.key}",
+                    d.url,
+                    d.sha256,
+                    f"{about}; download {d.key}" + (f", sha256 from {d.sha256_from}" if d.sha256 else ", no sha256 pinned"),
+                )
+                for d in c.downloads
+            ]
         else:
             location = f"git+{c.vcs[0]}@{c.vcs[1]}" if c.vcs and c.vcs[1] else "NOASSERTION"
             entries = [(f"{c.tool}-{c.name}", location, None, about)]

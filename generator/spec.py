@@ -310,8 +310,7 @@ class Spec(Model):
                         if package not in base_packages:
                             yield (
                                 ("tools", at[index], "method"),
-                                f"the {tool.method} stage of {tool.name} runs FROM base and needs {package!r}; "
-                                "add it to base.packages",
+                                f"the {tool.method} stage of {tool.name} runs FROM base and needs {package!r}; add it to base.packages",
                             )
         # which tool provides what: only with every tool, the base, the runtime and the user
         if not incomplete & {"tools", "base", "runtime", "user", "profiles"}:

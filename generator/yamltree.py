@@ -194,9 +194,7 @@ class _Composer(Composer):
     def compose_scalar_node(self, anchor: Any) -> Any:
         event = self.parser.get_event()
         tag, problem = _resolve(event.value, event.style, None if event.ctag is None else str(event.ctag))
-        node = Scalar(
-            tag, event.value, event.start_mark, event.end_mark, style=event.style, anchor=anchor, problem=problem
-        )
+        node = Scalar(tag, event.value, event.start_mark, event.end_mark, style=event.style, anchor=anchor, problem=problem)
         if anchor is not None:
             self.anchors[anchor] = node
         return node
@@ -258,6 +256,7 @@ def load(text: str, filename: str) -> Any:
     """Plain data (dicts keyed by key text, lists, scalars) from ``text``, for files that are
     not specs (the lock). Raises YamlProblem at the first node it refuses: an alias, an
     anchor, a key that is not a scalar, a tag outside the core schema, an unreadable scalar."""
+
     def where(node: Any) -> tuple[int, int]:
         return node.start_mark.line + 1, node.start_mark.column + 1
 

@@ -33,17 +33,38 @@ def snapshot(directory: Path) -> dict[str, tuple[bytes, int, int]]:
 
 def test_the_corpus_covers_the_required_cases():
     required = {
-        "yaml_syntax_error", "duplicate_key", "unknown_key_top_level", "unknown_key_in_tool", "wrong_type",
-        "version_as_number", "latest_version", "duplicate_tool_names", "platform_without_asset",
-        "control_chars_in_label", "metachar_url", "metachar_package", "metachar_version",
-        "anchors_and_aliases", "merge_keys", "several_problems",
+        "yaml_syntax_error",
+        "duplicate_key",
+        "unknown_key_top_level",
+        "unknown_key_in_tool",
+        "wrong_type",
+        "version_as_number",
+        "latest_version",
+        "duplicate_tool_names",
+        "platform_without_asset",
+        "control_chars_in_label",
+        "metachar_url",
+        "metachar_package",
+        "metachar_version",
+        "anchors_and_aliases",
+        "merge_keys",
+        "several_problems",
         # YAML read by the 1.2 core schema only, with limits
-        "yaml_explicit_tags", "yaml11_scalars", "yaml_directive_1_1", "keys_with_anchors_and_tags",
-        "lone_surrogate", "too_deep", "value_too_long",
+        "yaml_explicit_tags",
+        "yaml11_scalars",
+        "yaml_directive_1_1",
+        "keys_with_anchors_and_tags",
+        "lone_surrogate",
+        "too_deep",
+        "value_too_long",
         # cross-checks and values that used to pass
-        "moving_base_tags", "stage_name_collision", "home_of_another_user", "backslash_in_label",
+        "moving_base_tags",
+        "stage_name_collision",
+        "home_of_another_user",
+        "backslash_in_label",
         # structural, field and cross-field problems of one file together
-        "all_at_once", "top_level_merge_and_complex_keys",
+        "all_at_once",
+        "top_level_merge_and_complex_keys",
     }
     assert required <= set(CASES)
     assert all((CORPUS / f"{case}.expected").exists() for case in CASES)

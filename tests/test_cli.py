@@ -41,9 +41,7 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None, program: list[
 
 def snapshot(directory: Path) -> dict[str, tuple[bytes, int, int]]:
     return {
-        p.name: (p.read_bytes(), p.stat().st_mtime_ns, stat.S_IMODE(p.stat().st_mode))
-        for p in sorted(directory.iterdir())
-        if p.is_file()
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns, stat.S_IMODE(p.stat().st_mode)) for p in sorted(directory.iterdir()) if p.is_file()
     }
 
 

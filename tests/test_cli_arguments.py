@@ -31,17 +31,20 @@ def _files(directory: Path) -> dict[str, bytes]:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["lock", "--timeout", "nan"], "Invalid value for '--timeout': expected a number of seconds, at least 1 and at most 3600; got 'nan'"),
+        (["lock", "--timeout", "nan"], "Invalid value for '--timeout': expected a number of seconds, at least 1 and at most 3600; "
+            "got 'nan'"),
         (["lock", "--timeout", "inf"], "got 'inf'"),
         (["outdated", "--timeout", "-inf"], "got '-inf'"),
         (["update", "--timeout", "0"], "got '0'"),
-        (["build", "--timeout", "0"], "Invalid value for '--timeout': expected a number of seconds, more than 0 and at most 86400; got '0'"),
+        (["build", "--timeout", "0"], "Invalid value for '--timeout': expected a number of seconds, more than 0 and at most 86400; "
+            "got '0'"),
         (["build", "--timeout", "NaN"], "got 'NaN'"),
         (["build", "--timeout", "1e300"], "got '1e300'"),
         (["test", "image", "--health-timeout", "-1"], "Invalid value for '--health-timeout'"),
         (["pull", "--retry-delay", "nan"], "Invalid value for '--retry-delay'"),
         (["outdated", "--min-age", "-1d"], "error: --min-age: '-1d' is not an age such as 7d, 12h or 2w"),
-        (["outdated", "--min-age", "99999999999999999999w"], "error: --min-age: '99999999999999999999w' is more than 100 years; no release is that old"),
+        (["outdated", "--min-age", "99999999999999999999w"], "error: --min-age: '99999999999999999999w' is more than 100 years; "
+            "no release is that old"),
         (["update", "--min-age", "36501d"], "is more than 100 years"),
         (["gen\x1b[2Jerate"], "No such command 'gen\\x1b[2Jerate'"),
         (["generate", "--profile", "x\ny"], "unknown profile 'x\\ny'"),

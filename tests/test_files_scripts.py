@@ -130,7 +130,10 @@ def test_password_file_is_read_and_never_echoed(home):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"OPENCODE_SERVER_PASSWORD_FILE": "/nonexistent/secret"}, "OPENCODE_SERVER_PASSWORD_FILE=/nonexistent/secret is not a readable file"),
+        (
+            {"OPENCODE_SERVER_PASSWORD_FILE": "/nonexistent/secret"},
+            "OPENCODE_SERVER_PASSWORD_FILE=/nonexistent/secret is not a readable file",
+        ),
         ({"OPENCODE_SERVER_PASSWORD": "a", "OPENCODE_SERVER_PASSWORD_FILE": "/etc/hostname"}, "are both set; use one"),
         ({"OPENCODE_SERVER_PASSWORD": ""}, "OPENCODE_SERVER_PASSWORD is empty; to serve without a password set SANDBOX_INSECURE_NO_AUTH=1"),
         ({"SANDBOX_INSECURE_NO_AUTH": "1", "OPENCODE_SERVER_PASSWORD": "a"}, "SANDBOX_INSECURE_NO_AUTH=1 and a password are both set"),

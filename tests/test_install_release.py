@@ -194,12 +194,7 @@ def test_the_digest_is_looked_up_in_a_sha256sum_file(site, tmp_path, sums):
 
 @pytest.mark.parametrize("name", ["{asset}", "./{asset}"])
 def test_the_digest_is_looked_up_in_a_bsd_file_among_other_algorithms(site, tmp_path, name):
-    sums = (
-        f"CRC32 ({name}) = deadbeef\n"
-        f"SHA256 ({name}.tar.gz) = {OTHER}\n"
-        f"SHA256 ({name}) = {{digest}}\n"
-        f"SHA512 ({name}) = {OTHER}{OTHER}\n"
-    )
+    sums = f"CRC32 ({name}) = deadbeef\nSHA256 ({name}.tar.gz) = {OTHER}\nSHA256 ({name}) = {{digest}}\nSHA512 ({name}) = {OTHER}{OTHER}\n"
     result = _with_sums(site, tmp_path, sums, "--checksums-format", "bsd", asset="tool-bsd.tar.gz")
     assert result.returncode == 0, result.stderr
 

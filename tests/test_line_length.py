@@ -21,9 +21,7 @@ from generator.render import render
 from tests.integration.small_specs import render_data, spec_data
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMITTED = sorted(
-    [*ROOT.glob("Dockerfile*"), *ROOT.glob("examples/*/Dockerfile*"), *ROOT.glob("tests/golden/*.Dockerfile")]
-)
+COMMITTED = sorted([*ROOT.glob("Dockerfile*"), *ROOT.glob("examples/*/Dockerfile*"), *ROOT.glob("tests/golden/*.Dockerfile")])
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))

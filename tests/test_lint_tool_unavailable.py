@@ -53,9 +53,7 @@ def test_a_hadolint_that_cannot_start_exits_3_naming_it(bare_install: Path, caps
     assert "Traceback" not in err
 
 
-def test_a_hadolint_that_fails_without_an_answer_exits_3_with_its_message(
-    bare_install: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_hadolint_that_fails_without_an_answer_exits_3_with_its_message(bare_install: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hadolint = bare_install / "hadolint"
     hadolint.write_text("#!/bin/sh\necho 'hadolint: cannot parse config' >&2\nexit 1\n")
     hadolint.chmod(0o755)
@@ -64,9 +62,7 @@ def test_a_hadolint_that_fails_without_an_answer_exits_3_with_its_message(
     assert f"hadolint failed on {SPEC.parent / 'Dockerfile'} (exit 1): hadolint: cannot parse config" in err
 
 
-def test_a_hadolint_that_exits_0_without_its_json_is_not_a_clean_lint(
-    bare_install: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_hadolint_that_exits_0_without_its_json_is_not_a_clean_lint(bare_install: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hadolint = bare_install / "hadolint"
     hadolint.write_text("#!/bin/sh\nexit 0\n")
     hadolint.chmod(0o755)

@@ -34,11 +34,7 @@ TOOL_CLASSES = frozenset({cls.__name__ for cls in REGISTRY.values()} | {ToolBase
 #: the modules that hold one method each (generator.methods.apt, ...)
 METHOD_MODULES = frozenset(cls.__module__ for cls in REGISTRY.values())
 #: what the protocol declares: data fields, methods and properties a caller may use
-HOOKS = frozenset(
-    name
-    for name in {*InstallMethod.__dict__, *typing.get_type_hints(InstallMethod)}
-    if not name.startswith("_")
-)
+HOOKS = frozenset(name for name in {*InstallMethod.__dict__, *typing.get_type_hints(InstallMethod)} if not name.startswith("_"))
 
 
 def _names_a_method(node: ast.AST) -> bool:
@@ -81,8 +77,12 @@ def branches_on_methods(source: str) -> list[str]:
             args = node.args
             if node.func.id in ("isinstance", "issubclass") and len(args) == 2 and _names_a_tool_class(args[1]):
                 found.append(f"{line}: {node.func.id} against a tool class")
-            elif (node.func.id in ("getattr", "hasattr") and len(args) >= 2 and isinstance(args[1], ast.Constant)
-                  and (args[1].value == "method" or args[1].value in HOOKS)):
+            elif (
+                node.func.id in ("getattr", "hasattr")
+                and len(args) >= 2
+                and isinstance(args[1], ast.Constant)
+                and (args[1].value == "method" or args[1].value in HOOKS)
+            ):
                 found.append(f"{line}: {node.func.id}(..., {args[1].value!r}) probes a tool")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
             if node.args and _is_method_attribute(node.args[0]):

@@ -103,8 +103,7 @@ def test_an_invalid_second_profile_leaves_the_first_profiles_file_untouched(proj
     code, err, out = sandbox(capsys, "generate", "--no-cache")
     assert code == 2 and out == ""
     assert err[0] == (
-        "sandbox.yaml:22:20: profiles.second.output: 'sandbox.yaml' is the spec itself (sandbox.yaml); "
-        "writing it would overwrite an input"
+        "sandbox.yaml:22:20: profiles.second.output: 'sandbox.yaml' is the spec itself (sandbox.yaml); writing it would overwrite an input"
     )
     assert state(project / "Dockerfile") == before
     assert state(project / "sandbox.yaml") == spec_before
@@ -140,8 +139,7 @@ def test_the_lock_and_a_files_source_through_a_symlink_are_protected(project, ca
     code, err, _ = sandbox(capsys, "generate", "--no-cache")
     assert code == 2
     assert err == [
-        "sandbox.yaml:21:21: profiles.default.output: 'lock-link' is the lock file (sandbox.lock); "
-        "writing it would overwrite an input",
+        "sandbox.yaml:21:21: profiles.default.output: 'lock-link' is the lock file (sandbox.lock); writing it would overwrite an input",
         "sandbox.yaml:22:19: profiles.other.output: './files/entrypoint' is the source of files[0] "
         "(files/entrypoint); writing it would overwrite an input",
         "error: the spec is invalid (2 problem(s)); nothing was written",

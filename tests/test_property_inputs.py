@@ -82,9 +82,9 @@ def _tree(directory: Path) -> set[str]:
     return {str(p.relative_to(directory)) for p in directory.rglob("*")}
 
 
-FILE_NAME = st.text(
-    alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40
-).filter(lambda name: name not in (".", "..") and len(name.encode("utf-8")) < 200)
+FILE_NAME = st.text(alphabet=st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
+    lambda name: name not in (".", "..") and len(name.encode("utf-8")) < 200
+)
 
 
 @SETTINGS

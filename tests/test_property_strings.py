@@ -167,8 +167,21 @@ def check_structure(text: str, data: dict[str, Any]) -> None:
     for new, old in zip(commands, BASELINE, strict=True):
         assert len(new.flags) == len(old.flags), (new.original, old.original)
         assert new.json == old.json, new.original
-        if new.cmd in ("ENV", "LABEL", "CMD", "ENTRYPOINT", "HEALTHCHECK", "COPY", "FROM", "USER", "ARG", "EXPOSE",
-                       "VOLUME", "WORKDIR", "SHELL"):
+        if new.cmd in (
+            "ENV",
+            "LABEL",
+            "CMD",
+            "ENTRYPOINT",
+            "HEALTHCHECK",
+            "COPY",
+            "FROM",
+            "USER",
+            "ARG",
+            "EXPOSE",
+            "VOLUME",
+            "WORKDIR",
+            "SHELL",
+        ):
             assert len(new.value) == len(old.value), (new.original, old.original)
         if new.cmd == "RUN" and not new.json and new.value[0] not in _BASELINE_TOKENS:
             tokens, old_tokens = shell_tokens(new.value[0]), _BASELINE_TOKENS[old.value[0]]
@@ -219,8 +232,30 @@ ANY_TEXT = st.one_of(
     # printable text gets past the control-character check into free-text fields
     st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs"))),
     st.text(alphabet=st.sampled_from(NASTY)),
-    st.sampled_from(["latest", "", " ", "\\", '"', "$HOME", "${PATH}", "a\\\nRUN id", "x\nRUN id", "'; id; '",
-                     "$(id)", "`id`", "a b", "--privileged", "\x00", "\u2028", "\\\\", '\\"', "a\\", "{version}"]),
+    st.sampled_from(
+        [
+            "latest",
+            "",
+            " ",
+            "\\",
+            '"',
+            "$HOME",
+            "${PATH}",
+            "a\\\nRUN id",
+            "x\nRUN id",
+            "'; id; '",
+            "$(id)",
+            "`id`",
+            "a b",
+            "--privileged",
+            "\x00",
+            "\u2028",
+            "\\\\",
+            '\\"',
+            "a\\",
+            "{version}",
+        ]
+    ),
 )
 
 

@@ -67,8 +67,7 @@ def _rendered(spec_path: Path) -> tuple:
     spec = load_spec(spec_path)
     lock = Lock.beside(spec_path)
     runs = {
-        profile: [c.value[0] for c in dockerfile.parse_string(render(spec, profile, lock)) if c.cmd == "RUN"]
-        for profile in spec.profiles
+        profile: [c.value[0] for c in dockerfile.parse_string(render(spec, profile, lock)) if c.cmd == "RUN"] for profile in spec.profiles
     }
     return spec, lock, runs
 
@@ -114,9 +113,7 @@ def test_the_rendered_stage_fetches_the_generators_urls(tmp_path: Path, spec_pat
     (bin_dir / "curl").chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "TARGETARCH": arch, "STUB_DOWNLOADS": str(downloads), "TMPDIR": str(tmp_path)}
     out = tmp_path / "out"
-    result = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", f"{stage} --into {out}"], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", f"{stage} --into {out}"], env=env, capture_output=True, text=True, timeout=60)
 
     requested = (downloads / "requested").read_text().splitlines()
     assert requested[0] == tool.asset_url(arch)
@@ -132,4 +129,3 @@ def test_the_rendered_stage_fetches_the_generators_urls(tmp_path: Path, spec_pat
     for installed in tool.installed:
         path = out / "usr" / "local" / "bin" / installed.name
         assert path.read_bytes() == binary, path
-

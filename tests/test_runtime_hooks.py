@@ -66,7 +66,9 @@ def test_volumes_reach_the_entrypoint_and_ssh_stays_private():
     runtime = {"volumes": ["/home/opencode/.ssh", "/home/opencode/workspace"]}
     rendered = render_data(spec_data(runtime=runtime))
     (env,) = _final(rendered, "ENV")[-1:]
-    assert ("SANDBOX_DATA_DIRS", '"/home/opencode/.ssh:/home/opencode/workspace"') in list(zip(env.value[::2], env.value[1::2], strict=True))
+    assert ("SANDBOX_DATA_DIRS", '"/home/opencode/.ssh:/home/opencode/workspace"') in list(
+        zip(env.value[::2], env.value[1::2], strict=True)
+    )
     (user_run,) = [c for c in _final(rendered, "RUN") if "useradd" in c.value[0]]
     assert user_run.value[0].rstrip().endswith("&& chmod 0700 /home/opencode/.ssh")
     # without volumes the entrypoint gets nothing to prepare, and nothing is made private

@@ -72,6 +72,4 @@ def test_upstream_and_lock_lines_are_escaped():
         _say("--- a\n+++ b\n\tline\x1b\n", keep="\n\t")
 
     result = CliRunner().invoke(say)
-    assert result.output == (
-        "locked   x  https://example.com/\\x1b[2J\\nFAILED   y: forged\n--- a\n+++ b\n\tline\\x1b\n\n"
-    )
+    assert result.output == ("locked   x  https://example.com/\\x1b[2J\\nFAILED   y: forged\n--- a\n+++ b\n\tline\\x1b\n\n")

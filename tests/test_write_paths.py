@@ -40,7 +40,8 @@ def _state(root: Path) -> dict[str, tuple[bytes, int]]:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["update", "--changelog", "sandbox.yaml"], "error: --changelog: 'sandbox.yaml' is the spec itself (sandbox.yaml); writing it would overwrite an input"),
+        (["update", "--changelog", "sandbox.yaml"], "error: --changelog: 'sandbox.yaml' is the spec itself (sandbox.yaml); "
+            "writing it would overwrite an input"),
         (["update", "--changelog", "sandbox.lock"], "error: --changelog: 'sandbox.lock' is the lock file (sandbox.lock)"),
         (["update", "--changelog", "zshrc"], "error: --changelog: 'zshrc' is the source of files[0] (zshrc)"),
         (["update", "--changelog", "./Dockerfile"], "error: --changelog: 'Dockerfile' is the output of profile default (Dockerfile)"),

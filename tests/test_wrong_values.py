@@ -38,9 +38,7 @@ def test_tool_names_that_make_the_same_stage_name_are_refused(other):
     first = tool_data("release", name="a.b")
     second = tool_data("release", name=other)
     problem = rejected(spec_data(first, second, base=STAGE_BASE), "tools[2].name", "build stage name")
-    assert problem.message == (
-        f"tool name '{other}' gives the same build stage name 'release-a-b' as tools[1] ('a.b'); rename one"
-    )
+    assert problem.message == (f"tool name '{other}' gives the same build stage name 'release-a-b' as tools[1] ('a.b'); rename one")
 
 
 def test_the_same_name_under_different_methods_is_two_stages():

@@ -65,7 +65,9 @@ def _source_date_epoch(spec_dir) -> int:  # a Path
         return int(moment.timestamp())
     epoch = commit_epoch(spec_dir)
     if epoch is None:
-        raise click.BadParameter("needs SOURCE_DATE_EPOCH or a git work tree with a commit to take the time from", param_hint="--reproducible")
+        raise click.BadParameter(
+            "needs SOURCE_DATE_EPOCH or a git work tree with a commit to take the time from", param_hint="--reproducible"
+        )
     return epoch
 
 
@@ -142,15 +144,34 @@ class _BuildDisplay:
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
 @click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
-@click.option("--timeout", type=Seconds(0, 86400, low_open=True), default=BUILD_TIMEOUT, show_default=True, help="Stop the build after this many seconds.")
+@click.option(
+    "--timeout",
+    type=Seconds(0, 86400, low_open=True),
+    default=BUILD_TIMEOUT,
+    show_default=True,
+    help="Stop the build after this many seconds.",
+)
 @click.option("--builder", default=None, metavar="NAME", help="buildx builder instance (buildx only).")
 @click.option("--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx).")
-@click.option("--cache-from", "cache_from", multiple=True, metavar="TYPE=...,KEY=VALUE",
-              help="Import build cache, e.g. type=local,src=DIR or type=registry,ref=HOST/NAME:cache (buildx; repeatable).")
-@click.option("--cache-to", "cache_to", default=None, metavar="TYPE=...,KEY=VALUE",
-              help="Export build cache, e.g. type=local,dest=DIR,mode=max or type=registry,ref=HOST/NAME:cache,mode=max (buildx).")
-@click.option("--reproducible", is_flag=True,
-              help="Same inputs, same image digest: every timestamp becomes SOURCE_DATE_EPOCH (default: the spec's last commit) (buildx).")
+@click.option(
+    "--cache-from",
+    "cache_from",
+    multiple=True,
+    metavar="TYPE=...,KEY=VALUE",
+    help="Import build cache, e.g. type=local,src=DIR or type=registry,ref=HOST/NAME:cache (buildx; repeatable).",
+)
+@click.option(
+    "--cache-to",
+    "cache_to",
+    default=None,
+    metavar="TYPE=...,KEY=VALUE",
+    help="Export build cache, e.g. type=local,dest=DIR,mode=max or type=registry,ref=HOST/NAME:cache,mode=max (buildx).",
+)
+@click.option(
+    "--reproducible",
+    is_flag=True,
+    help="Same inputs, same image digest: every timestamp becomes SOURCE_DATE_EPOCH (default: the spec's last commit) (buildx).",
+)
 @click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
 @docker_options
 @click.pass_context
@@ -203,7 +224,10 @@ def build(
     client = client_from(docker)
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir), epoch=epoch)
     sbom = render_sbom(spec, project.lock, profile)
-    with build_context_directory(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty()) as display:
+    with (
+        build_context_directory(spec, output.text, spec_dir, sbom) as context_dir,
+        _BuildDisplay(options.tag, sys.stderr.isatty()) as display,
+    ):
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
     where = f" for {', '.join(options.platforms)}" if options.platforms else ""
@@ -221,9 +245,20 @@ def build(
     show_envvar=True,
     help="Run a tiny web server instead of the image's command (which may need the network).",
 )
-@click.option("--health-timeout", type=Seconds(0, 3600, low_open=True), default=120.0, show_default=True, help="Seconds to wait for the HEALTHCHECK to pass.")
+@click.option(
+    "--health-timeout",
+    type=Seconds(0, 3600, low_open=True),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the HEALTHCHECK to pass.",
+)
 @click.option("--health-interval", default=None, metavar="DURATION", help="Override the image's health-check interval (e.g. 2s).")
-@click.option("--platform", default=None, metavar="OS/ARCH", help="Run the image's variant for this platform (e.g. linux/arm64, emulated when foreign).")
+@click.option(
+    "--platform",
+    default=None,
+    metavar="OS/ARCH",
+    help="Run the image's variant for this platform (e.g. linux/arm64, emulated when foreign).",
+)
 @docker_options
 @click.pass_context
 def test(
@@ -260,7 +295,10 @@ def test(
     console = Console(width=max(120, Console().width), soft_wrap=False)
     if report.stand_in:
         console.print(report.stand_in, style="bold yellow", markup=False)
-    table = Table(title=f"sandbox test {image} (profile {profile}{', ' + platform if platform else ''})", caption="STAND-IN server used" if report.stand_in else None)
+    table = Table(
+        title=f"sandbox test {image} (profile {profile}{', ' + platform if platform else ''})",
+        caption="STAND-IN server used" if report.stand_in else None,
+    )
     for column in ("check", "result", "detail"):
         table.add_column(column, overflow="fold")
     for row in report.results:

@@ -29,14 +29,31 @@ from generator.project import Project
 @click.option("--no-cache", is_flag=True, help="Build without the build cache, for the times of a cold build (cache mounts stay warm).")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
 @click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
-@click.option("--timeout", type=Seconds(0, 86400, low_open=True), default=BUILD_TIMEOUT, show_default=True, help="Stop the build after this many seconds.")
+@click.option(
+    "--timeout",
+    type=Seconds(0, 86400, low_open=True),
+    default=BUILD_TIMEOUT,
+    show_default=True,
+    help="Stop the build after this many seconds.",
+)
 @click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request comment.")
-@click.option("--compare", "compare_with", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="OLD.json",
-              help="Also show what changed since an earlier `sandbox cost --json`, part by part.")
-@click.option("--save", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
-              help="Also write the JSON report to FILE (for a later --compare).")
+@click.option(
+    "--compare",
+    "compare_with",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="OLD.json",
+    help="Also show what changed since an earlier `sandbox cost --json`, part by part.",
+)
+@click.option(
+    "--save",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also write the JSON report to FILE (for a later --compare).",
+)
 @docker_options
 @click.pass_context
 def cost(
@@ -96,7 +113,10 @@ def cost(
     )
     meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
     sbom = render_sbom(spec, project.lock, profile)
-    with build_context_directory(spec, output.text, spec_dir, sbom) as context_dir, _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display:
+    with (
+        build_context_directory(spec, output.text, spec_dir, sbom) as context_dir,
+        _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display,
+    ):
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     steps = [StepTime(v.name, v.state, v.seconds or 0.0) for v in (result.progress.vertices[n] for n in result.progress.order)]
     store = client.image_store() or "unknown"

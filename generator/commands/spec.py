@@ -18,14 +18,11 @@ if TYPE_CHECKING:
 # generate and check import the project (pydantic, ruamel, Jinja) and output modules only
 # when generator.cache has no answer: on a hit they would be most of the run time
 
-profile_option = click.option(
-    "--profile", "profiles", multiple=True, metavar="NAME", help="Only this profile (repeatable; default: all)."
-)
+profile_option = click.option("--profile", "profiles", multiple=True, metavar="NAME", help="Only this profile (repeatable; default: all).")
 no_cache_option = click.option(
     "--no-cache",
     is_flag=True,
-    help="Neither use nor record the result cache ($XDG_CACHE_HOME/opencode-sandbox/results); "
-    "SANDBOX_NO_CACHE=1 does the same.",
+    help="Neither use nor record the result cache ($XDG_CACHE_HOME/opencode-sandbox/results); SANDBOX_NO_CACHE=1 does the same.",
 )
 
 
@@ -152,9 +149,7 @@ def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
         # the spec is not read (a broken spec still gets its schema), so its files: sources
         # are not known here; the spec and the lock are
         spec_path: Path = ctx.obj["spec"]
-        resolved, problems = check_targets(
-            [Target("--output", str(output), output)], spec_path.parent, protected_paths(spec_path)
-        )
+        resolved, problems = check_targets([Target("--output", str(output), output)], spec_path.parent, protected_paths(spec_path))
         if problems:
             raise UsageError(f"--output: {problems[0][1]}")
         changed = write_atomic(resolved["--output"], text)

@@ -72,7 +72,9 @@ class _Parts:
     def __init__(self) -> None:
         self.found: dict[str, dict] = {}
 
-    def add(self, name: str, kind: str, tools: tuple[str, ...], *, seconds: float = 0.0, size: int = 0, step: StepTime | None = None) -> None:
+    def add(
+        self, name: str, kind: str, tools: tuple[str, ...], *, seconds: float = 0.0, size: int = 0, step: StepTime | None = None
+    ) -> None:
         part = self.found.setdefault(name, {"kind": kind, "tools": tools, "seconds": 0.0, "bytes": 0, "steps": 0, "cached": 0})
         part["seconds"] += seconds
         part["bytes"] += size

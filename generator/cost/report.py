@@ -99,7 +99,10 @@ class CostReport:
                 f"the parts add up to {self.total_bytes} unpacked bytes; this engine's containerd image store "
                 f"reports the image's compressed content ({self.image_bytes} bytes) instead"
             )
-        return f"the parts add up to {self.total_bytes} unpacked bytes; the engine reports {self.image_bytes} (its image store could not be told)"
+        return (
+            f"the parts add up to {self.total_bytes} unpacked bytes; the engine reports {self.image_bytes} "
+            "(its image store could not be told)"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -227,7 +230,9 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     left_old = [p for n, p in old_parts.items() if n not in new_parts]
     left_new = [p for n, p in new_parts.items() if n not in old_parts]
     for part in list(left_new):
-        partner = next((o for o in left_old if len(o["tools"]) > 1 and len(part["tools"]) > 1 and set(o["tools"]) & set(part["tools"])), None)
+        partner = next(
+            (o for o in left_old if len(o["tools"]) > 1 and len(part["tools"]) > 1 and set(o["tools"]) & set(part["tools"])), None
+        )
         if partner is not None:
             pairs.append((partner, part))
             left_old.remove(partner)
@@ -257,6 +262,10 @@ def compare_note(old: dict[str, Any], new: CostReport) -> str:
         )
     was_cold = (old.get("build") or {}).get("cold")
     if was_cold is not None and was_cold != new.cold:
-        which = "the old report's build was cold, this one used the cache" if was_cold else "this build was cold, the old report's used the cache"
+        which = (
+            "the old report's build was cold, this one used the cache"
+            if was_cold
+            else "this build was cold, the old report's used the cache"
+        )
         notes.append(f"{which}: the time changes are mostly the build cache's, not the spec's (compare two --no-cache reports)")
     return "; ".join(notes)

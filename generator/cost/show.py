@@ -36,7 +36,9 @@ def _text_bar(value: float, total: float) -> str:
 
 def table(report: CostReport, console: Console) -> None:
     total_bytes, total_seconds = report.total_bytes, report.total_seconds
-    grid = Table(title=f"sandbox cost {escape(report.tag)} (profile {escape(report.profile)}, {escape(_platform(report))})", caption_justify="left")
+    grid = Table(
+        title=f"sandbox cost {escape(report.tag)} (profile {escape(report.profile)}, {escape(_platform(report))})", caption_justify="left"
+    )
     grid.add_column("part", overflow="fold", min_width=24)
     grid.add_column("kind")
     for column, justify in (("size", "right"), ("", "left"), ("share", "right"),
@@ -156,7 +158,14 @@ def compare_markdown(changes: list[Change], old_total: int, new_total: int, plat
     lines.append(f"| **total** | | {human(old_total)} | {human(new_total)} | **{human(new_total - old_total, sign=True)}** | | | |")
     if same:
         names = ", ".join(_cell(change.name) for change in same)
-        lines += ["", f"<details><summary>{len(same)} part(s) of the same size: {names}</summary>", "", *_compare_rows(same), "", "</details>"]
+        lines += [
+            "",
+            f"<details><summary>{len(same)} part(s) of the same size: {names}</summary>",
+            "",
+            *_compare_rows(same),
+            "",
+            "</details>",
+        ]
     if note:
         lines += ["", f"- {_cell(note)}"]
     return "\n".join(lines) + "\n"

@@ -104,7 +104,10 @@ def commit_epoch(directory: Path) -> int | None:
     try:
         result = subprocess.run(
             ["git", "-C", str(directory), "log", "-1", "--format=%ct"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -133,7 +136,9 @@ def git_revision(directory: Path) -> str | None:
 OCI_ARCHIVE = ".image.oci.tar"
 
 
-def _buildx(whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], metadata_file: Path) -> Iterable[str]:
+def _buildx(
+    whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], metadata_file: Path
+) -> Iterable[str]:
     """`docker buildx build`, streamed; the result is loaded into the engine or pushed.
 
     A reproducible build is written as an OCI archive with every timestamp set to
@@ -186,7 +191,9 @@ def _backend(value: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in value.split(","))
 
 
-def _builtin(whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], iidfile: Path) -> Iterable[tuple[str, bytes]]:
+def _builtin(
+    whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], iidfile: Path
+) -> Iterable[tuple[str, bytes]]:
     """DOCKER_BUILDKIT=1 `docker build`, streamed. python-on-whales' ``legacy_build`` cannot do
     this (it waits for the classic builder's "Successfully built" line, which BuildKit never
     prints), so the arguments are built here with its command builder and streamed with its
@@ -248,9 +255,13 @@ def run_build(
     restore = _interrupt_on_termination()
     try:
         if mode == "buildx":
-            lines = client.stream(lambda whales: _buildx(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError)
+            lines = client.stream(
+                lambda whales: _buildx(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError
+            )
         else:
-            lines = client.stream(lambda whales: _builtin(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError)
+            lines = client.stream(
+                lambda whales: _builtin(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError
+            )
         for line in lines:
             started_vertex = progress.feed(line)
             if on_line:

@@ -210,9 +210,7 @@ class DockerClient:
             raise ValueError(f"a docker timeout is a positive number of seconds, not {seconds!r}")
         prefix = [sys.executable, "-I", "-S", _SUPERVISOR, repr(float(seconds)), pidfile]
         prefix += [f"--unset={name}" for name in self.unset_environment()] + ["--"]
-        return python_on_whales.DockerClient(
-            client_call=[*prefix, self.cli_path], host=self.host, context=self.context, config=self.config
-        )
+        return python_on_whales.DockerClient(client_call=[*prefix, self.cli_path], host=self.host, context=self.context, config=self.config)
 
     def call(
         self,

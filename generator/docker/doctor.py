@@ -106,7 +106,9 @@ def check_cli(client: DockerClient) -> Check:
         summary, _, fix = str(exc).partition("; ")
         return Check("cli", "fail", summary, fix=fix or CLI_HINT)
     except DockerError as exc:
-        return Check("cli", "fail", f"{client.cli_path} does not run: {exc}", fix="reinstall the docker CLI or pick another with --docker-cli")
+        return Check(
+            "cli", "fail", f"{client.cli_path} does not run: {exc}", fix="reinstall the docker CLI or pick another with --docker-cli"
+        )
     return Check("cli", "ok", f"{path} ({text})", details={"path": path, "version": text})
 
 
@@ -115,7 +117,9 @@ def check_engine(client: DockerClient) -> tuple[Check, dict[str, str] | None]:
     try:
         server = client.server_version()
     except NotRunning as exc:
-        return Check("engine", "fail", f"{exc} ({target}: {exc.detail.splitlines()[-1] if exc.detail else 'no answer'})", fix=FIX_NOT_RUNNING), None
+        return Check(
+            "engine", "fail", f"{exc} ({target}: {exc.detail.splitlines()[-1] if exc.detail else 'no answer'})", fix=FIX_NOT_RUNNING
+        ), None
     except PermissionDenied as exc:
         return Check("engine", "fail", f"{exc} ({target})", fix=FIX_PERMISSION, details={"detail": exc.detail}), None
     except DockerError as exc:
@@ -127,10 +131,7 @@ def check_versions(client: DockerClient, server: dict[str, str]) -> Check:
     client_text = client.client_version()
     client_v = parse_version(client_text)
     engine_v = parse_version(server["Version"])
-    summary = (
-        f"client {'.'.join(map(str, client_v)) if client_v else client_text}, "
-        f"engine {server['Version']} (API {server['ApiVersion']})"
-    )
+    summary = f"client {'.'.join(map(str, client_v)) if client_v else client_text}, engine {server['Version']} (API {server['ApiVersion']})"
     details = {"client": client_text, "engine": server["Version"], "api": server["ApiVersion"]}
     if engine_v is None:
         return Check("versions", "warn", summary + "; engine version not recognised", details=details)
@@ -178,11 +179,20 @@ def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortab
     details = {"path": where, "free_bytes": usage.free, "data_root": root}
     if usage.free < minimum:
         return Check(
-            "disk", "fail", summary, details=details,
+            "disk",
+            "fail",
+            summary,
+            details=details,
             fix=f"free at least {_gib(minimum)}: `docker system prune`, `docker builder prune`, or move the data root",
         )
     if usage.free < comfortable:
-        return Check("disk", "warn", summary, details=details, fix=f"{_gib(comfortable)} or more leaves room for the build cache; `docker builder prune` reclaims some")
+        return Check(
+            "disk",
+            "warn",
+            summary,
+            details=details,
+            fix=f"{_gib(comfortable)} or more leaves room for the build cache; `docker builder prune` reclaims some",
+        )
     return Check("disk", "ok", summary, details=details)
 
 

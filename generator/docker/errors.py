@@ -5,9 +5,7 @@ from __future__ import annotations
 from generator.errors import ExitCode, SandboxError
 
 NOT_RUNNING = "Docker daemon not running. Start Docker Desktop or the Docker service."
-PERMISSION_DENIED = (
-    "Permission denied accessing Docker socket. You may need to add your user to the 'docker' group."
-)
+PERMISSION_DENIED = "Permission denied accessing Docker socket. You may need to add your user to the 'docker' group."
 
 
 class DockerError(SandboxError):

@@ -172,7 +172,8 @@ def _pull_once(client: DockerClient, reference: str, on_event: Callable[[Event],
     argument = image_argument(reference)
     pulling = client.stream(
         # stream_logs=True selects the overload that yields log lines; python-on-whales types the union of all
-        lambda whales: whales.image.pull(argument, stream_logs=True), timeout=PULL_TIMEOUT if timeout is None else timeout,  # type: ignore[arg-type, return-value]
+        lambda whales: whales.image.pull(argument, stream_logs=True),  # type: ignore[arg-type, return-value]
+        timeout=PULL_TIMEOUT if timeout is None else timeout,
     )
     for line in pulling:
         lines.append(line)

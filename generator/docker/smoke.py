@@ -270,7 +270,8 @@ class SmokeTest:
         try:
             for line in self.client.stream(
                 # stream=True selects the overload that yields (source, bytes); python-on-whales types the union of all
-                lambda whales: whales.container.execute(self.name, command, user=user, stream=True), timeout=EXEC_TIMEOUT  # type: ignore[arg-type, return-value]
+                lambda whales: whales.container.execute(self.name, command, user=user, stream=True),  # type: ignore[arg-type, return-value]
+                timeout=EXEC_TIMEOUT,
             ):
                 lines.append(line)
         except EngineUnreachable:
@@ -284,7 +285,9 @@ class SmokeTest:
     def _checks(self) -> None:
         for name, command in tool_checks(self.spec, self.profile):
             result = self._exec(command)
-            self._add(f"tool {name}: {' '.join(command)}", result.returncode == 0, _first_line(result.output) or f"exit code {result.returncode}")
+            self._add(
+                f"tool {name}: {' '.join(command)}", result.returncode == 0, _first_line(result.output) or f"exit code {result.returncode}"
+            )
         self._check_user()
         self._check_sudo()
         self._check_setid()
@@ -301,9 +304,17 @@ class SmokeTest:
     def _check_sudo(self) -> None:
         result = self._exec(["sudo", "-n", "true"])
         if self.spec.user.sudo:
-            self._add("passwordless sudo", result.returncode == 0, "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"))
+            self._add(
+                "passwordless sudo",
+                result.returncode == 0,
+                "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"),
+            )
         else:
-            self._add("no sudo (user.sudo is false)", result.returncode != 0, "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"))
+            self._add(
+                "no sudo (user.sudo is false)",
+                result.returncode != 0,
+                "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"),
+            )
 
     def _check_setid(self) -> None:
         command = ["find", "/", "-xdev", "-type", "f", "(", "-perm", "-4000", "-o", "-perm", "-2000", ")", "-print"]

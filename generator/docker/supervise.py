@@ -110,7 +110,10 @@ def main(argv: list[str]) -> int:
 def _supervise(command: list[str], environment: dict[str, str], seconds: float, stop_requested: list[int]) -> int:
     try:
         child = subprocess.Popen(
-            command, env=environment, start_new_session=True, preexec_fn=lambda: _die_with_parent(signal.SIGTERM),  # noqa: PLW1509 - this script runs no threads; prctl has no other hook
+            command,
+            env=environment,
+            start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),  # noqa: PLW1509 - this script runs no threads; prctl has no other hook
         )
     except OSError as exc:
         sys.stderr.write(f"{command[0]}: {exc.strerror}\n")

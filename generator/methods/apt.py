@@ -48,10 +48,7 @@ class AptTool(ToolBase):
     @model_validator(mode="after")
     def _pins_or_reason(self) -> AptTool:
         if self.unpinned_packages and not self.unpinned_reason:
-            raise ValueError(
-                f"unpinned packages ({', '.join(self.unpinned_packages)}): pin them as name=version "
-                "or give unpinned_reason"
-            )
+            raise ValueError(f"unpinned packages ({', '.join(self.unpinned_packages)}): pin them as name=version or give unpinned_reason")
         return self
 
     @property

@@ -29,9 +29,7 @@ def _ref_name(value: str) -> str:
     # the parts of git's check-ref-format that the character set alone does not rule out
     parts = value.split("/")
     if ".." in value or "" in parts or any(p.startswith(".") or p.endswith(".lock") for p in parts) or value.endswith("."):
-        raise ValueError(
-            f"expected a branch name: no '..', no empty or '.'-leading part, not ending in '.' or '.lock'; got {value!r}"
-        )
+        raise ValueError(f"expected a branch name: no '..', no empty or '.'-leading part, not ending in '.' or '.lock'; got {value!r}")
     return value
 
 

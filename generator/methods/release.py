@@ -101,7 +101,10 @@ class ReleaseTool(ToolBase):
     def platform_issues(self, arches: list[str]):
         for arch in arches:
             if arch not in self.assets:
-                yield ("assets",), f"no asset for {arch}; every entry of platforms needs one (add it, or disable the tool with a disabled_reason)"
+                yield (
+                    ("assets",),
+                    f"no asset for {arch}; every entry of platforms needs one (add it, or disable the tool with a disabled_reason)",
+                )
             elif self.sha256 is not None and arch not in self.sha256:
                 yield ("sha256",), f"no sha256 for {arch}"
 
@@ -217,6 +220,7 @@ class ReleaseTool(ToolBase):
             ),
             copies=[Copy(self.stage_name, "/out/", "/")],
         )
+
     def _beside_url(self, template: str) -> str:
         """A checksum file's URL template as the stage writes it: just the name when it sits
         in the directory of the download URL (the directory is then written once)."""

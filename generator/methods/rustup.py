@@ -20,9 +20,7 @@ from generator.fields import Sha256, UrlTemplate, Version, _pattern
 from generator.methods.base import Contribution, Phase, TemplateData, ToolBase, Verification
 
 Arch = Literal["amd64", "arm64"]
-Component = Annotated[
-    StrictStr, _pattern(r"[a-z0-9][a-z0-9-]*", "a rustup component name such as clippy or rust-src")
-]
+Component = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9-]*", "a rustup component name such as clippy or rust-src")]
 
 #: Rust's host triple per Docker architecture (glibc: the base image is a glibc distribution)
 TRIPLES = {"amd64": "x86_64-unknown-linux-gnu", "arm64": "aarch64-unknown-linux-gnu"}

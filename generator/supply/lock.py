@@ -81,11 +81,7 @@ def select(
     if bad:
         raise UsageError(f"platform {bad[0]!r} is not one of the spec's: {', '.join(spec.platforms)}")
     arches = {p.split("/", 1)[1] for p in platforms}
-    chosen = [
-        d
-        for d in downloads(spec)
-        if (every_tool or d.tool in tools) and (not arches or d.key not in ARCHES or d.key in arches)
-    ]
+    chosen = [d for d in downloads(spec) if (every_tool or d.tool in tools) and (not arches or d.key not in ARCHES or d.key in arches)]
     return chosen, (images(spec) if (every_tool if with_images is None else with_images) else [])
 
 

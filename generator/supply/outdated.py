@@ -129,9 +129,7 @@ def _targets(spec: Spec, upstreams: Upstreams, registry: Registry, tools: list[s
     return targets
 
 
-def _commit_row(
-    target: Target, tracked: Tracked, source: GitHubCommits, http: Http, min_age: timedelta, now: datetime
-) -> Row:
+def _commit_row(target: Target, tracked: Tracked, source: GitHubCommits, http: Http, min_age: timedelta, now: datetime) -> Row:
     """The head of the tool's branch, and the newest commit on it at least ``min_age`` old."""
     name, current = target.name, target.current
     branch = source.resolve_branch(http)

@@ -73,7 +73,9 @@ class Registry:
         params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
         realm = params.pop("realm", None)
         if not challenge.lower().startswith("bearer") or not realm:
-            raise UpstreamError(f"{url}: the registry wants credentials; only anonymous pulls are supported ({challenge or 'no challenge'})")
+            raise UpstreamError(
+                f"{url}: the registry wants credentials; only anonymous pulls are supported ({challenge or 'no challenge'})"
+            )
         query = {"scope": f"repository:{ref.repository}:pull"}
         if "service" in params:
             query["service"] = params["service"]

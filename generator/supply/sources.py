@@ -278,6 +278,7 @@ class GitHubCommits:
 
 Source = GitHubReleases | PyPI | Npm | Crates | GoProxy | NodeIndex | PythonIndex | GoIndex | RegistryTags | GitHubCommits
 
+
 def github_repo(url: str, upstreams: Upstreams) -> str | None:
     """owner/repo when ``url`` is a GitHub release download (under the configured host)."""
     base = upstreams["github"] + "/"

@@ -50,8 +50,6 @@ class Upstreams:
         for item in overrides:
             name, sep, value = item.partition("=")
             if not sep or name not in DEFAULTS or not value.startswith(("http://", "https://")):
-                raise UsageError(
-                    f"--upstream {item!r}: expected NAME=http(s)://..., NAME one of {', '.join(DEFAULTS)}"
-                )
+                raise UsageError(f"--upstream {item!r}: expected NAME=http(s)://..., NAME one of {', '.join(DEFAULTS)}")
             urls[name] = value
         return cls({name: url.rstrip("/") for name, url in urls.items()})

@@ -140,7 +140,15 @@ def test_an_image_of_another_dockerfile_is_refused() -> None:
 
 def test_progress_keeps_each_vertex_duration() -> None:
     progress = BuildProgress()
-    for line in ("#5 [release-uv 2/2] RUN case", "#5 0.5 downloading", "#5 DONE 12.3s", "#6 [sandbox 1/6] RUN apt-get", "#6 CACHED", "#7 [internal] load", "#7 DONE 0s"):
+    for line in (
+        "#5 [release-uv 2/2] RUN case",
+        "#5 0.5 downloading",
+        "#5 DONE 12.3s",
+        "#6 [sandbox 1/6] RUN apt-get",
+        "#6 CACHED",
+        "#7 [internal] load",
+        "#7 DONE 0s",
+    ):
         progress.feed(line)
     assert [(v.state, v.seconds) for v in progress.vertices.values()] == [("done", 12.3), ("cached", 0.0), ("done", 0.0)]
 
@@ -163,7 +171,18 @@ def test_json_shape_and_shares() -> None:
     assert set(data) == {"schema", "platform", "image", "profile", "build", "totals", "attribution", "notes", "parts"}
     assert data["totals"]["bytes"] == data["image"]["bytes"] == sum(p["bytes"] for p in data["parts"])
     assert sum(p["share_bytes"] for p in data["parts"]) == pytest.approx(1.0, abs=1e-3)
-    assert set(data["parts"][0]) == {"name", "kind", "tools", "seconds", "bytes", "steps", "cached_steps", "note", "share_bytes", "share_seconds"}
+    assert set(data["parts"][0]) == {
+        "name",
+        "kind",
+        "tools",
+        "seconds",
+        "bytes",
+        "steps",
+        "cached_steps",
+        "note",
+        "share_bytes",
+        "share_seconds",
+    }
 
 
 def test_compare_shows_a_dropped_tool_and_the_shared_part_it_left(tmp_path: Path) -> None:
@@ -216,7 +235,10 @@ def test_sizes_are_shown_in_decimal_units(size: int, sign: bool, shown: str) -> 
 def test_size_note_says_what_the_engines_size_means() -> None:
     parts = attribute(LAYOUT, STEPS, HISTORY)[0]
     classic = report(parts)
-    assert classic.size_note() == f"the parts add up to {classic.total_bytes} bytes; the engine reports the image as {classic.total_bytes} (+0)"
+    assert (
+        classic.size_note()
+        == f"the parts add up to {classic.total_bytes} bytes; the engine reports the image as {classic.total_bytes} (+0)"
+    )
     containerd = CostReport("t", "i", "default", "buildx", "containerd", 1000, 1.0, False, parts)
     assert "reports the image's compressed content (1000 bytes) instead" in containerd.size_note()
     unknown = CostReport("t", "i", "default", "buildx", "unknown", 1000, 1.0, False, parts)

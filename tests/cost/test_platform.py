@@ -47,7 +47,9 @@ def test_the_report_names_its_platform_in_every_form() -> None:
     assert json.loads(report(found.parts, platform="").to_json())["platform"] == "unknown"
 
 
-@pytest.mark.parametrize("platforms", [("--platform", "linux/amd64,linux/arm64"), ("--platform", "linux/amd64", "--platform", "linux/arm64")])
+@pytest.mark.parametrize(
+    "platforms", [("--platform", "linux/amd64,linux/arm64"), ("--platform", "linux/amd64", "--platform", "linux/arm64")]
+)
 def test_several_platforms_are_a_usage_error(spec: Path, capsys: pytest.CaptureFixture[str], platforms: tuple[str, ...]) -> None:
     assert main(["--spec", str(spec), "cost", *platforms]) == 2
     err = capsys.readouterr().err
@@ -99,7 +101,9 @@ def test_the_markdown_from_a_saved_report_shows_what_changed_for_a_pull_request(
     data["parts"] = [part for part in data["parts"] if part["name"] != "hello"]
     old = load(saved(tmp_path, before, "before.json"))
     changes = compare(old, data)
-    text = show.compare_markdown(changes, before.total_bytes, after.total_bytes - after_parts["hello"].bytes, after.platform, compare_note(old, after))
+    text = show.compare_markdown(
+        changes, before.total_bytes, after.total_bytes - after_parts["hello"].bytes, after.platform, compare_note(old, after)
+    )
     lines = text.splitlines()
     assert lines[0] == "### Image cost change (linux/arm64)"
     table = lines[lines.index("| part | status | size before | after | change | time before | after | change |") :]

@@ -88,7 +88,7 @@ def test_count_steps_matches_what_buildkit_numbers() -> None:
     dockerfile = (
         "# comment\nFROM local/debian:bookworm AS base\nRUN a \\\n && b\n\n"
         "FROM base AS s1\nWORKDIR /x\nRUN c\n\n"
-        "FROM base AS final\nCOPY --from=s1 /x /x\nENV A=1\nCMD [\"x\"]\n"
+        'FROM base AS final\nCOPY --from=s1 /x /x\nENV A=1\nCMD ["x"]\n'
     )
     # FROM image (1) + RUN (1) | WORKDIR + RUN (2) | COPY (1); FROM <stage> is not a step
     assert count_steps(dockerfile) == 5
@@ -109,7 +109,9 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
     # the spec's release tool runs the generator's install script: it travels along, and so
     # does the image's SBOM
-    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", "files/sandbox-install-release", "sandbox-sbom.cdx.json"]
+    assert (
+        listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", "files/sandbox-install-release", "sandbox-sbom.cdx.json"]
+    )
     assert (context / "files" / "conf" / "zshrc").read_text() == "export A=1\n"
     assert (context / "files" / "sandbox-install-release").read_bytes() == generator_script("sandbox-install-release").read_bytes()
     assert os.access(context / "files" / "sandbox-install-release", os.X_OK)
@@ -135,7 +137,9 @@ def test_context_refuses_a_file_in_the_place_of_a_generator_script(tmp_path: Pat
 
 
 # files/escape is a symlink out of the spec's directory (the loader already refuses "..")
-@pytest.mark.parametrize(("src", "message"), [("files/nope", r"files/nope does not exist"), ("files/escape", "outside the spec's directory")])
+@pytest.mark.parametrize(
+    ("src", "message"), [("files/nope", r"files/nope does not exist"), ("files/escape", "outside the spec's directory")]
+)
 def test_context_refuses_a_missing_or_outside_file(tmp_path: Path, src: str, message: str) -> None:
     spec_dir = tmp_path / "project"
     (spec_dir / "files").mkdir(parents=True)
@@ -170,20 +174,31 @@ def _recording_cli(tmp_path: Path, *, buildx: bool) -> tuple[str, Path]:
 def test_build_arguments_buildx_and_builtin(tmp_path: Path) -> None:
     cli, record = _recording_cli(tmp_path, buildx=True)
     options = BuildOptions(
-        tag="x:y", platforms=("linux/arm64",), no_cache=True, network="host", builder="ci",
-        cache_from=("type=local,src=/c",), cache_to="type=local,dest=/d,mode=max",
+        tag="x:y",
+        platforms=("linux/arm64",),
+        no_cache=True,
+        network="host",
+        builder="ci",
+        cache_from=("type=local,src=/c",),
+        cache_to="type=local,dest=/d,mode=max",
     )
     args = {"SANDBOX_VERSION": "1", "A": 'quote " and $x'}
     assert run_build(DockerClient(cli=cli), tmp_path, options, args).mode == "buildx"
     argv = record.read_text().splitlines()
     assert argv[:3] == ["DOCKER_BUILDKIT=", "buildx", "build"]
     pairs = set(itertools.pairwise(argv))
-    for pair in [("--platform", "linux/arm64"), ("--network", "host"), ("--tag", "x:y"), ("--builder", "ci"),
-                 ("--build-arg", 'A=quote " and $x'), ("--cache-from", "type=local,src=/c"),
-                 ("--cache-to", "type=local,dest=/d,mode=max"), ("--progress", "plain")]:
+    for pair in [
+        ("--platform", "linux/arm64"),
+        ("--network", "host"),
+        ("--tag", "x:y"),
+        ("--builder", "ci"),
+        ("--build-arg", 'A=quote " and $x'),
+        ("--cache-from", "type=local,src=/c"),
+        ("--cache-to", "type=local,dest=/d,mode=max"),
+        ("--progress", "plain"),
+    ]:
         assert pair in pairs, pair
     assert "--no-cache" in argv and "--load" in argv and argv[-1] == str(tmp_path)
-
 
     with pytest.raises(UsageError, match="would be read by docker as an option"):
         run_build(DockerClient(cli=cli), tmp_path, BuildOptions(tag="--push"), {})
@@ -294,12 +309,12 @@ def hanging() -> HangingServer:
 
 
 @pytest.mark.docker
-def test_build_over_its_timeout_is_stopped(docker_client: DockerClient, base_image: str, tmp_path: Path, hanging: HangingServer, unique_name: str) -> None:
+def test_build_over_its_timeout_is_stopped(
+    docker_client: DockerClient, base_image: str, tmp_path: Path, hanging: HangingServer, unique_name: str
+) -> None:
     spec = write_hang_spec(tmp_path, hanging.url, base_image)
     started = time.monotonic()
-    result = sandbox(
-        "--spec", spec, "build", "--regenerate", "--network", "host", "--tag", unique_name, "--timeout", "20", timeout=300
-    )
+    result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", unique_name, "--timeout", "20", timeout=300)
     elapsed = time.monotonic() - started
     assert result.returncode == 3, result.stderr
     assert f"docker build of {unique_name} did not finish within 20 s and was stopped" in result.stderr
@@ -308,7 +323,9 @@ def test_build_over_its_timeout_is_stopped(docker_client: DockerClient, base_ima
 
 
 @pytest.mark.docker
-def test_timeout_error_from_run_build_leaves_no_process(docker_client: DockerClient, base_image: str, tmp_path: Path, unique_name: str) -> None:
+def test_timeout_error_from_run_build_leaves_no_process(
+    docker_client: DockerClient, base_image: str, tmp_path: Path, unique_name: str
+) -> None:
     context = small_context(tmp_path, f"FROM {base_image}\nRUN sleep 120 # {unique_name}\n")
     with pytest.raises(DockerTimeout) as caught:
         run_build(docker_client, context, BuildOptions(tag=unique_name, timeout=8, no_cache=True), {})

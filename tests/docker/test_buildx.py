@@ -88,7 +88,9 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def _build(engine: Engine, project: PlatformProject, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     def once() -> subprocess.CompletedProcess[str]:
-        return sandbox("--spec", project.spec, "build", "--network", "host", *args, timeout=BUILD_TIMEOUT, env={**_env(engine), **(env or {})})
+        return sandbox(
+            "--spec", project.spec, "build", "--network", "host", *args, timeout=BUILD_TIMEOUT, env={**_env(engine), **(env or {})}
+        )
 
     result = once()
     if result.returncode != 0 and "--push" in args and lost_tag_race(result.stderr):
@@ -229,7 +231,9 @@ def test_cost_of_the_arm64_image_adds_up_and_says_its_platform(modern: Engine, p
         assert abs(total - blocks) <= COST_TOLERANCE * blocks, f"parts {total} B, the layer archives' files in blocks {blocks} B"
         # the saved arm64 report: an amd64 comparison is refused before any build, an arm64 one
         # (all steps from the cache) shows the change in Markdown naming the platform
-        refused = sandbox("--spec", project.spec, "cost", "--platform", "linux/amd64", "--tag", tag, "--compare", saved, timeout=120, env=env)
+        refused = sandbox(
+            "--spec", project.spec, "cost", "--platform", "linux/amd64", "--tag", tag, "--compare", saved, timeout=120, env=env
+        )
         assert refused.returncode == 2 and f"that report is for {data['platform']}, this one for linux/amd64" in refused.stderr
         again = sandbox(
             "--spec", project.spec, "cost", "--network", "host", "--platform", "linux/arm64",

@@ -39,7 +39,7 @@ NOT_RUNNING_WORDINGS = {
     "windows pipe, 20-24": "error during connect: This error may indicate that the docker daemon is not running.: "
     'Get "http://%2F%2F.%2Fpipe%2Fdocker_engine/v1.24/version": open //./pipe/docker_engine: '
     "The system cannot find the file specified.",
-    "windows desktop pipe, 25-28": "error during connect: Get \"http://%2F%2F.%2Fpipe%2FdockerDesktopLinuxEngine/v1.46/version\": "
+    "windows desktop pipe, 25-28": 'error during connect: Get "http://%2F%2F.%2Fpipe%2FdockerDesktopLinuxEngine/v1.46/version": '
     "open //./pipe/dockerDesktopLinuxEngine: The system cannot find the file specified.",
     "29 unix": "failed to connect to the docker API at unix:///var/run/docker.sock; check if the path is correct and if "
     "the daemon is running: dial unix /var/run/docker.sock: connect: no such file or directory",
@@ -86,7 +86,7 @@ OTHER_WORDINGS = {
     "#7 0.513 dial unix /run/app.sock: connect: connection refused\n"
     "#7 ERROR: executor failed running [/bin/sh -c curl http://127.0.0.1:9/]: exit code: 7",
     "step output, error box": "------\n > [2/2] RUN go run probe.go:\n0.734 dial unix /run/app.sock: connect: permission denied\n"
-    "------\nERROR: failed to solve: process \"/bin/sh -c go run probe.go\" did not complete successfully: exit code: 1",
+    '------\nERROR: failed to solve: process "/bin/sh -c go run probe.go" did not complete successfully: exit code: 1',
     "file permission in a step": "open /home/opencode/.cache: permission denied",
 }
 

@@ -185,7 +185,9 @@ def test_output_that_is_not_utf8(tmp_path: Path) -> None:
     showing it (and is still an error of ours, not a traceback)."""
     ok = _write_script(tmp_path / "ok", "#!/bin/sh\nprintf 'out \\377\\376\\n'\n")
     assert DockerClient(cli=str(ok)).run_cli(["x"]) == "out \ufffd\ufffd"
-    assert list(DockerClient(cli=str(ok)).stream(lambda whales: whales.image.pull("x", stream_logs=True), timeout=5)) == ["out \ufffd\ufffd"]
+    assert list(DockerClient(cli=str(ok)).stream(lambda whales: whales.image.pull("x", stream_logs=True), timeout=5)) == [
+        "out \ufffd\ufffd"
+    ]
     bad = _write_script(tmp_path / "bad", "#!/bin/sh\nprintf 'err \\303\\050\\n' >&2\nexit 1\n")
     with pytest.raises(DockerError, match="not UTF-8"):
         DockerClient(cli=str(bad)).run_cli(["x"])
@@ -226,7 +228,9 @@ def test_failed_command_raises_the_cli_message(docker_client: DockerClient, uniq
 
 
 @pytest.mark.docker
-def test_timeout_on_a_real_container_removes_nothing_but_stops_the_cli(docker_client: DockerClient, base_image: str, unique_name: str) -> None:
+def test_timeout_on_a_real_container_removes_nothing_but_stops_the_cli(
+    docker_client: DockerClient, base_image: str, unique_name: str
+) -> None:
     try:
         started = time.monotonic()
         with pytest.raises(DockerTimeout, match="docker container run did not finish within 2 s"):
@@ -282,7 +286,7 @@ def _as_nobody(tmp_path: Path, cli: str, docker_unavailable) -> Path:
     home.chmod(0o777)
     return _write_script(
         tmp_path / "docker-as-nobody",
-        f"#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME={home} {cli} \"$@\"\n",
+        f'#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME={home} {cli} "$@"\n',
     )
 
 
@@ -303,15 +307,17 @@ def test_socket_not_permitted_is_permission_denied(
 
 
 @pytest.mark.docker
-def test_pre_23_cli_mode_is_builtin(default_engine_only: DockerClient, cli_20: str, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pre_23_cli_mode_is_builtin(
+    default_engine_only: DockerClient, cli_20: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed buildx
     assert DockerClient(cli=cli_20).buildkit_mode() == "builtin"
 
 
 @pytest.mark.docker
-def test_cli_23_or_newer_without_the_plugin_is_refused(default_engine_only: DockerClient, cli_28: str, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch, docker_unavailable) -> None:
+def test_cli_23_or_newer_without_the_plugin_is_refused(
+    default_engine_only: DockerClient, cli_28: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, docker_unavailable
+) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed plugins either
     client = DockerClient(cli=cli_28)
     if client.buildx_version() is not None:
@@ -325,8 +331,9 @@ def test_cli_23_or_newer_without_the_plugin_is_refused(default_engine_only: Dock
 
 @pytest.mark.docker
 @pytest.mark.parametrize("which", ["20.10", "28.x"])
-def test_the_plugin_is_preferred_when_present(default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_plugin_is_preferred_when_present(
+    default_engine_only: DockerClient, cli_20: str, cli_28: str, which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The CLI discovers a plugin in $DOCKER_CONFIG/cli-plugins; a stand-in buildx answers
     `version`, which is all buildkit_mode asks of it."""
     plugins = tmp_path / "cli-plugins"
@@ -395,7 +402,7 @@ def test_a_stream_left_early_stops_the_cli_and_what_it_started(tmp_path: Path) -
 
 
 def test_an_answer_python_on_whales_cannot_read_is_a_docker_error(tmp_path: Path) -> None:
-    cli = _write_script(tmp_path / "odd", "#!/bin/sh\necho '{\"Client\": 12, \"Server\": [1, 2]}'\n")
+    cli = _write_script(tmp_path / "odd", '#!/bin/sh\necho \'{"Client": 12, "Server": [1, 2]}\'\n')
     with pytest.raises(DockerError, match="answer could not be read"):
         DockerClient(cli=str(cli)).server_version()
     garbage = _write_script(tmp_path / "garbage", "#!/bin/sh\necho 'not json at all'\n")

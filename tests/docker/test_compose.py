@@ -38,9 +38,12 @@ def compose_config(compose_cli: list[str], tmp_path: Path, **env: str) -> dict[s
     (project / "secrets" / "opencode-password").write_text(DUMMY_PASSWORD + "\n")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "COMPOSE_"))}
     result = subprocess.run(
-        [*compose_cli, "-f", str(project / "compose.yaml"), "--project-directory", str(project),
-         "config", "--format", "json"],
-        capture_output=True, text=True, timeout=60, check=False, env={**environ, **env},
+        [*compose_cli, "-f", str(project / "compose.yaml"), "--project-directory", str(project), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**environ, **env},
     )
     assert result.returncode == 0, result.stderr
     # No warning either: an obsolete `version:` key or an unset variable would show up here.
@@ -56,9 +59,7 @@ def service(config: dict[str, Any]) -> dict[str, Any]:
 
 def test_web_ui_published_on_loopback_only(compose_cli: list[str], tmp_path: Path) -> None:
     ports = service(compose_config(compose_cli, tmp_path))["ports"]
-    assert [(p["host_ip"], str(p["published"]), p["target"], p["protocol"]) for p in ports] == [
-        ("127.0.0.1", "3000", 3000, "tcp")
-    ]
+    assert [(p["host_ip"], str(p["published"]), p["target"], p["protocol"]) for p in ports] == [("127.0.0.1", "3000", 3000, "tcp")]
     moved = service(compose_config(compose_cli, tmp_path, SANDBOX_HOST_PORT="8123"))["ports"]
     assert [(p["host_ip"], str(p["published"]), p["target"]) for p in moved] == [("127.0.0.1", "8123", 3000)]
 

@@ -108,12 +108,16 @@ def test_compare_shows_what_dropping_uv_and_its_tool_saves(report, tmp_path: Pat
     tag = f"local/sandbox-cost-compare:{uuid.uuid4().hex[:12]}"
     uv_bytes = parts(data)["uv"]["bytes"]
     try:
-        result = sandbox("--spec", changed, "cost", "--regenerate", "--network", "host", "--tag", tag, "--markdown", "--compare", saved, timeout=1200)
+        result = sandbox(
+            "--spec", changed, "cost", "--regenerate", "--network", "host", "--tag", tag, "--markdown", "--compare", saved, timeout=1200
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         lines = result.stdout.splitlines()
         # the change first (a pull request body's reader came for that), then the report
         assert lines[0] == f"### Image cost change ({data['platform']})"
-        assert next(line for line in lines if line.startswith("### Image cost: ")).startswith("### Image cost: `local/sandbox-cost-compare:")
+        assert next(line for line in lines if line.startswith("### Image cost: ")).startswith(
+            "### Image cost: `local/sandbox-cost-compare:"
+        )
         uv_row = next(line for line in lines if line.startswith("| uv | removed |"))
         assert f"| {human(-uv_bytes)} |" in uv_row
         table = sandbox("--spec", changed, "cost", "--network", "host", "--tag", tag, "--compare", saved, timeout=1200)
@@ -121,8 +125,20 @@ def test_compare_shows_what_dropping_uv_and_its_tool_saves(report, tmp_path: Pat
         assert "what the spec change costs" in table.stdout and "removed" in table.stdout
         # --platform naming the engine's own platform: on 20.10 the built-in BuildKit's --platform
         as_json = sandbox(
-            "--spec", changed, "cost", "--network", "host", "--platform", data["platform"], "--tag", tag, "--json", "--compare", saved, timeout=1200,
-        )  # fmt: skip
+            "--spec",
+            changed,
+            "cost",
+            "--network",
+            "host",
+            "--platform",
+            data["platform"],
+            "--tag",
+            tag,
+            "--json",
+            "--compare",
+            saved,
+            timeout=1200,
+        )
         assert as_json.returncode == 0, as_json.stdout + as_json.stderr
         compared = json.loads(as_json.stdout)
         assert compared["platform"] == data["platform"] and compared["build"]["mode"] == data["build"]["mode"]

@@ -37,8 +37,7 @@ def write_goproxy(root: Path) -> None:
     sources = {"go.mod": f"module {MODULE}\n\ngo 1.19\n"}
     for name in COMMANDS:
         sources[f"cmd/{name}/main.go"] = (
-            'package main\n\nimport (\n\t"fmt"\n\t"runtime"\n)\n\n'
-            f'func main() {{ fmt.Println("{name}", runtime.GOOS, runtime.GOARCH) }}\n'
+            f'package main\n\nimport (\n\t"fmt"\n\t"runtime"\n)\n\nfunc main() {{ fmt.Println("{name}", runtime.GOOS, runtime.GOARCH) }}\n'
         )
     publish_go_module(root, MODULE, VERSION, sources)
 

@@ -30,8 +30,9 @@ def _statuses(report_dict: dict) -> dict[str, str]:
 
 
 @pytest.mark.docker
-def test_healthy_engine_and_pre_23_cli(default_engine_only: DockerClient, cli_20: str, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_healthy_engine_and_pre_23_cli(
+    default_engine_only: DockerClient, cli_20: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))  # no user-installed buildx
     code, out, err = _run(capsys, "--docker-cli", cli_20)
     assert code == 0, out + err
@@ -46,8 +47,7 @@ def test_healthy_engine_and_pre_23_cli(default_engine_only: DockerClient, cli_20
 
 
 @pytest.mark.docker
-def test_json_output_and_disk_of_the_data_root(default_engine_only: DockerClient, cli_20: str,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_output_and_disk_of_the_data_root(default_engine_only: DockerClient, cli_20: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "--docker-cli", cli_20, "--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] is True
@@ -62,9 +62,9 @@ def test_json_output_and_disk_of_the_data_root(default_engine_only: DockerClient
 
 
 @pytest.mark.docker
-def test_cli_without_the_plugin_fails_with_the_install_hint(default_engine_only: DockerClient, cli_28: str, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_the_plugin_fails_with_the_install_hint(
+    default_engine_only: DockerClient, cli_28: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     code, out, err = _run(capsys, "--docker-cli", cli_28)
     assert code == 1
@@ -97,7 +97,7 @@ def test_socket_not_permitted(default_engine_only: DockerClient, cli_20: str, tm
     home.mkdir(mode=0o777)
     home.chmod(0o777)
     wrapper = tmp_path / "docker-as-nobody"
-    wrapper.write_text(f"#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME={home} {cli_20} \"$@\"\n")
+    wrapper.write_text(f'#!/bin/sh\nexec setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME={home} {cli_20} "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     report = diagnose(DockerClient(cli=str(wrapper)))
     engine = next(c for c in report.checks if c.name == "engine")

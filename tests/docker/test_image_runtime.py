@@ -125,7 +125,19 @@ def start(docker_client: DockerClient, runtime_image: RuntimeImage) -> Iterator:
 
     def _start(*options: str, port: int = PORT, healthy: bool = True, command: tuple[str, ...] = ()) -> Container:
         name = f"sandbox-runtime-{uuid.uuid4().hex[:12]}"
-        args = ["run", "--detach", "--name", name, "--health-interval", "1s", "--publish", f"127.0.0.1::{port}", *options, runtime_image.tag, *command]
+        args = [
+            "run",
+            "--detach",
+            "--name",
+            name,
+            "--health-interval",
+            "1s",
+            "--publish",
+            f"127.0.0.1::{port}",
+            *options,
+            runtime_image.tag,
+            *command,
+        ]
         docker_cli(docker_client, args)
         container = Container(docker_client, name, port)
         started.append(container)
@@ -180,7 +192,9 @@ def test_default_run_is_healthy_and_asks_for_the_generated_password(start, volum
 
 
 @pytest.mark.docker
-def test_the_password_never_enters_the_config_the_argv_or_the_image(start, runtime_image: RuntimeImage, docker_client: DockerClient) -> None:
+def test_the_password_never_enters_the_config_the_argv_or_the_image(
+    start, runtime_image: RuntimeImage, docker_client: DockerClient
+) -> None:
     container = start()
     password = container.exec("cat", PASSWORD_STORE).strip()
     config = docker_cli(docker_client, ["inspect", container.name]).stdout

@@ -96,8 +96,18 @@ def test_smoke_test_passes(built: Built) -> None:
     result = sandbox("--spec", built.spec, "test", built.tag, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAIL" not in result.stdout and "STAND-IN" not in result.stdout
-    for row in ("tool hello: hello", "tool uv: uv --version", "tool semver: semver 1.2.3", "tool cowsay: cowsay -t moo",
-                "tool fixture: grep", "runs as uid 1000", "passwordless sudo", "setuid/setgid files", "SBOM at /usr/share/sandbox/sbom.cdx.json", "HEALTHCHECK healthy"):  # fmt: skip
+    for row in (
+        "tool hello: hello",
+        "tool uv: uv --version",
+        "tool semver: semver 1.2.3",
+        "tool cowsay: cowsay -t moo",
+        "tool fixture: grep",
+        "runs as uid 1000",
+        "passwordless sudo",
+        "setuid/setgid files",
+        "SBOM at /usr/share/sandbox/sbom.cdx.json",
+        "HEALTHCHECK healthy",
+    ):
         line = next((text for text in result.stdout.splitlines() if row in text), "")
         assert "PASS" in line, f"{row!r} did not pass:\n{result.stdout}"
     assert "all 14 smoke checks passed" in result.stdout

@@ -57,22 +57,29 @@ def test_registry_of_and_familiar_names(name: str, registry: str, short: str) ->
     ("message", "kind"),
     [
         ("Error response from daemon: toomanyrequests: You have reached your pull rate limit.", "transient"),
-        ("Error response from daemon: toomanyrequests: You have reached your pull rate limit. You may increase the "
-         "limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit", "transient"),
+        (
+            "Error response from daemon: toomanyrequests: You have reached your pull rate limit. You may increase the "
+            "limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit",
+            "transient",
+        ),
         ("Error response from daemon: received unexpected HTTP status: 503 Service Unavailable", "transient"),
         ("Error response from daemon: received unexpected HTTP status: 500 Internal Server Error", "transient"),
         ("Error response from daemon: received unexpected HTTP status: 502 Bad Gateway", "transient"),
-        ('Error response from daemon: Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
-         "transient"),
-        ('Error response from daemon: Get "https://registry-1.docker.io/v2/": net/http: request canceled while waiting '
-         "for connection (Client.Timeout exceeded while awaiting headers)", "transient"),
+        ('Error response from daemon: Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', "transient"),
+        (
+            'Error response from daemon: Get "https://registry-1.docker.io/v2/": net/http: request canceled while waiting '
+            "for connection (Client.Timeout exceeded while awaiting headers)",
+            "transient",
+        ),
         ('Error response from daemon: Get "https://ghcr.io/v2/": dial tcp: lookup ghcr.io: no such host', "transient"),
         ("docker pull did not finish within 600 s and was stopped", "transient"),
-        ("Error response from daemon: manifest for 127.0.0.1:5055/exp/none:v1 not found: manifest unknown: "
-         "manifest unknown", "permanent"),
-        ("Error response from daemon: pull access denied for prizz/nothing, repository does not exist or may require "
-         "'docker login': denied: requested access to the resource is denied", "permanent"),
-        ("Error response from daemon: Head \"https://ghcr.io/v2/prizz/x/manifests/latest\": unauthorized", "permanent"),
+        ("Error response from daemon: manifest for 127.0.0.1:5055/exp/none:v1 not found: manifest unknown: manifest unknown", "permanent"),
+        (
+            "Error response from daemon: pull access denied for prizz/nothing, repository does not exist or may require "
+            "'docker login': denied: requested access to the resource is denied",
+            "permanent",
+        ),
+        ('Error response from daemon: Head "https://ghcr.io/v2/prizz/x/manifests/latest": unauthorized', "permanent"),
     ],
 )
 def test_failure_kind(message: str, kind: str) -> None:
@@ -289,7 +296,10 @@ def test_unreachable_primary_is_retried_then_the_mirror_serves(
     assert result.registry == registry and result.reference == f"{mirror}:{pushed.tag}"
     assert result.digest == pushed.digest
     assert [(a.reference.split("/")[0], a.number, a.kind) for a in result.attempts] == [
-        (UNREACHABLE, 1, "transient"), (UNREACHABLE, 2, "transient"), (UNREACHABLE, 3, "transient"), (registry, 1, None)
+        (UNREACHABLE, 1, "transient"),
+        (UNREACHABLE, 2, "transient"),
+        (UNREACHABLE, 3, "transient"),
+        (registry, 1, None),
     ]
     assert "connection refused" in result.attempts[0].error
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0
@@ -326,7 +336,9 @@ def test_not_found_is_not_retried(docker_client: DockerClient, registry: str, pu
 
 
 @pytest.mark.docker
-@pytest.mark.parametrize(("status", "wording"), [(429, "toomanyrequests"), (503, "503 Service Unavailable"), (500, "500 Internal Server Error")])
+@pytest.mark.parametrize(
+    ("status", "wording"), [(429, "toomanyrequests"), (503, "503 Service Unavailable"), (500, "500 Internal Server Error")]
+)
 def test_rate_limits_and_server_errors_are_retried_on_the_same_registry(
     docker_client: DockerClient, fault_server: FaultServer, pushed: Pushed, pulled: list[str], status: int, wording: str
 ) -> None:
@@ -407,14 +419,17 @@ def _spec(tmp_path: Path, name: str, mirrors: list[str], digest: str | None = No
 
 @pytest.mark.docker
 def test_pull_command_falls_back_and_reports(
-    docker_client: DockerClient, registry: str, pushed: Pushed, pulled: list[str], tmp_path: Path,
+    docker_client: DockerClient,
+    registry: str,
+    pushed: Pushed,
+    pulled: list[str],
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     mirror = f"{registry}/{pushed.repository}"
     pulled.append(f"{mirror}:{pushed.tag}")
     spec = _spec(tmp_path, f"{UNREACHABLE}/{pushed.repository}", [mirror], digest=pushed.digest)
-    code = main(["--spec", str(spec), "pull", "--tag", pushed.tag, "--retry-delay", "0.01",
-                 "--docker-cli", docker_client.cli_path])
+    code = main(["--spec", str(spec), "pull", "--tag", pushed.tag, "--retry-delay", "0.01", "--docker-cli", docker_client.cli_path])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out == f"pulled {mirror}:{pushed.tag} from {registry} ({pushed.digest})\n"
@@ -423,8 +438,9 @@ def test_pull_command_falls_back_and_reports(
 
 
 @pytest.mark.docker
-def test_pull_command_failure_exit_code(docker_client: DockerClient, pushed: Pushed, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_pull_command_failure_exit_code(
+    docker_client: DockerClient, pushed: Pushed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = _spec(tmp_path, f"{UNREACHABLE}/{pushed.repository}", [f"127.0.0.1:2/{pushed.repository}"])
     code = main(["--spec", str(spec), "pull", "--tag", pushed.tag, "--tries", "2", "--retry-delay", "0"])
     err = capsys.readouterr().err

@@ -24,7 +24,15 @@ def smoke_spec_data(base_image: str) -> dict:
         {"name": "init", "method": "apt", "packages": ["tini"], "check": ["true"], "unpinned_reason": "test"},
         {"name": "present", "method": "apt", "packages": ["coreutils"], "check": ["ls", "--version"], "unpinned_reason": "test"},
         {"name": "absent", "method": "apt", "packages": ["jq"], "check": ["jq", "--version"], "unpinned_reason": "test"},
-        {"name": "off", "method": "apt", "packages": ["jq"], "check": ["false"], "enabled": False, "disabled_reason": "not built", "unpinned_reason": "test"},
+        {
+            "name": "off",
+            "method": "apt",
+            "packages": ["jq"],
+            "check": ["false"],
+            "enabled": False,
+            "disabled_reason": "not built",
+            "unpinned_reason": "test",
+        },
     ]
     data["user"] = {"name": "opencode", "uid": 1000, "gid": 1000, "shell": "/bin/bash", "sudo": True}
     data["runtime"] = {"init": "tini", "port": 8099}
@@ -90,7 +98,9 @@ def test_each_broken_promise_is_a_failed_row(docker_client: DockerClient, broken
 
 
 @pytest.mark.docker
-def test_cli_exits_1_with_a_table_and_removes_the_container(docker_client: DockerClient, broken_image: str, base_image: str, tmp_path: Path) -> None:
+def test_cli_exits_1_with_a_table_and_removes_the_container(
+    docker_client: DockerClient, broken_image: str, base_image: str, tmp_path: Path
+) -> None:
     spec = tmp_path / "sandbox.yaml"
     spec.write_text(dump(smoke_spec_data(base_image)))
     before = set(leftover_containers(docker_client))

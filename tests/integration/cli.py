@@ -27,9 +27,7 @@ def sandbox(
     plus ``env``. For what needs a process of its own (the console script, imports, signals,
     timeouts, hash seeds); ``sandbox_in_process`` says the same without the start-up."""
     environment = {**os.environ, **env} if env else None
-    return subprocess.run(
-        sandbox_command(*args), capture_output=True, text=True, timeout=timeout, check=False, env=environment, cwd=cwd
-    )
+    return subprocess.run(sandbox_command(*args), capture_output=True, text=True, timeout=timeout, check=False, env=environment, cwd=cwd)
 
 
 #: handlers a command may install (generator/docker/build.py does); put back after each run

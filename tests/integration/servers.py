@@ -186,7 +186,11 @@ def make_uv_release(releases: Path, version: str = UV_VERSION, arch: str = "amd6
     """uv's real Linux binary for ``arch``, taken from its PyPI wheel and packed like an upstream
     release; (asset name, sha256)."""
     machine = UV_MACHINES[arch]
-    wheel = fetch_pypi_file("uv", version, rf"uv-{re.escape(version)}-py3-none-manylinux_2_17_{machine}\.manylinux2014_{machine}(\.musllinux_1_1_{machine})?\.whl")
+    wheel = fetch_pypi_file(
+        "uv",
+        version,
+        rf"uv-{re.escape(version)}-py3-none-manylinux_2_17_{machine}\.manylinux2014_{machine}(\.musllinux_1_1_{machine})?\.whl",
+    )
     with zipfile.ZipFile(wheel) as archive:
         binary = archive.read(f"uv-{version}.data/scripts/uv")
     asset = f"uv-{version}-{machine}-unknown-linux-gnu.tar.gz"
@@ -241,9 +245,7 @@ def publish_npm(root: Path, base_url: str, name: str, version: str) -> dict:
     served = root / "npm-tarballs" / f"{name}-{version}.tgz"
     served.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(tarball, served)
-    version_doc = {
-        key: manifest[key] for key in ("name", "version", "bin", "engines", "dependencies", "license") if key in manifest
-    }
+    version_doc = {key: manifest[key] for key in ("name", "version", "bin", "engines", "dependencies", "license") if key in manifest}
     version_doc["dist"] = {
         "tarball": f"{base_url}/npm-tarballs/{served.name}",
         "integrity": dist["integrity"],

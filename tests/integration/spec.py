@@ -20,7 +20,7 @@ HOME = f"/home/{USER}"
 PORT = 8080
 
 #: values whose quotes, backslashes and $VARs must come back byte-identical from docker inspect
-TRICKY_ENV = 'say "hi" \\ back\\slash $HOME ${PATH} $(id) `id` \'single\' 100%'
+TRICKY_ENV = "say \"hi\" \\ back\\slash $HOME ${PATH} $(id) `id` 'single' 100%"
 TRICKY_LABEL = 'a "quoted" \\ label with $USER and ${HOME} and \\$escaped'
 LABEL_KEY = "org.example.tricky"
 

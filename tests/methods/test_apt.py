@@ -94,7 +94,14 @@ def test_consecutive_apt_tools_share_one_run_with_one_update():
     packages, cleanup = script.split("--no-install-recommends", 1)[1].split("&&")
     assert [w.strip("'") for w in packages.split()] == ["zsh", "tini", "git", "jq=1.7.1-3build1", "tree=2.1.*"]
     # the logs that record the time of the build do not stay in the image
-    assert cleanup.split() == ["rm", "-rf", "/var/log/apt/*", "/var/log/dpkg.log", "/var/log/alternatives.log", "/var/cache/ldconfig/aux-cache"]
+    assert cleanup.split() == [
+        "rm",
+        "-rf",
+        "/var/log/apt/*",
+        "/var/log/dpkg.log",
+        "/var/log/alternatives.log",
+        "/var/cache/ldconfig/aux-cache",
+    ]
     # each tool is still named above the RUN, with its packages
     lines = rendered.text.splitlines()
     start = lines.index("# apt tools, all in one RUN (one `apt-get update`, one dpkg run):")
@@ -108,17 +115,22 @@ def test_consecutive_apt_tools_share_one_run_with_one_update():
 
 def test_every_vendor_repo_is_set_up_before_the_one_update():
     repo_a = {"url": "https://a.example.com/debian", "suite": "stable", "key_url": "https://a.example.com/key.asc", "key_sha256": SHA_A}
-    repo_b = {"url": "https://b.example.com/apt", "suite": "main", "key_url": "https://b.example.com/key.gpg",
-              "key_unverified": "vendor B publishes no digest"}
-    rendered = render_data(spec_data(
-        tool_data("apt", repo=repo_a),
-        {"name": "bee", "method": "apt", "packages": ["bee=1.0-1"], "repo": repo_b},
-    ))
+    repo_b = {
+        "url": "https://b.example.com/apt",
+        "suite": "main",
+        "key_url": "https://b.example.com/key.gpg",
+        "key_unverified": "vendor B publishes no digest",
+    }
+    rendered = render_data(
+        spec_data(
+            tool_data("apt", repo=repo_a),
+            {"name": "bee", "method": "apt", "packages": ["bee=1.0-1"], "repo": repo_b},
+        )
+    )
     (run,) = _apt_runs(rendered)
     script = run.value[0]
     update = script.index("apt-get update")
-    for needed in ("signed-by=/etc/apt/keyrings/jq.asc", "signed-by=/etc/apt/keyrings/bee.gpg",
-                   f"{SHA_A}  /etc/apt/keyrings/jq.asc"):
+    for needed in ("signed-by=/etc/apt/keyrings/jq.asc", "signed-by=/etc/apt/keyrings/bee.gpg", f"{SHA_A}  /etc/apt/keyrings/jq.asc"):
         assert needed in script and script.index(needed) < update
     assert script.count("sha256sum --check") == 1
     assert "# Repository key of bee not checked by digest: vendor B publishes no digest" in rendered.text
@@ -145,8 +157,12 @@ def test_vendor_repo_is_trusted_only_through_signed_by_and_key_digest():
 
 
 def test_unverified_repo_key_is_flagged_in_a_comment():
-    repo = {"url": "https://apt.example.com/debian", "suite": "stable", "key_url": "https://apt.example.com/key.gpg",
-            "key_unverified": "vendor rotates the key monthly"}
+    repo = {
+        "url": "https://apt.example.com/debian",
+        "suite": "stable",
+        "key_url": "https://apt.example.com/key.gpg",
+        "key_unverified": "vendor rotates the key monthly",
+    }
     rendered = render_data(spec_data(tool_data("apt", repo=repo)))
     assert "# Repository key of jq not checked by digest: vendor rotates the key monthly" in rendered.text
     (run,) = [r for r in _apt_runs(rendered) if "jq=" in r.value[0]]

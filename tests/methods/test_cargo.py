@@ -30,7 +30,9 @@ def test_builder_image_must_not_move():
 
 
 def test_renders_a_locked_build_in_a_builder_stage_and_copies_only_binaries():
-    rendered = render_data(spec_data(tool_data("cargo", crate="tokei-cli")), )
+    rendered = render_data(
+        spec_data(tool_data("cargo", crate="tokei-cli")),
+    )
     stages = rendered.stages()
     stage = stages["cargo-tokei"]
     assert stage[0].value == ("rust:1.94.1-bookworm", "AS", "cargo-tokei")

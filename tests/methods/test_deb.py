@@ -234,11 +234,7 @@ def test_the_install_step_lets_apt_resolve_the_dependencies(tmp_path, served):
     assert run_fetch(rendered, out, "amd64").returncode == 0
     install, flags = install_run(rendered)
     mount = dict(p.split("=", 1) for p in next(f for f in flags if "type=bind" in f).removeprefix("--mount=").split(","))
-    script = (
-        install.replace(mount["target"], str(out))
-        .replace("apt-get update", "true")
-        .replace("apt-get install", "apt-get install -s")
-    )
+    script = install.replace(mount["target"], str(out)).replace("apt-get update", "true").replace("apt-get install", "apt-get install -s")
     result = subprocess.run(["bash", "-o", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     planned = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("Inst ")]
@@ -270,8 +266,11 @@ _BASELINE = _structure(render(deb_tool(description="a demo", note="from the vend
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(field=st.sampled_from(_FIELDS), value=st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
-    ["x; id", "$(id)", "`id`", "a\nRUN id", "a' b", 'a" b', "a\\", "{version}; id", "https://e.com/a b.deb", "x && id"]))
+@given(
+    field=st.sampled_from(_FIELDS),
+    value=st.text(st.characters(codec="utf-8"), max_size=40)
+    | st.sampled_from(["x; id", "$(id)", "`id`", "a\nRUN id", "a' b", 'a" b', "a\\", "{version}; id", "https://e.com/a b.deb", "x && id"]),
+)
 def test_any_string_in_a_deb_field_is_refused_or_changes_nothing_but_itself(field, value):
     tool = deb_tool(description="a demo", note="from the vendor")
     tool[field] = value

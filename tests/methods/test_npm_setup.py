@@ -29,8 +29,7 @@ def test_setup_must_be_a_list_of_words():
 
 
 def test_setup_runs_after_the_install_with_its_arguments(tmp_path):
-    tool = tool_data("npm", name="gsd", package="get-shit-done-cc", version="1.42.3",
-                     setup=["get-shit-done-cc", "--opencode", "--global"])
+    tool = tool_data("npm", name="gsd", package="get-shit-done-cc", version="1.42.3", setup=["get-shit-done-cc", "--opencode", "--global"])
     assert load(spec_data(tool)).tools[1].setup == ["get-shit-done-cc", "--opencode", "--global"]
     script = _npm_run(render_data(spec_data(tool)), "get-shit-done-cc@1.42.3")
     bin_dir = tmp_path / "bin"

@@ -116,8 +116,16 @@ def test_rendered_run_installs_with_a_matching_digest(archive, tmp_path):
     assert result.returncode == 0, result.stderr
     args = (tmp_path / "rustup-args").read_text().split()
     assert args == [
-        "-y", "--no-modify-path", "--profile", "minimal", "--default-toolchain", "1.94.1",
-        "--component", "clippy,rustfmt", "--default-host", "x86_64-unknown-linux-gnu",
+        "-y",
+        "--no-modify-path",
+        "--profile",
+        "minimal",
+        "--default-toolchain",
+        "1.94.1",
+        "--component",
+        "clippy,rustfmt",
+        "--default-host",
+        "x86_64-unknown-linux-gnu",
     ]
 
 

@@ -44,8 +44,7 @@ def test_audit_lists_each_exception_with_the_spec_reason(tmp_path, upstream, san
         ("bare", "unverified"): "upstream publishes no checksums; no digest in sandbox.lock for amd64, arm64",
         ("installer", "script"): "runs the upstream installer script; UNVERIFIED: upstream publishes no checksum "
         "for the script; no digest in sandbox.lock for script",
-        ("image ubuntu:24.04", "no-digest"): "pulled by tag: no digest in sandbox.lock; "
-        "run `sandbox lock` where upstream is reachable",
+        ("image ubuntu:24.04", "no-digest"): "pulled by tag: no digest in sandbox.lock; run `sandbox lock` where upstream is reachable",
     }
     strict = sandbox(spec, "audit", "--strict")
     assert strict.code == 1

@@ -85,7 +85,9 @@ def test_sbom_component(url, purl):
 
 
 def test_outdated_asks_github_releases_for_a_release_asset(tmp_path, upstream, sandbox):
-    upstream.github_releases("example/demo", [{"tag_name": "v1.1.0", "published_at": iso(10)}, {"tag_name": "v1.0.0", "published_at": iso(90)}])
+    upstream.github_releases(
+        "example/demo", [{"tag_name": "v1.1.0", "published_at": iso(10)}, {"tag_name": "v1.0.0", "published_at": iso(90)}]
+    )
     spec = write_spec(tmp_path, deb_tool(release_url(upstream)))
 
     rows = json.loads(sandbox(spec, "outdated", "demo", "--json").out)

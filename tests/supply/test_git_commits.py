@@ -161,9 +161,7 @@ def test_min_age_with_no_commit_old_enough_changes_nothing(tmp_path, upstream, s
 
 def test_a_pin_newer_than_the_eligible_commit_is_not_moved_back(tmp_path, upstream, sandbox):
     # plugins is pinned to its oldest commit here; history says the pin is newer than what min-age allows
-    upstream.github_commits(
-        "example/plugins", [(PLUGINS_NEW, iso(1)), (PLUGINS_OLD, iso(3)), (PLUGINS_MID, iso(30))], branch="trunk"
-    )
+    upstream.github_commits("example/plugins", [(PLUGINS_NEW, iso(1)), (PLUGINS_OLD, iso(3)), (PLUGINS_MID, iso(30))], branch="trunk")
     spec = _git_spec(upstream, tmp_path)
 
     result = sandbox(spec, "update", "--dry-run", "--min-age", "7d", "plugins")

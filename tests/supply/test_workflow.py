@@ -78,8 +78,18 @@ def _job() -> dict:
 
 def _cost_reports(tmp_path: Path) -> tuple[CostReport, CostReport]:
     """Two real reports of the cost tests' layout: before, and after an update that grew uv."""
-    before = CostReport("sandbox:latest", "sha256:a", "default", "buildx", "classic", 0, 60.0, False,
-                        attribute(LAYOUT, STEPS, HISTORY)[0], platform="linux/amd64")  # fmt: skip
+    before = CostReport(
+        "sandbox:latest",
+        "sha256:a",
+        "default",
+        "buildx",
+        "classic",
+        0,
+        60.0,
+        False,
+        attribute(LAYOUT, STEPS, HISTORY)[0],
+        platform="linux/amd64",
+    )
     grown = [Layer(layer.created_by, 80_000 if layer.size == 50_000 else layer.size) for layer in HISTORY]
     after = replace(before, parts=attribute(LAYOUT, STEPS, grown)[0])
     return before, after
@@ -89,8 +99,14 @@ def _run_step(step: dict, cwd: Path, env: dict[str, str]) -> subprocess.Complete
     # GitHub runs a run block with bash -e -o pipefail; ${{ }} expressions are not in these steps
     assert "${{" not in step["run"]
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=cwd,
-                          env={"HOME": os.environ.get("HOME", "/tmp"), "PATH": path, **env}, capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env={"HOME": os.environ.get("HOME", "/tmp"), "PATH": path, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_cost_steps_are_opt_in_and_bounded_inside_the_jobs_time():
@@ -171,7 +187,11 @@ def test_the_pull_request_body_holds_the_cost_diff_or_says_why_not(tmp_path: Pat
     # the staged change is what the diff section shows (the commit comes in the next step)
     assert "sandbox.yaml | 2 +-" in without
     old, new = _cost_reports(tmp_path)
-    markdown = show.compare_markdown(compare(old.as_dict(), new.as_dict()), old.total_bytes, new.total_bytes, new.platform) + "\n" + show.markdown(new)
+    markdown = (
+        show.compare_markdown(compare(old.as_dict(), new.as_dict()), old.total_bytes, new.total_bytes, new.platform)
+        + "\n"
+        + show.markdown(new)
+    )
     (temp / "cost-diff.md").write_text(markdown)
     text = body()
     heading = "## Cost changes (`sandbox cost --compare`, linux/amd64)\n"
