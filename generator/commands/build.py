@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
@@ -130,9 +131,30 @@ class _BuildDisplay:
             click.echo(f"[{elapsed:6.1f}s] step {len(progress.steps)}/{progress.total_steps}: {started.name[:160]}", err=self.err)
 
 
+def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--tag, --profile, --build-arg, --network, --timeout and --regenerate: what every command
+    that builds the image (build, cost) takes alike."""
+    options = [
+        click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag)."),
+        click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first)."),
+        click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable)."),
+        click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host)."),
+        click.option(
+            "--timeout",
+            type=Seconds(0, 86400, low_open=True),
+            default=BUILD_TIMEOUT,
+            show_default=True,
+            help="Stop the build after this many seconds.",
+        ),
+        click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @click.command()
-@click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag).")
-@click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first).")
+@build_options
 @click.option(
     "--platform",
     "platforms",
@@ -142,15 +164,6 @@ class _BuildDisplay:
     "(more than one needs buildx and an engine with the containerd image store, or --push).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
-@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
-@click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
-@click.option(
-    "--timeout",
-    type=Seconds(0, 86400, low_open=True),
-    default=BUILD_TIMEOUT,
-    show_default=True,
-    help="Stop the build after this many seconds.",
-)
 @click.option("--builder", default=None, metavar="NAME", help="buildx builder instance (buildx only).")
 @click.option("--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx).")
 @click.option(
@@ -172,7 +185,6 @@ class _BuildDisplay:
     is_flag=True,
     help="Same inputs, same image digest: every timestamp becomes SOURCE_DATE_EPOCH (default: the spec's last commit) (buildx).",
 )
-@click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
 @docker_options
 @click.pass_context
 def build(

@@ -8,16 +8,14 @@ from pathlib import Path
 
 import click
 
-from generator.commands.build import BUILD_TIMEOUT, _BuildDisplay, _fresh_output, _parse_build_args, _platforms, _sandbox_version
+from generator.commands.build import _BuildDisplay, _fresh_output, _parse_build_args, _platforms, _sandbox_version, build_options
 from generator.commands.docker import checked_argument, client_from, docker_options
-from generator.commands.params import Seconds
 from generator.errors import UsageError
 from generator.project import Project
 
 
 @click.command()
-@click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag).")
-@click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first).")
+@build_options
 @click.option(
     "--platform",
     "platforms",
@@ -27,16 +25,6 @@ from generator.project import Project
     "default: the engine's own). One platform per report: bytes and times differ per platform.",
 )
 @click.option("--no-cache", is_flag=True, help="Build without the build cache, for the times of a cold build (cache mounts stay warm).")
-@click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable).")
-@click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host).")
-@click.option(
-    "--timeout",
-    type=Seconds(0, 86400, low_open=True),
-    default=BUILD_TIMEOUT,
-    show_default=True,
-    help="Stop the build after this many seconds.",
-)
-@click.option("--regenerate", is_flag=True, help="Rewrite a stale Dockerfile first instead of refusing to build.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request comment.")
 @click.option(
