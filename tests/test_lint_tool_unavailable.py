@@ -43,29 +43,32 @@ def test_missing_hadolint_exits_3_and_says_how_to_install_it(bare_install: Path,
     assert "Traceback" not in err
 
 
-def test_a_hadolint_that_cannot_start_exits_3_naming_it(bare_install: Path, capsys: pytest.CaptureFixture[str]) -> None:
+COMMITTED_DOCKERFILE = SPEC.parent / "Dockerfile"
+
+
+@pytest.mark.parametrize(
+    ("script", "mode", "expected"),
+    [
+        # a file that is not executable
+        ("exit 0", 0o644, "hadolint ({hadolint}) could not be started: Permission denied"),
+        # a hadolint that fails without its JSON, saying why on stderr
+        (
+            "echo 'hadolint: cannot parse config' >&2; exit 1",
+            0o755,
+            f"hadolint failed on {COMMITTED_DOCKERFILE} (exit 1): hadolint: cannot parse config",
+        ),
+        # exit 0 and no JSON is not a clean lint
+        ("exit 0", 0o755, f"hadolint failed on {COMMITTED_DOCKERFILE} (exit 0): "),
+    ],
+    ids=["not-executable", "fails-with-a-message", "silent-exit-0"],
+)
+def test_a_hadolint_that_does_not_answer_exits_3_with_what_went_wrong(
+    bare_install: Path, capsys: pytest.CaptureFixture[str], script: str, mode: int, expected: str
+) -> None:
     hadolint = bare_install / "hadolint"
-    hadolint.write_text("#!/bin/sh\nexit 0\n")
-    hadolint.chmod(0o644)
-    code, err = lint(capsys)
+    hadolint.write_text(f"#!/bin/sh\n{script}\n")
+    hadolint.chmod(mode)
+    code, output = lint(capsys)
     assert code == 3
-    assert f"hadolint ({hadolint}) could not be started: Permission denied" in err
-    assert "Traceback" not in err
-
-
-def test_a_hadolint_that_fails_without_an_answer_exits_3_with_its_message(bare_install: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    hadolint = bare_install / "hadolint"
-    hadolint.write_text("#!/bin/sh\necho 'hadolint: cannot parse config' >&2\nexit 1\n")
-    hadolint.chmod(0o755)
-    code, err = lint(capsys)
-    assert code == 3
-    assert f"hadolint failed on {SPEC.parent / 'Dockerfile'} (exit 1): hadolint: cannot parse config" in err
-
-
-def test_a_hadolint_that_exits_0_without_its_json_is_not_a_clean_lint(bare_install: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    hadolint = bare_install / "hadolint"
-    hadolint.write_text("#!/bin/sh\nexit 0\n")
-    hadolint.chmod(0o755)
-    code, err = lint(capsys)
-    assert code == 3
-    assert "hadolint failed on" in err and "no findings" not in err
+    assert expected.format(hadolint=hadolint) in output
+    assert "Traceback" not in output and "no findings" not in output
