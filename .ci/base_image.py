@@ -15,6 +15,7 @@ the load: id-containerd for an engine with the containerd image store (the index
 manifest's digest), id-classic for the 20.10 engine (the config digest; one platform only).
 The sha256 of each tarball is kept beside it in ROOTFS.tar.sha256 (computed once).
 """
+
 import hashlib
 import io
 import json
@@ -23,8 +24,7 @@ import sys
 import tarfile
 
 CREATED = "2023-06-10T00:00:00Z"  # bookworm's release day: any fixed time will do
-PLATFORMS = {"amd64": {"architecture": "amd64", "os": "linux"},
-             "arm64": {"architecture": "arm64", "os": "linux", "variant": "v8"}}
+PLATFORMS = {"amd64": {"architecture": "amd64", "os": "linux"}, "arm64": {"architecture": "arm64", "os": "linux", "variant": "v8"}}
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
@@ -50,8 +50,7 @@ def layer_digest(path):
 
 
 def blob(data, media_type, **extra):
-    desc = {"mediaType": media_type, "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
-            "size": len(data)}
+    desc = {"mediaType": media_type, "digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)}
     desc.update(extra)
     return desc, data
 
@@ -65,17 +64,19 @@ def build(name, rootfs_by_arch):
     for arch, path in rootfs_by_arch:
         platform = PLATFORMS[arch]
         digest = layer_digest(path)
-        layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest,
-                 "size": os.path.getsize(path)}
+        layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": os.path.getsize(path)}
         layers.append((layer, path))
-        config = dict(platform, created=CREATED,
-                      config={"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
-                      rootfs={"type": "layers", "diff_ids": [digest]},
-                      history=[{"created": CREATED, "created_by": "debootstrap --variant=minbase bookworm"}])
+        config = dict(
+            platform,
+            created=CREATED,
+            config={"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+            rootfs={"type": "layers", "diff_ids": [digest]},
+            history=[{"created": CREATED, "created_by": "debootstrap --variant=minbase bookworm"}],
+        )
         cdesc, cdata = blob(canonical(config), "application/vnd.oci.image.config.v1+json")
-        mdesc, mdata = blob(canonical({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                                       "config": cdesc, "layers": [layer]}),
-                            OCI_MANIFEST, platform=platform)
+        mdesc, mdata = blob(
+            canonical({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": cdesc, "layers": [layer]}), OCI_MANIFEST, platform=platform
+        )
         small[cdesc["digest"]] = cdata
         small[mdesc["digest"]] = mdata
         manifests.append(mdesc)
@@ -85,12 +86,11 @@ def build(name, rootfs_by_arch):
     if len(manifests) == 1:
         top = dict(manifests[0], annotations=names)
         cdesc, layer = configs[0]
-        docker_manifest = canonical([{"Config": "blobs/sha256/" + cdesc["digest"][7:],
-                                      "RepoTags": [name],
-                                      "Layers": ["blobs/sha256/" + layer["digest"][7:]]}])
+        docker_manifest = canonical(
+            [{"Config": "blobs/sha256/" + cdesc["digest"][7:], "RepoTags": [name], "Layers": ["blobs/sha256/" + layer["digest"][7:]]}]
+        )
     else:
-        idesc, idata = blob(canonical({"schemaVersion": 2, "mediaType": OCI_INDEX,
-                                       "manifests": manifests}), OCI_INDEX)
+        idesc, idata = blob(canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}), OCI_INDEX)
         small[idesc["digest"]] = idata
         top = dict(idesc, annotations=names)
     index = canonical({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [top]})

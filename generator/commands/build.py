@@ -21,7 +21,7 @@ BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported her
 _BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 
 
-def _parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
+def parse_build_args(values: tuple[str, ...]) -> dict[str, str]:
     args: dict[str, str] = {}
     for value in values:
         match = _BUILD_ARG.fullmatch(value)
@@ -35,7 +35,7 @@ _PLATFORM = re.compile(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?")
 _CACHE_BACKEND = re.compile(r"type=[a-z0-9-]+(,[A-Za-z0-9_.-]+=[^,\s]*)*")
 
 
-def _platforms(values: tuple[str, ...], spec_platforms: list[str]) -> tuple[str, ...]:
+def parse_platforms(values: tuple[str, ...], spec_platforms: list[str]) -> tuple[str, ...]:
     """--platform values (repeated or comma-separated; 'spec' for the spec's platforms)."""
     wanted: list[str] = []
     for value in values:
@@ -72,7 +72,7 @@ def _source_date_epoch(spec_dir) -> int:  # a Path
     return epoch
 
 
-def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
+def fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
     """The profile's Dockerfile, refusing one that no longer matches the spec."""
     output = project.outputs((profile,))[0]
     if drift(output.path, output.text):
@@ -86,14 +86,15 @@ def _fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
     return output
 
 
-def _sandbox_version() -> str:
+def sandbox_version() -> str:
+    """This package's installed version, for the image's labels ("dev" from a bare checkout)."""
     try:
         return metadata.version("opencode-sandbox")
     except metadata.PackageNotFoundError:
         return "dev"
 
 
-class _BuildDisplay:
+class BuildDisplay:
     """A live status line on a terminal; one line per step otherwise (CI logs)."""
 
     def __init__(self, tag: str, live: bool, err: bool = False) -> None:
@@ -108,7 +109,7 @@ class _BuildDisplay:
 
             self.status = Console(stderr=True).status(f"building {tag}")
 
-    def __enter__(self) -> _BuildDisplay:
+    def __enter__(self) -> BuildDisplay:
         if self.status:
             self.status.__enter__()
         return self
@@ -213,16 +214,16 @@ def build(
     from generator.sbom import render as render_sbom
 
     checked_argument(tag, ImageReference, "--tag")
-    extra_args = _parse_build_args(build_args)
+    extra_args = parse_build_args(build_args)
     project = Project.load(ctx.obj["spec"])
     profile = project.profiles((profile,) if profile else ())[0]
-    output = _fresh_output(project, profile, regenerate)
+    output = fresh_output(project, profile, regenerate)
     spec = project.spec
     spec_dir = project.spec_path.resolve().parent
     epoch = _source_date_epoch(spec_dir) if reproducible else None
     options = BuildOptions(
         tag=tag or f"{spec.image.name}:{spec.image.tag}",
-        platforms=_platforms(platforms, spec.platforms),
+        platforms=parse_platforms(platforms, spec.platforms),
         no_cache=no_cache,
         build_args=extra_args,
         network=network,
@@ -234,11 +235,11 @@ def build(
         source_date_epoch=epoch,
     )
     client = client_from(docker)
-    meta = metadata_args(_sandbox_version(), git_revision(spec_dir), epoch=epoch)
+    meta = metadata_args(sandbox_version(), git_revision(spec_dir), epoch=epoch)
     sbom = render_sbom(spec, project.lock, profile)
     with (
         build_context_directory(spec, output.text, spec_dir, sbom) as context_dir,
-        _BuildDisplay(options.tag, sys.stderr.isatty()) as display,
+        BuildDisplay(options.tag, sys.stderr.isatty()) as display,
     ):
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
@@ -298,7 +299,7 @@ def test(
     project = Project.load(ctx.obj["spec"])
     profile = project.profiles((profile,) if profile else ())[0]
     client = client_from(docker)
-    platform = _platforms((platform,), project.spec.platforms)[0] if platform else None
+    platform = parse_platforms((platform,), project.spec.platforms)[0] if platform else None
     smoke = SmokeTest(
         client, image, project.spec, profile,
         stand_in=stand_in, health_timeout=health_timeout, health_interval=health_interval, platform=platform,

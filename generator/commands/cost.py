@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from generator.commands.build import _BuildDisplay, _fresh_output, _parse_build_args, _platforms, _sandbox_version, build_options
+from generator.commands.build import BuildDisplay, build_options, fresh_output, parse_build_args, parse_platforms, sandbox_version
 from generator.commands.docker import checked_argument, client_from, docker_options
 from generator.errors import UsageError
 from generator.project import Project
@@ -82,28 +82,28 @@ def cost(
     checked_argument(tag, ImageReference, "--tag")
     old = reports.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
-    platform = _one_platform(_platforms(platforms, project.spec.platforms))
+    platform = _one_platform(parse_platforms(platforms, project.spec.platforms))
     client = client_from(docker)
     if old is not None and compare_with is not None:
         # before the build: minutes spent for a comparison that will be refused are wasted
         reports.refuse_other_platform(old, compare_with, platform or _engine_platform(client))
     profile = project.profiles((profile,) if profile else ())[0]
-    output = _fresh_output(project, profile, regenerate)
+    output = fresh_output(project, profile, regenerate)
     spec = project.spec
     spec_dir = project.spec_path.resolve().parent
     options = BuildOptions(
         tag=tag or f"{spec.image.name}:{spec.image.tag}",
         platforms=(platform,) if platform else (),
         no_cache=no_cache,
-        build_args=_parse_build_args(build_args),
+        build_args=parse_build_args(build_args),
         network=network,
         timeout=timeout,
     )
-    meta = metadata_args(_sandbox_version(), git_revision(spec_dir))
+    meta = metadata_args(sandbox_version(), git_revision(spec_dir))
     sbom = render_sbom(spec, project.lock, profile)
     with (
         build_context_directory(spec, output.text, spec_dir, sbom) as context_dir,
-        _BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display,
+        BuildDisplay(options.tag, sys.stderr.isatty(), err=True) as display,
     ):
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
     steps = [StepTime(v.name, v.state, v.seconds or 0.0) for v in (result.progress.vertices[n] for n in result.progress.order)]

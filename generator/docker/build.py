@@ -99,11 +99,11 @@ def created_timestamp(epoch: int | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def commit_epoch(directory: Path) -> int | None:
-    """The commit time of HEAD in ``directory`` (a reproducible build's default moment)."""
+def _git(directory: Path, *args: str) -> str | None:
+    """What ``git -C directory ARGS`` prints, stripped; None when git is missing, fails or hangs."""
     try:
         result = subprocess.run(
-            ["git", "-C", str(directory), "log", "-1", "--format=%ct"],
+            ["git", "-C", str(directory), *args],
             capture_output=True,
             text=True,
             timeout=10,
@@ -111,24 +111,18 @@ def commit_epoch(directory: Path) -> int | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    text = result.stdout.strip()
-    return int(text) if result.returncode == 0 and text.isdigit() else None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def commit_epoch(directory: Path) -> int | None:
+    """The commit time of HEAD in ``directory`` (a reproducible build's default moment)."""
+    text = _git(directory, "log", "-1", "--format=%ct")
+    return int(text) if text and text.isdigit() else None
 
 
 def git_revision(directory: Path) -> str | None:
     """The commit checked out in ``directory``, if it is a git work tree and git exists."""
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(directory), "rev-parse", "--verify", "--quiet", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    revision = result.stdout.strip()
-    return revision if result.returncode == 0 and revision else None
+    return _git(directory, "rev-parse", "--verify", "--quiet", "HEAD") or None
 
 
 #: where a reproducible build's OCI archive goes (in the build context directory, a private
