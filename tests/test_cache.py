@@ -1,12 +1,16 @@
 """The result cache of `generate` and `check` (generator/cache.py), proven by behaviour.
 
-A hit is told from a miss by what the process imported: a hit answers without loading
-pydantic, ruamel.yaml or Jinja, and a full run cannot. Every run is a real CLI process
-with a cache home of its own, so no test sees another's (or the user's) cache.
+A hit answers without reading the spec: most tests run the real CLI in this process
+(tests/integration/cli.py: sandbox_in_process) and tell a hit from a full run by whether
+``Project.load`` was called. What makes a hit cheap, that it imports neither pydantic,
+ruamel.yaml nor Jinja, can only be seen in a process of its own: that test, and those that
+run an edited copy of the package, start one and look at what it imported. Every run has
+a cache home of its own, so no test sees another's (or the user's) cache.
 """
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
 import shutil
@@ -19,15 +23,19 @@ import pytest
 from generator import cache
 from generator.lockfile import LOCK_NAME
 from generator.paths import templates_dir
+from generator.project import Project
+from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ["jinja2", "pydantic", "ruamel"]
+#: a lock with a digest for the debian example's base image
+LOCKED_BASE = "artifacts: {}\nimages:\n  debian:bookworm-20241111-slim: sha256:%s\n"
 UNUSED_IMAGE_LOCK = "artifacts: {}\nimages:\n  example/unused:1: sha256:" + "a" * 64 + "\n"
 
-#: the real entry point; writes the heavy top-level packages it loaded to a file when it
-#: returns. Then it leaves without the interpreter's teardown of pydantic and co. (about 50 ms
-#: of a 300 ms full run, paid some 50 times here): its exit code and output are what main()
-#: returned and wrote; the console script's own exit is tested in test_cli.py
+#: the real entry point in a process of its own; writes the heavy top-level packages it
+#: loaded to a file when it returns. Then it leaves without the interpreter's teardown of
+#: pydantic and co.: its exit code and output are what main() returned and wrote; the
+#: console script's own exit is tested in test_cli.py
 _PROBE = """
 import json, os, sys
 def report():
@@ -46,13 +54,16 @@ os._exit(code)
 
 
 class Sandbox:
-    """Runs `sandbox` in a project directory with a cache home of its own."""
+    """Runs `sandbox` in a project directory with a cache home of its own: in this process,
+    or, with ``package_root`` set or ``in_process`` off, in a new one (running that copy of
+    the package)."""
 
     def __init__(self, project: Path, cache_home: Path) -> None:
         self.project = project
         self.cache_home = cache_home
-        #: a copy of the package to run instead of the one under test
+        #: a copy of the package to run instead of the one under test (in a new process)
         self.package_root: Path | None = None
+        self.in_process = True
 
     @property
     def spec(self) -> Path:
@@ -65,7 +76,27 @@ class Sandbox:
     def entries(self) -> list[Path]:
         return sorted(self.results.glob("*.json")) if self.results.is_dir() else []
 
-    def run(self, *argv: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, list[str]]:
+    def run(self, *argv: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess, bool]:
+        """The run's result, and whether it took the full path (read the spec)."""
+        if self.in_process and self.package_root is None:
+            return self._run_here(*argv, env=env)
+        return self._run_in_new_process(*argv, env=env)
+
+    def _run_here(self, *argv: str, env: dict[str, str] | None) -> tuple[subprocess.CompletedProcess, bool]:
+        loads = []
+        load = Project.load.__func__  # type: ignore[attr-defined]
+
+        def counted(cls: type[Project], spec_path: Path) -> Project:
+            loads.append(spec_path)
+            return load(cls, spec_path)
+
+        environment: dict[str, str | None] = {"SANDBOX_NO_CACHE": None, "XDG_CACHE_HOME": str(self.cache_home), **(env or {})}
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Project, "load", classmethod(counted))
+            result = sandbox_in_process(*argv, cwd=self.project, env=environment)
+        return result, bool(loads)
+
+    def _run_in_new_process(self, *argv: str, env: dict[str, str] | None) -> tuple[subprocess.CompletedProcess, bool]:
         report = self.project.parent / "loaded.json"
         report.unlink(missing_ok=True)
         environment = {k: v for k, v in os.environ.items() if k != "SANDBOX_NO_CACHE"}
@@ -81,17 +112,19 @@ class Sandbox:
             timeout=120,
             env=environment,
         )
-        return result, json.loads(report.read_text())
+        loaded = json.loads(report.read_text())
+        assert loaded in ([], HEAVY), f"a run imports all of {HEAVY} or none of them, not {loaded}:\n{result.stderr}"
+        return result, loaded == HEAVY
 
     def hit(self, *argv: str, code: int = 0, **kwargs) -> subprocess.CompletedProcess:
-        result, loaded = self.run(*argv, **kwargs)
-        assert loaded == [], f"expected a cache hit, but {loaded} were imported:\n{result.stderr}"
+        result, full = self.run(*argv, **kwargs)
+        assert not full, f"expected a cache hit, but the run read the spec:\n{result.stderr}"
         assert result.returncode == code, result.stdout + result.stderr
         return result
 
     def full(self, *argv: str, code: int = 0, **kwargs) -> subprocess.CompletedProcess:
-        result, loaded = self.run(*argv, **kwargs)
-        assert loaded == HEAVY, f"expected the full run, but only {loaded} were imported:\n{result.stderr}"
+        result, full = self.run(*argv, **kwargs)
+        assert full, f"expected the full run, but the cache answered:\n{result.stdout}{result.stderr}"
         assert result.returncode == code, result.stdout + result.stderr
         return result
 
@@ -105,20 +138,22 @@ def copy_package(root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def frozen_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Other people edit the checkout's templates and sources while tests run; each such
-    edit is (rightly) a miss. The tests run a copy nobody edits."""
-    return copy_package(tmp_path_factory.mktemp("frozen"))
+    """The package copied and compiled once, for the tests that edit the generator: each
+    copies this (bytecode included, with its sources' times, so still valid: compiling every
+    module is most of a first run, and no part of the key) and edits its own copy, never
+    the checkout."""
+    root = copy_package(tmp_path_factory.mktemp("frozen"))
+    assert compileall.compile_dir(root / "generator", quiet=1)
+    return root
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, frozen_package: Path) -> Sandbox:
+def sandbox(tmp_path: Path) -> Sandbox:
     """The debian example (two profiles) in a directory of its own."""
     project = tmp_path / "project"
     project.mkdir()
     shutil.copyfile(ROOT / "examples" / "debian" / "sandbox.yaml", project / "sandbox.yaml")
-    sandbox = Sandbox(project, tmp_path / "cache")
-    sandbox.package_root = frozen_package
-    return sandbox
+    return Sandbox(project, tmp_path / "cache")
 
 
 GENERATED = "unchanged Dockerfile (profile default)\nunchanged Dockerfile.slim (profile slim)\n"
@@ -129,6 +164,7 @@ UP_TO_DATE = "up to date: Dockerfile, Dockerfile.slim\n"
 
 
 def test_identical_inputs_are_answered_without_pydantic_ruamel_or_jinja(sandbox):
+    sandbox.in_process = False  # what a process imported is seen only in a process of its own
     written = sandbox.full("generate")
     assert written.stdout.startswith("wrote Dockerfile (profile default)")
     assert sandbox.hit("check").stdout == UP_TO_DATE  # generate recorded the lock verdict too
@@ -225,6 +261,17 @@ def test_the_lock_is_part_of_the_key_and_a_stale_lock_is_never_a_hit(sandbox):
     assert sandbox.hit("check").stdout == UP_TO_DATE
 
 
+def test_the_lock_bytes_are_part_of_the_key_not_only_its_presence(sandbox):
+    # a locked digest is rendered into FROM: another digest, the same lock size, must be a miss
+    lock = sandbox.project / LOCK_NAME
+    lock.write_text(LOCKED_BASE % ("a" * 64))
+    sandbox.full("generate")
+    sandbox.hit("check")
+    lock.write_text(LOCKED_BASE % ("b" * 64))
+    result = sandbox.full("check", code=1)
+    assert "+FROM debian:bookworm-20241111-slim@sha256:" + "b" * 64 in result.stdout
+
+
 def test_profiles_are_part_of_the_key(sandbox):
     sandbox.full("generate")
     assert sandbox.full("check", "--profile", "slim").stdout == "up to date: Dockerfile.slim\n"
@@ -234,9 +281,8 @@ def test_profiles_are_part_of_the_key(sandbox):
 
 @pytest.fixture
 def package_copy(sandbox: Sandbox, tmp_path: Path, frozen_package: Path) -> Path:
-    """A copy of the package for this test alone, to edit: of the frozen copy, with the
-    bytecode earlier runs compiled there (copied with its sources' times, so still valid;
-    compiling every module again is most of a first run, and no part of the key)."""
+    """A copy of the package for this test alone, to edit, run in new processes; its first
+    run recorded an entry."""
     root = tmp_path / "package"
     shutil.copytree(frozen_package, root)
     sandbox.package_root = root
