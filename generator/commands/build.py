@@ -301,9 +301,15 @@ def test(
     client = client_from(docker)
     platform = parse_platforms((platform,), project.spec.platforms)[0] if platform else None
     smoke = SmokeTest(
-        client, image, project.spec, profile,
-        stand_in=stand_in, health_timeout=health_timeout, health_interval=health_interval, platform=platform,
-    )  # fmt: skip
+        client,
+        image,
+        project.spec,
+        profile,
+        stand_in=stand_in,
+        health_timeout=health_timeout,
+        health_interval=health_interval,
+        platform=platform,
+    )
     report = smoke.run()
     console = Console(width=max(120, Console().width), soft_wrap=False)
     if report.stand_in:

@@ -121,10 +121,19 @@ def cost(
     except LayoutMismatch as exc:
         raise UsageError(f"{options.tag} does not have the layers {output.path} describes: {exc}") from None
     found = reports.CostReport(
-        tag=options.tag, image_id=image_id or result.image_id, profile=profile, mode=result.mode,
-        image_store=store, image_bytes=size, wall_seconds=result.seconds,
-        no_cache=no_cache, parts=parts, unattributed_bytes=unattributed, warnings=tuple(warnings), platform=built_for,
-    )  # fmt: skip
+        tag=options.tag,
+        image_id=image_id or result.image_id,
+        profile=profile,
+        mode=result.mode,
+        image_store=store,
+        image_bytes=size,
+        wall_seconds=result.seconds,
+        no_cache=no_cache,
+        parts=parts,
+        unattributed_bytes=unattributed,
+        warnings=tuple(warnings),
+        platform=built_for,
+    )
     if save:
         save.write_text(found.to_json(), encoding="utf-8")
     changes = reports.compare(old, found.as_dict()) if old else None

@@ -333,17 +333,29 @@ def audit(ctx, strict, as_json) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["cyclonedx", "spdx"]), default="cyclonedx", show_default=True,
-              help="CycloneDX 1.6 or SPDX 2.3, as JSON.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["cyclonedx", "spdx"]),
+    default="cyclonedx",
+    show_default=True,
+    help="CycloneDX 1.6 or SPDX 2.3, as JSON.",
+)
 @click.option("--profile", default=None, metavar="NAME", help="The profile whose image is described (default: the first).")
 @click.option(
-    "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
     help="Write here (atomically) instead of to standard output.",
-)  # fmt: skip
+)
 @click.option(
-    "--diff", "diff_with", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None, metavar="OLD.cdx.json",
+    "--diff",
+    "diff_with",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    metavar="OLD.cdx.json",
     help="Instead: print, as Markdown, which components changed since that CycloneDX SBOM (version, purl, sha256).",
-)  # fmt: skip
+)
 @click.pass_context
 def sbom(ctx, fmt, profile, output, diff_with) -> None:
     """The image's software bill of materials from sandbox.yaml and sandbox.lock, no build:

@@ -134,10 +134,12 @@ def sbom_problems(text: str, spec: Spec, profile: str) -> list[str]:
     # the base stage's packages are listed as the tool "base" (methods/distribution.py)
     wanted = {tool.name for tool in spec.tools_for(profile)} | ({"base"} if spec.base.packages else set())
     if found != wanted:
-        missing, extra = sorted(wanted - found), sorted(map(str, found - wanted))
-        problems.append("tools differ from the spec's: " + "; ".join(filter(None, [
-            f"missing {', '.join(missing)}" if missing else "", f"not in the spec {', '.join(extra)}" if extra else "",
-        ])))  # fmt: skip
+        differences = []
+        if missing := sorted(wanted - found):
+            differences.append(f"missing {', '.join(missing)}")
+        if extra := sorted(map(str, found - wanted)):
+            differences.append(f"not in the spec {', '.join(extra)}")
+        problems.append("tools differ from the spec's: " + "; ".join(differences))
     return problems
 
 
