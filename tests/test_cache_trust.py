@@ -59,8 +59,22 @@ def test_a_compiled_template_others_could_write_is_not_run(tmp_path: Path) -> No
     entry = Path(cache._get_cache_filename(bucket))
     assert entry.exists() and private_to_user(entry)
     assert cache.get_bucket(environment, "probe.j2", None, source).code is not None  # ours: loaded
-    entry.chmod(0o666)
-    assert cache.get_bucket(environment, "probe.j2", None, source).code is None  # others could write it
+    for others_could_write in (0o620, 0o602):  # the group, or anyone
+        entry.chmod(others_could_write)
+        assert cache.get_bucket(environment, "probe.j2", None, source).code is None
+
+
+@pytest.mark.parametrize("mode", [0o620, 0o602], ids=["group-writable", "world-writable"])
+def test_a_result_entry_others_could_write_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    spec = tmp_path / "sandbox.yaml"
+    spec.write_text("x: 1\n")
+    results = ResultCache(spec, ["default"])
+    results.store([("default", tmp_path / "Dockerfile", "FROM scratch\n")], lock_fresh=True)
+    path = results._file()
+    assert path is not None and results.lookup() is not None  # ours: a hit
+    path.chmod(mode)
+    assert results.lookup() is None
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root")

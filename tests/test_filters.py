@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from generator.filters import FILTERS, LINE_LIMIT, TESTS, exec_form, within_line_limit
+from generator.filters import FILTERS, LINE_LIMIT, TESTS, exec_form, fold_word, within_line_limit
 
 render = importlib.import_module("generator.render")  # the module (generator.render is also a function)
 METHODS = Path(__file__).resolve().parent.parent / "generator" / "methods"
@@ -46,6 +46,21 @@ def test_exec_form_is_json_a_dockerfile_keeps_as_written():
 def test_within_line_limit_is_the_line_length_rule():
     assert within_line_limit("x" * LINE_LIMIT)
     assert not within_line_limit("x" * (LINE_LIMIT + 1))
+
+
+@pytest.mark.parametrize("column", [0, 9, 40])
+def test_fold_word_folds_only_a_word_that_would_pass_the_line_limit(column: int):
+    text = " ".join(["word"] * 60)
+    fits = '"' + text[: LINE_LIMIT - column - 2].rstrip() + '"'
+    fits = fits[:-1] + "x" * (LINE_LIMIT - column - len(fits)) + '"'  # ends exactly at the limit
+    assert column + len(fits) == LINE_LIMIT
+    assert fold_word(fits, column) == fits
+    for extra in range(1, 200):  # every length past the limit, up to nearly three lines
+        longer = '"' + text[: LINE_LIMIT - column - 2 + extra] + '"'
+        folded = fold_word(longer, column)
+        assert folded != longer and folded.replace("\\\n", "") == longer
+        lines = folded.split("\n")
+        assert column + len(lines[0]) <= LINE_LIMIT and all(len(line) <= LINE_LIMIT for line in lines[1:]), extra
 
 
 def _imports(source: str) -> set[str]:
