@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -32,6 +33,7 @@ def _entrypoint(home: Path, *args: str, **env: str) -> subprocess.CompletedProce
 FAKE_OPENCODE = """#!/bin/sh
 printf 'argv:'; printf ' %s' "$@"; printf '\\n'
 printf 'password:%s\\n' "${OPENCODE_SERVER_PASSWORD-<unset>}"
+printf 'password file:%s\\n' "${OPENCODE_SERVER_PASSWORD_FILE-<unset>}"
 """
 
 WEB = ("opencode", "web", "--hostname", "0.0.0.0", "--port", "3000")
@@ -48,7 +50,8 @@ def home(tmp_path: Path) -> Path:
 
 def _served(result: subprocess.CompletedProcess) -> tuple[list[str], str]:
     assert result.returncode == 0, result.stderr
-    argv, password = result.stdout.splitlines()
+    argv, password, password_file = result.stdout.splitlines()
+    assert password_file == "password file:<unset>"  # the server gets the password, not where it was read
     return argv.split()[1:], password.split(":", 1)[1]
 
 
@@ -103,12 +106,25 @@ def test_first_start_generates_a_private_password_and_restarts_reuse_it(home):
     assert len(password) == 24 and password.replace("-", "").replace("_", "").isalnum()
     assert store.read_text().strip() == password
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    store.chmod(0o644)  # loosened since (a restore, a careless chmod): made private again
     first = _entrypoint(home, *WEB)
     assert _served(first)[1] == password
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
     assert f"read it with: docker exec CONTAINER cat {store}" in first.stderr
     assert password not in first.stderr
     # another data directory (a fresh volume) gets another password
     assert _served(_entrypoint(home, *WEB, XDG_DATA_HOME=str(home / "fresh")))[1] != password
+
+
+def test_the_generated_password_is_private_from_its_first_byte(home):
+    # the mode of the file the password is first written to, seen by a stand-in for mv
+    # just before the rename: a window in which others could read it would defeat 0600
+    seen = home / "mode-before-rename"
+    wrapper = home / "bin" / "mv"
+    wrapper.write_text(f'#!/bin/sh\nstat -c %a "$3" > {seen}\nexec {shutil.which("mv")} "$@"\n')
+    wrapper.chmod(0o755)
+    _served(_entrypoint(home, *WEB))
+    assert seen.read_text().strip() == "600"
 
 
 def test_password_from_the_environment_is_used_as_given(home):
