@@ -4,6 +4,7 @@ a FAIL row, the rest PASS, exit 1, and no container left behind."""
 from __future__ import annotations
 
 import posixpath
+import uuid
 from pathlib import Path
 
 import pytest
@@ -56,22 +57,28 @@ def test_checks_come_from_enabled_tools_of_the_profile(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def broken_image(docker_client: DockerClient, base_image: str, tmp_path_factory: pytest.TempPathFactory):
     """Runs as root, has no sudo, a setuid file not on the allow-list, an SBOM anyone may
-    overwrite, and no HEALTHCHECK."""
+    overwrite, and no HEALTHCHECK. An image of this run alone (its own label, so its own id):
+    on a shared engine, containers of it are this run's."""
     context = tmp_path_factory.mktemp("broken")
+    run = uuid.uuid4().hex[:12]
     (context / "Dockerfile").write_text(
         f"FROM {base_image}\n"
+        f"LABEL org.opencode-sandbox.test-run={run}\n"
         "RUN cp /bin/true /usr/local/bin/sneaky && chmod 4755 /usr/local/bin/sneaky\n"
         f"RUN mkdir -p {posixpath.dirname(SBOM_IMAGE_PATH)} && echo '{{}}' > {SBOM_IMAGE_PATH} && chmod 0666 {SBOM_IMAGE_PATH}\n"
         'CMD ["sleep", "600"]\n'
     )
-    tag = "local/sandbox-smoke-broken:test"
+    tag = f"local/sandbox-smoke-broken:{run}"
     run_build(docker_client, context, BuildOptions(tag=tag), {})
     yield tag
     docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)
 
 
-def leftover_containers(client: DockerClient) -> list[str]:
-    result = docker_cli(client, ["ps", "--all", "--quiet", "--filter", "label=org.opencode-sandbox.smoke-test=1"])
+def leftover_containers(client: DockerClient, image: str) -> list[str]:
+    """The names of the smoke-test containers of ``image`` still there (other runs' are not
+    counted)."""
+    filters = ["--filter", "label=org.opencode-sandbox.smoke-test=1", "--filter", f"ancestor={image}"]
+    result = docker_cli(client, ["ps", "--all", "--format", "{{.Names}}", *filters])
     return result.stdout.split()
 
 
@@ -94,7 +101,7 @@ def test_each_broken_promise_is_a_failed_row(docker_client: DockerClient, broken
     sbom = rows[f"SBOM at {SBOM_IMAGE_PATH}"]
     assert not sbom.passed and sbom.detail == "owner 0:0, mode 666: expected root's and read-only"
     assert report.stand_in is None
-    assert report.container not in leftover_containers(docker_client)
+    assert report.container not in leftover_containers(docker_client, broken_image)
 
 
 @pytest.mark.docker
@@ -103,12 +110,11 @@ def test_cli_exits_1_with_a_table_and_removes_the_container(
 ) -> None:
     spec = tmp_path / "sandbox.yaml"
     spec.write_text(dump(smoke_spec_data(base_image)))
-    before = set(leftover_containers(docker_client))
     result = sandbox("--spec", spec, "test", broken_image, "--health-timeout", "3", timeout=300)
     assert result.returncode == 1, result.stderr
     assert "smoke check(s) failed" in result.stderr
     assert result.stdout.count("FAIL") == 6 and "PASS" in result.stdout
-    assert set(leftover_containers(docker_client)) <= before
+    assert leftover_containers(docker_client, broken_image) == []
 
 
 @pytest.mark.docker
@@ -124,7 +130,7 @@ def test_a_container_that_exits_at_once_fails_the_first_row(
     report = SmokeTest(docker_client, unique_name, spec, "default").run()
     assert [(r.name, r.passed) for r in report.results] == [("container starts", False)]
     assert report.results[0].detail == f"exited with code 7: {unique_name}-gone"
-    assert report.container not in leftover_containers(docker_client)
+    assert report.container not in leftover_containers(docker_client, unique_name)
 
 
 @pytest.mark.docker
