@@ -232,6 +232,14 @@ def test_schema_check_detects_a_stale_schema_file(tmp_path):
     assert schema.stat().st_mtime_ns == mtime  # --check never writes
 
 
+def test_schema_check_without_output_is_a_usage_error_not_a_silent_pass(tmp_path):
+    result = run("schema", "--check", cwd=tmp_path)
+    assert result.returncode == ExitCode.USAGE
+    assert result.stdout == ""
+    assert "--check compares the schema with a file: name it, e.g. --output sandbox.schema.json --check" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_schema_without_output_prints_it(tmp_path):
     result = run("schema", cwd=tmp_path)
     assert result.returncode == 0
