@@ -68,6 +68,9 @@ def test_the_corpus_covers_the_required_cases():
         # a line indented unlike its neighbours: the parser's words, then what they mean
         "indentation_shallower",
         "indentation_deeper",
+        # what the runtime and the tools need, with how to provide it
+        "init_and_shell_not_installed",
+        "unknown_profile_and_dependency",
     }
     assert required <= set(CASES)
     assert all((CORPUS / f"{case}.expected").exists() for case in CASES)
