@@ -1,6 +1,6 @@
 """Build paths of issue 9, measured side by side in one run (speed is never a test assertion).
 
-    source /tmp/all.env          # DOCKER_HOST (20.10) and SANDBOX_MODERN_DOCKER_HOST/_CLI/_CONFIG (26.1 + buildx)
+    exports=$(bash .ci/provision-docker.sh) && eval "$exports"   # DOCKER_HOST (20.10), SANDBOX_MODERN_DOCKER_* (26.1 + buildx)
     .venv/bin/python bench/build_paths.py [--rounds 3] [--quick] [--json PATH]
 
 Four comparisons, each A vs B alternated round by round (A B A B ...), medians:
@@ -95,7 +95,7 @@ class Engine:
     def problem(self, buildx: bool) -> str | None:
         """None when the engine answers (and, with ``buildx``, its CLI has buildx), else why not."""
         if not self.settings["DOCKER_HOST"] and self.key == "modern":
-            return "SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG name no current engine (source /tmp/all.env or .ci/provision-docker.sh)"
+            return "SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG name no current engine (run .ci/provision-docker.sh and eval its exports)"
         if not shutil.which(self.cli):
             return f"no docker CLI at {self.cli}"
         try:

@@ -1,6 +1,6 @@
 """Generated vs hand-written Dockerfile, built side by side on the real engine.
 
-    source /tmp/docker-env.sh   # or any DOCKER_HOST with BuildKit
+    exports=$(bash .ci/provision-docker.sh) && eval "$exports"   # or any DOCKER_HOST with BuildKit
     .venv/bin/python bench/dockerfile_bench.py [--rounds 3] [--quick] [--json PATH]
 
 "ours" is what `sandbox generate` renders for the scenario's spec; "baseline" is the

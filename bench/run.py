@@ -1,6 +1,6 @@
 """Run the whole benchmark and print the report (markdown).
 
-    source /tmp/docker-env.sh          # any engine with BuildKit; see bench/README.md
+    exports=$(bash .ci/provision-docker.sh) && eval "$exports"   # or any engine with BuildKit; see bench/README.md
     .venv/bin/python bench/run.py      # full: >= 10 CLI runs, 3 build rounds
     .venv/bin/python bench/run.py --quick   # CI: 1 round, small; never fails on a timing
     .venv/bin/python bench/run.py --only build-paths   # one section (generator, dockerfile, build-paths)

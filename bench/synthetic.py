@@ -1,4 +1,4 @@
-"""Synthetic specs of N tools (every install method in turn) for the generation-time benchmark.
+"""Synthetic specs of N tools (nine install methods in turn: not rustup, deb) for the generation-time benchmark.
 
 The specs are valid: every method's prerequisites (npm, uv, mise, git) are provided by the
 first few tools, and digests are well-formed fakes (nothing is downloaded).

@@ -324,10 +324,18 @@ class Spec(Model):
             available.update(tool.commands())
         init = self.runtime.init
         if init not in available:
-            yield ("runtime", "init"), f"profile {profile!r}: no enabled tool provides {init!r}"
+            yield (
+                ("runtime", "init"),
+                f"profile {profile!r}: no enabled tool provides {init!r}; "
+                f"install it in this profile (e.g. an apt tool with packages: [{init}])",
+            )
         shell = self.user.shell.rsplit("/", 1)[-1]
         if shell not in available and shell not in {"bash", "sh"}:
-            yield ("user", "shell"), f"profile {profile!r}: no enabled tool provides the login shell {shell!r}"
+            yield (
+                ("user", "shell"),
+                f"profile {profile!r}: no enabled tool provides the login shell {shell!r}; install it in this profile "
+                f"(e.g. an apt tool with packages: [{shell}]) or set user.shell to /bin/bash",
+            )
         for index, tool in enumerate(self.tools):
             # in_profile, not `tool not in tools`: list membership compares models field by
             # field, which made this loop quadratic in the number of tools.
@@ -337,5 +345,6 @@ class Spec(Model):
                 if needed not in available:
                     yield (
                         ("tools", index, "method"),
-                        f"profile {profile!r}: method {tool.method} needs {needed!r}, which no enabled tool provides",
+                        f"profile {profile!r}: method {tool.method} needs {needed!r}, which no enabled tool provides; "
+                        f"list {needed!r} in the provides: of the tool that installs it (and put that tool in this profile)",
                     )

@@ -207,6 +207,18 @@ class _Refused(MarkedYAMLError):
         super().__init__(problem=message, problem_mark=mark)
 
 
+#: what the parser's wording means in a hand-edited file: both come from a line indented
+#: unlike its neighbours, which the parser's own terms do not say
+_SYNTAX_HINTS = {
+    "expected <block end>": (
+        "check this line's indentation: a key lines up with the other keys of its mapping, a '- ' item with the other items"
+    ),
+    "mapping values are not allowed here": (
+        "this 'key:' reads as part of the value above it: indent it like the keys before it, or quote a value that holds ': '"
+    ),
+}
+
+
 def _mark_problem(filename: str, exc: MarkedYAMLError) -> Problem:
     """A YAML syntax error at the place the parser gave up, naming the construct it was in."""
     mark = exc.problem_mark or exc.context_mark
@@ -222,6 +234,9 @@ def _mark_problem(filename: str, exc: MarkedYAMLError) -> Problem:
         if where is not None and (where.line, where.column) != (line - 1, column - 1):
             context += f" that starts at line {where.line + 1}, column {where.column + 1}"
         message += f" (while {context})"
+    hint = next((hint for start, hint in _SYNTAX_HINTS.items() if str(exc.problem or "").startswith(start)), None)
+    if hint:
+        message += f"; {hint}"
     return Problem(filename, line, column, "", f"invalid YAML: {message}")
 
 

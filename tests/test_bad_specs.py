@@ -65,6 +65,12 @@ def test_the_corpus_covers_the_required_cases():
         # structural, field and cross-field problems of one file together
         "all_at_once",
         "top_level_merge_and_complex_keys",
+        # a line indented unlike its neighbours: the parser's words, then what they mean
+        "indentation_shallower",
+        "indentation_deeper",
+        # what the runtime and the tools need, with how to provide it
+        "init_and_shell_not_installed",
+        "unknown_profile_and_dependency",
     }
     assert required <= set(CASES)
     assert all((CORPUS / f"{case}.expected").exists() for case in CASES)

@@ -85,6 +85,16 @@ def test_unchanged_output_is_not_rewritten(minimal):
     assert (minimal / "Dockerfile").stat().st_mtime_ns == mtime
 
 
+@pytest.mark.parametrize("command", ["build", "cost"])
+def test_a_missing_dockerfile_stops_build_and_cost_naming_the_option_they_take(minimal, command):
+    # the engine is never asked: the Dockerfile is checked first
+    result = run(command, "--docker-cli", str(minimal / "no-docker"), cwd=minimal)
+    assert result.returncode == ExitCode.FINDINGS, result.stderr
+    assert "error: Dockerfile is out of date with sandbox.yaml (or missing); " in result.stderr
+    assert result.stderr.rstrip().endswith("run: sandbox --spec sandbox.yaml generate (or pass --regenerate)")
+    assert sorted(p.name for p in minimal.iterdir()) == ["sandbox.yaml"]
+
+
 def test_regenerate_keeps_the_file_mode_and_replaces_atomically(minimal):
     assert run("generate", cwd=minimal).returncode == 0
     dockerfile = minimal / "Dockerfile"
@@ -230,6 +240,14 @@ def test_schema_check_detects_a_stale_schema_file(tmp_path):
     assert '+    "tools": {' in result.stdout
     assert "is stale; run: sandbox schema --output" in result.stderr
     assert schema.stat().st_mtime_ns == mtime  # --check never writes
+
+
+def test_schema_check_without_output_is_a_usage_error_not_a_silent_pass(tmp_path):
+    result = run("schema", "--check", cwd=tmp_path)
+    assert result.returncode == ExitCode.USAGE
+    assert result.stdout == ""
+    assert "--check compares the schema with a file: name it, e.g. --output sandbox.schema.json --check" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_schema_without_output_prints_it(tmp_path):

@@ -79,7 +79,7 @@ def fresh_output(project: Project, profile: str, regenerate: bool) -> Output:
         if not regenerate:
             raise FindingsError(
                 f"{output.path} is out of date with {project.spec_path} (or missing); "
-                f"run: sandbox --spec {project.spec_path} generate (or build with --regenerate)"
+                f"run: sandbox --spec {project.spec_path} generate (or pass --regenerate)"
             )
         project.write([output])
         click.echo(f"regenerated {output.path} (profile {profile})", err=True)

@@ -128,7 +128,7 @@ def schema_text() -> str:
     default=None,
     help="Write here, inside the spec's directory (default: print).",
 )
-@click.option("--check", "check_only", is_flag=True, help="Exit 1 with a diff if --output is stale.")
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 with a diff if --output is stale (needs --output).")
 @click.pass_context
 def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
     """The JSON Schema of sandbox.yaml, generated from the models."""
@@ -136,6 +136,9 @@ def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
     from generator.output import Target, check_targets, drift, write_atomic
     from generator.project import protected_paths
 
+    if check_only and output is None:
+        # without a file there is nothing to compare: printing the schema would pass silently
+        raise UsageError("--check compares the schema with a file: name it, e.g. --output sandbox.schema.json --check")
     text = schema_text()
     if output is None:
         click.echo(text, nl=False)

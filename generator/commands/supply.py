@@ -179,14 +179,17 @@ def _upstream_failed(rows):
 def _table(records: list[dict]) -> None:
     columns = ("tool", "current", "latest", "source", "age", "note")
     cells = [[str(r[c] if r[c] is not None else "?") if c != "latest" or r[c] else "?" for c in columns] for r in records]
+    updates = False
     for row, record in zip(cells, records, strict=True):
         if record["update"]:
             row[2] = f"{record['latest']} *"
+            updates = True
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     _say("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in cells:
         _say("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    _say("* an update is available (`sandbox update TOOL`)")
+    if updates:
+        _say("* an update is available (`sandbox update TOOL`)")
 
 
 @click.command()
@@ -229,6 +232,9 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
     changes = {r.tool: r.changes() for r in rows if r.update}
     if changes:
         _apply(project, rows, changes, dry_run, targets, http, registry, jobs)
+    elif failed:
+        # the upstreams that did not answer may well have newer releases
+        _say("no update from the upstreams that answered; nothing was written")
     else:
         _say("everything is up to date")
     if failed:

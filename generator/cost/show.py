@@ -128,7 +128,7 @@ def compare_table(changes: list[Change], old_total: int, new_total: int, platfor
 
 
 def _size_changed(change: Change) -> bool:
-    return change.status != "changed" or change.bytes_delta != 0
+    return change.status in ("added", "removed") or change.bytes_delta != 0
 
 
 def _compare_rows(changes: list[Change]) -> list[str]:

@@ -209,6 +209,10 @@ class SmokeTest:
                 "against that stand-in, not against the real server"
             )
         interval = health_interval_of(self.health_interval) if self.health_interval else None
+        if not self.client.call(lambda whales: whales.image.exists(image)):
+            # pulled here, not by container.run: python-on-whales' own pull lets the engine's
+            # answer go to the terminal, and the error then said the pull "failed without a message"
+            self.client.call(lambda whales: whales.image.pull(image, quiet=True, platform=self.platform), default=ContainerError)
         self.client.call(
             lambda whales: whales.container.run(
                 image,

@@ -118,6 +118,9 @@ def test_the_markdown_from_a_saved_report_shows_what_changed_for_a_pull_request(
         "shared: init + shell, user setup</summary>"
     )
     assert lines.index(folded) > lines.index(rows[2]) and lines[-1] == "</details>"
+    # a part whose size and time are both the same is not called changed
+    assert "| base image | unchanged | " in text
+    assert not any(line.startswith("| base image | changed") for line in lines)
 
 
 def test_no_size_change_says_so() -> None:
@@ -126,3 +129,4 @@ def test_no_size_change_says_so() -> None:
     text = show.compare_markdown(changes, found.total_bytes, found.total_bytes, found.platform)
     assert "No part changed in size." in text.splitlines()
     assert "| **total** | | 474.6 kB | 474.6 kB | **+0 B** | | | |" in text
+    assert {change.status for change in changes} == {"unchanged"}

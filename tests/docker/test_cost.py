@@ -144,6 +144,10 @@ def test_compare_shows_what_dropping_uv_and_its_tool_saves(report, tmp_path: Pat
         assert compared["platform"] == data["platform"] and compared["build"]["mode"] == data["build"]["mode"]
         changes = {c["name"]: c for c in compared["compare"]["changes"]}
         assert changes["uv"]["status"] == "removed" and changes["uv"]["bytes_delta"] == -uv_bytes
-        assert changes["cowsay"]["status"] == "removed" and changes["hello"]["status"] == "changed"
+        assert changes["cowsay"]["status"] == "removed"
+        # hello stayed: "changed" only if one of its figures moved (its time can: cached or not)
+        hello = changes["hello"]
+        moved = hello["bytes_delta"] != 0 or hello["seconds_delta"] != 0
+        assert hello["status"] == ("changed" if moved else "unchanged")
     finally:
         docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)

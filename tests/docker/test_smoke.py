@@ -140,3 +140,8 @@ def test_missing_image_is_a_docker_error(docker_client: DockerClient, base_image
     result = sandbox("--spec", spec, "test", "local/no-such-image:never", timeout=120)
     assert result.returncode == 3, result.stderr
     assert "no-such-image" in result.stderr
+    # the engine's reason (no registry here, or no such repository there) is in the error
+    # itself, not printed beside an error saying there was none
+    error = result.stderr[result.stderr.index("error: ") :]
+    assert "Error response from daemon" in error and "failed without a message" not in error
+    assert "Unable to find image" not in result.stdout

@@ -63,7 +63,23 @@ def test_outdated_table(tmp_path, upstream, sandbox):
     assert lines[0].split() == ["tool", "current", "latest", "source", "age", "note"]
     assert lines[1].split() == ["ripgrep", "15.1.0", "15.2.0", "*", "github:BurntSushi/ripgrep", "30d"]
     assert lines[2].split() == ["ruff", "0.4.0", "0.4.5", "*", "pypi:ruff", "11d"]
+    assert lines[3] == "* an update is available (`sandbox update TOOL`)"
     assert len(lines) == 4
+
+
+def test_outdated_table_without_updates_has_no_footnote_for_a_mark_it_does_not_show(tmp_path, upstream, sandbox):
+    serve_sources(upstream)
+    upstream.serve("/crates/api/v1/crates/tokei", b"down", status=502)
+    spec = commented_spec(upstream, tmp_path)
+
+    result = sandbox(spec, "outdated", "tokei")
+
+    assert result.code == 3
+    lines = result.out.splitlines()
+    assert lines[0].split() == ["tool", "current", "latest", "source", "age", "note"]
+    assert lines[1].startswith("tokei ")
+    assert "*" not in result.out
+    assert len(lines) == 2
 
 
 def test_a_failing_upstream_is_reported_in_its_row_and_exits_3(tmp_path, upstream, sandbox):

@@ -96,6 +96,21 @@ def test_min_age_skips_releases_that_are_too_new(tmp_path, upstream, sandbox):
     assert "1.23.0" not in result.out
 
 
+def test_an_update_whose_upstreams_all_failed_does_not_say_everything_is_up_to_date(tmp_path, upstream, sandbox):
+    serve_sources(upstream)
+    upstream.serve("/crates/api/v1/crates/tokei", b"down", status=502)
+    spec = commented_spec(upstream, tmp_path)
+    text = spec.read_text()
+
+    result = sandbox(spec, "update", "--no-lock", "tokei")
+
+    assert result.code == 3
+    assert "up to date" not in result.out
+    assert result.out == "no update from the upstreams that answered; nothing was written\n"
+    assert "1 upstream(s) could not be asked: tokei" in result.err
+    assert spec.read_text() == text
+
+
 def test_update_of_an_up_to_date_tool_changes_nothing(tmp_path, upstream, sandbox):
     serve_sources(upstream)
     spec = commented_spec(upstream, tmp_path)
