@@ -179,7 +179,7 @@ def user_setup(spec: Spec, tool_dirs: list[str]) -> UserSetup:
     """The user, and the directories it owns: its workspace, the volumes, and the directories
     the tools write through (their cache mounts)."""
     user = spec.user
-    dirs = user_dirs(user.home_dir, [user.workspace_dir, *spec.runtime.volumes, *tool_dirs])
+    dirs = user_dirs(user.home_dir, [user.workspace_dir, *spec.volume_dirs, *tool_dirs])
     return UserSetup(
         name=user.name,
         uid=user.uid,
@@ -221,8 +221,8 @@ def file_copies(spec: Spec, ctx: RenderContext) -> tuple[CopyStep, ...]:
 def runtime_env(spec: Spec) -> dict[str, str]:
     """The spec's environment, plus the data directories for the entrypoint."""
     env = dict(spec.env)
-    if spec.runtime.volumes:
-        env[DATA_DIRS_ENV] = ":".join(spec.runtime.volumes)
+    if spec.volume_dirs:
+        env[DATA_DIRS_ENV] = ":".join(spec.volume_dirs)
     return env
 
 
@@ -235,7 +235,7 @@ def runtime_settings(spec: Spec) -> RuntimeSettings:
     return RuntimeSettings(
         env=tuple(runtime_env(spec).items()),
         port=runtime.port,
-        volumes=tuple(runtime.volumes),
+        volumes=tuple(spec.volume_dirs),
         healthcheck=Healthcheck(health.interval, health.timeout, health.start_period, health.retries, tuple(check)),
         workdir=spec.user.workspace_dir,
         entrypoint=(runtime.init, "--", *([runtime.entrypoint] if runtime.entrypoint else [])),

@@ -120,8 +120,9 @@ class UserSpec(Model):
     #: passwordless sudo through a 0440 drop-in under /etc/sudoers.d
     sudo: bool = True
     home: AbsPath | None = None
-    #: where users' projects live (created, owned by the user, and the WORKDIR)
-    workspace: AbsPath | None = None
+    #: where users' projects live (created, owned by the user, and the WORKDIR); ~ is the
+    #: user's home, so the path follows a renamed user
+    workspace: HomePath | None = None
 
     @property
     def home_dir(self) -> str:
@@ -129,7 +130,11 @@ class UserSpec(Model):
 
     @property
     def workspace_dir(self) -> str:
-        return self.workspace or f"{self.home_dir}/workspace"
+        return self.in_home(self.workspace) if self.workspace else f"{self.home_dir}/workspace"
+
+    def in_home(self, path: str) -> str:
+        """``path`` with a leading ~ replaced by the user's home (HomePath refuses ~name)."""
+        return self.home_dir + path[1:] if path.startswith("~") else path
 
 
 class Healthcheck(Model):
@@ -168,15 +173,16 @@ class Runtime(Model):
     auth: Literal["basic", "none"] = "none"
     #: directories whose data must outlive the container: declared as VOLUMEs, and handed to
     #: the entrypoint as SANDBOX_DATA_DIRS (it repairs their owner and warns when one is not
-    #: a volume or bind mount)
-    volumes: list[AbsPath] = []
+    #: a volume or bind mount); ~ is the user's home
+    volumes: list[HomePath] = []
 
 
 class FileCopy(Model):
     """A file from the repository's files/ directory, copied into the image."""
 
     src: ProjectPath
-    dest: AbsPath
+    #: where the file goes; ~ is the user's home
+    dest: HomePath
     #: owned by the sandbox user (else root)
     user_owned: bool = False
     #: the file's mode in the image (COPY --chmod), whatever mode the build context gave it:
@@ -266,6 +272,11 @@ class Spec(Model):
     def tools_for(self, profile: str) -> list[Tool]:
         return [t for t in self.tools if t.in_profile(profile)]
 
+    @property
+    def volume_dirs(self) -> list[str]:
+        """runtime.volumes as directories of the image (~ expanded)."""
+        return [self.user.in_home(path) for path in self.runtime.volumes]
+
     def issues(self, incomplete: frozenset[str] = frozenset(), positions: list[int] | None = None) -> Iterator[Issue]:
         """Problems that span several fields (each located at the field to fix).
 
@@ -312,10 +323,35 @@ class Spec(Model):
                                 ("tools", at[index], "method"),
                                 f"the {tool.method} stage of {tool.name} runs FROM base and needs {package!r}; add it to base.packages",
                             )
+        if "user" not in incomplete:
+            yield from self._home_issues(incomplete)
         # which tool provides what: only with every tool, the base, the runtime and the user
         if not incomplete & {"tools", "base", "runtime", "user", "profiles"}:
             for profile_name in self.profiles:
                 yield from self._dependency_issues(profile_name)
+
+    def _home_issues(self, incomplete: frozenset[str]) -> Iterator[Issue]:
+        """Absolute paths in a home that is not the user's: written for another user name
+        (the default spec's /home/opencode), they would leave the workspace, the volumes and
+        the user's files behind when the user is renamed, without a word."""
+        home = self.user.home_dir
+        paths: list[tuple[tuple[str | int, ...], str | None]] = [(("user", "workspace"), self.user.workspace)]
+        if "runtime" not in incomplete:
+            paths += [(("runtime", "volumes", i), path) for i, path in enumerate(self.runtime.volumes)]
+        if "files" not in incomplete:
+            paths += [(("files", i, "dest"), copy.dest) for i, copy in enumerate(self.files)]
+        if "path" not in incomplete:
+            paths += [(("path", i), path) for i, path in enumerate(self.path)]
+        for loc, path in paths:
+            if path and path.startswith("/home/") and path != home and not path.startswith(home.rstrip("/") + "/"):
+                inside = path.split("/", 3)[3] if path.count("/") >= 3 else ""
+                yield (
+                    loc,
+                    (
+                        f"{path!r} is in another user's home: the user's home is {home}; "
+                        f"write {'~/' + inside if inside else '~'!r} to follow the user"
+                    ),
+                )
 
     def _dependency_issues(self, profile: str) -> Iterator[Issue]:
         tools = self.tools_for(profile)

@@ -203,7 +203,7 @@ def test_system_gitconfig_sets_main_and_trusts_the_workspace(project):
     spec = project.spec
     src = {f.dest: ROOT / f.src for f in spec.files}["/etc/gitconfig"]
     settings = [line.strip() for line in src.read_text(encoding="utf-8").splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    assert settings == ["[init]", "defaultBranch = main", "[safe]", f"directory = {spec.user.workspace}"]
+    assert settings == ["[init]", "defaultBranch = main", "[safe]", f"directory = {spec.user.workspace_dir}"]
 
 
 def test_age_declares_every_command_cmd_dots_builds(project):

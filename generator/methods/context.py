@@ -39,7 +39,7 @@ class RenderContext:
         return self.spec.arches
 
     def expand_home(self, path: str) -> str:
-        return self.home + path[1:] if path.startswith("~") else path
+        return self.spec.user.in_home(path)
 
     def pinned_image(self, reference: str) -> str:
         """image:tag with the digest sandbox.lock holds for it, unless the spec pins one."""
