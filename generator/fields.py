@@ -8,22 +8,43 @@ env values, descriptions). Control characters are refused everywhere.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, StrictStr, StringConstraints
+from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler, StrictStr, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from generator.terminal import is_control
 
 
-def _pattern(regex: str, expected: str):
-    compiled = re.compile(regex)
+@dataclass(frozen=True)
+class _Pattern:
+    """A string constraint: the whole value matches ``regex``, else a message saying what was
+    expected. The JSON Schema carries it too (as ``pattern``, anchored, and the expectation as
+    the description), so an editor flags a bad value as it is typed. The regexes use only
+    what Python and ECMA-262 read alike: classes, groups, alternation, counted repeats."""
 
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"expected {expected}; got {value!r}")
+    regex: str
+    expected: str
+
+    def check(self, value: str) -> str:
+        if not re.fullmatch(self.regex, value):  # re caches compiled patterns
+            raise ValueError(f"expected {self.expected}; got {value!r}")
         return value
 
-    return AfterValidator(check)
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = f"^(?:{self.regex})$"
+        json_schema.setdefault("description", f"{self.expected[0].upper()}{self.expected[1:]}")
+        return json_schema
+
+
+def _pattern(regex: str, expected: str) -> _Pattern:
+    return _Pattern(regex, expected)
 
 
 def _no_control_chars(value: str) -> str:
