@@ -55,6 +55,7 @@ def test_the_default_spec_follows_a_renamed_user():
         ({"user": {"name": "alice"}, "files": [{"src": "files/zshrc", "dest": "/home/opencode/.zshrc"}]}, "files[0].dest", "'~/.zshrc'"),
         ({"user": {"name": "alice"}, "path": ["/home/opencode/.local/bin"]}, "path[0]", "'~/.local/bin'"),
         ({"user": {"name": "alice", "home": "/srv/alice"}, "runtime": {"volumes": ["/home/alice"]}}, "runtime.volumes[0]", "'~'"),
+        ({"user": {"name": "alice"}, "runtime": {"volumes": ["/home/alicebob/.ssh"]}}, "runtime.volumes[0]", "'~/.ssh'"),
     ],
 )
 def test_a_path_in_another_users_home_is_refused_with_the_home_form(top, field, suggestion):
