@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from generator import load_spec
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
 from integration.servers import FileServer, make_opencode_release
@@ -33,9 +34,10 @@ from integration.spec import REPO, default_spec, opencode_version, write_runtime
 from tests.docker.cli import docker_cli
 
 DEFAULT = default_spec()
+SPEC = load_spec(REPO / "sandbox.yaml")
 PORT = DEFAULT["runtime"]["port"]
-HOME = f"/home/{DEFAULT['user']['name']}"
-WORKSPACE = DEFAULT["user"]["workspace"]
+HOME = SPEC.user.home_dir
+WORKSPACE = SPEC.user.workspace_dir
 DATA = f"{HOME}/.local/share/opencode"
 CONFIG = f"{HOME}/.config/opencode"
 SSH = f"{HOME}/.ssh"
