@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from generator import load_spec
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,13 +21,8 @@ pytestmark = pytest.mark.docker
 
 SERVICE = "sandbox"
 SECRET_PATH = "/run/secrets/opencode_password"
-PERSISTENT = [
-    "/home/opencode/workspace",
-    "/home/opencode/.config/opencode",
-    "/home/opencode/.local/share/opencode",
-    "/home/opencode/.local/state/opencode",
-    "/home/opencode/.ssh",
-]
+#: the spec's volumes: compose.yaml must give each a named volume of its own
+PERSISTENT = load_spec(ROOT / "sandbox.yaml").volume_dirs
 DUMMY_PASSWORD = "dummy-password-for-the-compose-test"
 
 
