@@ -292,13 +292,15 @@ def _still_pinning_old_digests(old_spec, new_spec, changes) -> list:
 
 
 def _changelog(rows: dict, changes: dict, spec) -> str:
+    from generator.markdown import cell
     from generator.supply.outdated import short
 
     lines = ["| tool | from | to | source | release |", "|---|---|---|---|---|"]
     for name in sorted(changes):
         row = rows[name]
-        link = row.eligible.release.url if row.eligible and row.eligible.release.url else ""
-        lines.append(f"| {name} | {short(row.current)} | {short(row.update)} | {row.source} | {link} |")
+        # the link is the upstream's word: it must stay inside its cell of the pull request's table
+        link = str(row.eligible.release.url) if row.eligible and row.eligible.release.url else ""
+        lines.append(f"| {name} | {short(row.current)} | {short(row.update)} | {row.source} | {cell(link)} |")
     disabled = sorted(t.name for t in spec.tools if t.name in changes and not t.enabled)
     if disabled:
         lines.append("")

@@ -214,3 +214,17 @@ def test_a_download_that_trickles_ends_at_the_timeout(tmp_path, hostile, sandbox
     assert "2 download(s) failed" in result.err
     assert f"rg amd64: {server.base}/owner/rg/releases/download/1.0.0/rg-1.0.0-x86_64.tar.gz: less than 64 KiB in 1 s" in result.err
     assert time.monotonic() - started < 15
+
+
+def test_a_release_link_cannot_break_the_changelog_table(tmp_path, upstream, sandbox) -> None:
+    serve_sources(upstream)
+    link = "https://example.invalid/x | forged | row |\n</details><img src=x>\x1b[2J"
+    upstream.github_releases("BurntSushi/ripgrep", [{"tag_name": "15.2.0", "published_at": "2020-01-01T00:00:00Z", "html_url": link}])
+    spec = commented_spec(upstream, tmp_path)
+    changelog = tmp_path / "changes.md"
+    result = sandbox(spec, "update", "--no-lock", "--changelog", str(changelog), "ripgrep")
+    assert result.code == 0, result.err
+    assert changelog.read_text(encoding="utf-8").splitlines()[2] == (
+        "| ripgrep | 15.1.0 | 15.2.0 | github:BurntSushi/ripgrep "
+        "| https://example.invalid/x \\| forged \\| row \\| &lt;/details&gt;&lt;img src=x&gt;\\\\x1b[2J |"
+    )
