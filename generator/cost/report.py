@@ -163,6 +163,9 @@ def refuse_other_platform(old: dict[str, Any], path: Path, platform: str) -> Non
 #: the largest earlier report read: one part is about 300 bytes, so a report of thousands of
 #: tools stays far below this; a larger file is refused before more of it is read
 MAX_REPORT_BYTES = 8 << 20
+#: the most parts an earlier report may have: one per tool and a few shared ones; a table of
+#: hundreds of thousands (8 MiB of tiny parts) would take minutes to draw after the build
+MAX_REPORT_PARTS = 10_000
 #: the largest byte count a part may claim (an exabyte): larger ones are not an image's, and a
 #: number past a float's range could not even be shown
 MAX_PART_BYTES = 10**18
@@ -186,6 +189,10 @@ def load(path: Path) -> dict[str, Any]:
     parts = data.get("parts")
     if not isinstance(parts, list):
         raise UsageError(f"--compare {path}: its parts are not a list")
+    if len(parts) > MAX_REPORT_PARTS:
+        raise UsageError(
+            f"--compare {path}: {len(parts)} parts; a report has one per tool and a few shared ones, at most {MAX_REPORT_PARTS}"
+        )
     bad = next((number for number, part in enumerate(parts, 1) if not _is_part(part)), None)
     if bad is not None:
         raise UsageError(

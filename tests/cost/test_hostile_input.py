@@ -128,3 +128,14 @@ def test_names_from_an_old_report_cannot_break_the_markdown(tmp_path: Path) -> N
     text = show.compare_markdown(compare(old, found.as_dict()), 1, found.total_bytes, found.platform)
     row = next(line for line in text.splitlines() if line.startswith("| a"))
     assert row.startswith("| a\\\\\\|b&lt;/details&gt;&lt;img src=x&gt; | removed |")
+
+
+def test_a_report_with_more_parts_than_any_spec_has_is_refused(spec: Path, tmp_path: Path, capsys) -> None:
+    # 8 MiB of tiny parts: drawing their table after the build took minutes
+    path = a_report(tmp_path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["parts"] = [{"name": f"p{n}", "tools": [], "bytes": n, "seconds": 0} for n in range(10_001)]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    code, err = cost(capsys, "--compare", str(path))
+    assert code == 2, err
+    assert f"--compare {path}: 10001 parts; a report has one per tool and a few shared ones, at most 10000" in err
