@@ -28,7 +28,13 @@ upstream_option = click.option(
     "node_index, python_index, go_index, registry); also SANDBOX_UPSTREAM_<NAME>.",
 )
 jobs_option = click.option("--jobs", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel requests.")
-timeout_option = click.option("--timeout", default=60.0, show_default=True, type=Seconds(1, 3600), help="Seconds per request.")
+timeout_option = click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=Seconds(1, 3600),
+    help="Seconds an upstream's answer may take in all (connecting, headers, body); a download must bring 64 KiB per this many.",
+)
 min_age_option = click.option(
     "--min-age",
     default="0",
