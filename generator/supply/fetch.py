@@ -259,11 +259,13 @@ class Http:
 
 
 def _total_length(headers: Message, offset: int) -> int | None:
+    """The download's full size as the headers state it; None when they state none that
+    could be one (words, thousands of digits): the body is then hashed as it comes."""
     content_range = headers.get("Content-Range", "")
     if "/" in content_range and not content_range.endswith("/*"):
-        return int(content_range.rsplit("/", 1)[1])
-    length = headers.get("Content-Length")
-    return offset + int(length) if length and length.isdigit() else None
+        return _count(content_range.rsplit("/", 1)[1], MAX_DOWNLOAD_BYTES)
+    length = _count(headers.get("Content-Length"), MAX_DOWNLOAD_BYTES)
+    return offset + length if length is not None else None
 
 
 def _http_error(url: str, status: int, headers: Message, token_hint: bool) -> UpstreamError:

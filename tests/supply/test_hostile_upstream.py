@@ -228,3 +228,30 @@ def test_a_release_link_cannot_break_the_changelog_table(tmp_path, upstream, san
         "| ripgrep | 15.1.0 | 15.2.0 | github:BurntSushi/ripgrep "
         "| https://example.invalid/x \\| forged \\| row \\| &lt;/details&gt;&lt;img src=x&gt;\\\\x1b[2J |"
     )
+
+
+def rg_spec(directory: Path, base: str) -> Path:
+    return write_spec(
+        directory,
+        {
+            "name": "rg",
+            "method": "release",
+            "version": "1.0.0",
+            "url": base + "/owner/rg/releases/download/{version}/{asset}",
+            "assets": {"amd64": "rg-{version}-x86_64.tar.gz", "arm64": "rg-{version}-aarch64.tar.gz"},
+            "binaries": [{"path": "{stem}/rg", "name": "rg"}],
+            "unverified": "test: the lock is what is tested",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Content-Range: bytes 0-3/lots", "Content-Range: bytes 0-3/" + "9" * 5000, "Content-Range: bytes 0-3/\u0663"],
+    ids=["words", "thousands-of-digits", "arabic-indic-digit"],
+)
+def test_a_download_with_a_nonsense_length_is_hashed_as_it_comes(tmp_path, hostile, sandbox, header: str) -> None:
+    server = hostile(answer(b"data", headers=f"{header}\r\n"))
+    result = sandbox(rg_spec(tmp_path, server.base), "lock", "rg")
+    assert result.code == 0, result.err
+    assert "locked   rg amd64  sha256:3a6eb0790f39ac87…  4 bytes" in result.out
