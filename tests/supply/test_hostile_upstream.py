@@ -255,3 +255,41 @@ def test_a_download_with_a_nonsense_length_is_hashed_as_it_comes(tmp_path, hosti
     result = sandbox(rg_spec(tmp_path, server.base), "lock", "rg")
     assert result.code == 0, result.err
     assert "locked   rg amd64  sha256:3a6eb0790f39ac87…  4 bytes" in result.out
+
+
+def _registry_handing_out(token: str, realm: str | None = None) -> Answer:
+    """A registry that asks for a token, and a token service that hands out ``token``."""
+
+    def send(conn: socket.socket, path: str) -> None:
+        if path.startswith("/token"):
+            answer(json.dumps({"token": token}).encode())(conn, path)
+        else:
+            challenge = f'WWW-Authenticate: Bearer realm="{realm or base[0] + "/token"}",service="test"\r\n'
+            answer(b"{}", "401 Unauthorized", challenge)(conn, path)
+
+    base: list[str] = []
+    send.base = base  # type: ignore[attr-defined]
+    return send
+
+
+@pytest.mark.parametrize(
+    ("token", "realm", "note"),
+    [
+        ("abc\r\nX-Injected: 1", None, "cannot be asked (Invalid header value"),
+        # (the fragment drops the query: a realm of file:///dev/zero# was read for ever)
+        (
+            "abc",
+            "file:///etc/hostname#",
+            "file:///etc/hostname#?scope=repository%3Alibrary%2Fubuntu%3Apull&service=test: not an http(s) URL",
+        ),
+    ],
+    ids=["token-with-a-line-break", "realm-a-local-file"],
+)
+def test_a_registry_token_flow_that_is_not_http_is_refused(tmp_path, hostile, sandbox, monkeypatch, token, realm, note) -> None:
+    served = _registry_handing_out(token, realm)
+    server = hostile(served)
+    served.base.append(server.base)  # type: ignore[attr-defined]
+    monkeypatch.setenv("SANDBOX_UPSTREAM_REGISTRY", server.base)
+    result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "base")
+    assert result.code == 3, result.err
+    assert note in json.loads(result.out)[0]["note"]
