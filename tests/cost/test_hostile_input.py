@@ -139,3 +139,15 @@ def test_a_report_with_more_parts_than_any_spec_has_is_refused(spec: Path, tmp_p
     code, err = cost(capsys, "--compare", str(path))
     assert code == 2, err
     assert f"--compare {path}: 10001 parts; a report has one per tool and a few shared ones, at most 10000" in err
+
+
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [("sandbox.yaml", "the spec itself (sandbox.yaml)"), ("Dockerfile", "the output of profile default (Dockerfile)")],
+)
+def test_save_never_overwrites_a_file_of_the_project(spec: Path, tmp_path: Path, capsys, path: str, what: str) -> None:
+    # on main the report was written over it, unchecked, once the build had finished
+    before = (tmp_path / path).read_bytes()
+    code, err = cost(capsys, "--save", path)
+    assert (code, err.strip()) == (2, f"error: --save: {path!r} is {what}; writing it would overwrite an input")
+    assert (tmp_path / path).read_bytes() == before
