@@ -8,13 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import UsageError
+from generator.markdown import cell
 from generator.safefile import read_regular
+
+#: the largest earlier SBOM read: a component is under 1 KiB, so an image of thousands of
+#: packages stays far below this; a larger file is refused before more of it is read
+MAX_SBOM_BYTES = 32 << 20
 
 
 def read_sbom(path: Path) -> str:
     """An earlier SBOM's text (a regular file only: a FIFO would block)."""
     try:
-        return read_regular(path).decode("utf-8")
+        return read_regular(path, MAX_SBOM_BYTES).decode("utf-8")
     except OSError as exc:
         raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
@@ -53,24 +58,47 @@ def entries(text: str, source: str) -> dict[tuple[str, str], Entry]:
         document = json.loads(text)
     except ValueError as exc:
         raise UsageError(f"{source}: not JSON ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"{source}: not a CycloneDX SBOM (nested too deeply)") from None
     if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
         raise UsageError(f"{source}: not a CycloneDX SBOM (as `sandbox sbom` writes by default)")
     found: dict[tuple[str, str], Entry] = {}
-    for component in document.get("components") or []:
-        properties = {p.get("name"): p.get("value") for p in component.get("properties") or []}
+    for number, component in enumerate(_objects(document, "components", source), 1):
+        where = f"{source}: component {number}"
+        properties = {_text(p, "name", where): _text(p, "value", where) for p in _objects(component, "properties", where)}
         if component.get("type") == "container":
             tool = "builder image" if component.get("scope") == "excluded" else "image"
-            digests = tuple(("image", h["content"]) for h in component.get("hashes") or [])
+            digests = tuple(("image", _text(h, "content", where, required=True)) for h in _objects(component, "hashes", where))
         else:
-            tool = str(properties.get("sandbox:tool", "?"))
+            tool = properties.get("sandbox:tool") or "?"
             digests = tuple(
-                (str(ref.get("comment", "")).split(";")[0], h["content"])
-                for ref in component.get("externalReferences") or []
-                for h in ref.get("hashes") or []
+                (_text(ref, "comment", where).split(";")[0], _text(h, "content", where, required=True))
+                for ref in _objects(component, "externalReferences", where)
+                for h in _objects(ref, "hashes", where)
             )
-        entry = Entry(tool, str(component.get("name", "?")), str(component.get("version", "")), str(component.get("purl", "")), digests)
+        entry = Entry(
+            tool, _text(component, "name", where) or "?", _text(component, "version", where), _text(component, "purl", where), digests
+        )
         found[(entry.tool, entry.name)] = entry
     return found
+
+
+def _objects(parent: dict, key: str, where: str) -> list[dict]:
+    """``parent[key]``: a list of objects, or none when it is missing."""
+    value = parent.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise UsageError(f"{where}: {key} is not a list of objects, as in a CycloneDX SBOM")
+    return value
+
+
+def _text(parent: dict, key: str, where: str, *, required: bool = False) -> str:
+    """``parent[key]``: text, or '' when it is missing and may be."""
+    value = parent.get(key)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise UsageError(f"{where}: {key} is not text, as in a CycloneDX SBOM")
+    return value
 
 
 def diff(old_text: str, new_text: str, old_source: str = "the old SBOM", new_source: str = "the new SBOM") -> list[SbomChange]:
@@ -96,5 +124,5 @@ def markdown(changes: list[SbomChange]) -> str:
     lines = ["| component | tool | change | before | after |", "|---|---|---|---|---|"]
     for c in changes:
         cells = [c.name, c.tool, c.kind, c.before or "—", c.after or "—"]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |")
+        lines.append("| " + " | ".join(cell(text) for text in cells) + " |")
     return "\n".join(lines) + "\n"

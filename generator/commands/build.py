@@ -290,16 +290,24 @@ def test(
     from rich.markup import escape
     from rich.table import Table
 
-    from generator.docker.smoke import SmokeTest
+    from generator.docker.smoke import SmokeTest, health_interval_of
     from generator.fields import ImageReference
+    from generator.terminal import escape_controls
 
     checked_argument(image, ImageReference, "IMAGE")
-    if health_interval is not None and not re.fullmatch(r"[0-9]+(ms|s|m|h)", health_interval):
-        raise click.BadParameter(f"{health_interval!r}: a duration such as 2s", param_hint="--health-interval")
+    if health_interval is not None:
+        try:
+            health_interval_of(health_interval)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--health-interval") from None
     project = Project.load(ctx.obj["spec"])
     profile = project.profiles((profile,) if profile else ())[0]
+    platforms = parse_platforms((platform,), project.spec.platforms) if platform else ()
+    if len(platforms) > 1:
+        # one container runs one variant; naming several would test only the first
+        raise click.BadParameter(f"one platform per run, not {', '.join(platforms)}", param_hint="--platform")
+    platform = platforms[0] if platforms else None
     client = client_from(docker)
-    platform = parse_platforms((platform,), project.spec.platforms)[0] if platform else None
     smoke = SmokeTest(
         client,
         image,
@@ -321,7 +329,9 @@ def test(
     for column in ("check", "result", "detail"):
         table.add_column(column, overflow="fold")
     for row in report.results:
-        table.add_row(escape(row.name), "[green]PASS[/]" if row.passed else "[red]FAIL[/]", escape(row.detail))
+        # a detail quotes what the container printed: no escape sequence of its reaches the terminal
+        passed = "[green]PASS[/]" if row.passed else "[red]FAIL[/]"
+        table.add_row(escape(escape_controls(row.name)), passed, escape(escape_controls(row.detail)))
     console.print(table)
     if report.failed:
         raise FindingsError(f"{len(report.failed)} of {len(report.results)} smoke check(s) failed for {image}")

@@ -11,6 +11,7 @@ import click
 from generator.commands.build import BuildDisplay, build_options, fresh_output, parse_build_args, parse_platforms, sandbox_version
 from generator.commands.docker import checked_argument, client_from, docker_options
 from generator.errors import UsageError
+from generator.output import write_atomic
 from generator.project import Project
 
 
@@ -82,6 +83,8 @@ def cost(
     checked_argument(tag, ImageReference, "--tag")
     old = reports.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
+    # before the build: a report that cannot be saved is found out now, not after minutes of building
+    save_to = project.writable(save, "--save", anywhere=True) if save else None
     platform = _one_platform(parse_platforms(platforms, project.spec.platforms))
     client = client_from(docker)
     if old is not None and compare_with is not None:
@@ -134,8 +137,8 @@ def cost(
         warnings=tuple(warnings),
         platform=built_for,
     )
-    if save:
-        save.write_text(found.to_json(), encoding="utf-8")
+    if save_to:
+        write_atomic(save_to, found.to_json())
     changes = reports.compare(old, found.as_dict()) if old else None
     note = reports.compare_note(old, found) if old else ""
     old_bytes = sum(part["bytes"] for part in old["parts"]) if old else 0

@@ -16,6 +16,7 @@ import click
 
 from generator.commands.params import Seconds
 from generator.errors import FindingsError
+from generator.terminal import escape_controls
 
 
 def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,7 +94,8 @@ def doctor(as_json: bool, **options: Any) -> None:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         for line in report.lines():
-            click.echo(line)
+            # a summary quotes the --docker-host or --docker-cli given and what docker answered
+            click.echo(escape_controls(line, keep="\n"))
     if not report.ok:
         failed = ", ".join(c.name for c in report.failures)
         raise FindingsError(f"a build cannot work here; failed check(s): {failed}")

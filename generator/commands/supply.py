@@ -28,7 +28,13 @@ upstream_option = click.option(
     "node_index, python_index, go_index, registry); also SANDBOX_UPSTREAM_<NAME>.",
 )
 jobs_option = click.option("--jobs", default=8, show_default=True, type=click.IntRange(1, 64), help="Parallel requests.")
-timeout_option = click.option("--timeout", default=60.0, show_default=True, type=Seconds(1, 3600), help="Seconds per request.")
+timeout_option = click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=Seconds(1, 3600),
+    help="Seconds an upstream's answer may take in all (connecting, headers, body); a download must bring 64 KiB per this many.",
+)
 min_age_option = click.option(
     "--min-age",
     default="0",
@@ -298,13 +304,15 @@ def _still_pinning_old_digests(old_spec, new_spec, changes) -> list:
 
 
 def _changelog(rows: dict, changes: dict, spec) -> str:
+    from generator.markdown import cell
     from generator.supply.outdated import short
 
     lines = ["| tool | from | to | source | release |", "|---|---|---|---|---|"]
     for name in sorted(changes):
         row = rows[name]
-        link = row.eligible.release.url if row.eligible and row.eligible.release.url else ""
-        lines.append(f"| {name} | {short(row.current)} | {short(row.update)} | {row.source} | {link} |")
+        # the link is the upstream's word: it must stay inside its cell of the pull request's table
+        link = str(row.eligible.release.url) if row.eligible and row.eligible.release.url else ""
+        lines.append(f"| {name} | {short(row.current)} | {short(row.update)} | {row.source} | {cell(link)} |")
     disabled = sorted(t.name for t in spec.tools if t.name in changes and not t.enabled)
     if disabled:
         lines.append("")

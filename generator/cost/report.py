@@ -160,27 +160,67 @@ def refuse_other_platform(old: dict[str, Any], path: Path, platform: str) -> Non
         )
 
 
+#: the largest earlier report read: one part is about 300 bytes, so a report of thousands of
+#: tools stays far below this; a larger file is refused before more of it is read
+MAX_REPORT_BYTES = 8 << 20
+#: the most parts an earlier report may have: one per tool and a few shared ones; a table of
+#: hundreds of thousands (8 MiB of tiny parts) would take minutes to draw after the build
+MAX_REPORT_PARTS = 10_000
+#: the largest byte count a part may claim (an exabyte): larger ones are not an image's, and a
+#: number past a float's range could not even be shown
+MAX_PART_BYTES = 10**18
+
+
 def load(path: Path) -> dict[str, Any]:
-    """An earlier report (`sandbox cost --json`), checked enough to compare with."""
+    """An earlier report (`sandbox cost --json`), checked enough to compare with: read before
+    the build starts, so a report that would be refused costs no build."""
     from generator.safefile import read_regular
 
     try:
-        data = json.loads(read_regular(path).decode("utf-8"))
+        data = json.loads(read_regular(path, MAX_REPORT_BYTES).decode("utf-8"))
     except OSError as exc:
         raise UsageError(f"--compare {path}: cannot read it ({exc.strerror or exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"--compare {path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"--compare {path}: not a `sandbox cost --json` report (nested too deeply)") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise UsageError(f"--compare {path}: not a `sandbox cost --json` report (schema {SCHEMA})")
     parts = data.get("parts")
-    good = isinstance(parts, list) and all(
-        isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("bytes"), int)
-        and isinstance(p.get("seconds"), (int, float)) and isinstance(p.get("tools"), list)
-        for p in parts
-    )  # fmt: skip
-    if not good:
-        raise UsageError(f"--compare {path}: its parts are not a list of {{name, tools, bytes, seconds}}")
+    if not isinstance(parts, list):
+        raise UsageError(f"--compare {path}: its parts are not a list")
+    if len(parts) > MAX_REPORT_PARTS:
+        raise UsageError(
+            f"--compare {path}: {len(parts)} parts; a report has one per tool and a few shared ones, at most {MAX_REPORT_PARTS}"
+        )
+    bad = next((number for number, part in enumerate(parts, 1) if not _is_part(part)), None)
+    if bad is not None:
+        raise UsageError(
+            f"--compare {path}: its part {bad} is not {{name, tools, bytes, seconds}} as `sandbox cost --json` "
+            "writes it (name and tools: text without control characters; bytes: a whole number from 0; seconds: a number from 0)"
+        )
+    if not isinstance(data.get("build", {}), dict):
+        raise UsageError(f"--compare {path}: its build is not an object")
     return data
+
+
+def _is_part(part: Any) -> bool:
+    """One part as `sandbox cost --json` writes it; the names reach the terminal and a Markdown
+    table, the numbers arithmetic and formatting."""
+    from generator.terminal import has_controls
+
+    def text(value: Any) -> bool:
+        return isinstance(value, str) and not has_controls(value)
+
+    if not isinstance(part, dict):
+        return False
+    size, seconds, tools = part.get("bytes"), part.get("seconds"), part.get("tools")
+    return (
+        text(part.get("name"))
+        and isinstance(tools, list) and all(text(tool) for tool in tools)
+        and isinstance(size, int) and not isinstance(size, bool) and 0 <= size <= MAX_PART_BYTES
+        and isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < float("inf")
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

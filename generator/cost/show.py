@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from generator.cost.report import ATTRIBUTION, Change, CostReport
+from generator.markdown import cell
 
 BAR_WIDTH = 10
 
@@ -80,24 +81,19 @@ def markdown(report: CostReport) -> str:
     for part in report.parts:
         cached = f" ({part.cached_steps} cached)" if part.cached_steps else ""
         lines.append(
-            f"| {_cell(part.name)} | {part.kind} | {human(part.bytes)} | {_text_bar(part.bytes, total_bytes)} "
+            f"| {cell(part.name)} | {part.kind} | {human(part.bytes)} | {_text_bar(part.bytes, total_bytes)} "
             f"| {_share(part.bytes, total_bytes)} | {part.seconds:.1f} s | {_share(part.seconds, total_seconds)} "
             f"| {part.steps or ''}{cached} |"
         )
     lines.append(f"| **total** | | **{human(total_bytes)}** | | | **{total_seconds:.1f} s** | | {report.steps} |")
     lines += ["", f"- built with {report.mode} in {report.wall_seconds:.1f} s wall time; {report.timing_note()}", f"- {report.size_note()}"]
-    lines += [f"- {_cell(warning)}" for warning in report.warnings]
+    lines += [f"- {cell(warning)}" for warning in report.warnings]
     lines += ["", f"<details><summary>How parts are attributed</summary>\n\n{ATTRIBUTION}\n\n</details>"]
     return "\n".join(lines) + "\n"
 
 
 def _platform(report: CostReport) -> str:
     return report.platform or "platform unknown"
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _delta_bytes(change: Change) -> str:
@@ -138,7 +134,7 @@ def _compare_rows(changes: list[Change]) -> list[str]:
     ]
     for change in changes:
         rows.append(
-            f"| {_cell(change.name)} | {change.status} | {_cell_bytes(change.old_bytes)} | {_cell_bytes(change.new_bytes)} "
+            f"| {cell(change.name)} | {change.status} | {_cell_bytes(change.old_bytes)} | {_cell_bytes(change.new_bytes)} "
             f"| {_delta_bytes(change)} | {_cell_seconds(change.old_seconds)} | {_cell_seconds(change.new_seconds)} "
             f"| {change.seconds_delta:+.1f} s |"
         )
@@ -157,7 +153,7 @@ def compare_markdown(changes: list[Change], old_total: int, new_total: int, plat
     lines += _compare_rows(changed)
     lines.append(f"| **total** | | {human(old_total)} | {human(new_total)} | **{human(new_total - old_total, sign=True)}** | | | |")
     if same:
-        names = ", ".join(_cell(change.name) for change in same)
+        names = ", ".join(cell(change.name) for change in same)
         lines += [
             "",
             f"<details><summary>{len(same)} part(s) of the same size: {names}</summary>",
@@ -167,5 +163,5 @@ def compare_markdown(changes: list[Change], old_total: int, new_total: int, plat
             "</details>",
         ]
     if note:
-        lines += ["", f"- {_cell(note)}"]
+        lines += ["", f"- {cell(note)}"]
     return "\n".join(lines) + "\n"

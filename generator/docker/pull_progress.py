@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TextIO
 
 from generator.docker.pull import Event
+from generator.terminal import escape_controls
 
 # `docker pull` without a terminal prints "<layer id>: <status>" per layer change
 _LAYER = re.compile(r"^([0-9a-f]{12}): (.+)$")
@@ -40,7 +41,8 @@ def plain_reporter(stream: TextIO | None = None) -> Iterator[Callable[[Event], N
     def report(event: Event) -> None:
         text = _outcome(event) if event.kind != "line" else f"  {event.text}"
         if text is not None:
-            print(text, file=out, flush=True)
+            # docker passes a registry's words through (errors, statuses): shown, never obeyed
+            print(escape_controls(text), file=out, flush=True)
 
     yield report
 
@@ -64,13 +66,14 @@ def rich_reporter() -> Iterator[Callable[[Event], None]]:
                 # one line however long docker's message is: a wrapped status line redraws badly
                 line = f"{event.reference}{counts} {event.text}"
                 room = max(20, console.width - 4)  # the spinner and its gap
+                line = escape_controls(line)
                 status.update(Text(line if len(line) <= room else line[: room - 1] + "…"))
                 return
             if event.kind == "start":
                 layers.clear()
             text = _outcome(event)
             if text is not None:
-                console.print(text, markup=False, highlight=False)
+                console.print(escape_controls(text), markup=False, highlight=False)
 
         yield report
 

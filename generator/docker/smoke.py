@@ -68,13 +68,19 @@ class ExecResult:
     output: str
 
 
+#: the longest --health-interval: the longest --health-timeout, past which no second check runs
+MAX_HEALTH_INTERVAL = timedelta(hours=1)
+
+
 def health_interval_of(text: str) -> timedelta:
-    """``2s``, ``500ms``, ``1m``, ``1h`` as a timedelta in whole seconds, at least one:
-    python-on-whales passes the interval to docker in whole seconds."""
+    """``2s``, ``500ms``, ``1m``, ``1h`` as a timedelta in whole seconds, at least one and at
+    most an hour: python-on-whales passes the interval to docker in whole seconds."""
     match = re.fullmatch(r"([0-9]+)(ms|s|m|h)", text)
     if match is None:
         raise ValueError(f"{text!r}: a duration such as 2s")
     seconds = int(match[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match[2]]
+    if seconds > MAX_HEALTH_INTERVAL.total_seconds():
+        raise ValueError(f"{text!r}: at most 1h (the longest --health-timeout)")
     return timedelta(seconds=max(1, math.ceil(seconds)))
 
 
@@ -116,19 +122,24 @@ def sbom_problems(text: str, spec: Spec, profile: str) -> list[str]:
         document = json.loads(text)
     except ValueError as exc:
         return [f"not JSON ({exc})"]
+    except RecursionError:
+        return ["not a CycloneDX document (JSON nested too deeply)"]
     if not isinstance(document, dict) or document.get("bomFormat") != "CycloneDX":
         return ["not a CycloneDX document"]
+    # the image under test wrote this file: any part of it may have another shape
     problems = []
-    component = (document.get("metadata") or {}).get("component") or {}
+    metadata = document.get("metadata")
+    component = metadata.get("component") if isinstance(metadata, dict) else None
+    component = component if isinstance(component, dict) else {}
     if component.get("name") != spec.image.name:
         problems.append(f"describes image {component.get('name')!r}, not {spec.image.name!r}")
-    profiles = [p.get("value") for p in component.get("properties") or [] if p.get("name") == "sandbox:profile"]
+    profiles = [p.get("value") for p in _objects(component.get("properties")) if p.get("name") == "sandbox:profile"]
     if profiles != [profile]:
         problems.append(f"describes profile {', '.join(map(str, profiles)) or 'none'}, not {profile}")
     found = {
-        prop.get("value")
-        for c in document.get("components") or []
-        for prop in c.get("properties") or []
+        str(prop.get("value"))
+        for c in _objects(document.get("components"))
+        for prop in _objects(c.get("properties"))
         if prop.get("name") == "sandbox:tool"
     }
     # the base stage's packages are listed as the tool "base" (methods/distribution.py)
@@ -137,10 +148,15 @@ def sbom_problems(text: str, spec: Spec, profile: str) -> list[str]:
         differences = []
         if missing := sorted(wanted - found):
             differences.append(f"missing {', '.join(missing)}")
-        if extra := sorted(map(str, found - wanted)):
+        if extra := sorted(found - wanted):
             differences.append(f"not in the spec {', '.join(extra)}")
         problems.append("tools differ from the spec's: " + "; ".join(differences))
     return problems
+
+
+def _objects(value: object) -> list[dict]:
+    """The objects of a JSON list; none when ``value`` is not a list."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _first_line(*texts: str) -> str:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +27,11 @@ USER_AGENT = "opencode-sandbox-supply (+https://github.com/pRizz/opencode-cloud)
 _CHUNK = 1 << 16
 #: how often a download that broke off mid-body is resumed with a Range request
 _RESUMES = 3
+#: the largest API answer kept in memory (PyPI's JSON for a project with years of wheels is
+#: tens of MB); a larger or endless answer is refused at this size
+MAX_ANSWER_BYTES = 128 << 20
+#: the largest download hashed (toolchains are a few hundred MB); an endless one stops here
+MAX_DOWNLOAD_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,93 @@ class Response:
             return json.loads(self.body)
         except ValueError as exc:
             raise UpstreamError(f"{url}: the answer is not JSON ({exc})") from None
+        except RecursionError:
+            raise UpstreamError(f"{url}: the answer is JSON nested too deeply to be an upstream's") from None
+
+
+class _Watch:
+    """The socket a request is on, so that a timer can cut it off: a server that sends a
+    byte now and then never trips the socket timeout, which is per read."""
+
+    current = threading.local()
+
+    def __init__(self) -> None:
+        self.sock: socket.socket | None = None
+        self.expired = False
+        self._lock = threading.Lock()
+
+    def opened(self, sock: socket.socket) -> None:
+        with self._lock:
+            self.sock = sock
+            if self.expired:
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self.sock is not None:
+                try:
+                    # the blocked read returns (end of stream): the request fails where it is
+                    self.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def _watch_sockets(connection: Any) -> None:
+    """Hand each socket ``connection`` opens to the watch of the request on this thread."""
+    create = connection._create_connection
+
+    def create_watched(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = create(*args, **kwargs)
+        watch = getattr(_Watch.current, "watch", None)
+        if watch is not None:
+            watch.opened(sock)
+        return sock
+
+    connection._create_connection = create_watched
+
+
+class _WatchedHTTP(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _watch_sockets(self)
+
+
+class _WatchedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _watch_sockets(self)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTP, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_WatchedHTTPS, req, context=self._context)  # type: ignore[attr-defined]
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """Redirects to http(s) only (urllib would follow one to ftp:), and credentials stay
+    with the host they were meant for: a redirect to another host goes without them."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        target = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
+        if target.scheme not in ("http", "https"):
+            raise UpstreamError(f"{req.full_url}: HTTP {code} redirects to {target.scheme or 'no'} scheme; only http(s) is followed")
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(urllib.parse.urlsplit(req.full_url)) != _origin(target):
+            new.remove_header("Authorization")
+        return new
+
+
+def _origin(url: urllib.parse.SplitResult) -> tuple[str, str | None, int | None]:
+    return url.scheme, url.hostname, url.port
+
+
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler, _RedirectHandler)
 
 
 @dataclass(frozen=True)
@@ -56,15 +151,19 @@ class Http:
         return bool(self.github_api) and url.startswith(f"{self.github_api}/")
 
     def _request(self, url: str, method: str = "GET", headers: dict[str, str] | None = None) -> urllib.request.Request:
+        # a base URL from the environment, or a realm a registry names, can be anything
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            raise UpstreamError(f"{url}: not an http(s) URL")
         all_headers = {"User-Agent": USER_AGENT, **(headers or {})}
         if self.github_token and self._is_github_api(url):
             all_headers.setdefault("Authorization", f"Bearer {self.github_token}")
         return urllib.request.Request(url, method=method, headers=all_headers)
 
-    def _open(self, request: urllib.request.Request):
+    def _open(self, request: urllib.request.Request, watch: _Watch):
         url = request.full_url
+        _Watch.current.watch = watch
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)  # http(s) only (UrlTemplate)
+            return _OPENER.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             exc.close()
             hint = self._is_github_api(url) and not self.github_token
@@ -72,15 +171,38 @@ class Http:
         except urllib.error.URLError as exc:
             raise UpstreamError(f"{url}: cannot connect ({exc.reason})") from None
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            raise UpstreamError(f"{url}: {type(exc).__name__}: {exc}") from None
+            raise self._failed(url, watch, f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:  # a URL or header value http.client refuses to send
+            raise UpstreamError(f"{url}: cannot be asked ({exc})") from None
+        finally:
+            _Watch.current.watch = None
+
+    def _failed(self, url: str, watch: _Watch, what: str) -> UpstreamError:
+        if watch.expired:
+            return UpstreamError(f"{url}: no complete answer within {self.timeout:g} s (--timeout)")
+        return UpstreamError(f"{url}: {what}")
 
     def get(self, url: str, headers: dict[str, str] | None = None, method: str = "GET") -> Response:
-        with self._open(self._request(url, method, headers)) as response:
-            try:
-                body = response.read()
-            except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                raise UpstreamError(f"{url}: the answer broke off ({exc})") from None
-            return Response(response.status, response.headers, body)
+        """The whole answer within the timeout (connecting, headers and body), at most
+        MAX_ANSWER_BYTES of it."""
+        request = self._request(url, method, headers)
+        watch = _Watch()
+        timer = threading.Timer(self.timeout, watch.expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            with self._open(request, watch) as response:
+                try:
+                    body = response.read(MAX_ANSWER_BYTES + 1)
+                except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                    raise self._failed(url, watch, f"the answer broke off ({exc})") from None
+                if watch.expired:  # cut off: what was read is not the whole answer
+                    raise self._failed(url, watch, "")
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise UpstreamError(f"{url}: the answer is larger than {MAX_ANSWER_BYTES >> 20} MiB; no upstream answer is that large")
+                return Response(response.status, response.headers, body)
+        finally:
+            timer.cancel()
 
     def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
         return self.get(url, {"Accept": "application/json", **(headers or {})}).json(url)
@@ -90,35 +212,60 @@ class Http:
         digest, received, total = hashlib.sha256(), 0, None
         for attempt in range(_RESUMES + 1):
             headers = {"Range": f"bytes={received}-"} if received else {}
+            watch = _Watch()
+            # a download may take long, but each --timeout seconds must bring at least one
+            # chunk: a trickle of bytes would otherwise keep it open for ever
+            timer = threading.Timer(self.timeout, watch.expire)
+            timer.daemon = True
+            timer.start()
             try:
-                with self._open(self._request(url, headers=headers)) as response:
+                with self._open(self._request(url, headers=headers), watch) as response:
                     if received and response.status != 206:
                         # the server ignored Range: start over
                         digest, received = hashlib.sha256(), 0
                     if total is None or not received:
                         total = _total_length(response.headers, received)
+                    window = received
                     while chunk := response.read(_CHUNK):
                         digest.update(chunk)
                         received += len(chunk)
+                        if received > MAX_DOWNLOAD_BYTES:
+                            raise UpstreamError(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 30} GiB; no download is that large")
+                        if received - window >= _CHUNK:
+                            timer.cancel()
+                            timer = threading.Timer(self.timeout, watch.expire)
+                            timer.daemon = True
+                            timer.start()
+                            window = received
+                    if watch.expired:
+                        raise UpstreamError(f"{url}: less than {_CHUNK >> 10} KiB in {self.timeout:g} s (--timeout) after {received} bytes")
             except UpstreamError:
-                if not received or attempt == _RESUMES:
+                if not received or attempt == _RESUMES or received > MAX_DOWNLOAD_BYTES:
                     raise
                 continue
             except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                if watch.expired:
+                    raise UpstreamError(
+                        f"{url}: less than {_CHUNK >> 10} KiB in {self.timeout:g} s (--timeout) after {received} bytes"
+                    ) from None
                 if attempt == _RESUMES:
                     raise UpstreamError(f"{url}: the download broke off after {received} bytes ({exc})") from None
                 continue
+            finally:
+                timer.cancel()
             if total is None or received >= total:
                 return Digest(url, digest.hexdigest(), received)
         raise UpstreamError(f"{url}: the download broke off after {received} of {total} bytes ({_RESUMES} resumes)")
 
 
 def _total_length(headers: Message, offset: int) -> int | None:
+    """The download's full size as the headers state it; None when they state none that
+    could be one (words, thousands of digits): the body is then hashed as it comes."""
     content_range = headers.get("Content-Range", "")
     if "/" in content_range and not content_range.endswith("/*"):
-        return int(content_range.rsplit("/", 1)[1])
-    length = headers.get("Content-Length")
-    return offset + int(length) if length and length.isdigit() else None
+        return _count(content_range.rsplit("/", 1)[1], MAX_DOWNLOAD_BYTES)
+    length = _count(headers.get("Content-Length"), MAX_DOWNLOAD_BYTES)
+    return offset + length if length is not None else None
 
 
 def _http_error(url: str, status: int, headers: Message, token_hint: bool) -> UpstreamError:

@@ -139,7 +139,7 @@ class GoProxy:
         for end in range(len(parts), 0, -1):
             module = "/".join(parts[:end])
             try:
-                listing = http.get(f"{self.base}/{_go_escape(module)}/@v/list").body.decode()
+                listing = http.get(f"{self.base}/{_go_escape(module)}/@v/list").body.decode("utf-8", errors="replace")
             except UpstreamError as exc:
                 if exc.status in (404, 410):
                     continue

@@ -12,7 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-_NUMERIC = re.compile(r"\d+(\.\d+)*")
+#: a version number: ASCII digits only (\d would take any script's, which no spec accepts), at
+#: most 30 to a part (int() refuses thousands of digits; no version has more than a date's)
+_PART = r"[0-9]{1,30}"
+_NUMERIC = re.compile(rf"{_PART}(\.{_PART})*")
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -51,7 +54,7 @@ def parse_age(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-_SPLIT = re.compile(r"(\D*?)(\d+(?:\.\d+)*)")
+_SPLIT = re.compile(rf"([^0-9]*?)({_PART}(?:\.{_PART})*)")
 
 
 def _split(name: str) -> tuple[str, str] | None:

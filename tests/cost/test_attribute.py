@@ -210,7 +210,7 @@ def test_load_refuses_what_is_not_a_report(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not a `sandbox cost --json` report"):
         load(path)
     path.write_text('{"schema": "sandbox-cost/1", "parts": [{"name": "x"}]}', encoding="utf-8")
-    with pytest.raises(UsageError, match="parts are not"):
+    with pytest.raises(UsageError, match="part 1 is not"):
         load(path)
     with pytest.raises(UsageError, match="cannot read"):
         load(tmp_path / "missing.json")

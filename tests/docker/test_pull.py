@@ -116,6 +116,22 @@ def test_plain_progress_lines() -> None:
     ]
 
 
+def test_progress_shows_what_the_registry_said_with_controls_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    # docker passes a registry's error text through: a mirror could put escape sequences in it
+    hostile = "Error response from daemon: \x1b]0;owned\x07\x1b[2Jdenied\x9b"
+    out = io.StringIO()
+    with plain_reporter(out) as report:
+        report(Event("line", "r/x:v1", text="abc: \x1b[2J"))
+        report(Event("retry", "r/x:v1", text=hostile, attempt=1, delay=1.0))
+    assert out.getvalue().splitlines() == [
+        "  abc: \\x1b[2J",
+        "try 1 failed: Error response from daemon: \\x1b]0;owned\\x07\\x1b[2Jdenied\\x9b; retrying in 1.0 s",
+    ]
+    with rich_reporter() as report:
+        report(Event("retry", "r/x:v1", text=hostile, attempt=1, delay=1.0))
+    assert "\\x1b]0;owned\\x07\\x1b[2Jdenied\\x9b" in capsys.readouterr().err
+
+
 def test_rich_progress_prints_outcomes(capsys: pytest.CaptureFixture[str]) -> None:
     with rich_reporter() as report:
         report(Event("start", "r/x:v1", text="docker.io", attempt=1))

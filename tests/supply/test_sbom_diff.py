@@ -3,6 +3,7 @@ weekly update pull request shows it)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ from ruamel.yaml import YAML
 
 from generator.errors import UsageError
 from generator.sbom_diff import diff, markdown
+from generator.terminal import has_controls
 from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,3 +87,64 @@ def test_markdown_cells_cannot_break_the_table() -> None:
 
     text = markdown([SbomChange("added", "a|b", "x\ny", "", "1.0 (no sha256)")])
     assert text.splitlines()[2] == "| x y | a\\|b | added | — | 1.0 (no sha256) |"
+
+
+def _old_sbom(tmp_path: Path, components) -> Path:
+    path = tmp_path / "old.cdx.json"
+    path.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("components", "message"),
+    [
+        ({"curl": {}}, "components is not a list of objects"),
+        (["curl"], "components is not a list of objects"),
+        ([{"name": "a", "properties": {"sandbox:tool": "a"}}], "component 1: properties is not a list of objects"),
+        ([{"name": "a", "properties": [{"name": ["x"], "value": "a"}]}], "component 1: name is not text"),
+        ([{"name": "a"}, {"type": "container", "name": "b", "hashes": [{}]}], "component 2: content is not text"),
+        ([{"type": "container", "name": "b", "hashes": "abc"}], "component 1: hashes is not a list of objects"),
+        ([{"name": "a", "externalReferences": ["https://x"]}], "component 1: externalReferences is not a list of objects"),
+        ([{"name": "a", "externalReferences": [{"hashes": [{"content": 5}]}]}], "component 1: content is not text"),
+        ([{"name": float("nan")}], "component 1: name is not text"),
+    ],
+    ids=["dict", "strings", "properties-dict", "property-name-list", "hash-without-content", "hashes-text", "references-text",
+         "hash-number", "name-nan"],
+)  # fmt: skip
+def test_an_sbom_of_the_wrong_shape_is_refused_not_a_crash(spec: Path, tmp_path: Path, components, message: str) -> None:
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", _old_sbom(tmp_path, components))
+    assert result.returncode == 2, result.stderr
+    assert f"old.cdx.json: {message}, as in a CycloneDX SBOM" in result.stderr
+
+
+def test_a_deeply_nested_sbom_is_refused(spec: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old.cdx.json"
+    old.write_text('{"bomFormat": "CycloneDX", "components": ' + "[" * 100_000, encoding="utf-8")
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", old)
+    assert result.returncode == 2 and "old.cdx.json: not a CycloneDX SBOM (nested too deeply)" in result.stderr
+
+
+def test_a_huge_sbom_is_refused_without_reading_it_whole(spec: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old.cdx.json"
+    with old.open("wb") as handle:  # sparse: no disk, but read whole it would be 64 MiB of memory
+        handle.truncate(64 << 20)
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", old, timeout=30)
+    assert result.returncode == 2 and "old.cdx.json: cannot read it (it is larger than" in result.stderr
+
+
+def test_hostile_component_names_stay_inside_their_cells(spec: Path, tmp_path: Path) -> None:
+    old = _old_sbom(
+        tmp_path,
+        [
+            {"name": "evil\x1b]0;title\x07\x1b[2J\x9b1m", "version": "1\r\n| forged | row |"},
+            {"name": "a\\|b", "version": "</details><img src=x>"},
+        ],
+    )
+    result = sandbox_in_process("--spec", spec, "sbom", "--diff", old)
+    assert result.returncode == 0, result.stderr
+    assert not has_controls(result.stdout.replace("\n", ""))
+    rows = [line for line in result.stdout.splitlines() if "| ? |" in line]
+    assert rows == [
+        "| a\\\\\\|b | ? | removed | &lt;/details&gt;&lt;img src=x&gt; (no sha256) | — |",
+        "| evil\\\\x1b]0;title\\\\x07\\\\x1b[2J\\\\x9b1m | ? | removed | 1 \\| forged \\| row \\| (no sha256) | — |",
+    ]

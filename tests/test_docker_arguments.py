@@ -1,0 +1,111 @@
+"""Hostile and careless arguments to the commands that talk to Docker (doctor, test): each
+is refused before the engine is asked (exit 2, naming the option), and what the command
+prints quotes arguments and container output with their control characters escaped. No
+Docker needed: the engine is a socket that does not exist."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+from generator.docker import smoke
+from generator.docker.smoke import CheckResult, SmokeReport, sbom_problems
+from generator.loader import parse
+from generator.terminal import has_controls
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "sandbox.yaml"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copyfile(EXAMPLE, tmp_path / "sandbox.yaml")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    return tmp_path
+
+
+def sandbox(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["--spec", "sandbox.yaml", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("interval", "message"),
+    [
+        ("9" * 30 + "h", "at most 1h (the longest --health-timeout)"),  # was OverflowError: exit 70
+        ("61m", "at most 1h (the longest --health-timeout)"),
+        ("2 s", "a duration such as 2s"),
+    ],
+)
+def test_a_health_interval_out_of_range_is_refused_before_the_engine(project, capsys, interval: str, message: str) -> None:
+    code, _, err = sandbox(capsys, "test", "--health-interval", interval, "local/x:1")
+    assert code == 2, err
+    assert f"Invalid value for --health-interval: {interval!r}: {message}" in err
+
+
+def test_an_hour_is_the_longest_health_interval() -> None:
+    assert smoke.health_interval_of("1h").total_seconds() == 3600
+    assert smoke.health_interval_of("3600000ms").total_seconds() == 3600
+
+
+@pytest.mark.parametrize("platform", ["linux/amd64,linux/arm64", "spec"])
+def test_test_runs_one_platform(project, capsys, platform: str) -> None:
+    code, _, err = sandbox(capsys, "test", "--platform", platform, "local/x:1")
+    assert code == 2, err
+    assert "Invalid value for --platform: one platform per run, not linux/amd64, linux/arm64" in err
+
+
+@pytest.mark.skipif(not (os.environ.get("SANDBOX_DOCKER_CLI") or shutil.which("docker")), reason="needs a docker CLI (no engine)")
+def test_doctor_shows_an_engine_address_with_control_characters_escaped(project, capsys) -> None:
+    # the docker CLI refuses the address at once; its message quotes it, and doctor quoted that raw
+    code, out, _ = sandbox(capsys, "doctor", "--docker-host", "tcp://x\x9b2J\x1b]0;owned\x07")
+    assert code == 1
+    assert not has_controls(out.replace("\n", ""))
+    engine = next(line for line in out.splitlines() if line.startswith("fail  engine"))
+    assert "cannot reach the engine at tcp://x\\x9b2J\\x1b]0;owned\\x07" in engine
+
+
+def test_the_smoke_table_shows_what_the_container_printed_escaped(project, capsys, monkeypatch) -> None:
+    class HostileImage:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def run(self) -> SmokeReport:
+            detail = "bash: \x1b]0;owned\x07\x1b[2J\x1b[31mred\x9bx"
+            return SmokeReport("local/x:1", "c", results=[CheckResult("tool bash", False, detail)])
+
+    monkeypatch.setattr(smoke, "SmokeTest", HostileImage)
+    code, out, _ = sandbox(capsys, "test", "local/x:1")
+    assert code == 1
+    assert not has_controls(out.replace("\n", ""))
+    assert "bash: \\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred\\x9bx" in out.replace("│\n│", "")
+
+
+SPEC = parse(EXAMPLE.read_text(encoding="utf-8"), str(EXAMPLE))
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ("[" * 100_000, "not a CycloneDX document (JSON nested too deeply)"),
+        ({"bomFormat": "CycloneDX", "metadata": ["x"]}, "describes image None"),
+        ({"bomFormat": "CycloneDX", "metadata": {"component": "x"}}, "describes image None"),
+        ({"bomFormat": "CycloneDX", "metadata": {"component": {"properties": {"a": 1}}}}, "describes profile none"),
+        ({"bomFormat": "CycloneDX", "metadata": {"component": {"properties": ["x", 1]}}}, "describes profile none"),
+        ({"bomFormat": "CycloneDX", "components": "abc"}, "tools differ from the spec's"),
+        ({"bomFormat": "CycloneDX", "components": [1, {"properties": 5}]}, "tools differ from the spec's"),
+        ({"bomFormat": "CycloneDX", "components": [{"properties": [{"name": "sandbox:tool", "value": ["x"]}]}]}, "not in the spec ['x']"),
+    ],
+    ids=["deep", "metadata-list", "component-text", "properties-object", "properties-not-objects", "components-text",
+         "components-not-objects", "unhashable-tool"],
+)  # fmt: skip
+def test_an_sbom_in_the_image_of_another_shape_is_a_failed_check_not_a_crash(document, problem: str) -> None:
+    text = document if isinstance(document, str) else json.dumps(document)
+    problems = sbom_problems(text, SPEC, "default")
+    assert problems and any(problem in p for p in problems), problems
