@@ -50,15 +50,31 @@ class Response:
 
 
 class _Watch:
-    """The socket a request is on, so that a timer can cut it off: a server that sends a
-    byte now and then never trips the socket timeout, which is per read."""
+    """A deadline on one request: when it passes, the request's socket is shut down, so a
+    blocked read returns and the request fails where it is. The socket timeout alone is
+    per read: a server that sends a byte now and then would never trip it.
+
+    ``arm`` starts the deadline (again, for a download that made progress); ``disarm``
+    stops it. The socket is handed over by the connection classes below as it opens."""
 
     current = threading.local()
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
         self.sock: socket.socket | None = None
         self.expired = False
         self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def arm(self) -> None:
+        self.disarm()
+        self._timer = threading.Timer(self.seconds, self.expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
     def opened(self, sock: socket.socket) -> None:
         with self._lock:
@@ -186,10 +202,8 @@ class Http:
         """The whole answer within the timeout (connecting, headers and body), at most
         MAX_ANSWER_BYTES of it."""
         request = self._request(url, method, headers)
-        watch = _Watch()
-        timer = threading.Timer(self.timeout, watch.expire)
-        timer.daemon = True
-        timer.start()
+        watch = _Watch(self.timeout)
+        watch.arm()
         try:
             with self._open(request, watch) as response:
                 try:
@@ -202,7 +216,7 @@ class Http:
                     raise UpstreamError(f"{url}: the answer is larger than {MAX_ANSWER_BYTES >> 20} MiB; no upstream answer is that large")
                 return Response(response.status, response.headers, body)
         finally:
-            timer.cancel()
+            watch.disarm()
 
     def get_json(self, url: str, headers: dict[str, str] | None = None) -> Any:
         return self.get(url, {"Accept": "application/json", **(headers or {})}).json(url)
@@ -212,12 +226,10 @@ class Http:
         digest, received, total = hashlib.sha256(), 0, None
         for attempt in range(_RESUMES + 1):
             headers = {"Range": f"bytes={received}-"} if received else {}
-            watch = _Watch()
             # a download may take long, but each --timeout seconds must bring at least one
             # chunk: a trickle of bytes would otherwise keep it open for ever
-            timer = threading.Timer(self.timeout, watch.expire)
-            timer.daemon = True
-            timer.start()
+            watch = _Watch(self.timeout)
+            watch.arm()
             try:
                 with self._open(self._request(url, headers=headers), watch) as response:
                     if received and response.status != 206:
@@ -232,10 +244,7 @@ class Http:
                         if received > MAX_DOWNLOAD_BYTES:
                             raise UpstreamError(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 30} GiB; no download is that large")
                         if received - window >= _CHUNK:
-                            timer.cancel()
-                            timer = threading.Timer(self.timeout, watch.expire)
-                            timer.daemon = True
-                            timer.start()
+                            watch.arm()
                             window = received
                     if watch.expired:
                         raise UpstreamError(f"{url}: less than {_CHUNK >> 10} KiB in {self.timeout:g} s (--timeout) after {received} bytes")
@@ -252,7 +261,7 @@ class Http:
                     raise UpstreamError(f"{url}: the download broke off after {received} bytes ({exc})") from None
                 continue
             finally:
-                timer.cancel()
+                watch.disarm()
             if total is None or received >= total:
                 return Digest(url, digest.hexdigest(), received)
         raise UpstreamError(f"{url}: the download broke off after {received} of {total} bytes ({_RESUMES} resumes)")
