@@ -150,11 +150,11 @@ def _silent(conn: socket.socket, path: str) -> None:
 @pytest.mark.parametrize("served", [_slow_headers, _slow_body, _silent], ids=["slow-headers", "slow-body", "silent"])
 def test_an_answer_that_never_finishes_ends_at_the_timeout(tmp_path, hostile, sandbox, served: Answer) -> None:
     server = hostile(served)
-    started = time.monotonic()
     result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "--timeout", "1", "ruff")
     assert result.code == 3, result.err
+    # the deadline's own message: a client without one gets the answer's end after SLOW_FOR s
+    # and another message (and the module's alarm stops one that waits for ever)
     assert json.loads(result.out)[0]["note"] == f"{server.base}/pypi/ruff/json: no complete answer within 1 s (--timeout)"
-    assert time.monotonic() - started < 10
 
 
 def _endless(conn: socket.socket, path: str) -> None:
@@ -208,12 +208,10 @@ def test_a_download_that_trickles_ends_at_the_timeout(tmp_path, hostile, sandbox
             "unverified": "test: the lock is what is tested",
         },
     )
-    started = time.monotonic()
     result = sandbox(spec, "lock", "--timeout", "1", "rg")
     assert result.code == 3, result.err
     assert "2 download(s) failed" in result.err
     assert f"rg amd64: {server.base}/owner/rg/releases/download/1.0.0/rg-1.0.0-x86_64.tar.gz: less than 64 KiB in 1 s" in result.err
-    assert time.monotonic() - started < 15
 
 
 def test_a_release_link_cannot_break_the_changelog_table(tmp_path, upstream, sandbox) -> None:
