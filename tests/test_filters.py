@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from generator.filters import FILTERS, LINE_LIMIT, TESTS, exec_form, fold_word, within_line_limit
+from generator.filters import FILTERS, LINE_LIMIT, TESTS, dockerfile_quote, exec_form, fold_word, within_line_limit
 
 render = importlib.import_module("generator.render")  # the module (generator.render is also a function)
 METHODS = Path(__file__).resolve().parent.parent / "generator" / "methods"
@@ -31,6 +31,27 @@ def test_every_filter_and_test_is_registered_under_its_name():
 def test_shell_quote_gives_one_word_the_shell_reads_back(word: str):
     template = render.environment().from_string("echo {{ word | shell_quote }}")
     assert shlex.split(template.render(word=word)) == ["echo", word]
+
+
+@pytest.mark.parametrize("value", ["$HOME", "${PATH}", "a\\$b", 'say "hi" $(id)', "\\", "x\\\\$y", "plain", ""])
+def test_dockerfile_quote_leaves_nothing_for_buildkit_to_expand_or_end_early(value: str):
+    quoted = dockerfile_quote(value)
+    assert quoted.startswith('"') and quoted.endswith('"')
+    inner = quoted[1:-1]
+    # read as BuildKit's shell lexer reads a double-quoted word (as bash does): a backslash
+    # before \, " or $ stands for that character (the only escapes written here, asserted
+    # below); a $ or " without one would expand a variable or end the word
+    read, index = [], 0
+    while index < len(inner):
+        if inner[index] == "\\":
+            assert inner[index + 1] in '\\"$', f"an escape BuildKit would keep the backslash of, in {quoted}"
+            read.append(inner[index + 1])
+            index += 2
+        else:
+            assert inner[index] not in '$"', f"{inner[index]!r} left bare at {index} in {quoted}"
+            read.append(inner[index])
+            index += 1
+    assert "".join(read) == value
 
 
 def test_exec_form_is_json_a_dockerfile_keeps_as_written():
