@@ -216,11 +216,6 @@ def check(
             raise
         except UpstreamError as exc:
             return Row(name, current, source.label, error=str(exc))
-        except (AttributeError, TypeError, KeyError) as exc:
-            # the sources read each answer in the shape its API documents; an upstream that
-            # answers in another (a list where an object belongs) failed like one that
-            # answered an error, and is reported in its row the same way
-            return Row(name, current, source.label, error=f"{source.label}: an answer of an unexpected shape ({type(exc).__name__}: {exc})")
         if newest is None:
             return Row(name, current, source.label, error=f"no stable release comparable with {current!r} upstream")
         return Row(name, current, source.label, newest, eligible, field=field)

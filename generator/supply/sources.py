@@ -30,10 +30,25 @@ def _when(text: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _expect(data: object, kind: type, url: str):
+def _expect(data: object, kind: type, url: str, what: str = "the answer"):
+    """``data`` if it is of ``kind``; else the upstream answered in another shape than its
+    API documents, and fails like one that answered an error."""
     if not isinstance(data, kind):
-        raise UpstreamError(f"{url}: unexpected answer (expected a JSON {kind.__name__})")
+        raise UpstreamError(f"{url}: unexpected answer ({what} is not a JSON {_JSON_NAMES.get(kind, kind.__name__)})")
     return data
+
+
+_JSON_NAMES = {dict: "object", list: "array", str: "string"}
+
+
+def _fields(data: object) -> dict:
+    """An optional object in an answer: its fields, or none when it is absent or not an object."""
+    return data if isinstance(data, dict) else {}
+
+
+def _link(value: object) -> str | None:
+    """An optional link or text in an answer (None unless it is a non-empty string)."""
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,7 @@ class GitHubReleases:
         url = f"{self.base}/repos/{self.repo}/releases?per_page=100"
         items = _expect(http.get_json(url, {"Accept": "application/vnd.github+json"}), list, url)
         return [
-            Release(str(item["tag_name"]), _when(item.get("published_at")), item.get("html_url"))
+            Release(str(item["tag_name"]), _when(item.get("published_at")), _link(item.get("html_url")))
             for item in items
             if isinstance(item, dict) and "tag_name" in item and not item.get("draft") and not item.get("prerelease")
         ]
@@ -68,8 +83,8 @@ class PyPI:
         url = f"{self.base}/pypi/{urllib.parse.quote(self.project)}/json"
         data = _expect(http.get_json(url), dict, url)
         out = []
-        for version, files in (data.get("releases") or {}).items():
-            files = [f for f in files or [] if isinstance(f, dict) and not f.get("yanked")]
+        for version, files in _expect(data.get("releases") or {}, dict, url, "releases").items():
+            files = [f for f in _expect(files or [], list, url, f"releases[{version!r}]") if isinstance(f, dict) and not f.get("yanked")]
             if files:
                 times = sorted(t for f in files if (t := _when(f.get("upload_time_iso_8601"))))
                 out.append(Release(version, times[0] if times else None, f"{self.base}/project/{self.project}/{version}/"))
@@ -88,15 +103,15 @@ class Npm:
     def releases(self, http: Http) -> list[Release]:
         url = f"{self.base}/{self.package.replace('/', '%2f')}"
         data = _expect(http.get_json(url), dict, url)
-        times = data.get("time") or {}
-        versions = data.get("versions") or {}
-        latest = (data.get("dist-tags") or {}).get("latest")
+        times = _fields(data.get("time"))
+        versions = _expect(data.get("versions") or {}, dict, url, "versions")
+        latest = _fields(data.get("dist-tags")).get("latest")
         # `latest` is the publisher's word on what is current; higher numbers on other tags are not
         ceiling = key(latest) if isinstance(latest, str) and is_stable(latest) else None
         return [
             Release(v, _when(times.get(v)), f"https://www.npmjs.com/package/{self.package}/v/{v}")
             for v, meta in versions.items()
-            if is_stable(v) and (ceiling is None or key(v) <= ceiling) and not (meta or {}).get("deprecated")
+            if is_stable(v) and (ceiling is None or key(v) <= ceiling) and not _fields(meta).get("deprecated")
         ]
 
 
@@ -114,7 +129,7 @@ class Crates:
         data = _expect(http.get_json(url), dict, url)
         return [
             Release(str(v["num"]), _when(v.get("created_at")), f"https://crates.io/crates/{self.crate}/{v['num']}")
-            for v in data.get("versions") or []
+            for v in _expect(data.get("versions") or [], list, url, "versions")
             if isinstance(v, dict) and "num" in v and not v.get("yanked")
         ]
 
@@ -182,7 +197,7 @@ class PythonIndex:
     def releases(self, http: Http) -> list[Release]:
         url = f"{self.base}/api/v2/downloads/release/?is_published=true"
         return [
-            Release(str(item["name"]).removeprefix("Python "), _when(item.get("release_date")), item.get("release_notes_url") or None)
+            Release(str(item["name"]).removeprefix("Python "), _when(item.get("release_date")), _link(item.get("release_notes_url")))
             for item in _expect(http.get_json(url), list, url)
             if isinstance(item, dict) and "name" in item and not item.get("pre_release")
         ]
@@ -251,9 +266,9 @@ class GitHubCommits:
         sha = data.get("sha") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(sha, str) or len(sha) != 40 or any(c not in "0123456789abcdef" for c in sha):
             raise UpstreamError(f"{url}: the answer has no full commit id")
-        commit = data.get("commit") or {}
-        dated = (commit.get("committer") or {}).get("date") or (commit.get("author") or {}).get("date")
-        return Release(sha, _when(dated), data.get("html_url") or None)
+        commit = _fields(data.get("commit"))
+        dated = _fields(commit.get("committer")).get("date") or _fields(commit.get("author")).get("date")
+        return Release(sha, _when(dated), _link(data.get("html_url")))
 
     def head(self, http: Http, branch: str) -> Release:
         data, url = self._get(http, f"/commits/{urllib.parse.quote(branch, safe='')}", dict)

@@ -106,8 +106,8 @@ DATED = [{"upload_time_iso_8601": "2020-01-01T00:00:00Z"}]
     ("served", "note"),
     [
         (answer(b"[" * 200_000), "the answer is JSON nested too deeply to be an upstream's"),
-        (releases([1, 2]), "pypi:ruff: an answer of an unexpected shape (AttributeError:"),
-        (releases({"1.0.0": 5}), "pypi:ruff: an answer of an unexpected shape (TypeError:"),
+        (releases([1, 2]), "/pypi/ruff/json: unexpected answer (releases is not a JSON object)"),
+        (releases({"1.0.0": 5}), "/pypi/ruff/json: unexpected answer (releases['1.0.0'] is not a JSON array)"),
         (releases({"0." + "9" * 5000: DATED}), "no stable release comparable with '0.4.0' upstream"),
         (releases({"0.\u0669.0": DATED}), "no stable release comparable with '0.4.0' upstream"),
         (answer(b"", "302 Found", "Location: ftp://127.0.0.1:1/x\r\n"), "HTTP 302 redirects to ftp scheme; only http(s) is followed"),
@@ -291,3 +291,28 @@ def test_a_registry_token_flow_that_is_not_http_is_refused(tmp_path, hostile, sa
     result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "base")
     assert result.code == 3, result.err
     assert note in json.loads(result.out)[0]["note"]
+
+
+#: an upstream's answer in another shape than its API documents: (path, answer, tool, what
+#: its row says; None: the odd part is optional and the row is read without it)
+ODD_SHAPES = [
+    ("/npm/prettier", {"versions": ["3.2.0"]}, "prettier", "unexpected answer (versions is not a JSON object)"),
+    ("/npm/prettier", {"versions": {"3.2.0": 7}, "time": [1], "dist-tags": "x"}, "prettier", None),
+    ("/crates/api/v1/crates/tokei", {"versions": {"num": "12.1.3"}}, "tokei", "unexpected answer (versions is not a JSON array)"),
+    ("/api/repos/BurntSushi/ripgrep/releases?per_page=100", [{"tag_name": "15.2.0", "html_url": 5}], "ripgrep", None),
+    ("/node/index.json", {"version": "v21.1.0"}, "node", "unexpected answer (the answer is not a JSON array)"),
+]
+
+
+@pytest.mark.parametrize(("path", "data", "tool", "note"), ODD_SHAPES, ids=[f"{case[2]}-{i}" for i, case in enumerate(ODD_SHAPES)])
+def test_an_answer_of_another_shape_is_read_or_refused_never_a_traceback(tmp_path, upstream, sandbox, path, data, tool, note):
+    serve_sources(upstream)
+    upstream.serve_json(path, data)
+    result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--json", tool)
+    row = json.loads(result.out)[0]
+    if note is None:
+        assert result.code == 0, result.err
+        assert row["latest"] and not row.get("note")
+    else:
+        assert result.code == 3, result.err
+        assert note in row["note"]
