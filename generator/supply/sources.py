@@ -38,7 +38,7 @@ def _expect(data: object, kind: type, url: str, what: str = "the answer"):
     return data
 
 
-_JSON_NAMES = {dict: "object", list: "array", str: "string"}
+_JSON_NAMES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 
 
 def _fields(data: object) -> dict:
