@@ -233,6 +233,9 @@ class SmokeTest:
             lambda whales: whales.container.run(
                 image,
                 command,
+                # never a pull of the engine's own (an image here for another platform than
+                # --platform): its progress went to the terminal; now the engine says why
+                pull="never",
                 detach=True,
                 name=self.name,
                 labels={"org.opencode-sandbox.smoke-test": "1"},

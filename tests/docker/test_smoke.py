@@ -145,3 +145,14 @@ def test_missing_image_is_a_docker_error(docker_client: DockerClient, base_image
     error = result.stderr[result.stderr.index("error: ") :]
     assert "Error response from daemon" in error and "failed without a message" not in error
     assert "Unable to find image" not in result.stdout
+
+
+@pytest.mark.docker
+def test_an_image_here_for_another_platform_is_the_engines_error_not_a_pull(base_image: str, tmp_path: Path) -> None:
+    spec = tmp_path / "sandbox.yaml"
+    spec.write_text(dump(smoke_spec_data(base_image)))
+    result = sandbox("--spec", spec, "test", base_image, "--platform", "linux/riscv64", timeout=120)
+    assert result.returncode == 3, result.stderr
+    error = result.stderr[result.stderr.index("error: ") :]
+    assert "Error response from daemon" in error
+    assert "Unable to find image" not in result.stdout + result.stderr  # no pull was tried
