@@ -52,7 +52,9 @@ def _problem(target: Target, real: Path, root: Path, protected: dict[Path, str],
     """What is wrong with writing ``target`` (resolved to ``real``), or None."""
     written = repr(target.written)
     try:
-        what = kind(os.stat(real).st_mode)
+        # the path as written, symlinks followed by the kernel: /dev/stdout reaches the pipe
+        # it stands for, where its resolved name (/proc/self/fd/pipe:[...]) names nothing
+        what = kind(os.stat(target.path).st_mode)
     except FileNotFoundError:
         what = None
     except OSError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
+from tests.integration.cli import sandbox as sandbox_process
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "sandbox.yaml"
 OLD = b"# an earlier Dockerfile\n"
@@ -202,3 +203,15 @@ def test_a_huge_file_at_an_output_is_not_read_whole(tmp_path: Path) -> None:
     assert found is not None and "not compared line by line" in found.diff
     assert write_atomic(target, "FROM scratch\n") is True
     assert target.read_text() == "FROM scratch\n"
+
+
+def test_an_output_through_proc_to_a_pipe_is_named_a_pipe(project):
+    # /dev/stdout resolves to /proc/self/fd/pipe:[N], a name that is no file: the check
+    # follows the path as written, so the pipe is refused as what it is, before writing (a
+    # process of its own: its standard output must be a real pipe)
+    result = sandbox_process("sbom", "--output", "/dev/stdout", cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "error: --output: '/dev/stdout' is a FIFO (named pipe); an output may only replace a regular file or create a new one\n"
+    )
+    assert result.stdout == ""
