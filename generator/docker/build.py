@@ -10,6 +10,7 @@ reproducible image — is refused up front on the built-in path, with what to in
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import threading
@@ -244,26 +245,27 @@ def run_build(
         )
     args = {**metadata, **options.build_args}
     record = context_dir / (".build-metadata.json" if mode == "buildx" else ".iid")
-    progress = BuildProgress(total=dockerfile_steps)
+    build = _buildx if mode == "buildx" else _builtin
     started = time.monotonic()
     restore = _interrupt_on_termination()
     try:
-        if mode == "buildx":
-            lines = client.stream(
-                lambda whales: _buildx(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError
-            )
-        else:
-            lines = client.stream(
-                lambda whales: _builtin(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError
-            )
-        for line in lines:
-            started_vertex = progress.feed(line)
-            if on_line:
-                on_line(line, progress, started_vertex)
+        for attempt in range(1, _UNPACK_ATTEMPTS + 1):
+            progress = BuildProgress(total=dockerfile_steps)
+            try:
+                lines = client.stream(
+                    lambda whales: build(whales, context_dir, options, args, record), timeout=options.timeout, default=BuildError
+                )
+                for line in lines:
+                    started_vertex = progress.feed(line)
+                    if on_line:
+                        on_line(line, progress, started_vertex)
+                break
+            except BuildError as exc:
+                if attempt < _UNPACK_ATTEMPTS and _unpack_failed(progress):
+                    continue  # every step is in the cache now: the next build only unpacks again
+                raise _failure(exc, progress, options) from None
     except DockerTimeout:
         raise DockerTimeout(f"docker build of {options.tag}", options.timeout) from None
-    except BuildError as exc:
-        raise _failure(exc, progress, options) from None
     finally:
         restore()
     image_id, digest = _recorded(record)
@@ -272,6 +274,24 @@ def run_build(
         image_id, digest = _load_reproducible(client, context_dir, options, left)
     seconds = time.monotonic() - started
     return BuildResult(options.tag, image_id, digest, mode, seconds, progress)
+
+
+#: Docker's containerd image store sometimes fails to unpack an image BuildKit has just built
+#: ("failed to prepare extraction snapshot ...: parent snapshot ... does not exist"), an engine
+#: bug seen on Docker 26 to 29 (moby/buildkit#6521, open; seen here on 26.1). Every step
+#: succeeded and is cached; the same build again unpacks it. One more attempt, for that only.
+_UNPACK_ATTEMPTS = 2
+_UNPACK_FAILURE = re.compile(r"failed to prepare extraction snapshot .*parent snapshot \S+ does not exist")
+
+
+def _unpack_failed(progress: BuildProgress) -> bool:
+    """Whether the build failed only in the engine's unpacking of the finished image."""
+    failed = progress.failed
+    return (
+        failed is not None
+        and failed.name.startswith("unpacking to ")
+        and any(_UNPACK_FAILURE.search(line) for line in progress.failure_tail())
+    )
 
 
 def _recorded(record: Path) -> tuple[str, str]:

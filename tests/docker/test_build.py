@@ -267,6 +267,64 @@ def test_failing_run_raises_build_error_naming_the_step(
     assert "failing step: [broken 3/3]" in str(error)
 
 
+#: what Docker 26.1's containerd image store printed when it failed to unpack a finished
+#: image in this suite (moby/buildkit#6521), ids shortened: the engine cannot be made to do it
+#: on demand, so the wrapper below adds these lines to a real, successful build
+UNPACK_FAILURE = (
+    "#99 unpacking to docker.io/{tag} 0.0s done\n"
+    '#99 ERROR: failed to prepare extraction snapshot "extract-534641045-ixqo sha256:560a1120": '
+    "parent snapshot sha256:4f08f24f does not exist: not found\n"
+)
+
+#: the real docker CLI, except that its first build, after really building, prints ERROR_LINES
+#: and fails; BUILDS counts the builds
+_WRAPPER = """#!/bin/sh
+case " $* " in
+  *" build "*) echo build >> BUILDS ;;
+  *) exec REAL "$@" ;;
+esac
+REAL "$@" || exit
+[ "$(wc -l < BUILDS)" -gt 1 ] && exit 0
+cat ERROR_LINES >&2
+exit 1
+"""
+
+
+def _failing_to_unpack_once(tmp_path: Path, client: DockerClient, error_lines: str) -> tuple[DockerClient, Path]:
+    builds, lines, script = tmp_path / "builds", tmp_path / "error-lines", tmp_path / "docker-unpack-fails-once"
+    lines.write_text(error_lines)
+    script.write_text(_WRAPPER.replace("BUILDS", str(builds)).replace("REAL", client.cli_path).replace("ERROR_LINES", str(lines)))
+    script.chmod(0o755)
+    return DockerClient(cli=str(script), host=client.host, config=client.config), builds
+
+
+@pytest.mark.docker
+def test_an_image_the_engine_fails_to_unpack_is_built_once_more(
+    docker_client: DockerClient, base_image: str, tmp_path: Path, unique_name: str, image_cleanup: list[str]
+) -> None:
+    context = small_context(tmp_path, f"FROM {base_image}\nRUN echo {unique_name} > /built\n")
+    image_cleanup.append(unique_name)
+    client, builds = _failing_to_unpack_once(tmp_path, docker_client, UNPACK_FAILURE.format(tag=unique_name))
+    result = run_build(client, context, BuildOptions(tag=unique_name), {})
+    assert builds.read_text().splitlines() == ["build", "build"]
+    assert result.image_id
+    assert docker_cli(docker_client, ["run", "--rm", unique_name, "cat", "/built"]).stdout == f"{unique_name}\n"
+
+
+@pytest.mark.docker
+def test_another_failure_at_unpacking_is_not_retried(
+    docker_client: DockerClient, base_image: str, tmp_path: Path, unique_name: str, image_cleanup: list[str]
+) -> None:
+    context = small_context(tmp_path, f"FROM {base_image}\nRUN true\n")
+    image_cleanup.append(unique_name)
+    other = UNPACK_FAILURE.format(tag=unique_name).replace("failed to prepare extraction snapshot", "failed to extract layer")
+    client, builds = _failing_to_unpack_once(tmp_path, docker_client, other)
+    with pytest.raises(BuildError) as caught:
+        run_build(client, context, BuildOptions(tag=unique_name), {})
+    assert builds.read_text().splitlines() == ["build"]
+    assert "failing step: unpacking to" in str(caught.value)
+
+
 @pytest.mark.docker
 def test_builtin_buildkit_with_the_20_10_cli(default_engine_only: DockerClient, cli_20: str, tmp_path: Path, unique_name: str) -> None:
     client = DockerClient(cli=cli_20)
