@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +17,9 @@ from generator.commands.params import Seconds
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
+
+if TYPE_CHECKING:
+    from generator.docker.smoke import SmokeReport
 
 BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported here to keep startup cheap
 _BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
@@ -272,6 +276,20 @@ def build(
     metavar="OS/ARCH",
     help="Run the image's variant for this platform (e.g. linux/arm64, emulated when foreign).",
 )
+@click.option(
+    "--agent",
+    is_flag=True,
+    help="Run the tool checks and everyday tasks (git, Python, Node, Go, Rust, shell) through a real opencode "
+    "session driven by a scripted model on 127.0.0.1; needs an engine on this machine (host network).",
+)
+@click.option(
+    "--agent-timeout",
+    type=Seconds(0, 3600, low_open=True),
+    default=600.0,
+    show_default=True,
+    help="Seconds one agent session may take (--agent).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @docker_options
 @click.pass_context
 def test(
@@ -282,17 +300,16 @@ def test(
     health_timeout: float,
     health_interval: str | None,
     platform: str | None,
+    agent: bool,
+    agent_timeout: float,
+    as_json: bool,
     **docker: str | None,
 ) -> None:
     """Smoke-test IMAGE against the spec: tool checks as the user, uid, sudo, setuid files,
-    HEALTHCHECK. Exit 1 when a check fails; the container is always removed."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
+    HEALTHCHECK; with --agent, the tool checks and everyday tasks through opencode's own tools.
+    Exit 1 when a check fails; the container is always removed."""
     from generator.docker.smoke import SmokeTest, health_interval_of
     from generator.fields import ImageReference
-    from generator.terminal import escape_controls
 
     checked_argument(image, ImageReference, "IMAGE")
     if health_interval is not None:
@@ -307,6 +324,8 @@ def test(
         # one container runs one variant; naming several would test only the first
         raise click.BadParameter(f"one platform per run, not {', '.join(platforms)}", param_hint="--platform")
     platform = platforms[0] if platforms else None
+    if agent and stand_in:
+        raise click.BadParameter("the agent needs the image's own opencode server, not a stand-in", param_hint="--agent")
     client = client_from(docker)
     smoke = SmokeTest(
         client,
@@ -317,8 +336,28 @@ def test(
         health_timeout=health_timeout,
         health_interval=health_interval,
         platform=platform,
+        agent=agent,
+        agent_timeout=agent_timeout,
     )
     report = smoke.run()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_report(report, profile, platform)
+    if report.failed:
+        raise FindingsError(f"{len(report.failed)} of {len(report.results)} smoke check(s) failed for {image}")
+    if not as_json:
+        click.echo(f"all {len(report.results)} smoke checks passed for {image}")
+
+
+def _print_report(report: SmokeReport, profile: str, platform: str | None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from generator.terminal import escape_controls
+
+    image = report.image
     console = Console(width=max(120, Console().width), soft_wrap=False)
     if report.stand_in:
         console.print(report.stand_in, style="bold yellow", markup=False)
@@ -333,9 +372,6 @@ def test(
         passed = "[green]PASS[/]" if row.passed else "[red]FAIL[/]"
         table.add_row(escape(escape_controls(row.name)), passed, escape(escape_controls(row.detail)))
     console.print(table)
-    if report.failed:
-        raise FindingsError(f"{len(report.failed)} of {len(report.results)} smoke check(s) failed for {image}")
-    click.echo(f"all {len(report.results)} smoke checks passed for {image}")
 
 
 COMMANDS = [build, test]

@@ -5,6 +5,12 @@ image's user), the user id, passwordless sudo (or its absence), setuid/setgid fi
 an allow-list, the SBOM the image carries (read-only, root's, the SBOM of this spec), and the
 image's own HEALTHCHECK turning healthy. The container is always
 removed, whatever happens.
+
+With ``agent``, the tool checks run through a real opencode session instead of ``docker exec``
+(:mod:`generator.agent`): the container shares the engine's host network, its server listens on
+a free port of 127.0.0.1 with the password its entrypoint generates, and opencode's only model is
+a scripted one on another port of 127.0.0.1. Each tool check and each everyday task then passes
+on what the agent's tools returned to that model.
 """
 
 from __future__ import annotations
@@ -13,12 +19,16 @@ import json
 import math
 import posixpath
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from generator.agent.model_server import ScriptedModel
+from generator.agent.opencode_api import Opencode, OpencodeError
+from generator.agent.runner import AgentSuite, container_environment
 from generator.docker.client import DockerClient, image_argument
 from generator.docker.errors import ContainerError, DockerError, EngineUnreachable
 from generator.paths import SBOM_IMAGE_PATH
@@ -55,6 +65,9 @@ http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), Handler).serve_
 
 EXEC_TIMEOUT = 60.0
 HEALTH_TIMEOUT = 120.0
+#: where the entrypoint keeps the password it generates, under the user's home
+#: (files/sandbox-entrypoint: ${XDG_DATA_HOME:-$HOME/.local/share}/opencode/server-password)
+PASSWORD_STORE = ".local/share/opencode/server-password"
 POLL_INTERVAL = 1.0
 START_GRACE = 1.5
 
@@ -102,9 +115,25 @@ class SmokeReport:
     def failed(self) -> list[CheckResult]:
         return [r for r in self.results if not r.passed]
 
+    def as_dict(self) -> dict[str, object]:
+        """The report for ``--json`` (what the container printed stays in strings, escaped)."""
+        return {
+            "image": self.image,
+            "stand_in": self.stand_in,
+            "passed": not self.failed,
+            "checks": [{"name": r.name, "passed": r.passed, "detail": r.detail} for r in self.results],
+        }
+
 
 def stand_in_command(spec: Spec) -> list[str]:
     return ["python3", "-c", STAND_IN_PROGRAM, spec.runtime.host, str(spec.runtime.port)]
+
+
+def free_loopback_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def tool_checks(spec: Spec, profile: str) -> list[tuple[str, list[str]]]:
@@ -179,6 +208,8 @@ class SmokeTest:
         health_timeout: float = HEALTH_TIMEOUT,
         health_interval: str | None = None,
         platform: str | None = None,
+        agent: bool = False,
+        agent_timeout: float | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
     ) -> None:
         self.client = client
@@ -189,12 +220,20 @@ class SmokeTest:
         self.health_timeout = health_timeout
         self.health_interval = health_interval
         self.platform = platform
+        self.agent = agent
+        self.agent_timeout = agent_timeout
         self.on_result = on_result
         self.name = f"sandbox-smoke-{uuid.uuid4().hex[:12]}"
         self.report = SmokeReport(image, self.name)
+        #: the port the server listens on inside the container (agent mode: a free one of the host's)
+        self.server_port = spec.runtime.port
+        self._model: ScriptedModel | None = None
 
     def run(self) -> SmokeReport:
         try:
+            if self.agent:
+                self._model = ScriptedModel()
+                self.server_port = free_loopback_port()
             self._start()
             if self._running():
                 self._checks()
@@ -203,6 +242,8 @@ class SmokeTest:
                 self.client.call(lambda whales: whales.container.remove(self.name, force=True, volumes=True))
             except DockerError:
                 pass  # never started, or the engine went away: nothing left to remove here
+            if self._model is not None:
+                self._model.stop()
         return self.report
 
     # -- steps ----------------------------------------------------------------------------
@@ -225,6 +266,9 @@ class SmokeTest:
                 "against that stand-in, not against the real server"
             )
         interval = health_interval_of(self.health_interval) if self.health_interval else None
+        # agent mode: the host's network, so that opencode and the scripted model meet on 127.0.0.1
+        envs = container_environment(self._model.base_url, self.server_port) if self._model else {}
+        networks = ["host"] if self._model else []
         if not self.client.call(lambda whales: whales.image.exists(image)):
             # pulled here, not by container.run: python-on-whales' own pull lets the engine's
             # answer go to the terminal, and the error then said the pull "failed without a message"
@@ -241,6 +285,8 @@ class SmokeTest:
                 labels={"org.opencode-sandbox.smoke-test": "1"},
                 health_interval=interval,
                 platform=self.platform,
+                envs=envs,
+                networks=networks,
             ),
             default=ContainerError,
         )
@@ -308,17 +354,51 @@ class SmokeTest:
         return ExecResult(0, "\n".join(lines))
 
     def _checks(self) -> None:
-        for name, command in tool_checks(self.spec, self.profile):
-            result = self._exec(command)
-            self._add(
-                f"tool {name}: {' '.join(command)}", result.returncode == 0, _first_line(result.output) or f"exit code {result.returncode}"
-            )
+        if self._model is not None:
+            self._agent_checks(self._model)
+        else:
+            for name, command in tool_checks(self.spec, self.profile):
+                result = self._exec(command)
+                self._add(
+                    f"tool {name}: {' '.join(command)}",
+                    result.returncode == 0,
+                    _first_line(result.output) or f"exit code {result.returncode}",
+                )
         self._check_user()
         self._check_sudo()
         self._check_setid()
         self._check_sbom()
         if self._check_health() and self.spec.runtime.auth == "basic" and not self.stand_in:
             self._check_auth()
+
+    def _agent_checks(self, model: ScriptedModel) -> None:
+        """The tool checks and everyday tasks through a real opencode session (one row each)."""
+        try:
+            opencode = Opencode(f"http://127.0.0.1:{self.server_port}", "opencode", self._server_password())
+            version = opencode.wait_healthy(self.health_timeout, alive=lambda: bool(self._state().get("Running")))
+        except OpencodeError as exc:
+            self._add("agent: opencode serves its API", False, str(exc))
+            return
+        self._add("agent: opencode serves its API", True, f"opencode {version} on 127.0.0.1:{self.server_port}, with its password")
+        suite = AgentSuite(self.spec, self.profile)
+        if self.agent_timeout is not None:
+            suite.session_timeout = self.agent_timeout
+        suite.run(opencode, model, lambda verdict: self._add(verdict.name, verdict.passed, verdict.detail))
+
+    def _server_password(self) -> str:
+        """The password opencode asks for: the one the entrypoint generated and keeps in the
+        data volume, read as the user (it is never printed). Empty when runtime.auth is none."""
+        if self.spec.runtime.auth != "basic":
+            return ""
+        store = posixpath.join(self.spec.user.home_dir, PASSWORD_STORE)
+        deadline = time.monotonic() + self.health_timeout
+        while True:
+            result = self._exec(["cat", "--", store])
+            if result.returncode == 0 and result.output.strip():
+                return result.output.strip()
+            if time.monotonic() >= deadline or not self._state().get("Running"):
+                raise OpencodeError(f"no generated password in {store} (the entrypoint writes it before it starts the server)")
+            time.sleep(POLL_INTERVAL)
 
     def _check_user(self) -> None:
         result = self._exec(["id", "-u"])
@@ -397,7 +477,7 @@ class SmokeTest:
         """runtime.auth basic: a request without credentials gets 401 and a Basic challenge
         (asked from inside the container, with the image's curl, on the server's port)."""
         runtime = self.spec.runtime
-        url = f"http://127.0.0.1:{runtime.port}{runtime.healthcheck.path}"
+        url = f"http://127.0.0.1:{self.server_port}{runtime.healthcheck.path}"
         command = ["curl", "--silent", "--max-time", "10", "--output", "/dev/null", "--dump-header", "-", url]
         result = self._exec(command)
         head = result.output.splitlines()

@@ -234,7 +234,10 @@ def runtime_spec_data(releases_url: str, opencode: tuple[str, str], base_image: 
 
 def write_runtime_spec(directory: Path, releases_url: str, opencode: tuple[str, str], base_image: str) -> Path:
     """sandbox.yaml plus copies of the runtime scripts it names; returns the spec's path."""
-    data = runtime_spec_data(releases_url, opencode, base_image)
+    return _write_with_files(directory, runtime_spec_data(releases_url, opencode, base_image))
+
+
+def _write_with_files(directory: Path, data: dict[str, Any]) -> Path:
     for entry in data["files"]:
         target = directory / entry["src"]
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -276,3 +279,36 @@ def platform_spec_data(releases_url: str, uv: dict[str, tuple[str, str]], base_i
             },
         ],
     }  # fmt: skip
+
+
+# -- the agent spec: the runtime spec plus a toolchain of each kind the agent suite exercises --
+
+#: Debian bookworm's toolchains, as the CI mirror serves them: one tool per kind of task in
+#: generator/agent/suite.py (git, Python, Node, Go, Rust, shell), with the linters, formatters
+#: and test runners the default profile ships where Debian has them
+AGENT_TOOLCHAINS: list[dict[str, Any]] = [
+    {"name": "git", "method": "apt", "packages": ["git"], "check": ["git", "--version"]},
+    {"name": "python", "method": "apt", "packages": ["python3", "python3-pytest", "black"],
+     "provides": ["python3", "pytest", "black"], "check": ["python3", "--version"]},
+    {"name": "node", "method": "apt", "packages": ["nodejs", "npm", "node-typescript"],
+     "provides": ["node", "npm", "tsc"], "check": ["node", "--version"]},
+    {"name": "go", "method": "apt", "packages": ["golang-go"], "provides": ["go", "gofmt"], "check": ["go", "version"]},
+    {"name": "rust", "method": "apt", "packages": ["rustc", "cargo", "rustfmt"],
+     "provides": ["rustc", "cargo", "rustfmt"], "check": ["cargo", "--version"]},
+    {"name": "shellcheck", "method": "apt", "packages": ["shellcheck"], "check": ["shellcheck", "--version"]},
+]  # fmt: skip
+
+
+def agent_spec_data(releases_url: str, opencode: tuple[str, str], base_image: str) -> dict[str, Any]:
+    """The runtime spec (the default spec's user, environment, runtime and scripts around the
+    real opencode) with Debian's toolchains, for `sandbox test --agent`."""
+    data = runtime_spec_data(releases_url, opencode, base_image)
+    data["image"] = _test_image("local/sandbox-agent", "sandbox agent test", "the default runtime, the real opencode, toolchains")
+    unpinned = "Debian bookworm's packages, as the CI mirror serves them"
+    data["tools"] = data["tools"] + [{**tool, "unpinned_reason": unpinned} for tool in AGENT_TOOLCHAINS]
+    return data
+
+
+def write_agent_spec(directory: Path, releases_url: str, opencode: tuple[str, str], base_image: str) -> Path:
+    """sandbox.yaml plus copies of the runtime scripts it names; returns the spec's path."""
+    return _write_with_files(directory, agent_spec_data(releases_url, opencode, base_image))
