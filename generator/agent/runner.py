@@ -8,7 +8,9 @@ tool checks in one, each everyday task in its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -96,8 +98,10 @@ class AgentSuite:
             for verdict in judge_checks(checks, results):
                 on_verdict(_with_error(verdict, error))
         for task in self._tasks(opencode):
+            started = time.monotonic()
             results, error = self._play(opencode, model, task.steps, task.name)
-            on_verdict(_with_error(judge_task(task, results), error))
+            verdict = _with_error(judge_task(task, results), error)
+            on_verdict(dataclasses.replace(verdict, seconds=time.monotonic() - started))
 
     def _tasks(self, opencode: Opencode) -> list[Task]:
         """The everyday tasks, in a fresh directory of the agent's working directory (the
@@ -129,7 +133,7 @@ def _with_error(verdict: Verdict, error: str) -> Verdict:
     """A failed verdict also names the error that ended its session."""
     if verdict.passed or not error:
         return verdict
-    return Verdict(verdict.name, False, f"{verdict.detail} (the session ended: {error})")
+    return dataclasses.replace(verdict, detail=f"{verdict.detail} (the session ended: {error})")
 
 
 __all__ = ["PROVIDER", "AgentSuite", "ToolCheck", "container_environment", "opencode_config"]

@@ -33,7 +33,9 @@ BASH_TIMEOUT_MS = 300_000
 
 _EXIT = "@@sandbox-exit"
 _EXIT_LINE = re.compile(r"^@@sandbox-exit (-?[0-9]+)@@$", re.MULTILINE)
-_CHECK = re.compile(r"@@sandbox-check ([0-9]+)@@\n(.*?)\n?@@sandbox-exit \1 ([0-9]+)@@", re.DOTALL)
+#: a check's output between its markers; the exit marker carries its status and the clock
+#: (date +%s%N) before and after it, which a date without %N leaves unreadable (no time then)
+_CHECK = re.compile(r"@@sandbox-check ([0-9]+)@@\n(.*?)\n?@@sandbox-exit \1 ([0-9]+) (\S*) (\S*)@@", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class Verdict:
     name: str
     passed: bool
     detail: str
+    #: how long it took inside the container (a check) or in all (a task's session)
+    seconds: float | None = None
 
 
 def bash(label: str, command: str, *, expect: str = "", workdir: str | None = None) -> Step:
@@ -106,13 +110,16 @@ def check_batches(checks: Sequence[ToolCheck], size: int = CHECKS_PER_CALL) -> l
     standard input, as a check in the smoke test does."""
     steps = []
     for start in range(0, len(checks), size):
-        lines = ['out="$(mktemp)"']
+        # prefixed names: zsh, a user's likely $SHELL, reserves $status
+        lines = ['sandbox_out="$(mktemp)"']
         for number, check in enumerate(checks[start : start + size], start):
             lines.append(
-                f"printf '\\n@@sandbox-check {number}@@\\n'; {shlex.join(check.command)} >\"$out\" 2>&1 </dev/null; "
-                f'status=$?; head -c {CHECK_OUTPUT_BYTES} "$out"; printf \'\\n{_EXIT} {number} %s@@\\n\' "$status"'
+                f"printf '\\n@@sandbox-check {number}@@\\n'; sandbox_start=$(date +%s%N); "
+                f'{shlex.join(check.command)} >"$sandbox_out" 2>&1 </dev/null; sandbox_status=$?; sandbox_end=$(date +%s%N); '
+                f'head -c {CHECK_OUTPUT_BYTES} "$sandbox_out"; '
+                f'printf \'\\n{_EXIT} {number} %s %s %s@@\\n\' "$sandbox_status" "$sandbox_start" "$sandbox_end"'
             )
-        lines.append('rm -f "$out"')
+        lines.append('rm -f "$sandbox_out"')
         label = f"tool checks {start + 1} to {min(start + size, len(checks))}"
         steps.append(Step(label, ToolCall("bash", {"command": "\n".join(lines), "description": label, "timeout": BASH_TIMEOUT_MS})))
     return steps
@@ -120,17 +127,19 @@ def check_batches(checks: Sequence[ToolCheck], size: int = CHECKS_PER_CALL) -> l
 
 def judge_checks(checks: Sequence[ToolCheck], results: Sequence[ToolResult]) -> list[Verdict]:
     """One verdict per check, from the outputs the agent got back for the batches."""
-    seen: dict[int, tuple[int, str]] = {}
+    seen: dict[int, tuple[int, str, float | None]] = {}
     for result in results:
         for match in _CHECK.finditer(result.output):
-            seen[int(match[1])] = (int(match[3]), match[2])
+            start, end = match[4], match[5]
+            seconds = (int(end) - int(start)) / 1e9 if start.isdigit() and end.isdigit() else None
+            seen[int(match[1])] = (int(match[3]), match[2], seconds)
     verdicts = []
     for number, check in enumerate(checks):
         if number not in seen:
             verdicts.append(Verdict(check.row, False, "the agent's bash tool returned no result for this check"))
             continue
-        status, output = seen[number]
-        verdicts.append(Verdict(check.row, status == 0, _first_line(output) or f"exit code {status}"))
+        status, output, seconds = seen[number]
+        verdicts.append(Verdict(check.row, status == 0, _first_line(output) or f"exit code {status}", seconds))
     return verdicts
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,6 +21,7 @@ from generator.project import Output, Project
 
 if TYPE_CHECKING:
     from generator.docker.smoke import SmokeReport
+    from generator.smoke_diff import RowChange
 
 BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported here to keep startup cheap
 _BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
@@ -289,7 +291,23 @@ def build(
     show_default=True,
     help="Seconds one agent session may take (--agent).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request.")
+@click.option(
+    "--compare",
+    "compare_with",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="OLD.json",
+    help="Also show what changed since an earlier `sandbox test --json`, row by row (newly failing, slower).",
+)
+@click.option(
+    "--save",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also write the JSON report to FILE (for a later --compare).",
+)
 @docker_options
 @click.pass_context
 def test(
@@ -303,13 +321,18 @@ def test(
     agent: bool,
     agent_timeout: float,
     as_json: bool,
+    as_markdown: bool,
+    compare_with: Path | None,
+    save: Path | None,
     **docker: str | None,
 ) -> None:
     """Smoke-test IMAGE against the spec: tool checks as the user, uid, sudo, setuid files,
     HEALTHCHECK; with --agent, the tool checks and everyday tasks through opencode's own tools.
     Exit 1 when a check fails; the container is always removed."""
+    from generator import smoke_diff
     from generator.docker.smoke import SmokeTest, health_interval_of
     from generator.fields import ImageReference
+    from generator.output import write_atomic
 
     checked_argument(image, ImageReference, "IMAGE")
     if health_interval is not None:
@@ -317,7 +340,12 @@ def test(
             health_interval_of(health_interval)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--health-interval") from None
+    if as_json and as_markdown:
+        raise click.UsageError("--json and --markdown: choose one")
+    old = smoke_diff.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
+    # before the run: a report that cannot be saved is found out now
+    save_to = project.writable(save, "--save", anywhere=True) if save else None
     profile = project.profiles((profile,) if profile else ())[0]
     platforms = parse_platforms((platform,), project.spec.platforms) if platform else ()
     if len(platforms) > 1:
@@ -340,14 +368,58 @@ def test(
         agent_timeout=agent_timeout,
     )
     report = smoke.run()
+    found = report.as_dict()
+    if save_to:
+        write_atomic(save_to, json.dumps(found, indent=2) + "\n")
+    changes = smoke_diff.compare(old, found) if old is not None else None
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2))
+        if changes is not None and old is not None:
+            found["compare"] = {
+                "old": str(compare_with),
+                "summary": smoke_diff.summary(changes, old, found),
+                "changes": [change.as_dict() for change in changes],
+            }
+        click.echo(json.dumps(found, indent=2))
+    elif as_markdown:
+        if changes is not None and old is not None:
+            click.echo(f"### Compared with {compare_with}\n\n" + smoke_diff.markdown(changes, old, found))
+        click.echo(_report_markdown(report, profile, platform), nl=False)
     else:
         _print_report(report, profile, platform)
+        if changes is not None and old is not None:
+            _print_changes(changes, smoke_diff.summary(changes, old, found), compare_with)
     if report.failed:
         raise FindingsError(f"{len(report.failed)} of {len(report.results)} smoke check(s) failed for {image}")
     if not as_json:
         click.echo(f"all {len(report.results)} smoke checks passed for {image}")
+
+
+def _report_markdown(report: SmokeReport, profile: str, platform: str | None) -> str:
+    from generator.markdown import cell
+
+    lines = [f"### sandbox test {cell(report.image)} (profile {cell(profile)}{', ' + cell(platform) if platform else ''})", ""]
+    lines += ["| check | result | seconds | detail |", "|---|---|---:|---|"]
+    for row in report.results:
+        seconds = "" if row.seconds is None else f"{row.seconds:.1f}"
+        lines.append(f"| {cell(row.name)} | {'PASS' if row.passed else '**FAIL**'} | {seconds} | {cell(row.detail)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _print_changes(changes: list[RowChange], summary: str, compare_with: Path | None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from generator import smoke_diff
+    from generator.terminal import escape_controls
+
+    console = Console(width=max(120, Console().width), soft_wrap=False)
+    table = Table(title=f"compared with {escape(escape_controls(str(compare_with)))}", caption=escape(summary))
+    for column in ("change", "check", "before", "after", "detail"):
+        table.add_column(column, overflow="fold")
+    for change in changes:
+        table.add_row(*(escape(escape_controls(text)) for text in smoke_diff.cells(change)))
+    console.print(table)
 
 
 def _print_report(report: SmokeReport, profile: str, platform: str | None) -> None:
@@ -365,12 +437,13 @@ def _print_report(report: SmokeReport, profile: str, platform: str | None) -> No
         title=f"sandbox test {image} (profile {profile}{', ' + platform if platform else ''})",
         caption="STAND-IN server used" if report.stand_in else None,
     )
-    for column in ("check", "result", "detail"):
-        table.add_column(column, overflow="fold")
+    for column in ("check", "result", "s", "detail"):
+        table.add_column(column, overflow="fold", justify="right" if column == "s" else "left")
     for row in report.results:
         # a detail quotes what the container printed: no escape sequence of its reaches the terminal
         passed = "[green]PASS[/]" if row.passed else "[red]FAIL[/]"
-        table.add_row(escape(escape_controls(row.name)), passed, escape(escape_controls(row.detail)))
+        seconds = "" if row.seconds is None else f"{row.seconds:.1f}"
+        table.add_row(escape(escape_controls(row.name)), passed, seconds, escape(escape_controls(row.detail)))
     console.print(table)
 
 

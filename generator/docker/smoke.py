@@ -102,12 +102,16 @@ class CheckResult:
     name: str
     passed: bool
     detail: str = ""
+    #: how long the check took (what `sandbox test --compare` calls slower)
+    seconds: float | None = None
 
 
 @dataclass
 class SmokeReport:
     image: str
     container: str
+    profile: str = ""
+    agent: bool = False
     stand_in: str | None = None
     results: list[CheckResult] = field(default_factory=list)
 
@@ -117,11 +121,16 @@ class SmokeReport:
 
     def as_dict(self) -> dict[str, object]:
         """The report for ``--json`` (what the container printed stays in strings, escaped)."""
+        from generator.smoke_diff import SCHEMA
+
         return {
+            "schema": SCHEMA,
             "image": self.image,
+            "profile": self.profile,
+            "agent": self.agent,
             "stand_in": self.stand_in,
             "passed": not self.failed,
-            "checks": [{"name": r.name, "passed": r.passed, "detail": r.detail} for r in self.results],
+            "checks": [{"name": r.name, "passed": r.passed, "detail": r.detail, "seconds": r.seconds} for r in self.results],
         }
 
 
@@ -224,10 +233,11 @@ class SmokeTest:
         self.agent_timeout = agent_timeout
         self.on_result = on_result
         self.name = f"sandbox-smoke-{uuid.uuid4().hex[:12]}"
-        self.report = SmokeReport(image, self.name)
+        self.report = SmokeReport(image, self.name, profile, agent)
         #: the port the server listens on inside the container (agent mode: a free one of the host's)
         self.server_port = spec.runtime.port
         self._model: ScriptedModel | None = None
+        self._lap = time.monotonic()
 
     def run(self) -> SmokeReport:
         try:
@@ -248,8 +258,12 @@ class SmokeTest:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _add(self, name: str, passed: bool, detail: str = "") -> None:
-        result = CheckResult(name, passed, detail)
+    def _add(self, name: str, passed: bool, detail: str = "", seconds: float | None = None) -> None:
+        """A row; its time is ``seconds`` when the check measured its own, else the time since
+        the row before it (each check runs right after the one before)."""
+        now = time.monotonic()
+        result = CheckResult(name, passed, detail, round(now - self._lap if seconds is None else seconds, 3))
+        self._lap = now
         self.report.results.append(result)
         if self.on_result:
             self.on_result(result)
@@ -383,7 +397,7 @@ class SmokeTest:
         suite = AgentSuite(self.spec, self.profile)
         if self.agent_timeout is not None:
             suite.session_timeout = self.agent_timeout
-        suite.run(opencode, model, lambda verdict: self._add(verdict.name, verdict.passed, verdict.detail))
+        suite.run(opencode, model, lambda verdict: self._add(verdict.name, verdict.passed, verdict.detail, verdict.seconds))
 
     def _server_password(self) -> str:
         """The password opencode asks for: the one the entrypoint generated and keeps in the

@@ -61,6 +61,8 @@ def test_each_check_gets_its_own_verdict_from_what_the_shell_printed(shell):
     assert verdicts["quoted"].detail == "a b|it's|$HOME|`id`|"
     assert verdicts["ok"].detail == "exit code 0"
     assert verdicts["after the chatty one"].detail == "still here"
+    # each check's own time, from the shell's clock around it
+    assert all(v.seconds is not None and 0 <= v.seconds < 30 for v in verdicts.values())
     # a check's output is cut, so one chatty tool cannot push the others out of the result
     assert all(len(r.output) < len(CHECKS) * (CHECK_OUTPUT_BYTES + 100) for r in results)
 

@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 
 from generator import load_spec
-from generator.agent.suite import TASK_MAKERS
+from generator.agent.model_server import ToolResult
+from generator.agent.suite import TASK_MAKERS, ToolCheck, check_batches, judge_checks
 from generator.docker.client import DockerClient
+from generator.docker.errors import DockerError
 from integration.cli import sandbox
 from integration.servers import FileServer, make_opencode_release
 from integration.spec import AGENT_TOOLCHAINS, opencode_version, write_agent_spec
@@ -42,6 +44,10 @@ def agent_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentImage
     if not base_image:
         unavailable("SANDBOX_TEST_BASE_IMAGE is not set (name a local image, e.g. local/debian:bookworm)")
     client = engine.client
+    try:
+        client.verify_connection()
+    except DockerError as exc:
+        unavailable(f"no Docker engine reachable with {client!r}: {exc}")
     with pytest.MonkeyPatch.context() as patch:
         # the `sandbox` processes below talk to this engine
         for key, value in engine.environment.items():
@@ -63,21 +69,42 @@ def agent_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentImage
     docker_cli(client, ["image", "rm", "--force", tag], check=False)
 
 
-def agent_check(image: AgentImage, tag: str) -> tuple[int, dict, str]:
+@dataclass(frozen=True)
+class AgentRun:
+    status: int
+    rows: dict[str, dict]
+    stderr: str
+    report: dict
+
+
+def agent_check(image: AgentImage, tag: str, *options: str | Path) -> AgentRun:
     with pytest.MonkeyPatch.context() as patch:
         for key, value in ENGINES["engine"].environment.items():
             if value:
                 patch.setenv(key, value)
-        result = sandbox("--spec", image.spec, "test", tag, "--agent", "--json", timeout=1200)
+        result = sandbox("--spec", image.spec, "test", tag, "--agent", "--json", *options, timeout=1200)
     try:
         report = json.loads(result.stdout)
     except ValueError:
         pytest.fail(f"no JSON report (exit {result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result.returncode, {row["name"]: row for row in report["checks"]}, result.stderr
+    return AgentRun(result.returncode, {row["name"]: row for row in report["checks"]}, result.stderr, report)
 
 
-def test_the_agent_runs_every_tool_and_everyday_task_through_its_own_tools(agent_image: AgentImage) -> None:
-    status, rows, stderr = agent_check(agent_image, agent_image.tag)
+@pytest.fixture(scope="module")
+def passing_run(agent_image: AgentImage, tmp_path_factory: pytest.TempPathFactory) -> tuple[AgentRun, Path]:
+    """One run of the suite on the image as built, its report also saved (for --compare)."""
+    saved = tmp_path_factory.mktemp("agent-report") / "before.json"
+    return agent_check(agent_image, agent_image.tag, "--save", saved), saved
+
+
+pytestmark = pytest.mark.docker
+
+
+def test_the_agent_runs_every_tool_and_everyday_task_through_its_own_tools(agent_image: AgentImage, passing_run) -> None:
+    run, saved = passing_run
+    status, rows, stderr = run.status, run.rows, run.stderr
+    assert json.loads(saved.read_text(encoding="utf-8")) == run.report
+    assert all(isinstance(row["seconds"], float) and row["seconds"] >= 0 for row in rows.values())
     failed = {name: row["detail"] for name, row in rows.items() if not row["passed"]}
     assert (status, failed) == (0, {}), stderr
 
@@ -93,12 +120,23 @@ def test_the_agent_runs_every_tool_and_everyday_task_through_its_own_tools(agent
     assert "go test, go build and run, go vet, gofmt -l passed" in tasks["go"]
     assert "cargo test, cargo run, cargo fmt --check passed" in tasks["rust"]
     assert "git commit passed" in tasks["git"]
-    # and it ran as the image's user, behind the password its entrypoint generated
-    assert rows["web server asks for credentials (runtime.auth basic)"]["passed"]
     assert {tool["name"] for tool in AGENT_TOOLCHAINS} <= checked
+    # the rows after the agent's: `opencode web` (the image's command) outlived the whole suite,
+    # still behind the password its entrypoint generated
+    names = list(rows)
+    assert names.index("HEALTHCHECK healthy") > names.index("agent task shell: write and shellcheck a script")
+    assert rows["web server asks for credentials (runtime.auth basic)"]["passed"]
 
 
-def test_a_tool_gone_from_path_or_not_executable_fails_naming_it_and_what_the_agent_saw(agent_image: AgentImage) -> None:
+def test_opencode_web_has_no_browser_to_open_and_keeps_serving(agent_image: AgentImage) -> None:
+    """anomalyco/opencode#49446: `opencode web` exits on headless Linux when it spawns xdg-open
+    and none exists. The image has none, so the suite above is the proof that ours keeps
+    serving; this pins the premise (were xdg-open added, the proof would no longer cover it)."""
+    probe = ["run", "--rm", "--entrypoint", "sh", agent_image.tag, "-c", "command -v xdg-open || echo none; printenv DISPLAY || true"]
+    assert docker_cli(agent_image.client, probe).stdout.split() == ["none"]
+
+
+def test_a_tool_gone_from_path_or_not_executable_fails_naming_it_and_what_the_agent_saw(agent_image: AgentImage, passing_run) -> None:
     client = agent_image.client
     broken = f"local/sandbox-agent-broken:{uuid.uuid4().hex[:12]}"
     dockerfile = (
@@ -110,13 +148,14 @@ def test_a_tool_gone_from_path_or_not_executable_fails_naming_it_and_what_the_ag
     )
     result = docker_cli(client, ["build", "--quiet", "--tag", broken, "-"], input=dockerfile.encode(), check=False, timeout=600)
     assert result.returncode == 0, result.stderr
+    _, before = passing_run
     try:
-        status, rows, _ = agent_check(agent_image, broken)
+        run = agent_check(agent_image, broken, "--compare", before)
     finally:
         docker_cli(client, ["image", "rm", "--force", broken], check=False)
 
-    assert status == 1
-    failed = {name: row["detail"] for name, row in rows.items() if not row["passed"]}
+    assert run.status == 1
+    failed = {name: row["detail"] for name, row in run.rows.items() if not row["passed"]}
     assert set(failed) == {
         "agent runs tool shellcheck: shellcheck --version",
         "agent runs tool go: go version",
@@ -127,3 +166,20 @@ def test_a_tool_gone_from_path_or_not_executable_fails_naming_it_and_what_the_ag
     assert "permission denied" in failed["agent runs tool go: go version"].lower()
     assert failed["agent task shell: write and shellcheck a script"].startswith("shellcheck: exit code 127; the agent saw: ")
     assert failed["agent task go: write, edit, test and build"].startswith("a fresh module: exit code 126; the agent saw: ")
+    # against the run before: exactly these rows newly fail (slower rows may come and go with the machine's load)
+    changes = run.report["compare"]["changes"]
+    assert {c["name"] for c in changes if c["kind"] == "newly failing"} == set(failed)
+    assert {c["kind"] for c in changes} <= {"newly failing", "slower"}
+
+
+def test_the_checks_read_the_same_in_the_images_zsh(agent_image: AgentImage) -> None:
+    """A user's $SHELL may be zsh (the default spec's), where the agent's bash tool then runs:
+    zsh reserves names such as $status, which the batches must not assign."""
+    checks = [ToolCheck("ok", ("true",)), ToolCheck("fails", ("sh", "-c", "echo broken; exit 3")), ToolCheck("zsh", ("zsh", "--version"))]
+    step = check_batches(checks)[0]
+    probe = ["run", "--rm", "--entrypoint", "zsh", agent_image.tag, "-c", step.call.arguments["command"]]
+    output = docker_cli(agent_image.client, probe).stdout
+    verdicts = judge_checks(checks, [ToolResult(step.call, output)])
+    assert [(v.passed, v.detail) for v in verdicts[:2]] == [(True, "exit code 0"), (False, "broken")]
+    assert verdicts[2].passed and verdicts[2].detail.startswith("zsh 5.")
+    assert all(v.seconds is not None for v in verdicts)
