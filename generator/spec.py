@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -137,6 +137,43 @@ class UserSpec(Model):
         return self.home_dir + path[1:] if path.startswith("~") else path
 
 
+#: the levels opencode's --log-level takes (its global options, src/index.ts)
+SERVER_LOG_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR")
+SERVER_FORM = (
+    "opencode's web server as the image's entrypoint recognises it: opencode (or a path to it), "
+    f"then only --print-logs or --log-level {'|'.join(SERVER_LOG_LEVELS)}, then web or serve"
+)
+
+
+def server_command_problem(command: Sequence[str]) -> tuple[int | None, str] | None:
+    """Where ``command`` leaves the one form of opencode's web server that the image's
+    entrypoint recognises (files/sandbox-entrypoint, is_web_server: the same rule), and what
+    it has there: (index of the word, or None for the command as a whole; what was found).
+    None when it is that form.
+
+    The entrypoint exports the password for any command, but only this form is known to be
+    opencode's server (a wrapper such as env or sh -c may start anything, or drop the
+    password) and only this form gets the port and address from the environment."""
+    if not command:
+        return None, "an empty command"
+    if command[0].rsplit("/", 1)[-1] != "opencode":
+        return 0, repr(command[0])
+    index = 1
+    while index < len(command):
+        word = command[index]
+        if word in ("web", "serve"):
+            return None
+        if word == "--print-logs" or (word.startswith("--log-level=") and word.split("=", 1)[1] in SERVER_LOG_LEVELS):
+            index += 1
+        elif word == "--log-level" and index + 1 < len(command):
+            if command[index + 1] not in SERVER_LOG_LEVELS:
+                return index + 1, f"{command[index + 1]!r} after --log-level"
+            index += 2
+        else:
+            return index, repr(word)
+    return None, "no web or serve"
+
+
 class Healthcheck(Model):
     #: path of the HTTP check against the server inside the container
     path: Annotated[StrictStr, _pattern(r"/[A-Za-z0-9._~/-]*", "a URL path such as / or /health")] = "/"
@@ -169,7 +206,8 @@ class Runtime(Model):
     entrypoint: AbsPath | None = None
     #: what the server asks of a client that sends no credentials: basic means it must
     #: answer 401 with a Basic challenge (the image's entrypoint sets a password), and
-    #: `sandbox test` checks that it does; none means it serves openly
+    #: `sandbox test` checks that it does; none means it serves openly. basic needs a command
+    #: the entrypoint recognises as opencode's server (server_command_problem)
     auth: Literal["basic", "none"] = "none"
     #: directories whose data must outlive the container: declared as VOLUMEs, and handed to
     #: the entrypoint as SANDBOX_DATA_DIRS (it repairs their owner and warns when one is not
@@ -325,10 +363,21 @@ class Spec(Model):
                             )
         if "user" not in incomplete:
             yield from self._home_issues(incomplete)
+        if "runtime" not in incomplete:
+            yield from self._auth_issues()
         # which tool provides what: only with every tool, the base, the runtime and the user
         if not incomplete & {"tools", "base", "runtime", "user", "profiles"}:
             for profile_name in self.profiles:
                 yield from self._dependency_issues(profile_name)
+
+    def _auth_issues(self) -> Iterator[Issue]:
+        """runtime.auth basic claims a server that asks for a password: only a command the
+        image's entrypoint recognises as opencode's server is known to be one."""
+        problem = server_command_problem(self.runtime.command) if self.runtime.auth == "basic" else None
+        if problem is not None:
+            word, found = problem
+            where: tuple[str | int, ...] = ("runtime", "command") if word is None else ("runtime", "command", word)
+            yield where, f"runtime.auth basic needs {SERVER_FORM}; got {found}"
 
     def _home_issues(self, incomplete: frozenset[str]) -> Iterator[Issue]:
         """Absolute paths in a home that is not the user's: written for another user name

@@ -9,9 +9,13 @@ import socket
 import stat
 import subprocess
 import threading
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from generator.spec import server_command_problem
 
 FILES = Path(__file__).resolve().parent.parent / "files"
 ENTRYPOINT = FILES / "sandbox-entrypoint"
@@ -25,7 +29,8 @@ def test_scripts_are_executable():
 
 def _entrypoint(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {"PATH": f"{home / 'bin'}:{os.environ['PATH']}", "HOME": str(home), **env}
-    return subprocess.run([str(ENTRYPOINT), *args], env=environment, capture_output=True, text=True, timeout=30)
+    # errors="replace": a password that is not UTF-8 is shown, not a decoding error in the test
+    return subprocess.run([str(ENTRYPOINT), *args], env=environment, capture_output=True, text=True, errors="replace", timeout=30)
 
 
 #: stands in for the opencode binary only to show what the entrypoint hands it (argv and
@@ -34,6 +39,7 @@ FAKE_OPENCODE = """#!/bin/sh
 printf 'argv:'; printf ' %s' "$@"; printf '\\n'
 printf 'password:%s\\n' "${OPENCODE_SERVER_PASSWORD-<unset>}"
 printf 'password file:%s\\n' "${OPENCODE_SERVER_PASSWORD_FILE-<unset>}"
+if [ -n "${OPENCODE_SERVER_PASSWORD+set}" ]; then printf '%s' "$OPENCODE_SERVER_PASSWORD" >"$HOME/password-seen"; fi
 """
 
 WEB = ("opencode", "web", "--hostname", "0.0.0.0", "--port", "3000")
@@ -151,7 +157,11 @@ def test_password_file_is_read_and_never_echoed(home):
             "OPENCODE_SERVER_PASSWORD_FILE=/nonexistent/secret is not a readable file",
         ),
         ({"OPENCODE_SERVER_PASSWORD": "a", "OPENCODE_SERVER_PASSWORD_FILE": "/etc/hostname"}, "are both set; use one"),
-        ({"OPENCODE_SERVER_PASSWORD": ""}, "OPENCODE_SERVER_PASSWORD is empty; to serve without a password set SANDBOX_INSECURE_NO_AUTH=1"),
+        (
+            {"OPENCODE_SERVER_PASSWORD": ""},
+            "OPENCODE_SERVER_PASSWORD is empty, or only blanks, line breaks or NULs; "
+            "to serve without a password set SANDBOX_INSECURE_NO_AUTH=1",
+        ),
         ({"SANDBOX_INSECURE_NO_AUTH": "1", "OPENCODE_SERVER_PASSWORD": "a"}, "SANDBOX_INSECURE_NO_AUTH=1 and a password are both set"),
     ],
 )
@@ -185,10 +195,268 @@ def test_unwritable_password_store_fails_closed(home):
     assert "cannot keep a generated password" in result.stderr and result.stdout == ""
 
 
-def test_other_commands_get_no_password(home):
+STORE = ".local/share/opencode/server-password"
+
+
+def test_every_command_gets_the_password_unless_opted_out(home):
+    # opencode's server asks for the password whichever command starts it: exported for all
     result = _entrypoint(home, "opencode", "--version")
-    assert _served(result) == (["--version"], "<unset>")
-    assert not (home / ".local/share/opencode").exists()
+    argv, password = _served(result)
+    assert argv == ["--version"] and len(password) == 24
+    assert (home / STORE).read_text() == password + "\n"
+    assert "an opencode server this command starts asks for user 'opencode'" in result.stderr
+    assert _served(_entrypoint(home, "opencode", "--version", SANDBOX_INSECURE_NO_AUTH="1")) == (["--version"], "<unset>")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("{bin}/opencode", "--print-logs", "web", "--hostname", "0.0.0.0", "--port", "3000"),
+        ("opencode", "--log-level", "DEBUG", "serve", "--port=3000"),
+        ("opencode", "--log-level=WARN", "--print-logs", "web"),
+    ],
+)
+def test_the_server_is_recognised_with_a_path_or_options_before_its_subcommand(home, command):
+    command = tuple(word.format(bin=home / "bin") for word in command)
+    result = _entrypoint(home, *command, PORT="4000")
+    argv, password = _served(result)
+    words = [word.replace("3000", "4000") for word in command[1:]]
+    assert argv == (words if "3000" in " ".join(command) else [*words, "--port", "4000"])
+    assert len(password) == 24
+    assert "the web UI asks for user 'opencode' and a generated password" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("env", "opencode", "web", "--port", "3000"),
+        ("sh", "-c", 'exec opencode web --port 3000 "$@"', "sh"),
+        ("opencode", "--log-level", "web", "--port", "3000"),  # no level: not the server's form
+        ("opencode", "--pure", "web", "--port", "3000"),
+    ],
+)
+def test_a_server_the_entrypoint_does_not_recognise_still_gets_the_password(home, command):
+    result = _entrypoint(home, *command, PORT="4000")
+    argv, password = _served(result)
+    assert argv[-2:] == ["--port", "3000"]  # not rewritten: only the recognised form is
+    assert len(password) == 24 and (home / STORE).read_text() == password + "\n"
+    assert f"note: '{command[0]}' is not opencode's web server as this entrypoint recognises it" in result.stderr
+    assert "OPENCODE_PORT, PORT and OPENCODE_HOSTNAME are not applied" in result.stderr
+    opted_out = _entrypoint(home, *command, SANDBOX_INSECURE_NO_AUTH="1")
+    assert _served(opted_out)[1] == "<unset>"
+    assert "WARNING: SANDBOX_INSECURE_NO_AUTH=1" in opted_out.stderr
+
+
+_FIRST_WORDS = ["opencode", "{bin}/opencode", "./opencode", "opencode-ai", "env", "sh", "web"]
+_LATER_WORDS = [
+    "--print-logs",
+    "--print-logs=true",
+    "--log-level",
+    "--log-level=DEBUG",
+    "--log-level=debug",
+    "DEBUG",
+    "ERROR",
+    "web",
+    "serve",
+]
+_LATER_WORDS += ["run", "-c", "opencode", "--", "--cors"]
+
+
+@settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(first=st.sampled_from(_FIRST_WORDS), rest=st.lists(st.sampled_from(_LATER_WORDS), max_size=4))
+def test_the_spec_accepts_with_auth_basic_exactly_the_servers_the_entrypoint_recognises(tmp_path_factory, first, rest):
+    # one rule on both sides: a command the spec accepts with runtime.auth basic is one the
+    # entrypoint gives the port to, and every other command gets the entrypoint's note
+    home = tmp_path_factory.mktemp("home")
+    (home / "bin").mkdir()
+    (home / "bin" / "opencode").write_text(FAKE_OPENCODE)
+    (home / "bin" / "opencode").chmod(0o755)
+    command = [first.format(bin=home / "bin"), *rest]
+    result = _entrypoint(home, *command, PORT="4000", SANDBOX_INSECURE_NO_AUTH="1")
+    recognised = "is not opencode's web server as this entrypoint recognises it" not in result.stderr
+    assert recognised == (server_command_problem(command) is None), (command, result.stderr)
+    if recognised and first in ("opencode", "{bin}/opencode"):  # the stand-in ran: the port reached it
+        assert _served(result)[0][-2:] == ["--port", "4000"]
+
+
+# -- a password is never empty or read otherwise than written -----------------------------
+
+#: a password file's bytes that would reach opencode empty or changed, and why
+UNUSABLE_FILES = [
+    (b"", "is empty"),
+    (b"\n", "is empty, or only blanks, line breaks or NULs"),
+    (b" \t\r\n", "is empty, or only blanks, line breaks or NULs"),
+    (b"\x00\x00\n", "is empty, or only blanks, line breaks or NULs"),
+    (b"pass\x00word\n", "holds a NUL byte"),  # bash would drop the NUL
+    (b"secret\r\n", "holds a carriage return (a CRLF line ending?)"),  # $(...) would keep the CR
+    (b"secret\n\n", "holds a line break or another control character"),  # $(...) would drop both
+    (b"two\nlines\n", "holds a line break or another control character"),
+    (b"caf\xe9\n", "is not UTF-8 text"),  # Latin-1: opencode would read U+FFFD
+    (b"x" * 4097, "is longer than 4096 bytes"),  # head -c 4096 would cut it
+    (b"x" * 4097 + b"\n", "is longer than 4096 bytes"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), UNUSABLE_FILES)
+def test_a_password_file_read_otherwise_than_written_stops_the_start(home, content, message):
+    secret = home / "secret"
+    secret.write_bytes(content)
+    result = _entrypoint(home, *WEB, OPENCODE_SERVER_PASSWORD_FILE=str(secret))
+    assert result.returncode == 78, result.stderr
+    assert f"the password in OPENCODE_SERVER_PASSWORD_FILE={secret} {message}" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "password"),
+    [
+        (b"pw\n", b"pw"),
+        (b"pw", b"pw"),
+        (b" p w ", b" p w "),
+        ("pässwörd\n".encode(), "pässwörd".encode()),
+        (b"x" * 4096 + b"\n", b"x" * 4096),
+    ],
+)
+def test_a_password_file_is_used_byte_for_byte(home, content, password):
+    secret = home / "secret"
+    secret.write_bytes(content)
+    _served(_entrypoint(home, *WEB, OPENCODE_SERVER_PASSWORD_FILE=str(secret)))
+    assert (home / "password-seen").read_bytes() == password
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (" ", "is empty, or only blanks"),
+        ("\t\n", "is empty, or only blanks"),
+        ("secret\r", "holds a carriage return"),
+        ("a\x1bb", "holds a line break or another control character"),
+        ("a\x85b", "holds a line break or another control character"),  # C1: NEL
+        ("x" * 4097, "is longer than 4096 bytes"),
+    ],
+)
+def test_a_password_from_the_environment_that_cannot_be_typed_stops_the_start(home, value, message):
+    result = _entrypoint(home, *WEB, OPENCODE_SERVER_PASSWORD=value)
+    assert result.returncode == 78
+    assert f"OPENCODE_SERVER_PASSWORD {message}" in result.stderr and result.stdout == ""
+
+
+_BLANK = set(b" \t\n\x0b\x0c\r\x00")
+_FILE_BYTES = st.one_of(
+    st.binary(max_size=40),
+    st.lists(st.sampled_from([b"a", b" ", b"\n", b"\r", b"\x00", b"\t", b"\x1b", b"\x7f", "é".encode()]), max_size=8).map(b"".join),
+    st.integers(4090, 4100).map(lambda n: b"y" * n + b"\n"),
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(content=_FILE_BYTES)
+def test_a_password_file_is_used_exactly_as_written_or_refused(tmp_path_factory, content):
+    # the oracle: a file's password is its bytes less one final line break, and is used only
+    # when it is not empty or blank, holds no control character and is at most 4096 bytes
+    home = tmp_path_factory.mktemp("home")
+    (home / "bin").mkdir()
+    (home / "bin" / "opencode").write_text(FAKE_OPENCODE)
+    (home / "bin" / "opencode").chmod(0o755)
+    (home / "secret").write_bytes(content)
+    password = content.removesuffix(b"\n")
+    try:
+        text = password.decode()
+    except UnicodeDecodeError:
+        text = None  # opencode decodes it as UTF-8: every invalid byte would read as U+FFFD
+    usable = (
+        text is not None
+        and len(password) <= 4096
+        and not set(password) <= _BLANK
+        and not any(unicodedata.category(char) == "Cc" for char in text)
+    )
+    result = _entrypoint(home, *WEB, OPENCODE_SERVER_PASSWORD_FILE=str(home / "secret"), LC_ALL="C.UTF-8")
+    if usable:
+        assert result.returncode == 0, result.stderr
+        assert (home / "password-seen").read_bytes() == password
+    else:
+        assert result.returncode == 78, result.stderr
+        assert "the password in OPENCODE_SERVER_PASSWORD_FILE=" in result.stderr
+        assert not (home / "password-seen").exists()
+
+
+# -- the generated password's store ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "reason"),
+    [
+        (b"", "is empty, or only blanks, line breaks or NULs"),
+        (b"\n\n", "is empty, or only blanks, line breaks or NULs"),  # opencode: no password at all
+        (b"\x00" * 24 + b"\n", "is empty, or only blanks, line breaks or NULs"),
+        (b"abc\x00def\n", "holds a NUL byte"),
+        (b"abc\r\n", "holds a carriage return (a CRLF line ending?)"),
+        (b"z" * 5000, "is longer than 4096 bytes"),
+    ],
+)
+def test_an_unusable_stored_password_is_replaced_and_the_log_says_so(home, stored, reason):
+    store = home / STORE
+    store.parent.mkdir(parents=True)
+    store.write_bytes(stored)
+    result = _entrypoint(home, *WEB)
+    password = _served(result)[1]
+    assert len(password) == 24 and store.read_text() == password + "\n"
+    assert f"the password kept in {store} {reason}; it is replaced by a new one" in result.stderr
+
+
+def test_the_store_is_never_read_through_a_link(home):
+    store = home / STORE
+    store.parent.mkdir(parents=True)
+    guessable = home / "guessable"
+    guessable.write_text("a-name-anyone-can-read\n")
+    store.symlink_to(guessable)
+    result = _entrypoint(home, *WEB)
+    assert result.returncode == 78 and result.stdout == ""
+    assert f"{store} is a symbolic link, not a regular file; remove it" in result.stderr
+
+
+def test_the_new_password_is_never_written_through_a_link(home):
+    store = home / STORE
+    store.parent.mkdir(parents=True)
+    outside = home / "outside-the-volume"
+    Path(f"{store}.new").symlink_to(outside)
+    result = _entrypoint(home, *WEB)
+    assert result.returncode == 78 and result.stdout == ""
+    assert f"{store}.new is a symbolic link, not a regular file" in result.stderr
+    assert not outside.exists() and not store.exists()
+
+
+def test_the_store_directory_is_never_followed_through_a_link(home):
+    elsewhere = home / "elsewhere"
+    elsewhere.mkdir()
+    (home / STORE).parent.parent.mkdir(parents=True)
+    (home / STORE).parent.symlink_to(elsewhere)
+    result = _entrypoint(home, *WEB)
+    assert result.returncode == 78 and result.stdout == ""
+    assert f"{(home / STORE).parent} is a symbolic link; the generated password is not kept through one" in result.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["server-password", "server-password.new"])
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_a_store_that_is_not_a_file_gets_a_clear_message(home, name, kind):
+    path = (home / STORE).parent / name
+    path.parent.mkdir(parents=True)
+    if kind == "directory":
+        path.mkdir()
+    else:
+        os.mkfifo(path)  # a write to it would block the start for good
+    result = _entrypoint(home, *WEB)
+    assert result.returncode == 78 and result.stdout == ""
+    assert f"{path} is a {kind}, not a regular file; remove it" in result.stderr
+
+
+def test_a_temporary_file_left_by_an_interrupted_start_is_replaced(home):
+    store = home / STORE
+    store.parent.mkdir(parents=True)
+    Path(f"{store}.new").write_text("half a passw")
+    password = _served(_entrypoint(home, *WEB))[1]
+    assert store.read_text() == password + "\n" and not Path(f"{store}.new").exists()
 
 
 # -- where the web server listens ---------------------------------------------------------
@@ -228,6 +496,46 @@ def test_bad_bind_values_are_refused(home, env, message):
     result = _entrypoint(home, *WEB, **env)
     assert result.returncode == 64
     assert message in result.stderr
+
+
+def _only_the_entrypoint_spoke(stderr: str) -> bool:
+    """No line from bash itself (an arithmetic error, say): every line is the script's own."""
+    return all(line.startswith("sandbox-entrypoint: ") for line in stderr.removesuffix("\n").split("\n"))
+
+
+@pytest.mark.parametrize("value", ["010", "08", "0080", "00003000", "0x50", "1e3", "+80", "3000 ", "65536", "99999999999999999999"])
+def test_a_port_is_decimal_without_a_leading_zero(home, value):
+    # bash and curl read 010 as octal 8, opencode as 10; 08 was a bash arithmetic error
+    result = _entrypoint(home, *WEB, SANDBOX_INSECURE_NO_AUTH="1", PORT=value)
+    assert result.returncode == 64
+    assert f"must be a port number from 1 to 65535, got '{value}' (decimal digits, no leading zero)" in result.stderr
+    assert _only_the_entrypoint_spoke(result.stderr), result.stderr
+
+
+_PORTS = st.one_of(
+    st.integers(0, 70000).map(str),
+    st.integers(0, 70000).map(lambda n: f"0{n}"),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=8),
+    st.text(alphabet="0123456789+-xe ٣$()[];`", max_size=7),
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(value=_PORTS)
+def test_a_port_reaches_opencode_as_given_or_is_refused(tmp_path_factory, value):
+    home = tmp_path_factory.mktemp("home")
+    (home / "bin").mkdir()
+    (home / "bin" / "opencode").write_text(FAKE_OPENCODE)
+    (home / "bin" / "opencode").chmod(0o755)
+    result = _entrypoint(home, *WEB, SANDBOX_INSECURE_NO_AUTH="1", PORT=value, LC_ALL="C.UTF-8")
+    if value == "":
+        assert _served(result)[0] == list(WEB[1:])
+    elif value.isascii() and value.isdigit() and not value.startswith("0") and int(value) <= 65535:
+        assert _served(result)[0] == [*WEB[1:-1], value]
+    else:
+        assert result.returncode == 64, (value, result.stderr)
+        assert "must be a port number from 1 to 65535" in result.stderr
+    assert _only_the_entrypoint_spoke(result.stderr), result.stderr
 
 
 class _Status(http.server.BaseHTTPRequestHandler):

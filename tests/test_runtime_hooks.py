@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.integration.small_specs import rejected, render_data, spec_data, tool_data
 
 
@@ -37,6 +39,40 @@ def test_healthcheck_script_gets_the_url():
 def test_relative_or_shell_paths_are_rejected():
     rejected(spec_data(runtime={"entrypoint": "sandbox-entrypoint"}), "runtime.entrypoint", "absolute path")
     rejected(spec_data(runtime={"healthcheck": {"script": "/bin/check;id"}}), "runtime.healthcheck.script", "absolute path")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["opencode", "web"],
+        ["/usr/local/bin/opencode", "--print-logs", "web"],
+        ["opencode", "--log-level", "DEBUG", "serve"],
+        ["opencode", "--log-level=WARN", "--print-logs", "web", "--cors", "https://example.com"],
+    ],
+)
+def test_auth_basic_takes_opencodes_server_in_every_form_the_entrypoint_recognises(command):
+    rendered = render_data(spec_data(runtime={"auth": "basic", "command": command}))
+    (cmd,) = _final(rendered, "CMD")
+    assert json.loads(cmd.original.split(None, 1)[1])[: len(command)] == command
+
+
+@pytest.mark.parametrize(
+    ("command", "field", "found"),
+    [
+        (["env", "opencode", "web"], "runtime.command[0]", "got 'env'"),
+        (["/usr/bin/nice", "opencode", "web"], "runtime.command[0]", "got '/usr/bin/nice'"),
+        (["opencode", "--pure", "web"], "runtime.command[1]", "got '--pure'"),
+        (["opencode", "--log-level", "web"], "runtime.command[2]", "got 'web' after --log-level"),
+        (["opencode", "--log-level=debug", "web"], "runtime.command[1]", "got '--log-level=debug'"),
+        (["opencode", "--print-logs"], "runtime.command", "got no web or serve"),
+        (["opencode-server", "web"], "runtime.command[0]", "got 'opencode-server'"),
+    ],
+)
+def test_auth_basic_refuses_a_server_the_entrypoint_cannot_recognise(command, field, found):
+    problem = rejected(spec_data(runtime={"auth": "basic", "command": command}), field, found)
+    assert "runtime.auth basic needs opencode's web server as the image's entrypoint recognises it" in problem.message
+    # without the claim, any command is the spec's to choose
+    render_data(spec_data(runtime={"auth": "none", "command": command}))
 
 
 def _owned_dirs(rendered) -> list[str]:
