@@ -90,3 +90,21 @@ def test_save_onto_a_file_of_the_project_is_refused_before_the_run(tmp_path: Pat
     result = sandbox_in_process("--spec", spec, "test", "local/x:1", "--save", spec, env=env)
     assert result.returncode == 2
     assert "--save" in result.stderr and "Docker" not in result.stderr
+
+
+@pytest.mark.parametrize("host", ["tcp://build-box:2376", "ssh://me@box", "tcp://10.1.2.3:2375"])
+def test_the_agent_check_refuses_an_engine_on_another_machine(host: str):
+    result = sandbox_in_process("--spec", REPO / "sandbox.yaml", "test", "local/x:1", "--agent", "--docker-host", host)
+    assert result.returncode == 2
+    assert f"the engine at {host} is on another machine" in result.stderr
+
+
+ENGINES = [(None, False), ("unix:///var/run/docker.sock", False), ("tcp://127.0.0.1:2375", False),
+           ("tcp://localhost:2375", False), ("ssh://me@box", True), ("tcp://box:2376", True)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("host", "remote"), ENGINES)
+def test_which_engines_are_on_another_machine(host: str | None, remote: bool):
+    from generator.docker.smoke import remote_engine
+
+    assert remote_engine(host) is remote

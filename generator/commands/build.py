@@ -330,9 +330,10 @@ def test(
     HEALTHCHECK; with --agent, the tool checks and everyday tasks through opencode's own tools.
     Exit 1 when a check fails; the container is always removed."""
     from generator import smoke_diff
-    from generator.docker.smoke import SmokeTest, health_interval_of
+    from generator.docker.smoke import SmokeTest, health_interval_of, remote_engine
     from generator.fields import ImageReference
     from generator.output import write_atomic
+    from generator.terminal import escape_controls
 
     checked_argument(image, ImageReference, "IMAGE")
     if health_interval is not None:
@@ -355,6 +356,12 @@ def test(
     if agent and stand_in:
         raise click.BadParameter("the agent needs the image's own opencode server, not a stand-in", param_hint="--agent")
     client = client_from(docker)
+    if agent and remote_engine(client.host):
+        # opencode in the container and the scripted model here meet on one loopback
+        raise click.BadParameter(
+            f"the engine at {escape_controls(client.host or '')} is on another machine; the agent check needs one on this machine",
+            param_hint="--agent",
+        )
     smoke = SmokeTest(
         client,
         image,

@@ -21,6 +21,7 @@ import posixpath
 import re
 import socket
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,6 +137,15 @@ class SmokeReport:
 
 def stand_in_command(spec: Spec) -> list[str]:
     return ["python3", "-c", STAND_IN_PROGRAM, spec.runtime.host, str(spec.runtime.port)]
+
+
+def remote_engine(host: str | None) -> bool:
+    """Whether the engine at ``host`` (a DOCKER_HOST URL; None: the default or a context's)
+    is surely on another machine, whose host network is not this machine's loopback."""
+    if not host or host.startswith(("unix://", "npipe://", "fd://")):
+        return False
+    address = urllib.parse.urlsplit(host).hostname or ""
+    return address not in ("localhost", "127.0.0.1", "::1")
 
 
 def free_loopback_port() -> int:
