@@ -125,13 +125,50 @@ UrlTemplate = Annotated[
     ),
 ]
 
-#: Paths inside an archive or an asset name, possibly templated. Never starting with
-#: '-': as a COPY source that would read as a flag.
+#: A relative file name (ProjectPath's characters). Never starting with '-': as a COPY
+#: source that would read as a flag.
 AssetPath = Annotated[
     StrictStr,
     _pattern(
         r"[A-Za-z0-9._+{}@][A-Za-z0-9._+{}@/-]*",
         "a relative file name: letters, digits, '.', '_', '+', '-', '/' (not starting with '-')",
+    ),
+]
+
+# One part of a path that is neither '.' nor '..' (nor empty): such a part makes the path
+# lead elsewhere than it reads (`~/..` is /home, `//home/x` dodges a prefix check), and it
+# is spelled without lookahead so the JSON Schema's pattern says the same. ``first`` is the
+# character class a part may start with (besides '.').
+_PART_CHARS = "A-Za-z0-9._+@-"
+
+
+def _part(chars: str, first: str) -> str:
+    return rf"([{first}][{chars}]*|\.[{first}][{chars}]*|\.\.[{chars}]+)"
+
+
+_PART = _part(_PART_CHARS, "A-Za-z0-9_+@-")
+_NORMAL = "no '.' or '..' parts, no '//'"
+
+#: A release's asset: the name of one file (the download is written under it), possibly
+#: templated ({version} and the arch names). Not starting with '.': so a {stem} filled from
+#: it is never '.' or '..', and every placeholder fills to a word starting with a letter or
+#: digit, so a normal template stays normal once filled.
+AssetName = Annotated[
+    StrictStr,
+    _pattern(
+        r"[A-Za-z0-9_+{}@][A-Za-z0-9._+{}@-]*",
+        "an asset file name: letters, digits, '.', '_', '+', '-', '@' and {placeholders} (no '/'; not starting with '.' or '-')",
+    ),
+]
+
+#: A path inside a release archive (binaries[].path, tree), possibly templated: relative,
+#: normal, and not starting with '-'.
+ArchivePath = Annotated[
+    StrictStr,
+    _pattern(
+        rf"{_part('A-Za-z0-9._+@{}-', 'A-Za-z0-9_+@{}')}(/{_part('A-Za-z0-9._+@{}-', 'A-Za-z0-9_+@{}-')})*/?",
+        f"a relative path inside the archive: letters, digits, '.', '_', '+', '-', '@', '/' and {{placeholders}} "
+        f"(not starting with '/' or '-'; {_NORMAL})",
     ),
 ]
 
@@ -148,15 +185,48 @@ ProjectPath = Annotated[AssetPath, AfterValidator(_inside)]
 
 AbsPath = Annotated[
     StrictStr,
-    _pattern(r"/[A-Za-z0-9._+@-]*(/[A-Za-z0-9._+@-]+)*/?", "an absolute path: letters, digits, '.', '_', '+', '@', '-', '/'"),
+    _pattern(
+        rf"/({_PART}(/{_PART})*/?)?",
+        f"an absolute path: letters, digits, '.', '_', '+', '@', '-', '/' ({_NORMAL})",
+    ),
 ]
 
 #: a directory in the image: absolute, or ~ / ~/... for the user's home (never ~name:
-#: that is another user's home in a shell, and the renderer would splice the name on)
+#: that is another user's home in a shell, and the renderer would splice the name on),
+#: normal, so `~/..` cannot climb out of the home
 HomePath = Annotated[
     StrictStr,
-    _pattern(r"(~|~/[A-Za-z0-9._+@/-]*|/[A-Za-z0-9._+@/-]*)", "an absolute path, ~ or a path under ~/ (not ~name)"),
+    _pattern(
+        rf"~(/{_PART})*/?|/({_PART}(/{_PART})*/?)?",
+        f"an absolute path, ~ or a path under ~/ (not ~name; {_NORMAL})",
+    ),
 ]
+
+#: top-level directories of the system (the FHS's and the usual extras), never owned by the user
+SYSTEM_DIRS = frozenset(
+    {"bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt", "opt", "proc",
+     "root", "run", "sbin", "srv", "sys", "tmp", "usr", "var"}
+)  # fmt: skip
+#: the ones whose every file root runs, reads as configuration, or keeps as its own: the
+#: user owns nothing inside them (owning /etc/sudoers.d or /usr/local/bin is being root)
+ROOT_TREES = frozenset({"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root", "sbin", "sys", "usr"})
+
+
+def system_directory(path: str) -> str | None:
+    """Why the user must not own ``path`` (absolute and normal, as HomePath and AbsPath
+    allow), or None: the root, a top-level directory of the system or one directly under
+    /var (/var/lib, /var/log), or anything in a tree of root's own."""
+    parts = [part for part in path.split("/") if part]
+    if not parts:
+        return "is the root directory"
+    if parts[0] == "root":
+        return "is in root's home" if len(parts) > 1 else "is root's home"
+    if parts[0] in ROOT_TREES:
+        return f"is {'inside /' + parts[0] + ', which' if len(parts) > 1 else 'a directory that'} belongs to the system"
+    if (len(parts) == 1 and parts[0] in SYSTEM_DIRS) or (len(parts) == 2 and parts[0] == "var"):
+        return "is a directory of the system"
+    return None
+
 
 BinaryName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._+-]*", "a command name")]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator, model_validator
 
 from generator.fields import (
     AbsPath,
@@ -28,6 +28,7 @@ from generator.fields import (
     Text,
     _pattern,
     moving_tag_word,
+    system_directory,
 )
 from generator.methods import Tool
 
@@ -124,9 +125,20 @@ class UserSpec(Model):
     #: user's home, so the path follows a renamed user
     workspace: HomePath | None = None
 
+    @field_validator("home")
+    @classmethod
+    def _own_home(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # the user owns its home, and every ~ path is read inside it
+        reason = system_directory(value) if value else None
+        if reason:
+            name = info.data.get("name") or "opencode"
+            raise ValueError(f"{value!r} {reason}, and the user would own it; omit home for /home/{name}, or give a directory of its own")
+        return value
+
     @property
     def home_dir(self) -> str:
-        return self.home or f"/home/{self.name}"
+        # without a trailing '/': ~/x is spliced on as home + "/x"
+        return self.home.rstrip("/") if self.home else f"/home/{self.name}"
 
     @property
     def workspace_dir(self) -> str:
@@ -362,7 +374,7 @@ class Spec(Model):
                                 f"the {tool.method} stage of {tool.name} runs FROM base and needs {package!r}; add it to base.packages",
                             )
         if "user" not in incomplete:
-            yield from self._home_issues(incomplete)
+            yield from self._home_issues(incomplete, at)
         if "runtime" not in incomplete:
             yield from self._auth_issues()
         # which tool provides what: only with every tool, the base, the runtime and the user
@@ -379,20 +391,27 @@ class Spec(Model):
             where: tuple[str | int, ...] = ("runtime", "command") if word is None else ("runtime", "command", word)
             yield where, f"runtime.auth basic needs {SERVER_FORM}; got {found}"
 
-    def _home_issues(self, incomplete: frozenset[str]) -> Iterator[Issue]:
+    def _home_issues(self, incomplete: frozenset[str], at: list[int]) -> Iterator[Issue]:
         """Absolute paths in a home that is not the user's: written for another user name
         (the default spec's /home/opencode), they would leave the workspace, the volumes and
-        the user's files behind when the user is renamed, without a word."""
+        the user's files behind when the user is renamed, without a word. And what the build
+        gives the user (the workspace, the volumes, user_owned files) outside its home: never
+        a directory of the system or root's home (owning /etc or /usr/local/bin is being root)."""
         home = self.user.home_dir
         paths: list[tuple[tuple[str | int, ...], str | None]] = [(("user", "workspace"), self.user.workspace)]
+        owned: list[tuple[tuple[str | int, ...], str | None, str]] = [(("user", "workspace"), self.user.workspace, "dir")]
         if "runtime" not in incomplete:
             paths += [(("runtime", "volumes", i), path) for i, path in enumerate(self.runtime.volumes)]
+            owned += [(("runtime", "volumes", i), path, "dir") for i, path in enumerate(self.runtime.volumes)]
         if "files" not in incomplete:
             paths += [(("files", i, "dest"), copy.dest) for i, copy in enumerate(self.files)]
+            owned += [(("files", i, "dest"), copy.dest, "file") for i, copy in enumerate(self.files) if copy.user_owned]
         if "path" not in incomplete:
             paths += [(("path", i), path) for i, path in enumerate(self.path)]
+        for index, tool in enumerate(self.tools):
+            paths += [(("tools", at[index], *loc), path) for loc, path in tool.home_paths()]
         for loc, path in paths:
-            if path and path.startswith("/home/") and path != home and not path.startswith(home.rstrip("/") + "/"):
+            if path and path.startswith("/home/") and path.rstrip("/") != home and not path.startswith(home + "/"):
                 inside = path.split("/", 3)[3] if path.count("/") >= 3 else ""
                 yield (
                     loc,
@@ -401,6 +420,18 @@ class Spec(Model):
                         f"write {'~/' + inside if inside else '~'!r} to follow the user"
                     ),
                 )
+        for loc, path, kind in owned:
+            # ~ paths are in the home (HomePath keeps them there, and user.home is checked)
+            if not path or not path.startswith("/") or path.rstrip("/") == home or path.startswith(home + "/"):
+                continue
+            reason = system_directory(path)
+            if not reason:
+                continue
+            if kind == "dir":
+                fix = "the build would make the user its owner; write a path under ~/ or one of its own such as /srv/data"
+            else:
+                fix = "a user_owned file there would be the user's; write a path under ~/ or drop user_owned"
+            yield loc, f"{path!r} {reason}, and {fix}"
 
     def _dependency_issues(self, profile: str) -> Iterator[Issue]:
         tools = self.tools_for(profile)

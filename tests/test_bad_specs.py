@@ -61,6 +61,11 @@ def test_the_corpus_covers_the_required_cases():
         "moving_base_tags",
         "stage_name_collision",
         "home_of_another_user",
+        # paths that climb ('..', '.', '//'), and what the user would own of the system
+        "paths_that_climb",
+        "paths_the_user_would_own",
+        "home_of_the_system",
+        "release_paths_that_climb",
         "backslash_in_label",
         # structural, field and cross-field problems of one file together
         "all_at_once",

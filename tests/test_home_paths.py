@@ -12,7 +12,7 @@ import pytest
 from generator import default_spec_path
 from generator.loader import parse
 from generator.render import render
-from tests.integration.small_specs import rejected, render_data, spec_data
+from tests.integration.small_specs import STAGE_BASE, rejected, render_data, spec_data, tool_data
 
 HOME_PATHS = {
     "user": {"name": "alice", "uid": 1500, "gid": 1500, "workspace": "~/projects"},
@@ -84,4 +84,56 @@ def test_paths_in_the_users_own_home_or_elsewhere_are_accepted(top):
     ],
 )
 def test_another_users_tilde_is_refused(top, field):
-    rejected(spec_data(**top), field, "(not ~name)")
+    rejected(spec_data(**top), field, "(not ~name;")
+
+
+def test_a_git_dest_in_another_users_home_is_refused_like_the_other_home_paths():
+    # before: only the workspace, volumes, files and PATH were checked, though the README
+    # listed a git tool's dest among them
+    tool = tool_data("git", dest="/home/opencode/.zsh/plugins")
+    problem = rejected(spec_data(tool, user={"name": "alice"}, base=STAGE_BASE), "tools[1].dest", "is in another user's home")
+    assert "write '~/.zsh/plugins' to follow the user" in problem.message
+
+
+def test_a_home_written_with_a_trailing_slash_gives_paths_without_a_double_slash():
+    data = spec_data(user={"name": "alice", "home": "/srv/alice/", "workspace": "~/projects"}, runtime={"volumes": ["~/.ssh"]})
+    (workdir,) = _final(data, "WORKDIR")
+    assert workdir == "WORKDIR /srv/alice/projects"
+    (volume,) = _final(data, "VOLUME")
+    assert json.loads(volume.removeprefix("VOLUME ")) == ["/srv/alice/.ssh"]
+
+
+@pytest.mark.parametrize(
+    ("top", "field", "says"),
+    [
+        ({"user": {"workspace": "/"}}, "user.workspace", "'/' is the root directory"),
+        ({"user": {"workspace": "/home"}}, "user.workspace", "'/home' is a directory of the system"),
+        ({"runtime": {"volumes": ["/etc"]}}, "runtime.volumes[0]", "'/etc' is a directory that belongs to the system"),
+        ({"runtime": {"volumes": ["/etc/sudoers.d"]}}, "runtime.volumes[0]", "is inside /etc, which belongs to the system"),
+        ({"runtime": {"volumes": ["/root"]}}, "runtime.volumes[0]", "'/root' is root's home"),
+        ({"runtime": {"volumes": ["/var/log"]}}, "runtime.volumes[0]", "is a directory of the system"),
+        ({"files": [{"src": "files/zshrc", "dest": "/root/.zshrc", "user_owned": True}]}, "files[0].dest", "drop user_owned"),
+        ({"user": {"home": "/"}}, "user.home", "omit home for /home/opencode"),
+        ({"user": {"name": "alice", "home": "/home"}}, "user.home", "omit home for /home/alice"),
+        ({"user": {"home": "/etc"}, "runtime": {"volumes": ["~"]}}, "user.home", "belongs to the system"),
+    ],
+)
+def test_the_build_never_gives_the_user_a_directory_of_the_system(top, field, says):
+    rejected(spec_data(**top), field, says)
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        {"user": {"workspace": "/workspace"}, "runtime": {"volumes": ["/srv/data", "/var/lib/opencode", "/opt/cache", "~"]}},
+        {"files": [{"src": "files/zshrc", "dest": "/etc/zsh/zshrc"}, {"src": "files/zshrc", "dest": "/srv/x/zshrc", "user_owned": True}]},
+        {"user": {"home": "/opt/opencode", "workspace": "~"}},
+    ],
+)
+def test_directories_of_its_own_stay_the_users(top):
+    render_data(spec_data(**top))
+
+
+@pytest.mark.parametrize("dest", ["/", "/etc", "/usr/", "/home"])
+def test_a_checkout_is_never_merged_over_the_system(dest):
+    rejected(spec_data(tool_data("git", dest=dest), base=STAGE_BASE), "tools[1].dest", "the checkout would be merged into it")

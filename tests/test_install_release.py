@@ -335,3 +335,168 @@ def test_placeholders_are_filled_as_the_generator_fills_them(site, tmp_path, arc
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert installed(tmp_path, "t").read_bytes() == BINARY
+
+
+# --- archives that would reach outside what they unpack -------------------------------------
+
+#: a file outside the work directory that a link or a climbing path would install
+OUTSIDE = b"#!/bin/sh\necho not the tool\n"
+
+
+def tar_entries(mode: str, entries: list[tuple[str, str, bytes | str]]) -> bytes:
+    """A tar of (name, kind, data or link target) entries; kind is file, dir, symlink or hardlink."""
+    kinds = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=f"w:{mode}") as archive:
+        for name, kind, payload in entries:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = kinds[kind], 0o755
+            if kind in ("symlink", "hardlink"):
+                info.linkname = str(payload)
+            data = payload if kind == "file" and isinstance(payload, bytes) else b""
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data) if kind == "file" else None)
+    return buffer.getvalue()
+
+
+def zip_entries(entries: list[tuple[str, str, bytes | str]]) -> bytes:
+    """A zip of (name, kind, data or link target); a symlink is stored as Info-ZIP stores one."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, kind, payload in entries:
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3  # unix: the external attributes hold the file type
+            types = {"file": stat.S_IFREG | 0o755, "dir": stat.S_IFDIR | 0o755, "symlink": stat.S_IFLNK | 0o777}
+            info.external_attr = types[kind] << 16
+            archive.writestr(info, payload.encode() if isinstance(payload, str) else payload)
+    return buffer.getvalue()
+
+
+def pack_entries(kind: str, entries: list[tuple[str, str, bytes | str]]) -> bytes:
+    return zip_entries(entries) if kind == "zip" else tar_entries({"tar.gz": "gz", "tar.xz": "xz", "tar.bz2": "bz2"}[kind], entries)
+
+
+ARCHIVE_KINDS = {"tar.gz": ".tar.gz", "tar.xz": ".tar.xz", "tar.bz2": ".tar.bz2", "zip": ".zip"}
+
+
+def install_entries(site, tmp_path, kind: str, entries, *binary: str, name: str) -> subprocess.CompletedProcess[str]:
+    """Publish an archive of ``entries`` and install its ``tool`` (or ``binary``) from it."""
+    asset = f"{name}-{kind.replace('.', '_')}{ARCHIVE_KINDS[kind]}"
+    data = pack_entries(kind, entries)
+    publish(site, asset, data)
+    return install(
+        tmp_path, "tool",
+        "--version", "1",
+        "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", asset,
+        "--sha256", "amd64", sha256(data),
+        "--archive", kind,
+        *(binary or ("--binary", "tool", "tool")),
+    )  # fmt: skip
+
+
+def refused_before_install(result: subprocess.CompletedProcess[str], tmp_path: Path, *words: str) -> None:
+    assert result.returncode == 1, result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert message.startswith("sandbox: tool: "), message
+    assert all(word in message for word in words), message
+    assert not (tmp_path / "out").exists()
+    # nothing was unpacked either: the work directory holds the download alone
+    assert not list(tmp_path.glob("tmp.*/unpacked"))
+
+
+@pytest.mark.parametrize("kind", ARCHIVE_KINDS)
+def test_a_symlinked_binary_is_refused_not_installed_from_what_it_points_at(site, tmp_path, kind):
+    # before: `[ -f tool ]` and `install tool` followed the link, installing /etc/passwd
+    # (or any file of the build stage) as the tool's binary
+    target = tmp_path / "secret"
+    target.write_bytes(OUTSIDE)
+    result = install_entries(site, tmp_path, kind, [("tool", "symlink", str(target))], name="symlinked")
+    refused_before_install(result, tmp_path, "symlink", "tool")
+
+
+@pytest.mark.parametrize("kind", ARCHIVE_KINDS)
+def test_a_symlinked_directory_is_refused_with_the_member_named(site, tmp_path, kind):
+    entries = [("pkg/bin", "symlink", "/usr/bin"), ("pkg/tool", "file", BINARY)]
+    result = install_entries(site, tmp_path, kind, entries, "--binary", "tool", "pkg/tool", name="linkdir")
+    refused_before_install(result, tmp_path, "symlink", "pkg/bin")
+
+
+@pytest.mark.parametrize("kind", ["tar.gz", "tar.xz", "tar.bz2"])
+def test_a_hard_link_is_refused(site, tmp_path, kind):
+    entries = [("payload", "file", BINARY), ("tool", "hardlink", "payload")]
+    result = install_entries(site, tmp_path, kind, entries, name="hardlinked")
+    refused_before_install(result, tmp_path, "hard link", "tool")
+
+
+@pytest.mark.parametrize("kind", ARCHIVE_KINDS)
+@pytest.mark.parametrize("member", ["../escaped", "/abs/escaped", "pkg/../../escaped"])
+def test_a_member_outside_the_unpack_directory_is_refused(site, tmp_path, kind, member):
+    # before: tar dropped the leading '/' or '../' with a warning and went on (and unzip
+    # skipped the member), so the archive installed as if nothing were wrong
+    entries = [("tool", "file", BINARY), (member, "file", OUTSIDE)]
+    result = install_entries(site, tmp_path, kind, entries, name="escaping")
+    refused_before_install(result, tmp_path, member, "outside the directory it is unpacked in")
+    assert not (tmp_path / "escaped").exists() and not Path("/abs/escaped").exists()
+
+
+@pytest.mark.parametrize("kind", ARCHIVE_KINDS)
+def test_an_archive_of_files_and_directories_still_installs(site, tmp_path, kind):
+    entries = [("./", "dir", b""), ("./pkg/", "dir", b""), ("./pkg/tool", "file", BINARY), ("./pkg/a..b", "file", b"x")]
+    result = install_entries(site, tmp_path, kind, entries, "--binary", "tool", "pkg/tool", name="plain")
+    assert result.returncode == 0, result.stderr
+    assert installed(tmp_path, "tool").read_bytes() == BINARY
+
+
+def test_a_file_of_the_work_directory_is_not_installed_as_a_binary(site, tmp_path):
+    # the download (and a checksum file) sit beside what is unpacked; a binary path naming
+    # one of them used to install it
+    result = install_entries(site, tmp_path, "tar.gz", [("tool", "file", BINARY)], "--binary", "tool", "{asset}", name="beside")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "sandbox: tool: beside-tar_gz.tar.gz has no beside-tar_gz.tar.gz"
+    assert not installed(tmp_path, "tool").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (("--binary", "tool", "../outside"), "--binary tool ../outside is not a path inside the archive"),
+        (("--binary", "tool", "{stem}/../../outside"), "--binary tool climb-1/../../outside is not a path inside the archive"),
+        (("--binary", "tool", "/etc/passwd"), "--binary tool /etc/passwd is not a path inside the archive"),
+        (("--tree", "..", "--binary", "tool", "outside"), "--tree .. is not a directory inside the archive"),
+        (("--tree", "{stem}/../..", "--binary", "tool", "outside"), "--tree climb-1/../.. is not a directory inside the archive"),
+        (("--binary", "../tool", "tool"), "--binary ../tool is not a command name"),
+    ],
+)
+def test_paths_that_climb_out_of_the_archive_are_refused_before_the_download(site, tmp_path, option, words):
+    # before: `[ -f ../outside ]` was read in the work directory (tmp_path/tmp.XXXX), so the
+    # file beside it was installed as the binary; --tree .. moved the temporary directory
+    (tmp_path / "outside").write_bytes(OUTSIDE)
+    data = tar("gz", {"tool": BINARY, "climb-1/tool": BINARY})
+    publish(site, "climb-1.tar.gz", data)
+    result = install(
+        tmp_path, "tool", "--version", "1", "--url", f"{site[1]}/{{asset}}",
+        "--asset", "amd64", "climb-{version}.tar.gz", "--sha256", "amd64", sha256(data), "--archive", "tar.gz", *option,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == f"sandbox: tool: {words}"
+    assert not list(tmp_path.glob("tmp.*/climb-1.tar.gz"))  # refused before anything was fetched
+    assert not (tmp_path / "out").exists() and (tmp_path / "outside").read_bytes() == OUTSIDE
+
+
+@pytest.mark.parametrize("asset", ["../escaped.tar.gz", "sub/escaped.tar.gz", "{version}/escaped.tar.gz", ".."])
+def test_an_asset_name_that_is_not_a_file_name_is_refused_before_the_download(site, tmp_path, asset):
+    # before: curl wrote the download to ../escaped.tar.gz, outside the work directory
+    root, base = site
+    data = tar("gz", {"tool": BINARY})
+    for where in (root / "escaped.tar.gz", root / "sub" / "escaped.tar.gz", root / "1" / "escaped.tar.gz"):
+        where.parent.mkdir(exist_ok=True)
+        where.write_bytes(data)
+    result = install(
+        tmp_path, "tool", "--version", "1", "--url", f"{base}/dl/{{asset}}",
+        "--asset", "amd64", asset, "--sha256", "amd64", sha256(data), "--archive", "tar.gz", "--binary", "tool", "tool",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    filled = asset.replace("{version}", "1")
+    assert result.stderr.strip() == f"sandbox: tool: the asset name '{filled}' is not a plain file name"
+    assert not (tmp_path / "escaped.tar.gz").exists() and not (tmp_path / "out").exists()

@@ -94,6 +94,9 @@ class ToolBase(BaseModel):
     def platform_issues(self, arches: list[str]) -> Iterator[tuple[tuple[str, ...], str]]:
         return iter(())
 
+    def home_paths(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        return ()
+
     def base_packages_needed(self) -> tuple[str, ...]:
         return ()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, StrictStr, model_validator
+from pydantic import AfterValidator, StrictStr, ValidationInfo, field_validator, model_validator
 
-from generator.fields import GitCommit, HomePath, UrlTemplate, Version, _pattern
+from generator.fields import SYSTEM_DIRS, GitCommit, HomePath, UrlTemplate, Version, _pattern
 from generator.methods.base import (
     Contribution,
     Copy,
@@ -62,6 +62,19 @@ class GitTool(ToolBase):
     #: keep .git (for tools that update themselves); default: drop it
     keep_git: bool = False
 
+    @field_validator("dest")
+    @classmethod
+    def _own_directory(cls, value: str, info: ValidationInfo) -> str:
+        # the stage's /out<dest> is copied over dest: the checkout would be merged into the
+        # root or a directory of the system, its files over the system's
+        if value == "/" or value.strip("/") in SYSTEM_DIRS:
+            name = info.data.get("name") or "plugins"
+            raise ValueError(
+                f"{value!r} is {'the root directory' if value == '/' else 'a directory of the system'}: "
+                f"the checkout would be merged into it; give it a directory of its own, such as ~/.{name} or /opt/{name}"
+            )
+        return value
+
     @model_validator(mode="after")
     def _enabled_needs_commit(self) -> GitTool:
         if self.enabled and not self.commit:
@@ -73,6 +86,9 @@ class GitTool(ToolBase):
 
     def platform_issues(self, arches):
         return ()
+
+    def home_paths(self) -> tuple[tuple[tuple[str, ...], str], ...]:
+        return ((("dest",), self.dest),)
 
     def shown_version(self) -> str:
         return self.version or (self.commit[:12] if self.commit else "unpinned")

@@ -82,6 +82,12 @@ class InstallMethod(Protocol):
         """Problems with covering the spec's platforms (``arches``: amd64, arm64)."""
         ...
 
+    def home_paths(self) -> Iterable[tuple[tuple[str, ...], str]]:
+        """(location, path) of each path in the image that this tool names in the spec and
+        that may be written ~/... (git: its dest); the spec refuses one in another user's home,
+        as it does user.workspace."""
+        ...
+
     def base_packages_needed(self) -> tuple[str, ...]:
         """apt packages this tool's own stage needs from the base stage (it is built FROM
         base, so a tool installed later in the final stage does not help)."""

@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from generator.fields import AssetPath, BinaryName, Reason, Sha256, UrlTemplate, Version
+from generator.fields import ArchivePath, AssetName, BinaryName, Reason, Sha256, UrlTemplate, Version
 from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
@@ -42,7 +42,7 @@ class Binary(BaseModel):
 
     #: path of the file inside the archive (templated: {version}, {stem}, {arch}, {uname});
     #: omitted for raw downloads
-    path: AssetPath | None = None
+    path: ArchivePath | None = None
     #: name it is installed under
     name: BinaryName
 
@@ -66,14 +66,14 @@ class ReleaseTool(ToolBase):
     #: download URL; {version} and {asset} are filled in
     url: UrlTemplate
     #: asset file name per architecture (templated with {version})
-    assets: dict[Arch, AssetPath] = Field(min_length=1)
+    assets: dict[Arch, AssetName] = Field(min_length=1)
     #: archive type; inferred from the asset name when omitted
     archive: Archive | None = None
     #: files to install from the download; default: one binary named like the tool
     binaries: list[Binary] = []
     #: install this directory of the archive as /opt/<name> (for tools that need their
     #: runtime files next to them); binaries' paths are then relative to it
-    tree: AssetPath | None = None
+    tree: ArchivePath | None = None
     #: pinned sha256 per architecture, computed from the real artifacts
     sha256: dict[Arch, Sha256] | None = None
     #: upstream checksum file fetched at build time, when no digest is pinned

@@ -32,7 +32,7 @@ def test_valid_entry_is_accepted():
         ({"version": "1.0 && id"}, "tools[1].version", "exact version"),
         ({"url": "https://example.com/$(id)/{asset}"}, "tools[1].url", "http(s) URL"),
         ({"assets": {"amd64": "a.tar.gz", "riscv": "b.tar.gz"}}, "tools[1].assets.riscv", "'amd64' or 'arm64'"),
-        ({"assets": {"amd64": "a;b.tar.gz", "arm64": "b.tar.gz"}}, "tools[1].assets.amd64", "relative file name"),
+        ({"assets": {"amd64": "a;b.tar.gz", "arm64": "b.tar.gz"}}, "tools[1].assets.amd64", "asset file name"),
         ({"sha256": {"amd64": "ABC", "arm64": SHA_B}}, "tools[1].sha256.amd64", "64 lowercase hex"),
         ({"archive": "rar"}, "tools[1].archive", "expected 'raw'"),
         ({"binaries": [{"path": "rg", "name": "r g"}]}, "tools[1].binaries[0].name", "command name"),
