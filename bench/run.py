@@ -3,7 +3,7 @@
     exports=$(bash .ci/provision-docker.sh) && eval "$exports"   # or any engine with BuildKit; see bench/README.md
     .venv/bin/python bench/run.py      # full: >= 10 CLI runs, 3 build rounds
     .venv/bin/python bench/run.py --quick   # CI: 1 round, small; never fails on a timing
-    .venv/bin/python bench/run.py --only build-paths   # one section (generator, dockerfile, build-paths)
+    .venv/bin/python bench/run.py --only build-paths   # one section (generator, dockerfile, build-paths, agent)
 
 Raw results go to bench/results/ (gitignored). Exit status: 0 when the benchmark ran,
 whatever the timings; 2 when the harness itself broke (or, without --quick, when there is
@@ -22,6 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import agent_bench  # noqa: E402
 import build_paths  # noqa: E402
 import dockerfile_bench  # noqa: E402
 import generator_speed  # noqa: E402
@@ -87,12 +88,16 @@ def main(argv: list[str] | None = None) -> int:
         paths["wall_s"] = time.monotonic() - started
         (RESULTS / f"build_paths-{stamp}.json").write_text(json.dumps(paths, indent=2) + "\n", encoding="utf-8")
         sections += ["\n## Build paths (issue 9)\n", build_paths.report(paths), f"\nThis section took {paths['wall_s'] / 60:.1f} min.\n"]
+    if not args.no_docker and "agent" in wanted:
+        result = agent_bench.measure(1 if args.quick else args.rounds, 3 if args.quick else 10)
+        (RESULTS / f"agent_bench-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        sections += ["\n## The agent suite\n", agent_bench.report(result)]
     print("".join(sections), end="")
     return 0
 
 
 REPO_SPEC = HERE.parent / "sandbox.yaml"
-SECTIONS = ("generator", "dockerfile", "build-paths")
+SECTIONS = ("generator", "dockerfile", "build-paths", "agent")
 
 if __name__ == "__main__":
     raise SystemExit(main())
