@@ -79,6 +79,15 @@ class CopyStep:
     mode: str | None = None
 
 
+def sudoers_line(name: str, sudo: bool | list[str]) -> str | None:
+    """The user's sudoers rule: every command, or only the listed programs (as root)."""
+    if sudo is True:
+        return f"{name} ALL=(ALL) NOPASSWD:ALL"
+    if not sudo:
+        return None
+    return f"{name} ALL=(root) NOPASSWD: {', '.join(sudo)}"
+
+
 @dataclass(frozen=True)
 class UserSetup:
     """The image's user and the directories it must own."""
@@ -88,7 +97,8 @@ class UserSetup:
     gid: int
     home: str
     shell: str
-    sudo: bool
+    #: the user's line of /etc/sudoers.d (None: no sudo)
+    sudoers: str | None
     #: created owned by the user, parents first
     dirs: tuple[str, ...]
     #: of those, the ones only the user may read
@@ -186,7 +196,7 @@ def user_setup(spec: Spec, tool_dirs: list[str]) -> UserSetup:
         gid=user.gid,
         home=user.home_dir,
         shell=user.shell,
-        sudo=user.sudo,
+        sudoers=sudoers_line(user.name, user.sudo),
         dirs=tuple(dirs),
         private_dirs=tuple(d for d in dirs if posixpath.basename(d) in PRIVATE_DIR_NAMES),
     )

@@ -191,6 +191,17 @@ AbsPath = Annotated[
     ),
 ]
 
+#: a program sudo may run as root for the user (a sudoers command: its absolute path, any
+#: arguments); no trailing '/', which sudoers reads as every program in that directory
+SudoCommand = Annotated[
+    StrictStr,
+    _pattern(
+        rf"/{_PART}(/{_PART})*",
+        f"an absolute path of a program, e.g. /usr/bin/apt-get: letters, digits, '.', '_', '+', '@', '-', '/' ({_NORMAL}, "
+        "not ending in '/')",
+    ),
+]
+
 #: a directory in the image: absolute, or ~ / ~/... for the user's home (never ~name:
 #: that is another user's home in a shell, and the renderer would splice the name on),
 #: normal, so `~/..` cannot climb out of the home

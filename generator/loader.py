@@ -217,7 +217,11 @@ class _Tree:
 
 
 def _member_names() -> set[str]:
-    return set(REGISTRY)
+    """The names in a pydantic location that tag a union's member, not data: the install
+    methods, and the spec's own tagged unions."""
+    from generator.spec import UNION_TAGS
+
+    return set(REGISTRY) | UNION_TAGS
 
 
 def _unwrap(annotation: Any, part: str | int) -> Any:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from generator.fields import (
     AbsPath,
@@ -25,6 +36,7 @@ from generator.fields import (
     Name,
     Platform,
     ProjectPath,
+    SudoCommand,
     Text,
     _pattern,
     moving_tag_word,
@@ -109,6 +121,19 @@ class BaseImage(Model):
         return f"{ref}@{self.digest}" if self.digest else ref
 
 
+def _sudo_kind(value: Any) -> str:
+    return "programs" if isinstance(value, list) else "every-or-none"
+
+
+#: user.sudo: true (every command), false (none) or the programs it may run. Tagged by the
+#: value's shape, so a bad list is reported item by item, not also as "not true or false"
+#: (the loader skips the tags in a location: UNION_TAGS)
+SudoSetting = Annotated[
+    Annotated[bool, Tag("every-or-none")] | Annotated[list[SudoCommand], Field(min_length=1), Tag("programs")],
+    Discriminator(_sudo_kind),
+]
+UNION_TAGS = frozenset({"every-or-none", "programs"})
+
 UserName = Annotated[StrictStr, _pattern(r"[a-z_][a-z0-9_-]{0,31}", "a POSIX user name")]
 
 
@@ -118,8 +143,10 @@ class UserSpec(Model):
     gid: StrictInt = Field(1000, ge=1, le=65533)
     #: login shell (the package that provides it must be installed by a tool)
     shell: AbsPath = "/usr/bin/zsh"
-    #: passwordless sudo through a 0440 drop-in under /etc/sudoers.d
-    sudo: bool = True
+    #: passwordless sudo through a 0440 drop-in under /etc/sudoers.d: true for every command,
+    #: false for none, or the programs it may run as root (e.g. [/usr/bin/apt-get]: least
+    #: privilege; a program that runs others, such as a shell or env, is every command again)
+    sudo: SudoSetting = True
     home: AbsPath | None = None
     #: where users' projects live (created, owned by the user, and the WORKDIR); ~ is the
     #: user's home, so the path follows a renamed user

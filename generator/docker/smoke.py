@@ -431,19 +431,24 @@ class SmokeTest:
         self._add(f"runs as uid {expected} ({self.spec.user.name})", uid == expected, f"id -u: {uid or _first_line(result.output)}")
 
     def _check_sudo(self) -> None:
+        sudo = self.spec.user.sudo
         result = self._exec(["sudo", "-n", "true"])
-        if self.spec.user.sudo:
-            self._add(
-                "passwordless sudo",
-                result.returncode == 0,
-                "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"),
-            )
+        said = "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}")
+        if sudo is True:
+            self._add("passwordless sudo", result.returncode == 0, said)
+        elif not sudo:
+            self._add("no sudo (user.sudo is false)", result.returncode != 0, said)
         else:
-            self._add(
-                "no sudo (user.sudo is false)",
-                result.returncode != 0,
-                "sudo -n true: " + (_first_line(result.output) or f"exit code {result.returncode}"),
-            )
+            # `sudo -n -l CMD` says whether the rule allows CMD, without running it
+            refused = [command for command in sudo if self._exec(["sudo", "-n", "-l", command]).returncode != 0]
+            everything = result.returncode == 0 and not any(posixpath.basename(c) == "true" for c in sudo)
+            if refused:
+                detail = f"sudo -n -l refuses {', '.join(refused)}"
+            elif everything:
+                detail = "sudo -n true is allowed: the rule is wider than user.sudo lists"
+            else:
+                detail = f"allowed: {', '.join(sudo)}; {said}"
+            self._add("sudo for the listed programs only (user.sudo)", not refused and not everything, detail)
 
     def _check_setid(self) -> None:
         command = ["find", "/", "-xdev", "-type", "f", "(", "-perm", "-4000", "-o", "-perm", "-2000", ")", "-print"]

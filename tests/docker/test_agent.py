@@ -126,6 +126,8 @@ def test_the_agent_runs_every_tool_and_everyday_task_through_its_own_tools(agent
     names = list(rows)
     assert names.index("HEALTHCHECK healthy") > names.index("agent task shell: write and shellcheck a script")
     assert rows["web server asks for credentials (runtime.auth basic)"]["passed"]
+    # under least privilege: sudo for apt-get only
+    assert rows["sudo for the listed programs only (user.sudo)"]["detail"].startswith("allowed: /usr/bin/apt-get; sudo -n true: ")
 
 
 def test_opencode_web_has_no_browser_to_open_and_keeps_serving(agent_image: AgentImage) -> None:
@@ -142,8 +144,10 @@ def test_a_tool_gone_from_path_or_not_executable_fails_naming_it_and_what_the_ag
     dockerfile = (
         f"FROM {agent_image.tag}\n"
         "USER root\n"
-        # shellcheck leaves PATH; go stays on it but only root may run it
-        'RUN rm /usr/bin/shellcheck && chmod 0700 "$(readlink -f /usr/bin/go)"\n'
+        # shellcheck leaves PATH; go stays on it but only root may run it; and sudo is wider
+        # than the spec says
+        'RUN rm /usr/bin/shellcheck && chmod 0700 "$(readlink -f /usr/bin/go)" \\\n'
+        " && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/zz-wider && chmod 0440 /etc/sudoers.d/zz-wider\n"
         "USER opencode\n"
     )
     result = docker_cli(client, ["build", "--quiet", "--tag", broken, "-"], input=dockerfile.encode(), check=False, timeout=600)
@@ -161,11 +165,13 @@ def test_a_tool_gone_from_path_or_not_executable_fails_naming_it_and_what_the_ag
         "agent runs tool go: go version",
         "agent task shell: write and shellcheck a script",
         "agent task go: write, edit, test and build",
+        "sudo for the listed programs only (user.sudo)",
     }, failed
     assert "not found" in failed["agent runs tool shellcheck: shellcheck --version"]
     assert "permission denied" in failed["agent runs tool go: go version"].lower()
     assert failed["agent task shell: write and shellcheck a script"].startswith("shellcheck: exit code 127; the agent saw: ")
     assert failed["agent task go: write, edit, test and build"].startswith("a fresh module: exit code 126; the agent saw: ")
+    assert failed["sudo for the listed programs only (user.sudo)"] == "sudo -n true is allowed: the rule is wider than user.sudo lists"
     # against the run before: exactly these rows newly fail (slower rows may come and go with the machine's load)
     changes = run.report["compare"]["changes"]
     assert {c["name"] for c in changes if c["kind"] == "newly failing"} == set(failed)

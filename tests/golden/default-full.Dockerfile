@@ -590,6 +590,7 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
  && useradd --uid 1000 --gid 1000 --create-home --home-dir /home/opencode --shell /usr/bin/zsh opencode \
  && echo 'opencode ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/opencode \
  && chmod 0440 /etc/sudoers.d/opencode \
+ && visudo --check --quiet --file /etc/sudoers.d/opencode \
  && install -d -o 1000 -g 1000 \
       /home/opencode/workspace \
       /home/opencode/.config \

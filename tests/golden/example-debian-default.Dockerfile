@@ -171,6 +171,7 @@ RUN existing="$(getent passwd 1001 | cut -d: -f1 || true)" \
  && useradd --uid 1001 --gid 1001 --create-home --home-dir /home/dev --shell /bin/bash dev \
  && echo 'dev ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/dev \
  && chmod 0440 /etc/sudoers.d/dev \
+ && visudo --check --quiet --file /etc/sudoers.d/dev \
  && install -d -o 1001 -g 1001 \
       /workspace \
       /home/dev/.local \

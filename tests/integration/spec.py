@@ -299,11 +299,18 @@ AGENT_TOOLCHAINS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+#: what the agent image's user may run as root
+AGENT_SUDO = ["/usr/bin/apt-get"]
+
+
 def agent_spec_data(releases_url: str, opencode: tuple[str, str], base_image: str) -> dict[str, Any]:
     """The runtime spec (the default spec's user, environment, runtime and scripts around the
-    real opencode) with Debian's toolchains, for `sandbox test --agent`."""
+    real opencode) with Debian's toolchains, for `sandbox test --agent`; its user's sudo is
+    narrowed to AGENT_SUDO."""
     data = runtime_spec_data(releases_url, opencode, base_image)
     data["image"] = _test_image("local/sandbox-agent", "sandbox agent test", "the default runtime, the real opencode, toolchains")
+    # least privilege: sudo for the package manager only (the agent suite must pass under it)
+    data["user"] = {**data["user"], "sudo": AGENT_SUDO}
     unpinned = "Debian bookworm's packages, as the CI mirror serves them"
     data["tools"] = data["tools"] + [{**tool, "unpinned_reason": unpinned} for tool in AGENT_TOOLCHAINS]
     return data
