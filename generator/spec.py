@@ -225,6 +225,49 @@ class Healthcheck(Model):
     script: AbsPath | None = None
 
 
+#: Linux capabilities by their Docker names (CAP_ dropped)
+Capability = Literal[
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+    "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+]  # fmt: skip
+#: what sudo and the root commands it runs need: sudo changes its uid and gids (SETUID,
+#: SETGID) and writes to the audit log (AUDIT_WRITE); as root, files of other owners are
+#: read, written and chowned (DAC_OVERRIDE, FOWNER, CHOWN), as the entrypoint does to repair
+#: a volume's owner
+SUDO_CAPABILITIES: tuple[Capability, ...] = ("AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+#: the memory limit, as docker takes it: a number and a unit
+MemorySize = Annotated[StrictStr, _pattern(r"[1-9][0-9]{0,5}[kmg]", "a size such as 512m or 8g")]
+
+
+class Hardening(Model):
+    """How a hardened sandbox runs (`sandbox test --hardened`): a read-only root, with the
+    volumes and these tmpfs writable; every capability dropped but those kept; no new
+    privileges when the user has no sudo; limits on processes and memory."""
+
+    read_only: bool = True
+    #: writable scratch directories on a read-only root (~ is the user's home), emptied at
+    #: every start: /tmp, /run (sudo keeps its state there) and the caches the toolchains
+    #: write (~/.cache: go's build cache, pip, black, opencode's own; ~/.npm). Not ~/.cargo:
+    #: rustup's binaries live there, and a tmpfs would hide them (cargo needs it writable only
+    #: to fetch dependencies)
+    tmpfs: list[HomePath] = ["/tmp", "/run", "~/.cache", "~/.npm"]
+
+    @field_validator("tmpfs")
+    @classmethod
+    def _scratch_only(cls, value: list[str]) -> list[str]:
+        # an empty directory mounted over the root or the whole home hides the image itself
+        for path in value:
+            if path.rstrip("/") in ("", "~"):
+                raise ValueError(f"{path!r} would hide the image under an empty tmpfs; name the scratch directories (e.g. /tmp, ~/.cache)")
+        return value
+
+    #: capabilities kept (all others dropped); omitted means what user.sudo needs
+    #: (SUDO_CAPABILITIES with sudo, none without)
+    capabilities: list[Capability] | None = None
+    pids_limit: StrictInt = Field(4096, ge=64, le=1_000_000)
+    memory: MemorySize = "8g"
+
+
 class Runtime(Model):
     #: PID 1: reaps zombies and forwards signals
     init: Literal["tini", "dumb-init"] = "tini"
@@ -252,6 +295,8 @@ class Runtime(Model):
     #: the entrypoint as SANDBOX_DATA_DIRS (it repairs their owner and warns when one is not
     #: a volume or bind mount); ~ is the user's home
     volumes: list[HomePath] = []
+    #: the hardened way to run the image (see Hardening)
+    hardening: Hardening = Hardening()
 
 
 class FileCopy(Model):

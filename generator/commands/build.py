@@ -285,6 +285,12 @@ def build(
     "session driven by a scripted model on 127.0.0.1; needs an engine on this machine (host network).",
 )
 @click.option(
+    "--hardened",
+    is_flag=True,
+    help="Run the container as runtime.hardening says (read-only root and tmpfs, capabilities dropped, "
+    "no new privileges without sudo, pids and memory limits) and check that it does.",
+)
+@click.option(
     "--agent-timeout",
     type=Seconds(0, 3600, low_open=True),
     default=600.0,
@@ -319,6 +325,7 @@ def test(
     health_interval: str | None,
     platform: str | None,
     agent: bool,
+    hardened: bool,
     agent_timeout: float,
     as_json: bool,
     as_markdown: bool,
@@ -373,6 +380,7 @@ def test(
         platform=platform,
         agent=agent,
         agent_timeout=agent_timeout,
+        hardened=hardened,
     )
     report = smoke.run()
     found = report.as_dict()

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from generator.agent.model_server import ScriptedModel
 from generator.agent.opencode_api import Opencode, OpencodeError
@@ -33,7 +34,7 @@ from generator.agent.runner import AgentSuite, container_environment
 from generator.docker.client import DockerClient, image_argument
 from generator.docker.errors import ContainerError, DockerError, EngineUnreachable
 from generator.paths import SBOM_IMAGE_PATH
-from generator.spec import Spec
+from generator.spec import SUDO_CAPABILITIES, Spec
 
 #: setuid/setgid programs a Debian/Ubuntu base legitimately ships (by file name)
 SETID_ALLOWED = frozenset(
@@ -139,6 +140,47 @@ def stand_in_command(spec: Spec) -> list[str]:
     return ["python3", "-c", STAND_IN_PROGRAM, spec.runtime.host, str(spec.runtime.port)]
 
 
+#: the bit of each capability in /proc/PID/status's masks (linux/capability.h)
+CAPABILITY_BITS = {
+    "CHOWN": 0, "DAC_OVERRIDE": 1, "DAC_READ_SEARCH": 2, "FOWNER": 3, "FSETID": 4, "KILL": 5, "SETGID": 6, "SETUID": 7,
+    "SETPCAP": 8, "NET_BIND_SERVICE": 10, "NET_RAW": 13, "SYS_CHROOT": 18, "MKNOD": 27, "AUDIT_WRITE": 29, "SETFCAP": 31,
+}  # fmt: skip
+
+
+def kept_capabilities(spec: Spec) -> list[str]:
+    hardening = spec.runtime.hardening
+    if hardening.capabilities is not None:
+        return list(hardening.capabilities)
+    return list(SUDO_CAPABILITIES if spec.user.sudo else ())
+
+
+def hardened_options(spec: Spec) -> dict[str, Any]:
+    """python-on-whales' `container.run` options for runtime.hardening: a read-only root with
+    the tmpfs it lists (the user's own ones owned by the user and private; all executable, since
+    test runners run what they compile there), every capability dropped but those kept, no new
+    privileges without sudo, and the process and memory limits."""
+    hardening = spec.runtime.hardening
+    user = spec.user
+    tmpfs = []
+    for path in hardening.tmpfs:
+        directory = user.in_home(path)
+        if directory == "/tmp":
+            tmpfs.append(f"{directory}:rw,exec,mode=1777")
+        elif directory == user.home_dir or directory.startswith(user.home_dir.rstrip("/") + "/"):
+            tmpfs.append(f"{directory}:rw,exec,mode=0700,uid={user.uid},gid={user.gid}")
+        else:
+            tmpfs.append(f"{directory}:rw,exec,mode=0755")
+    return {
+        "read_only": hardening.read_only,
+        "tmpfs": tmpfs,
+        "cap_drop": ["ALL"],
+        "cap_add": kept_capabilities(spec),
+        "security_options": [] if user.sudo else ["no-new-privileges"],
+        "pids_limit": hardening.pids_limit,
+        "memory": hardening.memory,
+    }
+
+
 def remote_engine(host: str | None) -> bool:
     """Whether the engine at ``host`` (a DOCKER_HOST URL; None: the default or a context's)
     is surely on another machine, whose host network is not this machine's loopback."""
@@ -229,6 +271,7 @@ class SmokeTest:
         platform: str | None = None,
         agent: bool = False,
         agent_timeout: float | None = None,
+        hardened: bool = False,
         on_result: Callable[[CheckResult], None] | None = None,
     ) -> None:
         self.client = client
@@ -241,6 +284,7 @@ class SmokeTest:
         self.platform = platform
         self.agent = agent
         self.agent_timeout = agent_timeout
+        self.hardened = hardened
         self.on_result = on_result
         self.name = f"sandbox-smoke-{uuid.uuid4().hex[:12]}"
         self.report = SmokeReport(image, self.name, profile, agent)
@@ -293,6 +337,7 @@ class SmokeTest:
         # agent mode: the host's network, so that opencode and the scripted model meet on 127.0.0.1
         envs = container_environment(self._model.base_url, self.server_port) if self._model else {}
         networks = ["host"] if self._model else []
+        limits = hardened_options(self.spec) if self.hardened else {}
         if not self.client.call(lambda whales: whales.image.exists(image)):
             # pulled here, not by container.run: python-on-whales' own pull lets the engine's
             # answer go to the terminal, and the error then said the pull "failed without a message"
@@ -311,6 +356,7 @@ class SmokeTest:
                 platform=self.platform,
                 envs=envs,
                 networks=networks,
+                **limits,
             ),
             default=ContainerError,
         )
@@ -389,6 +435,8 @@ class SmokeTest:
                     _first_line(result.output) or f"exit code {result.returncode}",
                 )
         self._check_user()
+        if self.hardened:
+            self._check_hardening()
         self._check_sudo()
         self._check_setid()
         self._check_sbom()
@@ -423,6 +471,32 @@ class SmokeTest:
             if time.monotonic() >= deadline or not self._state().get("Running"):
                 raise OpencodeError(f"no generated password in {store} (the entrypoint writes it before it starts the server)")
             time.sleep(POLL_INTERVAL)
+
+    def _check_hardening(self) -> None:
+        """The container runs as runtime.hardening says: its root read-only, its capability
+        bounding set exactly the kept ones, no new privileges without sudo."""
+        # the root's mount options (ro or rw) as the kernel has them, not a write attempt (the
+        # user could not write to / anyway)
+        probe = "grep -E '^(CapBnd|NoNewPrivs):' /proc/self/status; awk '$2 == \"/\" { print \"root: \" $4 }' /proc/self/mounts"
+        result = self._exec(["sh", "-c", probe])
+        fields = dict(line.split(":", 1) for line in result.output.splitlines() if ":" in line)
+        kept = kept_capabilities(self.spec)
+        wanted = sum(1 << CAPABILITY_BITS[name] for name in kept)
+        problems = []
+        try:
+            bounding = int(fields.get("CapBnd", "").strip(), 16)
+        except ValueError:
+            bounding = -1
+        if bounding != wanted:
+            problems.append(f"capabilities {fields.get('CapBnd', '?').strip()}, not {wanted:016x}")
+        root_options = fields.get("root", "").strip().split(",")
+        if self.spec.runtime.hardening.read_only and "ro" not in root_options:
+            problems.append(f"the root filesystem is mounted {fields.get('root', '?').strip() or '?'}")
+        if not self.spec.user.sudo and fields.get("NoNewPrivs", "").strip() != "1":
+            problems.append("new privileges are allowed")
+        root = "read-only root" if self.spec.runtime.hardening.read_only else "writable root"
+        detail = "; ".join(problems) or f"{root}, capabilities: {', '.join(kept) or 'none'}"
+        self._add("hardened (runtime.hardening)", not problems, detail)
 
     def _check_user(self) -> None:
         result = self._exec(["id", "-u"])

@@ -92,9 +92,10 @@ def agent_check(image: AgentImage, tag: str, *options: str | Path) -> AgentRun:
 
 @pytest.fixture(scope="module")
 def passing_run(agent_image: AgentImage, tmp_path_factory: pytest.TempPathFactory) -> tuple[AgentRun, Path]:
-    """One run of the suite on the image as built, its report also saved (for --compare)."""
+    """One run of the suite on the image as built, hardened (runtime.hardening: read-only root,
+    capabilities dropped, limits), its report also saved (for --compare)."""
     saved = tmp_path_factory.mktemp("agent-report") / "before.json"
-    return agent_check(agent_image, agent_image.tag, "--save", saved), saved
+    return agent_check(agent_image, agent_image.tag, "--hardened", "--save", saved), saved
 
 
 pytestmark = pytest.mark.docker
@@ -126,8 +127,10 @@ def test_the_agent_runs_every_tool_and_everyday_task_through_its_own_tools(agent
     names = list(rows)
     assert names.index("HEALTHCHECK healthy") > names.index("agent task shell: write and shellcheck a script")
     assert rows["web server asks for credentials (runtime.auth basic)"]["passed"]
-    # under least privilege: sudo for apt-get only
+    # under least privilege: sudo for apt-get only, and the container hardened as the spec says
     assert rows["sudo for the listed programs only (user.sudo)"]["detail"].startswith("allowed: /usr/bin/apt-get; sudo -n true: ")
+    hardened = rows["hardened (runtime.hardening)"]["detail"]
+    assert hardened == "read-only root, capabilities: AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, SETGID, SETUID"
 
 
 def test_opencode_web_has_no_browser_to_open_and_keeps_serving(agent_image: AgentImage) -> None:
@@ -154,7 +157,7 @@ def test_a_tool_gone_from_path_or_not_executable_fails_naming_it_and_what_the_ag
     assert result.returncode == 0, result.stderr
     _, before = passing_run
     try:
-        run = agent_check(agent_image, broken, "--compare", before)
+        run = agent_check(agent_image, broken, "--hardened", "--compare", before)
     finally:
         docker_cli(client, ["image", "rm", "--force", broken], check=False)
 
