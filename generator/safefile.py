@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
+from typing import Any
 
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
@@ -75,3 +77,24 @@ def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> byte
 
 def is_dangling_symlink(path: str | os.PathLike[str]) -> bool:
     return os.path.islink(path) and not os.path.exists(path)
+
+
+def read_report(path: Path, limit: int, command: str, schema: str) -> dict[str, Any]:
+    """An earlier JSON report of ``command`` (e.g. `sandbox cost --json`) given to --compare:
+    a regular file of at most ``limit`` bytes, a JSON object whose ``schema`` is ``schema``;
+    UsageError naming --compare and ``path`` otherwise. Its parts are the caller's to check."""
+    import json
+
+    from generator.errors import UsageError
+
+    try:
+        data = json.loads(read_regular(path, limit).decode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"--compare {path}: cannot read it ({exc.strerror or exc})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--compare {path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise UsageError(f"--compare {path}: not a `{command}` report (nested too deeply)") from None
+    if not isinstance(data, dict) or data.get("schema") != schema:
+        raise UsageError(f"--compare {path}: not a `{command}` report (schema {schema})")
+    return data

@@ -10,7 +10,6 @@ reported).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,18 +53,9 @@ class RowChange:
 def load(path: Path) -> dict[str, Any]:
     """An earlier report (`sandbox test --json` or `--save`), checked enough to compare with;
     read before the container starts, so a report that would be refused costs no run."""
-    from generator.safefile import read_regular
+    from generator.safefile import read_report
 
-    try:
-        data = json.loads(read_regular(path, MAX_REPORT_BYTES).decode("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--compare {path}: cannot read it ({exc.strerror or exc})") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--compare {path}: not JSON ({exc})") from None
-    except RecursionError:
-        raise UsageError(f"--compare {path}: not a `sandbox test --json` report (nested too deeply)") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise UsageError(f"--compare {path}: not a `sandbox test --json` report (schema {SCHEMA})")
+    data = read_report(path, MAX_REPORT_BYTES, "sandbox test --json", SCHEMA)
     checks = data.get("checks")
     if not isinstance(checks, list) or len(checks) > MAX_ROWS:
         raise UsageError(f"--compare {path}: its checks are not a list of at most {MAX_ROWS} rows")

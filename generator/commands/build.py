@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from generator.commands.docker import checked_argument, client_from, docker_options
-from generator.commands.params import Seconds
+from generator.commands.params import Seconds, report_options
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
@@ -299,21 +299,7 @@ def build(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request.")
-@click.option(
-    "--compare",
-    "compare_with",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    metavar="OLD.json",
-    help="Also show what changed since an earlier `sandbox test --json`, row by row (newly failing, slower).",
-)
-@click.option(
-    "--save",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="Also write the JSON report to FILE (for a later --compare).",
-)
+@report_options("sandbox test --json")
 @docker_options
 @click.pass_context
 def test(

@@ -10,6 +10,7 @@ import click
 
 from generator.commands.build import BuildDisplay, build_options, fresh_output, parse_build_args, parse_platforms, sandbox_version
 from generator.commands.docker import checked_argument, client_from, docker_options
+from generator.commands.params import report_options
 from generator.errors import UsageError
 from generator.output import write_atomic
 from generator.project import Project
@@ -28,21 +29,7 @@ from generator.project import Project
 @click.option("--no-cache", is_flag=True, help="Build without the build cache, for the times of a cold build (cache mounts stay warm).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request comment.")
-@click.option(
-    "--compare",
-    "compare_with",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    metavar="OLD.json",
-    help="Also show what changed since an earlier `sandbox cost --json`, part by part.",
-)
-@click.option(
-    "--save",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help="Also write the JSON report to FILE (for a later --compare).",
-)
+@report_options("sandbox cost --json")
 @docker_options
 @click.pass_context
 def cost(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,3 +34,27 @@ class Seconds(click.ParamType):
             above = "more than" if self.low_open else "at least"
             self.fail(f"expected a number of seconds, {above} {self.low:g} and at most {self.high:g}; got {str(value)!r}", param, ctx)
         return seconds
+
+
+def report_options(json_command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--compare OLD.json (an earlier ``json_command`` report) and --save FILE, as the
+    parameters ``compare_with`` and ``save``, for the commands that report and compare."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option(
+            "--save",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            metavar="FILE",
+            help="Also write the JSON report to FILE (for a later --compare).",
+        )(func)
+        return click.option(
+            "--compare",
+            "compare_with",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            metavar="OLD.json",
+            help=f"Also show what changed since an earlier `{json_command}`.",
+        )(func)
+
+    return decorate

@@ -174,18 +174,9 @@ MAX_PART_BYTES = 10**18
 def load(path: Path) -> dict[str, Any]:
     """An earlier report (`sandbox cost --json`), checked enough to compare with: read before
     the build starts, so a report that would be refused costs no build."""
-    from generator.safefile import read_regular
+    from generator.safefile import read_report
 
-    try:
-        data = json.loads(read_regular(path, MAX_REPORT_BYTES).decode("utf-8"))
-    except OSError as exc:
-        raise UsageError(f"--compare {path}: cannot read it ({exc.strerror or exc})") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--compare {path}: not JSON ({exc})") from None
-    except RecursionError:
-        raise UsageError(f"--compare {path}: not a `sandbox cost --json` report (nested too deeply)") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise UsageError(f"--compare {path}: not a `sandbox cost --json` report (schema {SCHEMA})")
+    data = read_report(path, MAX_REPORT_BYTES, "sandbox cost --json", SCHEMA)
     parts = data.get("parts")
     if not isinstance(parts, list):
         raise UsageError(f"--compare {path}: its parts are not a list")
