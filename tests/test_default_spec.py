@@ -218,3 +218,16 @@ def test_setid_allow_list_covers_what_the_apt_tools_bring(project):
     packages = _apt_packages(project.spec.tools_for("full"))
     assert "tmux" in packages and "utempter" in SETID_ALLOWED  # libutempter0's helper, setgid utmp
     assert "openssh-client" in packages and {"ssh-keysign", "ssh-agent"} <= SETID_ALLOWED
+
+
+def test_opencode_is_watched_on_npm_where_its_whole_releases_are_published(project):
+    """GitHub's releases of anomalyco/opencode cannot be asked from every network this project
+    runs in; npm's opencode-ai (upstream's CLI package, whose version pins every platform
+    package) can, so `outdated` asks it (docs/opencode-2.md says why not opencode-linux-x64)."""
+    (opencode,) = [t for t in project.spec.tools if t.name == "opencode"]
+
+    upstream = opencode.upstream()
+
+    assert (upstream.listing, upstream.subject) == ("npm", "opencode-ai")
+    # the download and its digests still come from the GitHub release
+    assert opencode.url.startswith("https://github.com/anomalyco/opencode/releases/download/")

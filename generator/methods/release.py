@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from generator.fields import ArchivePath, AssetName, BinaryName, Reason, Sha256, UrlTemplate, Version
+from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, Sha256, UrlTemplate, Version
 from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
@@ -58,6 +58,19 @@ class ChecksumFile(BaseModel):
     format: Literal["sha256sum", "bsd"] = "sha256sum"
 
 
+class Watch(BaseModel):
+    """Where `sandbox outdated` and `update` look for new versions of a release tool instead
+    of the GitHub releases its URL names: a registry package published with the same version
+    numbers (opencode's npm packages carry the version of its GitHub release). Only what
+    is listed is asked; the download, its digests and the SBOM still follow ``url``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    #: an npm package whose versions are the tool's (the registry's stable versions, no
+    #: higher than its ``latest`` dist-tag)
+    npm: NpmPackage
+
+
 class ReleaseTool(ToolBase):
     phase: ClassVar[Phase] = Phase.STAGE
 
@@ -80,6 +93,8 @@ class ReleaseTool(ToolBase):
     checksum_file: ChecksumFile | None = None
     #: why the download cannot be verified (no upstream checksums, no pinned digest yet)
     unverified: Reason | None = None
+    #: where newer versions are listed, when not the GitHub releases of ``url``
+    watch: Watch | None = None
 
     @model_validator(mode="after")
     def _verifiable(self) -> ReleaseTool:
@@ -182,6 +197,8 @@ class ReleaseTool(ToolBase):
         return github(head if found else url, tag) or purl("generic", self.name, self.version)
 
     def upstream(self) -> Upstream | None:
+        if self.watch is not None:
+            return Upstream("npm", self.watch.npm)
         return Upstream("github-releases", self.url)
 
     def digest(self, ctx, arch: str) -> str | None:
