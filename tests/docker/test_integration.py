@@ -164,9 +164,12 @@ def test_tampered_digest_fails_naming_the_tool(built: Built, base_image: str, tm
 @pytest.mark.docker
 def test_smoke_test_fails_an_open_server_whose_spec_promises_auth(built: Built, tmp_path: Path) -> None:
     # the integration image serves python's http.server to everyone: a spec that says
-    # runtime.auth basic must fail that row (and only that row)
+    # runtime.auth basic must fail that row (and only that row). The spec must name opencode's
+    # server for auth basic to load (spec.py, server_command_problem); `sandbox test` runs the
+    # image's own command whatever the spec's says, so the open server is still what answers
     data = YAML(typ="safe", pure=True).load(built.spec.read_text(encoding="utf-8"))
     data["runtime"]["auth"] = "basic"
+    data["runtime"]["command"] = ["opencode", "web"]
     spec = tmp_path / "sandbox.yaml"
     spec.write_text(dump(data), encoding="utf-8")
     shutil.copytree(built.spec.parent / "files", tmp_path / "files")
