@@ -332,7 +332,7 @@ def test(
     from generator import smoke_diff
     from generator.docker.smoke import SmokeTest, health_interval_of, remote_engine
     from generator.fields import ImageReference
-    from generator.output import write_atomic
+    from generator.output import TEST_REPORT, write_atomic
     from generator.terminal import escape_controls
 
     checked_argument(image, ImageReference, "IMAGE")
@@ -346,7 +346,7 @@ def test(
     old = smoke_diff.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
     # before the run: a report that cannot be saved is found out now
-    save_to = project.writable(save, "--save", anywhere=True) if save else None
+    save_to = project.writable(save, "--save", TEST_REPORT, anywhere=True) if save else None
     profile = project.profiles((profile,) if profile else ())[0]
     platforms = parse_platforms((platform,), project.spec.platforms) if platform else ()
     if len(platforms) > 1:
