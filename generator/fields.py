@@ -271,9 +271,15 @@ AptPackage = Annotated[
 NpmPackage = Annotated[StrictStr, _pattern(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*", "an npm package name")]
 PypiPackage = Annotated[StrictStr, _pattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", "a PyPI project name")]
 CrateName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9_-]*", "a crate name")]
+#: Every pattern above that reaches a program's argument list starts with a letter, a digit
+#: (or '/', '~', '_', '@', '{' where the program reads no option from it), so no value is
+#: read as an option; tests/test_property_options.py holds every pattern of the schema to it.
 GoPackage = Annotated[
     StrictStr,
-    _pattern(r"[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)*", "a Go package path such as mvdan.cc/sh/v3/cmd/shfmt"),
+    _pattern(
+        r"[a-z0-9][a-z0-9.-]*\.[a-z]+(/[A-Za-z0-9._~-]+)*",
+        "a Go package path such as mvdan.cc/sh/v3/cmd/shfmt (not starting with '-' or '.')",
+    ),
 ]
 
 #: One word of a command that the smoke test runs (e.g. ``--version``).

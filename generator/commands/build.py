@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from generator.commands.docker import checked_argument, client_from, docker_options
-from generator.commands.params import Seconds
+from generator.commands.params import Seconds, not_an_option
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
@@ -145,7 +145,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag)."),
         click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first)."),
         click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable)."),
-        click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host)."),
+        click.option("--network", default=None, metavar="MODE", callback=not_an_option, help="Network for RUN steps (e.g. host)."),
         click.option(
             "--timeout",
             type=Seconds(0, 86400, low_open=True),
@@ -171,7 +171,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     "(more than one needs buildx and an engine with the containerd image store, or --push).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
-@click.option("--builder", default=None, metavar="NAME", help="buildx builder instance (buildx only).")
+@click.option("--builder", default=None, metavar="NAME", callback=not_an_option, help="buildx builder instance (buildx only).")
 @click.option("--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx).")
 @click.option(
     "--cache-from",

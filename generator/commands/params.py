@@ -31,3 +31,12 @@ class Seconds(click.ParamType):
             above = "more than" if self.low_open else "at least"
             self.fail(f"expected a number of seconds, {above} {self.low:g} and at most {self.high:g}; got {str(value)!r}", param, ctx)
         return seconds
+
+
+def not_an_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback for an option whose value docker gets as an argument (--builder,
+    --network, --context, --docker-host): a value starting with '-' would read as an option
+    where docker parses it, or as a flag where a wrapper does; exit 2 naming the option."""
+    if value is not None and (not value or value.startswith("-")):
+        raise click.BadParameter(f"{value!r}: a value starting with '-' (or empty) would be read as an option", ctx, param)
+    return value
