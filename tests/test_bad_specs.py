@@ -80,6 +80,8 @@ def test_the_corpus_covers_the_required_cases():
         "auth_basic_server_behind_a_wrapper",
         # values that reach a program's argument list, spelled as its options
         "values_read_as_options",
+        # free text that would read otherwise than it is
+        "bidi_and_invisible_text",
     }
     assert required <= set(CASES)
     assert all((CORPUS / f"{case}.expected").exists() for case in CASES)

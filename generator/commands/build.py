@@ -332,6 +332,7 @@ def test(
     from generator import smoke_diff
     from generator.docker.smoke import SmokeTest, health_interval_of, remote_engine
     from generator.fields import ImageReference
+    from generator.markdown import cell
     from generator.output import TEST_REPORT, write_atomic
     from generator.terminal import escape_controls
 
@@ -389,7 +390,7 @@ def test(
         click.echo(json.dumps(found, indent=2))
     elif as_markdown:
         if changes is not None and old is not None:
-            click.echo(f"### Compared with {compare_with}\n\n" + smoke_diff.markdown(changes, old, found))
+            click.echo(f"### Compared with {cell(str(compare_with))}\n\n" + smoke_diff.markdown(changes, old, found))
         click.echo(_report_markdown(report, profile, platform), nl=False)
     else:
         _print_report(report, profile, platform)

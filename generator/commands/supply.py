@@ -312,7 +312,7 @@ def _changelog(rows: dict, changes: dict, spec) -> str:
         row = rows[name]
         # the link is the upstream's word: it must stay inside its cell of the pull request's table
         link = str(row.eligible.release.url) if row.eligible and row.eligible.release.url else ""
-        lines.append(f"| {name} | {short(row.current)} | {short(row.update)} | {row.source} | {cell(link)} |")
+        lines.append(f"| {name} | {short(row.current)} | {cell(short(row.update) or '')} | {row.source} | {cell(link)} |")
     disabled = sorted(t.name for t in spec.tools if t.name in changes and not t.enabled)
     if disabled:
         lines.append("")
