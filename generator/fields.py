@@ -15,7 +15,7 @@ from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler,
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from generator.terminal import is_control
+from generator.terminal import is_control, is_deceptive
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ def _no_control_chars(value: str) -> str:
     bad = [c for c in value if is_control(c)]
     if bad:
         raise ValueError(f"control characters are not allowed (found {bad[0]!r})")
+    hidden = [c for c in value if is_deceptive(c)]
+    if hidden:
+        # text shown in comments, labels, tables and pull requests must read as it is
+        raise ValueError(f"bidirectional and invisible characters are not allowed (found U+{ord(hidden[0]):04X})")
     return value
 
 
@@ -74,7 +78,7 @@ def moving_tag_word(tag: str) -> str | None:
 
 
 #: Free text (labels, descriptions, env values): quoted by the renderer, so any printable
-#: character is fine.
+#: character is fine, but for the bidirectional and invisible ones (text must read as it is).
 Text = Annotated[StrictStr, AfterValidator(_no_control_chars)]
 
 
@@ -282,9 +286,15 @@ AptPackage = Annotated[
 NpmPackage = Annotated[StrictStr, _pattern(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*", "an npm package name")]
 PypiPackage = Annotated[StrictStr, _pattern(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", "a PyPI project name")]
 CrateName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9_-]*", "a crate name")]
+#: Every pattern above that reaches a program's argument list starts with a letter, a digit
+#: (or '/', '~', '_', '@', '{' where the program reads no option from it), so no value is
+#: read as an option; tests/test_property_options.py holds every pattern of the schema to it.
 GoPackage = Annotated[
     StrictStr,
-    _pattern(r"[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)*", "a Go package path such as mvdan.cc/sh/v3/cmd/shfmt"),
+    _pattern(
+        r"[a-z0-9][a-z0-9.-]*\.[a-z]+(/[A-Za-z0-9._~-]+)*",
+        "a Go package path such as mvdan.cc/sh/v3/cmd/shfmt (not starting with '-' or '.')",
+    ),
 ]
 
 #: One word of a command that the smoke test runs (e.g. ``--version``).

@@ -8,7 +8,7 @@ from pathlib import Path
 from generator.errors import SpecError, UsageError
 from generator.loader import locate_issues, parse_file, read_spec
 from generator.lockfile import Lock
-from generator.output import Target, check_targets, resolve, write_atomic
+from generator.output import DOCKERFILE, Shape, Target, check_targets, resolve, write_atomic
 from generator.paths import LOCK_NAME
 from generator.render import render
 from generator.spec import Spec
@@ -68,7 +68,7 @@ class Project:
         for index, copy in enumerate(self.spec.files):
             protected.setdefault(resolve(self.spec_path.parent / copy.src), f"the source of files[{index}] ({copy.src})")
         profile_of = {f"profiles.{name}.output": name for name in self.spec.profiles}
-        targets = [Target(field, self.spec.profiles[name].output, self.output_path(name)) for field, name in profile_of.items()]
+        targets = [Target(field, self.spec.profiles[name].output, self.output_path(name), DOCKERFILE) for field, name in profile_of.items()]
         resolved, problems = check_targets(targets, self.spec_path.parent, protected)
         if problems:
             issues = [(("profiles", profile_of[t.name], "output"), message) for t, message in problems]
@@ -85,16 +85,19 @@ class Project:
             protected.setdefault(resolve(self.output_path(name)), f"the output of profile {name} ({self.spec.profiles[name].output})")
         return protected
 
-    def writable(self, path: Path, name: str, *, as_given: str | None = None, anywhere: bool = False) -> Path:
+    def writable(
+        self, path: Path, name: str, shape: Shape | None, *, as_given: str | None = None, anywhere: bool = False, option: bool = True
+    ) -> Path:
         """``path`` resolved, once it passes the path rule of generator.output (inside the
-        project unless ``anywhere``, not a file of the project, a regular file or nothing);
-        UsageError naming ``name`` (the option, or the file) otherwise. Called before the
-        command changes anything."""
+        project unless ``anywhere``, not a file of the project, a regular file of ``shape``
+        or nothing, and for an ``option`` the user names not a symlink); UsageError naming
+        ``name`` (the option, or the file) otherwise. Called before the command changes
+        anything."""
         protected = self.inputs()
         real = resolve(path)
         if protected.get(real, "").startswith("the lock file") and name == LOCK_NAME:
             del protected[real]  # `sandbox lock` and `update` write the lock itself
-        target = Target(name, as_given or str(path), path)
+        target = Target(name, as_given or str(path), path, shape, through_links=not option)
         resolved, problems = check_targets([target], self.spec_path.parent, protected, anywhere=anywhere)
         if problems:
             raise UsageError(f"{name}: {problems[0][1]}")

@@ -280,7 +280,11 @@ class Runtime(Model):
         "--port",
         "{port}",
     ]
-    host: Annotated[StrictStr, _pattern(r"[0-9.]+|[a-z0-9.-]+", "an address")] = "0.0.0.0"
+    #: follows --hostname in the server's arguments: never starting with '-' (an option) or '.'
+    host: Annotated[
+        StrictStr,
+        _pattern(r"[a-z0-9][a-z0-9.-]{0,252}", "an address or host name: letters, digits, '.', '-' (not starting with '-' or '.')"),
+    ] = "0.0.0.0"
     port: StrictInt = Field(3000, ge=1, le=65535)
     healthcheck: Healthcheck = Healthcheck()
     #: a script run by the init before the command (ENTRYPOINT [init, "--", script]); it

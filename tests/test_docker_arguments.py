@@ -109,3 +109,23 @@ def test_an_sbom_in_the_image_of_another_shape_is_a_failed_check_not_a_crash(doc
     text = document if isinstance(document, str) else json.dumps(document)
     problems = sbom_problems(text, SPEC, "default")
     assert problems and any(problem in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["build", "--builder", "--driver-opt=x"], "--builder"),
+        (["build", "--builder=-x"], "--builder"),
+        (["build", "--network=--privileged"], "--network"),
+        (["cost", "--network=-h"], "--network"),
+        (["doctor", "--context=--host=tcp://elsewhere:2375"], "--context"),
+        (["pull", "--docker-host=-H"], "--docker-host"),
+        (["test", "local/x:1", "--context="], "--context"),
+    ],
+)
+def test_a_value_docker_gets_as_an_argument_cannot_be_an_option(project, capsys, argv: list[str], option: str) -> None:
+    before = sorted(p.name for p in project.iterdir())
+    code, out, err = sandbox(capsys, *argv)
+    assert code == 2 and out == ""
+    assert f"Invalid value for '{option}'" in err and "would be read as an option" in err
+    assert sorted(p.name for p in project.iterdir()) == before

@@ -73,3 +73,20 @@ def test_upstream_and_lock_lines_are_escaped():
 
     result = CliRunner().invoke(say)
     assert result.output == ("locked   x  https://example.com/\\x1b[2J\\nFAILED   y: forged\n--- a\n+++ b\n\tline\\x1b\n\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("evil\u202egpj.exe", "evil\\u202egpj.exe"),
+        ("\u2066isolate\u2069", "\\u2066isolate\\u2069"),
+        ("zero\u200bwidth\u200d", "zero\\u200bwidth\\u200d"),
+        ("\ufeffbom and soft\u00adhyphen", "\\ufeffbom and soft\\xadhyphen"),
+    ],
+)
+def test_bidirectional_and_invisible_characters_are_shown_not_sent(text: str, shown: str) -> None:
+    from generator.markdown import cell
+    from generator.terminal import escape_controls
+
+    assert escape_controls(text) == shown
+    assert cell(text) == shown.replace("\\", "\\\\")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from generator.commands.docker import checked_argument, client_from, docker_options
-from generator.commands.params import Seconds, report_options
+from generator.commands.params import Seconds, not_an_option, report_options
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
@@ -145,7 +145,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag)."),
         click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first)."),
         click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable)."),
-        click.option("--network", default=None, metavar="MODE", help="Network for RUN steps (e.g. host)."),
+        click.option("--network", default=None, metavar="MODE", callback=not_an_option, help="Network for RUN steps (e.g. host)."),
         click.option(
             "--timeout",
             type=Seconds(0, 86400, low_open=True),
@@ -171,7 +171,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     "(more than one needs buildx and an engine with the containerd image store, or --push).",
 )
 @click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
-@click.option("--builder", default=None, metavar="NAME", help="buildx builder instance (buildx only).")
+@click.option("--builder", default=None, metavar="NAME", callback=not_an_option, help="buildx builder instance (buildx only).")
 @click.option("--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx).")
 @click.option(
     "--cache-from",
@@ -325,7 +325,8 @@ def test(
     from generator import smoke_diff
     from generator.docker.smoke import SmokeTest, health_interval_of, remote_engine
     from generator.fields import ImageReference
-    from generator.output import write_atomic
+    from generator.markdown import cell
+    from generator.output import TEST_REPORT, write_atomic
     from generator.terminal import escape_controls
 
     checked_argument(image, ImageReference, "IMAGE")
@@ -339,7 +340,7 @@ def test(
     old = smoke_diff.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
     # before the run: a report that cannot be saved is found out now
-    save_to = project.writable(save, "--save", anywhere=True) if save else None
+    save_to = project.writable(save, "--save", TEST_REPORT, anywhere=True) if save else None
     profile = project.profiles((profile,) if profile else ())[0]
     platforms = parse_platforms((platform,), project.spec.platforms) if platform else ()
     if len(platforms) > 1:
@@ -383,7 +384,7 @@ def test(
         click.echo(json.dumps(found, indent=2))
     elif as_markdown:
         if changes is not None and old is not None:
-            click.echo(f"### Compared with {compare_with}\n\n" + smoke_diff.markdown(changes, old, found))
+            click.echo(f"### Compared with {cell(str(compare_with))}\n\n" + smoke_diff.markdown(changes, old, found))
         click.echo(_report_markdown(report, profile, platform), nl=False)
     else:
         _print_report(report, profile, platform)

@@ -12,7 +12,7 @@ from generator.commands.build import BuildDisplay, build_options, fresh_output, 
 from generator.commands.docker import checked_argument, client_from, docker_options
 from generator.commands.params import report_options
 from generator.errors import UsageError
-from generator.output import write_atomic
+from generator.output import COST_REPORT, write_atomic
 from generator.project import Project
 
 
@@ -71,7 +71,7 @@ def cost(
     old = reports.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
     # before the build: a report that cannot be saved is found out now, not after minutes of building
-    save_to = project.writable(save, "--save", anywhere=True) if save else None
+    save_to = project.writable(save, "--save", COST_REPORT, anywhere=True) if save else None
     platform = _one_platform(parse_platforms(platforms, project.spec.platforms))
     client = client_from(docker)
     if old is not None and compare_with is not None:

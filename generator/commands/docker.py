@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from generator.commands.params import Seconds
+from generator.commands.params import Seconds, not_an_option
 from generator.errors import FindingsError
 from generator.terminal import escape_controls
 
@@ -34,6 +34,7 @@ def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "docker_host",
         metavar="URL",
         default=None,
+        callback=not_an_option,
         help="The engine, e.g. unix:///var/run/docker.sock or ssh://me@box (default: $DOCKER_HOST / the context).",
     )
     @click.option(
@@ -41,6 +42,7 @@ def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "docker_context",
         metavar="NAME",
         default=None,
+        callback=not_an_option,
         help="A docker context to use instead of --docker-host.",
     )
     @functools.wraps(func)

@@ -58,3 +58,12 @@ def report_options(json_command: str) -> Callable[[Callable[..., Any]], Callable
         )(func)
 
     return decorate
+
+
+def not_an_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback for an option whose value docker gets as an argument (--builder,
+    --network, --context, --docker-host): a value starting with '-' would read as an option
+    where docker parses it, or as a flag where a wrapper does; exit 2 naming the option."""
+    if value is not None and (not value or value.startswith("-")):
+        raise click.BadParameter(f"{value!r}: a value starting with '-' (or empty) would be read as an option", ctx, param)
+    return value

@@ -133,7 +133,7 @@ def schema_text() -> str:
 def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
     """The JSON Schema of sandbox.yaml, generated from the models."""
     from generator.errors import UsageError
-    from generator.output import Target, check_targets, drift, write_atomic
+    from generator.output import SCHEMA, Target, check_targets, drift, write_atomic
     from generator.project import protected_paths
 
     if check_only and output is None:
@@ -152,7 +152,8 @@ def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
         # the spec is not read (a broken spec still gets its schema), so its files: sources
         # are not known here; the spec and the lock are
         spec_path: Path = ctx.obj["spec"]
-        resolved, problems = check_targets([Target("--output", str(output), output)], spec_path.parent, protected_paths(spec_path))
+        target = Target("--output", str(output), output, SCHEMA, through_links=False)
+        resolved, problems = check_targets([target], spec_path.parent, protected_paths(spec_path))
         if problems:
             raise UsageError(f"--output: {problems[0][1]}")
         changed = write_atomic(resolved["--output"], text)

@@ -12,7 +12,7 @@ import click
 from generator.commands.params import Seconds
 from generator.errors import FindingsError, UsageError
 from generator.lockfile import LOCK_NAME, Lock
-from generator.output import write_atomic
+from generator.output import CHANGELOG, LOCK, SBOM, SBOM_DIFF, write_atomic
 from generator.project import Project
 from generator.terminal import escape_controls
 
@@ -85,7 +85,7 @@ def _lock_target(project: Project) -> Path:
     """Where `lock` and `update` write the lock, once it passed the path rule (a symlinked
     lock is written where it points, inside the project, not replaced by a file)."""
     path = _lock_path(project)
-    real = project.writable(path, LOCK_NAME, as_given=LOCK_NAME)
+    real = project.writable(path, LOCK_NAME, LOCK, as_given=LOCK_NAME, option=False)
     return real if path.is_symlink() else path
 
 
@@ -223,7 +223,7 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
     age = _min_age(min_age)
     # every file this run may write passes the path rule before anything is asked or written
     targets = {
-        "changelog": project.writable(changelog, "--changelog", anywhere=True) if changelog and not dry_run else None,
+        "changelog": project.writable(changelog, "--changelog", CHANGELOG, anywhere=True) if changelog and not dry_run else None,
         "lock": _lock_target(project) if not (no_lock or dry_run) else None,
     }
     config, http, registry = _clients(upstreams, timeout)
@@ -312,7 +312,7 @@ def _changelog(rows: dict, changes: dict, spec) -> str:
         row = rows[name]
         # the link is the upstream's word: it must stay inside its cell of the pull request's table
         link = str(row.eligible.release.url) if row.eligible and row.eligible.release.url else ""
-        lines.append(f"| {name} | {short(row.current)} | {short(row.update)} | {row.source} | {cell(link)} |")
+        lines.append(f"| {name} | {short(row.current)} | {cell(short(row.update) or '')} | {row.source} | {cell(link)} |")
     disabled = sorted(t.name for t in spec.tools if t.name in changes and not t.enabled)
     if disabled:
         lines.append("")
@@ -380,6 +380,8 @@ def sbom(ctx, fmt, profile, output, diff_with) -> None:
     from generator.sbom import render
 
     project = Project.load(ctx.obj["spec"])
+    # before any work: a file that may not be written is found out now
+    save_to = project.writable(output, "--output", SBOM if diff_with is None else SBOM_DIFF, anywhere=True) if output else None
     text = render(project.spec, project.lock, profile, fmt)
     if diff_with is not None:
         from generator.sbom_diff import diff, markdown, read_sbom
@@ -387,10 +389,10 @@ def sbom(ctx, fmt, profile, output, diff_with) -> None:
         if fmt != "cyclonedx":
             raise click.UsageError("--diff compares CycloneDX SBOMs; leave --format at cyclonedx")
         text = markdown(diff(read_sbom(diff_with), text, str(diff_with), "the spec's SBOM"))
-    if output is None:
+    if save_to is None:
         click.echo(text, nl=False)
     else:
-        changed = write_atomic(project.writable(output, "--output", anywhere=True), text)
+        changed = write_atomic(save_to, text)
         _say(f"{'wrote' if changed else 'unchanged'} {output} ({fmt})", err=True)
 
 

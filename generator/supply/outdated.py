@@ -16,7 +16,7 @@ from generator.methods.data import Tracked
 from generator.spec import Spec
 from generator.supply.fetch import Http
 from generator.supply.registry import Registry
-from generator.supply.sources import GitHubCommits, RegistryTags, Source, source_for, why_not_asked
+from generator.supply.sources import GitHubCommits, RegistryTags, Source, shaped, source_for, why_not_asked
 from generator.supply.upstreams import Upstreams
 from generator.supply.versions import Choice, Release, choose, key
 
@@ -208,7 +208,7 @@ def check(
             if isinstance(source, GitHubCommits):
                 assert target.tracked is not None  # only the base image has no tracked pin, and it is asked by RegistryTags
                 return _commit_row(target, target.tracked, source, http, min_age, now)
-            releases = source.releases(http)
+            releases = shaped(source.releases(http))
             date_of = partial(source.published, http) if hasattr(source, "published") else None
             newest = choose(current, releases, now=now, date_of=date_of)
             eligible = choose(current, releases, min_age=min_age, now=now, date_of=date_of) if min_age else newest

@@ -7,6 +7,7 @@ pre-releases and yanked versions left out); ``versions.choose`` does the compari
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,9 +47,33 @@ def _fields(data: object) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+#: a link an answer gives for people to read: http(s), no spaces, quotes, markup or control,
+#: bidirectional or invisible characters (it lands in tables and pull requests)
+_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~:/?#@!$&'*+,;=%()-]*)?")
+
+
 def _link(value: object) -> str | None:
-    """An optional link or text in an answer (None unless it is a non-empty string)."""
-    return value if isinstance(value, str) and value else None
+    """An optional link in an answer: None unless it is an http(s) URL of that shape."""
+    return value if isinstance(value, str) and len(value) <= 2048 and _LINK.fullmatch(value) else None
+
+
+#: what an upstream's version or tag looks like (v1.2.3, jq-1.8.2, go1.22.1, 3.12.1, bookworm-20240101)
+_VERSION_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,127}")
+
+
+def _version(value: object, url: str, what: str) -> str:
+    """A version or tag name in an answer: a JSON string (a number or an object is another
+    shape than the API documents, and fails the upstream like an error answer)."""
+    if not isinstance(value, str):
+        raise UpstreamError(f"{url}: unexpected answer ({what} is not a JSON string)")
+    return value
+
+
+def shaped(releases: list[Release]) -> list[Release]:
+    """Only the releases whose name has a version's shape: a name with spaces, markup, control,
+    bidirectional or invisible characters, or over 128 characters, is nobody's version, and
+    never reaches a table, the spec or a pull request."""
+    return [release for release in releases if _VERSION_SHAPE.fullmatch(release.name)]
 
 
 @dataclass(frozen=True)
@@ -64,7 +89,7 @@ class GitHubReleases:
         url = f"{self.base}/repos/{self.repo}/releases?per_page=100"
         items = _expect(http.get_json(url, {"Accept": "application/vnd.github+json"}), list, url)
         return [
-            Release(str(item["tag_name"]), _when(item.get("published_at")), _link(item.get("html_url")))
+            Release(_version(item["tag_name"], url, "tag_name"), _when(item.get("published_at")), _link(item.get("html_url")))
             for item in items
             if isinstance(item, dict) and "tag_name" in item and not item.get("draft") and not item.get("prerelease")
         ]
@@ -128,7 +153,7 @@ class Crates:
         url = f"{self.base}/api/v1/crates/{urllib.parse.quote(self.crate)}"
         data = _expect(http.get_json(url), dict, url)
         return [
-            Release(str(v["num"]), _when(v.get("created_at")), f"https://crates.io/crates/{self.crate}/{v['num']}")
+            Release(_version(v["num"], url, "num"), _when(v.get("created_at")), f"https://crates.io/crates/{self.crate}/{v['num']}")
             for v in _expect(data.get("versions") or [], list, url, "versions")
             if isinstance(v, dict) and "num" in v and not v.get("yanked")
         ]
@@ -182,7 +207,9 @@ class NodeIndex:
     def releases(self, http: Http) -> list[Release]:
         url = f"{self.base}/index.json"
         return [
-            Release(str(item["version"]), _when(item.get("date")), f"https://nodejs.org/en/blog/release/{item['version']}")
+            Release(
+                _version(item["version"], url, "version"), _when(item.get("date")), f"https://nodejs.org/en/blog/release/{item['version']}"
+            )
             for item in _expect(http.get_json(url), list, url)
             if isinstance(item, dict) and "version" in item
         ]
@@ -197,7 +224,11 @@ class PythonIndex:
     def releases(self, http: Http) -> list[Release]:
         url = f"{self.base}/api/v2/downloads/release/?is_published=true"
         return [
-            Release(str(item["name"]).removeprefix("Python "), _when(item.get("release_date")), _link(item.get("release_notes_url")))
+            Release(
+                _version(item["name"], url, "name").removeprefix("Python "),
+                _when(item.get("release_date")),
+                _link(item.get("release_notes_url")),
+            )
             for item in _expect(http.get_json(url), list, url)
             if isinstance(item, dict) and "name" in item and not item.get("pre_release")
         ]
@@ -212,7 +243,7 @@ class GoIndex:
     def releases(self, http: Http) -> list[Release]:
         url = f"{self.base}/dl/?mode=json&include=all"
         return [
-            Release(str(item["version"]), None, f"https://go.dev/doc/devel/release#{item['version']}")
+            Release(_version(item["version"], url, "version"), None, f"https://go.dev/doc/devel/release#{item['version']}")
             for item in _expect(http.get_json(url), list, url)
             if isinstance(item, dict) and "version" in item and item.get("stable", True)
         ]

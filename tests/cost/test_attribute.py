@@ -222,7 +222,7 @@ def test_outputs_show_names_literally() -> None:
     console = Console(record=True, width=200)
     show.table(report(parts), console)
     assert "[bold]x|y" in console.export_text()
-    assert "| [bold]x\\|y | tool |" in show.markdown(report(parts))
+    assert "| \\[bold\\]x\\|y | tool |" in show.markdown(report(parts))
 
 
 @pytest.mark.parametrize(("size", "sign", "shown"), [(0, False, "0 B"), (999, False, "999 B"), (4_096, False, "4.1 kB"),

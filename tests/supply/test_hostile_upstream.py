@@ -214,18 +214,41 @@ def test_a_download_that_trickles_ends_at_the_timeout(tmp_path, hostile, sandbox
     assert f"rg amd64: {server.base}/owner/rg/releases/download/1.0.0/rg-1.0.0-x86_64.tar.gz: less than 64 KiB in 1 s" in result.err
 
 
-def test_a_release_link_cannot_break_the_changelog_table(tmp_path, upstream, sandbox) -> None:
+@pytest.mark.parametrize(
+    ("link", "shown"),
+    [
+        # not a link at all: spaces, a line break, markup and an escape sequence; left out
+        ("https://example.invalid/x | forged | row |\n</details><img src=x>\x1b[2J", ""),
+        ("https://example.invalid/x\u202e/gpj.exe", ""),
+        # a link, shown as text in a code span: GitHub neither follows nor previews it
+        ("https://example.invalid/notes?from=@octocat", "`https://example.invalid/notes?from=@octocat`"),
+    ],
+    ids=["markup", "bidi", "plain"],
+)
+def test_a_release_link_cannot_break_the_changelog_table(tmp_path, upstream, sandbox, link: str, shown: str) -> None:
     serve_sources(upstream)
-    link = "https://example.invalid/x | forged | row |\n</details><img src=x>\x1b[2J"
     upstream.github_releases("BurntSushi/ripgrep", [{"tag_name": "15.2.0", "published_at": "2020-01-01T00:00:00Z", "html_url": link}])
     spec = commented_spec(upstream, tmp_path)
     changelog = tmp_path / "changes.md"
     result = sandbox(spec, "update", "--no-lock", "--changelog", str(changelog), "ripgrep")
     assert result.code == 0, result.err
-    assert changelog.read_text(encoding="utf-8").splitlines()[2] == (
-        "| ripgrep | 15.1.0 | 15.2.0 | github:BurntSushi/ripgrep "
-        "| https://example.invalid/x \\| forged \\| row \\| &lt;/details&gt;&lt;img src=x&gt;\\\\x1b[2J |"
+    assert changelog.read_text(encoding="utf-8").splitlines()[2] == f"| ripgrep | 15.1.0 | 15.2.0 | github:BurntSushi/ripgrep | {shown} |"
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["15.2.0\u202e", "15.2.0 [x](https://evil.example)", "\u200b15.2.0", "15.2.0\n@octocat", "1" + ".0" * 100],
+    ids=["bidi", "markdown-link", "zero-width", "line-break-mention", "too-long"],
+)
+def test_an_upstream_version_of_another_shape_is_never_offered(tmp_path, upstream, sandbox, tag: str) -> None:
+    serve_sources(upstream)
+    upstream.github_releases(
+        "BurntSushi/ripgrep",
+        [{"tag_name": tag, "published_at": "2020-01-02T00:00:00Z"}, {"tag_name": "15.1.5", "published_at": "2020-01-01T00:00:00Z"}],
     )
+    result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--json", "ripgrep")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)[0]["latest"] == "15.1.5"
 
 
 def rg_spec(directory: Path, base: str) -> Path:
@@ -301,6 +324,15 @@ ODD_SHAPES = [
     ("/crates/api/v1/crates/tokei", {"versions": {"num": "12.1.3"}}, "tokei", "unexpected answer (versions is not a JSON array)"),
     ("/api/repos/BurntSushi/ripgrep/releases?per_page=100", [{"tag_name": "15.2.0", "html_url": 5}], "ripgrep", None),
     ("/node/index.json", {"version": "v21.1.0"}, "node", "unexpected answer (the answer is not a JSON array)"),
+    # a version that is not a string: str() made 15.2 of a number and "{...}" of an object
+    (
+        "/api/repos/BurntSushi/ripgrep/releases?per_page=100",
+        [{"tag_name": 15.2}],
+        "ripgrep",
+        "unexpected answer (tag_name is not a JSON string)",
+    ),
+    ("/crates/api/v1/crates/tokei", {"versions": [{"num": {"major": 13}}]}, "tokei", "unexpected answer (num is not a JSON string)"),
+    ("/node/index.json", [{"version": ["v22.0.0"]}], "node", "unexpected answer (version is not a JSON string)"),
 ]
 
 
@@ -309,6 +341,7 @@ def test_an_answer_of_another_shape_is_read_or_refused_never_a_traceback(tmp_pat
     serve_sources(upstream)
     upstream.serve_json(path, data)
     result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--json", tool)
+    assert result.out, result.err
     row = json.loads(result.out)[0]
     if note is None:
         assert result.code == 0, result.err

@@ -146,5 +146,6 @@ def test_hostile_component_names_stay_inside_their_cells(spec: Path, tmp_path: P
     rows = [line for line in result.stdout.splitlines() if "| ? |" in line]
     assert rows == [
         "| a\\\\\\|b | ? | removed | &lt;/details&gt;&lt;img src=x&gt; (no sha256) | — |",
-        "| evil\\\\x1b]0;title\\\\x07\\\\x1b[2J\\\\x9b1m | ? | removed | 1 \\| forged \\| row \\| (no sha256) | — |",
+        # '[' and ']' escaped too: no part of a name can open a link
+        "| evil\\\\x1b\\]0;title\\\\x07\\\\x1b\\[2J\\\\x9b1m | ? | removed | 1 \\| forged \\| row \\| (no sha256) | — |",
     ]

@@ -176,5 +176,5 @@ def test_a_failing_upstream_does_not_stop_the_others_but_sets_the_exit_code(tmp_
     assert changelog.read_text().splitlines() == [
         "| tool | from | to | source | release |",
         "|---|---|---|---|---|",
-        f"| ruff | 0.4.0 | 0.4.5 | pypi:ruff | {upstream.base}/pypi-host/project/ruff/0.4.5/ |",
+        f"| ruff | 0.4.0 | 0.4.5 | pypi:ruff | `{upstream.base}/pypi-host/project/ruff/0.4.5/` |",
     ]
