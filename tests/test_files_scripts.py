@@ -490,6 +490,9 @@ def test_bind_flags_are_added_or_rewritten_in_every_form(home):
         ({"OPENCODE_PORT": "70000"}, "got '70000'"),
         ({"PORT": "80; rm -rf /"}, "got '80; rm -rf /'"),
         ({"OPENCODE_HOSTNAME": "a b"}, "OPENCODE_HOSTNAME must be an address or host name"),
+        # after --hostname, opencode would read these as options of its own
+        ({"OPENCODE_HOSTNAME": "--inspect"}, "OPENCODE_HOSTNAME must be an address or host name, got '--inspect'"),
+        ({"OPENCODE_HOSTNAME": "-x"}, "OPENCODE_HOSTNAME must be an address or host name, got '-x'"),
     ],
 )
 def test_bad_bind_values_are_refused(home, env, message):
