@@ -78,6 +78,14 @@ def test_the_corpus_covers_the_required_cases():
         "unknown_profile_and_dependency",
         # runtime.auth basic with a command whose server the entrypoint cannot recognise
         "auth_basic_server_behind_a_wrapper",
+        # every directive but one %YAML 1.2, at its line; empty values where they are written;
+        # an unknown key beside its bad value; hints that are valid YAML 1.2
+        "yaml_directive_unknown_version",
+        "yaml_directive_tag",
+        "yaml_directive_reserved",
+        "empty_values",
+        "unknown_key_with_a_bad_value",
+        "leading_zero_hints",
     }
     assert required <= set(CASES)
     assert all((CORPUS / f"{case}.expected").exists() for case in CASES)
