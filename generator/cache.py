@@ -42,14 +42,24 @@ _SOURCE_SUFFIXES = (".py", ".j2")
 _SOURCE_NAMES = frozenset({"hadolint.yaml"})
 
 
+#: whether `--no-cache` was given to the command that is running (generator.cli.main
+#: resets it, so it does not outlive the command in an in-process run)
+_BYPASS: dict[str, bool] = {"on": False}
+
+
 def disabled_by_env() -> bool:
-    """SANDBOX_NO_CACHE set (`--no-cache` sets it for the rest of the command): no cache,
-    result or compiled template, is read or written."""
-    return os.environ.get("SANDBOX_NO_CACHE", "") not in ("", "0")
+    """SANDBOX_NO_CACHE set, or `--no-cache` given: no cache, result or compiled template,
+    is read or written."""
+    return _BYPASS["on"] or os.environ.get("SANDBOX_NO_CACHE", "") not in ("", "0")
 
 
 def disable() -> None:
-    os.environ["SANDBOX_NO_CACHE"] = "1"
+    """No cache for the rest of this command (`--no-cache`)."""
+    _BYPASS["on"] = True
+
+
+def reset() -> None:
+    _BYPASS["on"] = False
 
 
 def secret() -> bytes | None:
