@@ -19,6 +19,7 @@ pydantic's model building and imports (see the phase table in bench/README.md).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import sys
@@ -27,22 +28,71 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from generator.paths import LOCK_NAME, PACKAGE_DIR, private_to_user, templates_dir, user_cache_dir
+from generator.paths import LOCK_NAME, PACKAGE_DIR, private_to_user, templates_dir, user_cache_dir, user_state_dir
 from generator.safefile import MAX_INPUT_BYTES, read_regular
 from generator.terminal import has_controls
 
 #: an entry is a few hundred bytes; anything much larger is not one of ours
 MAX_ENTRY_BYTES = 64 * 1024
 #: bump when the entry layout or the meaning of the key changes
-FORMAT = 1
+FORMAT = 2
 #: distributions whose code decides the rendered text (dist-info names, normalised)
 _DISTRIBUTIONS = frozenset({"opencode_sandbox", "pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel_yaml", "ruamel_yaml_clib"})
 _SOURCE_SUFFIXES = (".py", ".j2")
 _SOURCE_NAMES = frozenset({"hadolint.yaml"})
 
 
+#: whether `--no-cache` was given to the command that is running (generator.cli.main
+#: resets it, so it does not outlive the command in an in-process run)
+_BYPASS: dict[str, bool] = {"on": False}
+
+
 def disabled_by_env() -> bool:
-    return os.environ.get("SANDBOX_NO_CACHE", "") not in ("", "0")
+    """SANDBOX_NO_CACHE set, or `--no-cache` given: no cache, result or compiled template,
+    is read or written."""
+    return _BYPASS["on"] or os.environ.get("SANDBOX_NO_CACHE", "") not in ("", "0")
+
+
+def disable() -> None:
+    """No cache for the rest of this command (`--no-cache`)."""
+    _BYPASS["on"] = True
+
+
+def reset() -> None:
+    _BYPASS["on"] = False
+
+
+def secret() -> bytes | None:
+    """The key that signs what the caches hold, made on first use: 32 random bytes, kept
+    under $XDG_STATE_HOME (not in the cache directory: a cache restored, copied or edited
+    apart from it cannot sign its entries). None, and no cache, when it cannot be had."""
+    directory = user_state_dir("keys")
+    if directory is None:
+        return None
+    path = directory / "cache-signing-key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(os.urandom(32).hex())
+    if not private_to_user(path):
+        return None
+    try:
+        key = read_regular(path, 1024)
+    except OSError:
+        return None
+    return key if len(key) == 64 else None  # another run still writing it: no cache this time
+
+
+def sign(key: bytes, *parts: bytes) -> str:
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for part in parts:
+        mac.update(len(part).to_bytes(8, "big") + part)
+    return mac.hexdigest()
 
 
 def _files(root: Path) -> Iterator[Path]:
@@ -127,15 +177,23 @@ class Entry:
         """Every output file on disk holds exactly the text this entry recorded."""
         return all(_sha256_file(spec_path.parent / r.output) == r.sha256 for r in self.outputs)
 
-    def dumps(self) -> str:
+    def _signed(self, key: bytes, slot: str) -> str:
+        """The signature binding this entry to its slot (the inputs' hash): an entry edited,
+        or moved to another slot, by anything but sandbox no longer matches it."""
         outputs = [[r.profile, r.output, r.sha256] for r in self.outputs]
-        return json.dumps({"format": FORMAT, "outputs": outputs, "lock_fresh": self.lock_fresh})
+        return sign(key, slot.encode(), json.dumps([FORMAT, outputs, self.lock_fresh]).encode())
+
+    def dumps(self, key: bytes = b"", slot: str = "") -> str:
+        outputs = [[r.profile, r.output, r.sha256] for r in self.outputs]
+        return json.dumps({"format": FORMAT, "outputs": outputs, "lock_fresh": self.lock_fresh, "mac": self._signed(key, slot)})
 
     @classmethod
-    def loads(cls, text: str) -> Entry | None:
+    def loads(cls, text: str, key: bytes = b"", slot: str = "") -> Entry | None:
         try:
             data = json.loads(text)
             if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("lock_fresh"), bool):
+                return None
+            if not isinstance(data.get("mac"), str):
                 return None
             outputs = data["outputs"]
             if not isinstance(outputs, list) or not outputs:
@@ -150,7 +208,8 @@ class Entry:
                 if len(sha) != 64 or not _is_relative(output):
                     return None
                 records.append(OutputRecord(profile, output, sha))
-            return cls(tuple(records), data["lock_fresh"])
+            entry = cls(tuple(records), data["lock_fresh"])
+            return entry if hmac.compare_digest(entry._signed(key, slot), data["mac"]) else None
         except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested too deep
             return None
 
@@ -169,8 +228,11 @@ class ResultCache:
     def __init__(self, spec_path: Path, profiles: Iterable[str], enabled: bool = True) -> None:
         self.spec_path = spec_path
         self.profiles = list(profiles)
-        self.directory = user_cache_dir("results") if enabled and not disabled_by_env() else None
-        self.key = self._key() if self.directory is not None else None
+        if not enabled:
+            disable()  # nothing cached is read for the rest of the command: templates neither
+        self.directory = user_cache_dir("results") if not disabled_by_env() else None
+        self.secret = secret() if self.directory is not None else None
+        self.key = self._key() if self.secret is not None else None
 
     def _key(self) -> str | None:
         try:
@@ -197,7 +259,7 @@ class ResultCache:
         if path is None or not private_to_user(path):
             return None
         try:
-            return Entry.loads(read_regular(path, MAX_ENTRY_BYTES).decode("utf-8"))
+            return Entry.loads(read_regular(path, MAX_ENTRY_BYTES).decode("utf-8"), self.secret or b"", self.key or "")
         except (OSError, UnicodeDecodeError):
             return None
 
@@ -215,12 +277,14 @@ class ResultCache:
         except ValueError:
             return
         entry = Entry(records, lock_fresh)
-        if Entry.loads(entry.dumps()) != entry:
+        key, slot = self.secret or b"", self.key or ""
+        if Entry.loads(entry.dumps(key, slot), key, slot) != entry:
             return
-        _write_atomic(path, entry.dumps())
+        write_atomic(path, entry.dumps(key, slot))
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """A cache file written whole (temp file + rename, 0600 as mkstemp makes it), or not at all."""
     import tempfile  # only a miss writes; a hit should not pay for the import
 
     try:
@@ -228,8 +292,8 @@ def _write_atomic(path: Path, text: str) -> None:
     except OSError:
         return
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     except OSError:
         try:

@@ -85,6 +85,15 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> int:
+    from generator import cache
+
+    try:
+        return _main(argv)
+    finally:
+        cache.reset()  # a --no-cache given to this command does not outlive it (in-process runs)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="sandbox", standalone_mode=False)
         return code if isinstance(code, int) else ExitCode.OK

@@ -247,7 +247,25 @@ BinaryName = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._+-]*", "a co
 
 EnvName = Annotated[StrictStr, _pattern(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name")]
 
-LabelKey = Annotated[StrictStr, _pattern(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", "a label key: lowercase letters, digits, '.', '-'")]
+#: label key namespaces Docker reserves for itself (hadolint DL3048 refuses them)
+_RESERVED_LABEL_NAMESPACES = ("com.docker.", "io.docker.", "org.dockerproject.")
+
+
+def _label_key(key: str) -> str:
+    """What Docker's label key recommendation (and hadolint's DL3048, which `sandbox lint`
+    runs) asks beyond the pattern: no '..' or '--', and none of Docker's own namespaces."""
+    if ".." in key or "--" in key:
+        raise ValueError(f"a label key has no '..' or '--' (Docker's label key format); got {key!r}")
+    if key.startswith(_RESERVED_LABEL_NAMESPACES):
+        raise ValueError(f"label keys in {', '.join(_RESERVED_LABEL_NAMESPACES)} are Docker's own; got {key!r}")
+    return key
+
+
+LabelKey = Annotated[
+    StrictStr,
+    _pattern(r"[a-z]([a-z0-9.-]*[a-z0-9])?", "a label key: a lowercase letter, then lowercase letters, digits, '.', '-'"),
+    AfterValidator(_label_key),
+]
 
 #: an image repository name; it starts with a letter or digit, so as a docker argument it
 #: can never be read as an option

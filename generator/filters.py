@@ -21,7 +21,15 @@ COMMENT_WIDTH = 100
 
 
 def shell_quote(value: str) -> str:
-    """One shell word that the shell reads back as ``value`` (quoted only when it must be)."""
+    """One shell word that the shell reads back as ``value`` (quoted only when it must be).
+    A leading ``~/`` is the literal text the spec wrote: it is escaped (``\\~/x``) rather than
+    quoted, which reads the same but is not shellcheck's SC2088 ("tilde does not expand in
+    quotes"), and a leading ``=`` is quoted; so a value the spec accepts never fails
+    `sandbox lint`."""
+    if value.startswith("~/"):
+        return "\\~" + shlex.quote(value[1:])
+    if value.startswith("="):  # NAME==x is SC1097 ("unexpected ==") though the shell reads it
+        return "'" + value.replace("'", "'\"'\"'") + "'"
     return shlex.quote(value)
 
 

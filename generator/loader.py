@@ -365,6 +365,12 @@ def problems_from_validation(tree: _Tree, errors: list[Any]) -> Iterator[Problem
         loc = tuple(item["loc"])
         kind = item["type"]
         value = item.get("input")
+        if kind == "extra_forbidden":
+            # an unknown key is reported whatever its value: a refused value is reported
+            # on its own, and would otherwise hide the misspelt key above it
+            _node, field, _complete = tree.locate(loc)
+            yield tree.problem(tree.key_node(loc), field, _unknown_key(str(loc[-1]), _model_at(loc[:-1])))
+            continue
         if value is REFUSED or (kind == "union_tag_invalid" and isinstance(value, dict) and value.get("method") is REFUSED):
             continue
         if kind == "union_tag_not_found":
@@ -384,9 +390,6 @@ def problems_from_validation(tree: _Tree, errors: list[Any]) -> Iterator[Problem
             yield tree.problem(node, field, f"invalid key: {_explain(item, node)}")
             continue
         node, field, complete = tree.locate(loc)
-        if kind == "extra_forbidden":
-            yield tree.problem(tree.key_node(loc), field, _unknown_key(str(loc[-1]), _model_at(loc[:-1])))
-            continue
         # for a missing key, ``node`` is the parent mapping: where the key should go
         where = tree.report_node(loc, node) if complete else node
         yield tree.problem(where, field, _explain(item, node if complete else None))

@@ -39,12 +39,29 @@ def generator_script(name: str) -> Path:
     return (_PACKAGE_FILES if _PACKAGE_FILES.is_dir() else _REPO_FILES) / name
 
 
+def _xdg_home(variable: str, default: str) -> str:
+    """$VARIABLE if it is an absolute path, else ~/DEFAULT: the XDG Base Directory spec says
+    a relative path in these variables is invalid and must be ignored (it would put the
+    cache wherever the command happens to run, inside a project too)."""
+    value = os.environ.get(variable, "")
+    return value if os.path.isabs(value) else os.path.join(os.path.expanduser("~"), default)
+
+
 def user_cache_dir(name: str) -> Path | None:
     """$XDG_CACHE_HOME/opencode-sandbox/<name> (created, mode 0700), or None when it cannot be
     made or is not private to this user: every cache is an optimisation, so a read-only home
     only makes runs slower, and what a cache holds (compiled templates, above all) is only
     trusted when no other user could have written it."""
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return _private_dir(_xdg_home("XDG_CACHE_HOME", ".cache"), name)
+
+
+def user_state_dir(name: str) -> Path | None:
+    """$XDG_STATE_HOME/opencode-sandbox/<name>, made and checked as user_cache_dir: where the
+    key that signs cache entries lives, away from the caches it vouches for."""
+    return _private_dir(_xdg_home("XDG_STATE_HOME", os.path.join(".local", "state")), name)
+
+
+def _private_dir(root: str, name: str) -> Path | None:
     ours = Path(root) / "opencode-sandbox"
     directory = ours / name
     try:

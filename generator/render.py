@@ -4,6 +4,7 @@ are made in Python; templates write the instructions and quote with the filters 
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import jinja2
 
+from generator.cache import disabled_by_env, secret, sign, write_atomic
 from generator.dockerfile_data import (
     CopyStep,
     DockerfileData,
@@ -31,6 +33,7 @@ from generator.methods import InstallMethod, Phase
 from generator.methods.context import RenderContext
 from generator.methods.data import TemplateData
 from generator.paths import private_to_user, templates_dir, user_cache_dir
+from generator.safefile import read_regular
 from generator.spec import Spec
 
 
@@ -38,31 +41,54 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates kept between runs: compiling them from source is a tenth of a
     `sandbox check` (see bench/). Entries are keyed by the template's source, so an edited
     template is compiled afresh; a cache that cannot be read or written is skipped. Loading an
-    entry runs its code, so one that another user could have written is compiled afresh too
-    (the directory itself is private: paths.user_cache_dir)."""
+    entry runs its code, so it is loaded only when no other user could have written it (the
+    directory itself is private: paths.user_cache_dir) and when it carries the signature
+    sandbox gave it (generator.cache.secret): compiled code edited, copied or restored apart
+    from that key is compiled afresh instead of run."""
+
+    def __init__(self, directory: str, key: bytes) -> None:
+        super().__init__(directory)
+        self.key = key
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        if not private_to_user(Path(self._get_cache_filename(bucket))):
+        path = Path(self._get_cache_filename(bucket))
+        if not private_to_user(path):
             return
         try:
-            super().load_bytecode(bucket)
+            data = read_regular(path, MAX_BYTECODE_BYTES)
+        except OSError:
+            return
+        mac, body = data[:64], data[64:]
+        if not hmac.compare_digest(mac, sign(self.key, bucket.key.encode(), body).encode()):
+            return
+        try:
+            bucket.bytecode_from_string(body)
         except Exception:  # noqa: BLE001 - a truncated or foreign entry (pickle, marshal): compile instead
             bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)  # atomic: temp file + rename
-        except OSError:
-            pass
+        body = bucket.bytecode_to_string()
+        write_atomic(Path(self._get_cache_filename(bucket)), sign(self.key, bucket.key.encode(), body).encode() + body)
+
+
+#: a compiled template is a few tens of KiB; a larger entry is not one of ours
+MAX_BYTECODE_BYTES = 8 << 20
 
 
 def _bytecode_cache() -> _BytecodeCache | None:
     directory = user_cache_dir("jinja")
-    return _BytecodeCache(str(directory)) if directory is not None else None
+    key = secret() if directory is not None else None
+    return _BytecodeCache(str(directory), key) if directory is not None and key is not None else None
+
+
+def environment() -> jinja2.Environment:
+    """The templates' environment; without compiled templates from the cache when caches
+    are off (`--no-cache`, SANDBOX_NO_CACHE): then nothing cached is read."""
+    return _environment(cached=not disabled_by_env())
 
 
 @cache
-def environment() -> jinja2.Environment:
+def _environment(cached: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         undefined=jinja2.StrictUndefined,
@@ -70,7 +96,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
-        bytecode_cache=_bytecode_cache(),
+        bytecode_cache=_bytecode_cache() if cached else None,
     )
     env.filters.update(FILTERS)
     env.tests.update(TESTS)

@@ -4,7 +4,7 @@ ruamel composes the tree (nothing is constructed, so no tag can run code); this 
 decides what each scalar *is*. ruamel's own resolver follows a ``%YAML 1.1`` directive into
 YAML 1.1's tables (``yes`` is true, ``012`` is octal, ``1_000`` and ``1:20`` are numbers),
 and mixes some of them into 1.2 as well. Here every plain scalar is resolved by the core
-schema of YAML 1.2 (section 10.3.2), a directive other than ``%YAML 1.2`` is refused, and a
+schema of YAML 1.2 (section 10.3.2), every directive but one ``%YAML 1.2`` is refused, and a
 scalar that cannot be read one way only is marked with a problem instead of being guessed:
 
 - an explicit ``!!int``, ``!!float``, ``!!bool`` or ``!!null`` whose text is not of that kind;
@@ -23,8 +23,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer, MaxDepthExceededError
-from ruamel.yaml.error import MarkedYAMLError, StreamMark
-from ruamel.yaml.events import AliasEvent, DocumentStartEvent
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.parser import Parser
 from ruamel.yaml.reader import ReaderError
@@ -127,11 +127,17 @@ def _resolve(text: str, style: Any, tag: str | None) -> tuple[str, str | None]:
         # every alternative of _ANY_CORE is a named group, so a match names its tag
         tag = TAG + match.lastgroup if match and match.lastgroup else STR
     if tag == INT and _LEADING_ZERO.fullmatch(text):
-        return tag, (
-            f"the number {text} is ambiguous: YAML 1.1 reads a leading 0 as octal, YAML 1.2 as "
-            f"decimal; write {text.lstrip('+-0') or '0'} (or 0o{text.lstrip('+-0') or '0'} for octal), or quote it"
-        )
+        return tag, f"the number {text} is ambiguous: YAML 1.1 reads a leading 0 as octal, YAML 1.2 as decimal; {_unambiguous(text)}"
     return tag, None
+
+
+def _unambiguous(text: str) -> str:
+    """How to write a decimal with leading zeros so that it reads one way only: each
+    spelling suggested is one YAML 1.2 reads as that number (0o takes no sign and no 8 or 9)."""
+    digits = text.lstrip("+-").lstrip("0") or "0"
+    sign = "-" if text.startswith("-") and digits != "0" else ""
+    octal = f" (or 0o{digits} for octal)" if not sign and not set(digits) & {"8", "9"} else ""
+    return f"write {sign}{digits}{octal}, or quote it"
 
 
 # ruamel's composer, parser and scanner reach each other through properties that look the
@@ -146,7 +152,35 @@ class _Scanner(Scanner):
 
     def __init__(self, loader: Any = None) -> None:
         self.reader = loader.reader  # before: the scanner reads the stream's start at once
+        #: where the last token handed to the parser ends: an empty value starts there
+        self.last_end: Any = None
         super().__init__(loader)
+
+    def get_token(self) -> Any:
+        token = super().get_token()
+        if token is not None:
+            self.last_end = token.end_mark
+        return token
+
+    def scan_directive(self) -> Any:
+        """Only ``%YAML 1.2`` is read, once (the parser refuses a second one). ``%YAML 1.1``
+        would switch ruamel to YAML 1.1's tables, another version trips an assertion in
+        ruamel (exit 70), and ``%TAG`` or a reserved directive only serves tags and
+        extensions a spec may not use: each is refused where it is written."""
+        token = super().scan_directive()
+        written = self.reader.buffer[token.start_mark.index : token.end_mark.index]
+        if token.name == "YAML" and written.split() != ["%YAML", "1.2"]:
+            shown = " ".join(written.split()[1:])
+            raise _Refused(
+                token.start_mark,
+                f"%YAML {shown}: only YAML 1.2 is read (booleans and numbers differ between "
+                "versions); remove the directive or write %YAML 1.2",
+            )
+        if token.name == "TAG":
+            raise _Refused(token.start_mark, "%TAG directives are not allowed: a spec uses no tags beyond YAML's own; remove it")
+        if token.name != "YAML":
+            raise _Refused(token.start_mark, f"unknown directive %{token.name}: YAML 1.2 defines only %YAML and %TAG; remove it")
+        return token
 
 
 class _Parser(Parser):
@@ -155,6 +189,15 @@ class _Parser(Parser):
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
         self.scanner = loader.scanner
+
+    def process_empty_scalar(self, mark: Any, comment: Any = None) -> Any:
+        # An empty value starts right after the indicator before it (the ':' of `key:`, a
+        # '-', a '?'). ruamel passes the mark of the token after it instead in some states
+        # (the next key, the next line, past the end of the file), which would put the
+        # problem with an empty value on the wrong line.
+        if self.scanner.last_end is not None:
+            mark = self.scanner.last_end
+        return super().process_empty_scalar(mark, comment)
 
 
 class _Composer(Composer):
@@ -166,23 +209,6 @@ class _Composer(Composer):
         # Reused anchors are reported as problems like any other anchor; a Python
         # warning on stderr would only add noise to the error list.
         self.warn_double_anchors = False
-
-    def compose_document(self) -> Any:
-        event = self.parser.peek_event()
-        if isinstance(event, DocumentStartEvent) and event.version not in (None, (1, 2)):
-            shown = ".".join(str(n) for n in event.version)
-            # point at the directive itself, on the line before the document's ---
-            directive = re.search(r"^%YAML", self.loader.reader.buffer, re.MULTILINE)
-            mark = event.start_mark
-            if directive is not None:
-                line = self.loader.reader.buffer.count("\n", 0, directive.start())
-                mark = StreamMark(mark.name, directive.start(), line, 0)
-            raise _Refused(
-                mark,
-                f"%YAML {shown}: only YAML 1.2 is read (booleans and numbers differ between "
-                "versions); remove the directive or write %YAML 1.2",
-            )
-        return super().compose_document()
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.parser.check_event(AliasEvent):

@@ -39,9 +39,12 @@ def fails_if_blocked():
 
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_home(tmp_path_factory: pytest.TempPathFactory):
-    """generate/check keep results (and render compiled templates) under $XDG_CACHE_HOME:
-    tests use a fresh one of their own, never the user's nor another session's."""
+    """generate/check keep results (and render compiled templates) under $XDG_CACHE_HOME, signed
+    with a key under $XDG_STATE_HOME: tests use fresh ones of their own, never the user's nor
+    another session's."""
     patch = pytest.MonkeyPatch()
     patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    # and the key that signs cache entries (generator/cache.py: secret)
+    patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
     yield
     patch.undo()

@@ -356,6 +356,38 @@ def test_an_entry_pointing_outside_the_project_is_ignored(sandbox, tmp_path):
     assert sandbox.full("check").stdout == UP_TO_DATE
 
 
+def test_an_entry_edited_to_vouch_for_a_stale_file_is_a_miss(sandbox):
+    """An entry says which digest each output must have: edited (by this user's own
+    programs, or restored from another machine) to the digest of a stale Dockerfile, it
+    must not make `check` say "up to date". Entries are signed with a key kept apart from
+    the cache, so an edited one is a miss and the full run finds the drift."""
+    sandbox.full("generate")
+    (entry,) = sandbox.entries()
+    dockerfile = sandbox.project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "RUN echo not what the spec says\n")
+    data = json.loads(entry.read_text())
+    data["outputs"][0][2] = cache.sha256_text(dockerfile.read_text())
+    entry.write_text(json.dumps(data))
+
+    result = sandbox.full("check", code=1)
+
+    assert "Dockerfile out of date" in result.stderr
+
+
+def test_an_entry_edited_to_call_a_stale_lock_fresh_is_a_miss(sandbox):
+    (sandbox.project / LOCK_NAME).write_text(UNUSED_IMAGE_LOCK)
+    sandbox.full("generate")
+    (entry,) = sandbox.entries()
+    data = json.loads(entry.read_text())
+    assert data["lock_fresh"] is False
+    data["lock_fresh"] = True
+    entry.write_text(json.dumps(data))
+
+    result = sandbox.full("check", code=1)
+
+    assert "stale sandbox.lock entry" in result.stdout
+
+
 def test_an_entry_with_control_characters_is_ignored(sandbox):
     """A hit echoes the profile and output names of the entry: they could forge lines."""
     sandbox.full("generate")

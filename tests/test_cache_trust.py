@@ -1,16 +1,24 @@
 """The caches are not a trust boundary: what another user could have written (a shared or
-group-writable cache directory, a foreign entry) is not read; the run recompiles instead."""
+group-writable cache directory, a foreign entry) is not read, and what sandbox did not
+write itself (an entry edited, copied or restored apart from the key that signs it) is not
+believed; the run recompiles instead. --no-cache reads nothing cached at all."""
 
 from __future__ import annotations
 
 import importlib
 import os
+import shutil
 from pathlib import Path
 
+import jinja2
 import pytest
 
+from generator import paths
 from generator.cache import ResultCache
-from generator.paths import private_to_user, user_cache_dir
+from generator.paths import private_to_user, templates_dir, user_cache_dir
+from tests.integration.cli import sandbox
+
+ROOT = Path(__file__).resolve().parent.parent
 
 render = importlib.import_module("generator.render")  # the module (generator.render is also a function)
 
@@ -50,7 +58,7 @@ def test_a_symlinked_cache_directory_is_not_used(tmp_path: Path, monkeypatch: py
 
 
 def test_a_compiled_template_others_could_write_is_not_run(tmp_path: Path) -> None:
-    cache = render._BytecodeCache(str(tmp_path))
+    cache = render._BytecodeCache(str(tmp_path), b"k" * 64)
     environment = render.environment()
     source = "{{ 1 + 1 }}"
     bucket = cache.get_bucket(environment, "probe.j2", None, source)
@@ -89,3 +97,78 @@ def test_a_result_entry_owned_by_someone_else_is_a_miss(tmp_path: Path, monkeypa
     assert private_to_user(path)
     os.chown(path, 65534, 65534)
     assert results.lookup() is None
+
+
+# -- what this same user's other programs (or a restored cache) put there is verified too ----
+
+
+def _fresh_process_env(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CACHE_HOME": str(tmp_path / "cache"), "XDG_STATE_HOME": str(tmp_path / "state"), "SANDBOX_NO_CACHE": ""}
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copyfile(ROOT / "examples" / "debian" / "sandbox.yaml", project / "sandbox.yaml")
+    return project
+
+
+def _forge_compiled_templates(cache_home: Path) -> int:
+    """Write, in Jinja's own format and under the names Jinja gives them, compiled templates
+    that stop the program: what a process of this user (or a cache restored from elsewhere)
+    could leave in the cache directory. Returns how many were written."""
+    directory = cache_home / "opencode-sandbox" / "jinja"
+    directory.mkdir(parents=True, exist_ok=True)
+    forger = jinja2.FileSystemBytecodeCache(str(directory))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), bytecode_cache=forger)
+    names = env.list_templates(extensions=["j2"])
+    for name in names:
+        source, filename, _ = env.loader.get_source(env, name)
+        bucket = forger.get_bucket(env, name, filename, source)
+        bucket.code = compile("raise SystemExit('forged bytecode ran')", name, "exec")
+        forger.set_bucket(bucket)
+    return len(names)
+
+
+@pytest.mark.parametrize("no_cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
+def test_compiled_templates_written_by_another_program_are_not_run(tmp_path: Path, no_cache: list[str]) -> None:
+    project = _project(tmp_path)
+    env = _fresh_process_env(tmp_path)
+    assert sandbox("generate", *no_cache, cwd=project, env=env).returncode == 0
+    assert _forge_compiled_templates(tmp_path / "cache") > 5
+    (project / "Dockerfile").unlink()  # a miss: the templates are rendered
+
+    result = sandbox("generate", *no_cache, cwd=project, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "forged" not in result.stderr + result.stdout
+
+
+def test_no_cache_reads_no_compiled_template(tmp_path: Path) -> None:
+    """With --no-cache (or SANDBOX_NO_CACHE=1) nothing cached is opened: each compiled
+    template is a FIFO here, which blocks whoever opens it."""
+    project = _project(tmp_path)
+    env = _fresh_process_env(tmp_path)
+    assert sandbox("generate", cwd=project, env=env).returncode == 0
+    compiled = sorted((tmp_path / "cache" / "opencode-sandbox" / "jinja").iterdir())
+    assert compiled
+    for path in compiled:
+        path.unlink()
+        os.mkfifo(path, 0o600)
+    (project / "Dockerfile").unlink()
+    for how in (["--no-cache"], []):
+        extra = {"SANDBOX_NO_CACHE": "1"} if not how else {}
+        result = sandbox("generate", *how, cwd=project, env={**env, **extra}, timeout=60)
+        assert result.returncode == 0, result.stderr
+
+
+def test_a_relative_xdg_cache_home_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The XDG Base Directory spec: a relative path in $XDG_CACHE_HOME (or $XDG_STATE_HOME)
+    is invalid and ignored; the default under $HOME is used, never the working directory."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")
+    assert user_cache_dir("jinja") == tmp_path / "home" / ".cache" / "opencode-sandbox" / "jinja"
+    assert paths.user_state_dir("keys") == tmp_path / "home" / ".local" / "state" / "opencode-sandbox" / "keys"
+    assert not (tmp_path / "relative").exists()

@@ -156,7 +156,7 @@ def test_the_protocol_declares_the_hooks_the_generator_calls():
     # the hooks the renderer and the supply commands rely on, by name: a protocol that lost
     # one would let a method drop it silently
     assert {
-        "contribute", "combine", "verification", "downloads", "spec_sha256", "audit", "upstream",
+        "contribute", "combine", "verification", "downloads", "spec_sha256", "checksum_file_for", "audit", "upstream",
         "tracked", "builder_image", "purl", "sbom_components", "platform_issues",
         "base_packages_needed", "commands", "shown_version", "phase", "requires",
     } <= HOOKS  # fmt: skip

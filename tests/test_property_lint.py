@@ -11,7 +11,7 @@ from generator.errors import SpecError
 from generator.lint import lint
 from generator.lockfile import Lock
 from generator.render import render
-from tests.integration.small_specs import load, spec_data
+from tests.integration.small_specs import load, spec_data, tool_data
 
 NASTY = "\"'\\$`;|&<>(){}[]*?!#~=%@:,./ -_aZ09é€\u00a0\u3000"
 VALUE = st.one_of(
@@ -37,3 +37,64 @@ def test_an_accepted_value_lints_clean(where, value):
         return
     findings = lint(render(spec, None, Lock()), "Dockerfile")
     assert findings == [], [str(f) for f in findings]
+
+
+# -- every field whose value reaches a shell word or a LABEL key: what the loader accepts lints
+
+
+def _lints_clean(data) -> None:
+    try:
+        spec = load(data)
+    except SpecError:
+        return  # refused at load time: that is one of the two allowed outcomes
+    findings = lint(render(spec, None, Lock()), "Dockerfile")
+    assert findings == [], [str(f) for f in findings]
+
+
+WORD = "A-Za-z0-9._/=:+@~-"
+#: values drawn from each field's own alphabet, with the shapes shellcheck and hadolint
+#: single out (a leading '~/', '-', an assignment, a trailing '/' or '.', '..', '--')
+SHAPED = st.one_of(
+    st.from_regex(rf"[{WORD}]{{1,12}}", fullmatch=True),
+    st.sampled_from(["~/x", "~", "~x", "-x", "a=b", "x/", "..", ".", "x.", "./x", "/x", "@x", "a--b", "a..b", "=x"]),
+)
+LABEL_KEY = st.one_of(
+    st.from_regex(r"[a-z0-9][a-z0-9.-]{0,14}", fullmatch=True),
+    st.sampled_from(["com.docker.x", "io.docker.x", "org.dockerproject.x", "a..b", "a--b", "0", "0a", "a.-b", "com.example.x"]),
+)
+FIELD_SETTINGS = settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FIELD_SETTINGS
+@given(key=LABEL_KEY)
+def test_any_accepted_label_key_lints_clean(key):
+    data = spec_data()
+    data["image"]["labels"]["extra"] = {key: "value"}
+    _lints_clean(data)
+
+
+@pytest.mark.parametrize("where", ["env", "args"])
+@FIELD_SETTINGS
+@given(value=SHAPED)
+def test_any_accepted_script_value_lints_clean(where, value):
+    tool = tool_data("script")
+    tool["env" if where == "env" else "args"] = {"A": value} if where == "env" else [value, value]
+    _lints_clean(spec_data(tool))
+
+
+@FIELD_SETTINGS
+@given(words=st.lists(SHAPED.filter(lambda w: "~" not in w), min_size=1, max_size=3))
+def test_any_accepted_npm_setup_lints_clean(words):
+    tool = tool_data("npm")
+    tool["setup"] = words
+    _lints_clean(spec_data(tool))
+
+
+@pytest.mark.parametrize("verified", [True, False], ids=["sha256", "unverified"])
+def test_a_script_tool_run_as_root_lints_clean(verified):
+    tool = tool_data("script")
+    tool["as_root"] = True
+    if not verified:
+        del tool["sha256"]
+        tool["unverified"] = "upstream publishes no checksum"
+    _lints_clean(spec_data(tool))

@@ -124,6 +124,9 @@ class ToolBase(BaseModel):
     def spec_sha256(self, key: str) -> str | None:
         return None
 
+    def checksum_file_for(self, key: str) -> tuple[str, str, str] | None:
+        return None
+
     def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """The findings that follow from verification() and the lock: a disabled tool that
         would fetch something unverified, a checksum file, an unverified download, and

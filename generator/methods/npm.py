@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal
+
+from pydantic import field_validator
 
 from generator.fields import CommandWord, NpmPackage, Version
 from generator.methods.base import CacheMount, Contribution, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
+
+#: a shell assignment word (NAME=value) before the command
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
 
 
 class NpmTool(ToolBase):
@@ -21,6 +27,24 @@ class NpmTool(ToolBase):
     #: one command run as the user right after the install, as argument words (e.g. a
     #: package's own installer that copies files into the user's config directory)
     setup: list[CommandWord] = []
+
+    @field_validator("setup")
+    @classmethod
+    def _a_command_first(cls, words: list[str]) -> list[str]:
+        """After any NAME=value assignments, the next word is what the shell runs: not an
+        option or a name ending in '/' or '.', and there must be one (shellcheck, which
+        `sandbox lint` runs, reads each as a typo: SC2215, SC2287, SC2288, SC2034)."""
+        if not words:
+            return words
+        command = next((w for w in words if not _ASSIGNMENT.fullmatch(w)), None)
+        if command is None:
+            raise ValueError(f"setup runs no command: {' '.join(words)!r} only assigns variables")
+        if (not command[0].isalnum() and command[0] not in "_./@+") or "=" in command or (command != "." and command.endswith(("/", "."))):
+            raise ValueError(
+                f"setup's command word {command!r} reads as a typo (an option, a word starting with ':' "
+                "or holding '=', or a name ending in '/' or '.')"
+            )
+        return words
 
     @property
     def package_name(self) -> str:

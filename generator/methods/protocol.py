@@ -129,6 +129,12 @@ class InstallMethod(Protocol):
         """The sha256 sandbox.yaml pins for the download filed under ``key``, if any."""
         ...
 
+    def checksum_file_for(self, key: str) -> tuple[str, str, str] | None:
+        """(URL, format, file name) of the upstream checksum file the build would check the
+        download filed under ``key`` against, if any: `sandbox lock` checks it too, so the
+        lock never records a digest the spec's own verification rejects."""
+        ...
+
     def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """What `sandbox audit` lists for this tool: downloads unpinned or unverified, code
         it runs from upstream, versions that resolve at build time. ``unlocked``: keys of

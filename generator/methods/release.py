@@ -161,6 +161,10 @@ class ReleaseTool(ToolBase):
             return None
         return self._fill(self.checksum_file.url, arch, asset=self.asset_name(arch))
 
+    def checksum_file_for(self, key: str) -> tuple[str, str, str] | None:
+        url = self.checksum_url(key) if key in self.assets else None
+        return (url, self.checksum_file.format, self.asset_name(key)) if url and self.checksum_file else None
+
     def _fill(self, template: str, arch: str, **extra: str) -> str:
         asset = extra.get("asset") or (self.assets[arch].replace("{version}", self.version) if arch in self.assets else "")
         stem = asset
@@ -175,7 +179,13 @@ class ReleaseTool(ToolBase):
 
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets):
-            return Verification("pinned-digest", "sha256 from sandbox.lock")
+            # what was really checked: `sandbox lock` records a digest only once the checksum
+            # file lists it; without one, the digest is that of the bytes served when locked
+            if self.checksum_file:
+                return Verification("pinned-digest", "sha256 from sandbox.lock (matched the checksum file when locked)")
+            if self.sha256:
+                return Verification("pinned-digest", "sha256 from sandbox.lock")
+            return Verification("pinned-digest", "sha256 from sandbox.lock (as served when locked; nothing upstream to check it)")
         if self.sha256:
             return Verification("pinned-digest", "sha256 in sandbox.yaml")
         if self.checksum_file:

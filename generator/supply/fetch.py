@@ -235,6 +235,11 @@ class Http:
                     if received and response.status != 206:
                         # the server ignored Range: start over
                         digest, received = hashlib.sha256(), 0
+                    elif response.status == 206:
+                        # the part must continue the bytes hashed so far, of the same file:
+                        # a part from another offset, or of another length, would be
+                        # hashed into a digest of no file at all
+                        _check_part(url, response.headers, received, total)
                     if total is None or not received:
                         total = _total_length(response.headers, received)
                     window = received
@@ -248,6 +253,8 @@ class Http:
                             window = received
                     if watch.expired:
                         raise UpstreamError(f"{url}: less than {_CHUNK >> 10} KiB in {self.timeout:g} s (--timeout) after {received} bytes")
+            except _WrongPart:
+                raise
             except UpstreamError:
                 if not received or attempt == _RESUMES or received > MAX_DOWNLOAD_BYTES:
                     raise
@@ -265,6 +272,28 @@ class Http:
             if total is None or received >= total:
                 return Digest(url, digest.hexdigest(), received)
         raise UpstreamError(f"{url}: the download broke off after {received} of {total} bytes ({_RESUMES} resumes)")
+
+
+class _WrongPart(UpstreamError):
+    """A partial answer that does not continue the download: asking again would not help."""
+
+
+def _check_part(url: str, headers: Message, offset: int, total: int | None) -> None:
+    """Refuse a 206 answer unless its Content-Range starts at ``offset`` (the bytes hashed
+    so far) and, when both are known, states the same full length as before."""
+    content_range = headers.get("Content-Range", "")
+    unit, _, rest = content_range.partition(" ")
+    span, _, length = rest.partition("/")
+    first = _count(span.partition("-")[0], MAX_DOWNLOAD_BYTES)
+    if not offset:
+        raise _WrongPart(f"{url}: HTTP 206 (a part) to a request for the whole file; not hashed")
+    if unit != "bytes" or first is None:
+        raise _WrongPart(f"{url}: resumed at byte {offset}, but the answer states no byte range it starts at; not hashed")
+    if first != offset:
+        raise _WrongPart(f"{url}: resumed at byte {offset}, but the answer starts at byte {first}; not hashed")
+    stated = _count(length, MAX_DOWNLOAD_BYTES)
+    if total is not None and stated is not None and stated != total:
+        raise _WrongPart(f"{url}: the file was {total} bytes, but the resumed answer says {stated}: it changed; not hashed")
 
 
 def _total_length(headers: Message, offset: int) -> int | None:

@@ -8,6 +8,7 @@ stopping the run, and the lock file is written atomically with whatever succeede
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -18,12 +19,15 @@ from generator.errors import UpstreamError, UsageError
 from generator.lockfile import Lock, LockEntry
 from generator.methods.context import RenderContext
 from generator.spec import Spec
+from generator.terminal import escape_controls
 
 if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP out of its start-up
     from generator.supply.fetch import Http
     from generator.supply.registry import Registry
 
 ARCHES = {"amd64", "arm64"}
+#: a digest as a checksum file may write it (sha256sum --check reads either case)
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclass(frozen=True, order=True)
@@ -113,7 +117,8 @@ def run(
             todo.append(item)
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        futures: dict[Future[Any], Download | str] = {pool.submit(http.sha256, item.url): item for item in todo}
+        by_name = {t.name: t for t in spec.tools}
+        futures: dict[Future[Any], Download | str] = {pool.submit(_verified_sha256, http, by_name[item.tool], item): item for item in todo}
         futures.update({pool.submit(registry.digest, ref): ref for ref in refs})
         for future in as_completed(futures):
             _record(outcome, futures[future], future, report)
@@ -128,6 +133,36 @@ def run(
             f"and the earlier entries:\n{lines}"
         )
     return outcome
+
+
+def _verified_sha256(http: Http, tool: Any, item: Download) -> Any:
+    """The download's digest, once the tool's upstream checksum file (if it has one) lists
+    the same: a locked digest replaces the checksum file in the build, so a digest the
+    checksum file rejects is never locked. The message names the digest of the bytes
+    served and the one the checksum file lists.
+
+    (A sha256 in sandbox.yaml is not compared: the lock takes precedence over it by design,
+    and after `sandbox update` it is the old version's.)"""
+    from generator.supply.checksums import listed_sha256
+
+    result = http.sha256(item.url)
+    source = tool.checksum_file_for(item.key)
+    if source is None:
+        return result
+    url, file_format, name = source
+    text = http.get(url).body.decode("utf-8", errors="replace")
+    listed = listed_sha256(text, name, file_format)
+    if listed is None:
+        raise UpstreamError(f"{url}: the checksum file lists no sha256 for {name}; {item.url} not locked (the build would refuse it)")
+    if not _SHA256.fullmatch(listed):
+        shown = escape_controls(listed[:80])
+        raise UpstreamError(f"{url}: the checksum file lists {shown!r} for {name}, which is not a sha256; {item.url} not locked")
+    if listed.lower() != result.sha256:
+        raise UpstreamError(
+            f"{item.url}: the download's sha256 is {result.sha256}, but the checksum file {url} lists "
+            f"{listed.lower()} for {name}; not locked (the build would refuse it)"
+        )
+    return result
 
 
 def _record(outcome: Outcome, subject: Download | str, future, report: Callable[[str], None]) -> None:

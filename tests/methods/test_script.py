@@ -118,6 +118,6 @@ def test_as_root_switches_user_and_back():
     rendered = render_data(spec_data(tool_data("script", as_root=True, interpreter="bash")))
     final = rendered.stages()["sandbox"]
     index = next(i for i, c in enumerate(final) if c.cmd == "RUN" and "install-installer.sh" in c.value[0])
-    assert final[index - 1].cmd == "USER" and final[index - 1].value == ("root",)
+    assert final[index - 1].cmd == "USER" and final[index - 1].value == ("0",)  # root, by uid: hadolint DL3066 refuses a name
     assert final[index + 1].cmd == "USER" and final[index + 1].value == ("1000:1000",)
     assert "bash /tmp/install-installer.sh" in final[index].value[0]

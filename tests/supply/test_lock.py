@@ -6,7 +6,7 @@ import hashlib
 
 from generator.lockfile import Lock
 
-from .upstream_specs import release_tool, serve_release, write_spec
+from .upstream_specs import release_tool, serve_checksum_files, serve_release, write_spec
 
 MANIFEST = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}'
 
@@ -86,7 +86,7 @@ def test_a_second_run_fetches_nothing_unless_refreshed(tmp_path, upstream, sandb
     spec = write_spec(tmp_path, release_tool(upstream))
     assert sandbox(spec, "lock").code == 0
     fetched = len(upstream.asked("/releases/download/"))
-    assert fetched == 2
+    assert fetched == 4  # each asset, and the checksum file each is checked against
 
     again = sandbox(spec, "lock")
 
@@ -95,7 +95,7 @@ def test_a_second_run_fetches_nothing_unless_refreshed(tmp_path, upstream, sandb
     assert again.out.count("kept") == 2
     refreshed = sandbox(spec, "lock", "--refresh")
     assert refreshed.code == 0
-    assert len(upstream.asked("/releases/download/")) == fetched + 2
+    assert len(upstream.asked("/releases/download/")) == fetched + 4
 
 
 def test_every_failing_url_is_reported_and_the_successes_are_written(tmp_path, upstream, sandbox):
@@ -121,7 +121,9 @@ def test_a_download_that_breaks_off_is_resumed_with_a_range_request(tmp_path, up
     data = bytes(range(256)) * 400
     path = "/gh/owner/rg/releases/download/1.0.0/rg-1.0.0-x86_64.tar.gz"
     upstream.serve(path, data, cut_after=10_000, cuts_left=1)
-    upstream.artifact("github", "/owner/rg/releases/download/1.0.0/rg-1.0.0-aarch64.tar.gz", b"arm")
+    arm = upstream.artifact("github", "/owner/rg/releases/download/1.0.0/rg-1.0.0-aarch64.tar.gz", b"arm")
+    sums = {path.removeprefix("/gh"): hashlib.sha256(data).hexdigest(), "/owner/rg/releases/download/1.0.0/rg-1.0.0-aarch64.tar.gz": arm}
+    serve_checksum_files(upstream, sums)
     upstream.image("library/ubuntu", "24.04", MANIFEST)
     spec = write_spec(tmp_path, release_tool(upstream))
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .upstream_specs import commented_spec, serve_sources
+from .upstream_specs import commented_spec, serve_checksum_files, serve_sources
 
 
 def _rows(result) -> dict[str, dict]:
@@ -130,8 +130,14 @@ def test_too_many_requests_with_retry_after(tmp_path, upstream, sandbox):
 
 def test_github_token_goes_to_the_github_api_only(tmp_path, upstream, sandbox, monkeypatch):
     serve_sources(upstream)
-    upstream.artifact("github", "/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz", b"a")
-    upstream.artifact("github", "/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz", b"b")
+    served = {
+        path: upstream.artifact("github", path, data)
+        for path, data in (
+            ("/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-x86_64-unknown-linux-musl.tar.gz", b"a"),
+            ("/BurntSushi/ripgrep/releases/download/15.2.0/ripgrep-15.2.0-aarch64-unknown-linux-gnu.tar.gz", b"b"),
+        )
+    }
+    serve_checksum_files(upstream, served)
     monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
     spec = commented_spec(upstream, tmp_path)
 

@@ -11,7 +11,7 @@ from generator.errors import SpecError
 from generator.lockfile import Lock
 from generator.supply.update import bump
 
-from .upstream_specs import commented_spec, serve_sources
+from .upstream_specs import commented_spec, serve_checksum_files, serve_sources
 
 DATA = Path(__file__).parent / "data"
 
@@ -36,6 +36,7 @@ def _expected(server) -> str:
 def test_update_changes_only_version_values_and_relocks(tmp_path, upstream, sandbox):
     serve_sources(upstream)
     served = {path: upstream.artifact("github", path, f"bytes of {path}".encode()) for path in NEW_ASSETS}
+    serve_checksum_files(upstream, served)
     spec = commented_spec(upstream, tmp_path)
     before = spec.read_text()
 

@@ -33,15 +33,35 @@ def release_tool(server: FakeUpstream, name: str = "rg", version: str = "1.0.0",
 
 
 def serve_release(server: FakeUpstream, name: str = "rg", version: str = "1.0.0") -> dict[str, str]:
-    """Serve both arch assets of a release_tool; returns arch -> sha256 of the bytes served."""
-    return {
+    """Serve both arch assets of a release_tool, and its SHA256SUMS listing them; returns
+    arch -> sha256 of the bytes served."""
+    triples = (("amd64", "x86_64"), ("arm64", "aarch64"))
+    served = {
         arch: server.artifact(
             "github",
             f"/owner/{name}/releases/download/{version}/{name}-{version}-{triple}.tar.gz",
             f"{name} {version} for {triple}\n".encode() * 500,
         )
-        for arch, triple in (("amd64", "x86_64"), ("arm64", "aarch64"))
+        for arch, triple in triples
     }
+    sums = "".join(f"{served[arch]}  {name}-{version}-{triple}.tar.gz\n" for arch, triple in triples)
+    server.artifact("github", f"/owner/{name}/releases/download/{version}/SHA256SUMS", sums.encode())
+    return served
+
+
+def serve_checksum_files(server: FakeUpstream, served: dict[str, str]) -> None:
+    """For release assets already served (path under the github prefix -> sha256): each
+    one's ``ASSET.sha256`` and, per directory, a SHA256SUMS and a SHASUMS256.txt listing
+    them, the checksum files the specs of these tests name."""
+    directories: dict[str, list[str]] = {}
+    for path, sha in served.items():
+        directory, name = path.rsplit("/", 1)
+        line = f"{sha}  {name}\n"
+        server.artifact("github", f"{path}.sha256", line.encode())
+        directories.setdefault(directory, []).append(line)
+    for directory, lines in directories.items():
+        for sums in ("SHA256SUMS", "SHASUMS256.txt"):
+            server.artifact("github", f"{directory}/{sums}", "".join(lines).encode())
 
 
 def write_spec(directory: Path, *tools: dict[str, Any], **top: Any) -> Path:
