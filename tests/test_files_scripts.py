@@ -611,3 +611,79 @@ def test_health_follows_the_port_the_server_was_given(server):
     # a server bound to one address is checked there; 0.0.0.0 is reached through loopback
     assert _check(f"http://localhost:{unused}/204", OPENCODE_HOSTNAME="127.0.0.1", OPENCODE_PORT=port).returncode == 0
     assert _check(f"http://localhost:{port}/204", OPENCODE_HOSTNAME="0.0.0.0").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"PORT": "80@192.0.2.1"},  # curl would read 192.0.2.1 as the host, 80 as a user name
+        {"OPENCODE_PORT": "0x50"},
+        {"PORT": "080"},
+        {"PORT": "70000"},
+        {"PORT": "80/elsewhere"},
+    ],
+)
+def test_a_port_that_is_not_a_port_number_is_unhealthy_without_asking_anyone(env):
+    result = _check("http://127.0.0.1:3000/", **env)
+    assert result.returncode == 1
+    assert result.stderr == "sandbox-healthcheck: OPENCODE_PORT / PORT must be a port number from 1 to 65535\n"
+
+
+@pytest.mark.parametrize("address", ["192.0.2.1", "example.com", "evil@192.0.2.1", "127.0.0.1@192.0.2.1", "fe80::1"])
+def test_the_check_asks_only_this_containers_loopback(server, address):
+    # whatever OPENCODE_HOSTNAME says, the check never asks another machine: another address
+    # or a name is asked as 127.0.0.1, where the test's server answers
+    port = server.rsplit(":", 1)[1]
+    result = _check(f"http://127.0.0.1:{port}/204", OPENCODE_HOSTNAME=address)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("timeout", ["0", "300", "-1", "4s"])
+def test_the_check_always_has_a_time_limit(server, timeout):
+    # curl's --max-time 0 is no limit at all
+    result = _check(f"{server}/200", SANDBOX_HEALTHCHECK_TIMEOUT=timeout)
+    assert result.returncode == 1 and "whole seconds from 1 to 299" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("/", "'/' is the root of the filesystem"),
+        ("/etc", "'/etc' belongs to the system (/etc)"),
+        ("/etc/sudoers.d", "'/etc/sudoers.d' belongs to the system (/etc)"),
+        ("/usr/local/bin", "'/usr/local/bin' belongs to the system (/usr)"),
+        ("/root/.ssh", "'/root/.ssh' belongs to the system (/root)"),
+        ("/var", "'/var' is a directory of the system"),
+        ("/var/lib", "'/var/lib' is a directory of the system"),
+        ("/home", "'/home' is a directory of the system"),
+        ("/tmp", "'/tmp' is a directory of the system"),
+        ("/home/alice/.ssh", "'/home/alice/.ssh' is in another user's home"),
+        ("relative/dir", "'relative/dir' is not an absolute path"),
+        ("{home}/../../etc", "is not a normal path"),
+        ("{home}//x", "is not a normal path"),
+        ("{home}/x/", "is not a normal path"),
+        ("{home}/ok:/etc", "'/etc' belongs to the system"),
+    ],
+)
+def test_a_data_dir_the_user_must_not_own_stops_the_start(home, value, message):
+    # the entrypoint chowns each data directory to the user through sudo: a value given with
+    # `docker run -e SANDBOX_DATA_DIRS=...` must not reach a directory of the system
+    result = _entrypoint(home, "true", SANDBOX_DATA_DIRS=value.format(home=home))
+    assert result.returncode == 64, result.stderr
+    assert message in result.stderr
+    assert _only_the_entrypoint_spoke(result.stderr)
+
+
+def test_a_data_dir_list_with_a_line_break_stops_the_start(home):
+    # `read` would stop at the line break and drop the directories after it without a word
+    result = _entrypoint(home, "true", SANDBOX_DATA_DIRS=f"{home}/a\n/etc")
+    assert result.returncode == 64
+    assert "SANDBOX_DATA_DIRS holds a line break or another control character" in result.stderr
+    assert not (home / "a").exists()
+
+
+def test_data_dirs_in_the_home_and_outside_the_system_trees_are_prepared(home, tmp_path):
+    dirs = [home / "with space", home / ".local" / "share" / "opencode"]
+    result = _entrypoint(home, "true", SANDBOX_DATA_DIRS=":".join(map(str, dirs)))
+    assert result.returncode == 0, result.stderr
+    assert all(d.is_dir() for d in dirs)
