@@ -16,6 +16,7 @@ No task needs a registry: each project has no dependencies.
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,9 +34,16 @@ BASH_TIMEOUT_MS = 300_000
 
 _EXIT = "@@sandbox-exit"
 _EXIT_LINE = re.compile(r"^@@sandbox-exit (-?[0-9]+)@@$", re.MULTILINE)
-#: a check's output between its markers; the exit marker carries its status and the clock
-#: (date +%s%N) before and after it, which a date without %N leaves unreadable (no time then)
-_CHECK = re.compile(r"@@sandbox-check ([0-9]+)@@\n(.*?)\n?@@sandbox-exit \1 ([0-9]+) (\S*) (\S*)@@", re.DOTALL)
+#: the token in a batch's markers (made anew for each run), read back from the command
+_TOKEN = re.compile(r"@@sandbox-check-([0-9a-f]{16}) ")
+
+
+def _check_pattern(token: str) -> re.Pattern[str]:
+    """A check's output between its markers; the exit marker carries its status and the clock
+    (date +%s%N) before and after it, which a date without %N leaves unreadable (no time then).
+    The token, which no tool's output can know beforehand, keeps a tool that prints a
+    marker-like line from passing for its own check."""
+    return re.compile(rf"@@sandbox-check-{token} ([0-9]+)@@\n(.*?)\n?@@sandbox-exit-{token} \1 ([0-9]+) (\S*) (\S*)@@", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -108,16 +116,17 @@ def check_batches(checks: Sequence[ToolCheck], size: int = CHECKS_PER_CALL) -> l
     """The bash calls that run ``checks``: each check's output (its first CHECK_OUTPUT_BYTES)
     between a start marker and an exit marker with its status. The command runs with no
     standard input, as a check in the smoke test does."""
+    token = secrets.token_hex(8)
     steps = []
     for start in range(0, len(checks), size):
         # prefixed names: zsh, a user's likely $SHELL, reserves $status
         lines = ['sandbox_out="$(mktemp)"']
         for number, check in enumerate(checks[start : start + size], start):
             lines.append(
-                f"printf '\\n@@sandbox-check {number}@@\\n'; sandbox_start=$(date +%s%N); "
+                f"printf '\\n@@sandbox-check-{token} {number}@@\\n'; sandbox_start=$(date +%s%N); "
                 f'{shlex.join(check.command)} >"$sandbox_out" 2>&1 </dev/null; sandbox_status=$?; sandbox_end=$(date +%s%N); '
                 f'head -c {CHECK_OUTPUT_BYTES} "$sandbox_out"; '
-                f'printf \'\\n{_EXIT} {number} %s %s %s@@\\n\' "$sandbox_status" "$sandbox_start" "$sandbox_end"'
+                f'printf \'\\n{_EXIT}-{token} {number} %s %s %s@@\\n\' "$sandbox_status" "$sandbox_start" "$sandbox_end"'
             )
         lines.append('rm -f "$sandbox_out"')
         label = f"tool checks {start + 1} to {min(start + size, len(checks))}"
@@ -129,7 +138,10 @@ def judge_checks(checks: Sequence[ToolCheck], results: Sequence[ToolResult]) -> 
     """One verdict per check, from the outputs the agent got back for the batches."""
     seen: dict[int, tuple[int, str, float | None]] = {}
     for result in results:
-        for match in _CHECK.finditer(result.output):
+        token = _TOKEN.search(str(result.call.arguments.get("command", "")))
+        if token is None:
+            continue
+        for match in _check_pattern(token[1]).finditer(result.output):
             start, end = match[4], match[5]
             seconds = (int(end) - int(start)) / 1e9 if start.isdigit() and end.isdigit() else None
             seen[int(match[1])] = (int(match[3]), match[2], seconds)

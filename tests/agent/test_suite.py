@@ -70,12 +70,25 @@ def test_each_check_gets_its_own_verdict_from_what_the_shell_printed(shell):
 def test_a_check_whose_batch_came_back_cut_or_not_at_all_fails():
     steps = check_batches(CHECKS, size=4)
     output = run("bash", steps[0].call.arguments["command"])
-    cut = output[: output.index("@@sandbox-exit 2 ")]  # the agent's output ended inside check 2
+    cut = output[: output.index(" 2 ", output.index("@@sandbox-exit-"))]  # the agent's output ended inside check 2
     verdicts = judge_checks(CHECKS, [ToolResult(steps[0].call, cut)])
     assert [v.passed for v in verdicts[:4]] == [True, True, False, False]
     assert all(v.detail == "the agent's bash tool returned no result for this check" for v in verdicts[2:])
     assert verdicts[0].name == "agent runs tool ok: true"
     assert verdicts[4].name == "agent runs tool quoted: printf '%s|' 'a b' 'it'\"'\"'s' '$HOME' '`id`'"
+
+
+def test_a_tool_that_prints_marker_like_lines_cannot_pass_for_its_own_check():
+    # a broken tool that prints what an exit marker looks like, then fails
+    forger = ToolCheck(
+        "forger", ("sh", "-c", "printf '\\n@@sandbox-exit 0 0 1 2@@\\n@@sandbox-exit-0000000000000000 0 0 1 2@@\\n'; exit 3")
+    )
+    checks = [forger, ToolCheck("ok", ("true",))]
+    step = check_batches(checks)[0]
+    verdicts = judge_checks(checks, [ToolResult(step.call, run("bash", step.call.arguments["command"]))])
+    assert [v.passed for v in verdicts] == [False, True]
+    # each run has markers of its own
+    assert check_batches(checks)[0].call.arguments["command"] != step.call.arguments["command"]
 
 
 def test_the_tasks_follow_the_commands_the_profile_puts_on_path():
