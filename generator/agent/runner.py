@@ -20,7 +20,6 @@ from generator.agent.opencode_api import Opencode, OpencodeError
 from generator.agent.suite import (
     Step,
     Task,
-    ToolCheck,
     Verdict,
     available_commands,
     check_batches,
@@ -134,6 +133,3 @@ def _with_error(verdict: Verdict, error: str) -> Verdict:
     if verdict.passed or not error:
         return verdict
     return dataclasses.replace(verdict, detail=f"{verdict.detail} (the session ended: {error})")
-
-
-__all__ = ["PROVIDER", "AgentSuite", "ToolCheck", "container_environment", "opencode_config"]

@@ -373,14 +373,14 @@ def test(
     found = report.as_dict()
     if save_to:
         write_atomic(save_to, json.dumps(found, indent=2) + "\n")
-    changes = smoke_diff.compare(old, found) if old is not None else None
+    # what changed since --compare's report: the rows, and the line that sums them up
+    changes, summary = None, ""
+    if old is not None:
+        changes = smoke_diff.compare(old, found)
+        summary = smoke_diff.summary(changes, old, found)
     if as_json:
-        if changes is not None and old is not None:
-            found["compare"] = {
-                "old": str(compare_with),
-                "summary": smoke_diff.summary(changes, old, found),
-                "changes": [change.as_dict() for change in changes],
-            }
+        if changes is not None:
+            found["compare"] = {"old": str(compare_with), "summary": summary, "changes": [change.as_dict() for change in changes]}
         click.echo(json.dumps(found, indent=2))
     elif as_markdown:
         if changes is not None and old is not None:
@@ -388,8 +388,8 @@ def test(
         click.echo(_report_markdown(report, profile, platform), nl=False)
     else:
         _print_report(report, profile, platform)
-        if changes is not None and old is not None:
-            _print_changes(changes, smoke_diff.summary(changes, old, found), compare_with)
+        if changes is not None:
+            _print_changes(changes, summary, compare_with)
     if report.failed:
         raise FindingsError(f"{len(report.failed)} of {len(report.results)} smoke check(s) failed for {image}")
     if not as_json:
