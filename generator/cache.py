@@ -35,7 +35,7 @@ from generator.terminal import has_controls
 #: an entry is a few hundred bytes; anything much larger is not one of ours
 MAX_ENTRY_BYTES = 64 * 1024
 #: bump when the entry layout or the meaning of the key changes
-FORMAT = 2
+FORMAT = 3
 #: distributions whose code decides the rendered text (dist-info names, normalised)
 _DISTRIBUTIONS = frozenset({"opencode_sandbox", "pydantic", "pydantic_core", "jinja2", "markupsafe", "ruamel_yaml", "ruamel_yaml_clib"})
 _SOURCE_SUFFIXES = (".py", ".j2")
@@ -158,6 +158,7 @@ def _sha256_file(path: Path) -> str | None:
 
 @dataclass(frozen=True)
 class OutputRecord:
+    #: what the output is, as generate says it: "profile full", "run file of profile full"
     profile: str
     #: relative to the spec's directory, as the spec's profile declares it
     output: str

@@ -80,7 +80,14 @@ def within_line_limit(line: str) -> bool:
 
 
 #: name in the templates -> function
+def yaml_string(value: Any) -> str:
+    """A YAML scalar that reads back as exactly ``str(value)``: JSON's double-quoted string is
+    one (YAML 1.2 is a superset of JSON), with every character that could end or bend it escaped."""
+    return json.dumps(str(value), ensure_ascii=True)
+
+
 FILTERS: dict[str, Callable[..., str]] = {
+    "yaml_string": yaml_string,
     "shell_quote": shell_quote,
     "dockerfile_quote": dockerfile_quote,
     "exec_form": exec_form,

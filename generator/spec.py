@@ -268,6 +268,65 @@ class Hardening(Model):
     memory: MemorySize = "8g"
 
 
+#: a host the agent may reach through the gate's proxy: a name with at least one dot
+#: (pypi.org), or with a leading dot the domain and every name under it (.github.com); never
+#: an IP address (its last label must start with a letter), so the list names hosts only
+EgressHost = Annotated[
+    StrictStr,
+    _pattern(
+        r"\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?",
+        "a host name such as pypi.org, or .github.com for a domain and its subdomains (no IP address, no port)",
+    ),
+]
+#: where a provider's API is: http(s), a host, an optional port and path
+ProviderUrl = Annotated[
+    StrictStr,
+    _pattern(
+        r"https?://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?",
+        "an http(s) URL such as https://api.anthropic.com/v1 (host, optional port and path; no query)",
+    ),
+]
+
+
+class Egress(Model):
+    """Where the agent's traffic may go. By default the sandbox has no route out: it sits on a
+    network of its own whose only other member is the gate, a squid proxy that lets through
+    the hosts named here and those the profile's toolchains need (their package registries)."""
+
+    #: true: the sandbox joins the engine's outside network directly, with no allowlist; the
+    #: image's entrypoint warns at every start
+    open: bool = False
+    #: hosts reachable through the gate besides the toolchains' registries (git hosts, your
+    #: own registry, a provider whose key you keep yourself)
+    allow: list[EgressHost] = []
+    #: false: only the hosts in allow (no registries derived from the profile's tools)
+    toolchain_registries: bool = True
+
+
+class Provider(Model):
+    """A model provider whose API key the gate holds: opencode in the sandbox is given the
+    gate's address and no key; the gate adds the key (a compose secret) to each request."""
+
+    #: opencode's provider id (anthropic, openai, ... or one you define with npm and models)
+    id: Name
+    #: the provider's API as opencode would call it without the gate
+    url: ProviderUrl
+    #: the request header that carries the key (the gate drops any such header the sandbox sends)
+    header: Annotated[StrictStr, _pattern(r"[A-Za-z][A-Za-z0-9-]{0,63}", "a header name such as x-api-key or authorization")]
+    #: what precedes the key in the header, e.g. Bearer for authorization; empty: the key alone
+    scheme: Annotated[StrictStr, _pattern(r"[A-Za-z]{0,32}", "a word such as Bearer, or empty")] = ""
+    #: for a provider opencode does not know: the AI SDK package that speaks its API
+    npm: Annotated[StrictStr, _pattern(r"(@[a-z0-9][a-z0-9._-]*/)?[a-z0-9][a-z0-9._-]*", "an npm package name")] | None = None
+    #: for a provider opencode does not know: the ids of its models
+    models: list[Name] = []
+
+    @model_validator(mode="after")
+    def _models_need_a_package(self) -> Provider:
+        if self.models and self.npm is None:
+            raise ValueError("models are declared only for a provider with npm (its AI SDK package)")
+        return self
+
+
 class Runtime(Model):
     #: PID 1: reaps zombies and forwards signals
     init: Literal["tini", "dumb-init"] = "tini"
@@ -301,6 +360,22 @@ class Runtime(Model):
     volumes: list[HomePath] = []
     #: the hardened way to run the image (see Hardening)
     hardening: Hardening = Hardening()
+    #: where the agent's traffic may go (see Egress)
+    egress: Egress = Egress()
+    #: model providers whose keys the gate holds, outside the sandbox (see Provider)
+    providers: list[Provider] = []
+    #: the Compose file generated beside the Dockerfiles (the gate's files go in gate/ beside
+    #: it); omitted: none is generated
+    compose: ProjectPath | None = None
+
+    @field_validator("providers")
+    @classmethod
+    def _one_entry_per_provider(cls, value: list[Provider]) -> list[Provider]:
+        seen = [provider.id for provider in value]
+        twice = sorted({name for name in seen if seen.count(name) > 1})
+        if twice:
+            raise ValueError(f"provider {twice[0]!r} is declared twice")
+        return value
 
 
 class FileCopy(Model):

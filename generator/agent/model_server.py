@@ -9,7 +9,9 @@ holds), never by counting requests: opencode's retries and its extra requests (t
 title, which offers no tools) then cannot shift the script. Every request is recorded, so a
 check reads the tool results the agent really sent back.
 
-Standard library only. It binds loopback addresses only: it is a test double, never a service.
+Standard library only. It binds loopback addresses only (or, for a test whose containers reach it
+across a Docker network, that network's private gateway address): it is a test double, never a
+service.
 """
 
 from __future__ import annotations
@@ -127,10 +129,13 @@ class ScriptedModel:
     manager, or call ``stop()``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if not ipaddress.ip_address(host).is_loopback:
-            raise ValueError(f"the scripted model binds loopback addresses only, not {host}")
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, bridge: bool = False) -> None:
+        address = ipaddress.ip_address(host)
+        if not (address.is_loopback or (bridge and address.is_private and not address.is_unspecified)):
+            allowed = "loopback or private bridge addresses" if bridge else "loopback addresses"
+            raise ValueError(f"the scripted model binds {allowed} only, not {host}")
         self._host = host
+        self._headers: list[dict[str, str]] = []
         self._scripts: dict[str, Script] = {}
         self._unscripted: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -168,6 +173,17 @@ class ScriptedModel:
     def unscripted(self) -> list[dict[str, Any]]:
         """Requests that named no known script (each got a short refusal as its answer)."""
         return list(self._unscripted)
+
+    @property
+    def request_headers(self) -> list[dict[str, str]]:
+        """Each request's headers (names in lower case), in the order they came: what reached
+        the model besides the body (a provider key the gate added, say)."""
+        with self._lock:
+            return [dict(headers) for headers in self._headers]
+
+    def record_headers(self, headers: dict[str, str]) -> None:
+        with self._lock:
+            self._headers.append({name.lower(): value for name, value in headers.items()})
 
     @property
     def request_count(self) -> int:
@@ -256,12 +272,14 @@ def _handler_for(model: ScriptedModel) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:  # http.server's naming
+            model.record_headers(dict(self.headers))
             if self.path.rstrip("/").endswith("/models"):
                 self._json(200, {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "sandbox"}]})
             else:
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
 
         def do_POST(self) -> None:
+            model.record_headers(dict(self.headers))
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._json(404, {"error": {"message": f"no route {self.path}"}})
                 return

@@ -112,20 +112,26 @@ class AgentSuite:
         return everyday_tasks(workspace, uuid.uuid4().hex[:8], available_commands(self.spec, self.profile))
 
     def _play(self, opencode: Opencode, model: ScriptedModel, steps: Sequence[Step], ask: str) -> tuple[list[ToolResult], str]:
-        """One session playing ``steps`` (one tool call per turn); the results the agent sent
-        back, and the error that ended the session early ('' when none)."""
-        turns = [Turn(calls=(step.call,)) for step in steps] + [Turn(text=f"done: {ask}")]
-        script_id, prompt = model.add(turns, ask=ask)
-        try:
-            session = opencode.new_session()
-            opencode.prompt(session["id"], prompt, provider=PROVIDER, model=MODEL_ID, timeout=self.session_timeout)
-            error = ""
-        except OpencodeError as exc:
-            error = str(exc)
-        script = model.script(script_id)
-        if not script.requests and not error:
-            error = "the scripted model received no request from opencode"
-        return script.tool_results(), error
+        return play(opencode, model, steps, ask, timeout=self.session_timeout)
+
+
+def play(
+    opencode: Opencode, model: ScriptedModel, steps: Sequence[Step], ask: str, *, timeout: float = SESSION_TIMEOUT
+) -> tuple[list[ToolResult], str]:
+    """One session playing ``steps`` (one tool call per turn); the results the agent sent back,
+    and the error that ended the session early ('' when none)."""
+    turns = [Turn(calls=(step.call,)) for step in steps] + [Turn(text=f"done: {ask}")]
+    script_id, prompt = model.add(turns, ask=ask)
+    try:
+        session = opencode.new_session()
+        opencode.prompt(session["id"], prompt, provider=PROVIDER, model=MODEL_ID, timeout=timeout)
+        error = ""
+    except OpencodeError as exc:
+        error = str(exc)
+    script = model.script(script_id)
+    if not script.requests and not error:
+        error = "the scripted model received no request from opencode"
+    return script.tool_results(), error
 
 
 def _with_error(verdict: Verdict, error: str) -> Verdict:

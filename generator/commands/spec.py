@@ -50,14 +50,14 @@ def generate(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> N
     entry = results.lookup()
     if entry is not None and entry.matches_disk(spec_path):
         for record, path in zip(entry.outputs, entry.paths(spec_path), strict=True):
-            click.echo(f"unchanged {path} (profile {record.profile})")
+            click.echo(f"unchanged {path} ({record.profile})")
         return
     project = _project(ctx)
     # every profile rendered and every path checked before the first file is written
     outputs = project.outputs(profiles)
     for output, changed in project.write(outputs):
-        click.echo(f"{'wrote' if changed else 'unchanged'} {output.path} (profile {output.profile})")
-    results.store([(o.profile, o.path, o.text) for o in outputs], lock_fresh=not _stale_lock_entries(project))
+        click.echo(f"{'wrote' if changed else 'unchanged'} {output.path} ({output.what})")
+    results.store([(o.what, o.path, o.text) for o in outputs], lock_fresh=not _stale_lock_entries(project))
 
 
 @click.command()
@@ -92,7 +92,7 @@ def check(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None
     if stale:
         fix = f"sandbox --spec {project.spec_path} lock"
         raise FindingsError(f"sandbox.lock is stale ({len(stale)} entry/entries, listed above); run: {fix}")
-    results.store([(o.profile, o.path, o.text) for o in outputs], lock_fresh=True)
+    results.store([(o.what, o.path, o.text) for o in outputs], lock_fresh=True)
     click.echo(f"up to date: {', '.join(str(project.output_path(p)) for p in project.profiles(profiles))}")
 
 
@@ -100,11 +100,11 @@ def check(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None
 @profile_option
 @click.pass_context
 def lint(ctx: click.Context, profiles: tuple[str, ...]) -> None:
-    """hadolint (every severity, DL3057 on) and the sandbox rules on each rendered profile."""
+    """hadolint (every severity, DL3057 on) and the sandbox rules on each rendered profile (and the gate's Dockerfile)."""
     from generator.lint import lint as run_lint
 
     project = _project(ctx)
-    findings = [f for o in project.outputs(profiles) for f in run_lint(o.text, str(o.path))]
+    findings = [f for o in project.outputs(profiles) if o.dockerfile for f in run_lint(o.text, str(o.path))]
     for finding in findings:
         click.echo(str(finding))
     if findings:

@@ -34,7 +34,8 @@ from generator.agent.runner import AgentSuite, container_environment
 from generator.docker.client import DockerClient, image_argument
 from generator.docker.errors import ContainerError, DockerError, EngineUnreachable
 from generator.paths import SBOM_IMAGE_PATH
-from generator.spec import SUDO_CAPABILITIES, Spec
+from generator.runfiles import kept_capabilities, tmpfs_mounts
+from generator.spec import Spec
 
 #: setuid/setgid programs a Debian/Ubuntu base legitimately ships (by file name)
 SETID_ALLOWED = frozenset(
@@ -147,35 +148,18 @@ CAPABILITY_BITS = {
 }  # fmt: skip
 
 
-def kept_capabilities(spec: Spec) -> list[str]:
-    hardening = spec.runtime.hardening
-    if hardening.capabilities is not None:
-        return list(hardening.capabilities)
-    return list(SUDO_CAPABILITIES if spec.user.sudo else ())
-
-
 def hardened_options(spec: Spec) -> dict[str, Any]:
-    """python-on-whales' `container.run` options for runtime.hardening: a read-only root with
-    the tmpfs it lists (the user's own ones owned by the user and private; all executable, since
-    test runners run what they compile there), every capability dropped but those kept, no new
-    privileges without sudo, and the process and memory limits."""
+    """python-on-whales' `container.run` options for runtime.hardening, as the generated
+    compose.yaml sets them (generator.runfiles): a read-only root with the tmpfs it lists,
+    every capability dropped but those kept, no new privileges without sudo, and the process
+    and memory limits."""
     hardening = spec.runtime.hardening
-    user = spec.user
-    tmpfs = []
-    for path in hardening.tmpfs:
-        directory = user.in_home(path)
-        if directory == "/tmp":
-            tmpfs.append(f"{directory}:rw,exec,mode=1777")
-        elif directory == user.home_dir or directory.startswith(user.home_dir.rstrip("/") + "/"):
-            tmpfs.append(f"{directory}:rw,exec,mode=0700,uid={user.uid},gid={user.gid}")
-        else:
-            tmpfs.append(f"{directory}:rw,exec,mode=0755")
     return {
         "read_only": hardening.read_only,
-        "tmpfs": tmpfs,
+        "tmpfs": tmpfs_mounts(spec),
         "cap_drop": ["ALL"],
         "cap_add": kept_capabilities(spec),
-        "security_options": [] if user.sudo else ["no-new-privileges"],
+        "security_options": [] if spec.user.sudo else ["no-new-privileges"],
         "pids_limit": hardening.pids_limit,
         "memory": hardening.memory,
     }
