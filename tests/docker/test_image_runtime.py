@@ -32,6 +32,7 @@ from integration.cli import sandbox
 from integration.servers import FileServer, make_opencode_release
 from integration.spec import REPO, default_spec, opencode_version, write_runtime_spec
 from tests.docker.cli import docker_cli
+from tests.docker.conftest import build_gate_image
 
 DEFAULT = default_spec()
 SPEC = load_spec(REPO / "sandbox.yaml")
@@ -331,17 +332,30 @@ def test_sandbox_test_passes_on_the_real_opencode(runtime_image: RuntimeImage) -
 
 
 @pytest.mark.docker
-def test_compose_file_starts_the_image_and_logs_in(runtime_image: RuntimeImage, compose_cli: list[str], tmp_path: Path) -> None:
+def test_compose_file_starts_the_image_and_logs_in(
+    runtime_image: RuntimeImage, docker_client: DockerClient, compose_cli: list[str], tmp_path: Path
+) -> None:
+    """The run files the default runtime section generates (compose.yaml and the gate, here
+    from the test's base image), brought up by Compose: healthy, and the login reaches opencode
+    through the gate."""
     project = f"sandbox-runtime-{uuid.uuid4().hex[:8]}"
-    shutil.copy(REPO / "compose.yaml", tmp_path / "compose.yaml")
+    shutil.copytree(runtime_image.spec.parent, tmp_path, dirs_exist_ok=True)
+    generated = sandbox("--spec", tmp_path / "sandbox.yaml", "generate", timeout=120)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    gate_tag = f"local/sandbox-gate:{project}"
+    build_gate_image(docker_client, tmp_path, gate_tag)
     (tmp_path / "secrets").mkdir(mode=0o700)
     secret = tmp_path / "secrets" / "opencode-password"
     secret.write_text("compose-password\n")
     secret.chmod(0o600)  # root's, as the README's umask 077 recipe leaves it
+    for provider in DEFAULT["runtime"]["providers"]:
+        key = tmp_path / "secrets" / f"{provider['id']}-api-key"
+        key.write_text("sk-dummy-key-for-the-compose-test\n")
+        key.chmod(0o600)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         host_port = probe.getsockname()[1]
-    env = {**os.environ, "SANDBOX_IMAGE": runtime_image.tag, "SANDBOX_HOST_PORT": str(host_port)}
+    env = {**os.environ, "SANDBOX_IMAGE": runtime_image.tag, "SANDBOX_GATE_IMAGE": gate_tag, "SANDBOX_HOST_PORT": str(host_port)}
     compose = [*compose_cli, "--project-name", project, "--project-directory", str(tmp_path), "-f", str(tmp_path / "compose.yaml")]
     try:
         up = subprocess.run([*compose, "up", "--detach", "--wait"], env=env, capture_output=True, text=True, timeout=180, check=False)
@@ -351,3 +365,4 @@ def test_compose_file_starts_the_image_and_logs_in(runtime_image: RuntimeImage, 
         assert status_of(url, "compose-password")[0] == 200
     finally:
         subprocess.run([*compose, "down", "--volumes", "--timeout", "20"], env=env, capture_output=True, timeout=120, check=False)
+        docker_cli(docker_client, ["image", "rm", "--force", gate_tag], check=False)
