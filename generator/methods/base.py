@@ -19,11 +19,14 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from generator.fields import BinaryName, CommandWord, Name, Reason, Text
 from generator.methods.context import RenderContext
 from generator.methods.data import (
+    FIRST_USE,
+    FIRST_USE_KIND,
     CacheMount,
     Contribution,
     Copy,
     Finding,
     Phase,
+    Pin,
     SbomComponent,
     SbomDownload,
     TemplateData,
@@ -34,8 +37,8 @@ from generator.methods.data import (
 from generator.purl import purl as make_purl
 
 __all__ = [
-    "CacheMount", "Contribution", "Copy", "Finding", "Phase", "SbomComponent", "SbomDownload", "TemplateData", "ToolBase",
-    "Tracked", "Upstream", "Verification", "lock_note",
+    "FIRST_USE", "FIRST_USE_KIND", "CacheMount", "Contribution", "Copy", "Finding", "Phase", "Pin", "SbomComponent",
+    "SbomDownload", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification", "lock_note",
 ]  # fmt: skip
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
@@ -148,6 +151,28 @@ class ToolBase(BaseModel):
             return [Finding(self.name, "no-lock-entry", f"{note}; {RUN_LOCK}")]
         return []
 
+    # -- digests the lock took on first use (built on the hooks above; not hooks themselves) --
+    def first_use_pins(self, ctx: RenderContext) -> tuple[Pin, ...]:
+        """The downloads whose digest in sandbox.lock (for the URL the spec renders now) was
+        checked against nothing independent when locked: no upstream checksum file (`sandbox
+        lock` checks the digest against that one) and no equal sha256 in sandbox.yaml. The
+        lock keeps no date: where each was recorded from is its URL."""
+        pins = []
+        for key, url in self.downloads(ctx):
+            locked = ctx.locked_sha256(self.name, key, url)
+            if locked and self.checksum_file_for(key) is None and self.spec_sha256(key) != locked:
+                pins.append(Pin(key, url, locked))
+        return tuple(pins)
+
+    def first_use_verification(self, ctx: RenderContext, what: str) -> Verification | None:
+        """How verification() describes ``what`` (e.g. "sha256") when some of the lock's
+        digests were taken on first use; None when none was."""
+        pins = self.first_use_pins(ctx)
+        if not pins:
+            return None
+        scope = "" if len(pins) == len(self.downloads(ctx)) else f" for {', '.join(p.key for p in pins)}"
+        return Verification(FIRST_USE_KIND, f"{what}{scope} {FIRST_USE}")
+
     # -- upstream ----------------------------------------------------------------------------
     def upstream(self) -> Upstream | None:
         return None
@@ -169,11 +194,12 @@ class ToolBase(BaseModel):
     def sbom_downloads(self, ctx: RenderContext) -> tuple[SbomDownload, ...]:
         """Each download with its digest: sandbox.lock's (while its URL matches), else the spec's."""
         found = []
+        first_use = {pin.key for pin in self.first_use_pins(ctx)}
         for key, url in self.downloads(ctx):
             locked = ctx.locked_sha256(self.name, key, url)
             pinned = None if locked else self.spec_sha256(key)
             source = "sandbox.lock" if locked else "sandbox.yaml" if pinned else None
-            found.append(SbomDownload(key, url, locked or pinned, source))
+            found.append(SbomDownload(key, url, locked or pinned, source, key in first_use))
         return tuple(found)
 
     def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:

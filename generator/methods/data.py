@@ -64,11 +64,20 @@ class Contribution:
     stage: TemplateData | None = None
 
 
+#: the kind (for `sandbox list`, `audit`, the SBOM and the Dockerfile) of a digest that
+#: `sandbox lock` took from the bytes it was served and checked against nothing independent:
+#: no upstream checksum file, no equal sha256 in sandbox.yaml. That is trust on first use: it
+#: pins the bytes (a later change is refused) but does not verify the first ones
+FIRST_USE_KIND = "pinned-on-first-use"
+#: the words all of them use for such a digest
+FIRST_USE = "pinned on first use by sandbox lock (the bytes served when locked, checked against nothing independent)"
+
+
 @dataclass(frozen=True)
 class Verification:
     """How a tool's bytes are checked: shown by `sandbox list` and `sandbox audit`."""
 
-    #: pinned-digest, checksum-file, package-manager, git-commit, unverified
+    #: pinned-digest, pinned-on-first-use, checksum-file, package-manager, git-commit, unverified
     kind: str
     detail: str = ""
 
@@ -91,6 +100,8 @@ class SbomDownload:
     sha256: str | None = None
     #: where the sha256 comes from: sandbox.lock or sandbox.yaml
     sha256_from: str | None = None
+    #: the lock's sha256 was taken on first use (see FIRST_USE), not checked when locked
+    first_use: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,16 @@ class SbomComponent:
     kind: str = "application"
     #: extra facts, shown as properties (sandbox:KEY)
     properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class Pin:
+    """A digest sandbox.lock holds for one download: the key it is filed under, the URL it
+    was recorded from, and the sha256."""
+
+    key: str
+    url: str
+    sha256: str
 
 
 @dataclass(frozen=True, order=True)
