@@ -142,9 +142,17 @@ class Finding:
     subject: str
     kind: str
     reason: str
+    #: a pinned-on-first-use finding: the lock's digest of each download concerned
+    pins: tuple[Pin, ...] = ()
+    #: whether `sandbox audit --strict` fails on it (the spec's policy decides for some kinds)
+    fails_strict: bool = True
 
-    def as_dict(self) -> dict[str, str]:
-        return {"subject": self.subject, "kind": self.kind, "reason": self.reason}
+    def as_dict(self) -> dict[str, object]:
+        found: dict[str, object] = {"subject": self.subject, "kind": self.kind, "reason": self.reason}
+        if self.pins:
+            found["pins"] = [{"key": p.key, "url": p.url, "sha256": p.sha256} for p in self.pins]
+        found["fails_strict"] = self.fails_strict
+        return found
 
 
 #: the listings `sandbox outdated` can ask (their clients are in generator/supply/sources.py)

@@ -75,7 +75,7 @@ class ScriptTool(ToolBase):
         detail = "runs the upstream installer script"
         if verification.kind == "unverified":
             detail += f"; UNVERIFIED: {verification.detail}"
-        return [Finding(self.name, "script", "; ".join(filter(None, [detail, lock_note(unlocked)])))]
+        return [Finding(self.name, "script", "; ".join(filter(None, [detail, lock_note(unlocked)]))), *self.first_use_findings(ctx)]
 
     def upstream(self) -> Upstream | None:
         return Upstream("github-releases", self.url)
