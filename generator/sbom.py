@@ -22,7 +22,7 @@ from typing import Any
 from generator.epoch import source_date_epoch
 from generator.errors import UsageError
 from generator.lockfile import Lock
-from generator.methods.base import SbomComponent
+from generator.methods.base import FIRST_USE, SbomComponent, SbomDownload
 from generator.methods.context import RenderContext
 from generator.methods.distribution import base_components
 from generator.purl import purl
@@ -139,6 +139,11 @@ def _refs(components: tuple[SbomComponent, ...]) -> list[str]:
 # -- CycloneDX 1.6 ----------------------------------------------------------------------
 
 
+def _digest_source(d: SbomDownload) -> str:
+    """Where a download's sha256 comes from, and whether the lock took it on first use."""
+    return f"{d.sha256_from}, {FIRST_USE}" if d.first_use else str(d.sha256_from)
+
+
 def _cdx_hashes(sha256: str | None) -> list[dict]:
     return [{"alg": "SHA-256", "content": sha256}] if sha256 else []
 
@@ -149,7 +154,7 @@ def _cdx_component(c: SbomComponent, ref: str) -> dict:
         entry: dict[str, Any] = {
             "type": "distribution",
             "url": d.url,
-            "comment": f"{d.key}" + (f"; sha256 from {d.sha256_from}" if d.sha256 else "; no sha256 pinned"),
+            "comment": f"{d.key}" + (f"; sha256 from {_digest_source(d)}" if d.sha256 else "; no sha256 pinned"),
         }
         if d.sha256:
             entry["hashes"] = _cdx_hashes(d.sha256)
@@ -288,7 +293,7 @@ def spdx(inv: Inventory) -> str:
         pair = (ident, root) if image.builder else (root, ident)
         relationships.append({"spdxElementId": pair[0], "relationshipType": kind, "relatedSpdxElement": pair[1]})
     for c in inv.components:
-        about = f"tool {c.tool} ({c.method}); verified: {c.verification}" + "".join(f"; {k}: {v}" for k, v in c.properties)
+        about = f"tool {c.tool} ({c.method}); verification: {c.verification}" + "".join(f"; {k}: {v}" for k, v in c.properties)
         if c.downloads:
             # SPDX has one download location per package: one package per download (per platform)
             entries = [
@@ -296,7 +301,7 @@ def spdx(inv: Inventory) -> str:
                     f"{c.tool}-{c.name}-{d.key}",
                     d.url,
                     d.sha256,
-                    f"{about}; download {d.key}" + (f", sha256 from {d.sha256_from}" if d.sha256 else ", no sha256 pinned"),
+                    f"{about}; download {d.key}" + (f", sha256 from {_digest_source(d)}" if d.sha256 else ", no sha256 pinned"),
                 )
                 for d in c.downloads
             ]

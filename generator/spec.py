@@ -413,6 +413,10 @@ class Policy(Model):
 
     #: required: apt packages without a name=version pin are listed by `sandbox audit`
     apt_pins: Literal["optional", "required"] = "optional"
+    #: required: a digest that `sandbox lock` took on first use (checked against no upstream
+    #: checksum file and no equal sha256 in sandbox.yaml) fails `sandbox audit --strict`;
+    #: optional: the audit lists it all the same, and --strict lets it pass
+    independent_verification: Literal["optional", "required"] = "optional"
 
 
 class Profile(Model):

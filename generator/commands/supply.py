@@ -325,11 +325,17 @@ def _changelog(rows: dict, changes: dict, spec) -> str:
 
 
 @click.command()
-@click.option("--strict", is_flag=True, help="Exit 1 when anything is listed.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when anything is listed (a digest pinned on first use only under policy independent_verification: required).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def audit(ctx, strict, as_json) -> None:
-    """List every download that is unpinned or unverified, with the spec's reason."""
+    """List every download that is unpinned or unverified, with the spec's reason, and every
+    digest sandbox.lock took on first use (checked against nothing independent)."""
+    from generator.methods.data import FIRST_USE_KIND
     from generator.supply.audit import audit as run_audit
 
     project = Project.load(ctx.obj["spec"])
@@ -341,9 +347,18 @@ def audit(ctx, strict, as_json) -> None:
         kind_width = max([len(f.kind) for f in findings] + [0])
         for f in findings:
             _say(f"{f.subject.ljust(width)}  {f.kind.ljust(kind_width)}  {f.reason}")
-        _say(f"{len(findings)} item(s) unpinned or unverified" if findings else "audit: everything is pinned and verified")
-    if strict and findings:
-        raise FindingsError(f"audit --strict: {len(findings)} item(s) unpinned or unverified")
+            for pin in f.pins:
+                _say(f"{'':{width}}    {pin.key}: sha256 {pin.sha256}, locked from {pin.url}")
+        first_use = [f for f in findings if f.kind == FIRST_USE_KIND]
+        said = [f"{len(findings) - len(first_use)} item(s) unpinned or unverified"] if len(findings) > len(first_use) else []
+        if first_use:
+            passes = "" if first_use[0].fails_strict else " (--strict lets them pass: policy independent_verification is optional)"
+            said.append(f"{len(first_use)} item(s) pinned on first use{passes}")
+        _say("; ".join(said) if findings else "audit: everything is pinned and verified")
+    failing = [f for f in findings if f.fails_strict]
+    if strict and failing:
+        what = "unpinned, unverified or pinned on first use" if any(f.kind == FIRST_USE_KIND for f in failing) else "unpinned or unverified"
+        raise FindingsError(f"audit --strict: {len(failing)} item(s) {what}")
 
 
 @click.command()

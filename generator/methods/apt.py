@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
-from generator.methods.base import Contribution, Finding, Phase, SbomComponent, TemplateData, ToolBase, Verification, lock_note
+from generator.methods.base import FIRST_USE, Contribution, Finding, Phase, SbomComponent, TemplateData, ToolBase, Verification, lock_note
 from generator.methods.distribution import DISTRIBUTION, deb_component
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
@@ -91,6 +91,7 @@ class AptTool(ToolBase):
                 key_url=self.repo.key_url,
                 key_sha256=key_sha256,
                 key_unverified=None if key_sha256 else self.repo.key_unverified,
+                key_first_use=FIRST_USE if self.first_use_pins(ctx) else None,
                 keyring=f"/etc/apt/keyrings/{self.name}{suffix}",
                 list_file=f"/etc/apt/sources.list.d/{self.name}.list",
             )
@@ -148,6 +149,8 @@ class AptSource:
     #: sandbox.lock's or the spec's digest of the key; None: unchecked (see key_unverified)
     key_sha256: str | None
     key_unverified: str | None
+    #: how the comment names a key digest that sandbox.lock took on first use (None: not one)
+    key_first_use: str | None
     keyring: str
     list_file: str
 

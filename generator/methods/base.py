@@ -11,19 +11,24 @@ else in the generator knows about individual methods, except the one registry li
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from generator.fields import BinaryName, CommandWord, Name, Reason, Text
+from generator.lockfile import Lock
 from generator.methods.context import RenderContext
 from generator.methods.data import (
+    FIRST_USE,
+    FIRST_USE_KIND,
     CacheMount,
     Contribution,
     Copy,
     Finding,
     Phase,
+    Pin,
     SbomComponent,
     SbomDownload,
     TemplateData,
@@ -34,8 +39,8 @@ from generator.methods.data import (
 from generator.purl import purl as make_purl
 
 __all__ = [
-    "CacheMount", "Contribution", "Copy", "Finding", "Phase", "SbomComponent", "SbomDownload", "TemplateData", "ToolBase",
-    "Tracked", "Upstream", "Verification", "lock_note",
+    "FIRST_USE", "FIRST_USE_KIND", "CacheMount", "Contribution", "Copy", "Finding", "Phase", "Pin", "SbomComponent",
+    "SbomDownload", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification", "lock_note",
 ]  # fmt: skip
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
@@ -129,8 +134,9 @@ class ToolBase(BaseModel):
 
     def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """The findings that follow from verification() and the lock: a disabled tool that
-        would fetch something unverified, a checksum file, an unverified download, and
-        downloads that neither the lock nor the spec has a digest for."""
+        would fetch something unverified, a checksum file, an unverified download,
+        downloads that neither the lock nor the spec has a digest for, and digests the lock
+        took on first use."""
         verification = self.verification(ctx)
         if not self.enabled:
             # listed, so that switching it on is never how something unpinned slips in
@@ -139,14 +145,52 @@ class ToolBase(BaseModel):
             reason = f"disabled: {self.disabled_reason}; if enabled: {verification.detail}"
             return [Finding(self.name, "disabled-unpinned", reason)]
         note = lock_note(unlocked)
+        found = []
         if verification.kind == "checksum-file":
             reason = "checksum file fetched at build time from the artifact's own host"
-            return [Finding(self.name, "checksum-file", "; ".join(filter(None, [reason, note])))]
-        if verification.kind == "unverified":
-            return [Finding(self.name, "unverified", "; ".join(filter(None, [verification.detail, note])))]
-        if unlocked and not all(self.spec_sha256(key) for key in unlocked):
-            return [Finding(self.name, "no-lock-entry", f"{note}; {RUN_LOCK}")]
-        return []
+            found.append(Finding(self.name, "checksum-file", "; ".join(filter(None, [reason, note]))))
+        elif verification.kind == "unverified":
+            found.append(Finding(self.name, "unverified", "; ".join(filter(None, [verification.detail, note]))))
+        elif unlocked and not all(self.spec_sha256(key) for key in unlocked):
+            found.append(Finding(self.name, "no-lock-entry", f"{note}; {RUN_LOCK}"))
+        return found + self.first_use_findings(ctx)
+
+    # -- digests the lock took on first use (built on the hooks above; not hooks themselves) --
+    def first_use_pins(self, ctx: RenderContext) -> tuple[Pin, ...]:
+        """The downloads whose digest in sandbox.lock (for the URL the spec renders now) was
+        checked against nothing independent when locked: no upstream checksum file (`sandbox
+        lock` checks the digest against that one) and no equal sha256 in sandbox.yaml. The
+        lock keeps no date: where each was recorded from is its URL."""
+        pins = []
+        for key, url in self.downloads(ctx):
+            locked = ctx.locked_sha256(self.name, key, url)
+            if locked and self.checksum_file_for(key) is None and self.spec_sha256(key) != locked:
+                pins.append(Pin(key, url, locked))
+        return tuple(pins)
+
+    def first_use_verification(self, ctx: RenderContext, what: str) -> Verification | None:
+        """How verification() describes ``what`` (e.g. "sha256") when some of the lock's
+        digests were taken on first use; None when none was."""
+        pins = self.first_use_pins(ctx)
+        if not pins:
+            return None
+        scope = "" if len(pins) == len(self.downloads(ctx)) else f" for {', '.join(p.key for p in pins)}"
+        return Verification(FIRST_USE_KIND, f"{what}{scope} {FIRST_USE}")
+
+    def first_use_findings(self, ctx: RenderContext) -> list[Finding]:
+        """The audit's pinned-on-first-use finding, with the spec's own reason when it marks
+        the download unverified and a word on each sha256 of sandbox.yaml the lock disagrees with."""
+        pins = self.first_use_pins(ctx)
+        if not pins:
+            return []
+        # what the spec says of these bytes without the lock
+        own = self.verification(dataclasses.replace(ctx, lock=Lock()))
+        said = own.detail if own.kind == "unverified" else ""
+        differ = [p.key for p in pins if self.spec_sha256(p.key)]
+        differs = f"sandbox.yaml's sha256 for {', '.join(differ)} differs" if differ else ""
+        verify = "to verify, compare with a digest published apart from the download and pin it in sandbox.yaml"
+        reason = "; ".join(filter(None, [said, f"sha256 {FIRST_USE}", differs, verify]))
+        return [Finding(self.name, FIRST_USE_KIND, reason, pins)]
 
     # -- upstream ----------------------------------------------------------------------------
     def upstream(self) -> Upstream | None:
@@ -169,11 +213,12 @@ class ToolBase(BaseModel):
     def sbom_downloads(self, ctx: RenderContext) -> tuple[SbomDownload, ...]:
         """Each download with its digest: sandbox.lock's (while its URL matches), else the spec's."""
         found = []
+        first_use = {pin.key for pin in self.first_use_pins(ctx)}
         for key, url in self.downloads(ctx):
             locked = ctx.locked_sha256(self.name, key, url)
             pinned = None if locked else self.spec_sha256(key)
             source = "sandbox.lock" if locked else "sandbox.yaml" if pinned else None
-            found.append(SbomDownload(key, url, locked or pinned, source))
+            found.append(SbomDownload(key, url, locked or pinned, source, key in first_use))
         return tuple(found)
 
     def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:

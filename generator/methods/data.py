@@ -64,11 +64,20 @@ class Contribution:
     stage: TemplateData | None = None
 
 
+#: the kind (for `sandbox list`, `audit`, the SBOM and the Dockerfile) of a digest that
+#: `sandbox lock` took from the bytes it was served and checked against nothing independent:
+#: no upstream checksum file, no equal sha256 in sandbox.yaml. That is trust on first use: it
+#: pins the bytes (a later change is refused) but does not verify the first ones
+FIRST_USE_KIND = "pinned-on-first-use"
+#: the words all of them use for such a digest
+FIRST_USE = "pinned on first use by sandbox lock (the bytes served when locked, checked against nothing independent)"
+
+
 @dataclass(frozen=True)
 class Verification:
     """How a tool's bytes are checked: shown by `sandbox list` and `sandbox audit`."""
 
-    #: pinned-digest, checksum-file, package-manager, git-commit, unverified
+    #: pinned-digest, pinned-on-first-use, checksum-file, package-manager, git-commit, unverified
     kind: str
     detail: str = ""
 
@@ -91,6 +100,8 @@ class SbomDownload:
     sha256: str | None = None
     #: where the sha256 comes from: sandbox.lock or sandbox.yaml
     sha256_from: str | None = None
+    #: the lock's sha256 was taken on first use (see FIRST_USE), not checked when locked
+    first_use: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,15 +126,33 @@ class SbomComponent:
 
 
 @dataclass(frozen=True, order=True)
+class Pin:
+    """A digest sandbox.lock holds for one download: the key it is filed under, the URL it
+    was recorded from, and the sha256."""
+
+    key: str
+    url: str
+    sha256: str
+
+
+@dataclass(frozen=True, order=True)
 class Finding:
     """One line of `sandbox audit`: something fetched unpinned or unverified, and why."""
 
     subject: str
     kind: str
     reason: str
+    #: a pinned-on-first-use finding: the lock's digest of each download concerned
+    pins: tuple[Pin, ...] = ()
+    #: whether `sandbox audit --strict` fails on it (the spec's policy decides for some kinds)
+    fails_strict: bool = True
 
-    def as_dict(self) -> dict[str, str]:
-        return {"subject": self.subject, "kind": self.kind, "reason": self.reason}
+    def as_dict(self) -> dict[str, object]:
+        found: dict[str, object] = {"subject": self.subject, "kind": self.kind, "reason": self.reason}
+        if self.pins:
+            found["pins"] = [{"key": p.key, "url": p.url, "sha256": p.sha256} for p in self.pins]
+        found["fails_strict"] = self.fails_strict
+        return found
 
 
 #: the listings `sandbox outdated` can ask (their clients are in generator/supply/sources.py)

@@ -75,7 +75,7 @@ class DebTool(ToolBase):
 
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.sha256):
-            return Verification("pinned-digest", ".deb sha256 from sandbox.lock")
+            return self.first_use_verification(ctx, ".deb sha256") or Verification("pinned-digest", ".deb sha256 from sandbox.lock")
         return Verification("pinned-digest", ".deb sha256 in sandbox.yaml")
 
     def audit(self, ctx, unlocked: list[str]) -> list[Finding]:

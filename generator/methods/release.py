@@ -180,12 +180,14 @@ class ReleaseTool(ToolBase):
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets):
             # what was really checked: `sandbox lock` records a digest only once the checksum
-            # file lists it; without one, the digest is that of the bytes served when locked
+            # file lists it; without one (and unless sandbox.yaml pins the same), the digest is
+            # that of the bytes served when locked
+            first_use = self.first_use_verification(ctx, "sha256")
+            if first_use:
+                return first_use
             if self.checksum_file:
                 return Verification("pinned-digest", "sha256 from sandbox.lock (matched the checksum file when locked)")
-            if self.sha256:
-                return Verification("pinned-digest", "sha256 from sandbox.lock")
-            return Verification("pinned-digest", "sha256 from sandbox.lock (as served when locked; nothing upstream to check it)")
+            return Verification("pinned-digest", "sha256 from sandbox.lock (the same as sandbox.yaml's)")
         if self.sha256:
             return Verification("pinned-digest", "sha256 in sandbox.yaml")
         if self.checksum_file:

@@ -70,7 +70,8 @@ class RustupTool(ToolBase):
 
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256):
-            return Verification("pinned-digest", "rustup-init sha256 from sandbox.lock")
+            first_use = self.first_use_verification(ctx, "rustup-init sha256")
+            return first_use or Verification("pinned-digest", "rustup-init sha256 from sandbox.lock")
         return Verification("pinned-digest", "rustup-init sha256 in sandbox.yaml")
 
     def contribute(self, ctx) -> Contribution:

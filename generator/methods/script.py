@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import StrictStr, model_validator
 
 from generator.fields import EnvName, Reason, Sha256, UrlTemplate, Version, _pattern
-from generator.methods.base import Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification, lock_note
+from generator.methods.base import FIRST_USE, Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification, lock_note
 
 ScriptArg = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@~-]+", "an argument without spaces or shell metacharacters")]
 
@@ -59,6 +59,9 @@ class ScriptTool(ToolBase):
 
     def verification(self, ctx) -> Verification:
         if ctx.locked_sha256(self.name, "script", self.url_for()):
+            first_use = self.first_use_verification(ctx, "script sha256")
+            if first_use:
+                return Verification(first_use.kind, f"{first_use.detail}; runs upstream code")
             return Verification("pinned-digest", "script sha256 from sandbox.lock; runs upstream code")
         if self.sha256:
             return Verification("pinned-digest", "script sha256 in sandbox.yaml; runs upstream code")
@@ -72,7 +75,7 @@ class ScriptTool(ToolBase):
         detail = "runs the upstream installer script"
         if verification.kind == "unverified":
             detail += f"; UNVERIFIED: {verification.detail}"
-        return [Finding(self.name, "script", "; ".join(filter(None, [detail, lock_note(unlocked)])))]
+        return [Finding(self.name, "script", "; ".join(filter(None, [detail, lock_note(unlocked)]))), *self.first_use_findings(ctx)]
 
     def upstream(self) -> Upstream | None:
         return Upstream("github-releases", self.url)
@@ -85,6 +88,7 @@ class ScriptTool(ToolBase):
                 url=self.url_for(),
                 path=f"/tmp/install-{self.name}.sh",
                 sha256=self.digest(ctx),
+                first_use=FIRST_USE if self.first_use_pins(ctx) else None,
                 unverified=self.unverified,
                 interpreter=self.interpreter,
                 args=tuple(self.args),
@@ -108,6 +112,8 @@ class ScriptRun(TemplateData):
     #: where the script is saved for the run
     path: str
     sha256: str | None
+    #: how the comment names a sha256 that sandbox.lock took on first use (None: not one)
+    first_use: str | None
     unverified: str | None
     interpreter: str
     args: tuple[str, ...]

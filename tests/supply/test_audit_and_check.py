@@ -52,21 +52,89 @@ def test_audit_lists_each_exception_with_the_spec_reason(tmp_path, upstream, san
     assert "installer" in strict.out and "UNVERIFIED" in strict.out
 
 
-def test_locking_removes_what_the_lock_now_verifies(tmp_path, upstream, sandbox):
+def _locked(tmp_path, upstream, sandbox, **top) -> tuple[Path, dict[str, str]]:
+    """The spec of _tools, locked against the fake upstream; returns it and what was served."""
     serve_release(upstream)
-    serve_release(upstream, "bare")
-    upstream.artifact("github", "/owner/installer/releases/download/v2.0.0/install.sh", b"#!/bin/sh\n")
+    served = {f"bare {arch}": sha for arch, sha in serve_release(upstream, "bare").items()}
+    served["installer script"] = upstream.artifact("github", "/owner/installer/releases/download/v2.0.0/install.sh", b"#!/bin/sh\n")
     upstream.image("library/ubuntu", "24.04", MANIFEST)
-    spec = write_spec(tmp_path, *_tools(upstream))
+    spec = write_spec(tmp_path, *_tools(upstream), **top)
     assert sandbox(spec, "lock").code == 0
+    return spec, served
+
+
+FIRST_USE = "sha256 pinned on first use by sandbox lock (the bytes served when locked, checked against nothing independent)"
+TO_VERIFY = "to verify, compare with a digest published apart from the download and pin it in sandbox.yaml"
+
+
+def test_locking_removes_what_the_lock_verifies_and_names_what_it_pinned_on_first_use(tmp_path, upstream, sandbox):
+    spec, served = _locked(tmp_path, upstream, sandbox)
 
     result, found = _audit(sandbox, spec, "--strict")
 
+    # rg's digests matched its checksum file when locked: verified, no longer listed; bare's
+    # and the installer's were checked against nothing: pinned on first use, not verified;
     # a script installer stays listed: it runs upstream code even when its bytes are pinned
-    assert found == {("installer", "script"): "runs the upstream installer script"}
+    assert found == {
+        ("bare", "pinned-on-first-use"): f"upstream publishes no checksums; {FIRST_USE}; {TO_VERIFY}",
+        ("installer", "script"): "runs the upstream installer script",
+        ("installer", "pinned-on-first-use"): f"upstream publishes no checksum for the script; {FIRST_USE}; {TO_VERIFY}",
+    }
+    pins = {f["subject"]: f["pins"] for f in json.loads(result.out) if f["kind"] == "pinned-on-first-use"}
+    assert {f"{subject} {p['key']}": p["sha256"] for subject, entries in pins.items() for p in entries} == served
+    assert pins["bare"][0]["url"] == upstream.url("github", "/owner/bare/releases/download/1.0.0/bare-1.0.0-x86_64.tar.gz")
+    # the default policy reports a first-use digest and lets --strict pass it: only the script fails it
+    assert {f["kind"]: f["fails_strict"] for f in json.loads(result.out)} == {"pinned-on-first-use": False, "script": True}
     assert result.code == 1
+    assert "audit --strict: 1 item(s) unpinned or unverified" in result.err
     write_spec(tmp_path, release_tool(upstream), release_tool(upstream, "bare", checksum_file=None, unverified="none yet"))
-    assert sandbox(spec, "audit", "--strict").code == 0
+    strict = sandbox(spec, "audit", "--strict")
+    assert strict.code == 0
+    assert "bare  pinned-on-first-use  none yet; sha256 pinned on first use by sandbox lock" in strict.out
+
+
+def test_audit_shows_each_first_use_digest_and_where_it_was_locked_from(tmp_path, upstream, sandbox):
+    spec, served = _locked(tmp_path, upstream, sandbox)
+
+    lines = sandbox(spec, "audit").out.splitlines()
+
+    amd64 = upstream.url("github", "/owner/bare/releases/download/1.0.0/bare-1.0.0-x86_64.tar.gz")
+    script = upstream.url("github", "/owner/installer/releases/download/v2.0.0/install.sh")
+    indent = " " * (len("installer") + 4)  # under the subjects, the widest of which is installer
+    bare = next(i for i, line in enumerate(lines) if line.startswith("bare       pinned-on-first-use  "))
+    assert lines[bare + 1] == f"{indent}amd64: sha256 {served['bare amd64']}, locked from {amd64}"
+    assert lines[bare + 2].startswith(f"{indent}arm64: sha256 {served['bare arm64']}, locked from ")
+    assert f"{indent}script: sha256 {served['installer script']}, locked from {script}" in lines
+    assert lines[-1] == (
+        "1 item(s) unpinned or unverified; 2 item(s) pinned on first use "
+        "(--strict lets them pass: policy independent_verification is optional)"
+    )
+
+
+def test_first_use_fails_strict_when_the_policy_requires_independent_verification(tmp_path, upstream, sandbox):
+    spec, _ = _locked(tmp_path, upstream, sandbox, policy={"independent_verification": "required"})
+
+    result, found = _audit(sandbox, spec, "--strict")
+
+    assert set(found) == {("bare", "pinned-on-first-use"), ("installer", "script"), ("installer", "pinned-on-first-use")}
+    assert all(f["fails_strict"] for f in json.loads(result.out))
+    assert result.code == 1
+    assert "audit --strict: 3 item(s) unpinned, unverified or pinned on first use" in result.err
+    # without the script, the first-use digest alone fails it
+    write_spec(tmp_path, release_tool(upstream), release_tool(upstream, "bare", checksum_file=None, unverified="none yet"),
+               policy={"independent_verification": "required"})  # fmt: skip
+    alone = sandbox(spec, "audit", "--strict")
+    assert alone.code == 1
+    assert alone.out.splitlines()[-1] == "1 item(s) pinned on first use"
+    assert "audit --strict: 1 item(s) unpinned, unverified or pinned on first use" in alone.err
+    # pinning the digest in sandbox.yaml (after comparing it with an independent source) verifies it
+    lock = Lock.read(tmp_path / "sandbox.lock")
+    digests = {arch: entry.sha256 for arch, entry in lock.artifacts["bare"].items()}
+    write_spec(tmp_path, release_tool(upstream), release_tool(upstream, "bare", checksum_file=None, sha256=digests),
+               policy={"independent_verification": "required"})  # fmt: skip
+    verified = sandbox(spec, "audit", "--strict")
+    assert verified.code == 0, verified.out
+    assert verified.out == "audit: everything is pinned and verified\n"
 
 
 def test_apt_pins_are_listed_only_when_the_policy_asks(tmp_path, upstream, sandbox):

@@ -55,7 +55,7 @@ def test_audit_names_the_vendor_package_and_nothing_else_about_it(tmp_path, upst
     # the spec pins both digests, so a missing lock entry is no finding
     assert findings == [
         {"subject": "demo", "kind": "vendor-package", "reason": "a .deb from 127.0.0.1:"
-         f"{upstream.base.rsplit(':', 1)[1]}: its maintainer scripts run as root in the build"},
+         f"{upstream.base.rsplit(':', 1)[1]}: its maintainer scripts run as root in the build", "fails_strict": True},
     ]  # fmt: skip
 
 

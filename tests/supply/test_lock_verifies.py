@@ -231,7 +231,7 @@ def test_a_resumed_download_from_the_right_offset_is_the_files_digest(tmp_path, 
     assert Lock.read(tmp_path / "sandbox.lock").artifacts["rg"]["amd64"].sha256 == hashlib.sha256(DATA).hexdigest()
     # nothing upstream publishes checked these bytes: `list` says so rather than imply it
     listed = sandbox(spec, "list", "--json")
-    assert "sha256 from sandbox.lock (as served when locked; nothing upstream to check it)" in listed.out
+    assert "pinned-on-first-use (sha256 pinned on first use by sandbox lock (the bytes served when locked, " in listed.out
 
 
 def test_a_server_that_ignores_the_range_is_hashed_from_the_start(tmp_path, resumer, sandbox, fails_if_blocked):

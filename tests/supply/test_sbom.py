@@ -121,9 +121,12 @@ def test_digests_from_the_lock_win_and_images_get_theirs(sandbox, spec):
     opencode = _downloads(found["opencode"][0])
     assert opencode["amd64"]["hashes"][0]["content"] == "a" * 64
     assert "sha256 from sandbox.lock" in opencode["amd64"]["comment"]
+    # checked against nothing when locked: the spec pins another digest and has no checksum file
+    assert "pinned on first use by sandbox lock" in opencode["amd64"]["comment"]
     assert opencode["arm64"]["hashes"][0]["content"] == OPENCODE_SHA["arm64"]  # not locked: the spec's
     ripgrep = _downloads(found["ripgrep"][0])
     assert ripgrep["amd64"]["hashes"][0]["content"] == "b" * 64
+    assert "first use" not in ripgrep["amd64"]["comment"]  # `lock` checks it against the checksum file
     assert "hashes" not in ripgrep["arm64"]
     (ubuntu,) = found["ubuntu"]
     assert ubuntu["purl"] == "pkg:docker/ubuntu@sha256:" + "c" * 64 + "?tag=24.04"
@@ -253,7 +256,7 @@ def test_spdx_gives_each_platform_download_its_package_with_url_and_checksum(san
     assert [p.download_location for p in opencode] == [OPENCODE_URL.format("arm64"), OPENCODE_URL.format("x64")]
     assert [p.checksums[0].value for p in opencode] == [OPENCODE_SHA["arm64"], OPENCODE_SHA["amd64"]]
     assert all(p.version == "1.18.21" and p.external_references[0].locator == "pkg:github/anomalyco/opencode@v1.18.21" for p in opencode)
-    assert all("verified: pinned-digest (sha256 in sandbox.yaml)" in p.comment for p in opencode)
+    assert all("verification: pinned-digest (sha256 in sandbox.yaml)" in p.comment for p in opencode)
     (omz,) = [p for p in document.packages if p.name == "oh-my-zsh"]
     assert omz.download_location == "git+https://github.com/ohmyzsh/ohmyzsh.git@830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa"
     (sudo,) = [p for p in document.packages if p.name == "sudo"]
