@@ -93,7 +93,7 @@ def check(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None
         fix = f"sandbox --spec {project.spec_path} lock"
         raise FindingsError(f"sandbox.lock is stale ({len(stale)} entry/entries, listed above); run: {fix}")
     results.store([(o.what, o.path, o.text) for o in outputs], lock_fresh=True)
-    click.echo(f"up to date: {', '.join(str(project.output_path(p)) for p in project.profiles(profiles))}")
+    click.echo(f"up to date: {', '.join(str(o.path) for o in outputs)}")
 
 
 @click.command()
