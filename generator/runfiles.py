@@ -214,8 +214,6 @@ class ComposeData:
     pids_limit: int
     memory: str
     providers: tuple[GatedProvider, ...]
-    egress_port: int
-    allowed: tuple[AllowedHost, ...]
 
 
 @dataclass(frozen=True)
@@ -224,9 +222,9 @@ class GateData:
 
     source: str
     base: str
+    #: the web UI's port: the sandbox's, and the gate's that passes it on
     port: int
     egress_port: int
-    sandbox_port: int
     allowed: tuple[AllowedHost, ...]
     egress_open: bool
     providers: tuple[GatedProvider, ...]
@@ -249,7 +247,7 @@ def _volume_name(path: str, home: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", posixpath.basename(relative).lower()).strip("-") or "data"
 
 
-def compose_data(spec: Spec, profile: str, lock: Lock) -> ComposeData:
+def compose_data(spec: Spec, profile: str) -> ComposeData:
     runtime = spec.runtime
     providers = gated_providers(runtime.providers)
     environment: dict[str, str] = {
@@ -290,8 +288,6 @@ def compose_data(spec: Spec, profile: str, lock: Lock) -> ComposeData:
         pids_limit=hardening.pids_limit,
         memory=hardening.memory,
         providers=tuple(providers),
-        egress_port=EGRESS_PORT,
-        allowed=tuple(allowed_hosts(spec, profile)),
     )
 
 
@@ -302,7 +298,6 @@ def gate_data(spec: Spec, profile: str, lock: Lock) -> GateData:
         base=ctx.pinned_image(spec.base.reference),
         port=spec.runtime.port,
         egress_port=EGRESS_PORT,
-        sandbox_port=spec.runtime.port,
         allowed=tuple(allowed_hosts(spec, profile)),
         egress_open=spec.runtime.egress.open,
         providers=tuple(gated_providers(spec.runtime.providers)),
@@ -343,7 +338,7 @@ def run_files(spec: Spec, lock: Lock) -> list[RunFile]:
     env = environment()
     profile = spec.default_profile
     compose_name, *gate_names = run_file_names(spec.runtime.compose)
-    files = [RunFile(compose_name, env.get_template("run/compose.yaml.j2").render(vars(compose_data(spec, profile, lock))))]
+    files = [RunFile(compose_name, env.get_template("run/compose.yaml.j2").render(vars(compose_data(spec, profile))))]
     gate = vars(gate_data(spec, profile, lock))
     for name, (file, template) in zip(gate_names, GATE_FILES, strict=True):
         files.append(RunFile(name, env.get_template(template).render(gate), dockerfile=file == "Dockerfile"))

@@ -83,7 +83,7 @@ def test_opencode_gets_the_gates_address_and_no_key(tmp_path: Path) -> None:
         "    - {id: openai, url: 'https://api.openai.com/v1', header: authorization, scheme: Bearer}\n"
         "    - {id: local-llm, url: 'http://10.1.2.3:8080/v1', header: x-api-key, npm: '@ai-sdk/openai-compatible', models: [m1]}",
     )
-    data = compose_data(spec, spec.default_profile, Lock())
+    data = compose_data(spec, spec.default_profile)
     environment = dict(data.environment)
     config = json.loads(environment["OPENCODE_CONFIG_CONTENT"])["provider"]
     assert config["openai"] == {"options": {"apiKey": KEY_PLACEHOLDER, "baseURL": "http://gate:4001/v1"}}
