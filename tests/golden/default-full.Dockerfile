@@ -481,7 +481,7 @@ RUN sandbox-install-release sccache \
       --binary sccache '{stem}/sccache'
 
 # cross 0.2.5: compiled in a builder stage, only the binaries are copied out;
-# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
+# the stage runs on the target platform (emulated for a foreign one: docs/building.md, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-cross
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE

@@ -85,7 +85,7 @@ RUN sandbox-install-release uv \
       --binary uvx '{stem}/uvx'
 
 # tokei 12.1.2: compiled in a builder stage, only the binaries are copied out;
-# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
+# the stage runs on the target platform (emulated for a foreign one: docs/building.md, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-tokei
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE
