@@ -263,7 +263,7 @@ def test_schema_without_output_prints_it(tmp_path):
 
 
 def test_list_json_shows_the_profiles_tools_and_how_each_is_verified(debian):
-    result = run("list", "--json", cwd=debian)
+    result = run("list", "--format", "json", cwd=debian)
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     spec = load_spec(debian / "sandbox.yaml")
@@ -274,9 +274,9 @@ def test_list_json_shows_the_profiles_tools_and_how_each_is_verified(debian):
     assert rows["tokei"]["profiles"] == "default"
     assert "broken-tool" not in rows
 
-    slim = {row["name"] for row in json.loads(run("list", "--json", "--profile", "slim", cwd=debian).stdout)}
+    slim = {row["name"] for row in json.loads(run("list", "--format", "json", "--profile", "slim", cwd=debian).stdout)}
     assert "tokei" not in slim and "ripgrep" in slim
-    everything = {row["name"]: row for row in json.loads(run("list", "--json", "--all", cwd=debian).stdout)}
+    everything = {row["name"]: row for row in json.loads(run("list", "--format", "json", "--all", cwd=debian).stdout)}
     assert everything["broken-tool"]["enabled"] is False
     assert everything["broken-tool"]["note"] == "shows how a tool is switched off without deleting it"
 

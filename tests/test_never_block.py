@@ -32,7 +32,7 @@ def sandbox(capsys, *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-SPEC_COMMANDS = [("generate",), ("check",), ("lint",), ("list",), ("generate", "--no-cache")]
+SPEC_COMMANDS = [("generate",), ("check",), ("lint",), ("list",), ("generate", "--no-result-cache")]
 
 
 @pytest.mark.parametrize("command", SPEC_COMMANDS)
@@ -60,7 +60,7 @@ def test_a_dangling_spec_symlink_says_so(project, capsys):
     assert code == 2 and err.splitlines() == ["error: spec not found: sandbox.yaml (a symlink to nothing)"]
 
 
-@pytest.mark.parametrize("command", [("generate",), ("check",), ("lint",), ("generate", "--no-cache")])
+@pytest.mark.parametrize("command", [("generate",), ("check",), ("lint",), ("generate", "--no-result-cache")])
 @pytest.mark.parametrize(
     ("make", "message"),
     [
