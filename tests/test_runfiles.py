@@ -142,14 +142,14 @@ def test_without_compose_nothing_but_the_dockerfile(tmp_path: Path) -> None:
 
 def test_generate_writes_check_holds_and_lint_reads_the_gates_dockerfile(tmp_path: Path) -> None:
     spec_path = write_spec(tmp_path)
-    generated = sandbox("--spec", spec_path, "generate", "--no-cache")
+    generated = sandbox("--spec", spec_path, "generate", "--no-result-cache")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     for name in ("compose.yaml", "gate/Dockerfile", "gate/squid.conf", "gate/providers", "gate/sandbox-gate"):
         assert f"wrote {tmp_path / name} (run file of profile default)" in generated.stdout
-    assert sandbox("--spec", spec_path, "check", "--no-cache").returncode == 0
+    assert sandbox("--spec", spec_path, "check", "--no-result-cache").returncode == 0
     squid = tmp_path / "gate" / "squid.conf"
     squid.write_text(squid.read_text().replace("http_access deny all", "http_access allow all"))
-    stale = sandbox("--spec", spec_path, "check", "--no-cache")
+    stale = sandbox("--spec", spec_path, "check", "--no-result-cache")
     assert stale.returncode == 1 and "-http_access allow all" in stale.stdout and "gate/squid.conf" in stale.stderr
     linted = sandbox("--spec", spec_path, "lint")
     assert linted.returncode == 0, linted.stdout + linted.stderr
@@ -159,7 +159,7 @@ def test_a_hand_written_compose_file_is_not_overwritten(tmp_path: Path) -> None:
     spec_path = write_spec(tmp_path)
     mine = "services: {mine: {image: x}}\n"
     (tmp_path / "compose.yaml").write_text(mine)
-    result = sandbox("--spec", spec_path, "generate", "--no-cache")
+    result = sandbox("--spec", spec_path, "generate", "--no-result-cache")
     assert result.returncode == 2 and "runtime.compose" in result.stderr
     assert (tmp_path / "compose.yaml").read_text() == mine and not (tmp_path / "gate").exists()
 

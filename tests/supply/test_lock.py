@@ -76,7 +76,7 @@ def test_generate_renders_the_locked_digests(tmp_path, upstream, sandbox):
         assert f"--sha256 {arch} {sha} \\\n" in dockerfile
     # the checksum file is no longer fetched once every arch has a locked digest
     assert "--checksums" not in dockerfile
-    listed = sandbox(spec, "list", "--json")
+    listed = sandbox(spec, "list", "--format", "json")
     assert "sha256 from sandbox.lock" in listed.out
 
 
