@@ -318,7 +318,7 @@ def test_placeholders_are_filled_as_the_generator_fills_them(site, tmp_path, arc
     )  # fmt: skip
     url = tool.asset_url(arch)
     name = tool.asset_name(arch)
-    inside = tool._fill(tool.installed[0].path or "", arch)
+    inside = tool.fill(tool.installed[0].path or "", arch)
     kind, pack = next(((k, p) for s, (k, p) in PACKERS.items() if name.endswith(s)), ("raw", None))
     publish_path = site[0] / url.removeprefix(site[1] + "/")
     publish_path.parent.mkdir(parents=True, exist_ok=True)

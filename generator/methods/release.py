@@ -11,37 +11,20 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, Sha256, UrlTemplate, Version
+from generator import placeholders
+from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, ReleaseUrl, Sha256, Version
 from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
 Arch = Literal["amd64", "arm64"]
 Archive = Literal["raw", "tar.gz", "tar.xz", "tar.bz2", "zip"]
 
-#: archive suffixes and what they are; files/sandbox-install-release strips the same ones
-#: for {stem}
-_ARCHIVE_SUFFIXES = {
-    ".tar.gz": "tar.gz",
-    ".tgz": "tar.gz",
-    ".tar.xz": "tar.xz",
-    ".txz": "tar.xz",
-    ".tar.bz2": "tar.bz2",
-    ".tbz": "tar.bz2",
-    ".zip": "zip",
-}
-#: Common target-triple spellings, usable in templates as {uname}, {short} etc. (the same
-#: table is in files/sandbox-install-release)
-_ARCH_NAMES = {
-    "amd64": {"arch": "amd64", "uname": "x86_64", "triple_arch": "x86_64", "short": "x64"},
-    "arm64": {"arch": "arm64", "uname": "aarch64", "triple_arch": "aarch64", "short": "arm64"},
-}
-
 
 class Binary(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    #: path of the file inside the archive (templated: {version}, {stem}, {arch}, {uname});
-    #: omitted for raw downloads
+    #: path of the file inside the archive (a template: generator/placeholders.py); omitted
+    #: for raw downloads
     path: ArchivePath | None = None
     #: name it is installed under
     name: BinaryName
@@ -53,7 +36,7 @@ class ChecksumFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    url: UrlTemplate
+    url: ReleaseUrl
     #: sha256sum: lines of "HASH  NAME" (or one bare HASH); bsd: "SHA256 (NAME) = HASH"
     format: Literal["sha256sum", "bsd"] = "sha256sum"
 
@@ -76,9 +59,10 @@ class ReleaseTool(ToolBase):
 
     method: Literal["release"]
     version: Version
-    #: download URL; {version} and {asset} are filled in
-    url: UrlTemplate
-    #: asset file name per architecture (templated with {version})
+    #: download URL; its placeholders ({version}, {asset}, ...: generator/placeholders.py)
+    #: are filled for each architecture
+    url: ReleaseUrl
+    #: asset file name per architecture ({version} and the architecture's names filled in)
     assets: dict[Arch, AssetName] = Field(min_length=1)
     #: archive type; inferred from the asset name when omitted
     archive: Archive | None = None
@@ -137,8 +121,8 @@ class ReleaseTool(ToolBase):
     def archive_type(self) -> str:
         if self.archive:
             return self.archive
-        asset = next(iter(self.assets.values()))
-        return next((kind for suffix, kind in _ARCHIVE_SUFFIXES.items() if asset.endswith(suffix)), "raw")
+        suffix = placeholders.archive_suffix(next(iter(self.assets.values())))
+        return placeholders.ARCHIVE_SUFFIXES.get(suffix, "raw")
 
     @property
     def installed(self) -> list[Binary]:
@@ -147,35 +131,23 @@ class ReleaseTool(ToolBase):
     def commands(self) -> list[str]:
         return list(self.provides) or [b.name for b in self.installed]
 
+    def fill(self, template: str, arch: str) -> str:
+        """One of the tool's templates filled for ``arch`` (generator/placeholders.py)."""
+        return placeholders.fill(template, placeholders.release_values(self.asset_names[arch], arch, self.version))
+
     def asset_url(self, arch: str) -> str:
-        return self._fill(self.url, arch, asset=self.asset_name(arch))
+        return self.fill(self.url, arch)
 
     def asset_name(self, arch: str) -> str:
-        return self._fill(self.asset_names[arch], arch)
+        return self.fill(self.asset_names[arch], arch)
 
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [(arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets]
 
-    def checksum_url(self, arch: str) -> str | None:
-        if not self.checksum_file:
-            return None
-        return self._fill(self.checksum_file.url, arch, asset=self.asset_name(arch))
-
     def checksum_file_for(self, key: str) -> tuple[str, str, str] | None:
-        url = self.checksum_url(key) if key in self.assets else None
-        return (url, self.checksum_file.format, self.asset_name(key)) if url and self.checksum_file else None
-
-    def _fill(self, template: str, arch: str, **extra: str) -> str:
-        asset = extra.get("asset") or (self.assets[arch].replace("{version}", self.version) if arch in self.assets else "")
-        stem = asset
-        for suffix in _ARCHIVE_SUFFIXES:
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-                break
-        values = {"version": self.version, "stem": stem, **_ARCH_NAMES[arch], **extra}
-        for key, value in values.items():
-            template = template.replace("{" + key + "}", value)
-        return template
+        if not self.checksum_file or key not in self.assets:
+            return None
+        return self.fill(self.checksum_file.url, key), self.checksum_file.format, self.asset_name(key)
 
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets):
