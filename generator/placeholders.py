@@ -8,9 +8,15 @@ field does not fill, and a brace that opens or closes none, at the value (``fiel
 :func:`check` to each of those fields, and its patterns say the same in the JSON Schema).
 
 Filling is one pass (:func:`fill`): each placeholder is replaced by its value, and a value is
-never read again for placeholders. What `sandbox lock` and `sandbox sbom` record is filled here;
-a release stage still hands its templates to files/sandbox-install-release, which fills them at
-build time from its own copy of these values.
+never read again for placeholders. The generator fills everything. The one exception is
+``{version}`` in a release stage: the stage hands files/sandbox-install-release the templates
+with every other placeholder filled for each architecture, and the version once
+(``--version``), so that a version bump changes one line of the Dockerfile; the script
+replaces ``{version}`` with it, the same single replacement :func:`fill` makes, and nothing
+else. The values that {asset} and {stem} stand for hold ``{version}`` unfilled at that point
+({stem} drops the suffix the asset's template ends with), and a version holds no brace, so
+filling the rest then the version gives what filling all at once gives
+(tests/test_placeholders.py holds it to that).
 
 This module imports nothing of the generator: fields, methods and tests may all use it.
 """
@@ -49,6 +55,9 @@ ARCHIVE_SUFFIXES: dict[str, str] = {
     ".tbz": "tar.bz2",
     ".zip": "zip",
 }
+
+#: the placeholder files/sandbox-install-release fills (from --version), and only it
+FILLED_AT_BUILD = "version"
 
 
 @dataclass(frozen=True)
@@ -111,14 +120,20 @@ def fill(template: str, values: Mapping[str, str]) -> str:
     return _TOKEN.sub(lambda m: values.get(m.group(1) or "", m.group(0)), template)
 
 
+def fill_version(template: str, version: str) -> str:
+    """What files/sandbox-install-release does to every value it is given: {version} replaced."""
+    return template.replace("{" + FILLED_AT_BUILD + "}", version)
+
+
 def archive_suffix(asset: str) -> str:
     """The archive suffix ``asset`` (a name or its template) ends with, or ''."""
     return next((suffix for suffix in ARCHIVE_SUFFIXES if asset.endswith(suffix)), "")
 
 
-def release_values(asset: str, arch: str, version: str) -> dict[str, str]:
+def release_values(asset: str, arch: str, version: str | None) -> dict[str, str]:
     """What each placeholder of a release's templates stands for on ``arch``, given the asset
-    name's template."""
-    values = {"version": version, **ARCH_VALUES[arch]}
+    name's template; with ``version`` None, {version} is left in (and in {asset} and {stem})
+    for the script to fill."""
+    values = {**({"version": version} if version is not None else {}), **ARCH_VALUES[arch]}
     stem = asset[: len(asset) - len(archive_suffix(asset))]
     return {**values, "asset": fill(asset, values), "stem": fill(stem, values)}

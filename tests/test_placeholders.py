@@ -1,7 +1,8 @@
 """generator/placeholders.py, the one definition of sandbox.yaml's placeholders: every one has
 a value on every platform the spec accepts; a field refuses what it does not fill (the loader
 at file:line:col: tests/bad_specs/unknown_placeholders.yaml; the JSON Schema as it is typed);
-and filling is one pass."""
+filling is one pass; and filling all but {version}, then {version} as the release script does,
+gives what filling all at once gives."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import get_args
 
 import jsonschema
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from generator import placeholders
 from generator.commands.spec import schema_text
@@ -83,3 +85,34 @@ def test_the_schema_flags_what_the_loader_refuses():
 def test_filling_is_one_pass():
     assert placeholders.fill("{a}-{b}-{c}", {"a": "{b}", "b": "x"}) == "{b}-x-{c}"
     assert placeholders.fill("{version}{version}", {"version": "1"}) == "11"
+
+
+#: what a template may hold between placeholders (the URL pattern's characters)
+TEXT = st.text(alphabet="abcXYZ019._~:/?#@!+,=%-", max_size=6)
+#: versions as the Version pattern takes them, with every character it allows
+VERSIONS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,12}", fullmatch=True)
+
+
+def _template(names: tuple[str, ...]) -> st.SearchStrategy[str]:
+    piece = st.one_of(TEXT, st.sampled_from([f"{{{name}}}" for name in names]))
+    return st.lists(piece, max_size=8).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    template=_template(placeholders.RELEASE.allowed),
+    asset=st.tuples(_template(placeholders.RELEASE_ASSET.allowed), st.sampled_from(["", *placeholders.ARCHIVE_SUFFIXES])).map("".join),
+    arch=st.sampled_from(ARCHES),
+    version=VERSIONS,
+)
+def test_filling_all_but_the_version_then_the_version_is_filling_all(template, asset, arch, version):
+    """What a release stage relies on: the generator fills every placeholder but {version}
+    (values of {asset} and {stem} then hold {version}), the script fills {version}."""
+    partly = placeholders.fill(template, placeholders.release_values(asset, arch, None))
+    assert set(re.findall(r"\{(\w*)\}", partly)) <= {placeholders.FILLED_AT_BUILD}
+    assert placeholders.fill_version(partly, version) == placeholders.fill(template, placeholders.release_values(asset, arch, version))
+
+
+def test_the_docs_name_every_placeholder():
+    text = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+    assert all(f"`{{{name}}}`" in text for name in placeholders.PLACEHOLDERS)

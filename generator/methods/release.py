@@ -6,6 +6,8 @@ parallel and a version bump rebuilds only that stage and one COPY.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from generator import placeholders
 from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, ReleaseUrl, Sha256, Version
 from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.context import RenderContext
 from generator.purl import github, purl
 
 Arch = Literal["amd64", "arm64"]
@@ -131,9 +134,11 @@ class ReleaseTool(ToolBase):
     def commands(self) -> list[str]:
         return list(self.provides) or [b.name for b in self.installed]
 
-    def fill(self, template: str, arch: str) -> str:
-        """One of the tool's templates filled for ``arch`` (generator/placeholders.py)."""
-        return placeholders.fill(template, placeholders.release_values(self.asset_names[arch], arch, self.version))
+    def fill(self, template: str, arch: str, *, version: bool = True) -> str:
+        """One of the tool's templates filled for ``arch`` (generator/placeholders.py); with
+        ``version`` False, {version} is left for files/sandbox-install-release to fill."""
+        values = placeholders.release_values(self.asset_names[arch], arch, self.version if version else None)
+        return placeholders.fill(template, values)
 
     def asset_url(self, arch: str) -> str:
         return self.fill(self.url, arch)
@@ -192,15 +197,19 @@ class ReleaseTool(ToolBase):
         return (INSTALL_SCRIPT,)
 
     def contribute(self, ctx) -> Contribution:
-        """The stage states the facts, one per line, as sandbox.yaml does (templates and
-        all): files/sandbox-install-release fills the placeholders, fetches, verifies,
-        unpacks and installs."""
+        """The stage states the facts, one per line: what is the same for every architecture
+        once, then each architecture's asset and what differs, every template filled but
+        {version}, which files/sandbox-install-release fills from --version (so a version bump
+        changes one line); the script fetches, verifies, unpacks and installs."""
         arches = [arch for arch in ctx.arches if arch in self.assets]
-        digests = [(arch, digest) for arch in arches if (digest := self.digest(ctx, arch))]
         # A digest beats the checksum file; digests can be locked for some platforms only
         # (`sandbox lock --platform`), so the script decides per TARGETARCH.
-        unpinned = len(digests) < len(arches)
+        unpinned = not all(self.digest(ctx, arch) for arch in arches)
         sums = self.checksum_file if unpinned else None
+        facts = {arch: self._facts(ctx, arch, sums) for arch in arches}
+        fields = [field.name for field in dataclasses.fields(ReleaseFacts)]
+        shared = [name for name in fields if len({getattr(each, name) for each in facts.values()}) == 1]
+        first = next(iter(facts.values()), ReleaseFacts())
         return Contribution(
             body=ReleaseStage(
                 name=self.name,
@@ -208,30 +217,69 @@ class ReleaseTool(ToolBase):
                 verification=str(self.verification(ctx)),
                 command=INSTALL_SCRIPT,
                 version=self.version,
-                url=self.url,
-                assets=tuple((arch, self.assets[arch]) for arch in arches),
-                sha256=tuple(digests),
-                checksums=self._beside_url(sums.url) if sums else None,
+                shared=_only(first, shared),
                 checksums_format=sums.format if sums and sums.format != "sha256sum" else None,
                 unverified=unpinned and not sums,
                 archive=self.archive_type,
-                tree=self.tree,
-                # the script installs the download itself ({asset}) when there is no archive
-                binaries=tuple((b.name, b.path or "{asset}") for b in self.installed),
+                assets=tuple(
+                    (arch, self.fill(self.asset_names[arch], arch, version=False), _only(facts[arch], set(fields) - set(shared)))
+                    for arch in arches
+                ),
             ),
             copies=[Copy(self.stage_name, "/out/", "/")],
         )
 
-    def _beside_url(self, template: str) -> str:
-        """A checksum file's URL template as the stage writes it: just the name when it sits
-        in the directory of the download URL (the directory is then written once)."""
-        directory = self.url[: self.url.rindex("/") + 1]
-        name = template.removeprefix(directory)
-        return name if name and name != template and "://" not in name else template
+    def _facts(self, ctx: RenderContext, arch: str, sums: ChecksumFile | None) -> ReleaseFacts:
+        """What the script is told for ``arch``: URLs relative to the download's directory
+        where they are inside it; the binaries' paths (a raw download: the asset itself)."""
+        url = self.fill(self.url, arch, version=False)
+        directory = url[: url.rindex("/") + 1]
+        asset = self.fill(self.asset_names[arch], arch, version=False)
+        relative = _relative(url, directory)
+        return ReleaseFacts(
+            source=directory,
+            url=None if relative == asset else relative,
+            sha256=self.digest(ctx, arch),
+            checksums=_relative(self.fill(sums.url, arch, version=False), directory) if sums else None,
+            tree=self.fill(self.tree, arch, version=False) if self.tree else None,
+            binaries=tuple((b.name, self.fill(b.path, arch, version=False) if b.path else asset) for b in self.installed),
+        )
+
+
+def _relative(url: str, directory: str) -> str:
+    """``url`` as the script reads it beside --from ``directory``: the rest, when ``url`` is
+    inside it and the rest cannot be read as a URL of its own."""
+    rest = url.removeprefix(directory)
+    return rest if rest and rest != url and "://" not in rest else url
 
 
 #: the script in files/ that release stages run (COPYed into the base stage)
 INSTALL_SCRIPT = "sandbox-install-release"
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """The options of the script that may differ between architectures: given once, before
+    the first --asset, when the same for all of them, else after each one's --asset. Values
+    hold {version} unfilled; None (or no binaries) is no option."""
+
+    #: --from: the directory of the download (relative URLs below are inside it)
+    source: str | None = None
+    #: --url: the download, when it is not the asset's name inside --from
+    url: str | None = None
+    #: --sha256: the pinned digest
+    sha256: str | None = None
+    #: --checksums: the checksum file's URL (relative: inside --from), when a digest is missing
+    checksums: str | None = None
+    #: --tree
+    tree: str | None = None
+    #: --binary: (name installed, path in the archive or tree)
+    binaries: tuple[tuple[str, str], ...] = ()
+
+
+def _only(facts: ReleaseFacts, names: Collection[str]) -> ReleaseFacts:
+    """``facts`` with only the fields ``names`` (the others at their defaults: no option)."""
+    return ReleaseFacts(**{name: getattr(facts, name) for name in names})
 
 
 @dataclass(frozen=True)
@@ -245,20 +293,14 @@ class ReleaseStage(TemplateData):
     verification: str
     #: the install script
     command: str
+    #: what the script fills {version} with
     version: str
-    #: the download URL template
-    url: str
-    #: (arch, asset name template)
-    assets: tuple[tuple[str, str], ...]
-    #: (arch, pinned digest) for the arches that have one
-    sha256: tuple[tuple[str, str], ...]
-    #: the checksum file's URL (or its name beside the download), when a digest is missing
-    checksums: str | None
-    #: its format, unless the script's default (sha256sum)
+    #: the facts the same for every architecture
+    shared: ReleaseFacts
+    #: the checksum file's format, unless the script's default (sha256sum)
     checksums_format: str | None
     #: neither a digest nor a checksum file for some arch
     unverified: bool
     archive: str
-    tree: str | None
-    #: (name installed, path in the archive)
-    binaries: tuple[tuple[str, str], ...]
+    #: (arch, asset name, the facts of that arch alone)
+    assets: tuple[tuple[str, str, ReleaseFacts], ...]
