@@ -16,7 +16,8 @@ replaces ``{version}`` with it, the same single replacement :func:`fill` makes, 
 else. The values that {asset} and {stem} stand for hold ``{version}`` unfilled at that point
 ({stem} drops the suffix the asset's template ends with), and a version holds no brace, so
 filling the rest then the version gives what filling all at once gives
-(tests/test_placeholders.py holds it to that).
+(tests/test_placeholders.py holds it to that; tests/supply/test_urls_built.py holds what
+`sandbox lock` and `sandbox sbom` record to what the script fetches).
 
 This module imports nothing of the generator: fields, methods and tests may all use it.
 """

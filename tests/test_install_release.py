@@ -1,7 +1,8 @@
 """files/sandbox-install-release, run for real: archives of every kind the release method
 unpacks, built here and served over loopback to the real curl; wrong digests, checksum files
 that do not list the asset, archives without the named binary; the facts of each
-architecture, and {version}, the one placeholder it fills."""
+architecture, and {version}, the one placeholder it fills (the URLs it fetches for the
+stages the generator writes: tests/supply/test_urls_built.py)."""
 
 from __future__ import annotations
 

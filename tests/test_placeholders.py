@@ -2,7 +2,8 @@
 a value on every platform the spec accepts; a field refuses what it does not fill (the loader
 at file:line:col: tests/bad_specs/unknown_placeholders.yaml; the JSON Schema as it is typed);
 filling is one pass; and filling all but {version}, then {version} as the release script does,
-gives what filling all at once gives."""
+gives what filling all at once gives. (That the URLs `sandbox lock` and `sandbox sbom` record
+are the ones the build fetches: tests/supply/test_urls_built.py.)"""
 
 from __future__ import annotations
 
