@@ -30,18 +30,15 @@ from urllib.parse import urlsplit
 
 from generator.lockfile import Lock
 from generator.methods.context import RenderContext
-from generator.spec import SUDO_CAPABILITIES, Provider, Spec
+from generator.spec import GATE_FIRST_PROVIDER_PORT, GATE_PROXY_PORT, SUDO_CAPABILITIES, Provider, Spec
 
 #: the gate's files, in the directory beside the Compose file
 GATE_DIR = "gate"
-#: the gate's forward proxy (the sandbox's HTTP(S)_PROXY)
-EGRESS_PORT = 3128
-#: the first of the gate's provider ports (one each, in the order the spec lists them)
-FIRST_PROVIDER_PORT = 4001
+#: the gate's forward proxy (the sandbox's HTTP(S)_PROXY), and the first of its provider ports
+EGRESS_PORT = GATE_PROXY_PORT
+FIRST_PROVIDER_PORT = GATE_FIRST_PROVIDER_PORT
 #: the gate's service name, as the sandbox resolves it
 GATE_HOST = "gate"
-#: the sandbox's service name, as the gate resolves it
-SANDBOX_HOST = "sandbox"
 #: what opencode is given as a gated provider's key: the SDKs refuse to start without one,
 #: and the gate replaces the header that carries it
 KEY_PLACEHOLDER = "held-by-the-gate"
@@ -51,6 +48,7 @@ KEY_PLACEHOLDER = "held-by-the-gate"
 #: false. Hosts only; where a registry moves to a CDN of another name, that name is listed too.
 TOOLCHAIN_REGISTRIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("npm", "npm's registry (npm, pnpm, npx)", ("registry.npmjs.org",)),
+    ("pnpm", "npm's registry (npm, pnpm, npx)", ("registry.npmjs.org",)),
     ("pip", "PyPI (pip, uv)", ("pypi.org", "files.pythonhosted.org")),
     ("uv", "PyPI (pip, uv)", ("pypi.org", "files.pythonhosted.org")),
     ("cargo", "crates.io (cargo's sparse index and downloads)", ("index.crates.io", "static.crates.io")),

@@ -76,6 +76,14 @@ def test_a_provider_is_declared_once(tmp_path: Path) -> None:
         spec_of(tmp_path, f"  compose: compose.yaml\n  providers: [{provider}, {provider}]")
 
 
+@pytest.mark.parametrize("port, taken", [(3128, "the gate's proxy"), (4001, "the gate's port for provider 'openai'")])
+def test_the_web_uis_port_is_not_one_the_gate_needs(tmp_path: Path, port: int, taken: str) -> None:
+    provider = "{id: openai, url: 'https://api.openai.com/v1', header: authorization}"
+    with pytest.raises(SpecError, match=f"port {port} is {taken}"):
+        spec_of(tmp_path, f"  port: {port}\n  compose: compose.yaml\n  providers: [{provider}]")
+    assert spec_of(tmp_path, f"  port: {port}\n  providers: [{provider}]").runtime.port == port  # no gate, no clash
+
+
 def test_opencode_gets_the_gates_address_and_no_key(tmp_path: Path) -> None:
     spec = spec_of(
         tmp_path,
