@@ -29,6 +29,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
+from agent_bench import docker  # noqa: E402  (the benchmarks' one way to run docker; bench/ is on sys.path)
+
 ALLOWED = "allowed.gate.bench"
 SPEC = """\
 image: {{name: local/gate-bench, tag: dev, labels: {{title: t, description: d, url: u, source: s, vendor: v, licenses: MIT}}}}
@@ -44,14 +46,6 @@ tools:
 """
 #: curl in the client: one line per request, its total time in seconds
 FETCH = 'for i in $(seq 1 "$1"); do curl -sS -o /dev/null -w "%{time_total}\\n" ${3:+--proxy "$3"} "$2" || exit 1; done'
-
-
-def docker(*args: str, timeout: float = 900) -> str:
-    cli = os.environ.get("SANDBOX_DOCKER_CLI", "docker")
-    done = subprocess.run([cli, *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"docker {' '.join(args[:3])} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return done.stdout
 
 
 def fetch_times(network: str, client_image: str, requests: int, url: str, proxy: str) -> list[float]:
