@@ -66,315 +66,332 @@ FROM base AS release-starship
 ARG TARGETARCH
 RUN sandbox-install-release starship \
       --version 1.26.0 \
-      --url 'https://github.com/starship/starship/releases/download/v{version}/{asset}' \
-      --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
-      --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary starship starship
+      --from 'https://github.com/starship/starship/releases/download/v{version}/' \
+      --binary starship starship \
+      --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
+        --checksums starship-x86_64-unknown-linux-musl.tar.gz.sha256 \
+      --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
+        --checksums starship-aarch64-unknown-linux-musl.tar.gz.sha256
 
 # mise: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-mise
 ARG TARGETARCH
 RUN sandbox-install-release mise \
       --version 2026.8.10 \
-      --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
-      --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
-      --asset arm64 'mise-v{version}-linux-arm64.tar.gz' \
-      --checksums SHASUMS256.txt \
       --archive tar.gz \
-      --binary mise mise/bin/mise
+      --from 'https://github.com/jdx/mise/releases/download/v{version}/' \
+      --checksums SHASUMS256.txt \
+      --binary mise mise/bin/mise \
+      --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
+      --asset arm64 'mise-v{version}-linux-arm64.tar.gz'
 
 # uv: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-uv
 ARG TARGETARCH
 RUN sandbox-install-release uv \
       --version 0.12.5 \
-      --url 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}' \
-      --asset amd64 uv-x86_64-unknown-linux-musl.tar.gz \
-      --asset arm64 uv-aarch64-unknown-linux-musl.tar.gz \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary uv '{stem}/uv' \
-      --binary uvx '{stem}/uvx'
+      --from 'https://github.com/astral-sh/uv/releases/download/{version}/' \
+      --asset amd64 uv-x86_64-unknown-linux-musl.tar.gz \
+        --checksums uv-x86_64-unknown-linux-musl.tar.gz.sha256 \
+        --binary uv uv-x86_64-unknown-linux-musl/uv \
+        --binary uvx uv-x86_64-unknown-linux-musl/uvx \
+      --asset arm64 uv-aarch64-unknown-linux-musl.tar.gz \
+        --checksums uv-aarch64-unknown-linux-musl.tar.gz.sha256 \
+        --binary uv uv-aarch64-unknown-linux-musl/uv \
+        --binary uvx uv-aarch64-unknown-linux-musl/uvx
 
 # opencode: pinned-digest (sha256 in sandbox.yaml)
 FROM base AS release-opencode
 ARG TARGETARCH
 RUN sandbox-install-release opencode \
       --version 1.18.21 \
-      --url 'https://github.com/anomalyco/opencode/releases/download/v{version}/{asset}' \
-      --asset amd64 opencode-linux-x64.tar.gz \
-      --asset arm64 opencode-linux-arm64.tar.gz \
-      --sha256 amd64 d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a \
-      --sha256 arm64 d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72 \
       --archive tar.gz \
-      --binary opencode opencode
+      --from 'https://github.com/anomalyco/opencode/releases/download/v{version}/' \
+      --binary opencode opencode \
+      --asset amd64 opencode-linux-x64.tar.gz \
+        --sha256 d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a \
+      --asset arm64 opencode-linux-arm64.tar.gz \
+        --sha256 d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72
 
 # ripgrep: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
 ARG TARGETARCH
 RUN sandbox-install-release ripgrep \
       --version 15.2.0 \
-      --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
-      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary rg '{stem}/rg'
+      --from 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/' \
+      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --checksums 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz.sha256' \
+        --binary rg 'ripgrep-{version}-x86_64-unknown-linux-musl/rg' \
+      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+        --checksums 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz.sha256' \
+        --binary rg 'ripgrep-{version}-aarch64-unknown-linux-gnu/rg'
 
 # bat: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-bat
 ARG TARGETARCH
 RUN sandbox-install-release bat \
       --version 0.26.1 \
-      --url 'https://github.com/sharkdp/bat/releases/download/v{version}/{asset}' \
-      --asset amd64 'bat-v{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'bat-v{version}-aarch64-unknown-linux-musl.tar.gz' \
       --unverified \
       --archive tar.gz \
-      --binary bat '{stem}/bat'
+      --from 'https://github.com/sharkdp/bat/releases/download/v{version}/' \
+      --asset amd64 'bat-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --binary bat 'bat-v{version}-x86_64-unknown-linux-musl/bat' \
+      --asset arm64 'bat-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+        --binary bat 'bat-v{version}-aarch64-unknown-linux-musl/bat'
 
 # fd: unverified (no upstream checksum file for v10.4.2; `sandbox lock` pins the sha256)
 FROM base AS release-fd
 ARG TARGETARCH
 RUN sandbox-install-release fd \
       --version 10.4.2 \
-      --url 'https://github.com/sharkdp/fd/releases/download/v{version}/{asset}' \
-      --asset amd64 'fd-v{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'fd-v{version}-aarch64-unknown-linux-musl.tar.gz' \
       --unverified \
       --archive tar.gz \
-      --binary fd '{stem}/fd'
+      --from 'https://github.com/sharkdp/fd/releases/download/v{version}/' \
+      --asset amd64 'fd-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --binary fd 'fd-v{version}-x86_64-unknown-linux-musl/fd' \
+      --asset arm64 'fd-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+        --binary fd 'fd-v{version}-aarch64-unknown-linux-musl/fd'
 
 # fzf: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-fzf
 ARG TARGETARCH
 RUN sandbox-install-release fzf \
       --version 0.74.3 \
-      --url 'https://github.com/junegunn/fzf/releases/download/v{version}/{asset}' \
-      --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
-      --asset arm64 'fzf-{version}-linux_arm64.tar.gz' \
-      --checksums 'fzf_{version}_checksums.txt' \
       --archive tar.gz \
-      --binary fzf fzf
+      --from 'https://github.com/junegunn/fzf/releases/download/v{version}/' \
+      --checksums 'fzf_{version}_checksums.txt' \
+      --binary fzf fzf \
+      --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
+      --asset arm64 'fzf-{version}-linux_arm64.tar.gz'
 
 # yq: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-yq
 ARG TARGETARCH
 RUN sandbox-install-release yq \
       --version 4.53.6 \
-      --url 'https://github.com/mikefarah/yq/releases/download/v{version}/{asset}' \
-      --asset amd64 yq_linux_amd64 \
-      --asset arm64 yq_linux_arm64 \
-      --checksums checksums-bsd \
       --checksums-format bsd \
       --archive raw \
-      --binary yq '{asset}'
+      --from 'https://github.com/mikefarah/yq/releases/download/v{version}/' \
+      --checksums checksums-bsd \
+      --asset amd64 yq_linux_amd64 \
+        --binary yq yq_linux_amd64 \
+      --asset arm64 yq_linux_arm64 \
+        --binary yq yq_linux_arm64
 
 # lazygit: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-lazygit
 ARG TARGETARCH
 RUN sandbox-install-release lazygit \
       --version 0.64.1 \
-      --url 'https://github.com/jesseduffield/lazygit/releases/download/v{version}/{asset}' \
-      --asset amd64 'lazygit_{version}_linux_x86_64.tar.gz' \
-      --asset arm64 'lazygit_{version}_linux_arm64.tar.gz' \
-      --checksums checksums.txt \
       --archive tar.gz \
-      --binary lazygit lazygit
+      --from 'https://github.com/jesseduffield/lazygit/releases/download/v{version}/' \
+      --checksums checksums.txt \
+      --binary lazygit lazygit \
+      --asset amd64 'lazygit_{version}_linux_x86_64.tar.gz' \
+      --asset arm64 'lazygit_{version}_linux_arm64.tar.gz'
 
 # difftastic: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-difftastic
 ARG TARGETARCH
 RUN sandbox-install-release difftastic \
       --version 0.70.0 \
-      --url 'https://github.com/Wilfred/difftastic/releases/download/{version}/{asset}' \
-      --asset amd64 difft-x86_64-unknown-linux-musl.tar.gz \
-      --asset arm64 difft-aarch64-unknown-linux-gnu.tar.gz \
       --unverified \
       --archive tar.gz \
-      --binary difft difft
+      --from 'https://github.com/Wilfred/difftastic/releases/download/{version}/' \
+      --binary difft difft \
+      --asset amd64 difft-x86_64-unknown-linux-musl.tar.gz \
+      --asset arm64 difft-aarch64-unknown-linux-gnu.tar.gz
 
 # just: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-just
 ARG TARGETARCH
 RUN sandbox-install-release just \
       --version 1.58.0 \
-      --url 'https://github.com/casey/just/releases/download/{version}/{asset}' \
-      --asset amd64 'just-{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'just-{version}-aarch64-unknown-linux-musl.tar.gz' \
-      --checksums SHA256SUMS \
       --archive tar.gz \
-      --binary just just
+      --from 'https://github.com/casey/just/releases/download/{version}/' \
+      --checksums SHA256SUMS \
+      --binary just just \
+      --asset amd64 'just-{version}-x86_64-unknown-linux-musl.tar.gz' \
+      --asset arm64 'just-{version}-aarch64-unknown-linux-musl.tar.gz'
 
 # glow: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-glow
 ARG TARGETARCH
 RUN sandbox-install-release glow \
       --version 3.0.0 \
-      --url 'https://github.com/charmbracelet/glow/releases/download/v{version}/{asset}' \
-      --asset amd64 'glow_{version}_Linux_x86_64.tar.gz' \
-      --asset arm64 'glow_{version}_Linux_arm64.tar.gz' \
-      --checksums checksums.txt \
       --archive tar.gz \
-      --binary glow '{stem}/glow'
+      --from 'https://github.com/charmbracelet/glow/releases/download/v{version}/' \
+      --checksums checksums.txt \
+      --asset amd64 'glow_{version}_Linux_x86_64.tar.gz' \
+        --binary glow 'glow_{version}_Linux_x86_64/glow' \
+      --asset arm64 'glow_{version}_Linux_arm64.tar.gz' \
+        --binary glow 'glow_{version}_Linux_arm64/glow'
 
 # procs: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-procs
 ARG TARGETARCH
 RUN sandbox-install-release procs \
       --version 0.14.12 \
-      --url 'https://github.com/dalance/procs/releases/download/v{version}/{asset}' \
-      --asset amd64 'procs-v{version}-x86_64-linux.zip' \
-      --asset arm64 'procs-v{version}-aarch64-linux.zip' \
       --unverified \
       --archive zip \
-      --binary procs procs
+      --from 'https://github.com/dalance/procs/releases/download/v{version}/' \
+      --binary procs procs \
+      --asset amd64 'procs-v{version}-x86_64-linux.zip' \
+      --asset arm64 'procs-v{version}-aarch64-linux.zip'
 
 # dust: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-dust
 ARG TARGETARCH
 RUN sandbox-install-release dust \
       --version 1.2.5 \
-      --url 'https://github.com/bootandy/dust/releases/download/v{version}/{asset}' \
-      --asset amd64 'dust-v{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'dust-v{version}-aarch64-unknown-linux-musl.tar.gz' \
       --unverified \
       --archive tar.gz \
-      --binary dust '{stem}/dust'
+      --from 'https://github.com/bootandy/dust/releases/download/v{version}/' \
+      --asset amd64 'dust-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --binary dust 'dust-v{version}-x86_64-unknown-linux-musl/dust' \
+      --asset arm64 'dust-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+        --binary dust 'dust-v{version}-aarch64-unknown-linux-musl/dust'
 
 # duf: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-duf
 ARG TARGETARCH
 RUN sandbox-install-release duf \
       --version 0.9.1 \
-      --url 'https://github.com/muesli/duf/releases/download/v{version}/{asset}' \
-      --asset amd64 'duf_{version}_linux_x86_64.tar.gz' \
-      --asset arm64 'duf_{version}_linux_arm64.tar.gz' \
-      --checksums checksums.txt \
       --archive tar.gz \
-      --binary duf duf
+      --from 'https://github.com/muesli/duf/releases/download/v{version}/' \
+      --checksums checksums.txt \
+      --binary duf duf \
+      --asset amd64 'duf_{version}_linux_x86_64.tar.gz' \
+      --asset arm64 'duf_{version}_linux_arm64.tar.gz'
 
 # gh: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-gh
 ARG TARGETARCH
 RUN sandbox-install-release gh \
       --version 2.98.0 \
-      --url 'https://github.com/cli/cli/releases/download/v{version}/{asset}' \
-      --asset amd64 'gh_{version}_linux_amd64.tar.gz' \
-      --asset arm64 'gh_{version}_linux_arm64.tar.gz' \
-      --checksums 'gh_{version}_checksums.txt' \
       --archive tar.gz \
-      --binary gh '{stem}/bin/gh'
+      --from 'https://github.com/cli/cli/releases/download/v{version}/' \
+      --checksums 'gh_{version}_checksums.txt' \
+      --asset amd64 'gh_{version}_linux_amd64.tar.gz' \
+        --binary gh 'gh_{version}_linux_amd64/bin/gh' \
+      --asset arm64 'gh_{version}_linux_arm64.tar.gz' \
+        --binary gh 'gh_{version}_linux_arm64/bin/gh'
 
 # kubectl: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-kubectl
 ARG TARGETARCH
 RUN sandbox-install-release kubectl \
       --version 1.36.4 \
-      --url 'https://dl.k8s.io/v{version}/bin/linux/{arch}/{asset}' \
-      --asset amd64 kubectl \
-      --asset arm64 kubectl \
-      --checksums kubectl.sha256 \
       --archive raw \
-      --binary kubectl '{asset}'
+      --checksums kubectl.sha256 \
+      --binary kubectl kubectl \
+      --asset amd64 kubectl \
+        --from 'https://dl.k8s.io/v{version}/bin/linux/amd64/' \
+      --asset arm64 kubectl \
+        --from 'https://dl.k8s.io/v{version}/bin/linux/arm64/'
 
 # helm: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-helm
 ARG TARGETARCH
 RUN sandbox-install-release helm \
       --version 4.2.4 \
-      --url 'https://get.helm.sh/{asset}' \
-      --asset amd64 'helm-v{version}-linux-amd64.tar.gz' \
-      --asset arm64 'helm-v{version}-linux-arm64.tar.gz' \
-      --checksums '{asset}.sha256sum' \
       --archive tar.gz \
-      --binary helm 'linux-{arch}/helm'
+      --from https://get.helm.sh/ \
+      --asset amd64 'helm-v{version}-linux-amd64.tar.gz' \
+        --checksums 'helm-v{version}-linux-amd64.tar.gz.sha256sum' \
+        --binary helm linux-amd64/helm \
+      --asset arm64 'helm-v{version}-linux-arm64.tar.gz' \
+        --checksums 'helm-v{version}-linux-arm64.tar.gz.sha256sum' \
+        --binary helm linux-arm64/helm
 
 # k9s: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-k9s
 ARG TARGETARCH
 RUN sandbox-install-release k9s \
       --version 0.51.0 \
-      --url 'https://github.com/derailed/k9s/releases/download/v{version}/{asset}' \
-      --asset amd64 k9s_Linux_amd64.tar.gz \
-      --asset arm64 k9s_Linux_arm64.tar.gz \
-      --checksums checksums.sha256 \
       --archive tar.gz \
-      --binary k9s k9s
+      --from 'https://github.com/derailed/k9s/releases/download/v{version}/' \
+      --checksums checksums.sha256 \
+      --binary k9s k9s \
+      --asset amd64 k9s_Linux_amd64.tar.gz \
+      --asset arm64 k9s_Linux_arm64.tar.gz
 
 # dive: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-dive
 ARG TARGETARCH
 RUN sandbox-install-release dive \
       --version 0.13.1 \
-      --url 'https://github.com/wagoodman/dive/releases/download/v{version}/{asset}' \
-      --asset amd64 'dive_{version}_linux_amd64.tar.gz' \
-      --asset arm64 'dive_{version}_linux_arm64.tar.gz' \
-      --checksums 'dive_{version}_checksums.txt' \
       --archive tar.gz \
-      --binary dive dive
+      --from 'https://github.com/wagoodman/dive/releases/download/v{version}/' \
+      --checksums 'dive_{version}_checksums.txt' \
+      --binary dive dive \
+      --asset amd64 'dive_{version}_linux_amd64.tar.gz' \
+      --asset arm64 'dive_{version}_linux_arm64.tar.gz'
 
 # act: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-act
 ARG TARGETARCH
 RUN sandbox-install-release act \
       --version 0.2.89 \
-      --url 'https://github.com/nektos/act/releases/download/v{version}/{asset}' \
-      --asset amd64 act_Linux_x86_64.tar.gz \
-      --asset arm64 act_Linux_arm64.tar.gz \
-      --checksums checksums.txt \
       --archive tar.gz \
-      --binary act act
+      --from 'https://github.com/nektos/act/releases/download/v{version}/' \
+      --checksums checksums.txt \
+      --binary act act \
+      --asset amd64 act_Linux_x86_64.tar.gz \
+      --asset arm64 act_Linux_arm64.tar.gz
 
 # trivy: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-trivy
 ARG TARGETARCH
 RUN sandbox-install-release trivy \
       --version 0.70.0 \
-      --url 'https://github.com/aquasecurity/trivy/releases/download/v{version}/{asset}' \
-      --asset amd64 'trivy_{version}_Linux-64bit.tar.gz' \
-      --asset arm64 'trivy_{version}_Linux-ARM64.tar.gz' \
-      --checksums 'trivy_{version}_checksums.txt' \
       --archive tar.gz \
-      --binary trivy trivy
+      --from 'https://github.com/aquasecurity/trivy/releases/download/v{version}/' \
+      --checksums 'trivy_{version}_checksums.txt' \
+      --binary trivy trivy \
+      --asset amd64 'trivy_{version}_Linux-64bit.tar.gz' \
+      --asset arm64 'trivy_{version}_Linux-ARM64.tar.gz'
 
 # gitleaks: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-gitleaks
 ARG TARGETARCH
 RUN sandbox-install-release gitleaks \
       --version 8.30.1 \
-      --url 'https://github.com/gitleaks/gitleaks/releases/download/v{version}/{asset}' \
-      --asset amd64 'gitleaks_{version}_linux_x64.tar.gz' \
-      --asset arm64 'gitleaks_{version}_linux_arm64.tar.gz' \
-      --checksums 'gitleaks_{version}_checksums.txt' \
       --archive tar.gz \
-      --binary gitleaks gitleaks
+      --from 'https://github.com/gitleaks/gitleaks/releases/download/v{version}/' \
+      --checksums 'gitleaks_{version}_checksums.txt' \
+      --binary gitleaks gitleaks \
+      --asset amd64 'gitleaks_{version}_linux_x64.tar.gz' \
+      --asset arm64 'gitleaks_{version}_linux_arm64.tar.gz'
 
 # hadolint: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-hadolint
 ARG TARGETARCH
 RUN sandbox-install-release hadolint \
       --version 2.15.1 \
-      --url 'https://github.com/hadolint/hadolint/releases/download/v{version}/{asset}' \
-      --asset amd64 hadolint-linux-x86_64 \
-      --asset arm64 hadolint-linux-arm64 \
-      --checksums checksums.sha256 \
       --archive raw \
-      --binary hadolint '{asset}'
+      --from 'https://github.com/hadolint/hadolint/releases/download/v{version}/' \
+      --checksums checksums.sha256 \
+      --asset amd64 hadolint-linux-x86_64 \
+        --binary hadolint hadolint-linux-x86_64 \
+      --asset arm64 hadolint-linux-arm64 \
+        --binary hadolint hadolint-linux-arm64
 
 # sops: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-sops
 ARG TARGETARCH
 RUN sandbox-install-release sops \
       --version 3.13.3 \
-      --url 'https://github.com/getsops/sops/releases/download/v{version}/{asset}' \
-      --asset amd64 'sops-v{version}.linux.amd64' \
-      --asset arm64 'sops-v{version}.linux.arm64' \
-      --checksums 'sops-v{version}.checksums.txt' \
       --archive raw \
-      --binary sops '{asset}'
+      --from 'https://github.com/getsops/sops/releases/download/v{version}/' \
+      --checksums 'sops-v{version}.checksums.txt' \
+      --asset amd64 'sops-v{version}.linux.amd64' \
+        --binary sops 'sops-v{version}.linux.amd64' \
+      --asset arm64 'sops-v{version}.linux.arm64' \
+        --binary sops 'sops-v{version}.linux.arm64'
 
 # age v1.3.1: compiled in a builder stage, only the binary is copied out;
 # the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
@@ -397,12 +414,13 @@ FROM base AS release-mkcert
 ARG TARGETARCH
 RUN sandbox-install-release mkcert \
       --version 1.4.4 \
-      --url 'https://github.com/FiloSottile/mkcert/releases/download/v{version}/{asset}' \
-      --asset amd64 'mkcert-v{version}-linux-amd64' \
-      --asset arm64 'mkcert-v{version}-linux-arm64' \
       --unverified \
       --archive raw \
-      --binary mkcert '{asset}'
+      --from 'https://github.com/FiloSottile/mkcert/releases/download/v{version}/' \
+      --asset amd64 'mkcert-v{version}-linux-amd64' \
+        --binary mkcert 'mkcert-v{version}-linux-amd64' \
+      --asset arm64 'mkcert-v{version}-linux-arm64' \
+        --binary mkcert 'mkcert-v{version}-linux-arm64'
 
 # shfmt v3.13.1: compiled in a builder stage, only the binary is copied out;
 # the Go toolchain runs on the build platform and cross-compiles for the target (no emulation)
@@ -425,63 +443,69 @@ FROM base AS release-grpcurl
 ARG TARGETARCH
 RUN sandbox-install-release grpcurl \
       --version 1.9.3 \
-      --url 'https://github.com/fullstorydev/grpcurl/releases/download/v{version}/{asset}' \
-      --asset amd64 'grpcurl_{version}_linux_x86_64.tar.gz' \
-      --asset arm64 'grpcurl_{version}_linux_arm64.tar.gz' \
-      --checksums 'grpcurl_{version}_checksums.txt' \
       --archive tar.gz \
-      --binary grpcurl grpcurl
+      --from 'https://github.com/fullstorydev/grpcurl/releases/download/v{version}/' \
+      --checksums 'grpcurl_{version}_checksums.txt' \
+      --binary grpcurl grpcurl \
+      --asset amd64 'grpcurl_{version}_linux_x86_64.tar.gz' \
+      --asset arm64 'grpcurl_{version}_linux_arm64.tar.gz'
 
 # cargo-nextest: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-cargo-nextest
 ARG TARGETARCH
 RUN sandbox-install-release cargo-nextest \
       --version 0.9.143 \
-      --url 'https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-{version}/{asset}' \
-      --asset amd64 'cargo-nextest-{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'cargo-nextest-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums '{stem}.sha256' \
       --archive tar.gz \
-      --binary cargo-nextest cargo-nextest
+      --from 'https://github.com/nextest-rs/nextest/releases/download/cargo-nextest-{version}/' \
+      --binary cargo-nextest cargo-nextest \
+      --asset amd64 'cargo-nextest-{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --checksums 'cargo-nextest-{version}-x86_64-unknown-linux-musl.sha256' \
+      --asset arm64 'cargo-nextest-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+        --checksums 'cargo-nextest-{version}-aarch64-unknown-linux-gnu.sha256'
 
 # cargo-audit: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-cargo-audit
 ARG TARGETARCH
 RUN sandbox-install-release cargo-audit \
       --version 0.22.2 \
-      --url 'https://github.com/rustsec/rustsec/releases/download/cargo-audit/v{version}/{asset}' \
-      --asset amd64 'cargo-audit-x86_64-unknown-linux-musl-v{version}.tgz' \
-      --asset arm64 'cargo-audit-aarch64-unknown-linux-gnu-v{version}.tgz' \
       --unverified \
       --archive tar.gz \
-      --binary cargo-audit '{stem}/cargo-audit'
+      --from 'https://github.com/rustsec/rustsec/releases/download/cargo-audit/v{version}/' \
+      --asset amd64 'cargo-audit-x86_64-unknown-linux-musl-v{version}.tgz' \
+        --binary cargo-audit 'cargo-audit-x86_64-unknown-linux-musl-v{version}/cargo-audit' \
+      --asset arm64 'cargo-audit-aarch64-unknown-linux-gnu-v{version}.tgz' \
+        --binary cargo-audit 'cargo-audit-aarch64-unknown-linux-gnu-v{version}/cargo-audit'
 
 # cargo-deny: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-cargo-deny
 ARG TARGETARCH
 RUN sandbox-install-release cargo-deny \
       --version 0.20.2 \
-      --url 'https://github.com/EmbarkStudios/cargo-deny/releases/download/{version}/{asset}' \
-      --asset amd64 'cargo-deny-{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'cargo-deny-{version}-aarch64-unknown-linux-musl.tar.gz' \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary cargo-deny '{stem}/cargo-deny'
+      --from 'https://github.com/EmbarkStudios/cargo-deny/releases/download/{version}/' \
+      --asset amd64 'cargo-deny-{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --checksums 'cargo-deny-{version}-x86_64-unknown-linux-musl.tar.gz.sha256' \
+        --binary cargo-deny 'cargo-deny-{version}-x86_64-unknown-linux-musl/cargo-deny' \
+      --asset arm64 'cargo-deny-{version}-aarch64-unknown-linux-musl.tar.gz' \
+        --checksums 'cargo-deny-{version}-aarch64-unknown-linux-musl.tar.gz.sha256' \
+        --binary cargo-deny 'cargo-deny-{version}-aarch64-unknown-linux-musl/cargo-deny'
 
 # sccache: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-sccache
 ARG TARGETARCH
 RUN sandbox-install-release sccache \
       --version 0.17.0 \
-      --url 'https://github.com/mozilla/sccache/releases/download/v{version}/{asset}' \
-      --asset amd64 'sccache-v{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'sccache-v{version}-aarch64-unknown-linux-musl.tar.gz' \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary sccache '{stem}/sccache'
+      --from 'https://github.com/mozilla/sccache/releases/download/v{version}/' \
+      --asset amd64 'sccache-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --checksums 'sccache-v{version}-x86_64-unknown-linux-musl.tar.gz.sha256' \
+        --binary sccache 'sccache-v{version}-x86_64-unknown-linux-musl/sccache' \
+      --asset arm64 'sccache-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+        --checksums 'sccache-v{version}-aarch64-unknown-linux-musl.tar.gz.sha256' \
+        --binary sccache 'sccache-v{version}-aarch64-unknown-linux-musl/sccache'
 
 # cross 0.2.5: compiled in a builder stage, only the binaries are copied out;
-# the stage runs on the target platform (emulated for a foreign one: README, Platforms and arm64)
+# the stage runs on the target platform (emulated for a foreign one: docs/building.md, Platforms and arm64)
 FROM rust:1.94.1-bookworm AS cargo-cross
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 HEALTHCHECK NONE

@@ -60,7 +60,7 @@ def cli(ctx: click.Context, spec: Path) -> None:
     """Generate, check and lint the opencode sandbox Dockerfile from sandbox.yaml.
 
     \b
-    Exit codes: 0 ok; 1 drift, lint findings or failed checks; 2 invalid spec or usage;
+    Exit codes: 0 ok; 1 drift, lint findings or failed checks; 2 invalid or missing spec, or usage;
     3 something outside failed (Docker engine, registry, upstream host, hadolint);
     70 internal error; 130 interrupted.
     """

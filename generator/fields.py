@@ -15,6 +15,7 @@ from pydantic import AfterValidator, GetCoreSchemaHandler, GetJsonSchemaHandler,
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from generator import placeholders
 from generator.terminal import is_control, is_deceptive
 
 
@@ -45,6 +46,27 @@ class _Pattern:
 
 def _pattern(regex: str, expected: str) -> _Pattern:
     return _Pattern(regex, expected)
+
+
+@dataclass(frozen=True)
+class _Placeholders:
+    """A template field: only the {placeholders} ``field`` fills (generator/placeholders.py),
+    refused with what is expected otherwise. Checked before the field's pattern, whose regex
+    (for the JSON Schema) admits exactly those placeholders too."""
+
+    field: placeholders.Field
+
+    def check(self, value: str) -> str:
+        return placeholders.check(value, self.field)
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+
+def _or(chars: str, field: placeholders.Field) -> str:
+    """One character of ``chars`` (a regex class's inside), or one placeholder ``field`` takes."""
+    alternative = placeholders.schema_pattern(field)
+    return f"([{chars}]|{alternative})" if alternative else f"[{chars}]"
 
 
 def _no_control_chars(value: str) -> str:
@@ -119,15 +141,20 @@ Sha256 = Annotated[StrictStr, _pattern(r"[0-9a-f]{64}", "a sha256 digest: 64 low
 ImageDigest = Annotated[StrictStr, _pattern(r"sha256:[0-9a-f]{64}", "an image digest: sha256: and 64 hex digits")]
 GitCommit = Annotated[StrictStr, _pattern(r"[0-9a-f]{40}", "a full git commit id: 40 lowercase hex digits")]
 
-#: URL templates: {placeholders} are filled in by the renderer; no quotes, spaces, `$`,
-#: backticks, `;`, `&`, `|`, `<`, `>` or backslashes, so they cannot break out of a shell word.
-UrlTemplate = Annotated[
-    StrictStr,
-    _pattern(
-        r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~:/?#@!+,=%{}-]*)?",
-        "an http(s) URL without quotes, spaces or shell metacharacters",
-    ),
-]
+_URL_EXPECTED = "an http(s) URL without quotes, spaces or shell metacharacters"
+
+
+def _url(field: placeholders.Field) -> str:
+    return rf"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/{_or('A-Za-z0-9._~:/?#@!+,=%-', field)}*)?"
+
+
+#: URLs, and URL templates whose {placeholders} the generator fills (which ones:
+#: generator/placeholders.py); no quotes, spaces, `$`, backticks, `;`, `&`, `|`, `<`, `>` or
+#: backslashes, so they cannot break out of a shell word.
+Url = Annotated[StrictStr, _Placeholders(placeholders.PLAIN_URL), _pattern(_url(placeholders.PLAIN_URL), _URL_EXPECTED)]
+ReleaseUrl = Annotated[StrictStr, _Placeholders(placeholders.RELEASE), _pattern(_url(placeholders.RELEASE), _URL_EXPECTED)]
+DebUrl = Annotated[StrictStr, _Placeholders(placeholders.DEB_URL), _pattern(_url(placeholders.DEB_URL), _URL_EXPECTED)]
+ScriptUrl = Annotated[StrictStr, _Placeholders(placeholders.SCRIPT_URL), _pattern(_url(placeholders.SCRIPT_URL), _URL_EXPECTED)]
 
 #: A relative file name (ProjectPath's characters). Never starting with '-': as a COPY
 #: source that would read as a flag.
@@ -153,14 +180,22 @@ def _part(chars: str, first: str) -> str:
 _PART = _part(_PART_CHARS, "A-Za-z0-9_+@-")
 _NORMAL = "no '.' or '..' parts, no '//'"
 
+
+def _template_part(chars: str, first: str, field: placeholders.Field) -> str:
+    """_part, where a placeholder ``field`` takes may stand for any character."""
+    char, start = _or(chars, field), _or(first, field)
+    return rf"({start}{char}*|\.{start}{char}*|\.\.{char}+)"
+
+
 #: A release's asset: the name of one file (the download is written under it), possibly
 #: templated ({version} and the arch names). Not starting with '.': so a {stem} filled from
 #: it is never '.' or '..', and every placeholder fills to a word starting with a letter or
 #: digit, so a normal template stays normal once filled.
 AssetName = Annotated[
     StrictStr,
+    _Placeholders(placeholders.RELEASE_ASSET),
     _pattern(
-        r"[A-Za-z0-9_+{}@][A-Za-z0-9._+{}@-]*",
+        f"{_or('A-Za-z0-9_+@', placeholders.RELEASE_ASSET)}{_or('A-Za-z0-9._+@-', placeholders.RELEASE_ASSET)}*",
         "an asset file name: letters, digits, '.', '_', '+', '-', '@' and {placeholders} (no '/'; not starting with '.' or '-')",
     ),
 ]
@@ -169,8 +204,10 @@ AssetName = Annotated[
 #: normal, and not starting with '-'.
 ArchivePath = Annotated[
     StrictStr,
+    _Placeholders(placeholders.RELEASE),
     _pattern(
-        rf"{_part('A-Za-z0-9._+@{}-', 'A-Za-z0-9_+@{}')}(/{_part('A-Za-z0-9._+@{}-', 'A-Za-z0-9_+@{}-')})*/?",
+        rf"{_template_part('A-Za-z0-9._+@-', 'A-Za-z0-9_+@', placeholders.RELEASE)}"
+        rf"(/{_template_part('A-Za-z0-9._+@-', 'A-Za-z0-9_+@-', placeholders.RELEASE)})*/?",
         f"a relative path inside the archive: letters, digits, '.', '_', '+', '-', '@', '/' and {{placeholders}} "
         f"(not starting with '/' or '-'; {_NORMAL})",
     ),

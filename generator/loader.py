@@ -20,7 +20,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError, UsageError
 from generator.methods import REGISTRY, Tool
-from generator.safefile import MAX_INPUT_BYTES, is_dangling_symlink, read_regular
+from generator.safefile import MAX_INPUT_BYTES, TooLarge, is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
 from generator.terminal import escape_controls, has_controls
 from generator.yamltree import TAG as _TAG, AliasNode, YamlProblem, compose, to_value, yaml11_reading
@@ -523,13 +523,17 @@ def read_spec(path: Path) -> str:
             f"--spec: the spec's path '{escape_controls(str(path))}' contains control characters "
             "(its name is written into the Dockerfile's header comment); rename the file"
         )
+    # a spec that is not there, or not a file that can be read, is a usage error (the path
+    # given is wrong), not an invalid spec; a file too large to be one is an invalid spec
     try:
         data = read_regular(path, MAX_SPEC_BYTES)
     except FileNotFoundError:
-        message = "file not found (a symlink to nothing)" if is_dangling_symlink(path) else "file not found"
-        raise SpecError([Problem(str(path), 1, 1, "", message)]) from None
-    except OSError as exc:
+        why = "a symlink to nothing" if is_dangling_symlink(path) else "give its path with --spec FILE or $SANDBOX_SPEC"
+        raise UsageError(f"spec not found: {path} ({why})") from None
+    except TooLarge as exc:
         raise SpecError([Problem(str(path), 1, 1, "", f"cannot read the spec: {exc.strerror or exc}")]) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read the spec {path}: {exc.strerror or exc}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -30,18 +30,15 @@ from urllib.parse import urlsplit
 
 from generator.lockfile import Lock
 from generator.methods.context import RenderContext
-from generator.spec import SUDO_CAPABILITIES, Provider, Spec
+from generator.spec import GATE_FIRST_PROVIDER_PORT, GATE_PROXY_PORT, SUDO_CAPABILITIES, Provider, Spec
 
 #: the gate's files, in the directory beside the Compose file
 GATE_DIR = "gate"
-#: the gate's forward proxy (the sandbox's HTTP(S)_PROXY)
-EGRESS_PORT = 3128
-#: the first of the gate's provider ports (one each, in the order the spec lists them)
-FIRST_PROVIDER_PORT = 4001
+#: the gate's forward proxy (the sandbox's HTTP(S)_PROXY), and the first of its provider ports
+EGRESS_PORT = GATE_PROXY_PORT
+FIRST_PROVIDER_PORT = GATE_FIRST_PROVIDER_PORT
 #: the gate's service name, as the sandbox resolves it
 GATE_HOST = "gate"
-#: the sandbox's service name, as the gate resolves it
-SANDBOX_HOST = "sandbox"
 #: what opencode is given as a gated provider's key: the SDKs refuse to start without one,
 #: and the gate replaces the header that carries it
 KEY_PLACEHOLDER = "held-by-the-gate"
@@ -51,6 +48,7 @@ KEY_PLACEHOLDER = "held-by-the-gate"
 #: false. Hosts only; where a registry moves to a CDN of another name, that name is listed too.
 TOOLCHAIN_REGISTRIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("npm", "npm's registry (npm, pnpm, npx)", ("registry.npmjs.org",)),
+    ("pnpm", "npm's registry (npm, pnpm, npx)", ("registry.npmjs.org",)),
     ("pip", "PyPI (pip, uv)", ("pypi.org", "files.pythonhosted.org")),
     ("uv", "PyPI (pip, uv)", ("pypi.org", "files.pythonhosted.org")),
     ("cargo", "crates.io (cargo's sparse index and downloads)", ("index.crates.io", "static.crates.io")),
@@ -214,8 +212,6 @@ class ComposeData:
     pids_limit: int
     memory: str
     providers: tuple[GatedProvider, ...]
-    egress_port: int
-    allowed: tuple[AllowedHost, ...]
 
 
 @dataclass(frozen=True)
@@ -224,9 +220,9 @@ class GateData:
 
     source: str
     base: str
+    #: the web UI's port: the sandbox's, and the gate's that passes it on
     port: int
     egress_port: int
-    sandbox_port: int
     allowed: tuple[AllowedHost, ...]
     egress_open: bool
     providers: tuple[GatedProvider, ...]
@@ -249,7 +245,7 @@ def _volume_name(path: str, home: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", posixpath.basename(relative).lower()).strip("-") or "data"
 
 
-def compose_data(spec: Spec, profile: str, lock: Lock) -> ComposeData:
+def compose_data(spec: Spec, profile: str) -> ComposeData:
     runtime = spec.runtime
     providers = gated_providers(runtime.providers)
     environment: dict[str, str] = {
@@ -290,8 +286,6 @@ def compose_data(spec: Spec, profile: str, lock: Lock) -> ComposeData:
         pids_limit=hardening.pids_limit,
         memory=hardening.memory,
         providers=tuple(providers),
-        egress_port=EGRESS_PORT,
-        allowed=tuple(allowed_hosts(spec, profile)),
     )
 
 
@@ -302,7 +296,6 @@ def gate_data(spec: Spec, profile: str, lock: Lock) -> GateData:
         base=ctx.pinned_image(spec.base.reference),
         port=spec.runtime.port,
         egress_port=EGRESS_PORT,
-        sandbox_port=spec.runtime.port,
         allowed=tuple(allowed_hosts(spec, profile)),
         egress_open=spec.runtime.egress.open,
         providers=tuple(gated_providers(spec.runtime.providers)),
@@ -343,7 +336,7 @@ def run_files(spec: Spec, lock: Lock) -> list[RunFile]:
     env = environment()
     profile = spec.default_profile
     compose_name, *gate_names = run_file_names(spec.runtime.compose)
-    files = [RunFile(compose_name, env.get_template("run/compose.yaml.j2").render(vars(compose_data(spec, profile, lock))))]
+    files = [RunFile(compose_name, env.get_template("run/compose.yaml.j2").render(vars(compose_data(spec, profile))))]
     gate = vars(gate_data(spec, profile, lock))
     for name, (file, template) in zip(gate_names, GATE_FILES, strict=True):
         files.append(RunFile(name, env.get_template(template).render(gate), dockerfile=file == "Dockerfile"))

@@ -80,7 +80,7 @@ def is_dangling_symlink(path: str | os.PathLike[str]) -> bool:
 
 
 def read_report(path: Path, limit: int, command: str, schema: str) -> dict[str, Any]:
-    """An earlier JSON report of ``command`` (e.g. `sandbox cost --json`) given to --compare:
+    """An earlier JSON report of ``command`` (e.g. `sandbox cost --format json`) given to --compare:
     a regular file of at most ``limit`` bytes, a JSON object whose ``schema`` is ``schema``;
     UsageError naming --compare and ``path`` otherwise. Its parts are the caller's to check."""
     import json

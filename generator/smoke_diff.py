@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.errors import UsageError
 
-#: the ``schema`` of a `sandbox test --json` report
+#: the ``schema`` of a `sandbox test --format json` report
 SCHEMA = "sandbox-test-report/1"
 MAX_REPORT_BYTES = 8 * 1024 * 1024
 #: a report has a row per tool and task and a few more; far fewer than this
@@ -51,18 +51,18 @@ class RowChange:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """An earlier report (`sandbox test --json` or `--save`), checked enough to compare with;
+    """An earlier report (`sandbox test --format json` or `--save`), checked enough to compare with;
     read before the container starts, so a report that would be refused costs no run."""
     from generator.safefile import read_report
 
-    data = read_report(path, MAX_REPORT_BYTES, "sandbox test --json", SCHEMA)
+    data = read_report(path, MAX_REPORT_BYTES, "sandbox test --format json", SCHEMA)
     checks = data.get("checks")
     if not isinstance(checks, list) or len(checks) > MAX_ROWS:
         raise UsageError(f"--compare {path}: its checks are not a list of at most {MAX_ROWS} rows")
     bad = next((number for number, row in enumerate(checks, 1) if _row(row) is None), None)
     if bad is not None:
         raise UsageError(
-            f"--compare {path}: its check {bad} is not {{name, passed, detail, seconds}} as `sandbox test --json` writes it "
+            f"--compare {path}: its check {bad} is not {{name, passed, detail, seconds}} as `sandbox test --format json` writes it "
             "(name and detail: text; passed: true or false; seconds: a number from 0, or null)"
         )
     return data

@@ -268,6 +268,11 @@ class Hardening(Model):
     memory: MemorySize = "8g"
 
 
+#: the gate's ports besides the web UI's (runtime.compose): its forward proxy, and the first of
+#: one per provider, in the order runtime.providers lists them
+GATE_PROXY_PORT = 3128
+GATE_FIRST_PROVIDER_PORT = 4001
+
 #: a host the agent may reach through the gate's proxy: a name with at least one dot
 #: (pypi.org), or with a leading dot the domain and every name under it (.github.com); never
 #: an IP address (its last label must start with a letter), so the list names hosts only
@@ -367,6 +372,16 @@ class Runtime(Model):
     #: the Compose file generated beside the Dockerfiles (the gate's files go in gate/ beside
     #: it); omitted: none is generated
     compose: ProjectPath | None = None
+
+    @model_validator(mode="after")
+    def _port_free_in_the_gate(self) -> Runtime:
+        # the gate listens on the UI's port, its proxy's and one per provider (generator.runfiles)
+        if self.compose is not None:
+            taken = {GATE_PROXY_PORT: "the gate's proxy"}
+            taken.update({GATE_FIRST_PROVIDER_PORT + i: f"the gate's port for provider {p.id!r}" for i, p in enumerate(self.providers)})
+            if self.port in taken:
+                raise ValueError(f"port {self.port} is {taken[self.port]} (runtime.compose); give the web UI another port")
+        return self
 
     @field_validator("providers")
     @classmethod

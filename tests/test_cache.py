@@ -175,7 +175,7 @@ def test_identical_inputs_are_answered_without_pydantic_ruamel_or_jinja(sandbox)
 def test_a_hit_says_exactly_what_the_full_run_says(sandbox):
     sandbox.full("generate")
     for argv in (["check"], ["generate"], ["check", "--profile", "slim"], ["generate", "--profile", "slim"]):
-        uncached = sandbox.full(*argv, "--no-cache")
+        uncached = sandbox.full(*argv, "--no-result-cache")
         sandbox.run(*argv)  # records the entry for these options if there is none yet
         hit = sandbox.hit(*argv)
         assert (hit.stdout, hit.stderr) == (uncached.stdout, uncached.stderr)
@@ -186,7 +186,7 @@ def test_outputs_are_byte_identical_with_and_without_the_cache(sandbox, tmp_path
     shutil.copytree(sandbox.project, uncached)
     sandbox.full("generate")
     other = Sandbox(uncached, tmp_path / "cache-unused")
-    other.full("generate", "--no-cache")
+    other.full("generate", "--no-result-cache")
     assert other.entries() == []
     for name in ("Dockerfile", "Dockerfile.slim"):
         assert (sandbox.project / name).read_bytes() == (uncached / name).read_bytes()
@@ -409,13 +409,13 @@ def test_an_unwritable_cache_is_skipped_silently(sandbox):
 
 
 def test_no_cache_option_and_environment_bypass_it(sandbox):
-    sandbox.full("generate", "--no-cache")
-    sandbox.full("check", "--no-cache")
+    sandbox.full("generate", "--no-result-cache")
+    sandbox.full("check", "--no-result-cache")
     sandbox.full("check", env={"SANDBOX_NO_CACHE": "1"})
     assert sandbox.entries() == []  # nothing recorded either
     sandbox.full("check")
     sandbox.hit("check")
-    assert sandbox.full("check", "--no-cache").stdout == UP_TO_DATE
+    assert sandbox.full("check", "--no-result-cache").stdout == UP_TO_DATE
     assert sandbox.full("generate", env={"SANDBOX_NO_CACHE": "1"}).stdout == GENERATED
     sandbox.hit("check", env={"SANDBOX_NO_CACHE": "0"})
 

@@ -1,7 +1,7 @@
 """The caches are not a trust boundary: what another user could have written (a shared or
 group-writable cache directory, a foreign entry) is not read, and what sandbox did not
 write itself (an entry edited, copied or restored apart from the key that signs it) is not
-believed; the run recompiles instead. --no-cache reads nothing cached at all."""
+believed; the run recompiles instead. --no-result-cache reads nothing cached at all."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def _forge_compiled_templates(cache_home: Path) -> int:
     return len(names)
 
 
-@pytest.mark.parametrize("no_cache", [[], ["--no-cache"]], ids=["cache", "no-cache"])
+@pytest.mark.parametrize("no_cache", [[], ["--no-result-cache"]], ids=["cache", "no-cache"])
 def test_compiled_templates_written_by_another_program_are_not_run(tmp_path: Path, no_cache: list[str]) -> None:
     project = _project(tmp_path)
     env = _fresh_process_env(tmp_path)
@@ -145,7 +145,7 @@ def test_compiled_templates_written_by_another_program_are_not_run(tmp_path: Pat
 
 
 def test_no_cache_reads_no_compiled_template(tmp_path: Path) -> None:
-    """With --no-cache (or SANDBOX_NO_CACHE=1) nothing cached is opened: each compiled
+    """With --no-result-cache (or SANDBOX_NO_CACHE=1) nothing cached is opened: each compiled
     template is a FIFO here, which blocks whoever opens it."""
     project = _project(tmp_path)
     env = _fresh_process_env(tmp_path)
@@ -156,7 +156,7 @@ def test_no_cache_reads_no_compiled_template(tmp_path: Path) -> None:
         path.unlink()
         os.mkfifo(path, 0o600)
     (project / "Dockerfile").unlink()
-    for how in (["--no-cache"], []):
+    for how in (["--no-result-cache"], []):
         extra = {"SANDBOX_NO_CACHE": "1"} if not how else {}
         result = sandbox("generate", *how, cwd=project, env={**env, **extra}, timeout=60)
         assert result.returncode == 0, result.stderr

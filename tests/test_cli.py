@@ -144,7 +144,9 @@ def test_invalid_spec_exits_2_and_keeps_the_existing_output(minimal):
 
 def test_missing_spec_file_and_spec_directory_are_usage_errors(tmp_path):
     missing = run("--spec", "nope.yaml", "generate", cwd=tmp_path)
-    assert missing.returncode == 2 and "nope.yaml:1:1: file not found" in missing.stderr
+    # not found, not invalid: the path given is wrong, the spec may be fine
+    assert missing.returncode == 2
+    assert missing.stderr == "error: spec not found: nope.yaml (give its path with --spec FILE or $SANDBOX_SPEC)\n"
     (tmp_path / "dir.yaml").mkdir()
     directory = run("--spec", "dir.yaml", "generate", cwd=tmp_path)
     assert directory.returncode == 2 and "is a directory" in directory.stderr
@@ -261,7 +263,7 @@ def test_schema_without_output_prints_it(tmp_path):
 
 
 def test_list_json_shows_the_profiles_tools_and_how_each_is_verified(debian):
-    result = run("list", "--json", cwd=debian)
+    result = run("list", "--format", "json", cwd=debian)
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     spec = load_spec(debian / "sandbox.yaml")
@@ -272,9 +274,9 @@ def test_list_json_shows_the_profiles_tools_and_how_each_is_verified(debian):
     assert rows["tokei"]["profiles"] == "default"
     assert "broken-tool" not in rows
 
-    slim = {row["name"] for row in json.loads(run("list", "--json", "--profile", "slim", cwd=debian).stdout)}
+    slim = {row["name"] for row in json.loads(run("list", "--format", "json", "--profile", "slim", cwd=debian).stdout)}
     assert "tokei" not in slim and "ripgrep" in slim
-    everything = {row["name"]: row for row in json.loads(run("list", "--json", "--all", cwd=debian).stdout)}
+    everything = {row["name"]: row for row in json.loads(run("list", "--format", "json", "--all", cwd=debian).stdout)}
     assert everything["broken-tool"]["enabled"] is False
     assert everything["broken-tool"]["note"] == "shows how a tool is switched off without deleting it"
 

@@ -69,7 +69,7 @@ def test_hadolint_does_not_read_a_description_as_a_pragma(tmp_path):
 def test_a_spec_file_name_with_control_characters_is_refused(tmp_path, monkeypatch, capsys, name):
     monkeypatch.chdir(tmp_path)
     shutil.copyfile(EXAMPLE, tmp_path / name)
-    code = main(["--spec", name, "generate", "--no-cache"])
+    code = main(["--spec", name, "generate", "--no-result-cache"])
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     shown = name.encode("unicode_escape").decode("ascii")

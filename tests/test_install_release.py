@@ -1,7 +1,8 @@
 """files/sandbox-install-release, run for real: archives of every kind the release method
 unpacks, built here and served over loopback to the real curl; wrong digests, checksum files
-that do not list the asset, archives without the named binary; the placeholders filled as
-generator/methods/release.py fills them."""
+that do not list the asset, archives without the named binary; the facts of each
+architecture, and {version}, the one placeholder it fills (the URLs it fetches for the
+stages the generator writes: tests/supply/test_urls_built.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from generator.methods.release import ReleaseTool
 
 SCRIPT = Path(__file__).resolve().parent.parent / "files" / "sandbox-install-release"
 BINARY = b"#!/bin/sh\necho tool 1.2.3\n"
@@ -107,11 +106,11 @@ def test_each_archive_kind_is_verified_unpacked_and_installed(site, tmp_path, su
     result = install(
         tmp_path, "tool",
         "--version", "1.2.3",
-        "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", "tool-{version}-{uname}" + suffix,
-        "--sha256", "amd64", sha256(data),
         "--archive", kind,
-        "--binary", "tool", "{stem}/bin/tool",
+        "--from", f"{site[1]}/",
+        "--binary", "tool", "tool-{version}-x86_64/bin/tool",
+        "--asset", "amd64", "tool-{version}-x86_64" + suffix,
+        "--sha256", sha256(data),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     binary = installed(tmp_path, "tool")
@@ -126,12 +125,14 @@ def test_a_raw_download_is_the_binary_itself(site, tmp_path):
     result = install(
         tmp_path, "tool",
         "--version", "1.2.3",
-        "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", "tool_linux_amd64",
-        "--asset", "arm64", "tool_linux_{arch}",
-        "--sha256", "arm64", sha256(BINARY),
         "--archive", "raw",
-        "--binary", "tool", "{asset}",
+        "--from", f"{site[1]}/",
+        "--asset", "amd64", "tool_linux_amd64",
+        "--sha256", OTHER,
+        "--binary", "tool", "tool_linux_amd64",
+        "--asset", "arm64", "tool_linux_arm64",
+        "--sha256", sha256(BINARY),
+        "--binary", "tool", "tool_linux_arm64",
         arch="arm64",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -144,12 +145,12 @@ def test_a_tree_goes_to_opt_with_links_to_its_binaries(site, tmp_path):
     result = install(
         tmp_path, "node",
         "--version", "1",
-        "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", "node-v{version}.tar.gz",
-        "--sha256", "amd64", sha256(data),
         "--archive", "tar.gz",
-        "--tree", "{stem}",
+        "--from", f"{site[1]}/",
+        "--tree", "node-v{version}",
         "--binary", "node", "bin/node",
+        "--asset", "amd64", "node-v{version}.tar.gz",
+        "--sha256", sha256(data),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "opt" / "node" / "lib" / "x.js").read_bytes() == b"x\n"
@@ -163,12 +164,12 @@ def _with_sums(site, tmp_path, sums: str, *extra: str, asset: str = "tool-amd64.
     return install(
         tmp_path, "tool",
         "--version", "1.2.3",
-        "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", asset,
-        "--checksums", f"{site[1]}/SUMS",
         *extra,
         "--archive", "tar.gz",
+        "--from", f"{site[1]}/",
+        "--checksums", f"{site[1]}/SUMS",
         "--binary", "tool", "tool",
+        "--asset", "amd64", asset,
     )  # fmt: skip
 
 
@@ -208,11 +209,11 @@ def test_a_checksum_file_named_without_a_url_sits_beside_the_asset(site, tmp_pat
     result = install(
         tmp_path, "tool",
         "--version", "1.2.3",
-        "--url", f"{base}/v{{version}}/{{asset}}",
-        "--asset", "amd64", "tool-{uname}.tar.gz",
-        "--checksums", "tool_{version}_SUMS",
         "--archive", "tar.gz",
+        "--from", f"{base}/v{{version}}/",
+        "--checksums", "tool_{version}_SUMS",
         "--binary", "tool", "tool",
+        "--asset", "amd64", "tool-x86_64.tar.gz",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
 
@@ -239,12 +240,12 @@ def test_a_pinned_digest_wins_over_the_checksum_file(site, tmp_path):
     result = install(
         tmp_path, "tool",
         "--version", "1",
-        "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", "tool-pinned.tar.gz",
-        "--sha256", "amd64", sha256(data),
-        "--checksums", f"{site[1]}/BAD-SUMS",
         "--archive", "tar.gz",
+        "--from", f"{site[1]}/",
+        "--checksums", "BAD-SUMS",
         "--binary", "tool", "tool",
+        "--asset", "amd64", "tool-pinned.tar.gz",
+        "--sha256", sha256(data),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
 
@@ -255,11 +256,11 @@ def test_a_binary_missing_from_the_archive_is_named(site, tmp_path):
     result = install(
         tmp_path, "tool",
         "--version", "1",
-        "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", "tool-{version}.tar.gz",
-        "--sha256", "amd64", sha256(data),
         "--archive", "tar.gz",
-        "--binary", "tool", "{stem}/tool",
+        "--from", f"{site[1]}/",
+        "--binary", "tool", "tool-{version}/tool",
+        "--asset", "amd64", "tool-{version}.tar.gz",
+        "--sha256", sha256(data),
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.strip() == "sandbox: tool: tool-1.tar.gz has no tool-1/tool"
@@ -267,8 +268,8 @@ def test_a_binary_missing_from_the_archive_is_named(site, tmp_path):
 
 def test_an_architecture_without_an_asset_fails(tmp_path):
     result = install(
-        tmp_path, "tool", "--version", "1", "--url", "http://127.0.0.1:1/{asset}",
-        "--asset", "amd64", "tool", "--unverified", "--binary", "tool", "{asset}", arch="arm64",
+        tmp_path, "tool", "--version", "1", "--unverified", "--from", "http://127.0.0.1:1/", "--binary", "tool", "tool",
+        "--asset", "amd64", "tool", arch="arm64",
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.strip() == "sandbox: tool has no release asset for arm64"
@@ -277,8 +278,8 @@ def test_an_architecture_without_an_asset_fails(tmp_path):
 def test_a_download_that_fails_names_the_tool_and_url(site, tmp_path):
     url = f"{site[1]}/missing.tar.gz"
     result = install(
-        tmp_path, "tool", "--version", "1", "--url", url, "--asset", "amd64", "missing.tar.gz",
-        "--unverified", "--archive", "tar.gz", "--binary", "tool", "tool",
+        tmp_path, "tool", "--version", "1", "--unverified", "--archive", "tar.gz", "--binary", "tool", "tool",
+        "--asset", "amd64", "missing.tar.gz", "--url", url,
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.strip().endswith(f"sandbox: tool: download failed: {url}")
@@ -286,17 +287,17 @@ def test_a_download_that_fails_names_the_tool_and_url(site, tmp_path):
 
 def test_nothing_is_installed_unchecked_unless_the_stage_says_so(site, tmp_path):
     publish(site, "tool-raw", BINARY)
-    args = ["--version", "1", "--url", f"{site[1]}/{{asset}}", "--asset", "amd64", "tool-raw", "--binary", "tool", "{asset}"]
+    args = ["--version", "1", "--from", f"{site[1]}/", "--binary", "tool", "tool-raw", "--asset", "amd64", "tool-raw"]
     refused = install(tmp_path, "tool", *args)
     assert refused.returncode == 1
     assert "sandbox: tool: no sha256 and no checksum file for amd64" in refused.stderr
-    allowed = install(tmp_path, "tool", *args, "--unverified")
+    allowed = install(tmp_path, "tool", "--unverified", *args)
     assert allowed.returncode == 0, allowed.stderr
 
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["--version"], ["tool", "--version", "1", "--bogus"], ["tool", "--asset", "amd64"]],
+    [[], ["--version"], ["tool", "--version", "1", "--bogus"], ["tool", "--asset", "amd64"], ["tool", "--asset", "amd64", "x", "--sha256"]],
 )
 def test_bad_arguments_are_refused(tmp_path, args):
     result = install(tmp_path, *args) if args else install(tmp_path, "--version")
@@ -304,37 +305,75 @@ def test_bad_arguments_are_refused(tmp_path, args):
     assert result.stderr.startswith("sandbox: ")
 
 
-ALL_PLACEHOLDERS = "{version}/{arch}/{uname}/{triple_arch}/{short}/{stem}/{asset}"
+# --- the facts of each architecture, and {version} -------------------------------------------
 
 
-@pytest.mark.parametrize("arch", ["amd64", "arm64"])
-@pytest.mark.parametrize("asset", ["t-{version}-{uname}.tar.gz", "t_{short}.tgz", "t-{triple_arch}.zip", "t-{arch}"])
-def test_placeholders_are_filled_as_the_generator_fills_them(site, tmp_path, arch, asset):
-    """The script fetches the URL the generator computes for `sandbox lock` and the SBOM."""
-    tool = ReleaseTool(
-        name="t", method="release", version="1.2.3", url=f"{site[1]}/{ALL_PLACEHOLDERS}",
-        assets={arch: asset}, binaries=[] if "." not in asset else [{"path": "{stem}/{uname}/t", "name": "t"}],
-        unverified="test",
-    )  # fmt: skip
-    url = tool.asset_url(arch)
-    name = tool.asset_name(arch)
-    inside = tool._fill(tool.installed[0].path or "", arch)
-    kind, pack = next(((k, p) for s, (k, p) in PACKERS.items() if name.endswith(s)), ("raw", None))
-    publish_path = site[0] / url.removeprefix(site[1] + "/")
-    publish_path.parent.mkdir(parents=True, exist_ok=True)
-    publish_path.write_bytes(pack({inside: BINARY}) if pack else BINARY)
+def test_only_the_built_architectures_facts_are_read(site, tmp_path):
+    """Facts before the first --asset hold for every architecture; one after an architecture's
+    --asset replaces the shared one for it alone, and its --binary adds to the shared ones."""
+    root, base = site
+    (root / "arm").mkdir(exist_ok=True)
+    data = tar("gz", {"shared/tool": BINARY, "arm/extra": BINARY})
+    (root / "arm" / "tool-arm.tar.gz").write_bytes(data)
     result = install(
-        tmp_path, "t",
-        "--version", "1.2.3",
-        "--url", tool.url,
-        "--asset", arch, asset,
-        "--unverified",
-        "--archive", kind,
-        "--binary", "t", tool.installed[0].path or "{asset}",
-        arch=arch,
+        tmp_path, "tool",
+        "--version", "1",
+        "--archive", "tar.gz",
+        "--from", "http://127.0.0.1:1/nowhere/",
+        "--sha256", OTHER,
+        "--binary", "tool", "shared/tool",
+        "--asset", "amd64", "tool-amd.zip",
+        "--from", "http://127.0.0.1:1/amd/",
+        "--asset", "arm64", "tool-arm.tar.gz",
+        "--from", f"{base}/arm/",
+        "--sha256", sha256(data),
+        "--binary", "extra", "arm/extra",
+        arch="arm64",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert installed(tmp_path, "t").read_bytes() == BINARY
+    assert installed(tmp_path, "tool").read_bytes() == installed(tmp_path, "extra").read_bytes() == BINARY
+
+
+def test_version_is_the_one_placeholder_it_fills(site, tmp_path):
+    # every value has {version} replaced (a version with every character the spec allows in
+    # one); a {stem}, which the generator fills, is read as it is
+    root, base = site
+    version = "7.0+b~1_x-2"
+    (root / f"v{version}").mkdir(exist_ok=True)
+    data = tar("gz", {f"tool-{version}/{{stem}}/tool": BINARY})
+    (root / f"v{version}" / f"tool-{version}.tar.gz").write_bytes(data)
+    (root / f"v{version}" / f"SUMS-{version}").write_text(f"{sha256(data)}  tool-{version}.tar.gz\n")
+    result = install(
+        tmp_path, "tool",
+        "--version", version,
+        "--archive", "tar.gz",
+        "--from", f"{base}/v{{version}}/",
+        "--checksums", "SUMS-{version}",
+        "--tree", "tool-{version}",
+        "--binary", "tool", "{stem}/tool",
+        "--asset", "amd64", "tool-{version}.tar.gz",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert os.readlink(installed(tmp_path, "tool")) == "/opt/tool/{stem}/tool"
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_a_url_is_the_asset_inside_from_unless_given(site, tmp_path, absolute):
+    _, base = site
+    data = tar("gz", {"tool": BINARY})
+    publish(site, "served-under-another-name", data)
+    url = f"{base}/served-under-another-name" if absolute else "served-under-another-name"
+    result = install(
+        tmp_path, "tool", "--version", "1", "--archive", "tar.gz", "--from", f"{base}/", "--binary", "tool", "tool",
+        "--asset", "amd64", "tool.tar.gz", "--url", url, "--sha256", sha256(data),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_relative_url_without_from_is_refused(tmp_path):
+    result = install(tmp_path, "tool", "--version", "1", "--unverified", "--binary", "tool", "tool", "--asset", "amd64", "tool")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "sandbox: tool: tool is not a URL, and there is no --from it is inside"
 
 
 # --- archives that would reach outside what they unpack -------------------------------------
@@ -387,11 +426,11 @@ def install_entries(site, tmp_path, kind: str, entries, *binary: str, name: str)
     return install(
         tmp_path, "tool",
         "--version", "1",
-        "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", asset,
-        "--sha256", "amd64", sha256(data),
         "--archive", kind,
+        "--from", f"{site[1]}/",
         *(binary or ("--binary", "tool", "tool")),
+        "--asset", "amd64", asset,
+        "--sha256", sha256(data),
     )  # fmt: skip
 
 
@@ -451,7 +490,8 @@ def test_an_archive_of_files_and_directories_still_installs(site, tmp_path, kind
 def test_a_file_of_the_work_directory_is_not_installed_as_a_binary(site, tmp_path):
     # the download (and a checksum file) sit beside what is unpacked; a binary path naming
     # one of them used to install it
-    result = install_entries(site, tmp_path, "tar.gz", [("tool", "file", BINARY)], "--binary", "tool", "{asset}", name="beside")
+    entries = [("tool", "file", BINARY)]
+    result = install_entries(site, tmp_path, "tar.gz", entries, "--binary", "tool", "beside-tar_gz.tar.gz", name="beside")
     assert result.returncode == 1
     assert result.stderr.strip() == "sandbox: tool: beside-tar_gz.tar.gz has no beside-tar_gz.tar.gz"
     assert not installed(tmp_path, "tool").exists()
@@ -461,10 +501,10 @@ def test_a_file_of_the_work_directory_is_not_installed_as_a_binary(site, tmp_pat
     ("option", "words"),
     [
         (("--binary", "tool", "../outside"), "--binary tool ../outside is not a path inside the archive"),
-        (("--binary", "tool", "{stem}/../../outside"), "--binary tool climb-1/../../outside is not a path inside the archive"),
+        (("--binary", "tool", "climb-{version}/../../outside"), "--binary tool climb-1/../../outside is not a path inside the archive"),
         (("--binary", "tool", "/etc/passwd"), "--binary tool /etc/passwd is not a path inside the archive"),
         (("--tree", "..", "--binary", "tool", "outside"), "--tree .. is not a directory inside the archive"),
-        (("--tree", "{stem}/../..", "--binary", "tool", "outside"), "--tree climb-1/../.. is not a directory inside the archive"),
+        (("--tree", "climb-{version}/../..", "--binary", "tool", "outside"), "--tree climb-1/../.. is not a directory inside the archive"),
         (("--binary", "../tool", "tool"), "--binary ../tool is not a command name"),
     ],
 )
@@ -475,8 +515,8 @@ def test_paths_that_climb_out_of_the_archive_are_refused_before_the_download(sit
     data = tar("gz", {"tool": BINARY, "climb-1/tool": BINARY})
     publish(site, "climb-1.tar.gz", data)
     result = install(
-        tmp_path, "tool", "--version", "1", "--url", f"{site[1]}/{{asset}}",
-        "--asset", "amd64", "climb-{version}.tar.gz", "--sha256", "amd64", sha256(data), "--archive", "tar.gz", *option,
+        tmp_path, "tool", "--version", "1", "--from", f"{site[1]}/", "--archive", "tar.gz", *option,
+        "--asset", "amd64", "climb-{version}.tar.gz", "--sha256", sha256(data),
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip() == f"sandbox: tool: {words}"
@@ -493,8 +533,8 @@ def test_an_asset_name_that_is_not_a_file_name_is_refused_before_the_download(si
         where.parent.mkdir(exist_ok=True)
         where.write_bytes(data)
     result = install(
-        tmp_path, "tool", "--version", "1", "--url", f"{base}/dl/{{asset}}",
-        "--asset", "amd64", asset, "--sha256", "amd64", sha256(data), "--archive", "tar.gz", "--binary", "tool", "tool",
+        tmp_path, "tool", "--version", "1", "--from", f"{base}/dl/", "--archive", "tar.gz", "--binary", "tool", "tool",
+        "--asset", "amd64", asset, "--sha256", sha256(data),
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     filled = asset.replace("{version}", "1")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import SpecError
+from generator.errors import SpecError, UsageError
 from generator.loader import load_spec, parse
 from tests.integration.small_specs import load, problems, spec_data, to_yaml, tool_data
 
@@ -90,8 +90,9 @@ def test_loaded_spec_equals_the_same_spec_written_differently():
     assert load(spec_data()) == load(spec_data())
 
 
-def test_missing_file_is_a_spec_error(tmp_path):
-    with pytest.raises(SpecError) as caught:
+def test_missing_file_is_a_usage_error_not_an_invalid_spec(tmp_path):
+    with pytest.raises(UsageError) as caught:
         load_spec(tmp_path / "absent.yaml")
-    assert str(caught.value) == f"{tmp_path / 'absent.yaml'}:1:1: file not found"
+    assert not isinstance(caught.value, SpecError)
+    assert str(caught.value) == f"spec not found: {tmp_path / 'absent.yaml'} (give its path with --spec FILE or $SANDBOX_SPEC)"
     assert not Path(tmp_path / "absent.yaml").exists()

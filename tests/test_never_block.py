@@ -32,7 +32,7 @@ def sandbox(capsys, *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-SPEC_COMMANDS = [("generate",), ("check",), ("lint",), ("list",), ("generate", "--no-cache")]
+SPEC_COMMANDS = [("generate",), ("check",), ("lint",), ("list",), ("generate", "--no-result-cache")]
 
 
 @pytest.mark.parametrize("command", SPEC_COMMANDS)
@@ -41,7 +41,7 @@ def test_a_fifo_as_spec_is_refused(project, capsys, command):
     os.mkfifo(project / "sandbox.yaml")
     code, err = sandbox(capsys, *command)
     assert code == 2
-    assert err.splitlines()[0] == "sandbox.yaml:1:1: cannot read the spec: it is a FIFO (named pipe), not a regular file"
+    assert err.splitlines() == ["error: cannot read the spec sandbox.yaml: it is a FIFO (named pipe), not a regular file"]
 
 
 def test_a_device_as_spec_is_refused(project, capsys):
@@ -50,17 +50,17 @@ def test_a_device_as_spec_is_refused(project, capsys):
     (project / "sandbox.yaml").symlink_to("/dev/zero")
     code, err = sandbox(capsys, "generate")
     assert code == 2
-    assert err.splitlines()[0] == "sandbox.yaml:1:1: cannot read the spec: it is a character device, not a regular file"
+    assert err.splitlines() == ["error: cannot read the spec sandbox.yaml: it is a character device, not a regular file"]
 
 
 def test_a_dangling_spec_symlink_says_so(project, capsys):
     (project / "sandbox.yaml").unlink()
     (project / "sandbox.yaml").symlink_to("gone.yaml")
     code, err = sandbox(capsys, "generate")
-    assert code == 2 and err.splitlines()[0] == "sandbox.yaml:1:1: file not found (a symlink to nothing)"
+    assert code == 2 and err.splitlines() == ["error: spec not found: sandbox.yaml (a symlink to nothing)"]
 
 
-@pytest.mark.parametrize("command", [("generate",), ("check",), ("lint",), ("generate", "--no-cache")])
+@pytest.mark.parametrize("command", [("generate",), ("check",), ("lint",), ("generate", "--no-result-cache")])
 @pytest.mark.parametrize(
     ("make", "message"),
     [

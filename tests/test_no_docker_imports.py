@@ -34,7 +34,7 @@ COMMANDS = [
     ["lint"],
     ["schema"],
     ["list"],
-    ["list", "--json"],
+    ["list", "--format", "json"],
     ["--help"],
 ]
 

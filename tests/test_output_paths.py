@@ -52,7 +52,7 @@ def test_an_output_through_a_symlinked_directory_that_leaves_the_project(project
     outside.mkdir()
     (project / "out").symlink_to(outside)
     with_profiles(project, "  default: {output: out/Dockerfile}\n")
-    code, err, _ = sandbox(capsys, "generate", "--no-cache")
+    code, err, _ = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2
     assert err == [
         f"sandbox.yaml:21:21: profiles.default.output: 'out/Dockerfile' resolves to {outside}/Dockerfile, "
@@ -65,7 +65,7 @@ def test_an_output_through_a_symlinked_directory_that_leaves_the_project(project
 def test_a_device_as_output_is_refused_and_stays_a_device(project, capsys):
     (project / "devnull").symlink_to("/dev/null")
     with_profiles(project, "  default: {output: devnull}\n")
-    code, err, _ = sandbox(capsys, "generate", "--no-cache")
+    code, err, _ = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2
     assert err[0] == (
         "sandbox.yaml:21:21: profiles.default.output: 'devnull' is a character device; "
@@ -81,7 +81,7 @@ def test_a_device_as_output_is_refused_and_stays_a_device(project, capsys):
 def test_a_fifo_as_output_is_refused_without_blocking(project, capsys):
     os.mkfifo(project / "Dockerfile")
     before = state(project / "Dockerfile")
-    code, err, _ = sandbox(capsys, "generate", "--no-cache")
+    code, err, _ = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2
     assert err[0] == (
         "sandbox.yaml:2:1: profiles.default.output: 'Dockerfile' is a FIFO (named pipe); an output may only replace "
@@ -89,7 +89,7 @@ def test_a_fifo_as_output_is_refused_without_blocking(project, capsys):
     )
     assert state(project / "Dockerfile") == before
     # check reads the output: refused too, not blocked
-    code, err, _ = sandbox(capsys, "check", "--no-cache")
+    code, err, _ = sandbox(capsys, "check", "--no-result-cache")
     assert code == 2 and err == ["error: cannot read Dockerfile: it is a FIFO (named pipe), not a regular file"]
     code, err, _ = sandbox(capsys, "schema", "--output", "Dockerfile")
     assert code == 2 and "is a FIFO (named pipe)" in err[0]
@@ -101,7 +101,7 @@ def test_an_invalid_second_profile_leaves_the_first_profiles_file_untouched(proj
     with_profiles(project, "  default: {output: Dockerfile}\n  second: {output: sandbox.yaml}\n")
     spec_before = state(project / "sandbox.yaml")
     before = state(project / "Dockerfile")
-    code, err, out = sandbox(capsys, "generate", "--no-cache")
+    code, err, out = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2 and out == ""
     assert err[0] == (
         "sandbox.yaml:22:20: profiles.second.output: 'sandbox.yaml' is the spec itself (sandbox.yaml); writing it would overwrite an input"
@@ -114,7 +114,7 @@ def test_an_invalid_second_profile_leaves_the_first_profiles_file_untouched(proj
 def test_a_symlink_alias_of_another_output_is_the_same_file(project, capsys):
     (project / "alias").symlink_to("Dockerfile")
     with_profiles(project, "  default: {output: Dockerfile}\n  other: {output: alias}\n")
-    code, err, _ = sandbox(capsys, "generate", "--no-cache")
+    code, err, _ = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2
     assert err[0] == (
         "sandbox.yaml:22:19: profiles.other.output: 'alias' is the same file as profiles.default.output "
@@ -129,7 +129,7 @@ def test_the_lock_and_a_files_source_through_a_symlink_are_protected(project, ca
     (project / "files").mkdir()
     (project / "files" / "entrypoint").write_bytes(b"#!/bin/sh\n")
     with_profiles(project, "  default: {output: lock-link}\n  other: {output: files/../files/entrypoint}\n")
-    code, err, _ = sandbox(capsys, "generate", "--no-cache")
+    code, err, _ = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2
     # '..' is refused by the field itself, before the file system is looked at
     assert "profiles.other.output: a path inside the spec's directory" in err[0]
@@ -137,7 +137,7 @@ def test_the_lock_and_a_files_source_through_a_symlink_are_protected(project, ca
     with_profiles(project, "  default: {output: lock-link}\n  other: {output: ./files/entrypoint}\n")
     with (project / "sandbox.yaml").open("a", encoding="utf-8") as spec:
         spec.write("files:\n  - {src: files/entrypoint, dest: /usr/local/bin/entrypoint}\n")
-    code, err, _ = sandbox(capsys, "generate", "--no-cache")
+    code, err, _ = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2
     assert err == [
         "sandbox.yaml:21:21: profiles.default.output: 'lock-link' is the lock file (sandbox.lock); writing it would overwrite an input",
@@ -151,7 +151,7 @@ def test_the_lock_and_a_files_source_through_a_symlink_are_protected(project, ca
 def test_an_output_symlinked_inside_the_project_is_written_through_the_link(project, capsys):
     (project / "generated").mkdir()
     (project / "Dockerfile").symlink_to("generated/Dockerfile")
-    code, err, out = sandbox(capsys, "generate", "--no-cache")
+    code, err, out = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 0, err
     assert out == "wrote Dockerfile (profile default)\n"
     assert (project / "Dockerfile").is_symlink()
@@ -160,7 +160,7 @@ def test_an_output_symlinked_inside_the_project_is_written_through_the_link(proj
 
 def test_a_missing_output_directory_is_refused_before_writing(project, capsys):
     with_profiles(project, "  default: {output: Dockerfile}\n  other: {output: nowhere/Dockerfile}\n")
-    code, err, _ = sandbox(capsys, "generate", "--no-cache")
+    code, err, _ = sandbox(capsys, "generate", "--no-result-cache")
     assert code == 2
     assert err[0] == "sandbox.yaml:22:19: profiles.other.output: 'nowhere/Dockerfile': the directory nowhere does not exist"
     assert not (project / "Dockerfile").exists()

@@ -94,7 +94,7 @@ def test_any_spec_file_name_generates_or_is_refused(name, capsys):
         root = Path(tmp) / "project"
         root.mkdir()
         (root / name).write_text(to_yaml(spec_data()), encoding="utf-8")
-        code = _run(["--spec", name, "generate", "--no-cache"], root)
+        code = _run(["--spec", name, "generate", "--no-result-cache"], root)
         out, err = capsys.readouterr()
         assert code in (0, 2), err
         _printed_safely(out + err)

@@ -122,5 +122,5 @@ def test_release_paths_are_refused_or_filled_inside_the_archive(asset, path, tre
     for arch in ("amd64", "arm64"):
         name = release.asset_name(arch)
         assert "/" not in name and name not in {".", ".."}
-        for inside in [release._fill(path, arch), *([release._fill(tree, arch)] if tree else [])]:
+        for inside in [release.fill(path, arch), *([release.fill(tree, arch)] if tree else [])]:
             assert not inside.startswith("/") and not {"", ".", ".."} & set(inside.rstrip("/").split("/")), inside

@@ -95,16 +95,18 @@ def test_the_rendered_stage_fetches_the_generators_urls(tmp_path: Path, spec_pat
         (downloads / hashlib.sha256(url.encode()).hexdigest()).write_bytes(data)
 
     binary = f"#!/bin/sh\necho {name}\n".encode()
-    paths = [tool._fill(b.path, arch) for b in tool.installed if b.path]
+    paths = [tool.fill(b.path, arch) for b in tool.installed if b.path]
     if tool.tree:
-        paths = [f"{tool._fill(tool.tree, arch)}/{path}" for path in paths]
+        paths = [f"{tool.fill(tool.tree, arch)}/{path}" for path in paths]
     asset = tool.asset_name(arch)
     data = binary if tool.archive_type == "raw" else _archive(tool.archive_type, dict.fromkeys(paths, binary))
     serve(tool.asset_url(arch), data)
     if tool.checksum_file:
         digest = hashlib.sha256(data).hexdigest()
         line = f"SHA256 ({asset}) = {digest}" if tool.checksum_file.format == "bsd" else f"{digest}  {asset}"
-        serve(tool.checksum_url(arch), f"{line}\n".encode())
+        sums = tool.checksum_file_for(arch)
+        assert sums is not None
+        serve(sums[0], f"{line}\n".encode())
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -125,7 +127,7 @@ def test_the_rendered_stage_fetches_the_generators_urls(tmp_path: Path, spec_pat
         return
     assert result.returncode == 0, result.stderr
     if tool.checksum_file:
-        assert requested == [tool.asset_url(arch), tool.checksum_url(arch)]
+        assert requested == [tool.asset_url(arch), tool.fill(tool.checksum_file.url, arch)]
     for installed in tool.installed:
         path = out / "usr" / "local" / "bin" / installed.name
         assert path.read_bytes() == binary, path

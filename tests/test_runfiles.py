@@ -76,6 +76,14 @@ def test_a_provider_is_declared_once(tmp_path: Path) -> None:
         spec_of(tmp_path, f"  compose: compose.yaml\n  providers: [{provider}, {provider}]")
 
 
+@pytest.mark.parametrize("port, taken", [(3128, "the gate's proxy"), (4001, "the gate's port for provider 'openai'")])
+def test_the_web_uis_port_is_not_one_the_gate_needs(tmp_path: Path, port: int, taken: str) -> None:
+    provider = "{id: openai, url: 'https://api.openai.com/v1', header: authorization}"
+    with pytest.raises(SpecError, match=f"port {port} is {taken}"):
+        spec_of(tmp_path, f"  port: {port}\n  compose: compose.yaml\n  providers: [{provider}]")
+    assert spec_of(tmp_path, f"  port: {port}\n  providers: [{provider}]").runtime.port == port  # no gate, no clash
+
+
 def test_opencode_gets_the_gates_address_and_no_key(tmp_path: Path) -> None:
     spec = spec_of(
         tmp_path,
@@ -83,7 +91,7 @@ def test_opencode_gets_the_gates_address_and_no_key(tmp_path: Path) -> None:
         "    - {id: openai, url: 'https://api.openai.com/v1', header: authorization, scheme: Bearer}\n"
         "    - {id: local-llm, url: 'http://10.1.2.3:8080/v1', header: x-api-key, npm: '@ai-sdk/openai-compatible', models: [m1]}",
     )
-    data = compose_data(spec, spec.default_profile, Lock())
+    data = compose_data(spec, spec.default_profile)
     environment = dict(data.environment)
     config = json.loads(environment["OPENCODE_CONFIG_CONTENT"])["provider"]
     assert config["openai"] == {"options": {"apiKey": KEY_PLACEHOLDER, "baseURL": "http://gate:4001/v1"}}
@@ -142,14 +150,14 @@ def test_without_compose_nothing_but_the_dockerfile(tmp_path: Path) -> None:
 
 def test_generate_writes_check_holds_and_lint_reads_the_gates_dockerfile(tmp_path: Path) -> None:
     spec_path = write_spec(tmp_path)
-    generated = sandbox("--spec", spec_path, "generate", "--no-cache")
+    generated = sandbox("--spec", spec_path, "generate", "--no-result-cache")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     for name in ("compose.yaml", "gate/Dockerfile", "gate/squid.conf", "gate/providers", "gate/sandbox-gate"):
         assert f"wrote {tmp_path / name} (run file of profile default)" in generated.stdout
-    assert sandbox("--spec", spec_path, "check", "--no-cache").returncode == 0
+    assert sandbox("--spec", spec_path, "check", "--no-result-cache").returncode == 0
     squid = tmp_path / "gate" / "squid.conf"
     squid.write_text(squid.read_text().replace("http_access deny all", "http_access allow all"))
-    stale = sandbox("--spec", spec_path, "check", "--no-cache")
+    stale = sandbox("--spec", spec_path, "check", "--no-result-cache")
     assert stale.returncode == 1 and "-http_access allow all" in stale.stdout and "gate/squid.conf" in stale.stderr
     linted = sandbox("--spec", spec_path, "lint")
     assert linted.returncode == 0, linted.stdout + linted.stderr
@@ -159,7 +167,7 @@ def test_a_hand_written_compose_file_is_not_overwritten(tmp_path: Path) -> None:
     spec_path = write_spec(tmp_path)
     mine = "services: {mine: {image: x}}\n"
     (tmp_path / "compose.yaml").write_text(mine)
-    result = sandbox("--spec", spec_path, "generate", "--no-cache")
+    result = sandbox("--spec", spec_path, "generate", "--no-result-cache")
     assert result.returncode == 2 and "runtime.compose" in result.stderr
     assert (tmp_path / "compose.yaml").read_text() == mine and not (tmp_path / "gate").exists()
 

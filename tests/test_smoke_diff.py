@@ -55,7 +55,7 @@ def test_the_markdown_keeps_each_row_in_its_cells():
     ("content", "message"),
     [
         ("not json", "not JSON"),
-        ('{"schema": "sandbox-cost-report/1", "checks": []}', "not a `sandbox test --json` report"),
+        ('{"schema": "sandbox-cost-report/1", "checks": []}', "not a `sandbox test --format json` report"),
         (json.dumps({"schema": SCHEMA, "checks": {}}), "its checks are not a list"),
         (json.dumps({"schema": SCHEMA, "checks": [{"name": "a", "passed": "yes", "detail": "", "seconds": 1}]}), "its check 1 is not"),
         (json.dumps({"schema": SCHEMA, "checks": [{"name": "a", "passed": True, "detail": "", "seconds": -1}]}), "its check 1 is not"),
@@ -77,9 +77,9 @@ def test_the_cli_refuses_a_bad_report_before_any_engine_is_asked(tmp_path: Path)
     env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
     result = sandbox_in_process("--spec", REPO / "sandbox.yaml", "test", "local/x:1", "--agent", "--compare", old, env=env)
     assert result.returncode == 2
-    assert f"--compare {old}: not a `sandbox test --json` report" in result.stderr
-    both = sandbox_in_process("--spec", REPO / "sandbox.yaml", "test", "local/x:1", "--json", "--markdown", env=env)
-    assert (both.returncode, "--json and --markdown: choose one" in both.stderr) == (2, True)
+    assert f"--compare {old}: not a `sandbox test --format json` report" in result.stderr
+    both = sandbox_in_process("--spec", REPO / "sandbox.yaml", "test", "local/x:1", "--format", "json", "--markdown", env=env)
+    assert (both.returncode, "--format json and --markdown: choose one" in both.stderr) == (2, True)
     stand_in = sandbox_in_process("--spec", REPO / "sandbox.yaml", "test", "local/x:1", "--agent", "--stand-in", env=env)
     assert stand_in.returncode == 2 and "not a stand-in" in stand_in.stderr
 

@@ -180,7 +180,7 @@ def test_a_profile_output_never_overwrites_another_file_of_the_project(project, 
     text = (project / "sandbox.yaml").read_text(encoding="utf-8")
     (project / "sandbox.yaml").write_text(text + f"profiles:\n  default: {{output: {victim}}}\n", encoding="utf-8")
     before = _state(project)
-    assert main(["generate", "--no-cache"]) == 2
+    assert main(["generate", "--no-result-cache"]) == 2
     err = capsys.readouterr().err
     assert f"profiles.default.output: '{victim}' is a file that is not a Dockerfile written by `sandbox generate`" in err
     assert _state(project) == before
@@ -191,7 +191,7 @@ def test_a_profile_output_linked_to_a_file_of_the_project_is_refused(project, ca
     (project / "Dockerfile").unlink()
     (project / "Dockerfile").symlink_to("README.md")
     before = _state(project)
-    assert main(["generate", "--no-cache"]) == 2
+    assert main(["generate", "--no-result-cache"]) == 2
     assert "profiles.default.output: 'Dockerfile' is a file that is not a Dockerfile" in capsys.readouterr().err
     assert _state(project) == before
 

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from generator.commands.docker import checked_argument, client_from, docker_options
-from generator.commands.params import Seconds, not_an_option, report_options
+from generator.commands.params import (
+    NO_CACHE_HELP,
+    Seconds,
+    format_options,
+    not_an_option,
+    profile_option,
+    report_options,
+    tag_option,
+)
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
@@ -142,8 +150,8 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--tag, --profile, --build-arg, --network, --timeout and --regenerate: what every command
     that builds the image (build, cost) takes alike."""
     options = [
-        click.option("--tag", default=None, metavar="NAME:TAG", help="Image reference (default: the spec's image.name:image.tag)."),
-        click.option("--profile", default=None, metavar="NAME", help="Profile to build (default: the first)."),
+        tag_option(),
+        profile_option,
         click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Extra build argument (repeatable)."),
         click.option("--network", default=None, metavar="MODE", callback=not_an_option, help="Network for RUN steps (e.g. host)."),
         click.option(
@@ -160,17 +168,17 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-@click.command()
+@click.command(short_help="Build the image with BuildKit.")
 @build_options
 @click.option(
     "--platform",
     "platforms",
     multiple=True,
-    metavar="OS/ARCH[,...]",
-    help="Target platform(s), e.g. linux/arm64 or linux/amd64,linux/arm64; 'spec' for the spec's platforms "
-    "(more than one needs buildx and an engine with the containerd image store, or --push).",
+    metavar="OS/ARCH",
+    help="Target platform, e.g. linux/arm64; repeatable or comma-separated (linux/amd64,linux/arm64); 'spec' for the "
+    "spec's platforms (more than one needs buildx and an engine with the containerd image store, or --push).",
 )
-@click.option("--no-cache", is_flag=True, help="Do not use the build cache.")
+@click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @click.option("--builder", default=None, metavar="NAME", callback=not_an_option, help="buildx builder instance (buildx only).")
 @click.option("--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx).")
 @click.option(
@@ -254,9 +262,9 @@ def build(
     click.echo(f"{made}{where} from {output.path} in {result.seconds:.1f} s with {result.mode} ({cache})")
 
 
-@click.command(name="test")
+@click.command(name="test", short_help="Smoke-test an image against the spec.")
 @click.argument("image")
-@click.option("--profile", default=None, metavar="NAME", help="Profile the image was built from (default: the first).")
+@profile_option
 @click.option(
     "--stand-in/--no-stand-in",
     default=False,
@@ -297,9 +305,8 @@ def build(
     show_default=True,
     help="Seconds one agent session may take (--agent).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
-@click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request.")
-@report_options("sandbox test --json")
+@format_options
+@report_options("sandbox test")
 @docker_options
 @click.pass_context
 def test(
@@ -313,8 +320,7 @@ def test(
     agent: bool,
     hardened: bool,
     agent_timeout: float,
-    as_json: bool,
-    as_markdown: bool,
+    output_format: str,
     compare_with: Path | None,
     save: Path | None,
     **docker: str | None,
@@ -335,8 +341,6 @@ def test(
             health_interval_of(health_interval)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--health-interval") from None
-    if as_json and as_markdown:
-        raise click.UsageError("--json and --markdown: choose one")
     old = smoke_diff.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
     # before the run: a report that cannot be saved is found out now
@@ -378,11 +382,11 @@ def test(
     if old is not None:
         changes = smoke_diff.compare(old, found)
         summary = smoke_diff.summary(changes, old, found)
-    if as_json:
+    if output_format == "json":
         if changes is not None:
             found["compare"] = {"old": str(compare_with), "summary": summary, "changes": [change.as_dict() for change in changes]}
         click.echo(json.dumps(found, indent=2))
-    elif as_markdown:
+    elif output_format == "markdown":
         if changes is not None and old is not None:
             click.echo(f"### Compared with {cell(str(compare_with))}\n\n" + smoke_diff.markdown(changes, old, found))
         click.echo(_report_markdown(report, profile, platform), nl=False)
@@ -392,7 +396,7 @@ def test(
             _print_changes(changes, summary, compare_with)
     if report.failed:
         raise FindingsError(f"{len(report.failed)} of {len(report.results)} smoke check(s) failed for {image}")
-    if not as_json:
+    if output_format != "json":
         click.echo(f"all {len(report.results)} smoke checks passed for {image}")
 
 

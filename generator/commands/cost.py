@@ -10,13 +10,13 @@ import click
 
 from generator.commands.build import BuildDisplay, build_options, fresh_output, parse_build_args, parse_platforms, sandbox_version
 from generator.commands.docker import checked_argument, client_from, docker_options
-from generator.commands.params import report_options
+from generator.commands.params import NO_CACHE_HELP, format_options, report_options
 from generator.errors import UsageError
 from generator.output import COST_REPORT, write_atomic
 from generator.project import Project
 
 
-@click.command()
+@click.command(short_help="Build the image and report what each tool costs.")
 @build_options
 @click.option(
     "--platform",
@@ -26,10 +26,9 @@ from generator.project import Project
     help="Build and measure the image for this platform, e.g. linux/arm64 (emulated when foreign; "
     "default: the engine's own). One platform per report: bytes and times differ per platform.",
 )
-@click.option("--no-cache", is_flag=True, help="Build without the build cache, for the times of a cold build (cache mounts stay warm).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (what --compare reads).")
-@click.option("--markdown", "as_markdown", is_flag=True, help="Print the report as Markdown, for a pull request comment.")
-@report_options("sandbox cost --json")
+@click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
+@format_options
+@report_options("sandbox cost")
 @docker_options
 @click.pass_context
 def cost(
@@ -42,8 +41,7 @@ def cost(
     network: str | None,
     timeout: float,
     regenerate: bool,
-    as_json: bool,
-    as_markdown: bool,
+    output_format: str,
     compare_with: Path | None,
     save: Path | None,
     **docker: str | None,
@@ -51,7 +49,7 @@ def cost(
     """Build the image and report, per tool, the build time of its steps and the bytes it adds
     to the image, with shared steps shown as shared. The build is for the engine's own
     platform unless --platform names one; the report names it, and --compare refuses a report
-    of another platform. Cached steps count 0 s (the report says so; --no-cache for a cold build)."""
+    of another platform. Cached steps count 0 s (the report says so; --no-cache for the times of a cold build)."""
     from rich.console import Console
 
     from generator.cost import report as reports, show
@@ -65,8 +63,6 @@ def cost(
     from generator.render import layout
     from generator.sbom import render as render_sbom
 
-    if as_json and as_markdown:
-        raise click.UsageError("--json and --markdown: choose one")
     checked_argument(tag, ImageReference, "--tag")
     old = reports.load(compare_with) if compare_with else None
     project = Project.load(ctx.obj["spec"])
@@ -129,12 +125,12 @@ def cost(
     changes = reports.compare(old, found.as_dict()) if old else None
     note = reports.compare_note(old, found) if old else ""
     old_bytes = sum(part["bytes"] for part in old["parts"]) if old else 0
-    if as_json:
+    if output_format == "json":
         data = found.as_dict()
         if changes is not None:
             data["compare"] = {"old": str(compare_with), "note": note, "changes": [c.as_dict() for c in changes]}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-    elif as_markdown:
+    elif output_format == "markdown":
         if changes is not None:
             # what changed first: in a pull request body the reader came for that
             click.echo(show.compare_markdown(changes, old_bytes, found.total_bytes, found.platform, note))

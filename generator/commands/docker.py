@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from generator.commands.params import Seconds, not_an_option
+from generator.commands.params import Seconds, format_options, not_an_option, tag_option
 from generator.errors import FindingsError
 from generator.terminal import escape_controls
 
@@ -81,10 +81,10 @@ def client_from(options: dict[str, Any], *, timeout: float | None = None):  # la
     )
 
 
-@click.command()
+@click.command(short_help="Check that this machine can build the image.")
 @docker_options
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(as_json: bool, **options: Any) -> None:
+@format_options
+def doctor(output_format: str, **options: Any) -> None:
     """Check that an image can be built here: CLI, engine, versions, BuildKit path, disk.
 
     Exits 1 when a check fails; each failure says how to fix it.
@@ -92,20 +92,25 @@ def doctor(as_json: bool, **options: Any) -> None:
     from generator.docker.doctor import diagnose
 
     report = diagnose(client_from(options))
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        for line in report.lines():
+        lines = report.markdown() if output_format == "markdown" else report.lines()
+        for line in lines:
             # a summary quotes the --docker-host or --docker-cli given and what docker answered
             click.echo(escape_controls(line, keep="\n"))
+    # the verdict, said once, last: what a build will use, or (exit 1) why none can work
     if not report.ok:
         failed = ", ".join(c.name for c in report.failures)
         raise FindingsError(f"a build cannot work here; failed check(s): {failed}")
+    if output_format != "json":
+        # (after a blank line in Markdown: a line right below a table would be read as its last row)
+        click.echo(("\n" if output_format == "markdown" else "") + escape_controls(f"a build will use: {report.build_path}"))
 
 
-@click.command()
+@click.command(short_help="Pull the image from Docker Hub or a mirror.")
 @docker_options
-@click.option("--tag", default=None, metavar="TAG", help="Image tag (default: image.tag of the spec).")
+@tag_option(" TAG alone: image.name:TAG.")
 @click.option("--tries", default=3, show_default=True, type=click.IntRange(1, 10), help="Attempts per registry.")
 @click.option(
     "--retry-delay",
@@ -119,29 +124,56 @@ def doctor(as_json: bool, **options: Any) -> None:
 def pull(ctx: click.Context, tag: str | None, tries: int, retry_delay: float, **options: Any) -> None:
     """Pull the image: Docker Hub first, then each mirror of the spec; retries rate limits,
     server errors and timeouts; refuses a digest other than image.digest when the spec pins one.
+    --tag names one of the spec's names (image.name or a mirror): it is tried first, then the others.
 
     Progress goes to stderr; the registry that served the image and its digest to stdout.
     """
     from generator import load_spec
     from generator.docker.pull import PULL_TIMEOUT, Backoff, pull_image
     from generator.docker.pull_progress import pull_reporter
-    from generator.fields import ImageTag
+    from generator.fields import ImageReference
 
-    checked_argument(tag, ImageTag, "--tag")
+    checked_argument(tag, ImageReference, "--tag")
     spec = load_spec(ctx.obj["spec"])
+    names, image_tag = pull_names(tag, spec.image.name, spec.image.mirrors, spec.image.tag)
     client = client_from(options, timeout=PULL_TIMEOUT)
-    names = [spec.image.name, *spec.image.mirrors]
     with pull_reporter(tty=sys.stderr.isatty()) as report:
         result = pull_image(
             client,
             names,
-            tag or spec.image.tag,
+            image_tag,
             expected_digest=spec.image.digest,
             tries=tries,
             backoff=Backoff(base=retry_delay),
             on_event=report,
         )
     click.echo(f"pulled {result.reference} from {result.registry} ({result.digest})")
+
+
+def pull_names(tag: str | None, name: str, mirrors: list[str], default_tag: str) -> tuple[list[str], str]:
+    """The names to pull from, in order, and the tag, for pull's --tag: NAME:TAG (NAME one of
+    the spec's names: it comes first, the others follow), TAG alone (image.name:TAG), or none
+    (image.name:image.tag). A NAME without a TAG, or a digest, is refused: exit 2."""
+    from generator.errors import UsageError
+    from generator.fields import ImageTag
+
+    spec_names = [name, *mirrors]
+    if tag is None:
+        return spec_names, default_tag
+    if "@" in tag:
+        raise UsageError(f"--tag {tag}: pull takes NAME:TAG or TAG, not a digest (the spec's image.digest pins one)")
+    wanted, colon, image_tag = tag.rpartition(":")
+    if not colon or "/" in image_tag:
+        if "/" in tag:
+            raise UsageError(f"--tag {tag}: expected NAME:TAG or TAG, e.g. {name}:{default_tag} or {default_tag}")
+        wanted, image_tag = name, tag
+    checked_argument(image_tag, ImageTag, "--tag")
+    if wanted not in spec_names:
+        raise UsageError(
+            f"--tag {tag}: {wanted} is neither the spec's image.name nor one of its mirrors "
+            f"({', '.join(spec_names)}); sandbox pull pulls the spec's image"
+        )
+    return [wanted, *(other for other in spec_names if other != wanted)], image_tag
 
 
 COMMANDS = [doctor, pull]

@@ -1,13 +1,15 @@
-"""Option types shared by the commands: values range-checked before any work starts."""
+"""The options the commands share, and option types that range-check values before any work starts."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 
 class Seconds(click.ParamType):
@@ -36,8 +38,8 @@ class Seconds(click.ParamType):
         return seconds
 
 
-def report_options(json_command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """--compare OLD.json (an earlier ``json_command`` report) and --save FILE, as the
+def report_options(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--compare OLD.json (an earlier JSON report of ``command``) and --save FILE, as the
     parameters ``compare_with`` and ``save``, for the commands that report and compare."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,7 +56,7 @@ def report_options(json_command: str) -> Callable[[Callable[..., Any]], Callable
             type=click.Path(path_type=Path, dir_okay=False),
             default=None,
             metavar="OLD.json",
-            help=f"Also show what changed since an earlier `{json_command}`.",
+            help=f"Also show what changed since an earlier `{command} --format json` (or --save).",
         )(func)
 
     return decorate
@@ -67,3 +69,101 @@ def not_an_option(ctx: click.Context, param: click.Parameter, value: str | None)
     if value is not None and (not value or value.startswith("-")):
         raise click.BadParameter(f"{value!r}: a value starting with '-' (or empty) would be read as an option", ctx, param)
     return value
+
+
+# The vocabulary every command shares (tests/test_cli_vocabulary.py holds it): one name, one
+# meaning, one help text. A spelling a command used before keeps working as a hidden alias
+# (DEPRECATED_ALIASES), so scripts written against it still run.
+
+#: --profile of a command that acts on one image (build, cost, test, list, sbom)
+PROFILE_HELP = "The image's profile (default: the spec's first profile)."
+#: --profile of a command over the generated files (generate, check, lint)
+PROFILES_HELP = "Only this profile's files (repeatable; default: every profile)."
+#: --tag of every command that names the image it builds or pulls
+TAG_HELP = "The image as NAME:TAG (default: the spec's image.name:image.tag)."
+#: --format of every command that prints a report
+FORMATS = ("text", "json", "markdown")
+FORMAT_HELP = "Print the report as text (a table), json (for programs) or markdown (for a pull request)."
+#: --no-cache of every command that builds the image (build, cost): the build cache, as docker's
+#: own --no-cache; the result cache of generate and check is --no-result-cache
+NO_CACHE_HELP = "Build without the build cache (BuildKit's cache mounts stay warm)."
+#: --output of every command that prints a document it can write instead
+OUTPUT_HELP = "Write to FILE (atomically) instead of standard output."
+
+#: hidden spellings that still work: (command, alias) -> what it stands for
+DEPRECATED_ALIASES = {
+    ("generate", "--no-cache"): "--no-result-cache",
+    ("check", "--no-cache"): "--no-result-cache",
+    **{(name, "--json"): "--format json" for name in ("audit", "cost", "doctor", "list", "outdated", "test")},
+    **{(name, "--markdown"): "--format markdown" for name in ("audit", "cost", "doctor", "list", "outdated", "test")},
+    ("sbom", "--format"): "--standard",
+}
+
+
+def profile_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--profile NAME, one, as ``profile`` (None: the spec's first profile)."""
+    return click.option("--profile", default=None, metavar="NAME", help=PROFILE_HELP)(func)
+
+
+def profiles_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--profile NAME, repeatable, as ``profiles`` (empty: every profile)."""
+    return click.option("--profile", "profiles", multiple=True, metavar="NAME", help=PROFILES_HELP)(func)
+
+
+def tag_option(extra_help: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--tag NAME:TAG, as ``tag`` (None: the spec's image.name:image.tag)."""
+    return click.option("--tag", default=None, metavar="NAME:TAG", help=TAG_HELP + extra_help)
+
+
+def output_option(extra_help: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--output FILE, as ``output`` (None: standard output)."""
+    return click.option(
+        "--output",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        metavar="FILE",
+        help=OUTPUT_HELP + extra_help,
+    )
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source is not ParameterSource.DEFAULT
+
+
+def format_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--format text|json|markdown as ``output_format``; --json and --markdown, the spellings
+    before --format, still work (hidden). Naming two different formats is a usage error."""
+
+    @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True, help=FORMAT_HELP)
+    @click.option("--json", "json_alias", is_flag=True, hidden=True, help="Same as --format json (the spelling before --format).")
+    @click.option(
+        "--markdown", "markdown_alias", is_flag=True, hidden=True, help="Same as --format markdown (the spelling before --format)."
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, output_format: str, json_alias: bool, markdown_alias: bool, **kwargs: Any) -> Any:
+        asked = [f"--format {output_format}"] if _given(click.get_current_context(), "output_format") else []
+        asked += [spelling for spelling, given in (("--json", json_alias), ("--markdown", markdown_alias)) if given]
+        formats = {spelling.removeprefix("--format ").removeprefix("--") for spelling in asked}
+        if len(formats) > 1:
+            raise click.UsageError(f"{' and '.join(asked)}: choose one")
+        return func(*args, output_format=formats.pop() if formats else output_format, **kwargs)
+
+    return wrapper
+
+
+def result_cache_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--no-result-cache as ``no_result_cache``; --no-cache, its earlier spelling, still works
+    here (hidden): build and cost use that name for the build cache."""
+
+    @click.option(
+        "--no-result-cache",
+        is_flag=True,
+        help="Neither use nor record the result cache ($XDG_CACHE_HOME/opencode-sandbox/results); SANDBOX_NO_CACHE=1 does the same.",
+    )
+    @click.option("--no-cache", "no_cache_alias", is_flag=True, hidden=True, help="Same as --no-result-cache (its spelling before).")
+    @functools.wraps(func)
+    def wrapper(*args: Any, no_result_cache: bool, no_cache_alias: bool, **kwargs: Any) -> Any:
+        return func(*args, no_result_cache=no_result_cache or no_cache_alias, **kwargs)
+
+    return wrapper

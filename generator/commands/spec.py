@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from generator.cache import ResultCache
+from generator.commands.params import format_options, output_option, profile_option, profiles_option, result_cache_option
 from generator.errors import FindingsError
 from generator.terminal import escape_controls
 
@@ -17,13 +18,6 @@ if TYPE_CHECKING:
 
 # generate and check import the project (pydantic, ruamel, Jinja) and output modules only
 # when generator.cache has no answer: on a hit they would be most of the run time
-
-profile_option = click.option("--profile", "profiles", multiple=True, metavar="NAME", help="Only this profile (repeatable; default: all).")
-no_cache_option = click.option(
-    "--no-cache",
-    is_flag=True,
-    help="Neither use nor record the result cache ($XDG_CACHE_HOME/opencode-sandbox/results); SANDBOX_NO_CACHE=1 does the same.",
-)
 
 
 def _project(ctx: click.Context) -> Project:
@@ -39,14 +33,14 @@ def _stale_lock_entries(project: Project) -> list[str]:
     return stale_entries(project.spec, project.lock)
 
 
-@click.command()
-@profile_option
-@no_cache_option
+@click.command(short_help="Write the Dockerfile of each profile from the spec.")
+@profiles_option
+@result_cache_option
 @click.pass_context
-def generate(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None:
+def generate(ctx: click.Context, profiles: tuple[str, ...], no_result_cache: bool) -> None:
     """Render the Dockerfile of every profile (atomically; unchanged files are left alone)."""
     spec_path: Path = ctx.obj["spec"]
-    results = ResultCache(spec_path, profiles, enabled=not no_cache)
+    results = ResultCache(spec_path, profiles, enabled=not no_result_cache)
     entry = results.lookup()
     if entry is not None and entry.matches_disk(spec_path):
         for record, path in zip(entry.outputs, entry.paths(spec_path), strict=True):
@@ -60,14 +54,14 @@ def generate(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> N
     results.store([(o.what, o.path, o.text) for o in outputs], lock_fresh=not _stale_lock_entries(project))
 
 
-@click.command()
-@profile_option
-@no_cache_option
+@click.command(short_help="Fail with a diff when a generated file is stale.")
+@profiles_option
+@result_cache_option
 @click.pass_context
-def check(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None:
+def check(ctx: click.Context, profiles: tuple[str, ...], no_result_cache: bool) -> None:
     """Fail (exit 1) with a diff when a generated file is stale. Writes nothing."""
     spec_path: Path = ctx.obj["spec"]
-    results = ResultCache(spec_path, profiles, enabled=not no_cache)
+    results = ResultCache(spec_path, profiles, enabled=not no_result_cache)
     entry = results.lookup()
     if entry is not None and entry.lock_fresh and entry.matches_disk(spec_path):
         click.echo(f"up to date: {', '.join(str(path) for path in entry.paths(spec_path))}")
@@ -93,11 +87,11 @@ def check(ctx: click.Context, profiles: tuple[str, ...], no_cache: bool) -> None
         fix = f"sandbox --spec {project.spec_path} lock"
         raise FindingsError(f"sandbox.lock is stale ({len(stale)} entry/entries, listed above); run: {fix}")
     results.store([(o.what, o.path, o.text) for o in outputs], lock_fresh=True)
-    click.echo(f"up to date: {', '.join(str(project.output_path(p)) for p in project.profiles(profiles))}")
+    click.echo(f"up to date: {', '.join(str(o.path) for o in outputs)}")
 
 
-@click.command()
-@profile_option
+@click.command(short_help="Run hadolint and the sandbox rules on each Dockerfile.")
+@profiles_option
 @click.pass_context
 def lint(ctx: click.Context, profiles: tuple[str, ...]) -> None:
     """hadolint (every severity, DL3057 on) and the sandbox rules on each rendered profile (and the gate's Dockerfile)."""
@@ -121,13 +115,8 @@ def schema_text() -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
-@click.command()
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write here, inside the spec's directory (default: print).",
-)
+@click.command(short_help="Print or write the JSON Schema of sandbox.yaml.")
+@output_option(" FILE must be inside the spec's directory.")
 @click.option("--check", "check_only", is_flag=True, help="Exit 1 with a diff if --output is stale (needs --output).")
 @click.pass_context
 def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
@@ -160,12 +149,12 @@ def schema(ctx: click.Context, output: Path | None, check_only: bool) -> None:
         click.echo(f"{'wrote' if changed else 'unchanged'} {output}")
 
 
-@click.command(name="list")
-@click.option("--profile", default=None, metavar="NAME", help="Profile whose tools to show (default: the first).")
+@click.command(name="list", short_help="List the tools: version, method, how each is verified.")
+@profile_option
 @click.option("--all", "show_all", is_flag=True, help="Include disabled tools and tools of other profiles.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_options
 @click.pass_context
-def list_tools(ctx: click.Context, profile: str | None, show_all: bool, as_json: bool) -> None:
+def list_tools(ctx: click.Context, profile: str | None, show_all: bool, output_format: str) -> None:
     """Tools: name, version, method, profiles, and how each download is verified."""
     from generator.methods.context import RenderContext
 
@@ -187,8 +176,19 @@ def list_tools(ctx: click.Context, profile: str | None, show_all: bool, as_json:
                 "note": tool.disabled_reason if not tool.enabled else (tool.note or ""),
             }
         )
-    if as_json:
+    columns = ("name", "version", "method", "profiles", "verified", "note")
+    if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
+        return
+    if output_format == "markdown":
+        from generator.markdown import cell
+
+        lines = [f"### {cell(str(project.spec_path))}: profile {cell(profile)}", ""]
+        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        for row in rows:
+            name = row["name"] if row["enabled"] else f"{row['name']} (disabled)"
+            lines.append("| " + " | ".join(cell(str(name if c == "name" else row[c])) for c in columns) + " |")
+        click.echo("\n".join(lines))
         return
     from rich.console import Console
     from rich.table import Table
@@ -197,11 +197,11 @@ def list_tools(ctx: click.Context, profile: str | None, show_all: bool, as_json:
     # Text cells: rich reads markup in plain strings, and a note such as "[/]" or
     # "[link=...]" is the spec's text, not styling (an unbalanced tag was a traceback)
     table = Table(title=Text(f"{project.spec_path} — profile {profile}"))
-    for column in ("name", "version", "method", "profiles", "verified", "note"):
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         style = None if row["enabled"] else "dim"
-        cells = (Text(str(row[c])) for c in ("name", "version", "method", "profiles", "verified", "note"))
+        cells = (Text(str(row[c])) for c in columns)
         table.add_row(*cells, style=style)
     Console(width=max(120, Console().width)).print(table)
 

@@ -8,14 +8,17 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
-from generator.commands.params import Seconds
+from generator.commands.params import Seconds, format_options, output_option, profile_option
 from generator.errors import FindingsError, UsageError
 from generator.lockfile import LOCK_NAME, Lock
 from generator.output import CHANGELOG, LOCK, SBOM, SBOM_DIFF, write_atomic
 from generator.project import Project
 from generator.terminal import escape_controls
 
+#: what `sbom --standard` writes
+SBOM_STANDARDS = ("cyclonedx", "spdx")
 #: the largest --min-age (ages are subtracted from dates; timedelta.max is 2.7 million years)
 MAX_MIN_AGE = timedelta(days=100 * 365)
 
@@ -89,7 +92,7 @@ def _lock_target(project: Project) -> Path:
     return real if path.is_symlink() else path
 
 
-@click.command()
+@click.command(short_help="Record the sha256 of every download in sandbox.lock.")
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
 @click.option("--platform", "platforms", multiple=True, metavar="OS/ARCH", help="Only this platform (repeatable).")
 @click.option("--refresh", is_flag=True, help="Fetch again even where the locked URL is unchanged.")
@@ -113,15 +116,15 @@ def lock(ctx, tools, platforms, refresh, upstreams, jobs, timeout) -> None:
     _say(f"{path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
 
 
-@click.command()
+@click.command(short_help="Show the newest upstream release of each tool.")
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_options
 @min_age_option
 @upstream_option
 @jobs_option
 @timeout_option
 @click.pass_context
-def outdated(ctx, tools, as_json, min_age, upstreams, jobs, timeout) -> None:
+def outdated(ctx, tools, output_format, min_age, upstreams, jobs, timeout) -> None:
     """Newest upstream release of each versioned tool and of the base image ('base'), and
     the head commit of each git tool's branch (GitHub repositories only)."""
     from generator.supply import outdated as finder
@@ -143,10 +146,10 @@ def outdated(ctx, tools, as_json, min_age, upstreams, jobs, timeout) -> None:
         }
         for r in rows
     ]
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps(records, indent=2))
     else:
-        _table([_readable(r, f) for r, f in zip(records, rows, strict=True)])
+        _table([_readable(r, f) for r, f in zip(records, rows, strict=True)], markdown=output_format == "markdown")
     failed = [r for r in rows if r.error and r.source != "-"]
     if failed:
         raise _upstream_failed(failed)
@@ -182,7 +185,7 @@ def _upstream_failed(rows):
     return UpstreamError(f"{len(rows)} upstream(s) could not be asked: {', '.join(r.tool for r in rows)}")
 
 
-def _table(records: list[dict]) -> None:
+def _table(records: list[dict], *, markdown: bool = False) -> None:
     columns = ("tool", "current", "latest", "source", "age", "note")
     cells = [[str(r[c] if r[c] is not None else "?") if c != "latest" or r[c] else "?" for c in columns] for r in records]
     updates = False
@@ -190,6 +193,17 @@ def _table(records: list[dict]) -> None:
         if record["update"]:
             row[2] = f"{record['latest']} *"
             updates = True
+    if markdown:
+        from generator.markdown import cell
+
+        _say("| " + " | ".join(columns) + " |")
+        _say("|" + "---|" * len(columns))
+        for row in cells:
+            _say("| " + " | ".join(cell(value) for value in row) + " |")
+        if updates:
+            _say("")
+            _say("\\* an update is available (`sandbox update TOOL`)")
+        return
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     _say("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
     for row in cells:
@@ -198,7 +212,7 @@ def _table(records: list[dict]) -> None:
         _say("* an update is available (`sandbox update TOOL`)")
 
 
-@click.command()
+@click.command(short_help="Move tools to their newest release and re-lock them.")
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
 @click.option("--dry-run", is_flag=True, help="Print the diff of sandbox.yaml; write nothing.")
 @click.option("--no-lock", is_flag=True, help="Do not re-lock the updated tools.")
@@ -324,15 +338,15 @@ def _changelog(rows: dict, changes: dict, spec) -> str:
     return "\n".join(lines) + "\n"
 
 
-@click.command()
+@click.command(short_help="List every download that is unpinned or unverified.")
 @click.option(
     "--strict",
     is_flag=True,
     help="Exit 1 when anything is listed (a digest pinned on first use only under policy independent_verification: required).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@format_options
 @click.pass_context
-def audit(ctx, strict, as_json) -> None:
+def audit(ctx, strict, output_format) -> None:
     """List every download that is unpinned or unverified, with the spec's reason, and every
     digest sandbox.lock took on first use (checked against nothing independent)."""
     from generator.methods.data import FIRST_USE_KIND
@@ -340,15 +354,27 @@ def audit(ctx, strict, as_json) -> None:
 
     project = Project.load(ctx.obj["spec"])
     findings = run_audit(project.spec, project.lock)
-    if as_json:
+    if output_format == "json":
         click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
-        width = max([len(f.subject) for f in findings] + [0])
-        kind_width = max([len(f.kind) for f in findings] + [0])
-        for f in findings:
-            _say(f"{f.subject.ljust(width)}  {f.kind.ljust(kind_width)}  {f.reason}")
-            for pin in f.pins:
-                _say(f"{'':{width}}    {pin.key}: sha256 {pin.sha256}, locked from {pin.url}")
+        if output_format == "markdown":
+            from generator.markdown import cell
+
+            if findings:
+                _say("| subject | kind | reason |")
+                _say("|---|---|---|")
+            for f in findings:
+                pins = "".join(f"; {pin.key}: sha256 {pin.sha256}, locked from {pin.url}" for pin in f.pins)
+                _say(f"| {cell(f.subject)} | {cell(f.kind)} | {cell(f.reason + pins)} |")
+            if findings:
+                _say("")
+        else:
+            width = max([len(f.subject) for f in findings] + [0])
+            kind_width = max([len(f.kind) for f in findings] + [0])
+            for f in findings:
+                _say(f"{f.subject.ljust(width)}  {f.kind.ljust(kind_width)}  {f.reason}")
+                for pin in f.pins:
+                    _say(f"{'':{width}}    {pin.key}: sha256 {pin.sha256}, locked from {pin.url}")
         first_use = [f for f in findings if f.kind == FIRST_USE_KIND]
         said = [f"{len(findings) - len(first_use)} item(s) unpinned or unverified"] if len(findings) > len(first_use) else []
         if first_use:
@@ -361,22 +387,24 @@ def audit(ctx, strict, as_json) -> None:
         raise FindingsError(f"audit --strict: {len(failing)} item(s) {what}")
 
 
-@click.command()
+@click.command(short_help="Write the image's SBOM (CycloneDX or SPDX) from the spec.")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["cyclonedx", "spdx"]),
+    "--standard",
+    type=click.Choice(SBOM_STANDARDS),
     default="cyclonedx",
     show_default=True,
     help="CycloneDX 1.6 or SPDX 2.3, as JSON.",
 )
-@click.option("--profile", default=None, metavar="NAME", help="The profile whose image is described (default: the first).")
 @click.option(
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    "--format",
+    "format_alias",
+    type=click.Choice(SBOM_STANDARDS),
     default=None,
-    help="Write here (atomically) instead of to standard output.",
+    hidden=True,
+    help="Same as --standard (its earlier spelling).",
 )
+@profile_option
+@output_option()
 @click.option(
     "--diff",
     "diff_with",
@@ -386,7 +414,7 @@ def audit(ctx, strict, as_json) -> None:
     help="Instead: print, as Markdown, which components changed since that CycloneDX SBOM (version, purl, sha256).",
 )
 @click.pass_context
-def sbom(ctx, fmt, profile, output, diff_with) -> None:
+def sbom(ctx, standard, format_alias, profile, output, diff_with) -> None:
     """The image's software bill of materials from sandbox.yaml and sandbox.lock, no build:
     every enabled tool (apt: every package) with version, purl, download URL per platform,
     the sha256 the spec or the lock holds, and how it is verified; the base and builder
@@ -394,6 +422,9 @@ def sbom(ctx, fmt, profile, output, diff_with) -> None:
     (timestamps only from SOURCE_DATE_EPOCH)."""
     from generator.sbom import render
 
+    if format_alias is not None and ctx.get_parameter_source("standard") is not ParameterSource.DEFAULT and format_alias != standard:
+        raise click.UsageError(f"--standard {standard} and --format {format_alias}: choose one")
+    fmt = format_alias or standard
     project = Project.load(ctx.obj["spec"])
     # before any work: a file that may not be written is found out now
     save_to = project.writable(output, "--output", SBOM if diff_with is None else SBOM_DIFF, anywhere=True) if output else None
@@ -402,7 +433,7 @@ def sbom(ctx, fmt, profile, output, diff_with) -> None:
         from generator.sbom_diff import diff, markdown, read_sbom
 
         if fmt != "cyclonedx":
-            raise click.UsageError("--diff compares CycloneDX SBOMs; leave --format at cyclonedx")
+            raise click.UsageError("--diff compares CycloneDX SBOMs; leave --standard at cyclonedx")
         text = markdown(diff(read_sbom(diff_with), text, str(diff_with), "the spec's SBOM"))
     if save_to is None:
         click.echo(text, nl=False)

@@ -172,11 +172,11 @@ MAX_PART_BYTES = 10**18
 
 
 def load(path: Path) -> dict[str, Any]:
-    """An earlier report (`sandbox cost --json`), checked enough to compare with: read before
+    """An earlier report (`sandbox cost --format json`), checked enough to compare with: read before
     the build starts, so a report that would be refused costs no build."""
     from generator.safefile import read_report
 
-    data = read_report(path, MAX_REPORT_BYTES, "sandbox cost --json", SCHEMA)
+    data = read_report(path, MAX_REPORT_BYTES, "sandbox cost --format json", SCHEMA)
     parts = data.get("parts")
     if not isinstance(parts, list):
         raise UsageError(f"--compare {path}: its parts are not a list")
@@ -187,7 +187,7 @@ def load(path: Path) -> dict[str, Any]:
     bad = next((number for number, part in enumerate(parts, 1) if not _is_part(part)), None)
     if bad is not None:
         raise UsageError(
-            f"--compare {path}: its part {bad} is not {{name, tools, bytes, seconds}} as `sandbox cost --json` "
+            f"--compare {path}: its part {bad} is not {{name, tools, bytes, seconds}} as `sandbox cost --format json` "
             "writes it (name and tools: text without control characters; bytes: a whole number from 0; seconds: a number from 0)"
         )
     if not isinstance(data.get("build", {}), dict):
@@ -196,7 +196,7 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def _is_part(part: Any) -> bool:
-    """One part as `sandbox cost --json` writes it; the names reach the terminal and a Markdown
+    """One part as `sandbox cost --format json` writes it; the names reach the terminal and a Markdown
     table, the numbers arithmetic and formatting."""
     from generator.terminal import has_controls
 

@@ -83,14 +83,22 @@ class Report:
         return {"ok": self.ok, "build_path": self.build_path, "checks": [asdict(c) for c in self.checks]}
 
     def lines(self) -> list[str]:
+        """One line per check, and one per fix (the command says the verdict after them)."""
         width = max(len(c.name) for c in self.checks)
         out = []
         for check in self.checks:
             out.append(f"{check.status:<4}  {check.name:<{width}}  {check.summary}")
             if check.fix:
                 out.append(f"{'':<4}  {'':<{width}}  fix: {check.fix}")
-        verdict = f"a build will use: {self.build_path}" if self.ok else "a build cannot work here"
-        out.append(verdict)
+        return out
+
+    def markdown(self) -> list[str]:
+        """The checks as a Markdown table (the command says the verdict after either)."""
+        from generator.markdown import cell
+
+        out = ["| check | status | summary | fix |", "|---|---|---|---|"]
+        for check in self.checks:
+            out.append(f"| {cell(check.name)} | {check.status} | {cell(check.summary)} | {cell(check.fix or '')} |")
         return out
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
-from generator.fields import AptPackage, Reason, Sha256, UrlTemplate, _pattern
+from generator.fields import AptPackage, Reason, Sha256, Url, _pattern
 from generator.methods.base import FIRST_USE, Contribution, Finding, Phase, SbomComponent, TemplateData, ToolBase, Verification, lock_note
 from generator.methods.distribution import DISTRIBUTION, deb_component
 
@@ -19,11 +19,11 @@ class AptRepo(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    url: UrlTemplate
+    url: Url
     suite: AptWord
     components: list[AptWord] = ["main"]
     #: the repository's signing key (ASCII-armored or binary)
-    key_url: UrlTemplate
+    key_url: Url
     #: sha256 of the key file, computed from the real file; omit only with key_unverified
     key_sha256: Sha256 | None = None
     key_unverified: Reason | None = None

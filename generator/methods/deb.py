@@ -12,20 +12,18 @@ What this method does not do: follow a vendor's apt repository (that is ``apt`` 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from generator.fields import Sha256, UrlTemplate, Version
+from generator import placeholders
+from generator.fields import DebUrl, Sha256, Version
 from generator.methods.base import Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import github, purl
 
 #: Docker's TARGETARCH values, which are also Debian's architecture names for these two
 Arch = Literal["amd64", "arm64"]
-#: what the URL may leave for the renderer to fill in
-PLACEHOLDERS = frozenset({"version", "arch"})
 
 
 class DebTool(ToolBase):
@@ -34,17 +32,10 @@ class DebTool(ToolBase):
     method: Literal["deb"]
     #: the package's version, as the vendor names it in the URL
     version: Version
-    #: the .deb; {version} and {arch} (amd64, arm64) are filled in
-    url: UrlTemplate
+    #: the .deb; {version} and {arch} (amd64, arm64) are filled in (generator/placeholders.py)
+    url: DebUrl
     #: sha256 of the .deb per architecture, computed from the real files
     sha256: dict[Arch, Sha256] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _known_placeholders(self) -> DebTool:
-        unknown = sorted(set(re.findall(r"\{([^{}]*)\}", self.url)) - PLACEHOLDERS)
-        if unknown:
-            raise ValueError(f"url: unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; use {{version}} and {{arch}}")
-        return self
 
     def platform_issues(self, arches: list[str]):
         for arch in arches:
@@ -61,7 +52,7 @@ class DebTool(ToolBase):
         return {arch: digest for arch, digest in self.sha256.items()}
 
     def deb_url(self, arch: str) -> str:
-        return self.url.replace("{version}", self.version).replace("{arch}", arch)
+        return placeholders.fill(self.url, {"version": self.version, "arch": arch})
 
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [(arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.digests]

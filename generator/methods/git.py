@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, StrictStr, ValidationInfo, field_validator, model_validator
 
-from generator.fields import SYSTEM_DIRS, GitCommit, HomePath, UrlTemplate, Version, _pattern
+from generator.fields import SYSTEM_DIRS, GitCommit, HomePath, Url, Version, _pattern
 from generator.methods.base import (
     Contribution,
     Copy,
@@ -47,7 +47,7 @@ class GitTool(ToolBase):
     requires: ClassVar[tuple[str, ...]] = ("git",)
 
     method: Literal["git"]
-    url: UrlTemplate
+    url: Url
     #: the commit to check out; the build fails if HEAD is anything else. Only a disabled
     #: tool may leave it out (a repository without tags whose commit nobody has pinned yet)
     commit: GitCommit | None = None

@@ -6,42 +6,28 @@ parallel and a version bump rebuilds only that stage and one COPY.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, Sha256, UrlTemplate, Version
+from generator import placeholders
+from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, ReleaseUrl, Sha256, Version
 from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.context import RenderContext
 from generator.purl import github, purl
 
 Arch = Literal["amd64", "arm64"]
 Archive = Literal["raw", "tar.gz", "tar.xz", "tar.bz2", "zip"]
 
-#: archive suffixes and what they are; files/sandbox-install-release strips the same ones
-#: for {stem}
-_ARCHIVE_SUFFIXES = {
-    ".tar.gz": "tar.gz",
-    ".tgz": "tar.gz",
-    ".tar.xz": "tar.xz",
-    ".txz": "tar.xz",
-    ".tar.bz2": "tar.bz2",
-    ".tbz": "tar.bz2",
-    ".zip": "zip",
-}
-#: Common target-triple spellings, usable in templates as {uname}, {short} etc. (the same
-#: table is in files/sandbox-install-release)
-_ARCH_NAMES = {
-    "amd64": {"arch": "amd64", "uname": "x86_64", "triple_arch": "x86_64", "short": "x64"},
-    "arm64": {"arch": "arm64", "uname": "aarch64", "triple_arch": "aarch64", "short": "arm64"},
-}
-
 
 class Binary(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    #: path of the file inside the archive (templated: {version}, {stem}, {arch}, {uname});
-    #: omitted for raw downloads
+    #: path of the file inside the archive (a template: generator/placeholders.py); omitted
+    #: for raw downloads
     path: ArchivePath | None = None
     #: name it is installed under
     name: BinaryName
@@ -53,7 +39,7 @@ class ChecksumFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    url: UrlTemplate
+    url: ReleaseUrl
     #: sha256sum: lines of "HASH  NAME" (or one bare HASH); bsd: "SHA256 (NAME) = HASH"
     format: Literal["sha256sum", "bsd"] = "sha256sum"
 
@@ -76,9 +62,10 @@ class ReleaseTool(ToolBase):
 
     method: Literal["release"]
     version: Version
-    #: download URL; {version} and {asset} are filled in
-    url: UrlTemplate
-    #: asset file name per architecture (templated with {version})
+    #: download URL; its placeholders ({version}, {asset}, ...: generator/placeholders.py)
+    #: are filled for each architecture
+    url: ReleaseUrl
+    #: asset file name per architecture ({version} and the architecture's names filled in)
     assets: dict[Arch, AssetName] = Field(min_length=1)
     #: archive type; inferred from the asset name when omitted
     archive: Archive | None = None
@@ -137,8 +124,8 @@ class ReleaseTool(ToolBase):
     def archive_type(self) -> str:
         if self.archive:
             return self.archive
-        asset = next(iter(self.assets.values()))
-        return next((kind for suffix, kind in _ARCHIVE_SUFFIXES.items() if asset.endswith(suffix)), "raw")
+        suffix = placeholders.archive_suffix(next(iter(self.assets.values())))
+        return placeholders.ARCHIVE_SUFFIXES.get(suffix, "raw")
 
     @property
     def installed(self) -> list[Binary]:
@@ -147,35 +134,25 @@ class ReleaseTool(ToolBase):
     def commands(self) -> list[str]:
         return list(self.provides) or [b.name for b in self.installed]
 
+    def fill(self, template: str, arch: str, *, version: bool = True) -> str:
+        """One of the tool's templates filled for ``arch`` (generator/placeholders.py); with
+        ``version`` False, {version} is left for files/sandbox-install-release to fill."""
+        values = placeholders.release_values(self.asset_names[arch], arch, self.version if version else None)
+        return placeholders.fill(template, values)
+
     def asset_url(self, arch: str) -> str:
-        return self._fill(self.url, arch, asset=self.asset_name(arch))
+        return self.fill(self.url, arch)
 
     def asset_name(self, arch: str) -> str:
-        return self._fill(self.asset_names[arch], arch)
+        return self.fill(self.asset_names[arch], arch)
 
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [(arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets]
 
-    def checksum_url(self, arch: str) -> str | None:
-        if not self.checksum_file:
-            return None
-        return self._fill(self.checksum_file.url, arch, asset=self.asset_name(arch))
-
     def checksum_file_for(self, key: str) -> tuple[str, str, str] | None:
-        url = self.checksum_url(key) if key in self.assets else None
-        return (url, self.checksum_file.format, self.asset_name(key)) if url and self.checksum_file else None
-
-    def _fill(self, template: str, arch: str, **extra: str) -> str:
-        asset = extra.get("asset") or (self.assets[arch].replace("{version}", self.version) if arch in self.assets else "")
-        stem = asset
-        for suffix in _ARCHIVE_SUFFIXES:
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-                break
-        values = {"version": self.version, "stem": stem, **_ARCH_NAMES[arch], **extra}
-        for key, value in values.items():
-            template = template.replace("{" + key + "}", value)
-        return template
+        if not self.checksum_file or key not in self.assets:
+            return None
+        return self.fill(self.checksum_file.url, key), self.checksum_file.format, self.asset_name(key)
 
     def verification(self, ctx) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets):
@@ -220,15 +197,19 @@ class ReleaseTool(ToolBase):
         return (INSTALL_SCRIPT,)
 
     def contribute(self, ctx) -> Contribution:
-        """The stage states the facts, one per line, as sandbox.yaml does (templates and
-        all): files/sandbox-install-release fills the placeholders, fetches, verifies,
-        unpacks and installs."""
+        """The stage states the facts, one per line: what is the same for every architecture
+        once, then each architecture's asset and what differs, every template filled but
+        {version}, which files/sandbox-install-release fills from --version (so a version bump
+        changes one line); the script fetches, verifies, unpacks and installs."""
         arches = [arch for arch in ctx.arches if arch in self.assets]
-        digests = [(arch, digest) for arch in arches if (digest := self.digest(ctx, arch))]
         # A digest beats the checksum file; digests can be locked for some platforms only
         # (`sandbox lock --platform`), so the script decides per TARGETARCH.
-        unpinned = len(digests) < len(arches)
+        unpinned = not all(self.digest(ctx, arch) for arch in arches)
         sums = self.checksum_file if unpinned else None
+        facts = {arch: self._facts(ctx, arch, sums) for arch in arches}
+        fields = [field.name for field in dataclasses.fields(ReleaseFacts)]
+        shared = [name for name in fields if len({getattr(each, name) for each in facts.values()}) == 1]
+        first = next(iter(facts.values()), ReleaseFacts())
         return Contribution(
             body=ReleaseStage(
                 name=self.name,
@@ -236,30 +217,69 @@ class ReleaseTool(ToolBase):
                 verification=str(self.verification(ctx)),
                 command=INSTALL_SCRIPT,
                 version=self.version,
-                url=self.url,
-                assets=tuple((arch, self.assets[arch]) for arch in arches),
-                sha256=tuple(digests),
-                checksums=self._beside_url(sums.url) if sums else None,
+                shared=_only(first, shared),
                 checksums_format=sums.format if sums and sums.format != "sha256sum" else None,
                 unverified=unpinned and not sums,
                 archive=self.archive_type,
-                tree=self.tree,
-                # the script installs the download itself ({asset}) when there is no archive
-                binaries=tuple((b.name, b.path or "{asset}") for b in self.installed),
+                assets=tuple(
+                    (arch, self.fill(self.asset_names[arch], arch, version=False), _only(facts[arch], set(fields) - set(shared)))
+                    for arch in arches
+                ),
             ),
             copies=[Copy(self.stage_name, "/out/", "/")],
         )
 
-    def _beside_url(self, template: str) -> str:
-        """A checksum file's URL template as the stage writes it: just the name when it sits
-        in the directory of the download URL (the directory is then written once)."""
-        directory = self.url[: self.url.rindex("/") + 1]
-        name = template.removeprefix(directory)
-        return name if name and name != template and "://" not in name else template
+    def _facts(self, ctx: RenderContext, arch: str, sums: ChecksumFile | None) -> ReleaseFacts:
+        """What the script is told for ``arch``: URLs relative to the download's directory
+        where they are inside it; the binaries' paths (a raw download: the asset itself)."""
+        url = self.fill(self.url, arch, version=False)
+        directory = url[: url.rindex("/") + 1]
+        asset = self.fill(self.asset_names[arch], arch, version=False)
+        relative = _relative(url, directory)
+        return ReleaseFacts(
+            source=directory,
+            url=None if relative == asset else relative,
+            sha256=self.digest(ctx, arch),
+            checksums=_relative(self.fill(sums.url, arch, version=False), directory) if sums else None,
+            tree=self.fill(self.tree, arch, version=False) if self.tree else None,
+            binaries=tuple((b.name, self.fill(b.path, arch, version=False) if b.path else asset) for b in self.installed),
+        )
+
+
+def _relative(url: str, directory: str) -> str:
+    """``url`` as the script reads it beside --from ``directory``: the rest, when ``url`` is
+    inside it and the rest cannot be read as a URL of its own."""
+    rest = url.removeprefix(directory)
+    return rest if rest and rest != url and "://" not in rest else url
 
 
 #: the script in files/ that release stages run (COPYed into the base stage)
 INSTALL_SCRIPT = "sandbox-install-release"
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """The options of the script that may differ between architectures: given once, before
+    the first --asset, when the same for all of them, else after each one's --asset. Values
+    hold {version} unfilled; None (or no binaries) is no option."""
+
+    #: --from: the directory of the download (relative URLs below are inside it)
+    source: str | None = None
+    #: --url: the download, when it is not the asset's name inside --from
+    url: str | None = None
+    #: --sha256: the pinned digest
+    sha256: str | None = None
+    #: --checksums: the checksum file's URL (relative: inside --from), when a digest is missing
+    checksums: str | None = None
+    #: --tree
+    tree: str | None = None
+    #: --binary: (name installed, path in the archive or tree)
+    binaries: tuple[tuple[str, str], ...] = ()
+
+
+def _only(facts: ReleaseFacts, names: Collection[str]) -> ReleaseFacts:
+    """``facts`` with only the fields ``names`` (the others at their defaults: no option)."""
+    return ReleaseFacts(**{name: getattr(facts, name) for name in names})
 
 
 @dataclass(frozen=True)
@@ -273,20 +293,14 @@ class ReleaseStage(TemplateData):
     verification: str
     #: the install script
     command: str
+    #: what the script fills {version} with
     version: str
-    #: the download URL template
-    url: str
-    #: (arch, asset name template)
-    assets: tuple[tuple[str, str], ...]
-    #: (arch, pinned digest) for the arches that have one
-    sha256: tuple[tuple[str, str], ...]
-    #: the checksum file's URL (or its name beside the download), when a digest is missing
-    checksums: str | None
-    #: its format, unless the script's default (sha256sum)
+    #: the facts the same for every architecture
+    shared: ReleaseFacts
+    #: the checksum file's format, unless the script's default (sha256sum)
     checksums_format: str | None
     #: neither a digest nor a checksum file for some arch
     unverified: bool
     archive: str
-    tree: str | None
-    #: (name installed, path in the archive)
-    binaries: tuple[tuple[str, str], ...]
+    #: (arch, asset name, the facts of that arch alone)
+    assets: tuple[tuple[str, str, ReleaseFacts], ...]

@@ -16,7 +16,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictStr
 
-from generator.fields import Sha256, UrlTemplate, Version, _pattern
+from generator.fields import Sha256, Url, Version, _pattern
 from generator.methods.base import Contribution, Phase, TemplateData, ToolBase, Verification
 
 Arch = Literal["amd64", "arm64"]
@@ -41,7 +41,7 @@ class RustupTool(ToolBase):
     #: extra components, e.g. [clippy, rustfmt]
     components: list[Component] = []
     #: rustup's release archive; rustup-init is fetched from ARCHIVE/VERSION/TRIPLE/rustup-init
-    archive: UrlTemplate = "https://static.rust-lang.org/rustup/archive"
+    archive: Url = "https://static.rust-lang.org/rustup/archive"
 
     def platform_issues(self, arches: list[str]):
         for arch in arches:

@@ -11,7 +11,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import StrictStr, model_validator
 
-from generator.fields import EnvName, Reason, Sha256, UrlTemplate, Version, _pattern
+from generator import placeholders
+from generator.fields import EnvName, Reason, ScriptUrl, Sha256, Version, _pattern
 from generator.methods.base import FIRST_USE, Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification, lock_note
 
 ScriptArg = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@~-]+", "an argument without spaces or shell metacharacters")]
@@ -22,8 +23,9 @@ class ScriptTool(ToolBase):
 
     method: Literal["script"]
     version: Version
-    #: the installer, at a URL that names the version or a commit (never a branch)
-    url: UrlTemplate
+    #: the installer, at a URL that names the version or a commit (never a branch); {version}
+    #: is filled in
+    url: ScriptUrl
     #: sha256 of the script itself, computed from the real file
     sha256: Sha256 | None = None
     #: why the script's digest is not pinned yet
@@ -46,7 +48,7 @@ class ScriptTool(ToolBase):
         return ()
 
     def url_for(self) -> str:
-        return self.url.replace("{version}", self.version)
+        return placeholders.fill(self.url, {"version": self.version})
 
     def downloads(self, ctx) -> list[tuple[str, str]]:
         return [("script", self.url_for())]

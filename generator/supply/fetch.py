@@ -187,14 +187,16 @@ class Http:
         except urllib.error.URLError as exc:
             raise UpstreamError(f"{url}: cannot connect ({exc.reason})") from None
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            raise self._failed(url, watch, f"{type(exc).__name__}: {exc}") from None
+            raise self._failed(url, watch, f"{type(exc).__name__}: {exc}", exc) from None
         except ValueError as exc:  # a URL or header value http.client refuses to send
             raise UpstreamError(f"{url}: cannot be asked ({exc})") from None
         finally:
             _Watch.current.watch = None
 
-    def _failed(self, url: str, watch: _Watch, what: str) -> UpstreamError:
-        if watch.expired:
+    def _failed(self, url: str, watch: _Watch, what: str, exc: BaseException | None = None) -> UpstreamError:
+        # A socket timeout is as long as the whole deadline, so one that fires is the deadline
+        # reached too: on a loaded machine it can fire before the watch's timer thread runs
+        if watch.expired or isinstance(exc, TimeoutError):
             return UpstreamError(f"{url}: no complete answer within {self.timeout:g} s (--timeout)")
         return UpstreamError(f"{url}: {what}")
 
@@ -209,7 +211,7 @@ class Http:
                 try:
                     body = response.read(MAX_ANSWER_BYTES + 1)
                 except (TimeoutError, OSError, http.client.HTTPException) as exc:
-                    raise self._failed(url, watch, f"the answer broke off ({exc})") from None
+                    raise self._failed(url, watch, f"the answer broke off ({exc})", exc) from None
                 if watch.expired:  # cut off: what was read is not the whole answer
                     raise self._failed(url, watch, "")
                 if len(body) > MAX_ANSWER_BYTES:

@@ -207,7 +207,7 @@ def test_load_refuses_what_is_not_a_report(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not JSON"):
         load(path)
     path.write_text('{"schema": "other"}', encoding="utf-8")
-    with pytest.raises(UsageError, match="not a `sandbox cost --json` report"):
+    with pytest.raises(UsageError, match="not a `sandbox cost --format json` report"):
         load(path)
     path.write_text('{"schema": "sandbox-cost/1", "parts": [{"name": "x"}]}', encoding="utf-8")
     with pytest.raises(UsageError, match="part 1 is not"):

@@ -88,7 +88,7 @@ def test_a_deeply_nested_report_is_refused(spec: Path, tmp_path: Path, capsys) -
     path = tmp_path / "old.json"
     path.write_text('{"schema": "sandbox-cost/1", "parts": ' + "[" * 100_000, encoding="utf-8")
     code, err = cost(capsys, "--compare", str(path))
-    assert (code, err.strip()) == (2, f"error: --compare {path}: not a `sandbox cost --json` report (nested too deeply)")
+    assert (code, err.strip()) == (2, f"error: --compare {path}: not a `sandbox cost --format json` report (nested too deeply)")
 
 
 def test_a_huge_report_is_refused_without_reading_it_whole(spec: Path, tmp_path: Path, capsys) -> None:

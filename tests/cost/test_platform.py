@@ -83,7 +83,7 @@ def test_one_platform_with_or_without_the_engines_variant_is_the_same(tmp_path: 
 
 def test_a_report_without_a_platform_is_compared_with_a_note(tmp_path: Path) -> None:
     data = json.loads(report(attribute(LAYOUT, STEPS, HISTORY)[0]).to_json())
-    del data["platform"]  # as `sandbox cost --json` wrote it before reports named the platform
+    del data["platform"]  # as `sandbox cost --format json` wrote it before reports named the platform
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     old = load(path)

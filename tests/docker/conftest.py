@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,6 +184,25 @@ def compose_cli() -> list[str]:
     unavailable(f"no Docker Compose v2 ({'; '.join(tried)}); set {COMPOSE_ENV} to a docker-compose 2.x binary")
 
 
+SpecWriter = Callable[[Path, str, tuple[str, str], str], Path]
+
+
+def build_with_opencode(write_spec: SpecWriter, name: str, base_image: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """`sandbox build` of the spec ``write_spec`` writes around the real opencode (served as a
+    release asset on 127.0.0.1 while the build runs), tagged ``name``:random; (tag, spec)."""
+    www = tmp_path_factory.mktemp("opencode-site")
+    opencode = make_opencode_release(www / "releases", opencode_version())
+    server = FileServer(www)
+    spec = write_spec(tmp_path_factory.mktemp("spec"), f"{server.url}/releases", opencode, base_image)
+    tag = f"{name}:{uuid.uuid4().hex[:12]}"
+    try:
+        result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=1500)
+        assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
+    finally:
+        server.stop()
+    return tag, spec
+
+
 @dataclass(frozen=True)
 class AgentImage:
     tag: str
@@ -211,16 +230,7 @@ def agent_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentImage
                 patch.setenv(key, value)
             else:
                 patch.delenv(key, raising=False)
-        www = tmp_path_factory.mktemp("opencode-site")
-        opencode = make_opencode_release(www / "releases", opencode_version())
-        server = FileServer(www)
-        spec = write_agent_spec(tmp_path_factory.mktemp("agent-spec"), f"{server.url}/releases", opencode, base_image)
-        tag = f"local/sandbox-agent:{uuid.uuid4().hex[:12]}"
-        try:
-            result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=1500)
-            assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-        finally:
-            server.stop()
+        tag, spec = build_with_opencode(write_agent_spec, "local/sandbox-agent", base_image, tmp_path_factory)
         yield AgentImage(tag, spec, client)
     docker_cli(client, ["image", "rm", "--force", tag], check=False)
 

@@ -363,7 +363,13 @@ def test_interrupt_stops_the_cli_instead_of_waiting(tmp_path: Path) -> None:
         # background job of a non-interactive shell): Python installs no handler then, and
         # this test waited out its 30 s and failed
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        "threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        # Ctrl-C once the CLI runs (it has written its pid), not after a guessed delay: on a
+        # busy machine a second was not always enough for the CLI to start
+        "def interrupt():\n"
+        f"    while not os.path.exists({str(pidfile)!r}):\n"
+        "        time.sleep(0.01)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "threading.Thread(target=interrupt, daemon=True).start()\n"
         "start = time.monotonic()\n"
         "try:\n"
         f"    DockerClient(cli={str(cli)!r}).run_cli(['x'], timeout=60)\n"

@@ -44,6 +44,12 @@ pytestmark = pytest.mark.docker
 
 ALLOWED = "allowed.gate.test"
 DENIED = "denied.gate.test"
+#: the provider as the gate reaches it: HTTPS under a name, as a real provider's API
+PROVIDER_HOST = "provider.gate.test"
+#: the same test host under a name its certificate does not carry: a second provider the gate
+#: must refuse to talk to
+MISNAMED_HOST = "misnamed.gate.test"
+MISNAMED = "misnamed"
 #: what the test hosts serve, so a probe tells which host answered
 SERVED = "served-by-{name}"
 #: the test hosts: python's web server on 80 and a bare TCP listener on 443 (a CONNECT to it
@@ -55,6 +61,55 @@ listener = socket.create_server(('0.0.0.0', 443))
 threading.Thread(target=lambda: [listener.accept() for _ in iter(int, 1)], daemon=True).start()
 http.server.ThreadingHTTPServer(('0.0.0.0', 80), http.server.SimpleHTTPRequestHandler).serve_forever()
 """
+
+#: the provider's test host: TLS (a certificate of the test's own CA for PROVIDER_HOST) in front
+#: of the scripted model, which runs in the test process on the network's gateway address
+TLS_FRONT = """
+import socket, ssl, sys, threading
+context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+context.load_cert_chain('/tls/server.pem', '/tls/server.key')
+upstream = (sys.argv[1], int(sys.argv[2]))
+def pipe(source, sink):
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    for end in (source, sink):
+        try:
+            end.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+def serve(connection):
+    try:
+        front = context.wrap_socket(connection, server_side=True)
+    except OSError:
+        connection.close()
+        return
+    back = socket.create_connection(upstream)
+    threading.Thread(target=pipe, args=(front, back), daemon=True).start()
+    pipe(back, front)
+listener = socket.create_server(('0.0.0.0', 443))
+while True:
+    threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
+"""
+
+
+def make_test_ca(directory: Path) -> None:
+    """A CA of the test's own (ca.pem) and a certificate it signed for PROVIDER_HOST."""
+
+    def openssl(*args: str) -> None:
+        done = subprocess.run(["openssl", *args], capture_output=True, text=True, cwd=directory, check=False)
+        assert done.returncode == 0, done.stderr
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=sandbox gate test CA")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", f"/CN={PROVIDER_HOST}")
+    (directory / "san.ext").write_text(f"subjectAltName=DNS:{PROVIDER_HOST}\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+            "-days", "2", "-extfile", "san.ext")  # fmt: skip
+    for name in ("server.key", "server.pem", "ca.pem"):
+        (directory / name).chmod(0o644)
 
 
 @dataclass
@@ -95,6 +150,7 @@ def box(agent_image: AgentImage, compose_cli: list[str], tmp_path_factory: pytes
     project = tmp_path_factory.mktemp("gated")
     compose: list[str] = []
     env = dict(engine_env)
+    gate_tag = f"local/sandbox-gate:{run_id}"
     try:
         gateway = docker_cli(client, ["network", "inspect", "--format", "{{(index .IPAM.Config 0).Gateway}}", outside]).stdout.strip()
         model = ScriptedModel(gateway, bridge=True)
@@ -110,6 +166,15 @@ def box(agent_image: AgentImage, compose_cli: list[str], tmp_path_factory: pytes
                 "--entrypoint", "python3", "-v", f"{served / name}:/srv:ro", agent_image.tag, "-c", HOST_PROGRAM,
             ])  # fmt: skip
             started.append(container)
+        tls = tmp_path_factory.mktemp("tls")
+        make_test_ca(tls)
+        container = f"sandbox-gate-host-provider-{run_id}"
+        docker_cli(client, [
+            "run", "-d", "--name", container, "--network", outside, "--network-alias", PROVIDER_HOST,
+            "--network-alias", MISNAMED_HOST, "--user", "0",
+            "--entrypoint", "python3", "-v", f"{tls}:/tls:ro", agent_image.tag, "-c", TLS_FRONT, gateway, str(model.port),
+        ])  # fmt: skip
+        started.append(container)
         allowed_ip = docker_cli(
             client, ["inspect", "--format", f'{{{{(index .NetworkSettings.Networks "{outside}").IPAddress}}}}', started[0]]
         ).stdout.strip()
@@ -122,7 +187,9 @@ def box(agent_image: AgentImage, compose_cli: list[str], tmp_path_factory: pytes
         data["runtime"]["compose"] = "compose.yaml"
         data["runtime"]["egress"] = {"allow": [ALLOWED]}
         data["runtime"]["providers"] = [
-            {"id": PROVIDER, "url": f"http://{gateway}:{model.port}/v1", "header": "authorization", "scheme": "Bearer",
+            {"id": PROVIDER, "url": f"https://{PROVIDER_HOST}/v1", "header": "authorization", "scheme": "Bearer",
+             "npm": "@ai-sdk/openai-compatible", "models": [MODEL_ID]},
+            {"id": MISNAMED, "url": f"https://{MISNAMED_HOST}/v1", "header": "authorization", "scheme": "Bearer",
              "npm": "@ai-sdk/openai-compatible", "models": [MODEL_ID]},
         ]  # fmt: skip
         with spec_path.open("w") as handle:
@@ -130,7 +197,6 @@ def box(agent_image: AgentImage, compose_cli: list[str], tmp_path_factory: pytes
         generated = sandbox("--spec", spec_path, "generate", timeout=120)
         assert generated.returncode == 0, generated.stdout + generated.stderr
 
-        gate_tag = f"local/sandbox-gate:{run_id}"
         build_gate_image(client, project, gate_tag)
 
         password = secrets.token_urlsafe(18)
@@ -138,6 +204,7 @@ def box(agent_image: AgentImage, compose_cli: list[str], tmp_path_factory: pytes
         (project / "secrets").mkdir(mode=0o700)
         (project / "secrets" / "opencode-password").write_text(password)
         (project / "secrets" / f"{PROVIDER}-api-key").write_text(key + "\n")
+        (project / "secrets" / f"{MISNAMED}-api-key").write_text(key + "-misnamed\n")
         # the agent check's own opencode settings (no prompts, nothing fetched), beside the
         # provider the generated compose.yaml configures; the outside network is the test's
         check_config = {k: v for k, v in opencode_config("unused").items() if k != "provider"}
@@ -147,7 +214,10 @@ def box(agent_image: AgentImage, compose_cli: list[str], tmp_path_factory: pytes
                 "sandbox": {
                     "environment": {"OPENCODE_CONFIG": "/etc/opencode-agent-check.json", **OFFLINE_ENVIRONMENT},
                     "volumes": ["./agent-check.json:/etc/opencode-agent-check.json:ro"],
-                }
+                },
+                # the gate trusts the test's CA (and only it): squid checks the provider's
+                # certificate against the distribution's bundle, here replaced
+                "gate": {"volumes": [f"{tls / 'ca.pem'}:/etc/ssl/certs/ca-certificates.crt:ro"]},
             },
             "networks": {"outside": {"external": True, "name": outside}},
         }
@@ -171,6 +241,7 @@ def box(agent_image: AgentImage, compose_cli: list[str], tmp_path_factory: pytes
         for container in started:
             docker_cli(client, ["rm", "--force", container], check=False)
         docker_cli(client, ["network", "rm", outside], check=False)
+        docker_cli(client, ["image", "rm", "--force", gate_tag], check=False)
         if model is not None:
             model.stop()
 
@@ -304,6 +375,16 @@ def test_the_key_stays_in_the_gate_and_reaches_the_provider(box: Box) -> None:
     # nor is it in the logs
     logs = _run([*box.compose, "logs", "--no-color"], env=box.env).stdout
     assert box.key not in logs and "the agent's network: the gate only" in logs
+
+
+def test_the_gate_talks_to_a_provider_over_verified_tls_only(box: Box) -> None:
+    # the provider's port answers through TLS to the name its certificate carries (the scripted
+    # model lists its models), and not to a name the certificate does not carry
+    verified = probe(box, "the provider through the gate", "curl -s -m 20 -w '\\ncode=%{http_code}' http://gate:4001/v1/models")
+    assert "code=200" in verified and MODEL_ID in verified, verified
+    refused = probe(box, "a provider with the wrong name", "curl -s -m 20 -o /dev/null -w 'code=%{http_code}' http://gate:4002/v1/models")
+    assert re.search(r"code=5\d\d", refused), refused
+    assert not any(h.get("authorization", "").endswith("-misnamed") for h in box.model.request_headers)
 
 
 def test_the_agent_suite_passes_behind_the_gate(box: Box, agent_image: AgentImage) -> None:

@@ -29,10 +29,9 @@ import pytest
 from generator import load_spec
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
-from integration.servers import FileServer, make_opencode_release
-from integration.spec import REPO, default_spec, opencode_version, write_runtime_spec
+from integration.spec import REPO, default_spec, write_runtime_spec
 from tests.docker.cli import docker_cli
-from tests.docker.conftest import build_gate_image
+from tests.docker.conftest import build_gate_image, build_with_opencode
 
 DEFAULT = default_spec()
 SPEC = load_spec(REPO / "sandbox.yaml")
@@ -55,17 +54,7 @@ class RuntimeImage:
 
 @pytest.fixture(scope="module")
 def runtime_image(docker_client: DockerClient, base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RuntimeImage]:
-    www = tmp_path_factory.mktemp("opencode-site")
-    opencode = make_opencode_release(www / "releases", opencode_version())
-    server = FileServer(www)
-    spec_dir = tmp_path_factory.mktemp("runtime-spec")
-    spec = write_runtime_spec(spec_dir, f"{server.url}/releases", opencode, base_image)
-    tag = f"local/sandbox-runtime:{uuid.uuid4().hex[:12]}"
-    try:
-        result = sandbox("--spec", spec, "build", "--regenerate", "--network", "host", "--tag", tag, timeout=1500)
-        assert result.returncode == 0, f"build failed:\n{result.stdout}\n{result.stderr}"
-    finally:
-        server.stop()
+    tag, spec = build_with_opencode(write_runtime_spec, "local/sandbox-runtime", base_image, tmp_path_factory)
     yield RuntimeImage(tag, spec)
     docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)
 

@@ -66,85 +66,90 @@ FROM base AS release-starship
 ARG TARGETARCH
 RUN sandbox-install-release starship \
       --version 1.26.0 \
-      --url 'https://github.com/starship/starship/releases/download/v{version}/{asset}' \
-      --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
-      --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary starship starship
+      --from 'https://github.com/starship/starship/releases/download/v{version}/' \
+      --binary starship starship \
+      --asset amd64 starship-x86_64-unknown-linux-musl.tar.gz \
+        --checksums starship-x86_64-unknown-linux-musl.tar.gz.sha256 \
+      --asset arm64 starship-aarch64-unknown-linux-musl.tar.gz \
+        --checksums starship-aarch64-unknown-linux-musl.tar.gz.sha256
 
 # mise: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-mise
 ARG TARGETARCH
 RUN sandbox-install-release mise \
       --version 2026.8.10 \
-      --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
-      --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
-      --asset arm64 'mise-v{version}-linux-arm64.tar.gz' \
-      --checksums SHASUMS256.txt \
       --archive tar.gz \
-      --binary mise mise/bin/mise
+      --from 'https://github.com/jdx/mise/releases/download/v{version}/' \
+      --checksums SHASUMS256.txt \
+      --binary mise mise/bin/mise \
+      --asset amd64 'mise-v{version}-linux-x64.tar.gz' \
+      --asset arm64 'mise-v{version}-linux-arm64.tar.gz'
 
 # opencode: pinned-digest (sha256 in sandbox.yaml)
 FROM base AS release-opencode
 ARG TARGETARCH
 RUN sandbox-install-release opencode \
       --version 1.18.21 \
-      --url 'https://github.com/anomalyco/opencode/releases/download/v{version}/{asset}' \
-      --asset amd64 opencode-linux-x64.tar.gz \
-      --asset arm64 opencode-linux-arm64.tar.gz \
-      --sha256 amd64 d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a \
-      --sha256 arm64 d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72 \
       --archive tar.gz \
-      --binary opencode opencode
+      --from 'https://github.com/anomalyco/opencode/releases/download/v{version}/' \
+      --binary opencode opencode \
+      --asset amd64 opencode-linux-x64.tar.gz \
+        --sha256 d910c3ed7613bb5791a328904615d41cc25b7d3a6b470e3199ab0426a995b38a \
+      --asset arm64 opencode-linux-arm64.tar.gz \
+        --sha256 d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72
 
 # ripgrep: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
 ARG TARGETARCH
 RUN sandbox-install-release ripgrep \
       --version 15.2.0 \
-      --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
-      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary rg '{stem}/rg'
+      --from 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/' \
+      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --checksums 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz.sha256' \
+        --binary rg 'ripgrep-{version}-x86_64-unknown-linux-musl/rg' \
+      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+        --checksums 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz.sha256' \
+        --binary rg 'ripgrep-{version}-aarch64-unknown-linux-gnu/rg'
 
 # bat: unverified (no upstream checksum file; `sandbox lock` pins the sha256)
 FROM base AS release-bat
 ARG TARGETARCH
 RUN sandbox-install-release bat \
       --version 0.26.1 \
-      --url 'https://github.com/sharkdp/bat/releases/download/v{version}/{asset}' \
-      --asset amd64 'bat-v{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'bat-v{version}-aarch64-unknown-linux-musl.tar.gz' \
       --unverified \
       --archive tar.gz \
-      --binary bat '{stem}/bat'
+      --from 'https://github.com/sharkdp/bat/releases/download/v{version}/' \
+      --asset amd64 'bat-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --binary bat 'bat-v{version}-x86_64-unknown-linux-musl/bat' \
+      --asset arm64 'bat-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+        --binary bat 'bat-v{version}-aarch64-unknown-linux-musl/bat'
 
 # fd: unverified (no upstream checksum file for v10.4.2; `sandbox lock` pins the sha256)
 FROM base AS release-fd
 ARG TARGETARCH
 RUN sandbox-install-release fd \
       --version 10.4.2 \
-      --url 'https://github.com/sharkdp/fd/releases/download/v{version}/{asset}' \
-      --asset amd64 'fd-v{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'fd-v{version}-aarch64-unknown-linux-musl.tar.gz' \
       --unverified \
       --archive tar.gz \
-      --binary fd '{stem}/fd'
+      --from 'https://github.com/sharkdp/fd/releases/download/v{version}/' \
+      --asset amd64 'fd-v{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --binary fd 'fd-v{version}-x86_64-unknown-linux-musl/fd' \
+      --asset arm64 'fd-v{version}-aarch64-unknown-linux-musl.tar.gz' \
+        --binary fd 'fd-v{version}-aarch64-unknown-linux-musl/fd'
 
 # fzf: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-fzf
 ARG TARGETARCH
 RUN sandbox-install-release fzf \
       --version 0.74.3 \
-      --url 'https://github.com/junegunn/fzf/releases/download/v{version}/{asset}' \
-      --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
-      --asset arm64 'fzf-{version}-linux_arm64.tar.gz' \
-      --checksums 'fzf_{version}_checksums.txt' \
       --archive tar.gz \
-      --binary fzf fzf
+      --from 'https://github.com/junegunn/fzf/releases/download/v{version}/' \
+      --checksums 'fzf_{version}_checksums.txt' \
+      --binary fzf fzf \
+      --asset amd64 'fzf-{version}-linux_amd64.tar.gz' \
+      --asset arm64 'fzf-{version}-linux_arm64.tar.gz'
 
 # --- /etc/sandbox-release: what this image is, for tools inside it (as its labels say) -------
 # and /usr/share/sandbox/sbom.cdx.json: the CycloneDX SBOM of this spec and sandbox.lock (as `sandbox sbom`

@@ -52,37 +52,43 @@ FROM base AS release-ripgrep
 ARG TARGETARCH
 RUN sandbox-install-release ripgrep \
       --version 14.1.1 \
-      --url 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/{asset}' \
-      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
-      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary rg '{stem}/rg'
+      --from 'https://github.com/BurntSushi/ripgrep/releases/download/{version}/' \
+      --asset amd64 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz' \
+        --checksums 'ripgrep-{version}-x86_64-unknown-linux-musl.tar.gz.sha256' \
+        --binary rg 'ripgrep-{version}-x86_64-unknown-linux-musl/rg' \
+      --asset arm64 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz' \
+        --checksums 'ripgrep-{version}-aarch64-unknown-linux-gnu.tar.gz.sha256' \
+        --binary rg 'ripgrep-{version}-aarch64-unknown-linux-gnu/rg'
 
 # mise: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-mise
 ARG TARGETARCH
 RUN sandbox-install-release mise \
       --version 2024.12.14 \
-      --url 'https://github.com/jdx/mise/releases/download/v{version}/{asset}' \
-      --asset amd64 'mise-v{version}-linux-x64' \
-      --asset arm64 'mise-v{version}-linux-arm64' \
-      --checksums SHASUMS256.txt \
       --archive raw \
-      --binary mise '{asset}'
+      --from 'https://github.com/jdx/mise/releases/download/v{version}/' \
+      --checksums SHASUMS256.txt \
+      --asset amd64 'mise-v{version}-linux-x64' \
+        --binary mise 'mise-v{version}-linux-x64' \
+      --asset arm64 'mise-v{version}-linux-arm64' \
+        --binary mise 'mise-v{version}-linux-arm64'
 
 # uv: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-uv
 ARG TARGETARCH
 RUN sandbox-install-release uv \
       --version 0.5.11 \
-      --url 'https://github.com/astral-sh/uv/releases/download/{version}/{asset}' \
-      --asset amd64 uv-x86_64-unknown-linux-gnu.tar.gz \
-      --asset arm64 uv-aarch64-unknown-linux-gnu.tar.gz \
-      --checksums '{asset}.sha256' \
       --archive tar.gz \
-      --binary uv '{stem}/uv' \
-      --binary uvx '{stem}/uvx'
+      --from 'https://github.com/astral-sh/uv/releases/download/{version}/' \
+      --asset amd64 uv-x86_64-unknown-linux-gnu.tar.gz \
+        --checksums uv-x86_64-unknown-linux-gnu.tar.gz.sha256 \
+        --binary uv uv-x86_64-unknown-linux-gnu/uv \
+        --binary uvx uv-x86_64-unknown-linux-gnu/uvx \
+      --asset arm64 uv-aarch64-unknown-linux-gnu.tar.gz \
+        --checksums uv-aarch64-unknown-linux-gnu.tar.gz.sha256 \
+        --binary uv uv-aarch64-unknown-linux-gnu/uv \
+        --binary uvx uv-aarch64-unknown-linux-gnu/uvx
 
 # zsh-autosuggestions v0.7.1: git checkout pinned to commit 0123456789abcdef0123456789abcdef01234567
 FROM base AS git-zsh-autosuggestions

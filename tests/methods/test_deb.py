@@ -61,7 +61,8 @@ def test_every_platform_needs_a_digest():
 
 
 def test_unknown_placeholders_and_arches_are_refused():
-    rejected(spec_data(deb_tool(url="https://example.com/demo_{ver}.deb")), "tools[1]", "unknown placeholder(s) {ver}")
+    rejected(spec_data(deb_tool(url="https://example.com/demo_{ver}.deb")), "tools[1].url", "unknown placeholder {ver}")
+    rejected(spec_data(deb_tool(url="https://example.com/demo_{uname}.deb")), "tools[1].url", "{uname} is not filled in a .deb's URL")
     rejected(spec_data(deb_tool(sha256={"amd64": SHA_A, "arm64": SHA_B, "i386": SHA_A})), "tools[1].sha256.i386", "amd64")
     rejected(spec_data(deb_tool(sha256={"amd64": "ABC", "arm64": SHA_B})), "tools[1].sha256.amd64", "sha256")
 

@@ -78,20 +78,29 @@ def test_renders_its_own_stage_from_base():
 
 
 def _options(run: str) -> list[tuple[str, ...]]:
-    """The stage's RUN as (option, values...) tuples, after the command and the tool."""
+    """The stage's RUN as (scope, option, values...) tuples, after the command and the tool:
+    scope is '' before the first --asset, else the architecture of the --asset before it."""
     words = shlex.split(run)
     assert words[:2] == ["sandbox-install-release", "rg"], words[:2]
     options: list[tuple[str, ...]] = []
+    scope = ""
     for word in words[2:]:
         if word.startswith("--"):
-            options.append((word,))
+            options.append((scope, word))
         else:
             options[-1] += (word,)
+            if options[-1][1] == "--asset" and len(options[-1]) == 3:
+                scope = word
     return options
 
 
-def _option(run: str, name: str) -> list[tuple[str, ...]]:
-    return [values[1:] for values in _options(run) if values[0] == name]
+def _option(run: str, name: str, scope: str | None = None) -> list[tuple[str, ...]]:
+    """The values of each ``name`` option (of ``scope`` only, when given; else of any,
+    prefixed by the architecture it is given for: '' for every architecture)."""
+    found = [values for values in _options(run) if values[1] == name]
+    if scope is not None:
+        return [values[2:] for values in found if values[0] == scope]
+    return [((values[0],) if values[0] and name != "--asset" else ()) + values[2:] for values in found]
 
 
 def test_the_stage_states_the_spec_facts_one_per_line():
@@ -103,22 +112,56 @@ def test_the_stage_states_the_spec_facts_one_per_line():
         "ARG TARGETARCH",
         "RUN sandbox-install-release rg \\",
         "      --version 15.1.0 \\",
-        "      --url 'https://example.com/rg/{version}/{asset}' \\",
-        "      --asset amd64 'rg-{version}-x86_64.tar.gz' \\",
-        "      --asset arm64 'rg-{version}-aarch64.tar.gz' \\",
-        f"      --sha256 amd64 {SHA_A} \\",
-        f"      --sha256 arm64 {SHA_B} \\",
         "      --archive tar.gz \\",
-        "      --binary rg '{stem}/rg'",
+        "      --from 'https://example.com/rg/{version}/' \\",
+        "      --asset amd64 'rg-{version}-x86_64.tar.gz' \\",
+        f"        --sha256 {SHA_A} \\",
+        "        --binary rg 'rg-{version}-x86_64/rg' \\",
+        "      --asset arm64 'rg-{version}-aarch64.tar.gz' \\",
+        f"        --sha256 {SHA_B} \\",
+        "        --binary rg 'rg-{version}-aarch64/rg'",
     ]
     # the script is copied into the base stage once
     assert rendered.text.count("COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release") == 1
 
 
+def test_what_is_the_same_on_every_platform_is_written_once():
+    # one platform: everything is shared, and its asset says which platform that is
+    data = {**spec_data(tool_data("release", sha256={"amd64": SHA_A})), "platforms": ["linux/amd64"]}
+    run = _stage_run(render_data(data))
+    assert run.endswith(" --asset amd64 'rg-{version}-x86_64.tar.gz'")
+    assert _option(run, "--sha256") == [(SHA_A,)] and _option(run, "--binary") == [("rg", "rg-{version}-x86_64/rg")]
+    # a directory per platform, a checksum file of the same name in each
+    tool = tool_data(
+        "release", drop=("sha256",), url="https://dl.example.com/v{version}/{arch}/{asset}", assets={"amd64": "rg", "arm64": "rg"},
+        binaries=[], checksum_file={"url": "https://dl.example.com/v{version}/{arch}/rg.sha256"},
+    )  # fmt: skip
+    run = _stage_run(render_data(spec_data(tool)))
+    assert _option(run, "--from") == [
+        ("amd64", "https://dl.example.com/v{version}/amd64/"),
+        ("arm64", "https://dl.example.com/v{version}/arm64/"),
+    ]
+    assert _option(run, "--checksums") == [("rg.sha256",)] and _option(run, "--binary") == [("rg", "rg")]
+    assert _option(run, "--url") == []
+
+
+def test_a_download_not_named_like_its_asset_is_given_its_url():
+    tool = tool_data("release", url="https://example.com/get?file={asset},v={version}")
+    run = _stage_run(render_data(spec_data(tool)))
+    assert _option(run, "--from") == [("https://example.com/",)]
+    assert _option(run, "--url") == [
+        ("amd64", "get?file=rg-{version}-x86_64.tar.gz,v={version}"),
+        ("arm64", "get?file=rg-{version}-aarch64.tar.gz,v={version}"),
+    ]
+    # a checksum file whose URL would read as a URL of its own inside --from stays whole
+    tool = tool_data("release", drop=("sha256",), checksum_file={"url": "https://example.com/rg/{version}/x?u=https://y/{asset}"})
+    assert _option(_stage_run(render_data(spec_data(tool))), "--checksums")[0][1].startswith("https://example.com/rg/{version}/x?u=")
+
+
 def test_checksum_file_is_named_when_no_digest_is_pinned():
     tool = tool_data("release", drop=("sha256",), checksum_file={"url": "https://example.com/rg/{version}/SHA256SUMS"})
     run = _stage_run(render_data(spec_data(tool)))
-    # beside the download: only its name (the directory is written once, in --url)
+    # beside the download: only its name (the directory is written once, in --from)
     assert _option(run, "--checksums") == [("SHA256SUMS",)]
     assert _option(run, "--sha256") == [] and _option(run, "--checksums-format") == []
     bsd = {"url": "https://example.com/rg/{version}/sums-bsd", "format": "bsd"}
@@ -151,7 +194,11 @@ def test_partly_locked_release_keeps_the_checksum_file_for_unpinned_arches():
     lock = Lock(artifacts={"rg": {"amd64": LockEntry(url, SHA_B)}})
     run = _stage_run(render_data(spec_data(tool), lock=lock))
     assert _option(run, "--sha256") == [("amd64", SHA_B)]
-    assert _option(run, "--checksums") == [("https://example.com/{asset}.sha256",)]
+    # outside the download's directory: a URL of its own, filled for each architecture
+    assert _option(run, "--checksums") == [
+        ("amd64", "https://example.com/rg-{version}-x86_64.tar.gz.sha256"),
+        ("arm64", "https://example.com/rg-{version}-aarch64.tar.gz.sha256"),
+    ]
     assert _option(run, "--unverified") == []
 
 
@@ -174,13 +221,13 @@ def test_raw_download_is_installed_as_the_asset_itself():
     tool = tool_data("release", assets={"amd64": "rg-amd64", "arm64": "rg-arm64"}, binaries=[])
     run = _stage_run(render_data(spec_data(tool)))
     assert _option(run, "--archive") == [("raw",)]
-    assert _option(run, "--binary") == [("rg", "{asset}")]
+    assert _option(run, "--binary") == [("amd64", "rg", "rg-amd64"), ("arm64", "rg", "rg-arm64")]
 
 
 def test_tree_is_named_with_binaries_inside_it():
     tool = tool_data("release", tree="{stem}", binaries=[{"path": "bin/rg", "name": "rg"}])
     run = _stage_run(render_data(spec_data(tool)))
-    assert _option(run, "--tree") == [("{stem}",)]
+    assert _option(run, "--tree") == [("amd64", "rg-{version}-x86_64"), ("arm64", "rg-{version}-aarch64")]
     assert _option(run, "--binary") == [("rg", "bin/rg")]
 
 

@@ -28,7 +28,7 @@ def _tools(server):
 
 
 def _audit(sandbox, spec, *args):
-    result = sandbox(spec, "audit", "--json", *args)
+    result = sandbox(spec, "audit", "--format", "json", *args)
     return result, {(f["subject"], f["kind"]): f["reason"] for f in json.loads(result.out)}
 
 

@@ -49,7 +49,7 @@ def test_lock_records_each_arch(tmp_path, upstream, sandbox):
 def test_audit_names_the_vendor_package_and_nothing_else_about_it(tmp_path, upstream, sandbox):
     spec = write_spec(tmp_path, deb_tool(release_url(upstream)))
 
-    result = sandbox(spec, "audit", "--json")
+    result = sandbox(spec, "audit", "--format", "json")
 
     findings = [f for f in json.loads(result.out) if f["subject"] == "demo"]
     # the spec pins both digests, so a missing lock entry is no finding
@@ -61,7 +61,7 @@ def test_audit_names_the_vendor_package_and_nothing_else_about_it(tmp_path, upst
 
 def test_a_disabled_deb_is_not_audited(tmp_path, upstream, sandbox):
     spec = write_spec(tmp_path, deb_tool(release_url(upstream), enabled=False, disabled_reason="not needed yet"))
-    assert [f for f in json.loads(sandbox(spec, "audit", "--json").out) if f["subject"] == "demo"] == []
+    assert [f for f in json.loads(sandbox(spec, "audit", "--format", "json").out) if f["subject"] == "demo"] == []
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_outdated_asks_github_releases_for_a_release_asset(tmp_path, upstream, s
     )
     spec = write_spec(tmp_path, deb_tool(release_url(upstream)))
 
-    rows = json.loads(sandbox(spec, "outdated", "demo", "--json").out)
+    rows = json.loads(sandbox(spec, "outdated", "demo", "--format", "json").out)
 
     assert [(r["tool"], r["current"], r["latest"], r["update"], r["source"]) for r in rows] == [
         ("demo", "1.0.0", "1.1.0", "1.1.0", "github:example/demo"),
@@ -100,7 +100,7 @@ def test_outdated_asks_github_releases_for_a_release_asset(tmp_path, upstream, s
 def test_outdated_says_when_no_listing_can_be_asked(tmp_path, upstream, sandbox):
     spec = write_spec(tmp_path, deb_tool(upstream.url("github", "/vendor/demo_{version}_{arch}.deb")))
 
-    result = sandbox(spec, "outdated", "demo", "--json")
+    result = sandbox(spec, "outdated", "demo", "--format", "json")
 
     (row,) = json.loads(result.out)
     assert (row["latest"], row["source"]) == (None, "-")

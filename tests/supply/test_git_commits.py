@@ -46,7 +46,7 @@ def test_outdated_shows_the_branch_head_of_each_github_git_tool(tmp_path, upstre
     _serve(upstream)
     spec = _git_spec(upstream, tmp_path)
 
-    result = sandbox(spec, "outdated", "--json", "oh-my-zsh", "plugins", "elsewhere")
+    result = sandbox(spec, "outdated", "--format", "json", "oh-my-zsh", "plugins", "elsewhere")
 
     assert result.code == 0, result.err  # a non-GitHub repository is a note, not a failure
     rows = {row["tool"]: row for row in json.loads(result.out)}
@@ -101,7 +101,7 @@ def test_update_adds_the_commit_line_to_a_disabled_tool_and_nothing_else(tmp_pat
     assert f"| oh-my-zsh | unpinned | {OMZ_HEAD[:12]} | github:ohmyzsh/ohmyzsh |" in text
     assert "oh-my-zsh is disabled** and now has a pinned commit" in text and "enabled: true" in text
     # now pinned, it is no longer an exception: a maintainer can enable it as it stands
-    audit = {f["subject"]: f for f in json.loads(sandbox(spec, "audit", "--json").out)}
+    audit = {f["subject"]: f for f in json.loads(sandbox(spec, "audit", "--format", "json").out)}
     assert "oh-my-zsh" not in audit
 
 
@@ -203,7 +203,7 @@ def test_github_token_is_sent_to_the_commits_api(tmp_path, upstream, sandbox, mo
 def test_audit_lists_a_disabled_tool_that_would_fetch_an_unpinned_checkout(tmp_path, upstream, sandbox):
     spec = _git_spec(upstream, tmp_path)
 
-    result = sandbox(spec, "audit", "--json")
+    result = sandbox(spec, "audit", "--format", "json")
 
     assert result.code == 0
     found = {(f["subject"], f["kind"]): f["reason"] for f in json.loads(result.out)}

@@ -116,7 +116,7 @@ DATED = [{"upload_time_iso_8601": "2020-01-01T00:00:00Z"}]
 )  # fmt: skip
 def test_a_bad_answer_is_that_upstreams_failure(tmp_path, hostile, sandbox, served: Answer, note: str) -> None:
     hostile(served)
-    result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "ruff")
+    result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "ruff")
     assert result.code == 3, result.err
     assert note in json.loads(result.out)[0]["note"]
     assert "1 upstream(s) could not be asked: ruff" in result.err
@@ -150,7 +150,7 @@ def _silent(conn: socket.socket, path: str) -> None:
 @pytest.mark.parametrize("served", [_slow_headers, _slow_body, _silent], ids=["slow-headers", "slow-body", "silent"])
 def test_an_answer_that_never_finishes_ends_at_the_timeout(tmp_path, hostile, sandbox, served: Answer) -> None:
     server = hostile(served)
-    result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "--timeout", "1", "ruff")
+    result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "--timeout", "1", "ruff")
     assert result.code == 3, result.err
     # the deadline's own message: a client without one gets the answer's end after SLOW_FOR s
     # and another message (and the module's alarm stops one that waits for ever)
@@ -166,7 +166,7 @@ def _endless(conn: socket.socket, path: str) -> None:
 
 def test_an_endless_answer_is_cut_off_at_its_size_limit(tmp_path, hostile, sandbox) -> None:
     hostile(_endless)
-    result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "ruff")
+    result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "ruff")
     assert result.code == 3, result.err
     assert "the answer is larger than 128 MiB; no upstream answer is that large" in json.loads(result.out)[0]["note"]
 
@@ -174,7 +174,7 @@ def test_an_endless_answer_is_cut_off_at_its_size_limit(tmp_path, hostile, sandb
 @pytest.mark.parametrize("base", ["pypi.org", "file:///etc", "ftp://127.0.0.1:1"])
 def test_an_upstream_base_that_is_not_http_is_refused(tmp_path, sandbox, monkeypatch, base: str) -> None:
     monkeypatch.setenv("SANDBOX_UPSTREAM_PYPI", base)
-    result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "ruff")
+    result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "ruff")
     assert result.code == 3, result.err
     assert json.loads(result.out)[0]["note"] == f"{base}/pypi/ruff/json: not an http(s) URL"
 
@@ -187,7 +187,7 @@ def test_the_github_token_does_not_follow_a_redirect_to_another_host(tmp_path, u
             "/api/repos/BurntSushi/ripgrep/releases?per_page=100", b"", status=302, headers={"Location": f"{elsewhere.base}/moved"}
         )
         monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
-        result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--json", "ripgrep")
+        result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--format", "json", "ripgrep")
     assert result.code == 0, result.err
     assert json.loads(result.out)[0]["latest"] == "15.2.0"  # the redirect was followed
     assert upstream.asked("/api/repos/")[0].headers.get("Authorization") == "Bearer secret-token"
@@ -246,7 +246,7 @@ def test_an_upstream_version_of_another_shape_is_never_offered(tmp_path, upstrea
         "BurntSushi/ripgrep",
         [{"tag_name": tag, "published_at": "2020-01-02T00:00:00Z"}, {"tag_name": "15.1.5", "published_at": "2020-01-01T00:00:00Z"}],
     )
-    result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--json", "ripgrep")
+    result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--format", "json", "ripgrep")
     assert result.code == 0, result.err
     assert json.loads(result.out)[0]["latest"] == "15.1.5"
 
@@ -311,7 +311,7 @@ def test_a_registry_token_flow_that_is_not_http_is_refused(tmp_path, hostile, sa
     server = hostile(served)
     served.base.append(server.base)  # type: ignore[attr-defined]
     monkeypatch.setenv("SANDBOX_UPSTREAM_REGISTRY", server.base)
-    result = sandbox(ruff_spec(tmp_path), "outdated", "--json", "base")
+    result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "base")
     assert result.code == 3, result.err
     assert note in json.loads(result.out)[0]["note"]
 
@@ -340,7 +340,7 @@ ODD_SHAPES = [
 def test_an_answer_of_another_shape_is_read_or_refused_never_a_traceback(tmp_path, upstream, sandbox, path, data, tool, note):
     serve_sources(upstream)
     upstream.serve_json(path, data)
-    result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--json", tool)
+    result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--format", "json", tool)
     assert result.out, result.err
     row = json.loads(result.out)[0]
     if note is None:

@@ -47,7 +47,7 @@ def test_a_download_the_checksum_file_rejects_is_not_locked(tmp_path, upstream, 
     # and the build keeps checking the checksum file for amd64
     assert sandbox(spec, "generate").code == 0
     assert "--checksums SHA256SUMS" in (tmp_path / "Dockerfile").read_text()
-    found = sandbox(spec, "audit", "--json")
+    found = sandbox(spec, "audit", "--format", "json")
     assert '"kind": "checksum-file"' in found.out and "no digest in sandbox.lock for amd64" in found.out
 
 
@@ -108,7 +108,7 @@ def test_each_spelling_the_build_accepts_is_accepted_by_the_lock(tmp_path, upstr
     assert result.code == 0, result.err
     assert Lock.read(tmp_path / "sandbox.lock").artifacts["rg"]["amd64"].sha256 == sha
     # what `list`, `audit --json` and the Dockerfile say is what was checked
-    listed = sandbox(spec, "list", "--json")
+    listed = sandbox(spec, "list", "--format", "json")
     assert "sha256 from sandbox.lock (matched the checksum file when locked)" in listed.out
 
 
@@ -230,7 +230,7 @@ def test_a_resumed_download_from_the_right_offset_is_the_files_digest(tmp_path, 
     assert result.code == 0, result.err
     assert Lock.read(tmp_path / "sandbox.lock").artifacts["rg"]["amd64"].sha256 == hashlib.sha256(DATA).hexdigest()
     # nothing upstream publishes checked these bytes: `list` says so rather than imply it
-    listed = sandbox(spec, "list", "--json")
+    listed = sandbox(spec, "list", "--format", "json")
     assert "pinned-on-first-use (sha256 pinned on first use by sandbox lock (the bytes served when locked, " in listed.out
 
 

@@ -18,7 +18,7 @@ def test_outdated_asks_each_upstream_and_skips_unstable_releases(tmp_path, upstr
     serve_sources(upstream)
     spec = commented_spec(upstream, tmp_path)
 
-    result = sandbox(spec, "outdated", "--json")
+    result = sandbox(spec, "outdated", "--format", "json")
 
     assert result.code == 0, result.err
     rows = _rows(result)
@@ -67,6 +67,23 @@ def test_outdated_table(tmp_path, upstream, sandbox):
     assert len(lines) == 4
 
 
+def test_outdated_table_in_markdown(tmp_path, upstream, sandbox):
+    serve_sources(upstream)
+    spec = commented_spec(upstream, tmp_path)
+
+    result = sandbox(spec, "outdated", "ripgrep", "ruff", "--format", "markdown")
+
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        "| tool | current | latest | source | age | note |",
+        "|---|---|---|---|---|---|",
+        "| ripgrep | 15.1.0 | 15.2.0 * | github:BurntSushi/ripgrep | 30d |  |",
+        "| ruff | 0.4.0 | 0.4.5 * | pypi:ruff | 11d |  |",
+        "",
+        "\\* an update is available (`sandbox update TOOL`)",
+    ]
+
+
 def test_outdated_table_without_updates_has_no_footnote_for_a_mark_it_does_not_show(tmp_path, upstream, sandbox):
     serve_sources(upstream)
     upstream.serve("/crates/api/v1/crates/tokei", b"down", status=502)
@@ -87,7 +104,7 @@ def test_a_failing_upstream_is_reported_in_its_row_and_exits_3(tmp_path, upstrea
     upstream.serve("/crates/api/v1/crates/tokei", b"busy", status=503)
     spec = commented_spec(upstream, tmp_path)
 
-    result = sandbox(spec, "outdated", "--json", "tokei", "ruff")
+    result = sandbox(spec, "outdated", "--format", "json", "tokei", "ruff")
 
     assert result.code == 3
     rows = _rows(result)

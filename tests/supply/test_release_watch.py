@@ -30,7 +30,7 @@ def test_outdated_asks_the_npm_package_a_release_tool_watches_and_not_github(tmp
     upstream.serve_json("/npm/opencode-ai", _OPENCODE_AI)
     spec = write_spec(tmp_path, _opencode(upstream))
 
-    result = sandbox(spec, "outdated", "--json", "opencode")
+    result = sandbox(spec, "outdated", "--format", "json", "opencode")
 
     assert result.code == 0, result.err
     (row,) = json.loads(result.out)
@@ -45,7 +45,7 @@ def test_a_scoped_npm_package_is_asked_by_its_escaped_name(tmp_path, upstream, s
     upstream.serve_json("/npm/@opencode%2fcli", {"dist-tags": {"latest": "2.1.2"}, "versions": {"2.1.2": {}}})
     spec = write_spec(tmp_path, release_tool(upstream, "opencode", "1.18.21", watch={"npm": "@opencode/cli"}))
 
-    result = sandbox(spec, "outdated", "--json", "opencode")
+    result = sandbox(spec, "outdated", "--format", "json", "opencode")
 
     assert result.code == 0, result.err
     (row,) = json.loads(result.out)
@@ -57,7 +57,7 @@ def test_without_watch_a_release_tool_still_asks_github_releases(tmp_path, upstr
     upstream.serve_json("/npm/opencode-ai", _OPENCODE_AI)
     spec = write_spec(tmp_path, release_tool(upstream, "opencode", "1.18.21"))
 
-    result = sandbox(spec, "outdated", "--json", "opencode")
+    result = sandbox(spec, "outdated", "--format", "json", "opencode")
 
     assert result.code == 0, result.err
     (row,) = json.loads(result.out)

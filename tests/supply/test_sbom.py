@@ -225,7 +225,7 @@ def _spdx(sandbox, spec: Path, tmp_path: Path, *args: str):
     from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
     target = tmp_path / "sbom.spdx.json"
-    result = sandbox(spec, "sbom", "--format", "spdx", "--output", str(target), *args)
+    result = sandbox(spec, "sbom", "--standard", "spdx", "--output", str(target), *args)
     assert result.code == 0, result.err
     document = parse_file(str(target))
     assert validate_full_spdx_document(document) == []
@@ -266,10 +266,10 @@ def test_spdx_gives_each_platform_download_its_package_with_url_and_checksum(san
 
 
 def test_spdx_output_is_byte_identical(sandbox, spec, monkeypatch):
-    first = sandbox(spec, "sbom", "--format", "spdx").out
-    assert sandbox(spec, "sbom", "--format", "spdx").out == first
+    first = sandbox(spec, "sbom", "--standard", "spdx").out
+    assert sandbox(spec, "sbom", "--standard", "spdx").out == first
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    assert json.loads(sandbox(spec, "sbom", "--format", "spdx").out)["creationInfo"]["created"] == "2026-01-01T00:00:00Z"
+    assert json.loads(sandbox(spec, "sbom", "--standard", "spdx").out)["creationInfo"]["created"] == "2026-01-01T00:00:00Z"
 
 
 def test_sbom_imports_no_sbom_library(spec):
@@ -284,7 +284,7 @@ def test_sbom_imports_no_sbom_library(spec):
     )
     for fmt in ("cyclonedx", "spdx"):
         result = subprocess.run(
-            [sys.executable, "-c", probe, "--spec", str(spec), "sbom", "--format", fmt],
+            [sys.executable, "-c", probe, "--spec", str(spec), "sbom", "--standard", fmt],
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

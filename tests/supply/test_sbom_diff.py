@@ -71,7 +71,7 @@ def test_no_change_says_so(spec: Path, tmp_path: Path) -> None:
 
 def test_what_is_not_a_cyclonedx_sbom_is_refused(spec: Path, tmp_path: Path) -> None:
     spdx = tmp_path / "old.spdx.json"
-    assert sandbox_in_process("--spec", spec, "sbom", "--format", "spdx", "--output", spdx).returncode == 0
+    assert sandbox_in_process("--spec", spec, "sbom", "--standard", "spdx", "--output", spdx).returncode == 0
     result = sandbox_in_process("--spec", spec, "sbom", "--diff", spdx)
     assert result.returncode == 2 and "not a CycloneDX SBOM" in result.stderr
     fifo = tmp_path / "fifo"

@@ -145,7 +145,7 @@ def test_the_cost_command_lines_are_ones_sandbox_cost_accepts_and_hand_the_repor
         parsed.append(cost.make_context("cost", args).params)
     before, after = parsed
     assert before["save"] == Path("/runner/temp/cost-before.json") == after["compare_with"]
-    assert before["platforms"] == after["platforms"] == ("linux/amd64",) and after["as_markdown"]
+    assert before["platforms"] == after["platforms"] == ("linux/amd64",) and after["output_format"] == "markdown"
 
 
 def _staged_repository(tmp_path: Path) -> Path:
@@ -262,7 +262,7 @@ def test_the_agent_command_lines_are_ones_sandbox_test_accepts_and_hand_the_repo
             parsed.setdefault(words[1], []).append(command.make_context(words[1], words[2:end]).params)
     (built_before, built_after), (tested_before, tested_after) = parsed["build"], parsed["test"]
     assert (tested_before["image"], tested_after["image"]) == (built_before["tag"], built_after["tag"])
-    assert tested_before["agent"] and tested_after["agent"] and tested_after["as_markdown"]
+    assert tested_before["agent"] and tested_after["agent"] and tested_after["output_format"] == "markdown"
     assert tested_before["save"] == Path("/runner/temp/agent-before.json") == tested_after["compare_with"]
 
 
