@@ -11,7 +11,10 @@
 #   - arm64 by emulation (qemu-user-static, binfmt-support) and an arm64 base image
 #     (mmdebstrap, 1.5 to 4.5 min the first time; the rootfs tarballs are cached in
 #     $SANDBOX_DOCKER_STATE/cache);
-#   - Compose v2 (Debian 13's docker-compose).
+#   - Compose v2 (Debian 13's docker-compose);
+#   - a container registry: Debian's docker-registry (distribution 2.8) on 127.0.0.1, its
+#     config, storage, log and pid under $SANDBOX_DOCKER_STATE/registry, and skopeo to read it;
+#     every engine may push to it over plain HTTP (Docker allows 127.0.0.0/8 by default).
 # Prints `export` lines to stdout; logs go to stderr. Idempotent: what is there is skipped.
 #   DOCKER_HOST / SANDBOX_DOCKER_CLI / SANDBOX_TEST_BASE_IMAGE   the 20.10 engine (12) and its
 #                                                 CLI, the amd64 base image in it
@@ -25,6 +28,9 @@
 #   SANDBOX_TEST_BASE_TAR_AMD64 / _ARM64          the cached rootfs tarballs of both bases; a
 #       fresh engine gets the very same images (same IDs, so imported build cache hits) with
 #       `python3 .ci/base_image.py write NAME amd64=TAR [arm64=TAR] | docker load`
+#   SANDBOX_TEST_REGISTRY                         the registry, 127.0.0.1:PORT; PORT is chosen free
+#                                                 once and kept (registry/port), or fixed by
+#                                                 SANDBOX_TEST_REGISTRY_PORT
 # Options:
 #   --compose-only   only Compose (an engine already answers); prints only SANDBOX_COMPOSE
 # SANDBOX_MODERN_DOCKER=0 skips the modern engine and arm64 on Debian 12.
@@ -107,7 +113,8 @@ need_pkgs=()
 need() { dpkg -s "$1" >/dev/null 2>&1 || need_pkgs+=("$1"); }
 need docker.io      # Debian 12: the 20.10 engine (and bookworm's runc for the modern one)
 need debootstrap
-need docker-registry   # the pull tests serve images from a registry of their own on 127.0.0.1
+need docker-registry   # the test registry (below)
+need skopeo            # the tests read what was pushed with it, not with the engine that pushed
 if [ "$modern" = 1 ]; then
   need qemu-user-static; need binfmt-support; need mmdebstrap
   [ "$debian_major" = 13 ] && { need docker-buildx; need docker-compose; }
@@ -309,10 +316,119 @@ if [ "$modern" = 1 ]; then
   DOCKER_CONFIG=$modern_config "$modern_cli" -H "unix://$modern_sock" buildx version >&2
 fi
 
+# The test registry: Debian's docker-registry (distribution 2.8) on 127.0.0.1, for the tests
+# that push (`sandbox build --push`, `--cache-to type=registry`) and pull by digest. Like the
+# engines it is started once in the background and left running; a run of this script finds it
+# answering with the same config and leaves it alone. One that runs with another config (a new
+# port or storage setting) or no longer answers is stopped (SIGTERM, then SIGKILL after 10 s)
+# and started again. Before each start `garbage-collect` drops the blobs of what the tests
+# deleted (their manifests, by digest; it must not run while the registry serves). Not with
+# --delete-untagged: distribution 2.8 then deletes the manifests a tagged index lists
+# (distribution/distribution#3178).
+registry_dir="$state_dir/registry"
+registry_config="$registry_dir/config.yml"
+registry_pid="$registry_dir/registry.pid"
+registry_bin=$(command -v docker-registry)
+# registry_alive: the pid file names a docker-registry serving this state dir's config
+registry_alive() {
+  local pid cmdline
+  pid=$(cat "$registry_pid" 2>/dev/null) || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+  case "$cmdline" in *"serve $registry_config "*) return 0 ;; *) return 1 ;; esac
+}
+# registry_answers PORT: the registry's API root answers on 127.0.0.1:PORT within 2 s
+registry_answers() {
+  python3 - "$1" <<'PY'
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v2/", timeout=2) as answer:
+        sys.exit(0 if answer.headers.get("Docker-Distribution-Api-Version") == "registry/2.0" else 1)
+except OSError:
+    sys.exit(1)
+PY
+}
+stop_registry() {
+  local pid
+  pid=$(cat "$registry_pid" 2>/dev/null) || return 0
+  log "stopping the registry (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    registry_alive || break
+    sleep 0.1
+  done
+  if registry_alive; then kill -KILL "$pid"; sleep 0.5; fi
+  rm -f "$registry_pid"
+}
+registry_config_text() {
+  printf '%s\n' \
+    "# written by .ci/provision-docker.sh; a change restarts the registry" \
+    "version: 0.1" \
+    "log:" "  level: warn" \
+    "storage:" "  filesystem:" "    rootdirectory: $registry_dir/data" \
+    "  delete:" "    enabled: true" \
+    "http:" "  addr: 127.0.0.1:$1"
+}
+# port_free PORT: nothing listens on 127.0.0.1:PORT (SO_REUSEADDR, as the registry binds: a
+# connection of its last run in TIME_WAIT does not count); free_port: such a port
+port_free() {
+  python3 -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
+}
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+start_registry() {
+  local port fixed=${SANDBOX_TEST_REGISTRY_PORT:-} want
+  mkdir -p "$registry_dir/data"
+  exec 7>"$registry_dir/lock"
+  flock 7   # another run of this script starting it at the same time
+  port=${fixed:-$(cat "$registry_dir/port" 2>/dev/null || true)}
+  [ -n "$port" ] || port=$(free_port)
+  want=$(registry_config_text "$port")
+  if registry_alive && [ "$(cat "$registry_config")" = "$want" ] && registry_answers "$port"; then
+    exec 7>&-
+    registry_address="127.0.0.1:$port"
+    return 0
+  fi
+  registry_alive && stop_registry
+  if ! port_free "$port"; then
+    # a port kept from an earlier run, taken since by something else: choose another
+    [ -z "$fixed" ] || { log "127.0.0.1:$port (SANDBOX_TEST_REGISTRY_PORT) is taken"; return 1; }
+    port=$(free_port)
+    want=$(registry_config_text "$port")
+  fi
+  printf '%s\n' "$want" >"$registry_config"
+  printf '%s\n' "$port" >"$registry_dir/port"
+  if [ -d "$registry_dir/data/docker/registry/v2/repositories" ]; then   # (it fails on empty storage)
+    "$registry_bin" garbage-collect "$registry_config" >"$registry_dir/gc.log" 2>&1 \
+      || { log "registry garbage-collect failed (going on):"; tail -n 5 "$registry_dir/gc.log" >&2; echo >&2; }
+  fi
+  log "starting docker-registry on 127.0.0.1:$port (storage $registry_dir/data)"
+  nohup "$registry_bin" serve "$registry_config" </dev/null >"$registry_dir/registry.log" 2>&1 7>&- &
+  echo $! >"$registry_pid"
+  for _ in $(seq 1 100); do
+    registry_alive || break
+    registry_answers "$port" && break
+    sleep 0.1
+  done
+  if ! { registry_alive && registry_answers "$port"; }; then
+    log "docker-registry did not answer on 127.0.0.1:$port"
+    tail -n 20 "$registry_dir/registry.log" >&2
+    stop_registry
+    return 1
+  fi
+  exec 7>&-
+  registry_address="127.0.0.1:$port"
+}
+start_registry
+skopeo --version >&2
+
 printf 'export DOCKER_HOST=%q\n' "unix://$sock"
 printf 'export SANDBOX_DOCKER_CLI=%q\n' "$cli"
 printf 'export SANDBOX_TEST_BASE_IMAGE=%q\n' "$base_image"
 printf 'export SANDBOX_COMPOSE=%q\n' "$compose"
+printf 'export SANDBOX_TEST_REGISTRY=%q\n' "$registry_address"
 if [ "$modern" = 1 ]; then
   printf 'export SANDBOX_MODERN_DOCKER_HOST=%q\n' "unix://$modern_sock"
   printf 'export SANDBOX_MODERN_DOCKER_CLI=%q\n' "$modern_cli"

@@ -9,7 +9,10 @@ Four comparisons, each A vs B alternated round by round (A B A B ...), medians:
    buildx on the current engine (A) vs the BuildKit built into the 20.10 CLI (B);
 2. shared cache: on the current engine, a clean builder (`docker builder prune --all --force`, the
    image removed) building with `--cache-from type=local,src=DIR` (B, DIR exported once by
-   `--cache-to type=local,dest=DIR,mode=max`) vs the same clean builder with no cache (A);
+   `--cache-to type=local,dest=DIR,mode=max`) vs the same clean builder with no cache (A); and
+   (registry-cache) the same with `--cache-from type=registry,ref=REF` (B, exported once to the
+   registry $SANDBOX_TEST_REGISTRY names, which .ci/provision-docker.sh starts) vs the same cold
+   builds (A);
 3. arm64: the small two-platform spec (tests/integration/spec.py `platform_spec_data`, uv's real
    binaries for both architectures) built `--platform linux/arm64 --no-cache` under QEMU (A) vs
    `--platform linux/amd64 --no-cache` (B), current engine;
@@ -328,8 +331,8 @@ def _generate(spec: Path) -> None:
 
 
 def engines_and_cache(
-    modern: Engine, legacy: Engine, rounds: int, work: Path, logs: Path, progress: Progress
-) -> tuple[Comparison, Comparison, dict]:
+    modern: Engine, legacy: Engine, rounds: int, work: Path, logs: Path, progress: Progress, engine_part: bool = True
+) -> tuple[Comparison, Comparison, Comparison, dict]:
     engine_cmp = Comparison(
         "engine",
         "cold build of the integration spec (`sandbox build --no-cache`)",
@@ -347,13 +350,31 @@ def engines_and_cache(
         ratio="b/a",
         at_most=0.2,
     )
+    registry = os.environ.get("SANDBOX_TEST_REGISTRY", "")
+    cache_ref = f"{registry}/{PREFIX}/integration:cache-{uuid.uuid4().hex[:12]}"
+    registry_cmp = Comparison(
+        "registry-cache",
+        "clean builder (build cache pruned, image removed): the cache in a registry vs none",
+        "cold: nothing cached (the same builds as above)",
+        "`--cache-from type=registry,ref=REF` (Debian's docker-registry on 127.0.0.1)",
+        target="≤ 0.2×",
+        ratio="b/a",
+        at_most=0.2,
+    )
+    # the cold builds are the shared cache's: one list, so each round's A is measured once
+    registry_cmp.samples["a"] = cache_cmp.samples["a"]
+    registry_cmp.loads = cache_cmp.loads
     extra: dict = {}
     problems = {e.key: e.problem(buildx=e.key == "modern") for e in (modern, legacy)}
     if problems["modern"]:
-        engine_cmp.skipped = cache_cmp.skipped = f"no current engine with buildx: {problems['modern']}"
-        return engine_cmp, cache_cmp, extra
+        engine_cmp.skipped = cache_cmp.skipped = registry_cmp.skipped = f"no current engine with buildx: {problems['modern']}"
+        return engine_cmp, cache_cmp, registry_cmp, extra
     if problems["legacy"]:
         engine_cmp.skipped = f"no 20.10 engine: {problems['legacy']}"
+    if not engine_part:
+        engine_cmp.skipped = "not asked for (--only without engine)"
+    if not registry:
+        registry_cmp.skipped = "SANDBOX_TEST_REGISTRY names no registry (run .ci/provision-docker.sh and eval its exports)"
     tag = f"{PREFIX}-integration:bench"
     cache = work / "cache"
     with integration_project(work) as spec:
@@ -364,15 +385,26 @@ def engines_and_cache(
         export = sandbox_build(modern, spec, tag, "--cache-to", f"type=local,dest={cache},mode=max", label="cache-export", logs=logs)
         extra["export"] = export.as_dict()
         progress(f"  {export.seconds:.1f} s")
+        sides = [("b", cache_cmp, ("--cache-from", f"type=local,src={cache}"), "warm shared cache")]
+        if not registry_cmp.skipped:
+            # the same records to the registry: every step is cached by now, this only exports
+            progress(f"build paths: exporting the same build cache to {cache_ref} ...")
+            pushed = sandbox_build(
+                modern, spec, tag, "--cache-to", f"type=registry,ref={cache_ref},mode=max", label="registry-cache-export", logs=logs
+            )
+            extra["registry_export"] = pushed.as_dict()
+            progress(f"  {pushed.seconds:.1f} s")
+            sides.append(("b", registry_cmp, ("--cache-from", f"type=registry,ref={cache_ref}"), "the cache in the registry"))
+        # B first, then A: its prune leaves the cache mounts empty, the cold build fills them
+        sides.append(("a", cache_cmp, (), "cold"))
         for round_no in range(1, rounds + 1):
             cache_cmp.loads.append(load_average())
-            # B first, then A: its prune leaves the cache mounts empty, the cold build fills them
-            for side, args in (("b", ("--cache-from", f"type=local,src={cache}")), ("a", ())):
+            for side, comparison, args, what in sides:
                 modern.remove_images(tag)
                 modern.prune()
-                progress(f"build paths, round {round_no}/{rounds}: clean builder, {'warm shared cache' if side == 'b' else 'cold'} ...")
-                build = sandbox_build(modern, spec, tag, *args, label=f"cache-{side}-r{round_no}", logs=logs)
-                cache_cmp.samples[side].append(build)
+                progress(f"build paths, round {round_no}/{rounds}: clean builder, {what} ...")
+                build = sandbox_build(modern, spec, tag, *args, label=f"{comparison.key}-{side}-r{round_no}", logs=logs)
+                comparison.samples[side].append(build)
                 progress(f"  {build.seconds:.1f} s ({build.ran} step(s) run, {build.cached} from the cache)")
             if engine_cmp.skipped:
                 continue
@@ -385,6 +417,10 @@ def engines_and_cache(
         cache_cmp.loads.append(load_average())
         engine_cmp.loads.append(load_average())
     modern.remove_images(tag)
+    if "registry_export" in extra:
+        from tests.docker.registry import delete_image
+
+        delete_image(registry, f"{PREFIX}/integration", cache_ref.rpartition(":")[2])
     if not engine_cmp.skipped:
         legacy.remove_images(tag)
         tails = [
@@ -403,7 +439,12 @@ def engines_and_cache(
     cache_cmp.notes.append(
         f"cache exported once (`--cache-to type=local,dest=DIR,mode=max`) by a build from nothing: {export.seconds:.1f} s"
     )
-    return engine_cmp, cache_cmp, extra
+    if "registry_export" in extra:
+        registry_cmp.notes.append(
+            f"the same records exported to the registry (`--cache-to type=registry,ref=REF,mode=max`) by a build "
+            f"with every step cached: {extra['registry_export']['seconds']:.1f} s; A is the cold builds of the row above"
+        )
+    return engine_cmp, cache_cmp, registry_cmp, extra
 
 
 # --- part 3: arm64 under QEMU vs amd64 -------------------------------------------------------------
@@ -688,8 +729,9 @@ def measure(rounds: int, progress: Progress, results: Path, only: tuple[str, ...
                 progress(f"build paths: base image {BENCH_BASE} on the {engine.key} engine (run {run_id}) ...")
                 engine.make_base(source_image(), run_id, work)
         if not only or {"engine", "cache"} & set(only):
-            engine_cmp, cache_cmp, extra = engines_and_cache(modern, legacy, rounds, work, logs, progress)
-            comparisons += [engine_cmp, cache_cmp]
+            engine_part = not only or "engine" in only
+            engine_cmp, cache_cmp, registry_cmp, extra = engines_and_cache(modern, legacy, rounds, work, logs, progress, engine_part)
+            comparisons += [engine_cmp, cache_cmp, registry_cmp]
         if not only or "arm64" in only:
             comparisons.append(arm64_vs_amd64(modern, rounds, work, logs, progress))
         if not only or "go" in only:

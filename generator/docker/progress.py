@@ -109,8 +109,11 @@ class BuildProgress:
             return None
         done = _DONE.match(rest)
         if done:
-            vertex.state = "done"
-            vertex.seconds = float(done[1])
+            # a CACHED step stays cached: a cache imported from a registry is lazy, and BuildKit
+            # fetches a step's layers under its number when the image needs them, then says DONE
+            if vertex.state != "cached":
+                vertex.state = "done"
+                vertex.seconds = float(done[1])
         elif rest == "CACHED":
             vertex.state = "cached"
             vertex.seconds = 0.0

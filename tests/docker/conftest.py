@@ -24,6 +24,7 @@ from integration.servers import FileServer, make_opencode_release
 from integration.spec import opencode_version, write_agent_spec
 from tests.docker.cli import docker_cli
 from tests.docker.engines import BASE_IMAGE_ENV, COMPOSE_ENV, ENGINES, Engine, unavailable
+from tests.docker.registry import serving_registry
 
 
 @pytest.fixture(scope="session", params=sorted(ENGINES), ids=lambda name: f"{name}-engine" if name == "modern" else "default-engine")
@@ -103,6 +104,28 @@ def image_cleanup(docker_client: DockerClient) -> Iterator[list[str]]:
     yield names
     for name in names:
         docker_cli(docker_client, ["image", "rm", "--force", name], check=False)
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``127.0.0.1:PORT`` of a registry every engine can push to and pull from over plain HTTP:
+    $SANDBOX_TEST_REGISTRY (on CI the one .ci/provision-docker.sh starts), else Debian's
+    docker-registry started for this session; skip or fail (SANDBOX_REQUIRE_DOCKER=1) without."""
+    try:
+        with serving_registry(tmp_path_factory.mktemp("registry")) as address:
+            yield address
+    except (FileNotFoundError, LookupError) as exc:
+        unavailable(str(exc))
+
+
+@pytest.fixture(scope="session")
+def skopeo() -> str:
+    """skopeo, which reads what a test pushed from the registry itself (installed on CI by
+    .ci/provision-docker.sh)."""
+    found = shutil.which("skopeo")
+    if not found:
+        unavailable("skopeo is not installed (apt-get install skopeo)")
+    return found
 
 
 @pytest.fixture(scope="session")

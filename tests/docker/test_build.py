@@ -84,6 +84,39 @@ def test_progress_tracks_the_running_step() -> None:
     assert (progress.done, progress.total_steps) == (1, 5)
 
 
+# `docker buildx build --progress=plain --cache-from type=registry,ref=...` on 26.1 (buildx 0.13,
+# containerd image store) after `docker builder prune --all`: every step CACHED, then the image's
+# layers fetched from the registry under the last step's number while it is unpacked, and DONE.
+RECORDED_LAZY_CACHE = """\
+#16 [release-file 2/2] RUN install -d /out/etc
+#16 CACHED
+
+#17 [sandbox 5/5] COPY --from=release-file /out/ /
+#17 CACHED
+
+#18 exporting to image
+#18 exporting layers done
+#18 naming to docker.io/library/sandbox-test-registry-cache:f19a5864 done
+#18 unpacking to docker.io/library/sandbox-test-registry-cache:f19a5864
+#18 ...
+
+#17 [sandbox 5/5] COPY --from=release-file /out/ /
+#17 sha256:c11251a82c79205f313c38b23ac7863bc8ccf90f6193d57d970f05c20a905491 1.29kB / 1.29kB 0.0s done
+#17 sha256:4353055490653a5a74a342d6456f7c469842332808d603387b196d9e37fa0644 34.07MB / 34.07MB 0.9s done
+#17 DONE 1.3s
+
+#18 exporting to image
+#18 unpacking to docker.io/library/sandbox-test-registry-cache:f19a5864 4.5s done
+#18 DONE 4.6s
+"""
+
+
+def test_a_cached_step_whose_layers_are_fetched_later_still_counts_as_cached() -> None:
+    progress = feed(RECORDED_LAZY_CACHE)
+    assert [v.state for v in progress.steps] == ["cached", "cached"]
+    assert progress.executed == [] and len(progress.cached) == 2 and progress.done == 2
+
+
 def test_count_steps_matches_what_buildkit_numbers() -> None:
     dockerfile = (
         "# comment\nFROM local/debian:bookworm AS base\nRUN a \\\n && b\n\n"

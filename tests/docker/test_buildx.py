@@ -1,15 +1,20 @@
 """`sandbox build` on a current engine through buildx (on CI Debian 13's Docker 26.1 with the
-containerd image store, arm64 emulated by QEMU): two platforms pushed as one manifest list and
-pulled back per platform, build cache exported and imported by a clean builder, and two
-reproducible builds giving one digest.
+containerd image store, arm64 emulated by QEMU) and a real registry (Debian's docker-registry on
+127.0.0.1; conftest's ``registry``): two platforms pushed as one manifest list with their build
+cache beside them, read back with skopeo; pulled by digest per platform and smoke-tested with
+`sandbox test`; build cache exported (to a directory, to the registry) and imported by a pruned
+builder; two reproducible builds giving one digest.
 
 The spec is small (tests/integration/spec.py: platform_spec_data), because its arm64 half runs
-under emulation; uv's real binaries for both architectures are served from 127.0.0.1.
+under emulation; uv's real binaries for both architectures are served from 127.0.0.1. The
+tests that prune the build cache come last: the arm64 cost report before them builds on what
+the push left in the cache instead of emulating every step again.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import subprocess
@@ -20,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from generator.docker.client import DockerClient
 from integration.cli import sandbox
@@ -27,13 +33,19 @@ from integration.servers import UV_MACHINES, FileServer, make_uv_release
 from integration.spec import dump, platform_spec_data
 from tests.docker.cli import docker_cli
 from tests.docker.engines import ENGINES, Engine, unavailable
-from tests.docker.registry import lost_tag_race, running_registry
+from tests.docker.registry import delete_image, lost_tag_race, skopeo_inspect, skopeo_raw
 
 pytestmark = pytest.mark.docker
 
 #: `file`'s words for each architecture's ELF binaries
 ELF_MACHINE = {"amd64": "x86-64", "arm64": "ARM aarch64"}
 BUILD_TIMEOUT = 1800
+#: the same creation time for the builds that export and import a cache: otherwise the small
+#: release-file stage, which records it, runs again (by design: a new revision rebuilds nothing else)
+EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
+#: the repository the push goes to, in the test registry
+REPOSITORY = "sandbox-test/platforms"
+INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +89,6 @@ def project(tmp_path_factory: pytest.TempPathFactory, modern: Engine) -> Iterato
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    try:
-        with running_registry(tmp_path_factory.mktemp("buildx-registry")) as address:
-            yield address
-    except FileNotFoundError as exc:
-        unavailable(str(exc))
-
-
 def _build(engine: Engine, project: PlatformProject, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     def once() -> subprocess.CompletedProcess[str]:
         return sandbox(
@@ -110,68 +113,99 @@ def _installed_binary_is(client: DockerClient, reference: str, arch: str, tmp_pa
     return subprocess.run(["file", "-b", str(tmp_path / f"uv-{arch}")], capture_output=True, text=True, check=True).stdout
 
 
-def test_two_platforms_pushed_as_one_manifest_list_and_pulled_back_per_platform(
-    modern: Engine, project: PlatformProject, registry: str, tmp_path: Path
+@dataclass(frozen=True)
+class Pushed:
+    """What the push left in the registry."""
+
+    registry: str
+    tag: str
+    #: the index (manifest list) `sandbox build --push` printed
+    digest: str
+    #: the build cache exported beside it (``--cache-to type=registry,ref=...,mode=max``)
+    cache: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.registry}/{REPOSITORY}"
+
+    @property
+    def by_digest(self) -> str:
+        return f"{self.name}@{self.digest}"
+
+
+@pytest.fixture(scope="module")
+def pushed(modern: Engine, project: PlatformProject, registry: str) -> Iterator[Pushed]:
+    """Both platforms of the spec built and pushed to the registry as one manifest list, the
+    build cache (every stage, both platforms) exported to the registry beside it."""
+    run = uuid.uuid4().hex[:8]
+    reference, cache = f"{registry}/{REPOSITORY}:{run}", f"{registry}/{REPOSITORY}:cache-{run}"
+    built = _build(
+        modern, project, "--regenerate", "--platform", "spec", "--push", "--tag", reference,
+        "--cache-to", f"type=registry,ref={cache},mode=max", env=EPOCH,
+    )  # fmt: skip
+    found = re.search(rf"^pushed {re.escape(reference)}@(sha256:[0-9a-f]{{64}}) .*for linux/amd64, linux/arm64", built.stdout, re.M)
+    assert found, built.stdout
+    yield Pushed(registry, run, found[1], cache)
+    client = modern.client
+    docker_cli(client, ["image", "rm", "--force", reference], check=False)
+    # the registry may outlive the session (CI's): what was pushed goes
+    delete_image(registry, REPOSITORY, found[1])
+    delete_image(registry, REPOSITORY, f"cache-{run}")
+
+
+def test_two_platforms_pushed_as_one_manifest_list_with_the_build_cache_beside_it(pushed: Pushed, skopeo: str) -> None:
+    # read back by skopeo from the registry itself, not by the engine that pushed
+    raw = skopeo_raw(f"{pushed.name}:{pushed.tag}")
+    assert "sha256:" + hashlib.sha256(raw).hexdigest() == pushed.digest, "the tag names another index than the build printed"
+    index = json.loads(raw)
+    assert index["mediaType"] in INDEX_TYPES, index
+    platforms = {m["platform"]["architecture"]: m["digest"] for m in index["manifests"] if m.get("platform", {}).get("os") == "linux"}
+    assert sorted(platforms) == ["amd64", "arm64"], index
+    for arch, digest in platforms.items():
+        config = skopeo_inspect(f"{pushed.name}@{digest}", "--config")
+        assert (config["os"], config["architecture"]) == ("linux", arch)
+        assert config["config"]["Labels"]["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
+    # BuildKit's cache: an index of the layers of every stage and a cache config that maps them
+    cache = json.loads(skopeo_raw(pushed.cache))
+    kinds = {entry["mediaType"] for entry in cache["manifests"]}
+    assert "application/vnd.buildkit.cacheconfig.v0" in kinds and len(cache["manifests"]) > 2, cache
+
+
+def _pinned_spec(project: PlatformProject, pushed: Pushed, directory: Path) -> Path:
+    """The project's spec naming the pushed image as its own, pinned by digest (as a user's spec
+    pins the published image), for `sandbox pull`. (`sandbox test` takes the spec the image was
+    built from: its smoke test holds the image's SBOM to that spec's image name.)"""
+    data = YAML(typ="safe").load(project.spec.read_text())
+    data["image"].update(name=pushed.name, tag=pushed.tag, digest=pushed.digest, mirrors=[])
+    spec = directory / "sandbox.yaml"
+    spec.write_text(dump(data))
+    return spec
+
+
+def test_pulled_by_digest_each_platform_runs_its_own_binaries_and_passes_sandbox_test(
+    modern: Engine, project: PlatformProject, pushed: Pushed, tmp_path: Path
 ) -> None:
     client = modern.client
-    reference = f"{registry}/sandbox-test/platforms:{uuid.uuid4().hex[:8]}"
-    built = _build(modern, project, "--regenerate", "--platform", "spec", "--push", "--tag", reference)
-    assert f"pushed {reference}@sha256:" in built.stdout and "for linux/amd64, linux/arm64" in built.stdout
-    index = json.loads(docker_cli(client, ["buildx", "imagetools", "inspect", "--raw", reference]).stdout)
-    platforms = sorted(m["platform"]["architecture"] for m in index["manifests"] if m.get("platform", {}).get("os") == "linux")
-    assert platforms == ["amd64", "arm64"], index
+    env = _env(modern)
+    spec = _pinned_spec(project, pushed, tmp_path)
     try:
+        docker_cli(client, ["image", "rm", "--force", f"{pushed.name}:{pushed.tag}"], check=False)
+        # `sandbox pull` refuses any other digest than the spec's image.digest
+        pulled = sandbox("--spec", spec, "pull", "--retry-delay", "0.1", timeout=600, env=env)
+        assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+        assert pulled.stdout == f"pulled {pushed.name}:{pushed.tag} from {pushed.registry} ({pushed.digest})\n"
         for arch in ("amd64", "arm64"):
-            docker_cli(client, ["image", "rm", "--force", reference], check=False)
-            docker_cli(client, ["pull", "--platform", f"linux/{arch}", reference])
-            machine = docker_cli(client, ["run", "--rm", "--pull=never", "--platform", f"linux/{arch}", reference, "uname", "-m"])
-            assert machine.stdout.strip() == UV_MACHINES[arch]
+            if arch != "amd64":  # `sandbox pull` pulls the engine's own platform
+                docker_cli(client, ["pull", "--platform", f"linux/{arch}", pushed.by_digest])
+            run = ["run", "--rm", "--pull=never", "--platform", f"linux/{arch}", pushed.by_digest, "uname", "-m"]
+            assert docker_cli(client, run).stdout.strip() == UV_MACHINES[arch]
             # each release stage picked its own architecture's asset
-            assert ELF_MACHINE[arch] in _installed_binary_is(client, reference, arch, tmp_path)
-        tested = sandbox("--spec", project.spec, "test", "--platform", "linux/arm64", reference, timeout=900, env=_env(modern))
-        assert tested.returncode == 0, tested.stdout + tested.stderr
-        assert "linux/arm64" in tested.stdout and "smoke checks passed" in tested.stdout
+            assert ELF_MACHINE[arch] in _installed_binary_is(client, pushed.by_digest, arch, tmp_path)
+            tested = sandbox("--spec", project.spec, "test", "--platform", f"linux/{arch}", pushed.by_digest, timeout=900, env=env)
+            assert tested.returncode == 0, tested.stdout + tested.stderr
+            assert f"linux/{arch}" in tested.stdout and "smoke checks passed" in tested.stdout
     finally:
-        docker_cli(client, ["image", "rm", "--force", reference], check=False)
-
-
-def test_a_clean_builder_rebuilds_from_the_exported_cache(modern: Engine, project: PlatformProject, tmp_path: Path) -> None:
-    client = modern.client
-    tag = f"sandbox-test-cache:{uuid.uuid4().hex[:8]}"
-    cache = tmp_path / "cache"
-    # the same creation time for both builds: otherwise the small release-file stage, which
-    # records it, runs again (by design: a new revision rebuilds nothing else)
-    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
-    try:
-        _build(modern, project, "--platform", "linux/amd64", "--tag", tag, "--cache-to", f"type=local,dest={cache},mode=max", env=epoch)
-        assert (cache / "index.json").is_file()
-        # nothing of the first build is left in the engine: no image, no build cache
-        docker_cli(client, ["image", "rm", "--force", tag])
-        docker_cli(client, ["builder", "prune", "--all", "--force"])
-        rebuilt = _build(modern, project, "--platform", "linux/amd64", "--tag", tag, "--cache-from", f"type=local,src={cache}", env=epoch)
-        summary = re.search(r"\((\d+) step\(s\) run, (\d+) from the cache\)", rebuilt.stdout)
-        assert summary is not None, rebuilt.stdout
-        ran, cached = int(summary[1]), int(summary[2])
-        assert ran == 0 and cached >= 5, rebuilt.stdout
-    finally:
-        docker_cli(client, ["image", "rm", "--force", tag], check=False)
-
-
-def test_two_reproducible_builds_from_nothing_give_the_same_digest(modern: Engine, project: PlatformProject) -> None:
-    client = modern.client
-    tags = [f"sandbox-test-repro:{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)]
-    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
-    try:
-        ids = []
-        for tag in tags:
-            _build(modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--tag", tag, env=epoch)
-            ids.append(docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", tag]).stdout.strip())
-        assert ids[0] == ids[1] and ids[0].startswith("sha256:")
-        labels = json.loads(docker_cli(client, ["image", "inspect", "--format", "{{json .Config.Labels}}", tags[0]]).stdout)
-        assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
-    finally:
-        for tag in tags:
-            docker_cli(client, ["image", "rm", "--force", tag], check=False)
+        docker_cli(client, ["image", "rm", "--force", f"{pushed.name}:{pushed.tag}", pushed.by_digest], check=False)
 
 
 #: how far the cost report's parts may be from the image's layer archives (`docker save`)
@@ -246,3 +280,57 @@ def test_cost_of_the_arm64_image_adds_up_and_says_its_platform(modern: Engine, p
         assert f"### Image cost: `{tag}` (profile default, {data['platform']})" in lines
     finally:
         docker_cli(client, ["image", "rm", "--force", tag], check=False)
+
+
+def test_two_reproducible_builds_from_nothing_give_the_same_digest(modern: Engine, project: PlatformProject) -> None:
+    client = modern.client
+    tags = [f"sandbox-test-repro:{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)]
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    try:
+        ids = []
+        for tag in tags:
+            _build(modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--tag", tag, env=epoch)
+            ids.append(docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", tag]).stdout.strip())
+        assert ids[0] == ids[1] and ids[0].startswith("sha256:")
+        labels = json.loads(docker_cli(client, ["image", "inspect", "--format", "{{json .Config.Labels}}", tags[0]]).stdout)
+        assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
+    finally:
+        for tag in tags:
+            docker_cli(client, ["image", "rm", "--force", tag], check=False)
+
+
+def test_a_clean_builder_rebuilds_from_the_exported_cache(modern: Engine, project: PlatformProject, tmp_path: Path) -> None:
+    client = modern.client
+    tag = f"sandbox-test-cache:{uuid.uuid4().hex[:8]}"
+    cache = tmp_path / "cache"
+    try:
+        _build(modern, project, "--platform", "linux/amd64", "--tag", tag, "--cache-to", f"type=local,dest={cache},mode=max", env=EPOCH)
+        assert (cache / "index.json").is_file()
+        # nothing of the first build is left in the engine: no image, no build cache
+        docker_cli(client, ["image", "rm", "--force", tag])
+        _rebuilt_from_the_cache_alone(modern, project, tag, f"type=local,src={cache}")
+    finally:
+        docker_cli(client, ["image", "rm", "--force", tag], check=False)
+
+
+def test_a_pruned_builder_rebuilds_from_the_registry_cache(modern: Engine, project: PlatformProject, pushed: Pushed) -> None:
+    client = modern.client
+    tag = f"sandbox-test-registry-cache:{uuid.uuid4().hex[:8]}"
+    try:
+        # what the push exported (both platforms, every stage); amd64 taken from it
+        _rebuilt_from_the_cache_alone(modern, project, tag, f"type=registry,ref={pushed.cache}")
+    finally:
+        docker_cli(client, ["image", "rm", "--force", tag], check=False)
+
+
+def _rebuilt_from_the_cache_alone(modern: Engine, project: PlatformProject, tag: str, cache_from: str) -> None:
+    """Prune the engine's whole build cache, then build ``tag`` (amd64) with ``--cache-from
+    CACHE_FROM``: every step must come from that cache (BuildKit's CACHED, counted by the build's
+    last line), none run."""
+    client = modern.client
+    docker_cli(client, ["builder", "prune", "--all", "--force"])
+    rebuilt = _build(modern, project, "--platform", "linux/amd64", "--tag", tag, "--cache-from", cache_from, env=EPOCH)
+    summary = re.search(r"\((\d+) step\(s\) run, (\d+) from the cache\)", rebuilt.stdout)
+    assert summary is not None, rebuilt.stdout
+    ran, cached = int(summary[1]), int(summary[2])
+    assert ran == 0 and cached >= 5, rebuilt.stdout

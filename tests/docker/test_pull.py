@@ -1,5 +1,5 @@
-"""`sandbox pull` against the real engine and registries the tests serve on 127.0.0.1:
-Debian's docker-registry (distribution 2.8) for the good case, and a small fault-injecting
+"""`sandbox pull` against the real engine and registries on 127.0.0.1: Debian's docker-registry
+(distribution 2.8; conftest's ``registry``) for the good case, and a small fault-injecting
 server in front of it for rate limits, server errors and hangs."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from generator.docker.errors import NotRunning, PullError
 from generator.docker.pull import Backoff, Event, failure_kind, familiar, pull_image, registry_of
 from generator.docker.pull_progress import plain_reporter, rich_reporter
 from tests.docker.cli import docker_cli
-from tests.docker.registry import running_registry
+from tests.docker.registry import delete_image
 
 ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE = "127.0.0.1:1"
@@ -144,16 +144,6 @@ def test_rich_progress_prints_outcomes(capsys: pytest.CaptureFixture[str]) -> No
 # -- servers on 127.0.0.1 -------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory, docker_client: DockerClient, docker_unavailable) -> Iterator[str]:
-    """A registry on 127.0.0.1 for the engine under test."""
-    try:
-        with running_registry(tmp_path_factory.mktemp("registry")) as address:
-            yield address
-    except FileNotFoundError as exc:
-        docker_unavailable(str(exc))
-
-
 @dataclass(frozen=True)
 class Pushed:
     repository: str  # without the registry
@@ -178,6 +168,7 @@ def pushed(registry: str, docker_client: DockerClient) -> Iterator[Pushed]:
     digest = next(line.split("digest: ")[1].split()[0] for line in output.splitlines() if "digest: sha256:" in line)
     docker_cli(docker_client, ["image", "rm", reference])
     yield Pushed(repository, tag, digest)
+    delete_image(registry, repository, digest)  # the registry may outlive the session (CI's)
 
 
 class FaultServer:
