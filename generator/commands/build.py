@@ -256,6 +256,8 @@ def build(
         BuildDisplay(options.tag, sys.stderr.isatty()) as display,
     ):
         result = run_build(client, context_dir, options, meta, on_line=display, dockerfile_steps=count_steps(output.text))
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
     where = f" for {', '.join(options.platforms)}" if options.platforms else ""
     cache = f"{len(result.progress.executed)} step(s) run, {len(result.progress.cached)} from the cache"

@@ -20,14 +20,24 @@ from generator.terminal import escape_controls
 
 
 def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--docker-cli, --docker-host, --context; read them back with :func:`client_from`."""
+    """--engine, --docker-cli, --docker-host, --context; read them back with :func:`client_from`."""
 
+    @click.option(
+        "--engine",
+        "engine",
+        type=click.Choice(["docker", "podman"]),
+        envvar="SANDBOX_ENGINE",
+        show_envvar=True,
+        default="docker",
+        show_default=True,
+        help="The container engine: Docker, or Podman (its CLI, podman on PATH, unless --docker-cli names one).",
+    )
     @click.option(
         "--docker-cli",
         "docker_cli",
         metavar="PATH",
         default=None,
-        help="The docker CLI binary (default: $SANDBOX_DOCKER_CLI, else docker on PATH).",
+        help="The engine's CLI binary (default: $SANDBOX_DOCKER_CLI, else docker on PATH; with --engine podman: podman on PATH).",
     )
     @click.option(
         "--docker-host",
@@ -78,6 +88,7 @@ def client_from(options: dict[str, Any], *, timeout: float | None = None):  # la
         host=options.pop("docker_host", None),
         context=options.pop("docker_context", None),
         timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        engine=options.pop("engine", None) or "docker",
     )
 
 

@@ -5,6 +5,10 @@ python-on-whales runs both (through :class:`DockerClient`, so a deadline applies
 never outlives us); the engine cancels the build when the CLI goes away. What only buildx can
 do — several platforms, pushing, exporting and importing cache, rewriting timestamps for a
 reproducible image — is refused up front on the built-in path, with what to install.
+
+With Podman the build is `podman build` (Buildah, which reads RUN --mount=type=cache and the
+rest of the generated Dockerfile itself), in Docker's image format: Buildah's default, OCI,
+drops SHELL and HEALTHCHECK. What needs BuildKit is refused up front there too.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ class BuildOptions:
     source_date_epoch: int | None = None
 
     def needs_buildx(self) -> list[str]:
-        """What of these options the BuildKit built into an old CLI cannot do."""
+        """What of these options the BuildKit built into an old CLI (or Podman) cannot do."""
         wanted = {
             "more than one platform": len(self.platforms) > 1,
             "--push": self.push,
@@ -73,6 +77,8 @@ class BuildResult:
     mode: str
     seconds: float
     progress: BuildProgress
+    #: what the build did differently from the Dockerfile as generated, and why
+    notes: tuple[str, ...] = ()
 
 
 def metadata_args(version: str, revision: str | None, created: str | None = None, *, epoch: int | None = None) -> dict[str, str]:
@@ -208,6 +214,65 @@ def _builtin(
     return stream_stdout_and_stderr(command, env={"DOCKER_BUILDKIT": "1"})
 
 
+#: what `sandbox build` cannot do with Podman, and why (said with the refusal)
+PODMAN_CANNOT = (
+    "Podman builds with Buildah, not BuildKit: several platforms in one build, BuildKit's cache "
+    "export and import (--cache-to/--cache-from), --reproducible (SOURCE_DATE_EPOCH timestamps) and "
+    "buildx builders are not available; build them with Docker and buildx (--engine docker), "
+    "or push with `podman push` after the build"
+)
+
+
+#: Buildah before 1.29 never releases the lock of a RUN's first cache mount when that RUN has
+#: several (it kept the last one's only), so the next RUN with ``sharing=locked`` on it waits
+#: forever: buildah#4342, fixed by buildah#4349 in 1.29. Debian 12's Podman 4.3.1 has Buildah
+#: 1.28.2, and every apt RUN of the generated Dockerfile mounts two locked caches.
+BUILDAH_LOCK_FIXED = (1, 29)
+_LOCKED = re.compile(r"(--mount=type=cache,[^\s]*)sharing=locked")
+
+
+def _unlock_cache_mounts(context_dir: Path, buildah: tuple[int, int, int] | None) -> tuple[str, ...]:
+    """On a Buildah with the cache-lock hang, the context's Dockerfile with ``sharing=shared``
+    for ``sharing=locked``: Buildah runs the stages of one build one after another, so its
+    own RUNs never share a cache at once; two builds at the same time may (apt then stops
+    with "Could not get lock" rather than corrupting the cache). A note saying so, or none."""
+    if buildah is None or buildah >= BUILDAH_LOCK_FIXED:
+        return ()
+    dockerfile = context_dir / "Dockerfile"
+    text = dockerfile.read_text(encoding="utf-8")
+    changed, count = _LOCKED.subn(r"\1sharing=shared", text)
+    if not count:
+        return ()
+    dockerfile.write_text(changed, encoding="utf-8")
+    shown = ".".join(map(str, buildah))
+    return (
+        f"Buildah {shown} (Podman's builder here) hangs on a second RUN --mount=type=cache,sharing=locked "
+        f"(buildah#4342, fixed in 1.29): built with sharing=shared on {count} cache mount(s) instead; "
+        "avoid two builds at the same time with this Podman",
+    )
+
+
+def _podman(
+    whales: python_on_whales.DockerClient, context_dir: Path, options: BuildOptions, args: Mapping[str, str], iidfile: Path
+) -> Iterable[tuple[str, bytes]]:
+    """`podman build`, streamed: the arguments built with python-on-whales' command builder
+    (its ``legacy_build`` waits for Docker's "Successfully built" line), in Docker's image
+    format (OCI's drops SHELL and HEALTHCHECK, which the image's health check needs)."""
+    from python_on_whales.utils import stream_stdout_and_stderr
+
+    command = whales.client_config.docker_cmd + ["build", "--format", "docker"]
+    command.add_simple_arg("--file", context_dir / "Dockerfile")
+    command.add_simple_arg("--tag", image_argument(options.tag))
+    command.add_simple_arg("--iidfile", iidfile)
+    command.add_simple_arg("--platform", options.platforms[0] if options.platforms else None)
+    command.add_flag("--no-cache", options.no_cache)
+    command.add_simple_arg("--network", options.network)
+    command.add_simple_arg("--target", options.target)
+    command.add_args_mapping("--build-arg", args)
+    command.append(context_dir)  # an absolute path: the one positional argument
+    return stream_stdout_and_stderr(command)
+
+
 def _interrupt_on_termination() -> Callable[[], None]:
     """Until the returned function is called, SIGTERM and SIGHUP (a closed terminal, a CI job
     cancelled) raise KeyboardInterrupt like Ctrl-C, so the build's own session is stopped
@@ -239,13 +304,16 @@ def run_build(
     BuilderMissing, or the classified connection error. KeyboardInterrupt (also SIGTERM and
     SIGHUP while the build runs) stops the build before propagating."""
     mode = client.buildkit_mode()
+    if mode == "podman" and options.needs_buildx():
+        raise BuilderMissing(f"{', '.join(options.needs_buildx())}: not with Podman; {PODMAN_CANNOT}")
     if mode == "builtin" and options.needs_buildx():
         raise BuilderMissing(
             f"{', '.join(options.needs_buildx())} need(s) buildx; this docker CLI builds with its built-in BuildKit; {BUILDX_INSTALL}"
         )
+    notes = _unlock_cache_mounts(context_dir, client.buildah_version()) if mode == "podman" else ()
     args = {**metadata, **options.build_args}
     record = context_dir / (".build-metadata.json" if mode == "buildx" else ".iid")
-    build = _buildx if mode == "buildx" else _builtin
+    build = {"buildx": _buildx, "builtin": _builtin, "podman": _podman}[mode]
     started = time.monotonic()
     restore = _interrupt_on_termination()
     try:
@@ -273,7 +341,7 @@ def run_build(
         left = max(options.timeout - (time.monotonic() - started), 30.0)
         image_id, digest = _load_reproducible(client, context_dir, options, left)
     seconds = time.monotonic() - started
-    return BuildResult(options.tag, image_id, digest, mode, seconds, progress)
+    return BuildResult(options.tag, image_id, digest, mode, seconds, progress, notes)
 
 
 #: Docker's containerd image store sometimes fails to unpack an image BuildKit has just built

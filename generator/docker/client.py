@@ -1,5 +1,7 @@
 """The one way this project runs the docker CLI: which binary, which engine, how long, and
-what a failure means.
+what a failure means. The engine is Docker, or Podman (``--engine podman``, or a CLI binary
+that says it is Podman): its CLI takes the docker CLI's commands, and where it differs (no
+server in `podman version`, building with Buildah instead of BuildKit) this module says so.
 
 python-on-whales builds the arguments, runs the CLI and parses its answers. What it lacks is
 added here, in one place: a deadline per call and a CLI that never outlives its caller (both
@@ -50,7 +52,11 @@ BUILD_TIMEOUT = 600.0
 CONNECT_TIMEOUT = 30.0
 
 CLI_ENV = "SANDBOX_DOCKER_CLI"
+#: docker or podman (--engine, $SANDBOX_ENGINE): which engine's CLI to look for when
+#: --docker-cli does not name one
+EngineKind = Literal["docker", "podman"]
 CLI_HINT = "install Docker, or name the binary with --docker-cli PATH or the environment variable SANDBOX_DOCKER_CLI"
+PODMAN_HINT = "install Podman (Debian/Ubuntu: apt-get install podman), or name the binary with --docker-cli PATH"
 #: the first CLI release whose `docker build` needs the buildx plugin for BuildKit
 BUILDX_REQUIRED_FROM = 23
 #: the first CLI release with BuildKit built in (DOCKER_BUILDKIT=1)
@@ -136,11 +142,14 @@ def _resolve(candidate: str) -> str | None:
 
 
 class DockerClient:
-    """A docker CLI binary plus the engine it talks to.
+    """A docker (or podman) CLI binary plus the engine it talks to.
 
-    The binary comes from ``cli``, else ``$SANDBOX_DOCKER_CLI``, else ``docker`` on PATH. ``host``
-    (``--host``) and ``context`` (``--context``) pick the engine; without either the CLI's own
-    defaults apply (``DOCKER_HOST``, ``DOCKER_CONTEXT``, the current context).
+    The binary comes from ``cli``; else, for the Docker engine, ``$SANDBOX_DOCKER_CLI``, else
+    ``docker`` on PATH; for Podman (``engine="podman"``) ``podman`` on PATH. Which engine it
+    is, is what the binary says it is (:attr:`engine_kind`): a ``docker`` that is Podman's
+    docker shim is Podman. ``host`` (``--host``) and ``context`` (``--context``) pick the
+    engine; without either the CLI's own defaults apply (``DOCKER_HOST``, ``DOCKER_CONTEXT``,
+    the current context; Podman: the local engine, or ``CONTAINER_HOST``).
     """
 
     def __init__(
@@ -151,11 +160,14 @@ class DockerClient:
         context: str | None = None,
         config: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        engine: EngineKind = "docker",
     ) -> None:
         if host and context:
             from generator.errors import UsageError
 
             raise UsageError("give either a Docker host or a Docker context, not both")
+        #: the engine asked for: it picks the default binary; what the binary is decides
+        self.engine = engine
         self._cli = cli
         self.host = host or None
         self.context = context or None
@@ -164,6 +176,7 @@ class DockerClient:
         self.config = config or None
         self.timeout = timeout
         self._cli_path: str | None = None
+        self._kind: EngineKind | None = None
         self._pid_dir: str | None = None
 
     @classmethod
@@ -172,26 +185,55 @@ class DockerClient:
 
     def __repr__(self) -> str:
         target = f"host={self.host!r}" if self.host else f"context={self.context!r}" if self.context else "default engine"
-        return f"DockerClient(cli={self._cli or os.environ.get(CLI_ENV) or 'docker'!r}, {target}, timeout={self.timeout:g})"
+        return f"DockerClient(cli={self._wanted()[0]!r}, {target}, timeout={self.timeout:g})"
 
     # -- the binary and its environment ---------------------------------------------------
+
+    def _wanted(self) -> tuple[str, str]:
+        """(the binary asked for, where that came from)."""
+        if self._cli:
+            return self._cli, "--docker-cli"
+        if self.engine == "podman":
+            return "podman", "PATH"
+        if os.environ.get(CLI_ENV):
+            return os.environ[CLI_ENV], CLI_ENV
+        return "docker", "PATH"
 
     @property
     def cli_path(self) -> str:
         if self._cli_path is None:
-            wanted, source = (
-                (self._cli, "--docker-cli")
-                if self._cli
-                else (os.environ[CLI_ENV], CLI_ENV)
-                if os.environ.get(CLI_ENV)
-                else ("docker", "PATH")
-            )
+            wanted, source = self._wanted()
             found = _resolve(wanted)
             if found is None:
                 where = "on PATH" if source == "PATH" else f"at {wanted!r} (from {source})"
-                raise CliMissing(f"docker CLI not found {where}; {CLI_HINT}")
+                what, hint = ("podman", PODMAN_HINT) if self.engine == "podman" else ("docker", CLI_HINT)
+                raise CliMissing(f"{what} CLI not found {where}; {hint}")
             self._cli_path = found
         return self._cli_path
+
+    @property
+    def engine_kind(self) -> EngineKind:
+        """The engine the binary belongs to, from what `--version` says ("podman version 4.3.1",
+        also from Podman's docker shim); asked once."""
+        if self._kind is None:
+            text = self.client_version()
+            kind: EngineKind = "podman" if text.lower().startswith("podman") else "docker"
+            if self.engine == "podman" and kind != "podman":
+                raise CliMissing(f"Podman was asked for (--engine podman), but {self.cli_path} is not Podman ({text}); {PODMAN_HINT}")
+            self._kind = kind
+        return self._kind
+
+    @property
+    def is_podman(self) -> bool:
+        """Whether the engine is Podman. With Docker asked for, False also when the CLI does not
+        run (the question that needs it then fails on its own); with Podman asked for, a CLI
+        that does not run or is not Podman is an error here."""
+        if self.engine == "podman":
+            return self.engine_kind == "podman"
+        try:
+            return self.engine_kind == "podman"
+        except DockerError:
+            return False
 
     def unset_environment(self) -> list[str]:
         """Variables the CLI must not see: DOCKER_HOST contradicts an explicit --context (some
@@ -210,7 +252,13 @@ class DockerClient:
             raise ValueError(f"a docker timeout is a positive number of seconds, not {seconds!r}")
         prefix = [sys.executable, "-I", "-S", _SUPERVISOR, repr(float(seconds)), pidfile]
         prefix += [f"--unset={name}" for name in self.unset_environment()] + ["--"]
-        return python_on_whales.DockerClient(client_call=[*prefix, self.cli_path], host=self.host, context=self.context, config=self.config)
+        return python_on_whales.DockerClient(
+            client_call=[*prefix, self.cli_path],
+            host=self.host,
+            context=self.context,
+            config=self.config,
+            client_type=self._kind or "unknown",
+        )
 
     def call(
         self,
@@ -318,16 +366,40 @@ class DockerClient:
     def server_version(self) -> dict[str, str]:
         """The engine's Version and ApiVersion (as `docker version` reports them)."""
         seconds = min(self.timeout, CONNECT_TIMEOUT)
+        if self.is_podman:
+            return self._podman_version(seconds)
         version = self.call(lambda whales: whales.version(), timeout=seconds, default=EngineUnreachable)
         server = version.server
         if server is None or not server.version:
             raise EngineUnreachable("`docker version` did not report an engine (server) version")
         return {"Version": str(server.version), "ApiVersion": str(server.api_version or "?")}
 
+    def _podman_version(self, seconds: float) -> dict[str, str]:
+        """Podman's version: its server's (a remote Podman, --host / CONTAINER_HOST), else, for
+        the local engine, which is the CLI itself and reports no server, the CLI's, once `podman
+        info` has shown that the engine works (its storage can be opened: root, or the user's
+        rootless storage)."""
+        import json
+
+        text = self.run_cli(["version", "--format", "json"], timeout=seconds, default=EngineUnreachable)
+        try:
+            answer = json.loads(text)
+        except json.JSONDecodeError:
+            raise EngineUnreachable(f"`podman version` printed no JSON: {text.strip()[:200]!r}") from None
+        server = answer.get("Server") or {}
+        if not server:
+            self.run_cli(["info", "--format", "{{.Store.GraphRoot}}"], timeout=seconds, default=EngineUnreachable)
+            server = answer.get("Client") or {}
+        if not server.get("Version"):
+            raise EngineUnreachable("`podman version` did not report a version")
+        return {"Version": str(server["Version"]), "ApiVersion": str(server.get("APIVersion") or "?")}
+
     def version(self) -> str:
-        """The engine's version, e.g. ``Docker 20.10.24 (API 1.41)``."""
+        """The engine's version, e.g. ``Docker 20.10.24 (API 1.41)`` or ``Podman 4.3.1``."""
         server = self.server_version()
         number = server["Version"].split("+")[0]
+        if self.is_podman:
+            return f"Podman {number}"
         return f"Docker {number} (API {server['ApiVersion']})"
 
     def client_version(self) -> str:
@@ -342,7 +414,10 @@ class DockerClient:
         return text
 
     def buildx_version(self) -> str | None:
-        """`docker buildx version`, or None when the plugin is absent or broken."""
+        """`docker buildx version`, or None when the plugin is absent or broken (or the engine
+        is Podman, which has no buildx: its `buildx build` is its own `build`)."""
+        if self.is_podman:
+            return None
         try:
             text = self.call(lambda whales: whales.buildx.version(), timeout=min(self.timeout, CONNECT_TIMEOUT))
         except DockerError:
@@ -370,7 +445,14 @@ class DockerClient:
         return [str(platform) for node in found.nodes or [] for platform in node.platforms or []]
 
     def data_root(self) -> str | None:
-        """The engine's data directory (`docker info`), or None when it cannot be told."""
+        """The engine's data directory (`docker info`; Podman: its storage's graph root), or
+        None when it cannot be told."""
+        if self.is_podman:
+            try:
+                graph_root = self.run_cli(["info", "--format", "{{.Store.GraphRoot}}"], timeout=min(self.timeout, CONNECT_TIMEOUT))
+            except DockerError:
+                return None
+            return graph_root.strip() if graph_root.strip().startswith("/") else None
         try:
             info = self.call(lambda whales: whales.system.info(), timeout=min(self.timeout, CONNECT_TIMEOUT))
         except DockerError:
@@ -378,16 +460,26 @@ class DockerClient:
         root = info.docker_root_dir
         return str(root) if root and str(root).startswith("/") else None
 
-    def buildkit_mode(self) -> Literal["buildx", "builtin"]:
-        """How this CLI can build with BuildKit: through buildx, or (CLI older than 23) through
-        the built-in BuildKit enabled by DOCKER_BUILDKIT=1. Raises BuilderMissing otherwise."""
+    def buildah_version(self) -> tuple[int, int, int] | None:
+        """The Buildah that Podman builds with (`podman info`), or None when it cannot be told
+        (or the engine is Docker)."""
+        if not self.is_podman:
+            return None
+        try:
+            text = self.run_cli(["info", "--format", "{{.Host.BuildahVersion}}"], timeout=min(self.timeout, CONNECT_TIMEOUT))
+        except DockerError:
+            return None
+        return parse_version(text)
+
+    def buildkit_mode(self) -> Literal["buildx", "builtin", "podman"]:
+        """How this CLI can build: with BuildKit through buildx, or (CLI older than 23) through
+        the built-in BuildKit enabled by DOCKER_BUILDKIT=1; or, Podman, with its Buildah (which
+        reads RUN --mount=type=cache itself). Raises BuilderMissing otherwise."""
+        if self.is_podman:
+            return "podman"
         if self.buildx_version() is not None:
             return "buildx"
         text = self.client_version()
-        if text.lower().startswith("podman"):
-            # best effort: podman's docker shim builds with buildah, which understands
-            # RUN --mount itself and ignores DOCKER_BUILDKIT
-            return "builtin"
         version = parse_version(text)
         if version is None:
             raise BuilderMissing(f"cannot tell the version of {self.cli_path} ({text!r}) and it has no buildx; {BUILDX_INSTALL}")
