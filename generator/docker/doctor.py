@@ -45,7 +45,10 @@ FIX_CONNECTION = "check --docker-host / DOCKER_HOST / --context (and TLS setting
 BUILD_PATHS = {
     "buildx": "docker buildx build --load (BuildKit via the buildx plugin)",
     "builtin": "DOCKER_BUILDKIT=1 docker build (BuildKit built into this pre-23 CLI)",
+    "podman": "podman build --format docker (Buildah, Podman's own builder)",
 }
+#: Podman releases `sandbox build` and `sandbox test` were run with (CI: Debian 12's)
+PODMAN_TESTED = (4, 3)
 
 #: what `sandbox build` can do beyond one platform, by the engine's image store (buildx only;
 #: the built-in BuildKit of old CLIs does none of it)
@@ -117,11 +120,31 @@ def check_cli(client: DockerClient) -> Check:
         return Check(
             "cli", "fail", f"{client.cli_path} does not run: {exc}", fix="reinstall the docker CLI or pick another with --docker-cli"
         )
-    return Check("cli", "ok", f"{path} ({text})", details={"path": path, "version": text})
+    try:
+        kind = client.engine_kind
+    except DockerError as exc:  # --engine podman, and the binary is not Podman
+        summary, _, fix = str(exc).partition("; ")
+        return Check("cli", "fail", summary, fix=fix or None)
+    return Check("cli", "ok", f"{path} ({text})", details={"path": path, "version": text, "engine": kind})
+
+
+def _target(client: DockerClient) -> str:
+    """Where the engine is, as the user named it (or where the CLI's defaults put it)."""
+    if client.host:
+        return client.host
+    if client.context:
+        return f"context {client.context}"
+    if client.is_podman:
+        return (
+            f"remote Podman at {os.environ['CONTAINER_HOST']}"
+            if os.environ.get("CONTAINER_HOST")
+            else "this machine (Podman runs no daemon)"
+        )
+    return os.environ.get("DOCKER_HOST") or "the CLI's default engine"
 
 
 def check_engine(client: DockerClient) -> tuple[Check, dict[str, str] | None]:
-    target = client.host or (f"context {client.context}" if client.context else os.environ.get("DOCKER_HOST") or "the CLI's default engine")
+    target = _target(client)
     try:
         server = client.server_version()
     except NotRunning as exc:
@@ -132,7 +155,11 @@ def check_engine(client: DockerClient) -> tuple[Check, dict[str, str] | None]:
         return Check("engine", "fail", f"{exc} ({target})", fix=FIX_PERMISSION, details={"detail": exc.detail}), None
     except DockerError as exc:
         return Check("engine", "fail", f"cannot reach the engine at {target}: {exc}", fix=FIX_CONNECTION), None
-    return Check("engine", "ok", f"reachable at {target}", details={"target": target}), server
+    name = "Podman" if client.is_podman else "Docker"
+    number = server["Version"].split("+")[0]
+    return Check(
+        "engine", "ok", f"{name} {number}, reachable at {target}", details={"engine": name.lower(), "version": number, "target": target}
+    ), server
 
 
 def check_versions(client: DockerClient, server: dict[str, str]) -> Check:
@@ -143,6 +170,20 @@ def check_versions(client: DockerClient, server: dict[str, str]) -> Check:
     details = {"client": client_text, "engine": server["Version"], "api": server["ApiVersion"]}
     if engine_v is None:
         return Check("versions", "warn", summary + "; engine version not recognised", details=details)
+    if client.is_podman:
+        summary = f"Podman {'.'.join(map(str, engine_v))}"
+        buildah = client.buildah_version()
+        if buildah:
+            summary += f" (Buildah {'.'.join(map(str, buildah))})"
+        if engine_v[:2] < PODMAN_TESTED:
+            return Check(
+                "versions",
+                "warn",
+                summary + f"; older than {'.'.join(map(str, PODMAN_TESTED))}, the oldest Podman sandbox is tested with",
+                fix="upgrade Podman, or use Docker (--engine docker)",
+                details=details,
+            )
+        return Check("versions", "ok", summary, details=details)
     if engine_v[:2] < MIN_ENGINE:
         return Check(
             "versions",
@@ -165,6 +206,13 @@ def check_builder(client: DockerClient) -> tuple[Check, str | None]:
         return Check("buildkit", "fail", f"cannot tell how to build: {exc}", fix="see the cli check above"), None
     detail = client.buildx_version() if mode == "buildx" else client.client_version()
     summary = f"{mode}: {detail}; builds use {BUILD_PATHS[mode]}"
+    if mode == "podman":
+        from generator.docker.build import BUILDAH_LOCK_FIXED, PODMAN_CANNOT
+
+        summary += f"; {PODMAN_CANNOT.partition(': ')[2].partition('; ')[0]} with Podman"
+        buildah = client.buildah_version()
+        if buildah is not None and buildah < BUILDAH_LOCK_FIXED:
+            summary += "; this Buildah hangs on locked cache mounts (buildah#4342), so builds use sharing=shared instead"
     store = client.image_store() if mode == "buildx" else None
     if store is not None:
         summary += f"; image store {store}: {STORE_CAN[store]}"
@@ -172,6 +220,10 @@ def check_builder(client: DockerClient) -> tuple[Check, str | None]:
     if platforms:
         summary += f"; the builder's platforms: {', '.join(platforms)}"
     return Check("buildkit", "ok", summary, details={"mode": mode, "image_store": store, "platforms": ", ".join(platforms) or None}), mode
+
+
+def _cli_name(client: DockerClient) -> str:
+    return "podman" if client.is_podman else "docker"
 
 
 def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortable: int = WARN_FREE_BYTES) -> Check:
@@ -183,6 +235,7 @@ def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortab
     else:
         where, note = "/", f"engine data root {root or '?'} is not on this machine; measured /"
     usage = shutil.disk_usage(where)
+    cli = _cli_name(client)
     summary = f"{_gib(usage.free)} free of {_gib(usage.total)} at {where} ({note})"
     details = {"path": where, "free_bytes": usage.free, "data_root": root}
     if usage.free < minimum:
@@ -191,7 +244,7 @@ def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortab
             "fail",
             summary,
             details=details,
-            fix=f"free at least {_gib(minimum)}: `docker system prune`, `docker builder prune`, or move the data root",
+            fix=f"free at least {_gib(minimum)}: `{cli} system prune`, `{cli} builder prune`, or move the data root",
         )
     if usage.free < comfortable:
         return Check(
@@ -199,7 +252,7 @@ def check_disk(client: DockerClient, *, minimum: int = MIN_FREE_BYTES, comfortab
             "warn",
             summary,
             details=details,
-            fix=f"{_gib(comfortable)} or more leaves room for the build cache; `docker builder prune` reclaims some",
+            fix=f"{_gib(comfortable)} or more leaves room for the build cache; `{cli} builder prune` reclaims some",
         )
     return Check("disk", "ok", summary, details=details)
 

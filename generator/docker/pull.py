@@ -153,7 +153,7 @@ def pull_image(
                 on_event(Event("retry", reference, text=message, attempt=number, delay=delay))
                 sleep(delay)
                 continue
-            digest = _digest(client, name, reference, output)
+            digest = _digest(client, name, reference, output, expected_digest)
             attempts.append(Attempt(reference, number, None))
             if expected_digest and digest != expected_digest:
                 # leave nothing under the expected name that a later `run` could pick up
@@ -189,17 +189,29 @@ def _remove_quietly(client: DockerClient, reference: str) -> None:
         pass  # already gone, or in use by a container: nothing more to do here
 
 
-def _digest(client: DockerClient, name: str, reference: str, output: str) -> str:
+def _digest(client: DockerClient, name: str, reference: str, output: str, expected: str | None = None) -> str:
+    """The manifest digest of what was pulled. An image can be known by several (Podman lists
+    every manifest digest it has seen for the image under each of its names: the one it was
+    built or pushed with too), so the pinned one counts when it is among them; Podman says
+    which one it pulled last (``.Digest``)."""
     argument = image_argument(reference)
     try:
         repo_digests = client.call(lambda whales: whales.image.inspect(argument).repo_digests)
     except DockerError:
         repo_digests = []
     wanted = familiar(name)
-    for entry in repo_digests or []:
-        repo, _, digest = entry.partition("@")
-        if familiar(repo) == wanted and digest:
-            return digest
+    known = [digest for repo, _, digest in (entry.partition("@") for entry in repo_digests or []) if familiar(repo) == wanted and digest]
+    if expected and expected in known:
+        return expected
+    if client.is_podman:
+        try:
+            last = client.run_cli(["image", "inspect", "--format", "{{.Digest}}", argument]).strip()
+        except DockerError:
+            last = ""
+        if last.startswith("sha256:"):
+            return last
+    if known:
+        return known[0]
     match = _DIGEST_LINE.search(output)
     if match:
         return match[1]
