@@ -191,9 +191,10 @@ def _remove_quietly(client: DockerClient, reference: str) -> None:
 
 def _digest(client: DockerClient, name: str, reference: str, output: str, expected: str | None = None) -> str:
     """The manifest digest of what was pulled. An image can be known by several (Podman lists
-    every manifest digest it has seen for the image under each of its names: the one it was
-    built or pushed with too), so the pinned one counts when it is among them; Podman says
-    which one it pulled last (``.Digest``)."""
+    every manifest digest it has recorded for the image under each of its names: the one it
+    was built or pushed with too, the one pulled last), so the pinned one counts when it is
+    among them. Otherwise Podman cannot say which of them the registry served: all of them
+    are named ("A or B")."""
     argument = image_argument(reference)
     try:
         repo_digests = client.call(lambda whales: whales.image.inspect(argument).repo_digests)
@@ -203,13 +204,8 @@ def _digest(client: DockerClient, name: str, reference: str, output: str, expect
     known = [digest for repo, _, digest in (entry.partition("@") for entry in repo_digests or []) if familiar(repo) == wanted and digest]
     if expected and expected in known:
         return expected
-    if client.is_podman:
-        try:
-            last = client.run_cli(["image", "inspect", "--format", "{{.Digest}}", argument]).strip()
-        except DockerError:
-            last = ""
-        if last.startswith("sha256:"):
-            return last
+    if known and client.is_podman:
+        return " or ".join(dict.fromkeys(known))
     if known:
         return known[0]
     match = _DIGEST_LINE.search(output)
