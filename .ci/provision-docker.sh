@@ -14,7 +14,10 @@
 #   - Compose v2 (Debian 13's docker-compose);
 #   - a container registry: Debian's docker-registry (distribution 2.8) on 127.0.0.1, its
 #     config, storage, log and pid under $SANDBOX_DOCKER_STATE/registry, and skopeo to read it;
-#     every engine may push to it over plain HTTP (Docker allows 127.0.0.0/8 by default).
+#     every engine may push to it over plain HTTP (Docker allows 127.0.0.0/8 by default);
+#   - Podman, the second engine users run (provision-podman.sh: Debian's podman, rootful, its
+#     configuration and storage under $SANDBOX_DOCKER_STATE/podman, the registry marked
+#     insecure there, the amd64 base image loaded). SANDBOX_PODMAN=0 skips it.
 # Prints `export` lines to stdout; logs go to stderr. Idempotent: what is there is skipped.
 #   DOCKER_HOST / SANDBOX_DOCKER_CLI / SANDBOX_TEST_BASE_IMAGE   the 20.10 engine (12) and its
 #                                                 CLI, the amd64 base image in it
@@ -31,6 +34,8 @@
 #   SANDBOX_TEST_REGISTRY                         the registry, 127.0.0.1:PORT; PORT is chosen free
 #                                                 once and kept (registry/port), or fixed by
 #                                                 SANDBOX_TEST_REGISTRY_PORT
+#   SANDBOX_PODMAN                                the podman binary (tests/docker/test_podman.py)
+#   CONTAINERS_CONF / _STORAGE_CONF / _REGISTRIES_CONF   Podman's configuration under the state dir
 # Options:
 #   --compose-only   only Compose (an engine already answers); prints only SANDBOX_COMPOSE
 # SANDBOX_MODERN_DOCKER=0 skips the modern engine and arm64 on Debian 12.
@@ -424,11 +429,19 @@ start_registry() {
 start_registry
 skopeo --version >&2
 
+# Podman (see provision-podman.sh), the same amd64 base image as the 20.10 engine's
+podman_exports=
+if [ "${SANDBOX_PODMAN:-1}" != 0 ]; then
+  base_tarball_amd64
+  podman_exports=$(bash "$ci_dir/provision-podman.sh" "$state_dir" "$registry_address" "$base_image" "$base_tar_amd64")
+fi
+
 printf 'export DOCKER_HOST=%q\n' "unix://$sock"
 printf 'export SANDBOX_DOCKER_CLI=%q\n' "$cli"
 printf 'export SANDBOX_TEST_BASE_IMAGE=%q\n' "$base_image"
 printf 'export SANDBOX_COMPOSE=%q\n' "$compose"
 printf 'export SANDBOX_TEST_REGISTRY=%q\n' "$registry_address"
+[ -z "$podman_exports" ] || printf '%s\n' "$podman_exports"
 if [ "$modern" = 1 ]; then
   printf 'export SANDBOX_MODERN_DOCKER_HOST=%q\n' "unix://$modern_sock"
   printf 'export SANDBOX_MODERN_DOCKER_CLI=%q\n' "$modern_cli"
