@@ -129,3 +129,21 @@ def test_a_value_docker_gets_as_an_argument_cannot_be_an_option(project, capsys,
     assert code == 2 and out == ""
     assert f"Invalid value for '{option}'" in err and "would be read as an option" in err
     assert sorted(p.name for p in project.iterdir()) == before
+
+
+def test_an_engine_other_than_docker_or_podman_is_refused(project, capsys, monkeypatch) -> None:
+    code, _, err = sandbox(capsys, "doctor", "--engine", "lxc")
+    assert code == 2 and "--engine" in err and "'docker', 'podman'" in err
+    monkeypatch.setenv("SANDBOX_ENGINE", "containerd")
+    code, _, err = sandbox(capsys, "doctor")
+    assert code == 2 and "SANDBOX_ENGINE" in err
+
+
+def test_podman_asked_for_is_looked_for_as_podman_not_docker(project, capsys, monkeypatch, tmp_path: Path) -> None:
+    # no podman on PATH, and SANDBOX_DOCKER_CLI (the docker binary) is not taken instead
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("SANDBOX_DOCKER_CLI", shutil.which("true") or "/bin/true")
+    code, out, _ = sandbox(capsys, "doctor", "--engine", "podman")
+    assert code == 1
+    assert out.startswith("fail  cli       podman CLI not found on PATH"), out
+    assert "fix: install Podman (Debian/Ubuntu: apt-get install podman)" in out
