@@ -260,8 +260,10 @@ def build(
         click.echo(f"note: {note}", err=True)
     made = f"pushed {result.tag}@{result.digest}" if push and result.digest else f"built {result.tag} ({result.image_id or 'no image id'})"
     where = f" for {', '.join(options.platforms)}" if options.platforms else ""
-    cache = f"{len(result.progress.executed)} step(s) run, {len(result.progress.cached)} from the cache"
-    click.echo(f"{made}{where} from {output.path} in {result.seconds:.1f} s with {result.mode} ({cache})")
+    # (Podman's build log is not BuildKit's: no steps counted there)
+    steps = result.progress
+    cache = "" if result.mode == "podman" else f" ({len(steps.executed)} step(s) run, {len(steps.cached)} from the cache)"
+    click.echo(f"{made}{where} from {output.path} in {result.seconds:.1f} s with {result.mode}{cache}")
 
 
 @click.command(name="test", short_help="Smoke-test an image against the spec.")

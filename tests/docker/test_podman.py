@@ -103,7 +103,7 @@ def built(podman: Podman, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def test_build_uses_podman_and_keeps_the_health_check(podman: Podman, built: Built) -> None:
-    assert re.search(rf"^built {re.escape(built.tag)} \(sha256:[0-9a-f]{{64}}\) .* with podman ", built.stdout, re.M), built.stdout
+    assert re.search(rf"^built {re.escape(built.tag)} \(sha256:[0-9a-f]{{64}}\) .* with podman$", built.stdout, re.M), built.stdout
     # Docker's image format: OCI's has no HEALTHCHECK (nor SHELL), which Buildah would drop
     healthcheck = podman.run("image", "inspect", "--format", "{{json .Config.Healthcheck}}", built.tag).stdout
     assert '"Test":["CMD","curl"' in healthcheck.replace(" ", ""), healthcheck
