@@ -22,6 +22,9 @@ Four comparisons, each A vs B alternated round by round (A B A B ...), medians:
    mounts and `--no-cache`. The Go builder image (Debian's golang-go, both platforms) and a small
    Go module (served from a file:// GOPROXY baked into that image) are made here, offline.
 
+5. podman: the two-platform spec's apt part alone (tini, python3) for this machine, built
+   `--no-cache` with Podman (`--engine podman`: Buildah, $SANDBOX_PODMAN, on CI Debian 12's
+   4.3.1; A) vs the BuildKit built into the 20.10 CLI (B); cache mounts warm on both.
 A part whose engine is missing is skipped with a line saying why. Never prunes the 20.10 engine's
 build cache (others use it); on the current engine it prunes the whole build cache (part 2).
 """
@@ -498,6 +501,71 @@ def arm64_vs_amd64(modern: Engine, rounds: int, work: Path, logs: Path, progress
     return cmp
 
 
+# --- part 5: Podman (Buildah) vs the 20.10 CLI's built-in BuildKit ----------------------------------
+
+
+def podman_engine() -> tuple[Engine | None, str | None]:
+    """Podman as an Engine ($SANDBOX_PODMAN, else podman on PATH; `sandbox` knows it by what
+    its --version says), or why there is none."""
+    cli = shutil.which(os.environ.get("SANDBOX_PODMAN") or "podman")
+    if not cli:
+        return None, "no Podman ($SANDBOX_PODMAN, or podman on PATH; .ci/provision-podman.sh)"
+    engine = Engine("podman", {"DOCKER_HOST": "", "SANDBOX_DOCKER_CLI": cli, "DOCKER_CONFIG": ""})
+    answer = engine.docker("version", "--format", "{{.Client.Version}}", check=False, timeout=60)
+    if answer.returncode != 0:
+        return None, (answer.stderr.strip() or "podman version failed").splitlines()[-1]
+    engine.version = answer.stdout.strip()
+    if engine.docker("image", "exists", source_image(), check=False, timeout=60).returncode != 0:
+        return None, f"{source_image()} is not in Podman's storage"
+    return engine, None
+
+
+def podman_vs_builtin(legacy: Engine, rounds: int, work: Path, logs: Path, progress: Progress) -> Comparison:
+    cmp = Comparison(
+        "podman",
+        "the two-platform spec's apt part (tini, python3), this machine's platform, `--no-cache`",
+        "Podman (`--engine podman`, Buildah)",
+        "20.10 built-in BuildKit",
+        target="—",
+        ratio="a/b",
+    )
+    podman, why = podman_engine()
+    problem = why or legacy.problem(buildx=False)
+    if podman is None or problem:
+        cmp.skipped = problem or why
+        return cmp
+    sys.path.insert(0, str(REPO))
+    from tests.integration.spec import dump, platform_spec_data
+
+    specs = {}
+    for side, base in (("a", source_image()), ("b", BENCH_BASE)):
+        data = platform_spec_data("http://127.0.0.1:1/releases", {}, base)
+        data["platforms"] = ["linux/amd64"]
+        data["tools"] = [tool for tool in data["tools"] if tool["method"] == "apt"]
+        directory = work / f"podman-{side}"
+        directory.mkdir()
+        specs[side] = directory / "sandbox.yaml"
+        specs[side].write_text(dump(data), encoding="utf-8")
+        _generate(specs[side])
+    for round_no in range(1, rounds + 1):
+        cmp.loads.append(load_average())
+        for side, engine in (("a", podman), ("b", legacy)):
+            tag = f"{PREFIX}-podman:{side}"
+            engine.remove_images(tag)
+            progress(f"build paths, round {round_no}/{rounds}: apt spec with {engine.key} ...")
+            build = sandbox_build(engine, specs[side], tag, "--no-cache", label=f"podman-{engine.key}-r{round_no}", logs=logs)
+            cmp.samples[side].append(build)
+            progress(f"  {build.seconds:.1f} s")
+            engine.remove_images(tag)
+    cmp.loads.append(load_average())
+    cmp.notes.append(
+        f"Podman {podman.version}; each a build of the spec's three stages from its base image, apt's downloads "
+        "in the cache mounts (warm after the first build of either); Podman's Buildah 1.28 builds with "
+        "sharing=shared cache mounts (docs/building.md, Podman)"
+    )
+    return cmp
+
+
 # --- part 4: a go builder stage for arm64, cross-compiled vs emulated --------------------------------
 
 GO_MODULE = "example.test/benchsrv"
@@ -722,9 +790,11 @@ def measure(rounds: int, progress: Progress, results: Path, only: tuple[str, ...
     comparisons: list[Comparison] = []
     extra: dict = {}
     run_id = uuid.uuid4().hex[:12]
+    # (--only podman needs the 20.10 engine alone: the current one is neither used nor pruned)
+    used = (legacy,) if only == ("podman",) else (modern, legacy)
     with tempfile.TemporaryDirectory(prefix="sandbox-buildpaths-") as tmp:
         work = Path(tmp)
-        for engine in (modern, legacy):
+        for engine in used:
             if not engine.problem(buildx=engine.key == "modern"):
                 progress(f"build paths: base image {BENCH_BASE} on the {engine.key} engine (run {run_id}) ...")
                 engine.make_base(source_image(), run_id, work)
@@ -736,10 +806,12 @@ def measure(rounds: int, progress: Progress, results: Path, only: tuple[str, ...
             comparisons.append(arm64_vs_amd64(modern, rounds, work, logs, progress))
         if not only or "go" in only:
             comparisons.append(go_cross_vs_emulated(modern, rounds, work, logs, progress))
-    for engine in (modern, legacy):
+        if not only or "podman" in only:
+            comparisons.append(podman_vs_builtin(legacy, rounds, work, logs, progress))
+    for engine in used:
         if engine.version:
             engine.remove_images(BENCH_BASE)
-    if modern.version:
+    if modern in used and modern.version:
         modern.prune()  # the bench's cache mounts and layers; this engine's cache is ours to clear
     return {
         "rounds": rounds,
@@ -791,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one round; never fails on timings")
-    parser.add_argument("--only", action="append", choices=("engine", "cache", "arm64", "go"), default=[])
+    parser.add_argument("--only", action="append", choices=("engine", "cache", "arm64", "go", "podman"), default=[])
     parser.add_argument("--json", type=Path, default=HERE / "results" / "build_paths.json")
     args = parser.parse_args(argv)
     progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
