@@ -64,6 +64,12 @@ EOF
 }
 nofile=$(hard_limit -n 1048576)
 nproc=$(hard_limit -u 4194304)
+# an earlier run's limits, when it found lower ones that work (so it is not searched again)
+kept=$(sed -n 's/^default_ulimits = \["nofile=\([0-9]*\):[0-9]*", "nproc=\([0-9]*\):[0-9]*"\]$/\1 \2/p' \
+  "$podman_dir/containers.conf" 2>/dev/null || true)
+if [ -n "$kept" ] && [ "${kept% *}" -le "$nofile" ] && [ "${kept#* }" -le "$nproc" ]; then
+  nofile=${kept% *} nproc=${kept#* }
+fi
 write_containers_conf "$nofile" "$nproc"
 write_if_changed "$podman_dir/storage.conf" <<EOF
 # written by .ci/provision-podman.sh
