@@ -42,7 +42,7 @@ from generator.fields import (
     moving_tag_word,
     system_directory,
 )
-from generator.methods import Tool
+from generator.methods.registry import Tool
 
 #: the variable that hands runtime.volumes to the image's entrypoint
 DATA_DIRS_ENV = "SANDBOX_DATA_DIRS"

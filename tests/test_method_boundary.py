@@ -23,8 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.methods import REGISTRY, InstallMethod, ToolBase
+from generator.methods.base import ToolBase
 from generator.methods.data import TemplateData
+from generator.methods.protocol import InstallMethod
+from generator.methods.registry import REGISTRY
 
 GENERATOR = Path(__file__).resolve().parent.parent / "generator"
 METHODS = GENERATOR / "methods"
