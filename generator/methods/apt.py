@@ -8,7 +8,18 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, Url, _pattern
-from generator.methods.base import FIRST_USE, Contribution, Finding, Phase, SbomComponent, TemplateData, ToolBase, Verification, lock_note
+from generator.methods.base import (
+    FIRST_USE,
+    Contribution,
+    Finding,
+    Phase,
+    RenderContext,
+    SbomComponent,
+    TemplateData,
+    ToolBase,
+    Verification,
+    lock_note,
+)
 from generator.methods.distribution import DISTRIBUTION, deb_component
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
@@ -62,23 +73,23 @@ class AptTool(ToolBase):
     def commands(self) -> list[str]:
         return list(self.provides) or [p.split("=", 1)[0] for p in self.packages]
 
-    def downloads(self, ctx) -> list[tuple[str, str]]:
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
         return [("key", self.repo.key_url)] if self.repo else []
 
     def spec_sha256(self, key: str) -> str | None:
         return self.repo.key_sha256 if key == "key" and self.repo else None
 
-    def sbom_components(self, ctx) -> list[SbomComponent]:
+    def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:
         """One component per package; a vendor repository's key (and its digest) goes with each."""
         verification = str(self.verification(ctx))
         downloads = self.sbom_downloads(ctx)
         props = (("apt:repository", f"{self.repo.url} {self.repo.suite}"),) if self.repo else ()
         return [deb_component(ctx, p, self.name, verification, downloads, props) for p in self.packages]
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "apt, signed vendor repository") if self.repo else DISTRIBUTION
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         source = None
         if self.repo:
             suffix = ".asc" if self.repo.key_url.endswith(".asc") else ".gpg"
@@ -105,7 +116,7 @@ class AptTool(ToolBase):
             )
         )
 
-    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+    def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """A repository key checked by no digest is named as such; under `policy: {apt_pins:
         required}` unpinned packages are listed with the spec's reason."""
         if not self.enabled:

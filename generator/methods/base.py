@@ -12,7 +12,7 @@ else in the generator knows about individual methods, except the one registry li
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -36,11 +36,13 @@ from generator.methods.data import (
     Upstream,
     Verification,
 )
+from generator.methods.protocol import Issue
 from generator.purl import purl as make_purl
 
 __all__ = [
-    "FIRST_USE", "FIRST_USE_KIND", "CacheMount", "Contribution", "Copy", "Finding", "Phase", "Pin", "SbomComponent",
-    "SbomDownload", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification", "lock_note",
+    "FIRST_USE", "FIRST_USE_KIND", "CacheMount", "Contribution", "Copy", "Finding", "Issue", "Phase", "Pin",
+    "RenderContext", "SbomComponent", "SbomDownload", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification",
+    "lock_note",
 ]  # fmt: skip
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
@@ -96,8 +98,8 @@ class ToolBase(BaseModel):
     def commands(self) -> list[str]:
         return list(self.provides)
 
-    def platform_issues(self, arches: list[str]) -> Iterator[tuple[tuple[str, ...], str]]:
-        return iter(())
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
+        return ()
 
     def home_paths(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         return ()

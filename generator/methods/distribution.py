@@ -8,11 +8,18 @@ methods: the apt method and `sandbox sbom` import it, and neither imports the ot
 from __future__ import annotations
 
 from generator.methods.context import RenderContext
-from generator.methods.data import SbomComponent, Verification
+from generator.methods.data import SbomComponent, SbomDownload, Verification
 from generator.purl import purl
 
 
-def deb_component(ctx: RenderContext, package: str, tool: str, verification: str, downloads=(), properties=()) -> SbomComponent:
+def deb_component(
+    ctx: RenderContext,
+    package: str,
+    tool: str,
+    verification: str,
+    downloads: tuple[SbomDownload, ...] = (),
+    properties: tuple[tuple[str, str], ...] = (),
+) -> SbomComponent:
     """One apt package as an SBOM component: pkg:deb/DISTRO/NAME[@PIN]?arch=..&distro=...
 
     The version is the spec's pin as written (a dpkg glob such as 8.5.* picks the newest

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import GoPackage, Version
-from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -19,10 +20,10 @@ class GoTool(ToolBase):
     #: module version as tagged (Go wants the leading v, e.g. v3.13.1)
     version: Version
 
-    def platform_issues(self, arches):
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
         return ()
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         """pkg:golang/MODULE@VERSION#SUBPATH. The spec names a package, not its module: by
         Go's convention a command lives under the module's cmd/, so what precedes /cmd/ is
         taken as the module; without /cmd/ the whole package path is named."""
@@ -35,13 +36,13 @@ class GoTool(ToolBase):
     def upstream(self) -> Upstream | None:
         return Upstream("goproxy", self.package)
 
-    def builder_image(self, ctx) -> str:
+    def builder_image(self, ctx: RenderContext) -> str:
         return ctx.spec.builders.go
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "Go checksum database (sum.golang.org)")
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         return Contribution(
             body=GoStage(
                 name=self.name,
