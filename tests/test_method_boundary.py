@@ -27,6 +27,7 @@ import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from generator.methods.base import ToolBase
 from generator.methods.data import TemplateData
@@ -285,3 +286,30 @@ def test_only_the_registry_imports_the_methods(path: Path):
     own = f"generator.methods.{path.stem}"
     imports = _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
     assert [m for m in imports if m in METHOD_MODULES and m != own] == []
+
+
+def _own_fields_named_after_a_method(module: str) -> list[str]:
+    """Fields that the models of ``module`` declare themselves (not inherit) and whose name
+    is a method's, alone or as its first word (cargo, apt_pins)."""
+    found = []
+    for cls in vars(importlib.import_module(module)).values():
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == module:
+            found += [f"{cls.__name__}.{field}" for field in vars(cls).get("__annotations__", {}) if field.split("_")[0] in METHOD_NAMES]
+    return found
+
+
+def test_the_scan_for_method_settings_finds_one():
+    assert _own_fields_named_after_a_method("generator.methods.apt") == ["AptPolicy.apt_pins"]
+
+
+def test_the_settings_a_method_reads_live_in_its_module():
+    # builders.cargo, policy.apt_pins: declared by the method (CargoBuilder, AptPolicy) and
+    # gathered by the registry, never declared by the spec
+    assert set(_own_fields_named_after_a_method("generator.spec")) == set(NOT_A_METHOD_SETTING)
+
+
+#: fields of the spec whose name happens to be a method's, and what they are instead
+NOT_A_METHOD_SETTING = {
+    "Healthcheck.script": "the program the health check runs",
+    "Provider.npm": "the AI SDK package of a model provider",
+}

@@ -15,6 +15,7 @@ from generator.methods.base import (
     Phase,
     RenderContext,
     SbomComponent,
+    Settings,
     TemplateData,
     ToolBase,
     Verification,
@@ -44,6 +45,14 @@ class AptRepo(BaseModel):
         if not self.key_sha256 and not self.key_unverified:
             raise ValueError("give key_sha256 (computed from the real key) or key_unverified with a reason")
         return self
+
+
+class AptPolicy(Settings):
+    """The apt method's part of ``policy:``."""
+
+    #: required: apt packages without a name=version pin (the apt tools' and base.packages)
+    #: are listed by `sandbox audit`
+    apt_pins: Literal["optional", "required"] = "optional"
 
 
 class AptTool(ToolBase):

@@ -41,7 +41,7 @@ from generator.purl import purl as make_purl
 
 __all__ = [
     "FIRST_USE", "FIRST_USE_KIND", "CacheMount", "Contribution", "Copy", "Finding", "Issue", "Phase", "Pin",
-    "RenderContext", "SbomComponent", "SbomDownload", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification",
+    "RenderContext", "SbomComponent", "SbomDownload", "Settings", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification",
     "lock_note",
 ]  # fmt: skip
 
@@ -52,6 +52,14 @@ RUN_LOCK = "run `sandbox lock` where upstream is reachable"
 def lock_note(unlocked: list[str]) -> str:
     """The audit's remark on downloads that sandbox.lock has no digest for ('' if none)."""
     return f"no digest in sandbox.lock for {', '.join(unlocked)}" if unlocked else ""
+
+
+class Settings(BaseModel):
+    """A method's own part of a top-level section of sandbox.yaml (its builder image under
+    ``builders:``, its rule under ``policy:``). The registry gathers them into the models
+    the spec names, so a setting lives in the module of the method that reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ToolBase(BaseModel):

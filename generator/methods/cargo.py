@@ -6,9 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from generator.fields import CrateName, Version
-from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, TemplateData, ToolBase, Upstream, Verification
+from generator.fields import BuilderImage, CrateName, Version
+from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
+
+
+class CargoBuilder(Settings):
+    """``builders.cargo``: the image every cargo stage is built FROM."""
+
+    #: the image the crate compiles in (a release tag; `sandbox lock` pins its digest)
+    cargo: BuilderImage = "rust:1.94.1-bookworm"
 
 
 class CargoTool(ToolBase):

@@ -6,9 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from generator.fields import GoPackage, Version
-from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, TemplateData, ToolBase, Upstream, Verification
+from generator.fields import BuilderImage, GoPackage, Version
+from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
+
+
+class GoBuilder(Settings):
+    """``builders.go``: the image every go stage is built FROM."""
+
+    #: the image the package cross-compiles in (a release tag; `sandbox lock` pins its digest)
+    go: BuilderImage = "golang:1.27.0-bookworm"
 
 
 class GoTool(ToolBase):

@@ -1,4 +1,5 @@
-"""The registry of install methods: one line per method, and the tool union built from it.
+"""The registry of install methods: one line per method, the tool union built from it, and
+the settings the methods own gathered into the sections of sandbox.yaml that hold them.
 
 The one place that names every concrete method (as pre-commit's ``all_languages`` names
 every language). The spec validates a tool entry with the model its ``method:`` names; the
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING, Annotated, Union
 
 from pydantic import Discriminator
 
-from generator.methods.apt import AptTool
-from generator.methods.cargo import CargoTool
+from generator.methods.apt import AptPolicy, AptTool
+from generator.methods.cargo import CargoBuilder, CargoTool
 from generator.methods.deb import DebTool
 from generator.methods.git import GitTool
-from generator.methods.go import GoTool
+from generator.methods.go import GoBuilder, GoTool
 from generator.methods.mise import MiseTool
 from generator.methods.npm import NpmTool
 from generator.methods.protocol import InstallMethod
@@ -51,4 +52,13 @@ else:
     # what pydantic validates a spec entry with: the registered model its `method:` names
     Tool = Annotated[Union[tuple(REGISTRY.values())], Discriminator("method")]  # noqa: UP007
 
-__all__ = ["REGISTRY", "Tool"]
+
+class Builders(CargoBuilder, GoBuilder):
+    """Images for builder stages (compile-only work; their results are copied out)."""
+
+
+class MethodPolicies(AptPolicy):
+    """The rules of ``policy:`` that belong to a method (spec.Policy adds the spec-wide ones)."""
+
+
+__all__ = ["REGISTRY", "Builders", "MethodPolicies", "Tool"]
