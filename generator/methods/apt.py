@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, Url, _pattern
 from generator.methods.base import (
+    FETCH_SCRIPT,
     FIRST_USE,
     Contribution,
     Finding,
@@ -19,6 +20,7 @@ from generator.methods.base import (
     TemplateData,
     ToolBase,
     Verification,
+    fetch_check,
     lock_note,
 )
 from generator.methods.distribution import DISTRIBUTION, deb_component
@@ -98,6 +100,10 @@ class AptTool(ToolBase):
     def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "apt, signed vendor repository") if self.repo else DISTRIBUTION
 
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        # the repository's key is fetched through sandbox-fetch
+        return (FETCH_SCRIPT,) if self.repo else ()
+
     def contribute(self, ctx: RenderContext) -> Contribution:
         source = None
         if self.repo:
@@ -110,6 +116,7 @@ class AptTool(ToolBase):
                 components=tuple(self.repo.components),
                 key_url=self.repo.key_url,
                 key_sha256=key_sha256,
+                key_check=fetch_check(key_sha256),
                 key_unverified=None if key_sha256 else self.repo.key_unverified,
                 key_first_use=FIRST_USE if self.first_use_pins(ctx) else None,
                 keyring=f"/etc/apt/keyrings/{self.name}{suffix}",
@@ -168,6 +175,8 @@ class AptSource:
     key_url: str
     #: sandbox.lock's or the spec's digest of the key; None: unchecked (see key_unverified)
     key_sha256: str | None
+    #: sandbox-fetch's check of the key: --sha256 DIGEST, or --unverified
+    key_check: tuple[str, ...]
     key_unverified: str | None
     #: how the comment names a key digest that sandbox.lock took on first use (None: not one)
     key_first_use: str | None

@@ -40,10 +40,39 @@ from generator.methods.protocol import Issue
 from generator.purl import purl as make_purl
 
 __all__ = [
-    "FIRST_USE", "FIRST_USE_KIND", "CacheMount", "Contribution", "Copy", "Finding", "Issue", "Phase", "Pin",
-    "RenderContext", "SbomComponent", "SbomDownload", "Settings", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification",
+    "FETCH_SCRIPT",
+    "FIRST_USE",
+    "FIRST_USE_KIND",
+    "CacheMount",
+    "Contribution",
+    "Copy",
+    "Finding",
+    "Issue",
+    "Phase",
+    "Pin",
+    "RenderContext",
+    "SbomComponent",
+    "SbomDownload",
+    "Settings",
+    "TemplateData",
+    "ToolBase",
+    "Tracked",
+    "Upstream",
+    "Verification",
+    "fetch_check",
     "lock_note",
 ]  # fmt: skip
+
+#: files/sandbox-fetch: how every step of a generated Dockerfile downloads a file and checks its
+#: sha256 (a method whose step fetches one names it in base_scripts_needed)
+FETCH_SCRIPT = "sandbox-fetch"
+
+
+def fetch_check(sha256: str | None) -> tuple[str, ...]:
+    """sandbox-fetch's last arguments: the digest the file must have, or --unverified when
+    the spec gives none (its reason is said beside the step)."""
+    return ("--sha256", sha256) if sha256 else ("--unverified",)
+
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
 RUN_LOCK = "run `sandbox lock` where upstream is reachable"

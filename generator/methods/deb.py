@@ -20,7 +20,18 @@ from pydantic import Field
 
 from generator import placeholders
 from generator.fields import DebUrl, Sha256, Version
-from generator.methods.base import Contribution, Finding, Issue, Phase, RenderContext, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import (
+    FETCH_SCRIPT,
+    Contribution,
+    Finding,
+    Issue,
+    Phase,
+    RenderContext,
+    TemplateData,
+    ToolBase,
+    Upstream,
+    Verification,
+)
 from generator.purl import github, purl
 
 #: Docker's TARGETARCH values, which are also Debian's architecture names for these two
@@ -94,6 +105,9 @@ class DebTool(ToolBase):
         head, found, rest = url.partition("/releases/download/")
         tag = rest.rsplit("/", 1)[0] if found and "/" in rest else self.version
         return github(head if found else url, tag) or purl("generic", self.name, self.version)
+
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return (FETCH_SCRIPT,)
 
     def contribute(self, ctx: RenderContext) -> Contribution:
         stage = self.stage_name

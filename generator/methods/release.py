@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from generator import placeholders
 from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, ReleaseUrl, Sha256, Version
-from generator.methods.base import Contribution, Copy, Issue, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import FETCH_SCRIPT, Contribution, Copy, Issue, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.methods.context import RenderContext
 from generator.purl import github, purl
 
@@ -194,7 +194,8 @@ class ReleaseTool(ToolBase):
         return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or self.digests.get(arch)
 
     def base_scripts_needed(self) -> tuple[str, ...]:
-        return (INSTALL_SCRIPT,)
+        # the installer fetches through sandbox-fetch
+        return (FETCH_SCRIPT, INSTALL_SCRIPT)
 
     def contribute(self, ctx: RenderContext) -> Contribution:
         """The stage states the facts, one per line: what is the same for every architecture

@@ -18,7 +18,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StrictStr
 
 from generator.fields import Sha256, Url, Version, _pattern
-from generator.methods.base import Contribution, Issue, Phase, RenderContext, TemplateData, ToolBase, Verification
+from generator.methods.base import FETCH_SCRIPT, Contribution, Issue, Phase, RenderContext, TemplateData, ToolBase, Verification
 
 Arch = Literal["amd64", "arm64"]
 Component = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9-]*", "a rustup component name such as clippy or rust-src")]
@@ -74,6 +74,9 @@ class RustupTool(ToolBase):
             first_use = self.first_use_verification(ctx, "rustup-init sha256")
             return first_use or Verification("pinned-digest", "rustup-init sha256 from sandbox.lock")
         return Verification("pinned-digest", "rustup-init sha256 in sandbox.yaml")
+
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return (FETCH_SCRIPT,)
 
     def contribute(self, ctx: RenderContext) -> Contribution:
         return Contribution(

@@ -15,6 +15,7 @@ from pydantic import StrictStr, model_validator
 from generator import placeholders
 from generator.fields import EnvName, Reason, ScriptUrl, Sha256, Version, _pattern
 from generator.methods.base import (
+    FETCH_SCRIPT,
     FIRST_USE,
     Contribution,
     Finding,
@@ -25,6 +26,7 @@ from generator.methods.base import (
     ToolBase,
     Upstream,
     Verification,
+    fetch_check,
     lock_note,
 )
 
@@ -95,6 +97,9 @@ class ScriptTool(ToolBase):
     def upstream(self) -> Upstream | None:
         return Upstream("github-releases", self.url)
 
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return (FETCH_SCRIPT,)
+
     def contribute(self, ctx: RenderContext) -> Contribution:
         return Contribution(
             body=ScriptRun(
@@ -103,6 +108,7 @@ class ScriptTool(ToolBase):
                 url=self.url_for(),
                 path=f"/tmp/install-{self.name}.sh",
                 sha256=self.digest(ctx),
+                check=fetch_check(self.digest(ctx)),
                 first_use=FIRST_USE if self.first_use_pins(ctx) else None,
                 unverified=self.unverified,
                 interpreter=self.interpreter,
@@ -127,6 +133,8 @@ class ScriptRun(TemplateData):
     #: where the script is saved for the run
     path: str
     sha256: str | None
+    #: sandbox-fetch's check: --sha256 DIGEST, or --unverified
+    check: tuple[str, ...]
     #: how the comment names a sha256 that sandbox.lock took on first use (None: not one)
     first_use: str | None
     unverified: str | None
