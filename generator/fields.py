@@ -316,8 +316,22 @@ ImageName = Annotated[
 
 ImageTag = Annotated[StrictStr, _pattern(_IMAGE_TAG, "an image tag")]
 
-#: a builder stage's image: name:tag, optionally @digest
-BuilderImage = Annotated[StrictStr, _pattern(rf"{_IMAGE_NAME}:{_IMAGE_TAG}(@sha256:[0-9a-f]{{64}})?", "image:tag[@digest]")]
+
+def _pinned_builder(value: str) -> str:
+    tag = value.split("@", maxsplit=1)[0].rsplit(":", 1)[1]
+    word = moving_tag_word(tag)
+    if word:
+        moves = f"the '{tag}' tag moves" if word == tag.lower() else f"the '{tag}' tag moves ({word})"
+        raise ValueError(f"{moves}; pin a release tag")
+    return value
+
+
+#: a builder stage's image: name:tag, optionally @digest, with a tag that does not move
+BuilderImage = Annotated[
+    StrictStr,
+    _pattern(rf"{_IMAGE_NAME}:{_IMAGE_TAG}(@sha256:[0-9a-f]{{64}})?", "image:tag[@digest]"),
+    AfterValidator(_pinned_builder),
+]
 
 #: an image named on the command line (`sandbox test IMAGE`, `build --tag`): name[:tag][@digest]
 #: or an image id, never starting with '-' (docker would read it as an option), no spaces

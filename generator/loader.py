@@ -19,7 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from generator.errors import Problem, SpecError, UsageError
-from generator.methods import REGISTRY, Tool
+from generator.methods.registry import REGISTRY, Tool
 from generator.safefile import MAX_INPUT_BYTES, TooLarge, is_dangling_symlink, read_regular
 from generator.spec import Issue, Spec
 from generator.terminal import escape_controls, has_controls

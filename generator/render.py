@@ -29,9 +29,9 @@ from generator.dockerfile_data import (
 from generator.errors import UsageError
 from generator.filters import FILTERS, TESTS
 from generator.lockfile import Lock
-from generator.methods import InstallMethod, Phase
 from generator.methods.context import RenderContext
-from generator.methods.data import TemplateData
+from generator.methods.data import Phase, TemplateData
+from generator.methods.protocol import InstallMethod
 from generator.paths import private_to_user, templates_dir, user_cache_dir
 from generator.safefile import read_regular
 from generator.spec import Spec

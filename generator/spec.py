@@ -22,7 +22,6 @@ from pydantic import (
 from generator.fields import (
     AbsPath,
     AptPackage,
-    BuilderImage,
     CommandWord,
     DockerfileText,
     Duration,
@@ -42,7 +41,7 @@ from generator.fields import (
     moving_tag_word,
     system_directory,
 )
-from generator.methods import Tool
+from generator.methods.registry import Builders, MethodPolicies, Tool
 
 #: the variable that hands runtime.volumes to the image's entrypoint
 DATA_DIRS_ENV = "SANDBOX_DATA_DIRS"
@@ -406,28 +405,10 @@ class FileCopy(Model):
     mode: FileMode | None = None
 
 
-class Builders(Model):
-    """Images for builder stages (compile-only work; their results are copied out)."""
-
-    cargo: BuilderImage = "rust:1.94.1-bookworm"
-    go: BuilderImage = "golang:1.27.0-bookworm"
-
-    @field_validator("cargo", "go")
-    @classmethod
-    def _not_moving(cls, value: str) -> str:
-        tag = value.split("@", maxsplit=1)[0].rsplit(":", 1)[1]
-        word = moving_tag_word(tag)
-        if word:
-            moves = f"the '{tag}' tag moves" if word == tag.lower() else f"the '{tag}' tag moves ({word})"
-            raise ValueError(f"{moves}; pin a release tag")
-        return value
-
-
-class Policy(Model):
+# the rules of one method (apt_pins) are declared by that method: MethodPolicies
+class Policy(MethodPolicies):
     """What `sandbox audit` holds the spec to, beyond what validation already requires."""
 
-    #: required: apt packages without a name=version pin are listed by `sandbox audit`
-    apt_pins: Literal["optional", "required"] = "optional"
     #: required: a digest that `sandbox lock` took on first use (checked against no upstream
     #: checksum file and no equal sha256 in sandbox.yaml) fails `sandbox audit --strict`;
     #: optional: the audit lists it all the same, and --strict lets it pass

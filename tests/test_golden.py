@@ -41,7 +41,7 @@ def golden_path(name: str, profile: str) -> Path:
 
 
 def test_there_are_examples_and_one_uses_every_install_method():
-    from generator.methods import REGISTRY
+    from generator.methods.registry import REGISTRY
 
     assert {"example-minimal", "example-debian"} <= set(SPECS)
     debian = load_spec(SPECS["example-debian"])

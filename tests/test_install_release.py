@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.scripts import path_with_scripts
+
 SCRIPT = Path(__file__).resolve().parent.parent / "files" / "sandbox-install-release"
 BINARY = b"#!/bin/sh\necho tool 1.2.3\n"
 
@@ -74,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory):
 
 def install(tmp_path: Path, tool: str, *args: str, arch: str = "amd64") -> subprocess.CompletedProcess[str]:
     """Run the script as a release stage does, installing under tmp_path/out."""
-    env = {"PATH": os.environ["PATH"], "TARGETARCH": arch, "TMPDIR": str(tmp_path)}
+    env = {"PATH": path_with_scripts(), "TARGETARCH": arch, "TMPDIR": str(tmp_path)}
     return subprocess.run(
         ["bash", str(SCRIPT), tool, *args, "--into", str(tmp_path / "out")],
         env=env,
@@ -282,7 +284,7 @@ def test_a_download_that_fails_names_the_tool_and_url(site, tmp_path):
         "--asset", "amd64", "missing.tar.gz", "--url", url,
     )  # fmt: skip
     assert result.returncode == 1
-    assert result.stderr.strip().endswith(f"sandbox: tool: download failed: {url}")
+    assert result.stderr.strip().endswith(f"sandbox: download failed for tool (missing.tar.gz): {url}")
 
 
 def test_nothing_is_installed_unchecked_unless_the_stage_says_so(site, tmp_path):

@@ -1,11 +1,16 @@
 """The install-method boundary (generator/methods/protocol.py) holds:
 
+- the protocol is split by concern: ToolEntry, RenderHooks, SupplyHooks and SbomHooks each
+  declare their own hooks, none twice, and InstallMethod is exactly their union;
+- every registered method satisfies each of them (a sample tool of each method is an
+  instance of every protocol, and its class has every hook);
+
 - nothing outside generator/methods/ branches on a method: no comparison with a method's
   name or with a tool's ``.method``, no lookup keyed by it, no collecting the methods in use,
   no isinstance/type test against a tool class, no probing for hooks with getattr/hasattr,
-  no import of a method's module or of a tool class;
-- every registered method provides every hook of ``InstallMethod`` and is registered
-  under the name its ``method:`` literal carries;
+  no import of a method's module or of a tool class (only generator/methods/registry.py
+  names them all);
+- every registered method is registered under the name its ``method:`` literal carries;
 - the methods sit below the renderer and the commands: they import neither at run time.
 
 The scanner is tested on the branches it replaced, so a scan that finds nothing means
@@ -22,9 +27,13 @@ import typing
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from generator.methods import REGISTRY, InstallMethod, ToolBase
+from generator.methods.base import ToolBase
 from generator.methods.data import TemplateData
+from generator.methods.protocol import CONCERNS, InstallMethod
+from generator.methods.registry import REGISTRY
+from tests.integration.small_specs import SAMPLE_TOOLS, STAGE_BASE, load, spec_data
 
 GENERATOR = Path(__file__).resolve().parent.parent / "generator"
 METHODS = GENERATOR / "methods"
@@ -33,8 +42,17 @@ METHOD_NAMES = frozenset(REGISTRY)
 TOOL_CLASSES = frozenset({cls.__name__ for cls in REGISTRY.values()} | {ToolBase.__name__})
 #: the modules that hold one method each (generator.methods.apt, ...)
 METHOD_MODULES = frozenset(cls.__module__ for cls in REGISTRY.values())
-#: what the protocol declares: data fields, methods and properties a caller may use
-HOOKS = frozenset(name for name in {*InstallMethod.__dict__, *typing.get_type_hints(InstallMethod)} if not name.startswith("_"))
+
+
+def _declared(protocol: type) -> frozenset[str]:
+    """What one protocol declares itself: data fields, methods and properties a caller may use."""
+    names = {*vars(protocol), *vars(protocol).get("__annotations__", {})}
+    return frozenset(name for name in names if not name.startswith("_"))
+
+
+#: each concern's hooks, and all of them: what InstallMethod offers a caller
+HOOKS_BY_CONCERN = {protocol.__name__: _declared(protocol) for protocol in CONCERNS}
+HOOKS = frozenset().union(*HOOKS_BY_CONCERN.values())
 
 
 def _names_a_method(node: ast.AST) -> bool:
@@ -146,26 +164,62 @@ def test_the_scanner_finds_each_kind_of_branch(source: str):
         "image = tool.builder_image(ctx)",
         "from generator.methods.distribution import base_components",
         "from generator.methods import REGISTRY, InstallMethod",
+        "from generator.methods.registry import REGISTRY, Tool",
+        "from generator.methods.protocol import RenderHooks, SupplyHooks",
     ],
 )
 def test_the_scanner_leaves_what_only_shows_a_method(source: str):
     assert branches_on_methods(source) == []
 
 
-def test_the_protocol_declares_the_hooks_the_generator_calls():
-    # the hooks the renderer and the supply commands rely on, by name: a protocol that lost
-    # one would let a method drop it silently
-    assert {
-        "contribute", "combine", "verification", "downloads", "spec_sha256", "checksum_file_for", "audit", "upstream",
-        "tracked", "builder_image", "purl", "sbom_components", "platform_issues",
-        "base_packages_needed", "commands", "shown_version", "phase", "requires",
-    } <= HOOKS  # fmt: skip
-    for name, member in InstallMethod.__dict__.items():
+#: the hooks the renderer, the supply commands and the SBOM rely on, each under its concern
+EXPECTED_CONCERNS = {
+    "ToolEntry": {"name", "method", "enabled", "profiles", "in_profile", "commands", "platform_issues", "home_paths", "requires"},
+    "RenderHooks": {"phase", "stage_name", "contribute", "combine", "builder_image", "base_packages_needed", "base_scripts_needed"},
+    "SupplyHooks": {"verification", "downloads", "spec_sha256", "checksum_file_for", "audit", "upstream", "tracked"},
+    "SbomHooks": {"purl", "sbom_components", "shown_version"},
+}
+
+
+@pytest.mark.parametrize("concern", sorted(EXPECTED_CONCERNS))
+def test_each_concern_declares_its_hooks(concern: str):
+    # a protocol that lost a hook would let a method drop it silently; one that grew a hook
+    # of another concern would no longer be small
+    assert EXPECTED_CONCERNS[concern] <= HOOKS_BY_CONCERN[concern]
+    others = set().union(*(hooks for name, hooks in EXPECTED_CONCERNS.items() if name != concern))
+    assert HOOKS_BY_CONCERN[concern] & others == set()
+
+
+def test_no_hook_is_declared_by_two_concerns_and_install_method_is_their_union():
+    declared = [hook for hooks in HOOKS_BY_CONCERN.values() for hook in hooks]
+    assert sorted(declared) == sorted(set(declared))
+    # InstallMethod adds nothing of its own: every hook has one concern
+    assert _declared(InstallMethod) == frozenset()
+    assert set(InstallMethod.__mro__) >= set(CONCERNS)
+    assert {name for name in HOOKS if hasattr(InstallMethod, name) or name in typing.get_type_hints(InstallMethod)} == HOOKS
+
+
+@pytest.mark.parametrize("concern", CONCERNS, ids=lambda c: c.__name__)
+def test_every_hook_says_what_it_means(concern: type):
+    for name, member in vars(concern).items():
         if name.startswith("_"):
             continue
         if inspect.isfunction(member) or isinstance(member, (property, classmethod)):
             function = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
-            assert (function.__doc__ or "").strip(), f"InstallMethod.{name} has no docstring"
+            assert (function.__doc__ or "").strip(), f"{concern.__name__}.{name} has no docstring"
+
+
+def test_the_samples_cover_every_registered_method():
+    assert set(SAMPLE_TOOLS) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_a_tool_of_each_method_satisfies_each_protocol(name: str):
+    spec = load(spec_data(SAMPLE_TOOLS[name], base=STAGE_BASE))
+    tool = spec.tools[-1]  # after the base spec's support tool
+    assert type(tool) is REGISTRY[name]
+    for protocol in (*CONCERNS, InstallMethod):
+        assert isinstance(tool, protocol), f"{type(tool).__name__} is no {protocol.__name__}"
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -222,3 +276,40 @@ def _runtime_imports(tree: ast.Module) -> list[str]:
 def test_methods_import_nothing_above_them(path: Path):
     imports = _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
     assert [m for m in imports if m.startswith(ABOVE_THE_METHODS)] == []
+
+
+@pytest.mark.parametrize("path", sorted(p for p in METHODS.glob("*.py") if p.name != "registry.py"), ids=lambda p: p.name)
+def test_only_the_registry_imports_the_methods(path: Path):
+    # a method knows no other method, and the shared modules (base, protocol, context, data,
+    # distribution) know none: adding or removing a method touches its module and one line
+    # of the registry
+    own = f"generator.methods.{path.stem}"
+    imports = _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
+    assert [m for m in imports if m in METHOD_MODULES and m != own] == []
+
+
+def _own_fields_named_after_a_method(module: str) -> list[str]:
+    """Fields that the models of ``module`` declare themselves (not inherit) and whose name
+    is a method's, alone or as its first word (cargo, apt_pins)."""
+    found = []
+    for cls in vars(importlib.import_module(module)).values():
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == module:
+            found += [f"{cls.__name__}.{field}" for field in vars(cls).get("__annotations__", {}) if field.split("_")[0] in METHOD_NAMES]
+    return found
+
+
+def test_the_scan_for_method_settings_finds_one():
+    assert _own_fields_named_after_a_method("generator.methods.apt") == ["AptPolicy.apt_pins"]
+
+
+def test_the_settings_a_method_reads_live_in_its_module():
+    # builders.cargo, policy.apt_pins: declared by the method (CargoBuilder, AptPolicy) and
+    # gathered by the registry, never declared by the spec
+    assert set(_own_fields_named_after_a_method("generator.spec")) == set(NOT_A_METHOD_SETTING)
+
+
+#: fields of the spec whose name happens to be a method's, and what they are instead
+NOT_A_METHOD_SETTING = {
+    "Healthcheck.script": "the program the health check runs",
+    "Provider.npm": "the AI SDK package of a model provider",
+}

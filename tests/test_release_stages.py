@@ -21,6 +21,7 @@ from generator.lockfile import Lock
 from generator.methods.context import RenderContext
 from generator.methods.release import ReleaseTool
 from generator.render import render
+from tests.integration.scripts import link_scripts
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "files" / "sandbox-install-release"
@@ -110,7 +111,7 @@ def test_the_rendered_stage_fetches_the_generators_urls(tmp_path: Path, spec_pat
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "sandbox-install-release").symlink_to(SCRIPT)
+    link_scripts(bin_dir)
     (bin_dir / "curl").write_text(STUB_CURL)
     (bin_dir / "curl").chmod(0o755)
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "TARGETARCH": arch, "STUB_DOWNLOADS": str(downloads), "TMPDIR": str(tmp_path)}
@@ -118,7 +119,8 @@ def test_the_rendered_stage_fetches_the_generators_urls(tmp_path: Path, spec_pat
     result = subprocess.run(["bash", "-o", "pipefail", "-c", f"{stage} --into {out}"], env=env, capture_output=True, text=True, timeout=60)
 
     requested = (downloads / "requested").read_text().splitlines()
-    assert requested[0] == tool.asset_url(arch)
+    # the checksum file first (the digest the asset must have), then the asset
+    assert requested[-1] == tool.asset_url(arch)
     if tool.digest(RenderContext(spec, profile, lock), arch):
         # a digest pinned from the real artifact cannot match the stand-in: the check ran on it
         assert result.returncode == 1
@@ -127,7 +129,7 @@ def test_the_rendered_stage_fetches_the_generators_urls(tmp_path: Path, spec_pat
         return
     assert result.returncode == 0, result.stderr
     if tool.checksum_file:
-        assert requested == [tool.asset_url(arch), tool.fill(tool.checksum_file.url, arch)]
+        assert requested == [tool.fill(tool.checksum_file.url, arch), tool.asset_url(arch)]
     for installed in tool.installed:
         path = out / "usr" / "local" / "bin" / installed.name
         assert path.read_bytes() == binary, path

@@ -26,7 +26,13 @@ def shellcheck_binary() -> str:
 
 
 def test_the_scripts_are_found():
-    assert {p.name for p in SCRIPTS} >= {"sandbox-entrypoint", "sandbox-healthcheck", "sandbox-install-release", "sandbox-gate.j2"}
+    assert {p.name for p in SCRIPTS} >= {
+        "sandbox-entrypoint",
+        "sandbox-fetch",
+        "sandbox-healthcheck",
+        "sandbox-install-release",
+        "sandbox-gate.j2",
+    }
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

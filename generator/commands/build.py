@@ -28,6 +28,7 @@ from generator.output import drift
 from generator.project import Output, Project
 
 if TYPE_CHECKING:
+    from generator.docker.progress import BuildProgress, Vertex
     from generator.docker.smoke import SmokeReport
     from generator.smoke_diff import RowChange
 
@@ -70,7 +71,7 @@ def _cache_backend(value: str, option: str) -> str:
     return value
 
 
-def _source_date_epoch(spec_dir) -> int:  # a Path
+def _source_date_epoch(spec_dir: Path) -> int:
     """SOURCE_DATE_EPOCH from the environment, else the spec's last commit time."""
     from generator.docker.build import commit_epoch
     from generator.epoch import source_date_epoch
@@ -132,7 +133,7 @@ class BuildDisplay:
         if self.status:
             self.status.__exit__(*exc)
 
-    def __call__(self, line: str, progress, started) -> None:
+    def __call__(self, line: str, progress: BuildProgress, started: Vertex | None) -> None:
         elapsed = time.monotonic() - self.started
         if self.status is not None:
             from rich.markup import escape

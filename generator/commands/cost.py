@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from generator.commands.docker import checked_argument, client_from, docker_opti
 from generator.commands.params import NO_CACHE_HELP, format_options, report_options
 from generator.errors import UsageError
 from generator.output import COST_REPORT, write_atomic
+
+if TYPE_CHECKING:
+    from generator.docker.client import DockerClient
 from generator.project import Project
 
 
@@ -156,7 +160,7 @@ def _one_platform(wanted: tuple[str, ...]) -> str | None:
     return wanted[0] if wanted else None
 
 
-def _engine_platform(client) -> str:  # a DockerClient
+def _engine_platform(client: DockerClient) -> str:
     """os/arch of the engine (what a build without --platform is for)."""
     server = client.call(lambda whales: whales.version().server)
     return f"{server.os}/{server.arch}" if server is not None and server.os and server.arch else ""

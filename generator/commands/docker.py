@@ -10,13 +10,16 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from generator.commands.params import Seconds, format_options, not_an_option, tag_option
 from generator.errors import FindingsError
 from generator.terminal import escape_controls
+
+if TYPE_CHECKING:  # the client is imported where it is used: it loads python-on-whales
+    from generator.docker.client import DockerClient
 
 
 def docker_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -79,7 +82,7 @@ def checked_argument(value: str | None, field_type: Any, name: str) -> str | Non
         raise UsageError(f"{name}: {message}") from None
 
 
-def client_from(options: dict[str, Any], *, timeout: float | None = None):  # lazy import of the type
+def client_from(options: dict[str, Any], *, timeout: float | None = None) -> DockerClient:
     """A DockerClient for the values of :func:`docker_options` (popped from ``options``)."""
     from generator.docker.client import DEFAULT_TIMEOUT, DockerClient
 

@@ -23,7 +23,7 @@ class Seconds(click.ParamType):
     def __init__(self, low: float, high: float, *, low_open: bool = False) -> None:
         self.low, self.high, self.low_open = low, high, low_open
 
-    def convert(self, value, param, ctx) -> float:  # click's signature
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float) and math.isfinite(value):
             seconds = value
         else:

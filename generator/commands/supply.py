@@ -6,16 +6,25 @@ import json
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from generator.commands.params import Seconds, format_options, output_option, profile_option
-from generator.errors import FindingsError, UsageError
+from generator.errors import FindingsError, UpstreamError, UsageError
 from generator.lockfile import LOCK_NAME, Lock
 from generator.output import CHANGELOG, LOCK, SBOM, SBOM_DIFF, write_atomic
 from generator.project import Project
 from generator.terminal import escape_controls
+
+if TYPE_CHECKING:  # the supply modules are imported where a command uses them: `sandbox check` loads none
+    from generator.methods.registry import Tool
+    from generator.spec import Spec
+    from generator.supply.fetch import Http
+    from generator.supply.outdated import Row
+    from generator.supply.registry import Registry
+    from generator.supply.upstreams import Upstreams
 
 #: what `sbom --standard` writes
 SBOM_STANDARDS = ("cyclonedx", "spdx")
@@ -47,7 +56,7 @@ min_age_option = click.option(
 )
 
 
-def _clients(upstreams: tuple[str, ...], timeout: float):
+def _clients(upstreams: tuple[str, ...], timeout: float) -> tuple[Upstreams, Http, Registry]:
     from generator.supply.fetch import Http
     from generator.supply.registry import Registry
     from generator.supply.upstreams import Upstreams
@@ -100,7 +109,15 @@ def _lock_target(project: Project) -> Path:
 @jobs_option
 @timeout_option
 @click.pass_context
-def lock(ctx, tools, platforms, refresh, upstreams, jobs, timeout) -> None:
+def lock(
+    ctx: click.Context,
+    tools: tuple[str, ...],
+    platforms: tuple[str, ...],
+    refresh: bool,
+    upstreams: tuple[str, ...],
+    jobs: int,
+    timeout: float,
+) -> None:
     """Fetch every download (per platform) and record its sha256 in sandbox.lock, plus the
     images' digests. Entries whose URL is unchanged are kept; all failures are reported
     (exit 3) and the lock is still written for what succeeded."""
@@ -124,7 +141,15 @@ def lock(ctx, tools, platforms, refresh, upstreams, jobs, timeout) -> None:
 @jobs_option
 @timeout_option
 @click.pass_context
-def outdated(ctx, tools, output_format, min_age, upstreams, jobs, timeout) -> None:
+def outdated(
+    ctx: click.Context,
+    tools: tuple[str, ...],
+    output_format: str,
+    min_age: str,
+    upstreams: tuple[str, ...],
+    jobs: int,
+    timeout: float,
+) -> None:
     """Newest upstream release of each versioned tool and of the base image ('base'), and
     the head commit of each git tool's branch (GitHub repositories only)."""
     from generator.supply import outdated as finder
@@ -155,11 +180,11 @@ def outdated(ctx, tools, output_format, min_age, upstreams, jobs, timeout) -> No
         raise _upstream_failed(failed)
 
 
-def _date(moment) -> str | None:
+def _date(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def _readable(record: dict, row) -> dict:
+def _readable(record: dict[str, Any], row: Row) -> dict[str, Any]:
     """Commit ids cut to 12 digits, and a git tool's head shown with its date."""
     from generator.supply.outdated import short
 
@@ -169,7 +194,7 @@ def _readable(record: dict, row) -> dict:
     return {**record, "current": short(record["current"]), "latest": latest}
 
 
-def _skipped_note(row) -> str:
+def _skipped_note(row: Row) -> str:
     if row.eligible and row.newest and row.eligible.version != row.newest.version:
         return f"newest is younger than --min-age; would update to {row.eligible.version}"
     if row.newest and not row.eligible:
@@ -179,9 +204,7 @@ def _skipped_note(row) -> str:
     return ""
 
 
-def _upstream_failed(rows):
-    from generator.errors import UpstreamError
-
+def _upstream_failed(rows: list[Row]) -> UpstreamError:
     return UpstreamError(f"{len(rows)} upstream(s) could not be asked: {', '.join(r.tool for r in rows)}")
 
 
@@ -225,7 +248,17 @@ def _table(records: list[dict], *, markdown: bool = False) -> None:
 @jobs_option
 @timeout_option
 @click.pass_context
-def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, timeout) -> None:
+def update(
+    ctx: click.Context,
+    tools: tuple[str, ...],
+    dry_run: bool,
+    no_lock: bool,
+    changelog: Path | None,
+    min_age: str,
+    upstreams: tuple[str, ...],
+    jobs: int,
+    timeout: float,
+) -> None:
     """Move tools (default: all) to their newest release: only the version values in
     sandbox.yaml change (comments, order and quoting stay), then the tools are re-locked.
     The base image's tag changes only when 'base' is named. A git tool's commit moves to
@@ -262,7 +295,16 @@ def update(ctx, tools, dry_run, no_lock, changelog, min_age, upstreams, jobs, ti
         raise _upstream_failed(failed)
 
 
-def _apply(project, rows, changes, dry_run, targets, http, registry, jobs) -> None:
+def _apply(
+    project: Project,
+    rows: list[Row],
+    changes: dict[str, dict[str, str]],
+    dry_run: bool,
+    targets: dict[str, Path | None],
+    http: Http,
+    registry: Registry,
+    jobs: int,
+) -> None:
     from generator.supply import lock as locking, update as updating
     from generator.supply.outdated import BASE, short
 
@@ -299,7 +341,7 @@ def _apply(project, rows, changes, dry_run, targets, http, registry, jobs) -> No
     _say(f"{lock_path}: {len(outcome.locked)} locked, {len(outcome.kept)} unchanged")
 
 
-def _still_pinning_old_digests(old_spec, new_spec, changes) -> list:
+def _still_pinning_old_digests(old_spec: Spec, new_spec: Spec, changes: dict[str, dict[str, str]]) -> list[Tool]:
     """The updated tools whose sandbox.yaml still pins a sha256 for a download whose URL the
     update changed: that digest is the old file's."""
     from generator.methods.context import RenderContext
@@ -317,7 +359,7 @@ def _still_pinning_old_digests(old_spec, new_spec, changes) -> list:
     return stale
 
 
-def _changelog(rows: dict, changes: dict, spec) -> str:
+def _changelog(rows: dict[str, Row], changes: dict[str, dict[str, str]], spec: Spec) -> str:
     from generator.markdown import cell
     from generator.supply.outdated import short
 
@@ -346,7 +388,7 @@ def _changelog(rows: dict, changes: dict, spec) -> str:
 )
 @format_options
 @click.pass_context
-def audit(ctx, strict, output_format) -> None:
+def audit(ctx: click.Context, strict: bool, output_format: str) -> None:
     """List every download that is unpinned or unverified, with the spec's reason, and every
     digest sandbox.lock took on first use (checked against nothing independent)."""
     from generator.methods.data import FIRST_USE_KIND
@@ -414,7 +456,14 @@ def audit(ctx, strict, output_format) -> None:
     help="Instead: print, as Markdown, which components changed since that CycloneDX SBOM (version, purl, sha256).",
 )
 @click.pass_context
-def sbom(ctx, standard, format_alias, profile, output, diff_with) -> None:
+def sbom(
+    ctx: click.Context,
+    standard: str,
+    format_alias: str | None,
+    profile: str | None,
+    output: Path | None,
+    diff_with: Path | None,
+) -> None:
     """The image's software bill of materials from sandbox.yaml and sandbox.lock, no build:
     every enabled tool (apt: every package) with version, purl, download URL per platform,
     the sha256 the spec or the lock holds, and how it is verified; the base and builder

@@ -304,15 +304,24 @@ class DockerClient:
             if not finished:
                 _stop_supervisor(pidfile)
 
-    def run_cli(self, args: list[str], *, timeout: float | None = None, default: type[DockerError] = DockerError) -> str:
+    def run_cli(
+        self, args: list[str], *, timeout: float | None = None, default: type[DockerError] = DockerError, engine: bool = True
+    ) -> str:
         """``docker ARGS`` through python-on-whales' own runner, for what it has no method for
-        (``docker --version`` without an engine); returns stdout."""
+        (``docker --version`` without an engine); returns stdout. ``engine=False`` leaves out the
+        engine's options (--host, --context, --config): the 20.10 CLI parses --host even for
+        ``--version`` and fails on a bad address, which is the engine's fault, not the CLI's."""
         from python_on_whales.utils import run
 
         if isinstance(args, (str, bytes)):
             raise TypeError("run_cli takes an argument list, not a string")
+
+        def command(whales: python_on_whales.DockerClient) -> list[str]:
+            config = whales.client_config
+            return [*(config.docker_cmd if engine else config.client_call), *args]
+
         # run() is typed str | tuple: the tuple is only for return_stderr=True, not asked here
-        return self.call(lambda whales: run(whales.client_config.docker_cmd + list(args)), timeout=timeout, default=default)  # type: ignore[return-value]
+        return self.call(lambda whales: run(command(whales)), timeout=timeout, default=default)  # type: ignore[return-value]
 
     def _pidfile(self) -> str:
         """Where the next call's supervisor writes its pid (a private directory per client)."""
@@ -406,7 +415,7 @@ class DockerClient:
         """`docker --version` of the CLI binary (works without an engine, unlike python-on-whales'
         ``version()``, which asks both)."""
         try:
-            text = self.run_cli(["--version"], timeout=min(self.timeout, CONNECT_TIMEOUT)).strip()
+            text = self.run_cli(["--version"], timeout=min(self.timeout, CONNECT_TIMEOUT), engine=False).strip()
         except DockerError as exc:
             raise DockerError(f"{self.cli_path} --version failed: {exc}") from None
         if not text:

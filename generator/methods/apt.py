@@ -8,7 +8,21 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from generator.fields import AptPackage, Reason, Sha256, Url, _pattern
-from generator.methods.base import FIRST_USE, Contribution, Finding, Phase, SbomComponent, TemplateData, ToolBase, Verification, lock_note
+from generator.methods.base import (
+    FETCH_SCRIPT,
+    FIRST_USE,
+    Contribution,
+    Finding,
+    Phase,
+    RenderContext,
+    SbomComponent,
+    Settings,
+    TemplateData,
+    ToolBase,
+    Verification,
+    fetch_check,
+    lock_note,
+)
 from generator.methods.distribution import DISTRIBUTION, deb_component
 
 AptWord = Annotated[StrictStr, _pattern(r"[A-Za-z0-9][A-Za-z0-9._/-]*", "an apt suite or component")]
@@ -33,6 +47,14 @@ class AptRepo(BaseModel):
         if not self.key_sha256 and not self.key_unverified:
             raise ValueError("give key_sha256 (computed from the real key) or key_unverified with a reason")
         return self
+
+
+class AptPolicy(Settings):
+    """The apt method's part of ``policy:``."""
+
+    #: required: apt packages without a name=version pin (the apt tools' and base.packages)
+    #: are listed by `sandbox audit`
+    apt_pins: Literal["optional", "required"] = "optional"
 
 
 class AptTool(ToolBase):
@@ -62,23 +84,27 @@ class AptTool(ToolBase):
     def commands(self) -> list[str]:
         return list(self.provides) or [p.split("=", 1)[0] for p in self.packages]
 
-    def downloads(self, ctx) -> list[tuple[str, str]]:
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
         return [("key", self.repo.key_url)] if self.repo else []
 
     def spec_sha256(self, key: str) -> str | None:
         return self.repo.key_sha256 if key == "key" and self.repo else None
 
-    def sbom_components(self, ctx) -> list[SbomComponent]:
+    def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:
         """One component per package; a vendor repository's key (and its digest) goes with each."""
         verification = str(self.verification(ctx))
         downloads = self.sbom_downloads(ctx)
         props = (("apt:repository", f"{self.repo.url} {self.repo.suite}"),) if self.repo else ()
         return [deb_component(ctx, p, self.name, verification, downloads, props) for p in self.packages]
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "apt, signed vendor repository") if self.repo else DISTRIBUTION
 
-    def contribute(self, ctx) -> Contribution:
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        # the repository's key is fetched through sandbox-fetch
+        return (FETCH_SCRIPT,) if self.repo else ()
+
+    def contribute(self, ctx: RenderContext) -> Contribution:
         source = None
         if self.repo:
             suffix = ".asc" if self.repo.key_url.endswith(".asc") else ".gpg"
@@ -90,6 +116,7 @@ class AptTool(ToolBase):
                 components=tuple(self.repo.components),
                 key_url=self.repo.key_url,
                 key_sha256=key_sha256,
+                key_check=fetch_check(key_sha256),
                 key_unverified=None if key_sha256 else self.repo.key_unverified,
                 key_first_use=FIRST_USE if self.first_use_pins(ctx) else None,
                 keyring=f"/etc/apt/keyrings/{self.name}{suffix}",
@@ -105,7 +132,7 @@ class AptTool(ToolBase):
             )
         )
 
-    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+    def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """A repository key checked by no digest is named as such; under `policy: {apt_pins:
         required}` unpinned packages are listed with the spec's reason."""
         if not self.enabled:
@@ -148,6 +175,8 @@ class AptSource:
     key_url: str
     #: sandbox.lock's or the spec's digest of the key; None: unchecked (see key_unverified)
     key_sha256: str | None
+    #: sandbox-fetch's check of the key: --sha256 DIGEST, or --unverified
+    key_check: tuple[str, ...]
     key_unverified: str | None
     #: how the comment names a key digest that sandbox.lock took on first use (None: not one)
     key_first_use: str | None

@@ -12,7 +12,7 @@ else in the generator knows about individual methods, except the one registry li
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -36,12 +36,43 @@ from generator.methods.data import (
     Upstream,
     Verification,
 )
+from generator.methods.protocol import Issue
 from generator.purl import purl as make_purl
 
 __all__ = [
-    "FIRST_USE", "FIRST_USE_KIND", "CacheMount", "Contribution", "Copy", "Finding", "Phase", "Pin", "SbomComponent",
-    "SbomDownload", "TemplateData", "ToolBase", "Tracked", "Upstream", "Verification", "lock_note",
+    "FETCH_SCRIPT",
+    "FIRST_USE",
+    "FIRST_USE_KIND",
+    "CacheMount",
+    "Contribution",
+    "Copy",
+    "Finding",
+    "Issue",
+    "Phase",
+    "Pin",
+    "RenderContext",
+    "SbomComponent",
+    "SbomDownload",
+    "Settings",
+    "TemplateData",
+    "ToolBase",
+    "Tracked",
+    "Upstream",
+    "Verification",
+    "fetch_check",
+    "lock_note",
 ]  # fmt: skip
+
+#: files/sandbox-fetch: how every step of a generated Dockerfile downloads a file and checks its
+#: sha256 (a method whose step fetches one names it in base_scripts_needed)
+FETCH_SCRIPT = "sandbox-fetch"
+
+
+def fetch_check(sha256: str | None) -> tuple[str, ...]:
+    """sandbox-fetch's last arguments: the digest the file must have, or --unverified when
+    the spec gives none (its reason is said beside the step)."""
+    return ("--sha256", sha256) if sha256 else ("--unverified",)
+
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
 RUN_LOCK = "run `sandbox lock` where upstream is reachable"
@@ -50,6 +81,14 @@ RUN_LOCK = "run `sandbox lock` where upstream is reachable"
 def lock_note(unlocked: list[str]) -> str:
     """The audit's remark on downloads that sandbox.lock has no digest for ('' if none)."""
     return f"no digest in sandbox.lock for {', '.join(unlocked)}" if unlocked else ""
+
+
+class Settings(BaseModel):
+    """A method's own part of a top-level section of sandbox.yaml (its builder image under
+    ``builders:``, its rule under ``policy:``). The registry gathers them into the models
+    the spec names, so a setting lives in the module of the method that reads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ToolBase(BaseModel):
@@ -96,8 +135,8 @@ class ToolBase(BaseModel):
     def commands(self) -> list[str]:
         return list(self.provides)
 
-    def platform_issues(self, arches: list[str]) -> Iterator[tuple[tuple[str, ...], str]]:
-        return iter(())
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
+        return ()
 
     def home_paths(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         return ()

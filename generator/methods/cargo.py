@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from generator.fields import CrateName, Version
-from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.fields import BuilderImage, CrateName, Version
+from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
+
+
+class CargoBuilder(Settings):
+    """``builders.cargo``: the image every cargo stage is built FROM."""
+
+    #: the image the crate compiles in (a release tag; `sandbox lock` pins its digest)
+    cargo: BuilderImage = "rust:1.94.1-bookworm"
 
 
 class CargoTool(ToolBase):
@@ -18,22 +26,22 @@ class CargoTool(ToolBase):
     crate: CrateName | None = None
     version: Version
 
-    def platform_issues(self, arches):
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
         return ()
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         return purl("cargo", self.crate or self.name, self.version)
 
     def upstream(self) -> Upstream | None:
         return Upstream("crates", self.crate or self.name)
 
-    def builder_image(self, ctx) -> str:
+    def builder_image(self, ctx: RenderContext) -> str:
         return ctx.spec.builders.cargo
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "crates.io checksums, Cargo.lock (--locked)")
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         return Contribution(
             body=CargoStage(
                 name=self.name,

@@ -12,6 +12,7 @@ What this method does not do: follow a vendor's apt repository (that is ``apt`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -19,7 +20,18 @@ from pydantic import Field
 
 from generator import placeholders
 from generator.fields import DebUrl, Sha256, Version
-from generator.methods.base import Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import (
+    FETCH_SCRIPT,
+    Contribution,
+    Finding,
+    Issue,
+    Phase,
+    RenderContext,
+    TemplateData,
+    ToolBase,
+    Upstream,
+    Verification,
+)
 from generator.purl import github, purl
 
 #: Docker's TARGETARCH values, which are also Debian's architecture names for these two
@@ -37,7 +49,7 @@ class DebTool(ToolBase):
     #: sha256 of the .deb per architecture, computed from the real files
     sha256: dict[Arch, Sha256] = Field(min_length=1)
 
-    def platform_issues(self, arches: list[str]):
+    def platform_issues(self, arches: list[str]) -> Iterator[Issue]:
         for arch in arches:
             if arch not in self.sha256:
                 yield ("sha256",), f"no sha256 of the .deb for {arch}; every platform of the spec needs one"
@@ -54,22 +66,22 @@ class DebTool(ToolBase):
     def deb_url(self, arch: str) -> str:
         return placeholders.fill(self.url, {"version": self.version, "arch": arch})
 
-    def downloads(self, ctx) -> list[tuple[str, str]]:
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
         return [(arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.digests]
 
     def spec_sha256(self, key: str) -> str | None:
         return self.digests.get(key)
 
-    def digest(self, ctx, arch: str) -> str:
+    def digest(self, ctx: RenderContext, arch: str) -> str:
         """sandbox.lock's digest while its URL matches, else the spec's (for an arch it has)."""
         return ctx.locked_sha256(self.name, arch, self.deb_url(arch)) or self.digests[arch]
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.deb_url(arch)) for arch in ctx.arches if arch in self.sha256):
             return self.first_use_verification(ctx, ".deb sha256") or Verification("pinned-digest", ".deb sha256 from sandbox.lock")
         return Verification("pinned-digest", ".deb sha256 in sandbox.yaml")
 
-    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+    def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """Listed while enabled, like an installer script: a .deb's maintainer scripts
         (preinst, postinst) run as root during the build, and no distribution reviewed them."""
         found = super().audit(ctx, unlocked)
@@ -83,7 +95,7 @@ class DebTool(ToolBase):
         # has none that can be asked without knowing the vendor (outdated says so)
         return Upstream("github-releases", self.url)
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         """pkg:github/OWNER/REPO@TAG for a GitHub release asset, else pkg:generic/NAME@VERSION.
 
         Not pkg:deb: that type names a package of a distribution's archive (namespace debian
@@ -94,7 +106,10 @@ class DebTool(ToolBase):
         tag = rest.rsplit("/", 1)[0] if found and "/" in rest else self.version
         return github(head if found else url, tag) or purl("generic", self.name, self.version)
 
-    def contribute(self, ctx) -> Contribution:
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return (FETCH_SCRIPT,)
+
+    def contribute(self, ctx: RenderContext) -> Contribution:
         stage = self.stage_name
         # where the stage leaves the file, and where the final stage's bind mount shows it
         fetched, mounted = "/out", f"/tmp/{stage}"

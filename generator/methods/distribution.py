@@ -8,11 +8,18 @@ methods: the apt method and `sandbox sbom` import it, and neither imports the ot
 from __future__ import annotations
 
 from generator.methods.context import RenderContext
-from generator.methods.data import SbomComponent, Verification
+from generator.methods.data import Finding, SbomComponent, SbomDownload, Verification
 from generator.purl import purl
 
 
-def deb_component(ctx: RenderContext, package: str, tool: str, verification: str, downloads=(), properties=()) -> SbomComponent:
+def deb_component(
+    ctx: RenderContext,
+    package: str,
+    tool: str,
+    verification: str,
+    downloads: tuple[SbomDownload, ...] = (),
+    properties: tuple[tuple[str, str], ...] = (),
+) -> SbomComponent:
     """One apt package as an SBOM component: pkg:deb/DISTRO/NAME[@PIN]?arch=..&distro=...
 
     The version is the spec's pin as written (a dpkg glob such as 8.5.* picks the newest
@@ -38,6 +45,18 @@ def deb_component(ctx: RenderContext, package: str, tool: str, verification: str
 
 #: how a package from the distribution's own archive is verified
 DISTRIBUTION = Verification("package-manager", "apt, signed distribution archive")
+
+
+def base_package_findings(ctx: RenderContext) -> list[Finding]:
+    """Under ``policy: {apt_pins: required}``, the base packages without a name=version pin,
+    with the spec's reason (the apt tools list their own: AptTool.audit)."""
+    if ctx.spec.policy.apt_pins != "required":
+        return []
+    unpinned = [p for p in ctx.spec.base.packages if "=" not in p]
+    if not unpinned:
+        return []
+    reason = ctx.spec.base.unpinned_reason or "no reason given"
+    return [Finding("base packages", "unpinned-apt", f"{', '.join(unpinned)}: {reason}")]
 
 
 def base_components(ctx: RenderContext) -> list[SbomComponent]:

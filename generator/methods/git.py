@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Literal
 
@@ -11,7 +12,9 @@ from generator.fields import SYSTEM_DIRS, GitCommit, HomePath, Url, Version, _pa
 from generator.methods.base import (
     Contribution,
     Copy,
+    Issue,
     Phase,
+    RenderContext,
     SbomComponent,
     TemplateData,
     ToolBase,
@@ -84,7 +87,7 @@ class GitTool(ToolBase):
     def base_packages_needed(self) -> tuple[str, ...]:
         return ("git",)
 
-    def platform_issues(self, arches):
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
         return ()
 
     def home_paths(self) -> tuple[tuple[tuple[str, ...], str], ...]:
@@ -93,7 +96,7 @@ class GitTool(ToolBase):
     def shown_version(self) -> str:
         return self.version or (self.commit[:12] if self.commit else "unpinned")
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         if not self.commit:
             return Verification("unverified", "no commit pinned")
         return Verification("git-commit", f"commit {self.commit[:12]}")
@@ -107,19 +110,19 @@ class GitTool(ToolBase):
         commit is pinned yet; a date-shaped version: label follows the commit."""
         return Tracked("commit", self.commit, self.upstream(), label=self.version)
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         """pkg:github/OWNER/REPO@COMMIT on GitHub; elsewhere pkg:generic with the repository
         as vcs_url (the commit is what the build checks out, so it is the version)."""
         return github(self.url, self.commit) or purl(
             "generic", self.name, self.commit, qualifiers={"vcs_url": f"git+{self.url}@{self.commit}" if self.commit else ""}
         )
 
-    def sbom_components(self, ctx) -> list[SbomComponent]:
+    def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:
         (component,) = super().sbom_components(ctx)
         props = (("git:branch", self.branch),) if self.branch else ()
         return [replace(component, version=self.version or self.commit, vcs=(self.url, self.commit), properties=props)]
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         dest = ctx.expand_home(self.dest)
         out = f"/out{dest}"
         return Contribution(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from generator.fields import GoPackage, Version
-from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.fields import BuilderImage, GoPackage, Version
+from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
+
+
+class GoBuilder(Settings):
+    """``builders.go``: the image every go stage is built FROM."""
+
+    #: the image the package cross-compiles in (a release tag; `sandbox lock` pins its digest)
+    go: BuilderImage = "golang:1.27.0-bookworm"
 
 
 class GoTool(ToolBase):
@@ -19,10 +27,10 @@ class GoTool(ToolBase):
     #: module version as tagged (Go wants the leading v, e.g. v3.13.1)
     version: Version
 
-    def platform_issues(self, arches):
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
         return ()
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         """pkg:golang/MODULE@VERSION#SUBPATH. The spec names a package, not its module: by
         Go's convention a command lives under the module's cmd/, so what precedes /cmd/ is
         taken as the module; without /cmd/ the whole package path is named."""
@@ -35,13 +43,13 @@ class GoTool(ToolBase):
     def upstream(self) -> Upstream | None:
         return Upstream("goproxy", self.package)
 
-    def builder_image(self, ctx) -> str:
+    def builder_image(self, ctx: RenderContext) -> str:
         return ctx.spec.builders.go
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "Go checksum database (sum.golang.org)")
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         return Contribution(
             body=GoStage(
                 name=self.name,

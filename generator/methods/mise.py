@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import StrictStr
 
 from generator.fields import EnvName, Version, _pattern
-from generator.methods.base import CacheMount, Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import CacheMount, Contribution, Finding, Phase, RenderContext, TemplateData, ToolBase, Upstream, Verification
 from generator.methods.data import Listing
 
 MiseToolName = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9:/._-]*", "a mise tool name such as node or python")]
@@ -30,10 +30,10 @@ class MiseTool(ToolBase):
     #: settings for the install only, e.g. MISE_PYTHON_COMPILE: "0"
     env: dict[EnvName, EnvWord] = {}
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "mise checks the upstream release checksums")
 
-    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+    def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """A version with fewer than three parts (22, 3.13) is resolved by mise at build time."""
         found = super().audit(ctx, unlocked)
         if self.enabled and len(str(self.version).split(".")) < 3:
@@ -44,7 +44,7 @@ class MiseTool(ToolBase):
         index = _INDEXES.get(self.tool or self.name)
         return Upstream(index) if index else None
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         cache = ctx.cache_mount(f"{ctx.home}/.cache/mise")
         return Contribution(
             body=MiseInstall(cache=cache, env=tuple(self.env.items()), tool=self.tool or self.name, version=self.version),

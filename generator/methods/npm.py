@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import field_validator
 
 from generator.fields import CommandWord, NpmPackage, Version
-from generator.methods.base import CacheMount, Contribution, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import CacheMount, Contribution, Phase, RenderContext, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 #: a shell assignment word (NAME=value) before the command
@@ -50,17 +50,17 @@ class NpmTool(ToolBase):
     def package_name(self) -> str:
         return self.package or self.name
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         scope, _, name = self.package_name.rpartition("/")
         return purl("npm", name, self.version, namespace=scope or None)
 
     def upstream(self) -> Upstream | None:
         return Upstream("npm", self.package_name)
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "npm registry integrity hash, exact version")
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         cache = ctx.cache_mount(f"{ctx.home}/.npm")
         return Contribution(
             body=NpmInstall(cache=cache, package=self.package_name, version=self.version, setup=tuple(self.setup)),

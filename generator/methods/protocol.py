@@ -1,11 +1,18 @@
-"""The install-method boundary: every hook the rest of the generator may call on a tool.
+"""The install-method boundary: every hook the rest of the generator may call on a tool,
+split by concern into small protocols.
 
-The renderer, `sandbox lock`, `outdated`, `update`, `audit`, `sbom`, `list` and the spec's
-cross-field checks talk to tools only through these hooks; none of them asks which method a
-tool uses. ``generator.methods.base.ToolBase`` implements every hook with a default that fits
-a tool downloading nothing; a method overrides what differs. ``REGISTRY`` is typed against
-this protocol, and ``tests/test_method_boundary.py`` checks that each registered class
-provides every hook and that nothing outside ``generator/methods/`` branches on methods.
+- ``ToolEntry``: the spec entry itself and the checks across its fields (the spec, `list`);
+- ``RenderHooks``: what the renderer asks to lay out the tool's block or stage;
+- ``SupplyHooks``: downloads, their verification and upstream (`lock`, `audit`,
+  `outdated`, `update`);
+- ``SbomHooks``: what `sandbox sbom` records.
+
+``InstallMethod`` is all four: the type of a spec's tools. A caller that needs one concern
+names that protocol. ``generator.methods.base.ToolBase`` implements every hook with a
+default that fits a tool downloading nothing; a method overrides what differs. ``REGISTRY``
+(generator/methods/registry.py) is typed against ``InstallMethod``, so mypy checks each
+registered class against every protocol, and ``tests/test_method_boundary.py`` checks the
+same at run time and that nothing outside ``generator/methods/`` branches on methods.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ Issue = tuple[tuple[str, ...], str]
 
 
 @runtime_checkable
-class InstallMethod(Protocol):
-    # -- the spec entry ---------------------------------------------------------------------
-    #: where the body goes in the Dockerfile
-    phase: ClassVar[Phase]
+class ToolEntry(Protocol):
+    """The spec entry and the checks across its fields: what the spec, `sandbox list` and
+    the smoke test read of every tool."""
+
     #: commands that must be on PATH before this method runs (provided by another tool)
     requires: ClassVar[tuple[str, ...]]
 
@@ -68,12 +75,7 @@ class InstallMethod(Protocol):
         """Whether the tool is enabled and part of ``profile``."""
         ...
 
-    @property
-    def stage_name(self) -> str:
-        """The name of the build stage this tool gets, if it gets one."""
-        ...
-
-    # -- validation across fields -------------------------------------------------------------
+    # -- validation across fields ---------------------------------------------------------------
     def commands(self) -> list[str]:
         """Commands this tool puts on PATH (dependency checks, the smoke test)."""
         ...
@@ -88,6 +90,20 @@ class InstallMethod(Protocol):
         as it does user.workspace."""
         ...
 
+
+@runtime_checkable
+class RenderHooks(Protocol):
+    """What the renderer asks of a tool to lay out its block, its stage and what the base
+    stage must hold for it."""
+
+    #: where the body goes in the Dockerfile
+    phase: ClassVar[Phase]
+
+    @property
+    def stage_name(self) -> str:
+        """The name of the build stage this tool gets, if it gets one."""
+        ...
+
     def base_packages_needed(self) -> tuple[str, ...]:
         """apt packages this tool's own stage needs from the base stage (it is built FROM
         base, so a tool installed later in the final stage does not help)."""
@@ -98,7 +114,6 @@ class InstallMethod(Protocol):
         stage COPYs each once, and `sandbox build` puts it into the build context."""
         ...
 
-    # -- rendering -----------------------------------------------------------------------------
     def contribute(self, ctx: RenderContext) -> Contribution:
         """What the tool's template lays out (typed, unquoted: the template quotes), COPYs
         into the final image, directories the user must own, and an optional stage of its own."""
@@ -115,7 +130,12 @@ class InstallMethod(Protocol):
         records its digest, `sandbox sbom` lists it as a build tool."""
         ...
 
-    # -- downloads and verification ------------------------------------------------------------
+
+@runtime_checkable
+class SupplyHooks(Protocol):
+    """What `sandbox lock`, `audit`, `outdated` and `update` ask of a tool: the files its
+    build fetches, how their bytes are checked, and where newer versions are listed."""
+
     def verification(self, ctx: RenderContext) -> Verification:
         """How the tool's bytes are checked (`sandbox list`, `audit`, `sbom`)."""
         ...
@@ -150,7 +170,11 @@ class InstallMethod(Protocol):
         """What `outdated` compares with upstream and `update` rewrites; None: not tracked."""
         ...
 
-    # -- the SBOM --------------------------------------------------------------------------------
+
+@runtime_checkable
+class SbomHooks(Protocol):
+    """What `sandbox sbom` records of a tool."""
+
     def shown_version(self) -> str:
         """The version people read in tables (may be a label such as 'distro')."""
         ...
@@ -162,3 +186,12 @@ class InstallMethod(Protocol):
     def sbom_components(self, ctx: RenderContext) -> list[SbomComponent]:
         """What `sandbox sbom` lists for this tool (apt: one component per package)."""
         ...
+
+
+@runtime_checkable
+class InstallMethod(ToolEntry, RenderHooks, SupplyHooks, SbomHooks, Protocol):
+    """Every hook: the type of a spec's tools (``generator.methods.registry.Tool``)."""
+
+
+#: the protocols InstallMethod is made of, one per concern
+CONCERNS: tuple[type, ...] = (ToolEntry, RenderHooks, SupplyHooks, SbomHooks)

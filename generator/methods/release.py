@@ -7,7 +7,7 @@ parallel and a version bump rebuilds only that stage and one COPY.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from generator import placeholders
 from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, ReleaseUrl, Sha256, Version
-from generator.methods.base import Contribution, Copy, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import FETCH_SCRIPT, Contribution, Copy, Issue, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.methods.context import RenderContext
 from generator.purl import github, purl
 
@@ -100,7 +100,7 @@ class ReleaseTool(ToolBase):
         unpacker = {"zip": "unzip", "tar.xz": "xz-utils", "tar.bz2": "bzip2"}.get(self.archive_type)
         return ("curl", unpacker) if unpacker else ("curl",)
 
-    def platform_issues(self, arches: list[str]):
+    def platform_issues(self, arches: list[str]) -> Iterator[Issue]:
         for arch in arches:
             if arch not in self.assets:
                 yield (
@@ -146,7 +146,7 @@ class ReleaseTool(ToolBase):
     def asset_name(self, arch: str) -> str:
         return self.fill(self.asset_names[arch], arch)
 
-    def downloads(self, ctx) -> list[tuple[str, str]]:
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
         return [(arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets]
 
     def checksum_file_for(self, key: str) -> tuple[str, str, str] | None:
@@ -154,7 +154,7 @@ class ReleaseTool(ToolBase):
             return None
         return self.fill(self.checksum_file.url, key), self.checksum_file.format, self.asset_name(key)
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.asset_url(arch)) for arch in ctx.arches if arch in self.assets):
             # what was really checked: `sandbox lock` records a digest only once the checksum
             # file lists it; without one (and unless sandbox.yaml pins the same), the digest is
@@ -174,7 +174,7 @@ class ReleaseTool(ToolBase):
     def spec_sha256(self, key: str) -> str | None:
         return self.digests.get(key)
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         """pkg:github/OWNER/REPO@TAG for a GitHub release (the tag as it appears in the
         download URL, e.g. v1.26.0); pkg:generic/NAME@VERSION for any other host."""
         arch = next((a for a in ctx.arches if a in self.assets), next(iter(self.assets)))
@@ -190,13 +190,14 @@ class ReleaseTool(ToolBase):
             return Upstream("npm", self.watch.npm)
         return Upstream("github-releases", self.url)
 
-    def digest(self, ctx, arch: str) -> str | None:
+    def digest(self, ctx: RenderContext, arch: str) -> str | None:
         return ctx.locked_sha256(self.name, arch, self.asset_url(arch)) or self.digests.get(arch)
 
     def base_scripts_needed(self) -> tuple[str, ...]:
-        return (INSTALL_SCRIPT,)
+        # the installer fetches through sandbox-fetch
+        return (FETCH_SCRIPT, INSTALL_SCRIPT)
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         """The stage states the facts, one per line: what is the same for every architecture
         once, then each architecture's asset and what differs, every template filled but
         {version}, which files/sandbox-install-release fills from --version (so a version bump

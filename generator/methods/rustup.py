@@ -11,13 +11,14 @@ under ~/.rustup would leave a root-owned stub directory in the image.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StrictStr
 
 from generator.fields import Sha256, Url, Version, _pattern
-from generator.methods.base import Contribution, Phase, TemplateData, ToolBase, Verification
+from generator.methods.base import FETCH_SCRIPT, Contribution, Issue, Phase, RenderContext, TemplateData, ToolBase, Verification
 
 Arch = Literal["amd64", "arm64"]
 Component = Annotated[StrictStr, _pattern(r"[a-z0-9][a-z0-9-]*", "a rustup component name such as clippy or rust-src")]
@@ -43,7 +44,7 @@ class RustupTool(ToolBase):
     #: rustup's release archive; rustup-init is fetched from ARCHIVE/VERSION/TRIPLE/rustup-init
     archive: Url = "https://static.rust-lang.org/rustup/archive"
 
-    def platform_issues(self, arches: list[str]):
+    def platform_issues(self, arches: list[str]) -> Iterator[Issue]:
         for arch in arches:
             if arch not in self.sha256:
                 yield ("sha256",), f"no sha256 of rustup-init for {arch}; every platform of the spec needs one"
@@ -59,22 +60,25 @@ class RustupTool(ToolBase):
     def init_url(self, arch: str) -> str:
         return f"{self.archive.rstrip('/')}/{self.rustup_version}/{TRIPLES[arch]}/rustup-init"
 
-    def downloads(self, ctx) -> list[tuple[str, str]]:
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
         return [(arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256]
 
     def spec_sha256(self, key: str) -> str | None:
         return self.digests.get(key)
 
-    def digest(self, ctx, arch: str) -> str | None:
+    def digest(self, ctx: RenderContext, arch: str) -> str | None:
         return ctx.locked_sha256(self.name, arch, self.init_url(arch)) or self.digests.get(arch)
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         if all(ctx.locked_sha256(self.name, arch, self.init_url(arch)) for arch in ctx.arches if arch in self.sha256):
             first_use = self.first_use_verification(ctx, "rustup-init sha256")
             return first_use or Verification("pinned-digest", "rustup-init sha256 from sandbox.lock")
         return Verification("pinned-digest", "rustup-init sha256 in sandbox.yaml")
 
-    def contribute(self, ctx) -> Contribution:
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return (FETCH_SCRIPT,)
+
+    def contribute(self, ctx: RenderContext) -> Contribution:
         return Contribution(
             body=RustupInstall(
                 name=self.name,

@@ -6,6 +6,7 @@ This runs upstream code inside the build; the spec must say so with
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
@@ -13,7 +14,21 @@ from pydantic import StrictStr, model_validator
 
 from generator import placeholders
 from generator.fields import EnvName, Reason, ScriptUrl, Sha256, Version, _pattern
-from generator.methods.base import FIRST_USE, Contribution, Finding, Phase, TemplateData, ToolBase, Upstream, Verification, lock_note
+from generator.methods.base import (
+    FETCH_SCRIPT,
+    FIRST_USE,
+    Contribution,
+    Finding,
+    Issue,
+    Phase,
+    RenderContext,
+    TemplateData,
+    ToolBase,
+    Upstream,
+    Verification,
+    fetch_check,
+    lock_note,
+)
 
 ScriptArg = Annotated[StrictStr, _pattern(r"[A-Za-z0-9._/=:+@~-]+", "an argument without spaces or shell metacharacters")]
 
@@ -44,22 +59,22 @@ class ScriptTool(ToolBase):
             raise ValueError("give the script's sha256 (computed from the real file) or unverified with a reason")
         return self
 
-    def platform_issues(self, arches):
+    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
         return ()
 
     def url_for(self) -> str:
         return placeholders.fill(self.url, {"version": self.version})
 
-    def downloads(self, ctx) -> list[tuple[str, str]]:
+    def downloads(self, ctx: RenderContext) -> list[tuple[str, str]]:
         return [("script", self.url_for())]
 
     def spec_sha256(self, key: str) -> str | None:
         return self.sha256 if key == "script" else None
 
-    def digest(self, ctx) -> str | None:
+    def digest(self, ctx: RenderContext) -> str | None:
         return ctx.locked_sha256(self.name, "script", self.url_for()) or self.sha256
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         if ctx.locked_sha256(self.name, "script", self.url_for()):
             first_use = self.first_use_verification(ctx, "script sha256")
             if first_use:
@@ -69,7 +84,7 @@ class ScriptTool(ToolBase):
             return Verification("pinned-digest", "script sha256 in sandbox.yaml; runs upstream code")
         return Verification("unverified", self.unverified or "")
 
-    def audit(self, ctx, unlocked: list[str]) -> list[Finding]:
+    def audit(self, ctx: RenderContext, unlocked: list[str]) -> list[Finding]:
         """Always listed while enabled: the build runs the installer upstream wrote."""
         if not self.enabled:
             return super().audit(ctx, unlocked)
@@ -82,7 +97,10 @@ class ScriptTool(ToolBase):
     def upstream(self) -> Upstream | None:
         return Upstream("github-releases", self.url)
 
-    def contribute(self, ctx) -> Contribution:
+    def base_scripts_needed(self) -> tuple[str, ...]:
+        return (FETCH_SCRIPT,)
+
+    def contribute(self, ctx: RenderContext) -> Contribution:
         return Contribution(
             body=ScriptRun(
                 name=self.name,
@@ -90,6 +108,7 @@ class ScriptTool(ToolBase):
                 url=self.url_for(),
                 path=f"/tmp/install-{self.name}.sh",
                 sha256=self.digest(ctx),
+                check=fetch_check(self.digest(ctx)),
                 first_use=FIRST_USE if self.first_use_pins(ctx) else None,
                 unverified=self.unverified,
                 interpreter=self.interpreter,
@@ -114,6 +133,8 @@ class ScriptRun(TemplateData):
     #: where the script is saved for the run
     path: str
     sha256: str | None
+    #: sandbox-fetch's check: --sha256 DIGEST, or --unverified
+    check: tuple[str, ...]
     #: how the comment names a sha256 that sandbox.lock took on first use (None: not one)
     first_use: str | None
     unverified: str | None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import PypiPackage, Version
-from generator.methods.base import CacheMount, Contribution, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import CacheMount, Contribution, Phase, RenderContext, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -22,7 +22,7 @@ class UvTool(ToolBase):
     #: Python the tool's environment uses (e.g. 3.13); default: uv's choice
     python: Version | None = None
 
-    def purl(self, ctx) -> str:
+    def purl(self, ctx: RenderContext) -> str:
         # PyPI names are compared normalized (PEP 503), and purl asks for that form
         name = re.sub(r"[-_.]+", "-", self.package or self.name).lower()
         return purl("pypi", name, self.version)
@@ -30,10 +30,10 @@ class UvTool(ToolBase):
     def upstream(self) -> Upstream | None:
         return Upstream("pypi", self.package or self.name)
 
-    def verification(self, ctx) -> Verification:
+    def verification(self, ctx: RenderContext) -> Verification:
         return Verification("package-manager", "PyPI over HTTPS, exact version")
 
-    def contribute(self, ctx) -> Contribution:
+    def contribute(self, ctx: RenderContext) -> Contribution:
         cache = ctx.cache_mount(f"{ctx.home}/.cache/uv")
         return Contribution(
             body=UvInstall(cache=cache, package=self.package or self.name, version=self.version, python=self.python),

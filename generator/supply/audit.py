@@ -15,6 +15,7 @@ from generator.lockfile import Lock
 from generator.methods.base import RUN_LOCK
 from generator.methods.context import RenderContext
 from generator.methods.data import FIRST_USE_KIND, Finding
+from generator.methods.distribution import base_package_findings
 from generator.spec import Spec
 from generator.supply.lock import downloads, images
 
@@ -30,11 +31,7 @@ def audit(spec: Spec, lock: Lock) -> list[Finding]:
     found: list[Finding] = []
     for tool in spec.tools:
         found += tool.audit(ctx, unlocked.get(tool.name, []))
-    if spec.policy.apt_pins == "required":
-        unpinned = [p for p in spec.base.packages if "=" not in p]
-        if unpinned:
-            reason = spec.base.unpinned_reason or "no reason given"
-            found.append(Finding("base packages", "unpinned-apt", f"{', '.join(unpinned)}: {reason}"))
+    found += base_package_findings(ctx)
     for reference in images(spec):
         if reference not in lock.images:
             found.append(Finding(f"image {reference}", "no-digest", f"pulled by tag: no digest in sandbox.lock; {RUN_LOCK}"))

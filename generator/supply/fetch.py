@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import Message
-from typing import Any
+from typing import IO, Any
 
 from generator.errors import RateLimitError, UpstreamError
 
@@ -133,7 +133,9 @@ class _RedirectHandler(urllib.request.HTTPRedirectHandler):
     """Redirects to http(s) only (urllib would follow one to ftp:), and credentials stay
     with the host they were meant for: a redirect to another host goes without them."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: http.client.HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
         target = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl))
         if target.scheme not in ("http", "https"):
             raise UpstreamError(f"{req.full_url}: HTTP {code} redirects to {target.scheme or 'no'} scheme; only http(s) is followed")
@@ -175,7 +177,7 @@ class Http:
             all_headers.setdefault("Authorization", f"Bearer {self.github_token}")
         return urllib.request.Request(url, method=method, headers=all_headers)
 
-    def _open(self, request: urllib.request.Request, watch: _Watch):
+    def _open(self, request: urllib.request.Request, watch: _Watch) -> http.client.HTTPResponse:
         url = request.full_url
         _Watch.current.watch = watch
         try:

@@ -165,7 +165,7 @@ def _verified_sha256(http: Http, tool: Any, item: Download) -> Any:
     return result
 
 
-def _record(outcome: Outcome, subject: Download | str, future, report: Callable[[str], None]) -> None:
+def _record(outcome: Outcome, subject: Download | str, future: Future[Any], report: Callable[[str], None]) -> None:
     name = str(subject) if isinstance(subject, Download) else f"image {subject}"
     try:
         result = future.result()

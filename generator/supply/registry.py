@@ -14,7 +14,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from generator.errors import UpstreamError
-from generator.supply.fetch import Http
+from generator.supply.fetch import Http, Response
 from generator.supply.upstreams import Upstreams
 
 #: a multi-platform index is what an image:tag names; pinning it keeps every platform
@@ -55,7 +55,7 @@ class Registry:
     upstreams: Upstreams
     _tokens: dict[str, str] = field(default_factory=dict)
 
-    def _get(self, ref: ImageRef, path: str, accept: str, method: str = "GET"):
+    def _get(self, ref: ImageRef, path: str, accept: str, method: str = "GET") -> Response:
         base = self.upstreams.registry_for(ref.host)
         url = f"{base}/v2/{ref.repository}/{path}"
         token = self._tokens.get(ref.repository)

@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from generator.errors import UpstreamError
 from generator.methods.data import Upstream
@@ -19,6 +20,9 @@ from generator.supply.fetch import Http
 from generator.supply.registry import ImageRef, Registry
 from generator.supply.upstreams import Upstreams
 from generator.supply.versions import Release, is_stable, key
+
+#: the JSON type an answer is expected to have (dict, list, str)
+T = TypeVar("T")
 
 
 def _when(text: object) -> datetime | None:
@@ -31,7 +35,7 @@ def _when(text: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _expect(data: object, kind: type, url: str, what: str = "the answer"):
+def _expect(data: object, kind: type[T], url: str, what: str = "the answer") -> T:
     """``data`` if it is of ``kind``; else the upstream answered in another shape than its
     API documents, and fails like one that answered an error."""
     if not isinstance(data, kind):
@@ -279,7 +283,7 @@ class GitHubCommits:
     def label(self) -> str:
         return f"github:{self.repo}"
 
-    def _get(self, http: Http, path: str, kind: type):
+    def _get(self, http: Http, path: str, kind: type[T]) -> tuple[T, str]:
         url = f"{self.base}/repos/{self.repo}{path}"
         return _expect(http.get_json(url, {"Accept": "application/vnd.github+json"}), kind, url), url
 

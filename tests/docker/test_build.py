@@ -140,18 +140,19 @@ def test_context_holds_only_the_dockerfile_and_the_copied_files(tmp_path: Path) 
     context.mkdir()
     listed = write_context(context, spec, "FROM scratch\n", spec_dir, "{}\n")
     on_disk = sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file())
-    # the spec's release tool runs the generator's install script: it travels along, and so
-    # does the image's SBOM
-    assert (
-        listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", "files/sandbox-install-release", "sandbox-sbom.cdx.json"]
-    )
+    # the spec's release tool runs the generator's install script, which fetches through
+    # sandbox-fetch: both travel along, and so does the image's SBOM
+    scripts = ["files/sandbox-fetch", "files/sandbox-install-release"]
+    assert listed == on_disk == [".dockerignore", "Dockerfile", "files/conf/zshrc", *scripts, "sandbox-sbom.cdx.json"]
     assert (context / "files" / "conf" / "zshrc").read_text() == "export A=1\n"
-    assert (context / "files" / "sandbox-install-release").read_bytes() == generator_script("sandbox-install-release").read_bytes()
-    assert os.access(context / "files" / "sandbox-install-release", os.X_OK)
+    for script in scripts:
+        name = script.removeprefix("files/")
+        assert (context / script).read_bytes() == generator_script(name).read_bytes()
+        assert os.access(context / script, os.X_OK)
     assert (context / ".dockerignore").read_text().splitlines()[1:] == [
         "**",
         "!files/conf/zshrc",
-        "!files/sandbox-install-release",
+        *(f"!{script}" for script in scripts),
         "!sandbox-sbom.cdx.json",
     ]
 

@@ -47,7 +47,9 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        'unzip=6.0-*' \
        bzip2 \
  && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
-# sandbox-install-release: written once in the generator's files/, run by the tool stages below
+# sandbox-fetch: written once in the generator's files/, run by the tools' steps below
+COPY --chmod=0755 files/sandbox-fetch /usr/local/bin/sandbox-fetch
+# sandbox-install-release: written once in the generator's files/, run by the tools' steps below
 COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release
 
 # oh-my-zsh 830a5bcfd29f: git checkout pinned to commit 830a5bcfd29fd577fdcd5f3b8e98cbaf973421fa
@@ -698,10 +700,7 @@ RUN case "${TARGETARCH}" in \
       *) echo "sandbox: rust has no rustup-init for ${TARGETARCH}" >&2; exit 1 ;; \
     esac \
  && rustup_init="$(mktemp)" \
- && curl -fsSL --retry 3 -o "${rustup_init}" "${url}" \
- && if ! echo "${sha256}  ${rustup_init}" | sha256sum --check --quiet -; then \
-      echo "sandbox: sha256 mismatch for rustup-init (${triple})" >&2; exit 1; \
-    fi \
+ && sandbox-fetch "rustup-init (${triple})" "${url}" "${rustup_init}" --sha256 "${sha256}" \
  && chmod 0755 "${rustup_init}" \
  && "${rustup_init}" \
       -y \

@@ -44,7 +44,9 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
        git \
        xz-utils \
  && rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
-# sandbox-install-release: written once in the generator's files/, run by the tool stages below
+# sandbox-fetch: written once in the generator's files/, run by the tools' steps below
+COPY --chmod=0755 files/sandbox-fetch /usr/local/bin/sandbox-fetch
+# sandbox-install-release: written once in the generator's files/, run by the tools' steps below
 COPY --chmod=0755 files/sandbox-install-release /usr/local/bin/sandbox-install-release
 
 # ripgrep: checksum-file (upstream checksum file fetched at build time)
@@ -210,7 +212,9 @@ RUN --mount=type=cache,target=/home/dev/.cache/uv,uid=1001,gid=1001 \
     uv tool install --python 3.12 ruff==0.8.4
 # nvm 0.40.1: runs the upstream installer script (UNVERIFIED: example only; pin the sha256 of the
 #   real script before building)
-RUN curl -fsSL --retry 3 -o /tmp/install-nvm.sh https://raw.githubusercontent.com/nvm-sh/nvm/v0.40.1/install.sh \
+RUN sandbox-fetch 'the nvm installer' \
+      https://raw.githubusercontent.com/nvm-sh/nvm/v0.40.1/install.sh \
+      /tmp/install-nvm.sh --unverified \
  && PROFILE=/dev/null bash /tmp/install-nvm.sh \
  && rm -f /tmp/install-nvm.sh
 

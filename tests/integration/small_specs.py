@@ -82,6 +82,21 @@ SAMPLE_TOOLS: dict[str, dict[str, Any]] = {
         "runs_upstream_code": True,
         "args": ["--yes"],
     },
+    "rustup": {
+        "name": "rust",
+        "method": "rustup",
+        "version": "1.94.1",
+        "rustup_version": "1.29.0",
+        "sha256": {"amd64": SHA_A, "arm64": SHA_B},
+        "components": ["clippy", "rustfmt"],
+    },
+    "deb": {
+        "name": "demo",
+        "method": "deb",
+        "version": "1.0.0",
+        "url": "https://example.com/demo/v{version}/demo_{version}_{arch}.deb",
+        "sha256": {"amd64": SHA_A, "arm64": SHA_B},
+    },
 }
 
 

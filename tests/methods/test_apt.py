@@ -128,11 +128,13 @@ def test_every_vendor_repo_is_set_up_before_the_one_update():
         )
     )
     (run,) = _apt_runs(rendered)
-    script = run.value[0]
+    script = " ".join(run.value[0].split())
     update = script.index("apt-get update")
-    for needed in ("signed-by=/etc/apt/keyrings/jq.asc", "signed-by=/etc/apt/keyrings/bee.gpg", f"{SHA_A}  /etc/apt/keyrings/jq.asc"):
+    jq_key = f"sandbox-fetch 'the repository key of jq' https://a.example.com/key.asc /etc/apt/keyrings/jq.asc --sha256 {SHA_A}"
+    bee_key = "sandbox-fetch 'the repository key of bee' https://b.example.com/key.gpg /etc/apt/keyrings/bee.gpg --unverified"
+    for needed in ("signed-by=/etc/apt/keyrings/jq.asc", "signed-by=/etc/apt/keyrings/bee.gpg", jq_key, bee_key):
         assert needed in script and script.index(needed) < update
-    assert script.count("sha256sum --check") == 1
+    assert script.count("--sha256") == 1
     assert "# Repository key of bee not checked by digest: vendor B publishes no digest" in rendered.text
     assert lint(rendered.text, "Dockerfile") == []
 
@@ -147,13 +149,14 @@ def test_vendor_repo_is_trusted_only_through_signed_by_and_key_digest():
     }
     rendered = render_data(spec_data(tool_data("apt", repo=repo)))
     (run,) = [r for r in _apt_runs(rendered) if "jq=" in r.value[0]]
-    script = run.value[0]
-    assert "/etc/apt/keyrings/jq.asc" in script
-    assert f"{SHA_A}  /etc/apt/keyrings/jq.asc" in script and "sha256sum --check" in script
+    script = " ".join(run.value[0].split())
+    # the key is fetched and checked (files/sandbox-fetch) before apt trusts the repository
+    fetch = f"sandbox-fetch 'the repository key of jq' https://apt.example.com/key.asc /etc/apt/keyrings/jq.asc --sha256 {SHA_A}"
+    assert fetch in script
     assert "signed-by=/etc/apt/keyrings/jq.asc" in script
     assert "https://apt.example.com/debian stable main contrib" in script
-    # the key is checked before apt trusts the repository
-    assert script.index("sha256sum --check") < script.index("apt-get update")
+    assert script.index(fetch) < script.index("apt-get update")
+    assert "COPY --chmod=0755 files/sandbox-fetch /usr/local/bin/sandbox-fetch" in rendered.text
 
 
 def test_unverified_repo_key_is_flagged_in_a_comment():
@@ -166,4 +169,6 @@ def test_unverified_repo_key_is_flagged_in_a_comment():
     rendered = render_data(spec_data(tool_data("apt", repo=repo)))
     assert "# Repository key of jq not checked by digest: vendor rotates the key monthly" in rendered.text
     (run,) = [r for r in _apt_runs(rendered) if "jq=" in r.value[0]]
-    assert "sha256sum" not in run.value[0]
+    script = " ".join(run.value[0].split())
+    assert "sandbox-fetch 'the repository key of jq' https://apt.example.com/key.gpg /etc/apt/keyrings/jq.gpg --unverified" in script
+    assert "--sha256" not in script

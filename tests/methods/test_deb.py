@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from generator.errors import SpecError
 from generator.lint import lint
 from generator.lockfile import Lock, LockEntry
+from tests.integration.scripts import path_with_scripts
 from tests.integration.small_specs import SHA_A, SHA_B, STAGE_BASE, Rendered, rejected, render_data, spec_data
 
 URL = "https://github.com/example/demo/releases/download/v{version}/demo_{version}_{arch}.deb"
@@ -88,7 +89,10 @@ def test_a_fetch_stage_from_base_and_an_install_that_mounts_it():
     options = dict(part.split("=", 1) for part in mount.removeprefix("--mount=").split(","))
     assert options["from"] == "deb-demo"
     # the file the stage writes is the file the install names, seen through the mount
-    written = fetch.split("curl -fsSL --retry 3 -o ", 1)[1].split()[0]
+    # sandbox-fetch WHAT URL FILE --sha256 DIGEST
+    words = fetch.split("sandbox-fetch ", 1)[1].split()
+    written = words[words.index('"${url}"') + 1]
+    assert words[words.index('"${url}"') + 2 :][:2] == ["--sha256", '"${sha256}"']
     installed = install.split("apt-get install -y --no-install-recommends ", 1)[1].split()[0]
     assert written.startswith(options["source"] + "/")
     assert installed == options["target"] + written.removeprefix(options["source"])
@@ -159,7 +163,7 @@ def run_fetch(rendered: Rendered, out: Path, arch: str) -> subprocess.CompletedP
     script = fetch_run(rendered).replace("/out", str(out))
     return subprocess.run(
         ["bash", "-o", "pipefail", "-c", script],
-        env={**os.environ, "TARGETARCH": arch}, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PATH": path_with_scripts(), "TARGETARCH": arch}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
 

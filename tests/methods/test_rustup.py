@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from generator.lockfile import Lock, LockEntry
+from tests.integration.scripts import path_with_scripts
 from tests.integration.small_specs import SHA_A, SHA_B, load, rejected, render_data, spec_data
 
 RUSTUP = {
@@ -70,7 +71,9 @@ def test_render_runs_as_the_user_and_checks_the_digest_per_arch():
     assert f"aarch64-unknown-linux-gnu sha256={SHA_B}" in script
     assert "https://static.rust-lang.org/rustup/archive/1.29.0/aarch64-unknown-linux-gnu/rustup-init" in script
     assert "--default-toolchain 1.94.1 --component clippy,rustfmt" in script
-    assert "sha256sum --check" in script
+    # fetched and checked by files/sandbox-fetch before it runs
+    fetch = 'sandbox-fetch "rustup-init (${triple})" "${url}" "${rustup_init}" --sha256 "${sha256}"'
+    assert script.index(fetch) < script.index('chmod 0755 "${rustup_init}"')
     assert any(c.cmd == "ARG" and c.value[0] == "TARGETARCH" for c in final[: final.index(run)])
 
 
@@ -105,7 +108,7 @@ def archive(tmp_path):
 
 
 def _execute(script: str, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TARGETARCH": "amd64", "HOME": str(home)}
+    env = {**os.environ, "PATH": path_with_scripts(), "TARGETARCH": "amd64", "HOME": str(home)}
     return subprocess.run(["bash", "-o", "pipefail", "-c", script], env=env, capture_output=True, text=True, timeout=60)
 
 

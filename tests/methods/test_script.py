@@ -13,6 +13,7 @@ import pytest
 
 from generator.lint import own_rules
 from generator.lockfile import Lock, LockEntry
+from tests.integration.scripts import path_with_scripts
 from tests.integration.servers import FileServer
 from tests.integration.small_specs import SHA_A, load, rejected, render_data, spec_data, tool_data
 
@@ -54,10 +55,13 @@ def test_script_must_be_pinned_or_explained():
 def test_renders_fetch_then_verify_then_run_and_never_a_pipe_into_a_shell():
     rendered = render_data(spec_data(tool_data("script", env={"INSTALL_DIR": "/home/opencode/.local"})))
     run = _script_run(rendered)
-    fetch = run.index("curl -fsSL --retry 3 -o /tmp/install-installer.sh https://example.com/install-1.2.3.sh")
-    check = run.index(f"echo '{SHA_A}  /tmp/install-installer.sh' | sha256sum --check")
-    execute = run.index("INSTALL_DIR=/home/opencode/.local sh /tmp/install-installer.sh --yes")
-    assert fetch < check < execute < run.index("rm -f /tmp/install-installer.sh")
+    script = " ".join(run.split())
+    # files/sandbox-fetch downloads and checks in one step, before anything runs
+    fetch = script.index(
+        f"sandbox-fetch 'the installer installer' https://example.com/install-1.2.3.sh /tmp/install-installer.sh --sha256 {SHA_A}"
+    )
+    execute = script.index("INSTALL_DIR=/home/opencode/.local sh /tmp/install-installer.sh --yes")
+    assert fetch < execute < script.index("rm -f /tmp/install-installer.sh")
     assert not [f for f in own_rules(rendered.text, "Dockerfile") if f.code == "SBX003"]
     for command in rendered.instructions:
         if command.cmd == "RUN":
@@ -92,7 +96,11 @@ def _run_installer_stage(run: str, tmp_path: Path) -> tuple[subprocess.Completed
     record = tmp_path / "record"
     script = run.replace("/tmp/install-installer.sh", str(tmp_path / "install-installer.sh"))
     result = subprocess.run(
-        ["bash", "-o", "pipefail", "-c", script], env={**os.environ, "RECORD": str(record)}, capture_output=True, text=True, timeout=60
+        ["bash", "-o", "pipefail", "-c", script],
+        env={**os.environ, "PATH": path_with_scripts(), "RECORD": str(record)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return result, record
 

@@ -30,6 +30,7 @@ from generator import placeholders
 from generator.loader import load_spec
 from generator.lockfile import Lock
 from generator.methods.release import ReleaseTool
+from tests.integration.scripts import link_scripts
 
 from .fake_upstream import FakeUpstream
 from .upstream_specs import write_spec
@@ -161,7 +162,7 @@ def _built(tmp_path: Path, spec: Path, tool: ReleaseTool, arch: str) -> list[str
     work = tmp_path / "build" / f"{tool.name}-{arch}"
     bin_dir = work / "bin"
     bin_dir.mkdir(parents=True)
-    (bin_dir / "sandbox-install-release").symlink_to(SCRIPT)
+    link_scripts(bin_dir)
     curl = shutil.which("curl")
     assert curl, "curl is needed to fetch as the build does"
     (bin_dir / "curl").write_text(CURL.replace("REAL_CURL", curl))
@@ -215,7 +216,7 @@ def test_lock_sbom_and_build_name_the_same_urls(tmp_path: Path, upstream: FakeUp
     assert len(tools) == 4 * len(ALL) + len(IN_ASSETS) + 4
     _serve(upstream, tools)
 
-    # before the lock: the download, then (where the spec names one) the checksum file
+    # before the lock: (where the spec names one) the checksum file, then the download
     assert sandbox(spec, "generate").code == 0
     before = _build_all(tmp_path / "unlocked", spec, tools)
 
@@ -235,12 +236,12 @@ def test_lock_sbom_and_build_name_the_same_urls(tmp_path: Path, upstream: FakeUp
         for arch in ARCHES:
             key = (tool.name, arch)
             url = locked[tool.name][arch]
-            assert url == cdx[key] == spdx[key] == before[key][0], key
+            assert url == cdx[key] == spdx[key] == before[key][-1], key
             assert after.get(key, [url]) == [url], key
             sums = tool.checksum_file_for(arch)
             if sums:
                 # the checksum file the build checks is the one `sandbox lock` checked
-                assert before[key] == [url, sums[0]] and sums[0] in asked_by_lock, key
+                assert before[key] == [sums[0], url] and sums[0] in asked_by_lock, key
             else:
                 assert before[key] == [url], key
 
