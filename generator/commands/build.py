@@ -181,7 +181,9 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--no-cache", is_flag=True, help=NO_CACHE_HELP)
 @click.option("--builder", default=None, metavar="NAME", callback=not_an_option, help="buildx builder instance (buildx only).")
-@click.option("--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx).")
+@click.option(
+    "--push", is_flag=True, help="Push the image (all platforms, as one manifest list) to the registry its tag names (buildx, or Podman)."
+)
 @click.option(
     "--cache-from",
     "cache_from",

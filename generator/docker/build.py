@@ -218,9 +218,18 @@ def _builtin(
 PODMAN_CANNOT = (
     "Podman builds with Buildah, not BuildKit: several platforms in one build, BuildKit's cache "
     "export and import (--cache-to/--cache-from), --reproducible (SOURCE_DATE_EPOCH timestamps) and "
-    "buildx builders are not available; build them with Docker and buildx (--engine docker), "
-    "or push with `podman push` after the build"
+    "buildx builders are not available; build them with Docker and buildx (--engine docker)"
 )
+#: what Podman does itself of what needs buildx on Docker: --push (`podman push` after the build)
+PODMAN_CAN = frozenset({"--push"})
+
+
+def _podman_push(client: DockerClient, context_dir: Path, options: BuildOptions, seconds: float) -> str:
+    """`podman push` of the built tag to the registry it names; the pushed manifest's digest."""
+    digest_file = context_dir / ".pushed-digest"
+    push = ["push", "--quiet", "--digestfile", str(digest_file), image_argument(options.tag)]
+    client.run_cli(push, timeout=seconds, default=BuildError)
+    return digest_file.read_text(encoding="utf-8").strip() if digest_file.is_file() else ""
 
 
 #: Buildah before 1.29 never releases the lock of a RUN's first cache mount when that RUN has
@@ -304,8 +313,9 @@ def run_build(
     BuilderMissing, or the classified connection error. KeyboardInterrupt (also SIGTERM and
     SIGHUP while the build runs) stops the build before propagating."""
     mode = client.buildkit_mode()
-    if mode == "podman" and options.needs_buildx():
-        raise BuilderMissing(f"{', '.join(options.needs_buildx())}: not with Podman; {PODMAN_CANNOT}")
+    beyond_podman = [name for name in options.needs_buildx() if name not in PODMAN_CAN]
+    if mode == "podman" and beyond_podman:
+        raise BuilderMissing(f"{', '.join(beyond_podman)}: not with Podman; {PODMAN_CANNOT}")
     if mode == "builtin" and options.needs_buildx():
         raise BuilderMissing(
             f"{', '.join(options.needs_buildx())} need(s) buildx; this docker CLI builds with its built-in BuildKit; {BUILDX_INSTALL}"
@@ -337,6 +347,8 @@ def run_build(
     finally:
         restore()
     image_id, digest = _recorded(record)
+    if mode == "podman" and options.push:
+        digest = _podman_push(client, context_dir, options, max(options.timeout - (time.monotonic() - started), 30.0))
     if options.source_date_epoch is not None:
         left = max(options.timeout - (time.monotonic() - started), 30.0)
         image_id, digest = _load_reproducible(client, context_dir, options, left)
