@@ -223,7 +223,7 @@ def build(
     **docker: str | None,
 ) -> None:
     """Build the image with BuildKit from the generated Dockerfile (buildx, or the BuildKit
-    built into a docker CLI older than 23)."""
+    built into a docker CLI older than 23), or with Podman's Buildah (--engine podman)."""
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
     from generator.docker.context import build_context_directory
     from generator.docker.progress import count_steps
