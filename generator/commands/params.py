@@ -152,6 +152,12 @@ def format_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--format text|json|markdown as ``output_format``, for a command that came after --format
+    (without the hidden spellings before it)."""
+    return click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True, help=FORMAT_HELP)(func)
+
+
 def result_cache_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """--no-result-cache as ``no_result_cache``; --no-cache, its earlier spelling, still works
     here (hidden): build and cost use that name for the build cache."""
