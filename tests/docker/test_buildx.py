@@ -386,21 +386,50 @@ def test_cost_of_the_arm64_image_adds_up_and_says_its_platform(modern: Engine, p
         docker_cli(client, ["image", "rm", "--force", tag], check=False)
 
 
-def test_two_reproducible_builds_from_nothing_give_the_same_digest(modern: Engine, project: PlatformProject) -> None:
+@pytest.fixture
+def fresh_builder(modern: Engine) -> Iterator[str]:
+    """A buildx builder of the test's own: the docker driver on a docker context of its own
+    for the same engine (the docker-container driver would need BuildKit's image, which no
+    registry here serves). With --no-cache none of its steps comes from a cache either."""
     client = modern.client
-    tags = [f"sandbox-test-repro:{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)]
-    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    name = f"sandbox-test-rebuild-{uuid.uuid4().hex[:8]}"
+    docker_cli(client, ["context", "create", name, "--docker", f"host={modern.environment['DOCKER_HOST']}"])
+    yield name
+    docker_cli(client, ["context", "rm", "--force", name], check=False)
+
+
+def test_a_reproducible_rebuild_on_a_fresh_builder_pushes_the_same_digest(
+    modern: Engine, project: PlatformProject, registry: str, fresh_builder: str, skopeo: str
+) -> None:
+    """A rebuild attests itself: the second, independent --reproducible build from the spec and
+    its lock, on a builder of its own and without any cache, pushes the very digest the first
+    one pushed (read back from the registry)."""
+    client = modern.client
+    run = uuid.uuid4().hex[:8]
+    references = [f"{registry}/{REPOSITORY}:reproducible-{n}-{run}" for n in (1, 2)]
+    digests = []
     try:
-        ids = []
-        for tag in tags:
-            _build(modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--tag", tag, env=epoch)
-            ids.append(docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", tag]).stdout.strip())
-        assert ids[0] == ids[1] and ids[0].startswith("sha256:")
-        labels = json.loads(docker_cli(client, ["image", "inspect", "--format", "{{json .Config.Labels}}", tags[0]]).stdout)
-        assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
+        for reference, builder in zip(references, (None, fresh_builder), strict=True):
+            chosen = ["--builder", builder] if builder else []
+            built = _build(
+                modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--push",
+                "--tag", reference, *chosen, env=EPOCH,
+            )  # fmt: skip
+            found = re.search(rf"^pushed {re.escape(reference)}@(sha256:[0-9a-f]{{64}}) .*, 0 from the cache\)$", built.stdout, re.M)
+            assert found, built.stdout
+            digest = found[1]
+            raw = skopeo_raw(reference)
+            assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest, "the tag names another manifest than the build printed"
+            digests.append(digest)
+        assert digests[0] == digests[1], digests
+        config = skopeo_inspect(f"{registry}/{REPOSITORY}@{digests[0]}", "--config")
+        assert config["config"]["Labels"]["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
     finally:
-        for tag in tags:
-            docker_cli(client, ["image", "rm", "--force", tag], check=False)
+        for reference in references:
+            docker_cli(client, ["image", "rm", "--force", reference], check=False)
+            delete_image(registry, REPOSITORY, reference.rpartition(":")[2])
+        for digest in set(digests):
+            delete_image(registry, REPOSITORY, f"{digest.replace(':', '-')}.sbom")
 
 
 def test_a_clean_builder_rebuilds_from_the_exported_cache(modern: Engine, project: PlatformProject, tmp_path: Path) -> None:
