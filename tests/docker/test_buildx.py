@@ -1,9 +1,11 @@
 """`sandbox build` on a current engine through buildx (on CI Debian 13's Docker 26.1 with the
 containerd image store, arm64 emulated by QEMU) and a real registry (Debian's docker-registry on
 127.0.0.1; conftest's ``registry``): two platforms pushed as one manifest list with their build
-cache beside them, read back with skopeo; pulled by digest per platform and smoke-tested with
-`sandbox test`; build cache exported (to a directory, to the registry) and imported by a pruned
-builder; two reproducible builds giving one digest.
+cache beside them, read back with skopeo; the push's provenance, attached SBOM and signature
+checked by `sandbox verify`, which fails on another key, a tampered SBOM or nothing attached;
+pulled by digest per platform and smoke-tested with `sandbox test`; build cache exported (to a
+directory, to the registry) and imported by a pruned builder; a reproducible rebuild on a fresh
+builder pushing the first build's digest.
 
 The spec is small (tests/integration/spec.py: platform_spec_data), because its arm64 half runs
 under emulation; uv's real binaries for both architectures are served from 127.0.0.1. The
