@@ -91,3 +91,33 @@ def test_the_release_file_is_read_as_bash_printf_q_wrote_it() -> None:
         "CREATED": "2023-11-14T22:13:20Z",
         "DESCRIPTION": "a b's",
     }
+
+
+def _sbom_with_base(digest: str | None) -> dict:
+    base = {
+        "type": "container",
+        "name": "ubuntu",
+        "version": "24.04",
+        **({"hashes": [{"alg": "SHA-256", "content": digest}]} if digest else {}),
+    }
+    builder = {"type": "container", "name": "golang", "version": "1", "scope": "excluded"}
+    return {"components": [builder, base]}
+
+
+@pytest.mark.parametrize(
+    ("label", "recorded", "same"),
+    [
+        ("ubuntu:24.04", None, True),
+        ("ubuntu:24.04", "ab" * 32, True),  # the lock's digest: the label names the tag only
+        (f"ubuntu:24.04@sha256:{'ab' * 32}", "ab" * 32, True),
+        (f"ubuntu:24.04@sha256:{'cd' * 32}", "ab" * 32, False),
+        (f"ubuntu:24.04@sha256:{'ab' * 32}", None, False),
+        ("ubuntu:22.04", None, False),
+        ("golang:1", None, False),
+        (None, None, False),
+    ],
+)
+def test_the_base_image_label_is_the_sboms_base(label: str | None, recorded: str | None, same: bool) -> None:
+    from generator.attest.verify import _base_image, _same_base
+
+    assert _same_base(label, _base_image(_sbom_with_base(recorded))) is same

@@ -197,12 +197,22 @@ def _property(sbom: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def _base_image(sbom: dict[str, Any]) -> str | None:
-    """The base image the SBOM names (its container component in the image), as NAME:TAG."""
+def _base_image(sbom: dict[str, Any]) -> tuple[str, str | None] | None:
+    """The base image the SBOM names (its container component in the image): NAME:TAG, and
+    its digest when the SBOM records one."""
     for component in sbom.get("components", []):
         if component.get("type") == "container" and component.get("scope") != "excluded":
-            return f"{component.get('name')}:{component.get('version')}"
+            hashes = [entry.get("content") for entry in component.get("hashes", []) if entry.get("alg") == "SHA-256"]
+            return f"{component.get('name')}:{component.get('version')}", f"sha256:{hashes[0]}" if hashes else None
     return None
+
+
+def _same_base(label: str | None, base: tuple[str, str | None] | None) -> bool:
+    """Whether the base.name label (NAME:TAG, @DIGEST when the spec pins one) is the SBOM's base."""
+    if label is None or base is None:
+        return False
+    named, _, pinned = label.partition("@")
+    return named == base[0] and (not pinned or pinned == base[1])
 
 
 def _image_against_sbom(report: Report, client: RegistryClient, platform: Platform, sbom: dict[str, Any]) -> None:
@@ -234,10 +244,10 @@ def _image_against_sbom(report: Report, client: RegistryClient, platform: Platfo
         for key, label in _RELEASE_LABELS.items()
         if labels.get(_LABEL + label) != release.get(key)
     ]
-    base = _base_image(sbom)
-    if labels.get(_LABEL + "base.name") != base:
-        problems.append(f"{_LABEL}base.name {labels.get(_LABEL + 'base.name')!r}, the SBOM's base image {base!r}")
-    report.add(f"labels {where}", not problems, "; ".join(problems) or f"version, revision, created, base.name {base}")
+    base, label = _base_image(sbom), labels.get(_LABEL + "base.name")
+    if not _same_base(label, base):
+        problems.append(f"{_LABEL}base.name {label!r}, the SBOM's base image {base[0] if base else None!r}")
+    report.add(f"labels {where}", not problems, "; ".join(problems) or f"version, revision, created, base.name {label}")
     inside = files.get(SBOM_IMAGE_PATH)
     if inside is None:
         report.add(f"sbom in image {where}", False, f"no {SBOM_IMAGE_PATH} in the image's last layer")
