@@ -390,9 +390,10 @@ def test_cost_of_the_arm64_image_adds_up_and_says_its_platform(modern: Engine, p
 
 @pytest.fixture
 def fresh_builder(modern: Engine) -> Iterator[str]:
-    """A buildx builder of the test's own: the docker driver on a docker context of its own
-    for the same engine (the docker-container driver would need BuildKit's image, which no
-    registry here serves). With --no-cache none of its steps comes from a cache either."""
+    """A docker context of the test's own for the same engine, and so a buildx builder of its
+    own (the docker driver: still the engine's BuildKit; the docker-container driver, a BuildKit
+    apart, would need BuildKit's image, which no registry here serves). With --no-cache none of
+    its steps comes from a cache."""
     client = modern.client
     name = f"sandbox-test-rebuild-{uuid.uuid4().hex[:8]}"
     docker_cli(client, ["context", "create", name, "--docker", f"host={modern.environment['DOCKER_HOST']}"])
@@ -411,11 +412,12 @@ def test_a_reproducible_rebuild_on_a_fresh_builder_pushes_the_same_digest(
     references = [f"{registry}/{REPOSITORY}:reproducible-{n}-{run}" for n in (1, 2)]
     digests = []
     try:
-        for reference, builder in zip(references, (None, fresh_builder), strict=True):
-            chosen = ["--builder", builder] if builder else []
+        for reference, context in zip(references, (None, fresh_builder), strict=True):
+            # buildx takes a docker-driver builder only through its context (not with --host)
+            chosen, where = (["--context", context], {"DOCKER_HOST": ""}) if context else ([], {})
             built = _build(
                 modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--push",
-                "--tag", reference, *chosen, env=EPOCH,
+                "--tag", reference, *chosen, env={**EPOCH, **where},
             )  # fmt: skip
             found = re.search(rf"^pushed {re.escape(reference)}@(sha256:[0-9a-f]{{64}}) for linux/amd64 ", built.stdout, re.M)
             assert found, built.stdout
