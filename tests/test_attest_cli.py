@@ -121,3 +121,20 @@ def test_the_base_image_label_is_the_sboms_base(label: str | None, recorded: str
     from generator.attest.verify import _base_image, _same_base
 
     assert _same_base(label, _base_image(_sbom_with_base(recorded))) is same
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("prizz/x", "https://index.docker.io/v1/"), ("ghcr.io/prizz/x", "ghcr.io"), ("127.0.0.1:5000/x", "127.0.0.1:5000")],
+)
+def test_the_credentials_are_what_docker_login_stored(name: str, key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import json
+
+    from generator.attest.registry import RegistryClient
+
+    stored = base64.b64encode(b"me:secret").decode()
+    (tmp_path / "config.json").write_text(json.dumps({"auths": {key: {"auth": stored}, "other.example": {"auth": "eDp5"}}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    client = RegistryClient(Repository.parse(name))
+    assert client._oras.auth._basic_auth == stored

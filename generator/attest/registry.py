@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ INDEX_TYPES = MANIFEST_TYPES[:2]
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 #: the config of an artifact that has none (OCI image spec 1.1)
 EMPTY_CONFIG_TYPE, EMPTY_CONFIG = "application/vnd.oci.empty.v1+json", b"{}"
+#: Docker Hub's API host, and the key `docker login` stores its credentials under
+DOCKER_HUB_API, DOCKER_HUB_INDEX = "registry-1.docker.io", "https://index.docker.io/v1/"
 #: seconds one request to the registry may take
 TIMEOUT = 60.0
 #: the hosts the engines talk to over plain HTTP without being told (as Docker does)
@@ -54,7 +57,7 @@ class Repository:
             host, path = "docker.io", name
         if host in ("docker.io", "index.docker.io"):
             # Docker Hub's API host, and its official images' namespace
-            host, path = "registry-1.docker.io", path if "/" in path else f"library/{path}"
+            host, path = DOCKER_HUB_API, path if "/" in path else f"library/{path}"
         return cls(name, host, path)
 
     @property
@@ -103,6 +106,18 @@ class RegistryClient:
         # requests has no session-wide timeout: every request of this session gets ours
         request = self._oras.session.request
         self._oras.session.request = lambda *args, **kwargs: request(*args, **{"timeout": timeout, **kwargs})
+        self._load_credentials()
+
+    def _load_credentials(self) -> None:
+        """What `docker login` stored for this registry ($DOCKER_CONFIG/config.json, else
+        ~/.docker/config.json; inline or through a credential helper), used when the registry
+        asks; none: anonymous, as for a public image."""
+        config = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker") / "config.json"
+        auth = self._oras.auth
+        auth.load_configs(self._container, configs=[str(config)] if config.is_file() else None)
+        if self.repository.host == DOCKER_HUB_API:
+            # docker stores Docker Hub's under its index URL; oras-py looks up the API host only
+            auth._load_auth(DOCKER_HUB_INDEX)
 
     def _request(self, method: str, url: str, **kwargs: Any) -> Any:
         import oras.provider
