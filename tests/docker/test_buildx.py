@@ -281,7 +281,7 @@ def test_the_push_carries_provenance_its_sbom_and_a_signature_that_sandbox_verif
 
 
 def test_sandbox_verify_fails_on_another_key_a_tampered_sbom_or_nothing_attached(
-    project: PlatformProject, pushed: Pushed, publisher: SigningKey, tmp_path: Path
+    project: PlatformProject, pushed: Pushed, publisher: SigningKey, tmp_path: Path, skopeo: str
 ) -> None:
     with signing_key(tmp_path, "someone-else") as other:
         refused = _verify(pushed, other.public, "--format", "json")
