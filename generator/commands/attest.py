@@ -75,8 +75,14 @@ def attest(ctx: click.Context, image: str, profile: str | None, sign_by: str | N
     metavar="FILE",
     help="The OpenPGP public key (armored or binary) the signature must be made with.",
 )
+@click.option(
+    "--no-provenance",
+    "without_provenance",
+    is_flag=True,
+    help="Do not ask for BuildKit's provenance (a --reproducible push, or one of another tool, carries none).",
+)
 @format_option
-def verify(image: str, key_file: Path, output_format: str) -> None:
+def verify(image: str, key_file: Path, without_provenance: bool, output_format: str) -> None:
     """Read back from the registry what travels with IMAGE@DIGEST and check it: the signature
     over the digest (with --key, offline), BuildKit's provenance of each platform, and the
     attached SBOM against the image itself (its /etc/sandbox-release and SBOM, and its labels).
@@ -85,7 +91,7 @@ def verify(image: str, key_file: Path, output_format: str) -> None:
     from generator.attest.verify import verify as run_checks
 
     pinned = Pinned.parse(image, "IMAGE@DIGEST")
-    report = run_checks(pinned, key_file)
+    report = run_checks(pinned, key_file, provenance=not without_provenance)
     if output_format == "json":
         click.echo(json.dumps(report.as_dict(), indent=2))
     elif output_format == "markdown":

@@ -30,7 +30,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
+from integration.cli import sandbox, sandbox_in_process
 from integration.servers import UV_MACHINES, FileServer, make_uv_release
 from integration.spec import dump, platform_spec_data
 from tests.docker.cli import docker_cli
@@ -226,7 +226,7 @@ def test_pulled_by_digest_each_platform_runs_its_own_binaries_and_passes_sandbox
 
 
 def _verify(pushed: Pushed, key: Path, *args: str, digest: str | None = None) -> subprocess.CompletedProcess[str]:
-    return sandbox("verify", f"{pushed.name}@{digest or pushed.digest}", "--key", key, *args, timeout=600)
+    return sandbox_in_process("verify", f"{pushed.name}@{digest or pushed.digest}", "--key", key, *args, timeout=600)
 
 
 def _checks(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, object]]:
@@ -258,7 +258,7 @@ def test_the_push_carries_provenance_its_sbom_and_a_signature_that_sandbox_verif
     project: PlatformProject, pushed: Pushed, publisher: SigningKey, tmp_path: Path, skopeo: str
 ) -> None:
     # the attached SBOM is `sandbox sbom` of the spec the image was built from, byte for byte
-    spec_sbom = sandbox("--spec", project.spec, "sbom", env=EPOCH)
+    spec_sbom = sandbox_in_process("--spec", project.spec, "sbom", env=EPOCH)
     assert spec_sbom.returncode == 0, spec_sbom.stderr
     assert _attached_sbom(pushed, tmp_path).decode() == spec_sbom.stdout
     # BuildKit's provenance: one attestation manifest per platform in the pushed index
@@ -295,7 +295,7 @@ def test_sandbox_verify_fails_on_another_key_a_tampered_sbom_or_nothing_attached
     tampered = tmp_path / "tampered.yaml"
     tampered.write_text(dump(data))
     try:
-        swapped = sandbox("--spec", tampered, "attest", pushed.by_digest, timeout=300, env=EPOCH)
+        swapped = sandbox_in_process("--spec", tampered, "attest", pushed.by_digest, timeout=300, env=EPOCH)
         assert swapped.returncode == 0 and "attached the SBOM as" in swapped.stdout, swapped.stdout + swapped.stderr
         mismatch = _verify(pushed, publisher.public, "--format", "json")
         assert mismatch.returncode == 1, mismatch.stdout + mismatch.stderr
@@ -303,7 +303,7 @@ def test_sandbox_verify_fails_on_another_key_a_tampered_sbom_or_nothing_attached
         assert sorted(failed) == ["sbom in image linux/amd64", "sbom in image linux/arm64"], failed
         assert all("not in the image file" in str(detail) for detail in failed.values()), failed
     finally:
-        restored = sandbox("--spec", project.spec, "attest", pushed.by_digest, timeout=300, env=EPOCH)
+        restored = sandbox_in_process("--spec", project.spec, "attest", pushed.by_digest, timeout=300, env=EPOCH)
         assert restored.returncode == 0, restored.stderr
     # a platform's own manifest: nothing was attached to it, and BuildKit's provenance is the index's
     child = json.loads(skopeo_raw(pushed.by_digest))["manifests"][0]
