@@ -91,6 +91,11 @@ def descriptor(media_type: str, data: bytes) -> dict[str, Any]:
     return {"mediaType": media_type, "digest": sha256_of(data), "size": len(data)}
 
 
+class NotTheArtifact(Exception):
+    """A tag named after an image's digest holds something else than its attachment: another
+    kind of artifact, or one about another image. A failed check, not a registry failure."""
+
+
 class RegistryClient:
     """One repository's registry, through oras-py, one attempt per request (oras-py's own retry
     waits up to two minutes for a registry that is not there) and a deadline on each."""
@@ -180,14 +185,15 @@ class RegistryClient:
 
     def artifact(self, tag: str, artifact_type: str, subject: str) -> bytes | None:
         """The payload of the artifact under ``tag``, if it is one of ``artifact_type`` about
-        ``subject`` (a digest); None when the tag does not exist. UpstreamError otherwise."""
+        ``subject`` (a digest); None when the tag does not exist; NotTheArtifact when it holds
+        something else."""
         raw = self.manifest(tag)
         if raw is None:
             return None
         manifest = json.loads(raw)
         layers = manifest.get("layers") or []
         if manifest.get("subject", {}).get("digest") != subject:
-            raise UpstreamError(f"{self.repository.name}:{tag} is about {manifest.get('subject', {}).get('digest')}, not {subject}")
+            raise NotTheArtifact(f"{tag} is about {manifest.get('subject', {}).get('digest')}, not {subject}")
         if len(layers) != 1 or layers[0].get("mediaType") != artifact_type:
             raise UpstreamError(
                 f"{self.repository.name}:{tag} is not one {artifact_type} (layers: {[entry.get('mediaType') for entry in layers]})"

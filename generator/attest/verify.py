@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.attest import signing
 from generator.attest.attach import SBOM_TYPE, SIGNATURE_TYPE, sbom_tag, signature_tag
-from generator.attest.registry import INDEX_TYPES, Pinned, RegistryClient
+from generator.attest.registry import INDEX_TYPES, NotTheArtifact, Pinned, RegistryClient
 from generator.dockerfile_data import RELEASE_FILE
 from generator.errors import UpstreamError
 from generator.paths import SBOM_IMAGE_PATH
@@ -86,7 +86,11 @@ def verify(image: Pinned, key_file: Path, *, provenance: bool = True) -> Report:
 
 def _signature(report: Report, client: RegistryClient, image: Pinned, manifest: bytes, key_file: Path) -> None:
     tag = signature_tag(image.digest)
-    signature = client.artifact(tag, SIGNATURE_TYPE, image.digest)
+    try:
+        signature = client.artifact(tag, SIGNATURE_TYPE, image.digest)
+    except NotTheArtifact as exc:
+        report.add("signature", False, str(exc))
+        return
     if signature is None:
         report.add("signature", False, f"none attached (no tag {tag})")
         return
@@ -96,7 +100,11 @@ def _signature(report: Report, client: RegistryClient, image: Pinned, manifest: 
 
 def _attached_sbom(report: Report, client: RegistryClient, image: Pinned) -> dict[str, Any] | None:
     tag = sbom_tag(image.digest)
-    payload = client.artifact(tag, SBOM_TYPE, image.digest)
+    try:
+        payload = client.artifact(tag, SBOM_TYPE, image.digest)
+    except NotTheArtifact as exc:
+        report.add("sbom", False, str(exc))
+        return None
     if payload is None:
         report.add("sbom", False, f"none attached (no tag {tag})")
         return None

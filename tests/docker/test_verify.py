@@ -174,3 +174,26 @@ def test_verify_holds_the_attached_sbom_to_the_image(registry: str, made: Made, 
     finally:
         for tag in (digest, f"{digest.replace(':', '-')}.sbom", f"{digest.replace(':', '-')}.simple-signing"):
             delete_image(registry, REPOSITORY, tag)
+
+
+def test_a_signature_about_another_image_under_the_digests_tag_fails_the_check(registry: str, made: Made, publisher: SigningKey) -> None:
+    digest = push_image(registry, made.files(), made.labels)
+    tag = f"{digest.replace(':', '-')}.simple-signing"
+    try:
+        reference = _attested(registry, digest, publisher)
+        url = f"http://{registry}/v2/{REPOSITORY}/manifests/{tag}"
+        asked = urllib.request.Request(url, headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+        with urllib.request.urlopen(asked, timeout=30) as answer:  # loopback
+            manifest = json.loads(answer.read())
+        # the same signature, now claiming to be about another image
+        manifest["subject"]["digest"] = "sha256:" + "0" * 64
+        body = json.dumps(manifest).encode()
+        put = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": manifest["mediaType"]})
+        with urllib.request.urlopen(put, timeout=30):  # loopback
+            pass
+        checked = sandbox_in_process("verify", reference, "--key", publisher.public, "--no-provenance", "--format", "json", timeout=300)
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        assert _failed(checked) == {"signature": f"{tag} is about sha256:{'0' * 64}, not {digest}"}
+    finally:
+        for name in (digest, f"{digest.replace(':', '-')}.sbom", tag):
+            delete_image(registry, REPOSITORY, name)
