@@ -23,6 +23,8 @@ from integration.cli import sandbox_in_process
 from tests.docker.registry import delete_image
 from tests.docker.signing import SigningKey, signing_key
 
+pytestmark = pytest.mark.docker
+
 SPEC = Path(__file__).resolve().parents[2] / "examples" / "minimal" / "sandbox.yaml"
 EPOCH = {"SOURCE_DATE_EPOCH": "1700000000"}
 REPOSITORY = "sandbox-test/verify"
