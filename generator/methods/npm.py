@@ -1,16 +1,41 @@
-"""npm: a global npm package, installed as the user into ~/.local."""
+"""npm: an npm package installed as the user: from its transitive lock (`npm ci` into a
+prefix of its own, every package checked against the lock's sha512 integrity) once
+`sandbox lock` made one, else `npm install --global` into ~/.local (the top package's
+version pinned, its dependencies resolved at build time)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import field_validator
 
+from generator.errors import UpstreamError
 from generator.fields import CommandWord, NpmPackage, Version
-from generator.methods.base import CacheMount, Contribution, Phase, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import (
+    CacheMount,
+    CommandLink,
+    Contribution,
+    Phase,
+    ResolvedPackages,
+    TemplateData,
+    ToolBase,
+    Upstream,
+    Verification,
+)
 from generator.purl import purl
+
+if TYPE_CHECKING:
+    from generator.methods.context import RenderContext
+    from generator.supply.upstreams import Upstreams
+
+#: where each locked npm tool gets a prefix of its own (package.json, the lock, node_modules), under the home
+LOCKED_PREFIXES = ".local/lib/npm-locked"
+#: the npm lock's files, as `npm ci` reads them from the prefix
+LOCK_FILES = ("package.json", "package-lock.json")
 
 #: a shell assignment word (NAME=value) before the command
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=.*")
@@ -58,19 +83,91 @@ class NpmTool(ToolBase):
         return Upstream("npm", self.package_name)
 
     def verification(self, ctx) -> Verification:
-        return Verification("package-manager", "npm registry integrity hash, exact version")
+        if ctx.package_lock(self.name, self.transitive_subject()):
+            return Verification("package-manager", f"npm ci: every package's sha512 integrity from locks/{self.name}/package-lock.json")
+        return Verification("package-manager", "npm registry integrity hash, exact version; dependencies unpinned (no transitive lock)")
 
-    def contribute(self, ctx) -> Contribution:
+    def transitive_subject(self) -> str:
+        return f"{self.package_name}@{self.version}"
+
+    def contribute(self, ctx: RenderContext) -> Contribution:
         cache = ctx.cache_mount(f"{ctx.home}/.npm")
-        return Contribution(
-            body=NpmInstall(cache=cache, package=self.package_name, version=self.version, setup=tuple(self.setup)),
-            dirs=[cache.target],
-        )
+        locked = ctx.package_lock(self.name, self.transitive_subject())
+        if locked is None:
+            return Contribution(
+                body=NpmInstall(cache=cache, package=self.package_name, version=self.version, setup=tuple(self.setup)),
+                dirs=[cache.target],
+            )
+        prefix = f"{ctx.home}/{LOCKED_PREFIXES}/{self.name}"
+        bin_dir = f"{ctx.home}/.local/bin"
+        links = tuple(CommandLink(f"{prefix}/node_modules/.bin/{command}", f"{bin_dir}/{command}") for command in locked.commands)
+        body = NpmCi(cache=cache, sources=tuple(sorted(locked.files)), prefix=prefix, links=links, setup=tuple(self.setup))
+        return Contribution(body=body, dirs=[cache.target, bin_dir, prefix])
+
+    def resolve_transitive(self, upstreams: Upstreams, workdir: Path) -> ResolvedPackages:
+        """npm's own lockfile for a project that depends on exactly this version: every
+        package with its registry integrity (sha512), the optional packages of every
+        platform included (npm records them all, whatever the host)."""
+        from generator.supply.clients import run_client
+
+        manifest = {
+            "name": f"sandbox-tool-{self.name}",
+            "version": "0.0.0",
+            "private": True,
+            "dependencies": {self.package_name: self.version},
+        }
+        (workdir / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        # the user's npm configuration (and npm_config_* variables) changes no byte of the lock
+        for config in ("user-npmrc", "global-npmrc"):
+            (workdir / config).write_text("", encoding="utf-8")
+        argv = [
+            "npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund",
+            f"--registry={upstreams['npm']}/", "--userconfig=user-npmrc", "--globalconfig=global-npmrc", "--cache=npm-cache",
+        ]  # fmt: skip
+        run_client(argv, workdir, drop=("npm_config_",))
+        lock_bytes = (workdir / "package-lock.json").read_bytes()
+        commands = _checked_lock(json.loads(lock_bytes), self.package_name, self.version)
+        return ResolvedPackages({"package.json": (workdir / "package.json").read_bytes(), "package-lock.json": lock_bytes}, commands)
+
+
+def _checked_lock(lock: dict, package: str, version: str) -> tuple[str, ...]:
+    """The top package's commands, once the lock holds that version and an sha512 integrity
+    for every package it would download (`npm ci` checks each tarball against it)."""
+    packages = lock.get("packages") or {}
+    top = packages.get(f"node_modules/{package}") or {}
+    if top.get("version") != version:
+        raise UpstreamError(f"npm resolved {package}@{top.get('version')} instead of {version}")
+    missing = [
+        path
+        for path, entry in packages.items()
+        if path and not entry.get("link") and not str(entry.get("integrity", "")).startswith("sha512-")
+    ]
+    if missing:
+        raise UpstreamError(f"npm's lock has no sha512 integrity for {', '.join(sorted(missing)[:5])}; the registry gave none")
+    bins = top.get("bin") or {}
+    return tuple(sorted(bins if isinstance(bins, dict) else {}))
+
+
+@dataclass(frozen=True)
+class NpmCi(TemplateData):
+    """The lock's files COPYed into the tool's prefix, `npm ci` there as the user, its
+    commands linked into ~/.local/bin, then the package's setup command."""
+
+    template: ClassVar[str] = "methods/npm-ci.j2"
+
+    cache: CacheMount
+    #: the lock's files in the build context
+    sources: tuple[str, ...]
+    prefix: str
+    links: tuple[CommandLink, ...]
+    #: the setup command's words; empty: none
+    setup: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class NpmInstall(TemplateData):
-    """`npm install --global` into ~/.local as the user, then the package's setup command."""
+    """`npm install --global` into ~/.local as the user (no transitive lock), then the
+    package's setup command."""
 
     template: ClassVar[str] = "methods/npm.j2"
 
