@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 
 from generator import yamltree
 from generator.errors import UsageError
-from generator.paths import LOCK_NAME
+from generator.paths import LOCK_NAME, LOCKS_DIR
 from generator.safefile import MAX_INPUT_BYTES, read_regular
 
 #: a lock larger than this is refused unread
@@ -28,8 +28,6 @@ MAX_LOCK_BYTES = MAX_INPUT_BYTES
 HEADER = "# sandbox.lock: written by `sandbox lock`. Do not edit.\n"
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-#: where the package managers' own lock files live, beside sandbox.lock
-LOCKS_DIR = "locks"
 #: a file of a package lock: locks/TOOL/NAME, both plain names
 _LOCK_FILE = re.compile(r"locks/[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 _COMMAND = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")

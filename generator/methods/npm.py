@@ -118,13 +118,17 @@ class NpmTool(ToolBase):
         }
         (workdir / "package.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         # the user's npm configuration (and npm_config_* variables) changes no byte of the lock
-        for config in ("user-npmrc", "global-npmrc"):
-            (workdir / config).write_text("", encoding="utf-8")
-        argv = [
-            "npm", "install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund",
-            f"--registry={upstreams['npm']}/", "--userconfig=user-npmrc", "--globalconfig=global-npmrc", "--cache=npm-cache",
-        ]  # fmt: skip
-        run_client(argv, workdir, drop=("npm_config_",))
+        for npmrc in ("user-npmrc", "global-npmrc"):
+            (workdir / npmrc).write_text("", encoding="utf-8")
+        config = [f"--registry={upstreams['npm']}/", "--userconfig=user-npmrc", "--globalconfig=global-npmrc", "--cache=npm-cache"]
+        quiet = ["--ignore-scripts", "--no-audit", "--no-fund"]
+        run_client(["npm", "install", "--package-lock-only", *quiet, *config], workdir, drop=("npm_config_",))
+        # what the build runs, without installing: refuses a lock that misses a package
+        # (npm leaves out an optional one the registry does not serve, e.g. another platform's)
+        try:
+            run_client(["npm", "ci", "--dry-run", *quiet, *config], workdir, drop=("npm_config_",))
+        except UpstreamError as exc:
+            raise UpstreamError(f"npm's lock for {self.transitive_subject()} would not install with npm ci: {exc}") from None
         lock_bytes = (workdir / "package-lock.json").read_bytes()
         commands = _checked_lock(json.loads(lock_bytes), self.package_name, self.version)
         return ResolvedPackages({"package.json": (workdir / "package.json").read_bytes(), "package-lock.json": lock_bytes}, commands)

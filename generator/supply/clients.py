@@ -17,8 +17,9 @@ from generator.terminal import escape_controls
 
 #: how long one client run may take (a resolution fetches many packuments)
 CLIENT_TIMEOUT = 900.0
-#: how much of a failing client's output the error keeps
-_TAIL = 2000
+#: how much of a failing client's output the error keeps: its start (npm's error lines come
+#: first, before a page of help) and its end (uv's reason comes last)
+_HEAD, _TAIL = 1200, 600
 
 
 def run_client(
@@ -44,6 +45,9 @@ def run_client(
     except subprocess.TimeoutExpired:
         raise UpstreamError(f"{name} took longer than {timeout:.0f}s: {' '.join(argv[1:4])} ...") from None
     if done.returncode != 0:
-        said = escape_controls((done.stderr or done.stdout).strip()[-_TAIL:])
+        said = (done.stderr or done.stdout).strip()
+        if len(said) > _HEAD + _TAIL:
+            said = f"{said[:_HEAD]} … {said[-_TAIL:]}"
+        said = escape_controls(said)
         raise UpstreamError(f"`{name} {' '.join(argv[1:3])}` failed (exit {done.returncode}): {said}")
     return done.stdout
