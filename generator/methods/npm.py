@@ -108,7 +108,7 @@ class NpmTool(ToolBase):
         """npm's own lockfile for a project that depends on exactly this version: every
         package with its registry integrity (sha512), the optional packages of every
         platform included (npm records them all, whatever the host)."""
-        from generator.supply.clients import run_client
+        from generator.package_clients import run_client
 
         manifest = {
             "name": f"sandbox-tool-{self.name}",

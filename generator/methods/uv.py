@@ -94,8 +94,7 @@ class UvTool(ToolBase):
         """uv's universal resolution (every platform) for this version, with the sha256 of
         every file of every package; the commands are those the top package installs
         (console scripts and the scripts its wheel carries), read from the real wheel."""
-        from generator.supply.clients import run_client
-        from generator.supply.uv_client import uv_binary
+        from generator.package_clients import run_client, uv_binary
 
         uv = uv_binary()
         index = f"{upstreams['pypi']}/simple"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from generator.lockfile import Lock
+from generator.package_clients import uv_binary
 from generator.project import Project
-from generator.supply.uv_client import uv_binary
 
 from .package_registries import npm_binary, npm_package, npm_registry, serving, simple_index, wheel
 from .upstream_specs import write_spec
@@ -134,7 +134,8 @@ def test_update_relocks_an_npm_tool_and_check_sees_a_stale_or_edited_lock(tmp_pa
 
         # a new release with a new dependency: update bumps the version and re-locks it
         registry.publish(npm_package(tmp_path / "extra", "sbx-extra", "2.0.0"))
-        registry.publish(npm_package(tmp_path / "top-1.1.0", "sbx-top", "1.1.0", {"sbx-leaf": "^1.0.0", "sbx-extra": "2.0.0"}, command="sbx-top"))
+        dependencies = {"sbx-leaf": "^1.0.0", "sbx-extra": "2.0.0"}
+        registry.publish(npm_package(tmp_path / "top-1.1.0", "sbx-top", "1.1.0", dependencies, command="sbx-top"))
         result = sandbox(spec, "update", "sbx-top")
 
         assert result.code == 0, result.err

@@ -1,8 +1,10 @@
 """Running a package manager's own client (npm, uv) for `sandbox lock`.
 
 The transitive locks are made by the real clients, so the files are exactly what those
-clients verify at build time. This module only runs a client and turns its failure into
-an UpstreamError that says which command failed and what it printed.
+clients verify at build time. This module finds uv (the `uv` wheel from PyPI, a dependency
+of this package, so that a lock never depends on whichever uv a machine has on PATH), runs
+a client, and turns its failure into an UpstreamError that says which command failed and
+what it printed. It sits below the install methods, which call it.
 """
 
 from __future__ import annotations
@@ -51,3 +53,15 @@ def run_client(
         said = escape_controls(said)
         raise UpstreamError(f"`{name} {' '.join(argv[1:3])}` failed (exit {done.returncode}): {said}")
     return done.stdout
+
+
+def uv_binary() -> str:
+    """The path of the uv executable installed with this package."""
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        raise UpstreamError("the uv package is not installed (pip install uv); it locks the uv tools' dependencies") from None
+    try:
+        return find_uv_bin()
+    except FileNotFoundError as exc:
+        raise UpstreamError(f"the uv package is installed but its executable is missing: {exc}") from None
