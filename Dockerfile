@@ -726,67 +726,111 @@ RUN case "${TARGETARCH}" in \
       --component clippy,rustfmt,rust-analyzer \
       --default-host "${triple}" \
  && rm -f "${rustup_init}"
-COPY --chown=1000:1000 locks/gsd/package-lock.json locks/gsd/package.json /home/opencode/.local/lib/npm-locked/gsd/
+COPY --chown=1000:1000 \
+     locks/gsd/package-lock.json \
+     locks/gsd/package.json \
+     /home/opencode/.local/lib/npm-locked/gsd/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/gsd --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/gsd/node_modules/.bin/get-shit-done-cc /home/opencode/.local/bin/get-shit-done-cc \
- && ln -s /home/opencode/.local/lib/npm-locked/gsd/node_modules/.bin/gsd-sdk /home/opencode/.local/bin/gsd-sdk \
- && ln -s /home/opencode/.local/lib/npm-locked/gsd/node_modules/.bin/gsd-tools /home/opencode/.local/bin/gsd-tools \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/gsd/node_modules/.bin/get-shit-done-cc \
+      ../lib/npm-locked/gsd/node_modules/.bin/gsd-sdk \
+      ../lib/npm-locked/gsd/node_modules/.bin/gsd-tools \
  && get-shit-done-cc --opencode --global
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
-COPY --chown=1000:1000 locks/typescript/package-lock.json locks/typescript/package.json /home/opencode/.local/lib/npm-locked/typescript/
+COPY --chown=1000:1000 \
+     locks/typescript/package-lock.json \
+     locks/typescript/package.json \
+     /home/opencode/.local/lib/npm-locked/typescript/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/typescript --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/typescript/node_modules/.bin/tsc /home/opencode/.local/bin/tsc
-COPY --chown=1000:1000 locks/prettier/package-lock.json locks/prettier/package.json /home/opencode/.local/lib/npm-locked/prettier/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/typescript/node_modules/.bin/tsc
+COPY --chown=1000:1000 \
+     locks/prettier/package-lock.json \
+     locks/prettier/package.json \
+     /home/opencode/.local/lib/npm-locked/prettier/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/prettier --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/prettier/node_modules/.bin/prettier /home/opencode/.local/bin/prettier
-COPY --chown=1000:1000 locks/eslint/package-lock.json locks/eslint/package.json /home/opencode/.local/lib/npm-locked/eslint/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/prettier/node_modules/.bin/prettier
+COPY --chown=1000:1000 \
+     locks/eslint/package-lock.json \
+     locks/eslint/package.json \
+     /home/opencode/.local/lib/npm-locked/eslint/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/eslint --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/eslint/node_modules/.bin/eslint /home/opencode/.local/bin/eslint
-COPY --chown=1000:1000 locks/biome/package-lock.json locks/biome/package.json /home/opencode/.local/lib/npm-locked/biome/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/eslint/node_modules/.bin/eslint
+COPY --chown=1000:1000 \
+     locks/biome/package-lock.json \
+     locks/biome/package.json \
+     /home/opencode/.local/lib/npm-locked/biome/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/biome --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/biome/node_modules/.bin/biome /home/opencode/.local/bin/biome
-COPY --chown=1000:1000 locks/jest/package-lock.json locks/jest/package.json /home/opencode/.local/lib/npm-locked/jest/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/biome/node_modules/.bin/biome
+COPY --chown=1000:1000 \
+     locks/jest/package-lock.json \
+     locks/jest/package.json \
+     /home/opencode/.local/lib/npm-locked/jest/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/jest --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/jest/node_modules/.bin/jest /home/opencode/.local/bin/jest
-COPY --chown=1000:1000 locks/vitest/package-lock.json locks/vitest/package.json /home/opencode/.local/lib/npm-locked/vitest/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/jest/node_modules/.bin/jest
+COPY --chown=1000:1000 \
+     locks/vitest/package-lock.json \
+     locks/vitest/package.json \
+     /home/opencode/.local/lib/npm-locked/vitest/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/vitest --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/vitest/node_modules/.bin/vitest /home/opencode/.local/bin/vitest
-COPY --chown=1000:1000 locks/black/requirements.txt /home/opencode/.local/share/uv-locked/black/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/vitest/node_modules/.bin/vitest
+COPY --chown=1000:1000 \
+     locks/black/requirements.txt \
+     /home/opencode/.local/share/uv-locked/black/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv venv /home/opencode/.local/share/uv-locked/black/venv \
- && uv pip install --python=/home/opencode/.local/share/uv-locked/black/venv/bin/python --require-hashes --no-deps --no-build \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/black/venv/bin/python \
       --requirement=/home/opencode/.local/share/uv-locked/black/requirements.txt \
- && ln -s /home/opencode/.local/share/uv-locked/black/venv/bin/black /home/opencode/.local/bin/black \
- && ln -s /home/opencode/.local/share/uv-locked/black/venv/bin/blackd /home/opencode/.local/bin/blackd
-COPY --chown=1000:1000 locks/ruff/requirements.txt /home/opencode/.local/share/uv-locked/ruff/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/black/venv/bin/black \
+      ../share/uv-locked/black/venv/bin/blackd
+COPY --chown=1000:1000 \
+     locks/ruff/requirements.txt \
+     /home/opencode/.local/share/uv-locked/ruff/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv venv /home/opencode/.local/share/uv-locked/ruff/venv \
- && uv pip install --python=/home/opencode/.local/share/uv-locked/ruff/venv/bin/python --require-hashes --no-deps --no-build \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/ruff/venv/bin/python \
       --requirement=/home/opencode/.local/share/uv-locked/ruff/requirements.txt \
- && ln -s /home/opencode/.local/share/uv-locked/ruff/venv/bin/ruff /home/opencode/.local/bin/ruff
-COPY --chown=1000:1000 locks/pytest/requirements.txt /home/opencode/.local/share/uv-locked/pytest/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/ruff/venv/bin/ruff
+COPY --chown=1000:1000 \
+     locks/pytest/requirements.txt \
+     /home/opencode/.local/share/uv-locked/pytest/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv venv /home/opencode/.local/share/uv-locked/pytest/venv \
- && uv pip install --python=/home/opencode/.local/share/uv-locked/pytest/venv/bin/python --require-hashes --no-deps --no-build \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/pytest/venv/bin/python \
       --requirement=/home/opencode/.local/share/uv-locked/pytest/requirements.txt \
- && ln -s /home/opencode/.local/share/uv-locked/pytest/venv/bin/py.test /home/opencode/.local/bin/py.test \
- && ln -s /home/opencode/.local/share/uv-locked/pytest/venv/bin/pytest /home/opencode/.local/bin/pytest
-COPY --chown=1000:1000 locks/httpie/requirements.txt /home/opencode/.local/share/uv-locked/httpie/
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/pytest/venv/bin/py.test \
+      ../share/uv-locked/pytest/venv/bin/pytest
+COPY --chown=1000:1000 \
+     locks/httpie/requirements.txt \
+     /home/opencode/.local/share/uv-locked/httpie/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
     uv venv /home/opencode/.local/share/uv-locked/httpie/venv \
- && uv pip install --python=/home/opencode/.local/share/uv-locked/httpie/venv/bin/python --require-hashes --no-deps --no-build \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/httpie/venv/bin/python \
       --requirement=/home/opencode/.local/share/uv-locked/httpie/requirements.txt \
- && ln -s /home/opencode/.local/share/uv-locked/httpie/venv/bin/http /home/opencode/.local/bin/http \
- && ln -s /home/opencode/.local/share/uv-locked/httpie/venv/bin/httpie /home/opencode/.local/bin/httpie \
- && ln -s /home/opencode/.local/share/uv-locked/httpie/venv/bin/https /home/opencode/.local/bin/https
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/httpie/venv/bin/http \
+      ../share/uv-locked/httpie/venv/bin/httpie \
+      ../share/uv-locked/httpie/venv/bin/https
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \

@@ -48,15 +48,6 @@ class Copy:
     as_user: bool = False
 
 
-@dataclass(frozen=True)
-class CommandLink:
-    """A symbolic link ``path`` to ``target``: a command of a tool installed in a prefix of
-    its own, linked into the user's bin directory."""
-
-    target: str
-    path: str
-
-
 @dataclass
 class Contribution:
     """What one tool adds to the Dockerfile: rendered by the generic renderer."""

@@ -6,6 +6,7 @@ version pinned, its dependencies resolved at build time)."""
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,6 @@ from generator.errors import UpstreamError
 from generator.fields import CommandWord, NpmPackage, Version
 from generator.methods.base import (
     CacheMount,
-    CommandLink,
     Contribution,
     Phase,
     ResolvedPackages,
@@ -100,8 +100,9 @@ class NpmTool(ToolBase):
             )
         prefix = f"{ctx.home}/{LOCKED_PREFIXES}/{self.name}"
         bin_dir = f"{ctx.home}/.local/bin"
-        links = tuple(CommandLink(f"{prefix}/node_modules/.bin/{command}", f"{bin_dir}/{command}") for command in locked.commands)
-        body = NpmCi(cache=cache, sources=tuple(sorted(locked.files)), prefix=prefix, links=links, setup=tuple(self.setup))
+        # relative to the bin directory, so the links name the prefix once (and stay short)
+        links = tuple(posixpath.relpath(f"{prefix}/node_modules/.bin/{command}", bin_dir) for command in locked.commands)
+        body = NpmCi(cache=cache, sources=tuple(sorted(locked.files)), prefix=prefix, bin_dir=bin_dir, links=links, setup=tuple(self.setup))
         return Contribution(body=body, dirs=[cache.target, bin_dir, prefix])
 
     def resolve_transitive(self, upstreams: Upstreams, workdir: Path) -> ResolvedPackages:
@@ -163,7 +164,10 @@ class NpmCi(TemplateData):
     #: the lock's files in the build context
     sources: tuple[str, ...]
     prefix: str
-    links: tuple[CommandLink, ...]
+    #: where the commands are linked (~/.local/bin)
+    bin_dir: str
+    #: each command's link target, relative to bin_dir (the link takes the command's name)
+    links: tuple[str, ...]
     #: the setup command's words; empty: none
     setup: tuple[str, ...]
 

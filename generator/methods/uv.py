@@ -5,6 +5,7 @@ its dependencies resolved at build time)."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from generator.fields import PypiPackage, Version
 from generator.methods.base import (
     CacheMount,
-    CommandLink,
     Contribution,
     Phase,
     ResolvedPackages,
@@ -79,13 +79,15 @@ class UvTool(ToolBase):
             return Contribution(body=UvInstall(cache=cache, package=package, version=self.version, python=self.python), dirs=[cache.target])
         prefix = f"{ctx.home}/{LOCKED_PREFIXES}/{self.name}"
         bin_dir = f"{ctx.home}/.local/bin"
-        links = tuple(CommandLink(f"{prefix}/venv/bin/{command}", f"{bin_dir}/{command}") for command in locked.commands)
+        # relative to the bin directory, so the links name the prefix once (and stay short)
+        links = tuple(posixpath.relpath(f"{prefix}/venv/bin/{command}", bin_dir) for command in locked.commands)
         body = UvLockedInstall(
             cache=cache,
             sources=tuple(sorted(locked.files)),
             prefix=prefix,
             python=self.python,
             requirements=f"{prefix}/{REQUIREMENTS}",
+            bin_dir=bin_dir,
             links=links,
         )
         return Contribution(body=body, dirs=[cache.target, bin_dir, prefix])
@@ -128,7 +130,10 @@ class UvLockedInstall(TemplateData):
     python: str | None
     #: the lock's requirements file, as COPYed into the prefix
     requirements: str
-    links: tuple[CommandLink, ...]
+    #: where the commands are linked (~/.local/bin)
+    bin_dir: str
+    #: each command's link target, relative to bin_dir (the link takes the command's name)
+    links: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -190,9 +190,10 @@ def run(
         outcome.lock.write(lock_path)
     if outcome.failed:
         lines = "\n".join(f"  {name}: {message}" for name, message in sorted(outcome.failed))
+        resolved = sum(1 for name, _ in outcome.failed if name.endswith(" packages"))
+        counts = [f"{n} {what}" for n, what in ((len(outcome.failed) - resolved, "download(s)"), (resolved, "package lock(s)")) if n]
         raise UpstreamError(
-            f"{len(outcome.failed)} download(s) or resolution(s) failed; {lock_path} keeps the {len(outcome.locked)} locked now "
-            f"and the earlier entries:\n{lines}"
+            f"{' and '.join(counts)} failed; {lock_path} keeps the {len(outcome.locked)} locked now and the earlier entries:\n{lines}"
         )
     return outcome
 

@@ -91,7 +91,7 @@ def test_locked_npm_and_uv_tools_install_from_their_locks_and_a_wrong_hash_fails
         said = docker_cli(docker_client, ["run", "--rm", "--entrypoint", pypi_name, tag, "-t", "moo"]).stdout
         assert "moo" in said
         target = docker_cli(docker_client, ["run", "--rm", "--entrypoint", "readlink", tag, f"/home/opencode/.local/bin/{npm_name}"]).stdout
-        assert target.strip() == f"/home/opencode/.local/lib/npm-locked/{npm_name}/node_modules/.bin/{npm_name}"
+        assert target.strip() == f"../lib/npm-locked/{npm_name}/node_modules/.bin/{npm_name}"
     finally:
         docker_cli(docker_client, ["image", "rm", "--force", tag], check=False)
 

@@ -274,10 +274,14 @@ RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes node@24.21.0
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
-COPY --chown=1000:1000 locks/typescript/package-lock.json locks/typescript/package.json /home/opencode/.local/lib/npm-locked/typescript/
+COPY --chown=1000:1000 \
+     locks/typescript/package-lock.json \
+     locks/typescript/package.json \
+     /home/opencode/.local/lib/npm-locked/typescript/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm ci --prefix=/home/opencode/.local/lib/npm-locked/typescript --no-fund --no-audit \
- && ln -s /home/opencode/.local/lib/npm-locked/typescript/node_modules/.bin/tsc /home/opencode/.local/bin/tsc
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/typescript/node_modules/.bin/tsc
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \

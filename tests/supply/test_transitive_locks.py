@@ -87,9 +87,11 @@ def test_npm_lock_pins_every_package_and_npm_ci_refuses_a_changed_tarball(tmp_pa
         dockerfile = (project / "Dockerfile").read_text()
         home = Project.load(spec).spec.user.home_dir
         prefix = f"{home}/.local/lib/npm-locked/sbx-top"
-        assert f"COPY --chown=1000:1000 locks/sbx-top/package-lock.json locks/sbx-top/package.json {prefix}/\n" in dockerfile
+        copy = f"COPY --chown=1000:1000 \\\n     locks/sbx-top/package-lock.json \\\n     locks/sbx-top/package.json \\\n     {prefix}/\n"
+        assert copy in dockerfile
         assert f"npm ci --prefix={prefix} --no-fund --no-audit" in dockerfile
-        assert f"ln -s {prefix}/node_modules/.bin/sbx-top {home}/.local/bin/sbx-top" in dockerfile
+        link = f"ln -s --target-directory={home}/.local/bin \\\n      ../lib/npm-locked/sbx-top/node_modules/.bin/sbx-top\n"
+        assert link in dockerfile
         assert "npm install --global" not in dockerfile
 
         # a newer dependency published since is not taken: the lock decides
@@ -178,10 +180,11 @@ def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox
         dockerfile = (project / "Dockerfile").read_text()
         home = Project.load(spec).spec.user.home_dir
         prefix = f"{home}/.local/share/uv-locked/sbx-top"
-        assert f"COPY --chown=1000:1000 locks/sbx-top/requirements.txt {prefix}/\n" in dockerfile
+        assert f"COPY --chown=1000:1000 \\\n     locks/sbx-top/requirements.txt \\\n     {prefix}/\n" in dockerfile
         assert f"uv venv --python {PYTHON} {prefix}/venv" in dockerfile
         assert "--require-hashes --no-deps --no-build" in dockerfile
-        assert f"ln -s {prefix}/venv/bin/sbx-top {home}/.local/bin/sbx-top" in dockerfile
+        link = f"ln -s --target-directory={home}/.local/bin \\\n      ../share/uv-locked/sbx-top/venv/bin/sbx-top\n"
+        assert link in dockerfile
 
         # the install the Dockerfile runs, on the host against the same index
         installed = _uv_install(project / "locks/sbx-top/requirements.txt", tmp_path / "venv", url)
