@@ -31,6 +31,13 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: a file of a package lock: locks/TOOL/NAME, both plain names
 _LOCK_FILE = re.compile(r"locks/[a-z0-9][a-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 _COMMAND = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def is_command_name(name: str) -> bool:
+    """Whether ``name`` may be a command a package lock links (a plain file name)."""
+    return bool(_COMMAND.fullmatch(name))
+
+
 _IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 

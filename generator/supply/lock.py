@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.errors import UpstreamError, UsageError
-from generator.lockfile import LOCKS_DIR, Lock, LockEntry, PackageLock
+from generator.lockfile import Lock, LockEntry, PackageLock, is_command_name
 from generator.methods.context import RenderContext
 from generator.methods.data import ResolvedPackages
+from generator.paths import LOCKS_DIR
 from generator.spec import Spec
 from generator.terminal import escape_controls
 
@@ -259,6 +260,12 @@ def _record_packages(outcome: Outcome, resolution: Resolution, future, lock_dir:
     except UpstreamError as exc:
         outcome.failed.append((str(resolution), str(exc)))
         report(f"FAILED   {resolution}: {exc}")
+        return
+    odd = [name for name in resolved.commands if not is_command_name(name)]
+    if odd:
+        message = f"the package names commands that are no plain file names: {escape_controls(repr(odd[:5]))}; not locked"
+        outcome.failed.append((str(resolution), message))
+        report(f"FAILED   {resolution}: {message}")
         return
     directory = lock_dir / LOCKS_DIR / resolution.tool
     directory.mkdir(parents=True, exist_ok=True)
