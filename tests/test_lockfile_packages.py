@@ -76,3 +76,27 @@ def test_the_dockerfile_installs_from_a_lock_only_while_it_resolves_the_spec_s_v
     bumped = render_data(spec_data({**tool, "version": "1.1.0"}), lock=_lock())
     assert "npm ci" not in bumped.text
     assert "--no-audit pnpm@1.1.0" in bumped.text
+
+
+def test_the_build_context_carries_the_lock_files_and_refuses_an_edited_one(tmp_path: Path) -> None:
+    import hashlib
+
+    from generator.docker.context import locked_package_files
+    from generator.loader import load_spec
+    from tests.supply.upstream_specs import write_spec
+
+    spec_path = write_spec(tmp_path, {"name": "pnpm", "method": "npm", "version": "1.0.0"})
+    (tmp_path / "locks/pnpm").mkdir(parents=True)
+    texts = {"package.json": "{}\n", "package-lock.json": '{"lockfileVersion": 3}\n'}
+    files = {}
+    for name, text in texts.items():
+        (tmp_path / "locks/pnpm" / name).write_text(text, encoding="utf-8")
+        files[f"locks/pnpm/{name}"] = hashlib.sha256(text.encode()).hexdigest()
+    Lock(packages={"pnpm": PackageLock("pnpm@1.0.0", ("pnpm",), files)}).write(tmp_path / "sandbox.lock")
+    spec = load_spec(spec_path)
+
+    assert locked_package_files(spec, tmp_path) == [(path, tmp_path / path) for path in sorted(files)]
+    (tmp_path / "locks/pnpm/package-lock.json").write_text('{"lockfileVersion": 3, "edited": true}\n', encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        locked_package_files(spec, tmp_path)
+    assert "locks/pnpm/package-lock.json differs from the sha256 sandbox.lock records" in str(caught.value)
