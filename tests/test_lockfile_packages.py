@@ -100,3 +100,19 @@ def test_the_build_context_carries_the_lock_files_and_refuses_an_edited_one(tmp_
     with pytest.raises(UsageError) as caught:
         locked_package_files(spec, tmp_path)
     assert "locks/pnpm/package-lock.json differs from the sha256 sandbox.lock records" in str(caught.value)
+
+
+def test_no_output_option_writes_over_a_lock_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from generator.cli import main
+    from tests.supply.upstream_specs import write_spec
+
+    spec_path = write_spec(tmp_path, {"name": "pnpm", "method": "npm", "version": "1.0.0"})
+    (tmp_path / "locks/pnpm").mkdir(parents=True)
+    (tmp_path / "locks/pnpm/package.json").write_text("{}\n", encoding="utf-8")
+    Lock(packages={"pnpm": PackageLock("pnpm@1.0.0", ("pnpm",), {"locks/pnpm/package.json": SHA})}).write(tmp_path / "sandbox.lock")
+
+    code = main(["--spec", str(spec_path), "sbom", "--output", str(tmp_path / "locks/pnpm/package.json")])
+
+    assert code == 2
+    assert "is a file of a transitive lock (locks/pnpm/package.json)" in capsys.readouterr().err
+    assert (tmp_path / "locks/pnpm/package.json").read_text() == "{}\n"
