@@ -630,7 +630,22 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
       /home/opencode/.cache \
       /home/opencode/.cache/mise \
       /home/opencode/.npm \
+      /home/opencode/.local/bin \
+      /home/opencode/.local/lib \
+      /home/opencode/.local/lib/npm-locked \
+      /home/opencode/.local/lib/npm-locked/gsd \
+      /home/opencode/.local/lib/npm-locked/typescript \
+      /home/opencode/.local/lib/npm-locked/prettier \
+      /home/opencode/.local/lib/npm-locked/eslint \
+      /home/opencode/.local/lib/npm-locked/biome \
+      /home/opencode/.local/lib/npm-locked/jest \
+      /home/opencode/.local/lib/npm-locked/vitest \
       /home/opencode/.cache/uv \
+      /home/opencode/.local/share/uv-locked \
+      /home/opencode/.local/share/uv-locked/black \
+      /home/opencode/.local/share/uv-locked/ruff \
+      /home/opencode/.local/share/uv-locked/pytest \
+      /home/opencode/.local/share/uv-locked/httpie \
  && chmod 0700 /home/opencode/.ssh
 COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
@@ -710,31 +725,111 @@ RUN case "${TARGETARCH}" in \
       --component clippy,rustfmt,rust-analyzer \
       --default-host "${triple}" \
  && rm -f "${rustup_init}"
+COPY --chown=1000:1000 \
+     locks/gsd/package-lock.json \
+     locks/gsd/package.json \
+     /home/opencode/.local/lib/npm-locked/gsd/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit get-shit-done-cc@1.42.3 \
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/gsd --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/gsd/node_modules/.bin/get-shit-done-cc \
+      ../lib/npm-locked/gsd/node_modules/.bin/gsd-sdk \
+      ../lib/npm-locked/gsd/node_modules/.bin/gsd-tools \
  && get-shit-done-cc --opencode --global
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
+COPY --chown=1000:1000 \
+     locks/typescript/package-lock.json \
+     locks/typescript/package.json \
+     /home/opencode/.local/lib/npm-locked/typescript/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit typescript@7.0.2
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/typescript --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/typescript/node_modules/.bin/tsc
+COPY --chown=1000:1000 \
+     locks/prettier/package-lock.json \
+     locks/prettier/package.json \
+     /home/opencode/.local/lib/npm-locked/prettier/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit prettier@3.10.1
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/prettier --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/prettier/node_modules/.bin/prettier
+COPY --chown=1000:1000 \
+     locks/eslint/package-lock.json \
+     locks/eslint/package.json \
+     /home/opencode/.local/lib/npm-locked/eslint/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit eslint@10.15.0
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/eslint --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/eslint/node_modules/.bin/eslint
+COPY --chown=1000:1000 \
+     locks/biome/package-lock.json \
+     locks/biome/package.json \
+     /home/opencode/.local/lib/npm-locked/biome/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit @biomejs/biome@2.6.8
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/biome --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/biome/node_modules/.bin/biome
+COPY --chown=1000:1000 \
+     locks/jest/package-lock.json \
+     locks/jest/package.json \
+     /home/opencode/.local/lib/npm-locked/jest/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit jest@30.5.2
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/jest --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/jest/node_modules/.bin/jest
+COPY --chown=1000:1000 \
+     locks/vitest/package-lock.json \
+     locks/vitest/package.json \
+     /home/opencode/.local/lib/npm-locked/vitest/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit vitest@5.1.1
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/vitest --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/vitest/node_modules/.bin/vitest
+COPY --chown=1000:1000 \
+     locks/black/requirements.txt \
+     /home/opencode/.local/share/uv-locked/black/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
-    uv tool install black==26.10.1
+    uv venv /home/opencode/.local/share/uv-locked/black/venv \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/black/venv/bin/python \
+      --requirement=/home/opencode/.local/share/uv-locked/black/requirements.txt \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/black/venv/bin/black \
+      ../share/uv-locked/black/venv/bin/blackd
+COPY --chown=1000:1000 \
+     locks/ruff/requirements.txt \
+     /home/opencode/.local/share/uv-locked/ruff/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
-    uv tool install ruff==0.17.6
+    uv venv /home/opencode/.local/share/uv-locked/ruff/venv \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/ruff/venv/bin/python \
+      --requirement=/home/opencode/.local/share/uv-locked/ruff/requirements.txt \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/ruff/venv/bin/ruff
+COPY --chown=1000:1000 \
+     locks/pytest/requirements.txt \
+     /home/opencode/.local/share/uv-locked/pytest/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
-    uv tool install pytest==9.2.0
+    uv venv /home/opencode/.local/share/uv-locked/pytest/venv \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/pytest/venv/bin/python \
+      --requirement=/home/opencode/.local/share/uv-locked/pytest/requirements.txt \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/pytest/venv/bin/py.test \
+      ../share/uv-locked/pytest/venv/bin/pytest
+COPY --chown=1000:1000 \
+     locks/httpie/requirements.txt \
+     /home/opencode/.local/share/uv-locked/httpie/
 RUN --mount=type=cache,target=/home/opencode/.cache/uv,uid=1000,gid=1000 \
-    uv tool install httpie==3.2.4
+    uv venv /home/opencode/.local/share/uv-locked/httpie/venv \
+ && uv pip install --require-hashes --no-deps --no-build \
+      --python=/home/opencode/.local/share/uv-locked/httpie/venv/bin/python \
+      --requirement=/home/opencode/.local/share/uv-locked/httpie/requirements.txt \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../share/uv-locked/httpie/venv/bin/http \
+      ../share/uv-locked/httpie/venv/bin/httpie \
+      ../share/uv-locked/httpie/venv/bin/https
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \

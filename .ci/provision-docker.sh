@@ -120,6 +120,7 @@ need docker.io      # Debian 12: the 20.10 engine (and bookworm's runc for the m
 need debootstrap
 need docker-registry   # the test registry (below)
 need skopeo            # the tests read what was pushed with it, not with the engine that pushed
+need gnupg             # `sandbox build --sign-by` and `sandbox verify --key`: the keys skopeo signs with
 if [ "$modern" = 1 ]; then
   need qemu-user-static; need binfmt-support; need mmdebstrap
   [ "$debian_major" = 13 ] && { need docker-buildx; need docker-compose; }

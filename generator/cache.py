@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from generator.paths import LOCK_NAME, PACKAGE_DIR, private_to_user, templates_dir, user_cache_dir, user_state_dir
+from generator.paths import LOCK_NAME, LOCKS_DIR, PACKAGE_DIR, private_to_user, templates_dir, user_cache_dir, user_state_dir
 from generator.safefile import MAX_INPUT_BYTES, read_regular
 from generator.terminal import has_controls
 
@@ -222,6 +222,13 @@ def _is_relative(output: str) -> bool:
     return bool(output) and not path.is_absolute() and ".." not in path.parts
 
 
+def _lock_files(directory: Path) -> list[Path]:
+    """The regular files under locks/ (TOOL/NAME), sorted; none when there is no such directory."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*/*") if p.is_file() and not p.is_symlink())
+
+
 class ResultCache:
     """The cache slot of one command line: its key is computed from the inputs as they
     are when the command starts, and checked again before anything is stored."""
@@ -250,6 +257,10 @@ class ResultCache:
         digest.update(json.dumps(header).encode())
         digest.update(hashlib.sha256(spec).digest())
         digest.update(hashlib.sha256(lock or b"").digest())
+        # the transitive locks' files (check compares them with sandbox.lock's sha256)
+        for path in _lock_files(self.spec_path.parent / LOCKS_DIR):
+            digest.update(path.relative_to(self.spec_path.parent).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(read_regular(path, MAX_INPUT_BYTES)).digest())
         return digest.hexdigest()
 
     def _file(self) -> Path | None:

@@ -77,6 +77,7 @@ def _register() -> None:
             "generator.commands.build",
             "generator.commands.cost",
             "generator.commands.supply",
+            "generator.commands.attest",
         ]
     )
 

@@ -308,6 +308,8 @@ LabelKey = Annotated[
 #: can never be read as an option
 _IMAGE_NAME = r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
 _IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+#: the repository name's pattern, for modules that parse a reference made of several parts
+IMAGE_NAME_PATTERN = _IMAGE_NAME
 
 ImageName = Annotated[
     StrictStr,

@@ -13,6 +13,8 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).parent
 #: the lock file, beside the spec
 LOCK_NAME = "sandbox.lock"
+#: where the package managers' own lock files live (locks/TOOL/NAME), beside sandbox.lock
+LOCKS_DIR = "locks"
 #: where the image carries its CycloneDX SBOM (read-only, root's), and where the build
 #: context holds it for the COPY (a path no `files:` entry may take)
 SBOM_IMAGE_PATH = "/usr/share/sandbox/sbom.cdx.json"

@@ -128,6 +128,9 @@ class Project:
             protected.setdefault(resolve(self.output_path(name)), f"the output of profile {name} ({self.spec.profiles[name].output})")
         for path in self.run_paths():
             protected.setdefault(resolve(path), f"a run file ({path.relative_to(self.spec_path.parent).as_posix()})")
+        for package in self.lock.packages.values():
+            for relative in package.files:
+                protected.setdefault(resolve(self.spec_path.parent / relative), f"a file of a transitive lock ({relative})")
         return protected
 
     def writable(

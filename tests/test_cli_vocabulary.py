@@ -74,8 +74,9 @@ def _help(command_name: str, option: click.Option) -> str:
 
 
 def _arguments(name: str) -> list[str]:
-    """What the command needs besides options (test: the IMAGE)."""
-    return ["local/x:1"] if name == "test" else []
+    """What the command needs besides options (test: the IMAGE; attest and verify: IMAGE@DIGEST)."""
+    pinned = ["local/x@sha256:" + "0" * 64]
+    return {"test": ["local/x:1"], "attest": pinned, "verify": [*pinned, "--key", __file__]}.get(name, [])
 
 
 def _with(name: str) -> set[str]:
@@ -94,11 +95,11 @@ HELP_VARIES = {
 #: the commands over the generated files: --profile is repeatable and means every profile by default
 FILE_COMMANDS = {"generate", "check", "lint"}
 #: the commands that act on one image: --profile is one profile, the spec's first by default
-IMAGE_COMMANDS = {"build", "cost", "list", "sbom", "test"}
+IMAGE_COMMANDS = {"attest", "build", "cost", "list", "sbom", "test"}
 #: the commands that print a report (text, JSON or Markdown)
-REPORT_COMMANDS = {"audit", "cost", "doctor", "list", "outdated", "test"}
+REPORT_COMMANDS = {"audit", "cost", "doctor", "list", "outdated", "test", "verify"}
 #: the commands that do not read the spec
-NO_SPEC = {"doctor", "schema"}
+NO_SPEC = {"doctor", "schema", "verify"}
 
 
 def test_the_group_is_what_these_rules_were_written_for():

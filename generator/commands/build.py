@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from generator.commands.attest import attach_to, checked_sign_by
 from generator.commands.docker import checked_argument, client_from, docker_options
 from generator.commands.params import (
     NO_CACHE_HELP,
@@ -21,6 +22,7 @@ from generator.commands.params import (
     not_an_option,
     profile_option,
     report_options,
+    sign_by_option,
     tag_option,
 )
 from generator.errors import FindingsError
@@ -203,6 +205,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
     is_flag=True,
     help="Same inputs, same image digest: every timestamp becomes SOURCE_DATE_EPOCH (default: the spec's last commit) (buildx).",
 )
+@sign_by_option
 @docker_options
 @click.pass_context
 def build(
@@ -220,10 +223,14 @@ def build(
     cache_to: str | None,
     reproducible: bool,
     regenerate: bool,
+    sign_by: str | None,
     **docker: str | None,
 ) -> None:
     """Build the image with BuildKit from the generated Dockerfile (buildx, or the BuildKit
-    built into a docker CLI older than 23), or with Podman's Buildah (--engine podman)."""
+    built into a docker CLI older than 23), or with Podman's Buildah (--engine podman). With
+    --push the image carries BuildKit's provenance (but a --reproducible one: it records when
+    the build ran; none from Podman) and gets the spec's SBOM attached in the registry, and with
+    --sign-by a signature over its digest (see `sandbox verify`)."""
     from generator.docker.build import BuildOptions, git_revision, metadata_args, run_build
     from generator.docker.context import build_context_directory
     from generator.docker.progress import count_steps
@@ -231,6 +238,9 @@ def build(
     from generator.sbom import render as render_sbom
 
     checked_argument(tag, ImageReference, "--tag")
+    if sign_by and not push:
+        raise click.BadParameter("signs what is pushed: give --push too", param_hint="--sign-by")
+    fingerprint = checked_sign_by(sign_by)
     extra_args = parse_build_args(build_args)
     project = Project.load(ctx.obj["spec"])
     profile = project.profiles((profile,) if profile else ())[0]
@@ -267,6 +277,15 @@ def build(
     steps = result.progress
     cache = "" if result.mode == "podman" else f" ({len(steps.executed)} step(s) run, {len(steps.cached)} from the cache)"
     click.echo(f"{made}{where} from {output.path} in {result.seconds:.1f} s with {result.mode}{cache}")
+    if push and result.digest:
+        for line in attach_to(f"{repository_of(result.tag)}@{result.digest}", sbom, fingerprint):
+            click.echo(line)
+
+
+def repository_of(tag: str) -> str:
+    """NAME of NAME:TAG (a registry's port is not a tag: NAME has no '/' after it)."""
+    name, colon, rest = tag.rpartition(":")
+    return name if colon and "/" not in rest else tag
 
 
 @click.command(name="test", short_help="Smoke-test an image against the spec.")

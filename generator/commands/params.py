@@ -152,6 +152,23 @@ def format_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def format_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--format text|json|markdown as ``output_format``, for a command that came after --format
+    (without the hidden spellings before it)."""
+    return click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True, help=FORMAT_HELP)(func)
+
+
+SIGN_BY_HELP = (
+    "Also sign the pushed digest with this GnuPG key (its fingerprint; the key is taken from $GNUPGHOME) "
+    "and attach the signature (skopeo's simple signing; `sandbox verify --key` checks it)."
+)
+
+
+def sign_by_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--sign-by FINGERPRINT as ``sign_by`` (build --push and attest)."""
+    return click.option("--sign-by", default=None, metavar="FINGERPRINT", help=SIGN_BY_HELP)(func)
+
+
 def result_cache_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """--no-result-cache as ``no_result_cache``; --no-cache, its earlier spelling, still works
     here (hidden): build and cost use that name for the build cache."""

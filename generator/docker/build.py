@@ -144,7 +144,9 @@ def _buildx(
 
     A reproducible build is written as an OCI archive with every timestamp set to
     SOURCE_DATE_EPOCH (rewrite-timestamp) and without a provenance attestation (which records
-    when the build ran); run_build loads it. The image exporter of buildx's docker driver refuses
+    when the build ran); run_build loads it. A push carries BuildKit's provenance in full
+    (mode=max: the build's arguments, its sources and every step), one attestation manifest
+    per platform in the pushed index, which `sandbox verify` reads back. The image exporter of buildx's docker driver refuses
     rewrite-timestamp on Docker 26 ("conflicts with unpack"), the OCI exporter does not."""
     reproducible = options.source_date_epoch is not None
     output = {"type": "oci", "dest": str(context_dir / OCI_ARCHIVE), "rewrite-timestamp": "true"} if reproducible else {}
@@ -162,7 +164,7 @@ def _buildx(
         load=not options.push and not reproducible,
         push=options.push and not reproducible,
         output=output,
-        provenance=False if reproducible else None,
+        provenance=False if reproducible else {"mode": "max"} if options.push else None,
         cache_from=[_backend(value) for value in options.cache_from] or None,
         cache_to=_backend(options.cache_to) if options.cache_to else None,
         metadata_file=metadata_file,

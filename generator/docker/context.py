@@ -1,5 +1,5 @@
 """The build context: a fresh directory holding the Dockerfile and only the files it COPYs:
-the spec's files and the SBOM the generator wrote for the image.
+the spec's files, the transitive locks under locks/ and the SBOM the generator wrote for the image.
 
 Building from the spec's directory would send whatever lies there (a .git, a venv, secrets)
 to the engine and let unrelated edits bust the cache; a context assembled per build sends
@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from generator.errors import UsageError
-from generator.paths import SBOM_CONTEXT_PATH as SBOM_SOURCE, generator_script, script_in_context
+from generator.lockfile import Lock
+from generator.paths import LOCK_NAME, SBOM_CONTEXT_PATH as SBOM_SOURCE, generator_script, script_in_context
 from generator.spec import Spec
+from generator.supply.lock import changed_lock_files, resolutions
 
 DOCKERFILE_NAME = "Dockerfile"
 
@@ -39,12 +41,25 @@ def generator_scripts(spec: Spec) -> list[tuple[str, Path]]:
     return [(script_in_context(name), generator_script(name)) for name in names]
 
 
+def locked_package_files(spec: Spec, spec_dir: Path) -> list[tuple[str, Path]]:
+    """(path in the context, file on disk) for each file of the transitive locks the
+    Dockerfile installs from (those still resolving what the spec asks for), once each
+    matches the sha256 sandbox.lock records: a lock file edited by hand is refused."""
+    lock = Lock.read(spec_dir / LOCK_NAME)
+    used = {r.tool for r in resolutions(spec) if lock.package(r.tool, r.resolves)}
+    in_use = Lock(packages={tool: p for tool, p in lock.packages.items() if tool in used})
+    changed = changed_lock_files(in_use, spec_dir)
+    if changed:
+        raise UsageError(f"{spec_dir / LOCK_NAME}: " + "; ".join(changed) + "; run `sandbox lock` again")
+    return [(relative, spec_dir / relative) for package in in_use.packages.values() for relative in sorted(package.files)]
+
+
 def sources(spec: Spec, spec_dir: Path) -> list[tuple[str, Path]]:
     """(path in the context, file on disk) for each ``files:`` entry and each generator
     script. ``src`` is relative to the spec's directory, as COPY sees it relative to the
     context; it must exist, stay inside, and not take a generator script's place."""
     scripts = generator_scripts(spec)
-    found: list[tuple[str, Path]] = list(scripts)
+    found: list[tuple[str, Path]] = [*scripts, *locked_package_files(spec, spec_dir)]
     problems: list[str] = []
     root = spec_dir.resolve()
     for index, entry in enumerate(spec.files):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -29,6 +30,7 @@ from generator.methods.data import (
     Finding,
     Phase,
     Pin,
+    ResolvedPackages,
     SbomComponent,
     SbomDownload,
     TemplateData,
@@ -39,10 +41,14 @@ from generator.methods.data import (
 from generator.methods.protocol import Issue
 from generator.purl import purl as make_purl
 
+if TYPE_CHECKING:
+    from generator.supply.upstreams import Upstreams
+
 __all__ = [
     "FETCH_SCRIPT",
     "FIRST_USE",
     "FIRST_USE_KIND",
+    "UNVERIFIED_TRANSITIVE",
     "CacheMount",
     "Contribution",
     "Copy",
@@ -51,6 +57,7 @@ __all__ = [
     "Phase",
     "Pin",
     "RenderContext",
+    "ResolvedPackages",
     "SbomComponent",
     "SbomDownload",
     "Settings",
@@ -76,6 +83,8 @@ def fetch_check(sha256: str | None) -> tuple[str, ...]:
 
 #: what `sandbox audit` tells the user to do about a download sandbox.lock has no digest for
 RUN_LOCK = "run `sandbox lock` where upstream is reachable"
+#: the audit's kind for a package-manager tool whose dependencies float (no transitive lock)
+UNVERIFIED_TRANSITIVE = "unverified-transitive"
 
 
 def lock_note(unlocked: list[str]) -> str:
@@ -192,6 +201,10 @@ class ToolBase(BaseModel):
             found.append(Finding(self.name, "unverified", "; ".join(filter(None, [verification.detail, note]))))
         elif unlocked and not all(self.spec_sha256(key) for key in unlocked):
             found.append(Finding(self.name, "no-lock-entry", f"{note}; {RUN_LOCK}"))
+        subject = self.transitive_subject()
+        if subject and not ctx.package_lock(self.name, subject):
+            reason = f"{subject}: dependencies resolved at build time, unpinned (no transitive lock in sandbox.lock); {RUN_LOCK}"
+            found.append(Finding(self.name, UNVERIFIED_TRANSITIVE, reason))
         return found + self.first_use_findings(ctx)
 
     # -- digests the lock took on first use (built on the hooks above; not hooks themselves) --
@@ -230,6 +243,13 @@ class ToolBase(BaseModel):
         verify = "to verify, compare with a digest published apart from the download and pin it in sandbox.yaml"
         reason = "; ".join(filter(None, [said, f"sha256 {FIRST_USE}", differs, verify]))
         return [Finding(self.name, FIRST_USE_KIND, reason, pins)]
+
+    # -- transitive locks --------------------------------------------------------------------
+    def transitive_subject(self) -> str | None:
+        return None
+
+    def resolve_transitive(self, upstreams: Upstreams, workdir: Path) -> ResolvedPackages:
+        raise NotImplementedError(f"{type(self).__name__} keeps no transitive lock")
 
     # -- upstream ----------------------------------------------------------------------------
     def upstream(self) -> Upstream | None:

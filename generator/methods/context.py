@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from generator.lockfile import Lock
+from generator.lockfile import Lock, PackageLock
 from generator.methods.data import CacheMount
 
 if TYPE_CHECKING:
@@ -48,3 +48,7 @@ class RenderContext:
 
     def locked_sha256(self, tool: str, key: str, url: str) -> str | None:
         return self.lock.sha256(tool, key, url)
+
+    def package_lock(self, tool: str, resolves: str | None) -> PackageLock | None:
+        """The tool's transitive lock in sandbox.lock, while it resolves ``resolves``."""
+        return self.lock.package(tool, resolves) if resolves else None

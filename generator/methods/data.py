@@ -190,3 +190,13 @@ class Tracked:
     upstream: Upstream | None
     #: a human-readable version kept beside a pinned commit (git's version:), if any
     label: str | None = None
+
+
+@dataclass(frozen=True)
+class ResolvedPackages:
+    """What a package manager resolved for `sandbox lock` (a tool's transitive lock): its
+    own lock files, by file name (written under locks/TOOL/), and the commands the top
+    package installs (linked into the user's bin directory by the build)."""
+
+    files: dict[str, bytes]
+    commands: tuple[str, ...]

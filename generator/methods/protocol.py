@@ -18,10 +18,24 @@ same at run time and that nothing outside ``generator/methods/`` branches on met
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from generator.methods.context import RenderContext
-from generator.methods.data import Contribution, Finding, Phase, SbomComponent, TemplateData, Tracked, Upstream, Verification
+from generator.methods.data import (
+    Contribution,
+    Finding,
+    Phase,
+    ResolvedPackages,
+    SbomComponent,
+    TemplateData,
+    Tracked,
+    Upstream,
+    Verification,
+)
+
+if TYPE_CHECKING:
+    from generator.supply.upstreams import Upstreams
 
 #: (location relative to the tool, message), e.g. (("sha256",), "no sha256 for arm64")
 Issue = tuple[tuple[str, ...], str]
@@ -159,6 +173,18 @@ class SupplyHooks(Protocol):
         """What `sandbox audit` lists for this tool: downloads unpinned or unverified, code
         it runs from upstream, versions that resolve at build time. ``unlocked``: keys of
         its downloads that sandbox.lock has no digest for."""
+        ...
+
+    # -- transitive locks (`sandbox lock` runs the tool's package manager) ----------------------
+    def transitive_subject(self) -> str | None:
+        """What the tool's package manager resolves into a transitive lock (e.g.
+        "pnpm@12.21.0"); the build uses the lock only while this is unchanged. None: the
+        method keeps no transitive lock."""
+        ...
+
+    def resolve_transitive(self, upstreams: Upstreams, workdir: Path) -> ResolvedPackages:
+        """Run the package manager's own client against ``upstreams`` (in the empty
+        directory ``workdir``) and return its lock files; UpstreamError when it fails."""
         ...
 
     # -- upstream (`sandbox outdated`, `sandbox update`) ---------------------------------------

@@ -36,10 +36,11 @@ def test_layout_matches_the_rendered_stages(name: str, profile: str) -> None:
     assert tool_stages <= set(found.stages), "a stage no tool owns"
     enabled = {tool.name for tool in spec.tools_for(profile)}
     assert set(found.stages.values()) == enabled
-    # every COPY --from of a tool's stage is owned by that tool
-    copies = re.findall(r"^COPY (?:--chown=\S+ )?--from=(\S+) ", stages[found.final_stage], re.MULTILINE)
+    # every COPY --from of a tool's stage is owned by that tool, and so is the COPY of its
+    # transitive lock's files (locks/TOOL/...) out of the build context
+    copies = re.findall(r"^COPY (?:--chown=\S+ )?(?:--from=(\S+) |\\\n\s+locks/([^/]+)/)", stages[found.final_stage], re.MULTILINE)
     owned = [step.tools for step in found.final if step.instruction == "COPY" and step.role == "tools"]
-    assert owned == [(found.stages[stage],) for stage in copies if stage != found.release_file_stage]
+    assert owned == [(found.stages[stage] if stage else tool,) for stage, tool in copies if stage != found.release_file_stage]
 
 
 def test_merged_apt_run_is_owned_by_every_apt_tool_in_it() -> None:

@@ -1,9 +1,11 @@
 """`sandbox build` on a current engine through buildx (on CI Debian 13's Docker 26.1 with the
 containerd image store, arm64 emulated by QEMU) and a real registry (Debian's docker-registry on
 127.0.0.1; conftest's ``registry``): two platforms pushed as one manifest list with their build
-cache beside them, read back with skopeo; pulled by digest per platform and smoke-tested with
-`sandbox test`; build cache exported (to a directory, to the registry) and imported by a pruned
-builder; two reproducible builds giving one digest.
+cache beside them, read back with skopeo; the push's provenance, attached SBOM and signature
+checked by `sandbox verify`, which fails on another key, a tampered SBOM or nothing attached;
+pulled by digest per platform and smoke-tested with `sandbox test`; build cache exported (to a
+directory, to the registry) and imported by a pruned builder; a reproducible rebuild on a fresh
+builder pushing the first build's digest.
 
 The spec is small (tests/integration/spec.py: platform_spec_data), because its arm64 half runs
 under emulation; uv's real binaries for both architectures are served from 127.0.0.1. The
@@ -28,12 +30,13 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
+from integration.cli import sandbox, sandbox_in_process
 from integration.servers import UV_MACHINES, FileServer, make_uv_release
 from integration.spec import dump, platform_spec_data
 from tests.docker.cli import docker_cli
 from tests.docker.engines import ENGINES, Engine, unavailable
 from tests.docker.registry import delete_image, lost_tag_race, skopeo_inspect, skopeo_raw
+from tests.docker.signing import SigningKey, signing_key
 
 pytestmark = pytest.mark.docker
 
@@ -134,23 +137,37 @@ class Pushed:
 
 
 @pytest.fixture(scope="module")
-def pushed(modern: Engine, project: PlatformProject, registry: str) -> Iterator[Pushed]:
-    """Both platforms of the spec built and pushed to the registry as one manifest list, the
-    build cache (every stage, both platforms) exported to the registry beside it."""
+def publisher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SigningKey]:
+    """The key the push is signed with, in a keyring of its own (GNUPGHOME of the build)."""
+    with signing_key(tmp_path_factory.mktemp("publisher"), "sandbox-publisher") as key:
+        yield key
+
+
+@pytest.fixture(scope="module")
+def pushed(modern: Engine, project: PlatformProject, registry: str, publisher: SigningKey) -> Iterator[Pushed]:
+    """Both platforms of the spec built and pushed to the registry as one manifest list with
+    BuildKit's provenance, the SBOM attached and the digest signed by ``publisher``; the build
+    cache (every stage, both platforms) exported to the registry beside it."""
     run = uuid.uuid4().hex[:8]
     reference, cache = f"{registry}/{REPOSITORY}:{run}", f"{registry}/{REPOSITORY}:cache-{run}"
     built = _build(
         modern, project, "--regenerate", "--platform", "spec", "--push", "--tag", reference,
-        "--cache-to", f"type=registry,ref={cache},mode=max", env=EPOCH,
+        "--cache-to", f"type=registry,ref={cache},mode=max", "--sign-by", publisher.fingerprint,
+        env={**EPOCH, "GNUPGHOME": str(publisher.home)},
     )  # fmt: skip
     found = re.search(rf"^pushed {re.escape(reference)}@(sha256:[0-9a-f]{{64}}) .*for linux/amd64, linux/arm64", built.stdout, re.M)
     assert found, built.stdout
+    hex_digest = found[1].removeprefix("sha256:")
+    attached = re.findall(rf"^attached (.+) as {re.escape(registry)}/{REPOSITORY}:sha256-{hex_digest}\.(\S+) \(sha256:", built.stdout, re.M)
+    assert attached == [("the SBOM", "sbom"), (f"a signature by {publisher.fingerprint}", "simple-signing")], built.stdout
     yield Pushed(registry, run, found[1], cache)
     client = modern.client
     docker_cli(client, ["image", "rm", "--force", reference], check=False)
     # the registry may outlive the session (CI's): what was pushed goes
     delete_image(registry, REPOSITORY, found[1])
     delete_image(registry, REPOSITORY, f"cache-{run}")
+    for suffix in ("sbom", "simple-signing"):
+        delete_image(registry, REPOSITORY, f"sha256-{hex_digest}.{suffix}")
 
 
 def test_two_platforms_pushed_as_one_manifest_list_with_the_build_cache_beside_it(pushed: Pushed, skopeo: str) -> None:
@@ -206,6 +223,95 @@ def test_pulled_by_digest_each_platform_runs_its_own_binaries_and_passes_sandbox
             assert f"linux/{arch}" in tested.stdout and "smoke checks passed" in tested.stdout
     finally:
         docker_cli(client, ["image", "rm", "--force", f"{pushed.name}:{pushed.tag}", pushed.by_digest], check=False)
+
+
+def _verify(pushed: Pushed, key: Path, *args: str, digest: str | None = None) -> subprocess.CompletedProcess[str]:
+    return sandbox_in_process("verify", f"{pushed.name}@{digest or pushed.digest}", "--key", key, *args, timeout=600)
+
+
+def _checks(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, object]]:
+    report = json.loads(result.stdout)
+    return {check["check"]: check for check in report["checks"]}
+
+
+#: what `sandbox verify` checks of the two-platform push
+VERIFIED = {"image", "signature", "sbom"} | {
+    f"{check} linux/{arch}" for check in ("provenance", "release file", "labels", "sbom in image") for arch in ("amd64", "arm64")
+}
+
+
+def _attached_sbom(pushed: Pushed, tmp_path: Path) -> bytes:
+    """The SBOM attached to the push, read back by skopeo (an OCI artifact copied to a layout)."""
+    tag = f"{pushed.digest.replace(':', '-')}.sbom"
+    manifest = json.loads(skopeo_raw(f"{pushed.name}:{tag}"))
+    assert manifest["subject"]["digest"] == pushed.digest and manifest["artifactType"] == "application/vnd.cyclonedx+json", manifest
+    layout = tmp_path / "sbom-layout"
+    copied = subprocess.run(
+        ["skopeo", "copy", "--insecure-policy", "--src-tls-verify=false", f"docker://{pushed.name}:{tag}", f"oci:{layout}:sbom"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert copied.returncode == 0, copied.stderr
+    return (layout / "blobs" / "sha256" / manifest["layers"][0]["digest"].removeprefix("sha256:")).read_bytes()
+
+
+def test_the_push_carries_provenance_its_sbom_and_a_signature_that_sandbox_verify_checks(
+    project: PlatformProject, pushed: Pushed, publisher: SigningKey, tmp_path: Path, skopeo: str
+) -> None:
+    # the attached SBOM is `sandbox sbom` of the spec the image was built from, byte for byte
+    spec_sbom = sandbox_in_process("--spec", project.spec, "sbom", env=EPOCH)
+    assert spec_sbom.returncode == 0, spec_sbom.stderr
+    assert _attached_sbom(pushed, tmp_path).decode() == spec_sbom.stdout
+    # BuildKit's provenance: one attestation manifest per platform in the pushed index
+    index = json.loads(skopeo_raw(pushed.by_digest))
+    platforms = {m["digest"] for m in index["manifests"] if m.get("platform", {}).get("os") == "linux"}
+    about = {
+        m["annotations"]["vnd.docker.reference.digest"]
+        for m in index["manifests"]
+        if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"
+    }
+    assert len(platforms) == 2 and about == platforms, index
+    verified = _verify(pushed, publisher.public, "--format", "json")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    checks = _checks(verified)
+    assert set(checks) == VERIFIED and all(check["passed"] for check in checks.values()), checks
+    assert checks["signature"]["detail"] == f"signed by {publisher.fingerprint} as {pushed.name}"
+    assert "https://slsa.dev/provenance/" in str(checks["provenance linux/arm64"]["detail"])
+    shown = _verify(pushed, publisher.public)
+    assert shown.returncode == 0 and shown.stdout.splitlines()[-1] == f"all {len(VERIFIED)} checks passed for {pushed.by_digest}"
+
+
+def test_sandbox_verify_fails_on_another_key_a_tampered_sbom_or_nothing_attached(
+    project: PlatformProject, pushed: Pushed, publisher: SigningKey, tmp_path: Path, skopeo: str
+) -> None:
+    with signing_key(tmp_path, "someone-else") as other:
+        refused = _verify(pushed, other.public, "--format", "json")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    checks = _checks(refused)
+    assert [name for name, check in checks.items() if not check["passed"]] == ["signature"], checks
+    assert refused.stderr == f"error: 1 of {len(VERIFIED)} check(s) failed for {pushed.by_digest}\n"
+    # an SBOM that is not the image's: attached over the real one from a spec with one more package
+    data = YAML(typ="safe").load(project.spec.read_text())
+    data["tools"][0]["packages"].append("file")
+    tampered = tmp_path / "tampered.yaml"
+    tampered.write_text(dump(data))
+    try:
+        swapped = sandbox_in_process("--spec", tampered, "attest", pushed.by_digest, timeout=300, env=EPOCH)
+        assert swapped.returncode == 0 and "attached the SBOM as" in swapped.stdout, swapped.stdout + swapped.stderr
+        mismatch = _verify(pushed, publisher.public, "--format", "json")
+        assert mismatch.returncode == 1, mismatch.stdout + mismatch.stderr
+        failed = {name: check["detail"] for name, check in _checks(mismatch).items() if not check["passed"]}
+        assert sorted(failed) == ["sbom in image linux/amd64", "sbom in image linux/arm64"], failed
+        assert all("not in the image file" in str(detail) for detail in failed.values()), failed
+    finally:
+        restored = sandbox_in_process("--spec", project.spec, "attest", pushed.by_digest, timeout=300, env=EPOCH)
+        assert restored.returncode == 0, restored.stderr
+    # a platform's own manifest: nothing was attached to it, and BuildKit's provenance is the index's
+    child = json.loads(skopeo_raw(pushed.by_digest))["manifests"][0]
+    bare = _verify(pushed, publisher.public, "--format", "json", digest=child["digest"])
+    assert bare.returncode == 1
+    failed = {name: check["detail"] for name, check in _checks(bare).items() if not check["passed"]}
+    assert failed["signature"].startswith("none attached") and failed["sbom"].startswith("none attached"), failed  # type: ignore[union-attr]
+    assert set(failed) == {"signature", "sbom", f"provenance linux/{child['platform']['architecture']}"}, failed
 
 
 #: how far the cost report's parts may be from the image's layer archives (`docker save`)
@@ -282,21 +388,52 @@ def test_cost_of_the_arm64_image_adds_up_and_says_its_platform(modern: Engine, p
         docker_cli(client, ["image", "rm", "--force", tag], check=False)
 
 
-def test_two_reproducible_builds_from_nothing_give_the_same_digest(modern: Engine, project: PlatformProject) -> None:
+@pytest.fixture
+def fresh_builder(modern: Engine) -> Iterator[str]:
+    """A docker context of the test's own for the same engine, and so a buildx builder of its
+    own (the docker driver: still the engine's BuildKit; the docker-container driver, a BuildKit
+    apart, would need BuildKit's image, which no registry here serves). With --no-cache none of
+    its steps comes from a cache."""
     client = modern.client
-    tags = [f"sandbox-test-repro:{n}-{uuid.uuid4().hex[:8]}" for n in (1, 2)]
-    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    name = f"sandbox-test-rebuild-{uuid.uuid4().hex[:8]}"
+    docker_cli(client, ["context", "create", name, "--docker", f"host={modern.environment['DOCKER_HOST']}"])
+    yield name
+    docker_cli(client, ["context", "rm", "--force", name], check=False)
+
+
+def test_a_reproducible_rebuild_on_a_fresh_builder_pushes_the_same_digest(
+    modern: Engine, project: PlatformProject, registry: str, fresh_builder: str, skopeo: str
+) -> None:
+    """A rebuild attests itself: the second, independent --reproducible build from the spec and
+    its lock, on a builder of its own and without any cache, pushes the very digest the first
+    one pushed (read back from the registry)."""
+    client = modern.client
+    run = uuid.uuid4().hex[:8]
+    references = [f"{registry}/{REPOSITORY}:reproducible-{n}-{run}" for n in (1, 2)]
+    digests = []
     try:
-        ids = []
-        for tag in tags:
-            _build(modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--tag", tag, env=epoch)
-            ids.append(docker_cli(client, ["image", "inspect", "--format", "{{.Id}}", tag]).stdout.strip())
-        assert ids[0] == ids[1] and ids[0].startswith("sha256:")
-        labels = json.loads(docker_cli(client, ["image", "inspect", "--format", "{{json .Config.Labels}}", tags[0]]).stdout)
-        assert labels["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
+        for reference, context in zip(references, (None, fresh_builder), strict=True):
+            # buildx takes a docker-driver builder only through its context (not with --host)
+            chosen, where = (["--context", context], {"DOCKER_HOST": ""}) if context else ([], {})
+            built = _build(
+                modern, project, "--platform", "linux/amd64", "--reproducible", "--no-cache", "--push",
+                "--tag", reference, *chosen, env={**EPOCH, **where},
+            )  # fmt: skip
+            found = re.search(rf"^pushed {re.escape(reference)}@(sha256:[0-9a-f]{{64}}) for linux/amd64 ", built.stdout, re.M)
+            assert found, built.stdout
+            digest = found[1]
+            raw = skopeo_raw(reference)
+            assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest, "the tag names another manifest than the build printed"
+            digests.append(digest)
+        assert digests[0] == digests[1], digests
+        config = skopeo_inspect(f"{registry}/{REPOSITORY}@{digests[0]}", "--config")
+        assert config["config"]["Labels"]["org.opencontainers.image.created"] == "2023-11-14T22:13:20Z"
     finally:
-        for tag in tags:
-            docker_cli(client, ["image", "rm", "--force", tag], check=False)
+        for reference in references:
+            docker_cli(client, ["image", "rm", "--force", reference], check=False)
+            delete_image(registry, REPOSITORY, reference.rpartition(":")[2])
+        for digest in set(digests):
+            delete_image(registry, REPOSITORY, f"{digest.replace(':', '-')}.sbom")
 
 
 def test_a_clean_builder_rebuilds_from_the_exported_cache(modern: Engine, project: PlatformProject, tmp_path: Path) -> None:

@@ -245,6 +245,10 @@ RUN existing="$(getent passwd 1000 | cut -d: -f1 || true)" \
       /home/opencode/.cache \
       /home/opencode/.cache/mise \
       /home/opencode/.npm \
+      /home/opencode/.local/bin \
+      /home/opencode/.local/lib \
+      /home/opencode/.local/lib/npm-locked \
+      /home/opencode/.local/lib/npm-locked/typescript \
  && chmod 0700 /home/opencode/.ssh
 COPY --chown=1000:1000 --from=git-oh-my-zsh /out/home/opencode/.oh-my-zsh /home/opencode/.oh-my-zsh
 COPY --from=release-starship /out/ /
@@ -272,8 +276,14 @@ RUN --mount=type=cache,target=/home/opencode/.cache/mise,uid=1000,gid=1000 \
     mise use --global --yes node@24.21.0
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
     npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
+COPY --chown=1000:1000 \
+     locks/typescript/package-lock.json \
+     locks/typescript/package.json \
+     /home/opencode/.local/lib/npm-locked/typescript/
 RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit typescript@7.0.2
+    npm ci --prefix=/home/opencode/.local/lib/npm-locked/typescript --no-fund --no-audit \
+ && ln -s --target-directory=/home/opencode/.local/bin \
+      ../lib/npm-locked/typescript/node_modules/.bin/tsc
 
 ENV TZ="UTC" \
     LANG="C.UTF-8" \

@@ -159,7 +159,14 @@ def test_npm_uv_go_cargo_and_git_tools(sandbox, spec):
     found = _by_name(_cdx(sandbox, spec, "--profile", "full"))
 
     assert found["gsd"][0]["purl"] == "pkg:npm/get-shit-done-cc@1.42.3"
-    assert _props(found["gsd"][0])["sandbox:verification"].startswith("package-manager (npm registry")
+    # gsd has a transitive lock in the committed sandbox.lock, pnpm none (see docs/supply-chain.md)
+    assert _props(found["gsd"][0])["sandbox:verification"] == (
+        "package-manager (npm ci: every package's sha512 integrity from locks/gsd/package-lock.json)"
+    )
+    assert _props(found["pnpm"][0])["sandbox:verification"].startswith("package-manager (npm registry integrity hash")
+    assert _props(found["black"][0])["sandbox:verification"] == (
+        "package-manager (uv pip install --require-hashes: every package's sha256 from locks/black/requirements.txt)"
+    )
     assert found["black"][0]["purl"] == "pkg:pypi/black@26.10.1"
     assert found["shfmt"][0]["purl"] == "pkg:golang/mvdan.cc/sh/v3@v3.13.1#cmd/shfmt"
     assert found["age"][0]["purl"] == "pkg:golang/filippo.io/age@v1.3.1#cmd"

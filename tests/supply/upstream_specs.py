@@ -3,13 +3,19 @@ for them. Imported by the supply tests by this one name (conftest.py keeps the f
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
+import json
+import tarfile
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from tests.integration.small_specs import spec_data, to_yaml
 
-from .fake_upstream import FakeUpstream
+from .fake_upstream import PREFIXES, FakeUpstream
 
 NOW = datetime.now(timezone.utc)
 
@@ -64,6 +70,37 @@ def serve_checksum_files(server: FakeUpstream, served: dict[str, str]) -> None:
             server.artifact("github", f"{directory}/{sums}", "".join(lines).encode())
 
 
+def npm_version(server: FakeUpstream, name: str, version: str) -> dict[str, Any]:
+    """A packument's entry for name@version, with a real tarball served and its sha512
+    integrity (what `sandbox lock` has npm resolve the npm tools' transitive locks with)."""
+    manifest = json.dumps({"name": name, "version": version, "license": "MIT"}).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+        member = tarfile.TarInfo("package/package.json")
+        member.size, member.mtime = len(manifest), 0
+        archive.addfile(member, io.BytesIO(manifest))
+    tarball = buffer.getvalue()
+    path = f"/{name}/-/{name}-{version}.tgz"
+    server.artifact("npm", path, tarball)
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
+    return {"name": name, "version": version, "dist": {"tarball": server.url("npm", path), "integrity": integrity}}
+
+
+def serve_wheels(server: FakeUpstream, name: str, versions: tuple[str, ...]) -> None:
+    """A PEP 503 page for ``name`` under the PyPI upstream's /simple/, linking a wheel of each
+    version built here (what `sandbox lock` has uv resolve the uv tools' locks from)."""
+    from .package_registries import wheel
+
+    with tempfile.TemporaryDirectory() as scratch:
+        links = ""
+        for version in versions:
+            path = wheel(Path(scratch), name, version, command=name)
+            server.artifact("pypi", f"/packages/{path.name}", path.read_bytes())
+            links += f'<a href="{server.url("pypi", f"/packages/{path.name}")}">{path.name}</a>\n'
+    page = f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n"
+    server.serve(PREFIXES["pypi"] + f"/simple/{name}/", page, headers={"Content-Type": "text/html"})
+
+
 def write_spec(directory: Path, *tools: dict[str, Any], **top: Any) -> Path:
     path = directory / "sandbox.yaml"
     path.write_text(to_yaml(spec_data(*tools, **top)), encoding="utf-8")
@@ -94,9 +131,11 @@ def serve_sources(server: FakeUpstream) -> None:
         {"name": "Python 3.13.1", "pre_release": False, "release_date": iso(9)},
         {"name": "Python 3.12.7", "pre_release": False, "release_date": iso(40)},
     ])  # fmt: skip
+    prettier = ("3.1.0", "3.2.0", "3.3.0", "4.0.0-alpha.1")
     server.serve_json("/npm/prettier", {
+        "name": "prettier",
         "dist-tags": {"latest": "3.2.0", "next": "3.3.0"},
-        "versions": {"3.1.0": {}, "3.2.0": {}, "3.3.0": {}, "4.0.0-alpha.1": {}},
+        "versions": {version: npm_version(server, "prettier", version) for version in prettier},
         "time": {"3.1.0": iso(200), "3.2.0": iso(8), "3.3.0": iso(1), "4.0.0-alpha.1": iso(1)},
     })  # fmt: skip
     server.serve_json("/pypi-host/pypi/ruff/json", {"releases": {
@@ -104,6 +143,7 @@ def serve_sources(server: FakeUpstream) -> None:
         "0.4.5": [{"upload_time_iso_8601": iso(11), "yanked": False}],
         "0.5.0": [{"upload_time_iso_8601": iso(4), "yanked": True}],
     }})  # fmt: skip
+    serve_wheels(server, "ruff", ("0.4.0", "0.4.5"))
     server.serve_json("/crates/api/v1/crates/tokei", {"versions": [
         {"num": "13.0.0-alpha.1", "created_at": iso(2), "yanked": False},
         {"num": "12.1.3", "created_at": iso(25), "yanked": False},
