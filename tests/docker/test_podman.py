@@ -138,6 +138,9 @@ def test_push_then_pull_by_digest_from_the_registry(podman: Podman, built: Built
     found = re.search(rf"^pushed {re.escape(name)}:{tag}@(sha256:[0-9a-f]{{64}}) from ", pushed.stdout, re.M)
     assert found, pushed.stdout
     digest = found[1]
+    # the spec's SBOM attached to that digest, as after a push with Docker (the registry's API)
+    sbom_tag = f"{name}:sha256-{digest.removeprefix('sha256:')}.sbom"
+    assert re.search(rf"^attached the SBOM as {re.escape(sbom_tag)} \(sha256:", pushed.stdout, re.M), pushed.stdout
     try:
         # the registry serves that manifest under the tag (asked over HTTP, not through Podman)
         served = urllib.request.Request(
@@ -174,6 +177,7 @@ def test_push_then_pull_by_digest_from_the_registry(podman: Podman, built: Built
     finally:
         podman.run("image", "rm", "--force", f"{name}:{tag}", check=False)
         delete_image(registry, REPOSITORY, digest)
+        delete_image(registry, REPOSITORY, f"sha256-{digest.removeprefix('sha256:')}.sbom")
 
 
 def test_doctor_names_podman_and_its_version(podman: Podman) -> None:
