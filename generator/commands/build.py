@@ -23,6 +23,7 @@ from generator.commands.params import (
     report_options,
     tag_option,
 )
+from generator.docker.timeouts import BUILD_TIMEOUT
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from generator.docker.smoke import SmokeReport
     from generator.smoke_diff import RowChange
 
-BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported here to keep startup cheap
 _BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 
 

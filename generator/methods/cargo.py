@@ -18,9 +18,6 @@ class CargoTool(ToolBase):
     crate: CrateName | None = None
     version: Version
 
-    def platform_issues(self, arches):
-        return ()
-
     def purl(self, ctx) -> str:
         return purl("cargo", self.crate or self.name, self.version)
 

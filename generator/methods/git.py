@@ -84,9 +84,6 @@ class GitTool(ToolBase):
     def base_packages_needed(self) -> tuple[str, ...]:
         return ("git",)
 
-    def platform_issues(self, arches):
-        return ()
-
     def home_paths(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         return ((("dest",), self.dest),)
 

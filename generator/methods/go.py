@@ -19,9 +19,6 @@ class GoTool(ToolBase):
     #: module version as tagged (Go wants the leading v, e.g. v3.13.1)
     version: Version
 
-    def platform_issues(self, arches):
-        return ()
-
     def purl(self, ctx) -> str:
         """pkg:golang/MODULE@VERSION#SUBPATH. The spec names a package, not its module: by
         Go's convention a command lives under the module's cmd/, so what precedes /cmd/ is

@@ -44,9 +44,6 @@ class ScriptTool(ToolBase):
             raise ValueError("give the script's sha256 (computed from the real file) or unverified with a reason")
         return self
 
-    def platform_issues(self, arches):
-        return ()
-
     def url_for(self) -> str:
         return placeholders.fill(self.url, {"version": self.version})
 

@@ -35,7 +35,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         unavailable("SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG do not name a second, current engine (see .ci/provision-docker.sh)")
     client = chosen.client
     try:
-        client.verify_connection()
+        client.server_version()
     except DockerError as exc:
         detail = getattr(exc, "detail", "")
         unavailable(f"no Docker engine reachable with {client!r}: {exc}{' - ' + detail if detail else ''}")
@@ -73,7 +73,7 @@ def default_engine_only(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
     client = chosen.client
     try:
-        client.verify_connection()
+        client.server_version()
     except DockerError as exc:
         unavailable(f"no Docker engine reachable with {client!r}: {exc}")
     return client
@@ -220,7 +220,7 @@ def agent_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentImage
         unavailable("SANDBOX_TEST_BASE_IMAGE is not set (name a local image, e.g. local/debian:bookworm)")
     client = engine.client
     try:
-        client.verify_connection()
+        client.server_version()
     except DockerError as exc:
         unavailable(f"no Docker engine reachable with {client!r}: {exc}")
     with pytest.MonkeyPatch.context() as patch:

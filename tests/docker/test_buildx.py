@@ -56,7 +56,7 @@ def modern() -> Engine:
         unavailable("SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG do not name a current engine (see .ci/provision-docker.sh)")
     client = chosen.client
     try:
-        client.verify_connection()
+        client.server_version()
         mode = client.buildkit_mode()
     except Exception as exc:  # noqa: BLE001 - any failure here means the engine is not usable
         unavailable(f"the current engine does not answer: {exc}")
