@@ -219,18 +219,19 @@ def scaling_timings(sizes: list[int], runs: int, work: Path) -> dict:
     import synthetic  # bench helper beside this file
 
     from generator import load_spec, render
+    from generator.lockfile import Lock
 
     rows = []
     for size in sizes:
         path = synthetic.write_spec(work / "synthetic", size)
         load_spec(path)  # warm-up
-        render(load_spec(path))
+        render(load_spec(path), None, Lock())
         loads, renders = [], []
         for _ in range(runs):
             start = time.perf_counter()
             spec = load_spec(path)
             middle = time.perf_counter()
-            render(spec)
+            render(spec, None, Lock())
             loads.append(middle - start)
             renders.append(time.perf_counter() - middle)
         totals = [a + b for a, b in zip(loads, renders, strict=True)]

@@ -17,6 +17,7 @@ import pytest
 
 from generator.lint import lint
 from generator.loader import load_spec
+from generator.lockfile import Lock
 from generator.render import render
 from generator.runfiles import run_file_names
 from tests.integration.cli import sandbox_in_process
@@ -54,7 +55,7 @@ def test_there_are_examples_and_one_uses_every_install_method():
 @pytest.mark.parametrize(("name", "profile"), CASES)
 def test_render_matches_golden(name, profile, update_goldens):
     spec = load_spec(SPECS[name])
-    text = render(spec, profile)
+    text = render(spec, profile, Lock.beside(SPECS[name]))
     golden = golden_path(name, profile)
     if update_goldens:
         GOLDEN.mkdir(exist_ok=True)

@@ -20,7 +20,7 @@ SPEC = ROOT / "sandbox.yaml"
 
 
 def test_dockerfile_copies_the_sbom_read_only_into_the_last_layer() -> None:
-    text = render(load_spec(SPEC), "full")
+    text = render(load_spec(SPEC), "full", Lock.beside(SPEC))
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     # into the release file's stage, whose /out/ is the final stage's last COPY
     stage = lines.index("FROM base AS release-file")
