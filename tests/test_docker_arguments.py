@@ -14,8 +14,9 @@ import pytest
 
 from generator.cli import main
 from generator.docker import smoke
-from generator.docker.smoke import CheckResult, SmokeReport, sbom_problems
+from generator.docker.smoke import CheckResult, SmokeReport
 from generator.loader import parse
+from generator.sbom.carried import sbom_problems
 from generator.terminal import has_controls
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "sandbox.yaml"

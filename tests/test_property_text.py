@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.errors import SpecError
 from generator.markdown import cell
-from generator.sbom_diff import SbomChange, markdown as sbom_markdown
+from generator.sbom.diff import SbomChange, markdown as sbom_markdown
 from generator.terminal import _DECEPTIVE_RE, _SHOWN
 from tests.test_property_strings import SPEC, _render, replaced
 

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 from generator.docker.context import write_context
-from generator.docker.smoke import sbom_problems
 from generator.loader import load_spec
 from generator.lockfile import Lock
 from generator.paths import SBOM_CONTEXT_PATH, SBOM_IMAGE_PATH
 from generator.render import render
-from generator.sbom import render as render_sbom
+from generator.sbom.carried import sbom_problems
+from generator.sbom.document import render as render_sbom
 from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -161,12 +161,12 @@ def test_an_empty_file_or_the_commands_own_earlier_output_is_replaced(project, c
 
 
 def test_an_sbom_output_is_checked_before_the_sbom_is_made(project, capsys, monkeypatch):
-    import generator.sbom
+    import generator.sbom.document
 
     def never(*args, **kwargs):
         raise AssertionError("rendered before the output was checked")
 
-    monkeypatch.setattr(generator.sbom, "render", never)
+    monkeypatch.setattr(generator.sbom.document, "render", never)
     (project / "README.md").write_text("# project\n", encoding="utf-8")
     assert main(["sbom", "--output", "README.md"]) == 2
     assert "error: --output: 'README.md' is a file that is not an SBOM" in capsys.readouterr().err

@@ -225,7 +225,7 @@ def build(
     from generator.docker.context import build_context_directory
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
-    from generator.sbom import render as render_sbom
+    from generator.sbom.document import render as render_sbom
 
     checked_argument(tag, ImageReference, "--tag")
     extra_args = parse_build_args(build_args)
