@@ -13,7 +13,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-goldens",
         action="store_true",
         default=False,
-        help="Rewrite tests/golden/*.Dockerfile and examples/*/Dockerfile* from the current renderer.",
+        help="Rewrite the committed Dockerfiles (as sandbox generate does) and tests/bad_specs/*.expected from the current code.",
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -124,12 +126,19 @@ def test_github_rate_limit_says_when_and_how_to_avoid_it(tmp_path, upstream, san
     )
     spec = commented_spec(upstream, tmp_path)
 
+    before = time.time()
     result = sandbox(spec, "outdated", "ripgrep")
+    after = time.time()
 
     assert result.code == 3
     assert "rate limit reached" in result.err
     assert "(limit 60 requests per hour)" in result.err
-    assert "in about 25 min" in result.err or "in about 24 min" in result.err
+    # the reset the header names, and the minutes left from when the command ran: whatever
+    # moment between the two readings it took as now (however slow the machine is)
+    stated = re.search(r"it resets at (\d\d:\d\d) UTC \(in about (\d+) min\)", result.err)
+    assert stated, result.err
+    assert stated[1] == f"{datetime.fromtimestamp(reset, tz=timezone.utc):%H:%M}"
+    assert round((reset - after) / 60) <= int(stated[2]) <= round((reset - before) / 60)
     assert "set GITHUB_TOKEN" in result.err
 
 
