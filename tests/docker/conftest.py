@@ -19,12 +19,12 @@ import pytest
 
 from generator.docker.client import DockerClient
 from generator.docker.errors import DockerError
-from integration.cli import sandbox
-from integration.servers import FileServer, make_opencode_release
-from integration.spec import opencode_version, write_agent_spec
 from tests.docker.cli import docker_cli
 from tests.docker.engines import BASE_IMAGE_ENV, COMPOSE_ENV, ENGINES, Engine, unavailable
 from tests.docker.registry import serving_registry
+from tests.integration.cli import sandbox
+from tests.integration.servers import FileServer, make_opencode_release
+from tests.integration.spec import opencode_version, write_agent_spec
 
 
 @pytest.fixture(scope="session", params=sorted(ENGINES), ids=lambda name: f"{name}-engine" if name == "modern" else "default-engine")

@@ -28,12 +28,12 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
-from integration.servers import UV_MACHINES, FileServer, make_uv_release
-from integration.spec import dump, platform_spec_data
 from tests.docker.cli import docker_cli
 from tests.docker.engines import ENGINES, Engine, unavailable
 from tests.docker.registry import delete_image, lost_tag_race, skopeo_inspect, skopeo_raw
+from tests.integration.cli import sandbox
+from tests.integration.servers import UV_MACHINES, FileServer, make_uv_release
+from tests.integration.spec import dump, platform_spec_data
 
 pytestmark = pytest.mark.docker
 
