@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,9 @@ from generator.methods.context import RenderContext
 from generator.spec import Spec
 from generator.terminal import escape_controls
 
-if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP out of its start-up
+if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP and threads out of its start-up
+    from concurrent.futures import Future
+
     from generator.supply.fetch import Http
     from generator.supply.registry import Registry
 
@@ -115,6 +116,8 @@ def run(
             report(f"kept     {item}  {item.url}")
         else:
             todo.append(item)
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # (threads: only when locking)
+
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         by_name = {t.name: t for t in spec.tools}
