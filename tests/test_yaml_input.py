@@ -15,9 +15,10 @@ from generator.errors import SpecError, UsageError
 from generator.loader import MAX_SPEC_BYTES, load_spec, parse
 from generator.lockfile import MAX_LOCK_BYTES, Lock
 from generator.yamltree import MAX_SCALAR, yaml11_reading
+from tests.integration.examples import examples
 from tests.integration.small_specs import spec_data, to_yaml, tool_data
 
-SETTINGS = settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(150), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def _with_user(line: str) -> str:
