@@ -17,7 +17,9 @@ Each timed command runs in a fresh interpreter (subprocess). The commands are
 interleaved round by round so machine load hits all of them alike. Bytecode is cached
 in a private PYTHONPYCACHEPREFIX (warmed up first), as it is for anyone who installed
 the package; the checkout is never written to: the spec is copied to a temp dir first.
-`generate` and `check` are timed twice: with a warm result cache (the inputs are those
+Each run's wall time and CPU time (user + system, of the process and its children) are
+both reported: on a machine shared with other work the wall time swings with the load, the
+CPU time much less. `generate` and `check` are timed twice: with a warm result cache (the inputs are those
 of the previous run: generator/cache.py answers) and a cold one (its entries are deleted
 before every such run, so the spec is loaded and rendered; compiled templates stay cached).
 The cache lives in a private XDG_CACHE_HOME, never the user's.
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -126,10 +129,17 @@ def copy_project(spec: Path, dest: Path) -> Path:
     return dest / spec.name
 
 
-def _time(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``cmd``. On a machine shared
+    with other work, wall time swings with the load; CPU time much less."""
+    start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 #: the timed sandbox commands: name -> (sandbox arguments, result cache cold?)
@@ -196,17 +206,21 @@ def cli_timings(spec: Path, runs: int, work: Path, baseline: Path | None = None)
     for cmd, checkout, _cold in commands.values():  # warm-up: bytecode caches, page cache, first generate writes
         _time(cmd, copy.parent, checkout.env)
     samples: dict[str, list[float]] = {name: [] for name in commands}
+    cpu_samples: dict[str, list[float]] = {name: [] for name in commands}
     phase_runs: dict[str, list[list[list]]] = {suffix: [] for suffix in checkouts}
     for _ in range(runs):
         for name, (cmd, checkout, cold) in commands.items():
             if cold:
                 shutil.rmtree(results_dir(checkout.cache_home), ignore_errors=True)
-            samples[name].append(_time(cmd, copy.parent, checkout.env))
+            wall, cpu = _time(cmd, copy.parent, checkout.env)
+            samples[name].append(wall)
+            cpu_samples[name].append(cpu)
             if cold:  # the run recorded its result: the next warm run is a hit, as for a user
                 assert any(results_dir(checkout.cache_home).glob("*.json")), f"{name} stored no cache entry"
         for suffix, checkout in checkouts.items():  # after the warm runs: the phase run starts with a hit
             phase_runs[suffix].append(phase_timings(checkout, copy))
     medians = {name: statistics.median(values) for name, values in samples.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu_samples.items()}
     phases = {
         suffix: [[name, statistics.median(run[i][1] for run in rows)] for i, (name, _s) in enumerate(rows[0])]
         for suffix, rows in phase_runs.items()
@@ -217,7 +231,10 @@ def cli_timings(spec: Path, runs: int, work: Path, baseline: Path | None = None)
         "baseline": str(baseline) if baseline else None,
         "samples_s": samples,
         "median_s": medians,
+        "cpu_samples_s": cpu_samples,
+        "cpu_median_s": cpu_medians,
         **{f"ratio_{name}": medians[name] / medians["floor"] for name in commands if name != "floor"},
+        **{f"cpu_ratio_{name}": cpu_medians[name] / cpu_medians["floor"] for name in commands if name != "floor"},
         "phases_s": phases[""],
         **({"baseline_phases_s": phases[BASELINE]} if baseline else {}),
     }
@@ -320,8 +337,9 @@ def report(result: dict) -> str:
     cli, scaling = result["cli"], result["scaling"]
     med = cli["median_s"]
     baseline = cli.get("baseline")
-    columns = "| command | median | × floor |" + (" baseline | × floor |" if baseline else "")
-    empty = " | |" if baseline else ""
+    cpu = cli["cpu_median_s"]
+    columns = "| command | median | × floor | CPU | × floor (CPU) |" + (" baseline | × floor | CPU | × floor (CPU) |" if baseline else "")
+    empty = " | | | |" if baseline else ""
     lines = [
         f"Generator speed (median of {cli['runs']} fresh-interpreter runs, interleaved; "
         f"load {result['load_before']} -> {result['load_after']})" + (f"; baseline: {baseline}" if baseline else ""),
@@ -329,11 +347,11 @@ def report(result: dict) -> str:
         columns + " target (× floor) |",
         "|---|" + "---:|" * (columns.count("|") - 2) + "---|",
         "| floor: the three imports, one model of one `int` field with one field validator, one validation | "
-        f"{med['floor'] * 1000:.0f} ms | 1.00 |{empty} |",
+        f"{med['floor'] * 1000:.0f} ms | 1.00 | {cpu['floor'] * 1000:.0f} ms | 1.00 |{empty} |",
         f'| (its imports alone: `python -c "{IMPORTS}"`; `import pydantic` is lazy) | {med["imports"] * 1000:.0f} ms | '
-        f"{cli['ratio_imports']:.2f} |{empty} |",
+        f"{cli['ratio_imports']:.2f} | {cpu['imports'] * 1000:.0f} ms | {cli['cpu_ratio_imports']:.2f} |{empty} |",
         f"| (the imports and `from pydantic import BaseModel`) | {med['imports_model'] * 1000:.0f} ms | "
-        f"{cli['ratio_imports_model']:.2f} |{empty} |",
+        f"{cli['ratio_imports_model']:.2f} | {cpu['imports_model'] * 1000:.0f} ms | {cli['cpu_ratio_imports_model']:.2f} |{empty} |",
     ]
     labels = {
         "generate": "`sandbox generate` (default spec), warm result cache: inputs unchanged",
@@ -342,12 +360,14 @@ def report(result: dict) -> str:
         "check_cold": "`sandbox check`, cold result cache: spec loaded and rendered",
     }
     for name, label in labels.items():
-        ratio = cli[f"ratio_{name}"]
-        row = f"| {label} | {med[name] * 1000:.0f} ms | {ratio:.2f} |"
+        ratio, cpu_ratio = cli[f"ratio_{name}"], cli[f"cpu_ratio_{name}"]
+        row = f"| {label} | {med[name] * 1000:.0f} ms | {ratio:.2f} | {cpu[name] * 1000:.0f} ms | {cpu_ratio:.2f} |"
         if baseline:
             other = name + BASELINE
             row += f" {med[other] * 1000:.0f} ms | {cli[f'ratio_{other}']:.2f} |"
-        lines.append(row + f" ≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} |")
+            row += f" {cpu[other] * 1000:.0f} ms | {cli[f'cpu_ratio_{other}']:.2f} |"
+        verdict = f"≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} (CPU: {_verdict(cpu_ratio <= TARGET_RATIO)})"
+        lines.append(row + f" {verdict} |")
     hit = med["hit_imports"]
     lines += [
         "",
