@@ -29,7 +29,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
 from generator.agent.model_server import ScriptedModel, ToolCall, Turn  # noqa: E402
 from generator.agent.opencode_api import Opencode  # noqa: E402
@@ -53,8 +52,8 @@ def sandbox(*args: str | Path, timeout: float = 1800) -> tuple[int, float]:
 
 
 def build_image(work: Path) -> tuple[str, Path]:
-    from integration.servers import FileServer, make_opencode_release
-    from integration.spec import opencode_version, write_agent_spec
+    from tests.integration.servers import FileServer, make_opencode_release
+    from tests.integration.spec import opencode_version, write_agent_spec
 
     base = os.environ.get("SANDBOX_TEST_BASE_IMAGE", "local/debian:bookworm")
     opencode = make_opencode_release(work / "site" / "releases", opencode_version())

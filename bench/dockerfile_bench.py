@@ -343,7 +343,7 @@ def complete_context(context: Path, spec_path: Path) -> None:
     from generator.loader import load_spec
     from generator.lockfile import Lock
     from generator.paths import SBOM_CONTEXT_PATH
-    from generator.sbom import render as render_sbom
+    from generator.sbom.document import render as render_sbom
 
     spec = load_spec(spec_path)
     for relative, path in generator_scripts(spec):

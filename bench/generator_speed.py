@@ -4,13 +4,12 @@ generation time on synthetic specs of growing size.
     .venv/bin/python bench/generator_speed.py [--runs 15] [--sizes 10,100,1000] [--json PATH]
         [--baseline ../main]
 
-The floor is `import pydantic, jinja2, ruamel.yaml`. `import pydantic` is lazy: it loads
-almost nothing until a name such as BaseModel is asked for, so the floor holds Jinja2's
-and ruamel.yaml's imports but not pydantic's. The second floor adds
-`from pydantic import BaseModel` (what any use of pydantic pays); both are reported.
-A third reference row is the smallest program that validates anything with pydantic:
-the floor, a model of one int field, one validation. It is not a floor of its own: it
-shows what the 1.5x target leaves once pydantic does any work at all.
+The target (issue 22) is cold `generate` at most 1.5x *the floor*: the smallest program
+that imports pydantic, jinja2 and ruamel.yaml and validates one pydantic model with one
+validator (a model of one int field with a field validator, validated once). Two rows
+below it show what it is made of: the bare imports (`import pydantic` is lazy: it loads
+almost nothing until a name such as BaseModel is asked for) and the same with
+`from pydantic import BaseModel` (what any use of pydantic pays).
 --baseline times another checkout's `sandbox` (its own .venv) in the same rounds, so a
 change is compared side by side under the same load.
 
@@ -18,7 +17,9 @@ Each timed command runs in a fresh interpreter (subprocess). The commands are
 interleaved round by round so machine load hits all of them alike. Bytecode is cached
 in a private PYTHONPYCACHEPREFIX (warmed up first), as it is for anyone who installed
 the package; the checkout is never written to: the spec is copied to a temp dir first.
-`generate` and `check` are timed twice: with a warm result cache (the inputs are those
+Each run's wall time and CPU time (user + system, of the process and its children) are
+both reported: on a machine shared with other work the wall time swings with the load, the
+CPU time much less. `generate` and `check` are timed twice: with a warm result cache (the inputs are those
 of the previous run: generator/cache.py answers) and a cold one (its entries are deleted
 before every such run, so the spec is loaded and rendered; compiled templates stay cached).
 The cache lives in a private XDG_CACHE_HOME, never the user's.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -41,11 +43,23 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 VENV_BIN = Path(sys.executable).parent
-FLOOR = "import pydantic, jinja2, ruamel.yaml"
-#: the floor plus pydantic's real import
-FLOOR_MODEL = FLOOR + "; from pydantic import BaseModel"
-#: the smallest program that validates with pydantic: the floor, one model, one validation
-SMALLEST_PYDANTIC = FLOOR_MODEL + "\nclass One(BaseModel):\n    n: int\nOne(n=1)"
+IMPORTS = "import pydantic, jinja2, ruamel.yaml"
+#: the imports plus pydantic's real import
+IMPORTS_MODEL = IMPORTS + "; from pydantic import BaseModel"
+#: the floor the target is measured against: the imports, one model with one validator, one validation
+FLOOR = (
+    "import pydantic, jinja2, ruamel.yaml\n"
+    "from pydantic import BaseModel, field_validator\n"
+    "class One(BaseModel):\n"
+    "    n: int\n"
+    "    @field_validator('n')\n"
+    "    @classmethod\n"
+    "    def positive(cls, value):\n"
+    "        if value < 1:\n"
+    "            raise ValueError('not positive')\n"
+    "        return value\n"
+    "One(n=1)"
+)
 TARGET_RATIO = 1.5
 TARGET_1000_S = 1.0
 
@@ -115,10 +129,17 @@ def copy_project(spec: Path, dest: Path) -> Path:
     return dest / spec.name
 
 
-def _time(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``cmd``. On a machine shared
+    with other work, wall time swings with the load; CPU time much less."""
+    start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _children_cpu() - cpu
 
 
 #: the timed sandbox commands: name -> (sandbox arguments, result cache cold?)
@@ -175,8 +196,8 @@ def cli_timings(spec: Path, runs: int, work: Path, baseline: Path | None = None)
     #: name -> (command, the checkout whose caches it uses, result cache cold?)
     commands: dict[str, tuple[list[str], Checkout, bool]] = {
         "floor": ([sys.executable, "-c", FLOOR], this, False),
-        "floor_model": ([sys.executable, "-c", FLOOR_MODEL], this, False),
-        "smallest_pydantic": ([sys.executable, "-c", SMALLEST_PYDANTIC], this, False),
+        "imports": ([sys.executable, "-c", IMPORTS], this, False),
+        "imports_model": ([sys.executable, "-c", IMPORTS_MODEL], this, False),
         **{name: ([sys.executable, "-c", code], this, False) for name, code in HIT_IMPORTS.items()},
     }
     for suffix, checkout in checkouts.items():
@@ -185,17 +206,21 @@ def cli_timings(spec: Path, runs: int, work: Path, baseline: Path | None = None)
     for cmd, checkout, _cold in commands.values():  # warm-up: bytecode caches, page cache, first generate writes
         _time(cmd, copy.parent, checkout.env)
     samples: dict[str, list[float]] = {name: [] for name in commands}
+    cpu_samples: dict[str, list[float]] = {name: [] for name in commands}
     phase_runs: dict[str, list[list[list]]] = {suffix: [] for suffix in checkouts}
     for _ in range(runs):
         for name, (cmd, checkout, cold) in commands.items():
             if cold:
                 shutil.rmtree(results_dir(checkout.cache_home), ignore_errors=True)
-            samples[name].append(_time(cmd, copy.parent, checkout.env))
+            wall, cpu = _time(cmd, copy.parent, checkout.env)
+            samples[name].append(wall)
+            cpu_samples[name].append(cpu)
             if cold:  # the run recorded its result: the next warm run is a hit, as for a user
                 assert any(results_dir(checkout.cache_home).glob("*.json")), f"{name} stored no cache entry"
         for suffix, checkout in checkouts.items():  # after the warm runs: the phase run starts with a hit
             phase_runs[suffix].append(phase_timings(checkout, copy))
     medians = {name: statistics.median(values) for name, values in samples.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu_samples.items()}
     phases = {
         suffix: [[name, statistics.median(run[i][1] for run in rows)] for i, (name, _s) in enumerate(rows[0])]
         for suffix, rows in phase_runs.items()
@@ -206,8 +231,10 @@ def cli_timings(spec: Path, runs: int, work: Path, baseline: Path | None = None)
         "baseline": str(baseline) if baseline else None,
         "samples_s": samples,
         "median_s": medians,
+        "cpu_samples_s": cpu_samples,
+        "cpu_median_s": cpu_medians,
         **{f"ratio_{name}": medians[name] / medians["floor"] for name in commands if name != "floor"},
-        **{f"ratio_model_{name}": medians[name] / medians["floor_model"] for name in commands if not name.startswith("floor")},
+        **{f"cpu_ratio_{name}": cpu_medians[name] / cpu_medians["floor"] for name in commands if name != "floor"},
         "phases_s": phases[""],
         **({"baseline_phases_s": phases[BASELINE]} if baseline else {}),
     }
@@ -219,18 +246,19 @@ def scaling_timings(sizes: list[int], runs: int, work: Path) -> dict:
     import synthetic  # bench helper beside this file
 
     from generator import load_spec, render
+    from generator.lockfile import Lock
 
     rows = []
     for size in sizes:
         path = synthetic.write_spec(work / "synthetic", size)
         load_spec(path)  # warm-up
-        render(load_spec(path))
+        render(load_spec(path), None, Lock())
         loads, renders = [], []
         for _ in range(runs):
             start = time.perf_counter()
             spec = load_spec(path)
             middle = time.perf_counter()
-            render(spec)
+            render(spec, None, Lock())
             loads.append(middle - start)
             renders.append(time.perf_counter() - middle)
         totals = [a + b for a, b in zip(loads, renders, strict=True)]
@@ -309,23 +337,21 @@ def report(result: dict) -> str:
     cli, scaling = result["cli"], result["scaling"]
     med = cli["median_s"]
     baseline = cli.get("baseline")
-    columns = "| command | median | × floor | × floor + BaseModel |" + (" baseline | × floor | × floor + BaseModel |" if baseline else "")
+    cpu = cli["cpu_median_s"]
+    columns = "| command | median | × floor | CPU | × floor (CPU) |" + (" baseline | × floor | CPU | × floor (CPU) |" if baseline else "")
+    empty = " | | | |" if baseline else ""
     lines = [
         f"Generator speed (median of {cli['runs']} fresh-interpreter runs, interleaved; "
         f"load {result['load_before']} -> {result['load_after']})" + (f"; baseline: {baseline}" if baseline else ""),
         "",
         columns + " target (× floor) |",
         "|---|" + "---:|" * (columns.count("|") - 2) + "---|",
-        f'| `python -c "{FLOOR}"` (floor; `import pydantic` is lazy) | {med["floor"] * 1000:.0f} ms | 1.00 | |'
-        + (" | | |" if baseline else "")
-        + " |",
-        f'| `python -c "{FLOOR_MODEL}"` (floor + BaseModel) | {med["floor_model"] * 1000:.0f} ms | '
-        f"{cli['ratio_floor_model']:.2f} | 1.00 |" + (" | | |" if baseline else "") + " |",
-        "| the smallest pydantic program: floor + BaseModel, a model of one `int` field, one validation | "
-        f"{med['smallest_pydantic'] * 1000:.0f} ms | {cli['ratio_smallest_pydantic']:.2f} | "
-        f"{cli['ratio_model_smallest_pydantic']:.2f} |"
-        + (" | | |" if baseline else "")
-        + f" ≤ {TARGET_RATIO}× — {_verdict(cli['ratio_smallest_pydantic'] <= TARGET_RATIO)} |",
+        "| floor: the three imports, one model of one `int` field with one field validator, one validation | "
+        f"{med['floor'] * 1000:.0f} ms | 1.00 | {cpu['floor'] * 1000:.0f} ms | 1.00 |{empty} |",
+        f'| (its imports alone: `python -c "{IMPORTS}"`; `import pydantic` is lazy) | {med["imports"] * 1000:.0f} ms | '
+        f"{cli['ratio_imports']:.2f} | {cpu['imports'] * 1000:.0f} ms | {cli['cpu_ratio_imports']:.2f} |{empty} |",
+        f"| (the imports and `from pydantic import BaseModel`) | {med['imports_model'] * 1000:.0f} ms | "
+        f"{cli['ratio_imports_model']:.2f} | {cpu['imports_model'] * 1000:.0f} ms | {cli['cpu_ratio_imports_model']:.2f} |{empty} |",
     ]
     labels = {
         "generate": "`sandbox generate` (default spec), warm result cache: inputs unchanged",
@@ -334,12 +360,14 @@ def report(result: dict) -> str:
         "check_cold": "`sandbox check`, cold result cache: spec loaded and rendered",
     }
     for name, label in labels.items():
-        ratio = cli[f"ratio_{name}"]
-        row = f"| {label} | {med[name] * 1000:.0f} ms | {ratio:.2f} | {cli[f'ratio_model_{name}']:.2f} |"
+        ratio, cpu_ratio = cli[f"ratio_{name}"], cli[f"cpu_ratio_{name}"]
+        row = f"| {label} | {med[name] * 1000:.0f} ms | {ratio:.2f} | {cpu[name] * 1000:.0f} ms | {cpu_ratio:.2f} |"
         if baseline:
             other = name + BASELINE
-            row += f" {med[other] * 1000:.0f} ms | {cli[f'ratio_{other}']:.2f} | {cli[f'ratio_model_{other}']:.2f} |"
-        lines.append(row + f" ≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} |")
+            row += f" {med[other] * 1000:.0f} ms | {cli[f'ratio_{other}']:.2f} |"
+            row += f" {cpu[other] * 1000:.0f} ms | {cli[f'cpu_ratio_{other}']:.2f} |"
+        verdict = f"≤ {TARGET_RATIO}× — {_verdict(ratio <= TARGET_RATIO)} (CPU: {_verdict(cpu_ratio <= TARGET_RATIO)})"
+        lines.append(row + f" {verdict} |")
     hit = med["hit_imports"]
     lines += [
         "",

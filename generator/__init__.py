@@ -3,8 +3,9 @@
 Python API::
 
     from generator import load_spec, render
+    from generator.lockfile import Lock
     spec = load_spec("sandbox.yaml")
-    text = render(spec, profile=None)
+    text = render(spec, None, Lock.beside(spec.source))
 
 ``DOCKERFILE``, ``IMAGE_NAME_DOCKERHUB``, ``IMAGE_NAME_GHCR`` and ``IMAGE_TAG_DEFAULT``
 come from the default spec shipped with the package; they are read on first use.
@@ -84,9 +85,10 @@ def __getattr__(name: str) -> Any:
 
         return render
     if name == "DOCKERFILE":
+        from generator.lockfile import Lock
         from generator.render import render
 
-        return render(_default_spec())
+        return render(_default_spec(), None, Lock.beside(default_spec_path()))
     if name == "IMAGE_NAME_DOCKERHUB":
         return _default_spec().image.name
     if name == "IMAGE_NAME_GHCR":

@@ -8,7 +8,6 @@ are mapped back onto that tree, so each one is reported as ``file:line:col: fiel
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -276,6 +275,8 @@ def _unknown_key(key: str, model: type[BaseModel] | None) -> str:
     if model is None:
         return f"unknown key {key!r} (check its spelling and indentation)"
     keys = spec_keys(model)
+    import difflib  # only for a spec with a problem: a valid one loads without it
+
     close = difflib.get_close_matches(key, keys, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return f"unknown key {key!r}; {hint}expected one of: {', '.join(keys)}"

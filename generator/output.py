@@ -14,7 +14,6 @@ target before they write the first.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
@@ -257,6 +256,8 @@ def drift(path: Path, expected: str, label: str | None = None) -> Drift | None:
     if current == expected:
         return None
     name = label or str(path)
+    import difflib  # only when an output drifted: generate and check start without it
+
     diff = difflib.unified_diff(
         (current or "").splitlines(keepends=True),
         expected.splitlines(keepends=True),

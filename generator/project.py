@@ -46,7 +46,7 @@ def protected_paths(spec_path: Path) -> dict[Path, str]:
 
 @dataclass
 class Project:
-    spec_path: Path
+    #: read from a file: its path is ``spec.source`` (held there only)
     spec: Spec
     lock: Lock
     #: the spec's text as loaded (problems found later are located in it)
@@ -55,8 +55,14 @@ class Project:
     @classmethod
     def load(cls, spec_path: Path) -> Project:
         text = read_spec(spec_path)
-        spec = parse_file(text, spec_path)
-        return cls(spec_path, spec, Lock.beside(spec_path), text)
+        return cls(parse_file(text, spec_path), Lock.beside(spec_path), text)
+
+    @property
+    def spec_path(self) -> Path:
+        """The file the spec was read from (parse_file records it on the spec)."""
+        if self.spec.source is None:
+            raise ValueError("a Project's spec is read from a file (Project.load)")
+        return self.spec.source
 
     def profiles(self, selected: tuple[str, ...] = ()) -> list[str]:
         unknown = [p for p in selected if p not in self.spec.profiles]

@@ -189,10 +189,9 @@ def dockerfile_data(spec: Spec, profile: str, lock: Lock) -> DockerfileData:
     return _prepare(spec, profile, lock)[0]
 
 
-def layout(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> ImageLayout:
+def layout(spec: Spec, profile: str | None, lock: Lock) -> ImageLayout:
     """The layout of the profile's image (see :class:`ImageLayout`)."""
-    profile = _checked_profile(spec, profile)
-    return _prepare(spec, profile, lock if lock is not None else Lock.beside(spec.source))[1]
+    return _prepare(spec, _checked_profile(spec, profile), lock)[1]
 
 
 @dataclass(frozen=True)
@@ -286,10 +285,10 @@ def _checked_profile(spec: Spec, profile: str | None) -> str:
     return profile
 
 
-def render(spec: Spec, profile: str | None = None, lock: Lock | None = None) -> str:
-    """The Dockerfile for one profile of the spec (the first declared one by default)."""
+def render(spec: Spec, profile: str | None, lock: Lock) -> str:
+    """The Dockerfile for one profile of the spec (the first declared one for None), with
+    the digests of ``lock`` (the caller reads it: Project.load, or Lock.beside)."""
     profile = _checked_profile(spec, profile)
-    lock = lock if lock is not None else Lock.beside(spec.source)
     data = dockerfile_data(spec, profile, lock)
     text = environment().get_template("Dockerfile.j2").render(vars(data))
     _check_line_lengths(text, profile)

@@ -425,9 +425,6 @@ class Spec(Model):
     """A whole sandbox image, as declared in sandbox.yaml."""
 
     schema_version: Literal[1] = 1
-    #: Dockerfile syntax level: docker-20.10 works with the BuildKit built into Docker
-    #: 20.10 (no `# syntax=` line, no COPY --link, no heredocs)
-    syntax: Literal["docker-20.10"] = "docker-20.10"
     image: ImageSpec
     base: BaseImage
     platforms: list[Platform] = ["linux/amd64", "linux/arm64"]

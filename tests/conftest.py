@@ -4,8 +4,11 @@ code that could block). The helpers tests import are in tests/integration/small_
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
+
+DOCKER_TESTS = Path(__file__).parent / "docker"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -13,7 +16,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-goldens",
         action="store_true",
         default=False,
-        help="Rewrite tests/golden/*.Dockerfile and examples/*/Dockerfile* from the current renderer.",
+        help="Rewrite the committed Dockerfiles (as sandbox generate does) and tests/bad_specs/*.expected from the current code.",
     )
 
 
@@ -48,3 +51,13 @@ def _private_cache_home(tmp_path_factory: pytest.TempPathFactory):
     patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
     yield
     patch.undo()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (scripts/test runs ``-n 2 --dist loadgroup``) the tests under
+    tests/docker form one group: one worker runs them one at a time, in file order, as a
+    run without xdist does (they share the engines, builders and registry), while the other
+    workers take the rest. Without xdist the mark does nothing."""
+    for item in items:
+        if item.path.is_relative_to(DOCKER_TESTS):
+            item.add_marker(pytest.mark.xdist_group("docker"))

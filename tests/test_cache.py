@@ -446,7 +446,9 @@ def test_the_package_api_is_unchanged_by_its_lazy_imports():
         "from generator import load_spec, render\n"
         "assert callable(render) and render is generator.render\n"
         "assert render.__module__ == 'generator.render', render\n"
-        "print(render(load_spec(generator.default_spec_path())).splitlines()[0])\n"
+        "from generator.lockfile import Lock\n"
+        "path = generator.default_spec_path()\n"
+        "print(render(load_spec(path), None, Lock.beside(path)).splitlines()[0])\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

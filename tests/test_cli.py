@@ -16,6 +16,7 @@ import pytest
 from generator.cli import cli, main
 from generator.errors import ExitCode
 from generator.loader import load_spec
+from generator.lockfile import Lock
 from generator.render import render
 from tests.integration.cli import sandbox_in_process
 
@@ -71,7 +72,7 @@ def test_generate_writes_the_rendered_file_with_mode_0644(minimal):
     assert result.returncode == 0, result.stderr
     assert result.stdout == "wrote Dockerfile (profile default)\n"
     written = minimal / "Dockerfile"
-    assert written.read_text(encoding="utf-8") == render(load_spec(minimal / "sandbox.yaml"))
+    assert written.read_text(encoding="utf-8") == render(load_spec(minimal / "sandbox.yaml"), None, Lock.beside(minimal / "sandbox.yaml"))
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
     assert sorted(p.name for p in minimal.iterdir()) == ["Dockerfile", "sandbox.yaml"]  # no temp files
 
@@ -337,7 +338,7 @@ def test_lint_findings_exit_1_and_name_the_line(minimal):
     result = run("lint", cwd=minimal)
     assert result.returncode == 1, result.stdout + result.stderr
     findings = [line for line in result.stdout.splitlines() if "SBX002" in line]
-    rendered = render(load_spec(spec)).splitlines()
+    rendered = render(load_spec(spec), None, Lock.beside(spec)).splitlines()
     flagged = {int(line.split(":")[1]) for line in findings}
     assert flagged == {n for n, text in enumerate(rendered, start=1) if "releases/latest" in text}
     assert flagged

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
+from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,29 +50,32 @@ def _files(directory: Path) -> dict[str, bytes]:
         (["generate", "--profile", "x\ny"], "unknown profile 'x\\ny'"),
     ],
 )  # fmt: skip
-def test_out_of_range_options_are_usage_errors(project, capsys, argv, message, fails_if_blocked):
+def test_out_of_range_options_are_usage_errors(project, argv, message, fails_if_blocked):
     before = _files(project)
-    assert main(argv) == 2
-    err = capsys.readouterr().err
+    result = sandbox_in_process(*argv)
+    assert result.returncode == 2
+    err = result.stderr
     assert message in err
     assert "Traceback" not in err and "\x1b" not in err
     assert _files(project) == before
 
 
 @pytest.mark.parametrize("value", ["-5", "99999999999999", "253402300800", "1_000", " 7", "\uff11\uff12", "0x10", "1.5"])
-def test_source_date_epoch_must_be_whole_non_negative_seconds_in_range(project, capsys, monkeypatch, value):
+def test_source_date_epoch_must_be_whole_non_negative_seconds_in_range(project, monkeypatch, value):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
-    assert main(["sbom"]) == 2
-    err = capsys.readouterr().err
+    result = sandbox_in_process("sbom")
+    assert result.returncode == 2
+    err = result.stderr
     assert err.startswith("error: SOURCE_DATE_EPOCH: expected whole seconds since 1970-01-01 UTC, from 0 to 253402300799")
     assert repr(value) in err
 
 
 @pytest.mark.parametrize(("value", "stamp"), [("0", "1970-01-01T00:00:00Z"), ("253402300799", "9999-12-31T23:59:59Z")])
-def test_source_date_epoch_at_its_limits_is_used(project, capsys, monkeypatch, value, stamp):
+def test_source_date_epoch_at_its_limits_is_used(project, monkeypatch, value, stamp):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
-    assert main(["sbom"]) == 0
-    assert f'"timestamp": "{stamp}"' in capsys.readouterr().out
+    result = sandbox_in_process("sbom")
+    assert result.returncode == 0
+    assert f'"timestamp": "{stamp}"' in result.stdout
 
 
 def test_the_build_timestamp_reads_source_date_epoch_the_same_way(monkeypatch):
@@ -87,7 +90,8 @@ def test_the_build_timestamp_reads_source_date_epoch_the_same_way(monkeypatch):
 
 
 @pytest.mark.parametrize("command", [["sbom", "--output"], ["schema", "--output"]])
-def test_an_output_that_is_a_device_is_an_error(project, capsys, command, fails_if_blocked):
-    assert main([*command, "/dev/null"]) == 2
-    err = capsys.readouterr().err
+def test_an_output_that_is_a_device_is_an_error(project, command, fails_if_blocked):
+    result = sandbox_in_process(*command, "/dev/null")
+    assert result.returncode == 2
+    err = result.stderr
     assert "character device" in err and "Traceback" not in err

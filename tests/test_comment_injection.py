@@ -13,6 +13,7 @@ import pytest
 from generator.cli import main
 from generator.lint import hadolint
 from generator.loader import load_spec
+from generator.lockfile import Lock
 from generator.render import render
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "sandbox.yaml"
@@ -35,7 +36,7 @@ def rendered_with_description(tmp_path: Path, description: str) -> str:
     text = EXAMPLE.read_text(encoding="utf-8")
     quoted = description.replace("'", "''")
     spec.write_text(f"{text}profiles:\n  default: {{output: Dockerfile, description: '{quoted}'}}\n", encoding="utf-8")
-    return render(load_spec(spec))
+    return render(load_spec(spec), None, Lock.beside(spec))
 
 
 def comment_lines(text: str, pattern: re.Pattern[str]) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.loader import load_spec
+from generator.lockfile import Lock
 from generator.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,10 +21,11 @@ SPECS = [ROOT / "sandbox.yaml", *sorted((ROOT / "examples").glob("*/sandbox.yaml
 _RENDER_ALL = """
 import sys
 from generator.loader import load_spec
+from generator.lockfile import Lock
 from generator.render import render
 for path in sys.argv[1:]:
     spec = load_spec(path)
-    rendered = b"\\0".join(render(spec, p).encode() for p in spec.profiles)
+    rendered = b"\\0".join(render(spec, p, Lock.beside(spec.source)).encode() for p in spec.profiles)
     sys.stdout.buffer.write(b"%d\\n" % len(rendered) + rendered)
 """
 SEEDS = ("0", "1", "4242")
@@ -31,7 +33,7 @@ SEEDS = ("0", "1", "4242")
 
 def _in_process(path: Path) -> bytes:
     spec = load_spec(path)
-    return b"\0".join(render(spec, p).encode() for p in spec.profiles)
+    return b"\0".join(render(spec, p, Lock.beside(path)).encode() for p in spec.profiles)
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.parent.name)

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.spec import server_command_problem
+from tests.integration.examples import examples
 
 FILES = Path(__file__).resolve().parent.parent / "files"
 ENTRYPOINT = FILES / "sandbox-entrypoint"
@@ -262,7 +263,7 @@ _LATER_WORDS = [
 _LATER_WORDS += ["run", "-c", "opencode", "--", "--cors"]
 
 
-@settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(80), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(first=st.sampled_from(_FIRST_WORDS), rest=st.lists(st.sampled_from(_LATER_WORDS), max_size=4))
 def test_the_spec_accepts_with_auth_basic_exactly_the_servers_the_entrypoint_recognises(tmp_path_factory, first, rest):
     # one rule on both sides: a command the spec accepts with runtime.auth basic is one the
@@ -349,7 +350,7 @@ _FILE_BYTES = st.one_of(
 )
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(content=_FILE_BYTES)
 def test_a_password_file_is_used_exactly_as_written_or_refused(tmp_path_factory, content):
     # the oracle: a file's password is its bytes less one final line break, and is used only
@@ -523,7 +524,7 @@ _PORTS = st.one_of(
 )
 
 
-@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(60), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(value=_PORTS)
 def test_a_port_reaches_opencode_as_given_or_is_refused(tmp_path_factory, value):
     home = tmp_path_factory.mktemp("home")

@@ -8,7 +8,7 @@ import pytest
 
 from generator.docker.smoke import CAPABILITY_BITS, hardened_options
 from generator.spec import SUDO_CAPABILITIES
-from integration.small_specs import BASE_SPEC, load, rejected
+from tests.integration.small_specs import BASE_SPEC, load, rejected
 
 
 def spec_with(sudo: object = True, **hardening: object):

@@ -11,6 +11,7 @@ import pytest
 
 from generator import default_spec_path
 from generator.loader import parse
+from generator.lockfile import Lock
 from generator.render import render
 from tests.integration.small_specs import STAGE_BASE, rejected, render_data, spec_data, tool_data
 
@@ -40,7 +41,7 @@ def test_home_paths_follow_the_user():
 
 def test_the_default_spec_follows_a_renamed_user():
     text = default_spec_path().read_text(encoding="utf-8").replace("\n  name: opencode\n", "\n  name: alice\n", 1)
-    dockerfile = render(parse(text, str(default_spec_path())))
+    dockerfile = render(parse(text, str(default_spec_path())), None, Lock())
     assert "WORKDIR /home/alice/workspace" in dockerfile
     assert "/home/alice/.local/share/opencode" in dockerfile and "/home/alice/.zshrc" in dockerfile
     # what is left of the old name is the user-independent oh-my-zsh check's comment or nothing

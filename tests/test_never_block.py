@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from generator.cache import ResultCache
-from generator.cli import main
+from tests.integration.cli import sandbox_in_process
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal" / "sandbox.yaml"
 LOCK = "artifacts: {}\nimages: {}\n"
@@ -27,37 +28,37 @@ def project(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path
 
 
-def sandbox(capsys, *args: str) -> tuple[int, str]:
-    code = main(["--spec", "sandbox.yaml", *args])
-    return code, capsys.readouterr().err
+def sandbox(*args: str) -> subprocess.CompletedProcess[str]:
+    """``sandbox --spec sandbox.yaml ARGS`` in this process (the working directory: the project)."""
+    return sandbox_in_process("--spec", "sandbox.yaml", *args)
 
 
 SPEC_COMMANDS = [("generate",), ("check",), ("lint",), ("list",), ("generate", "--no-result-cache")]
 
 
 @pytest.mark.parametrize("command", SPEC_COMMANDS)
-def test_a_fifo_as_spec_is_refused(project, capsys, command):
+def test_a_fifo_as_spec_is_refused(project, command):
     (project / "sandbox.yaml").unlink()
     os.mkfifo(project / "sandbox.yaml")
-    code, err = sandbox(capsys, *command)
-    assert code == 2
-    assert err.splitlines() == ["error: cannot read the spec sandbox.yaml: it is a FIFO (named pipe), not a regular file"]
+    result = sandbox(*command)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["error: cannot read the spec sandbox.yaml: it is a FIFO (named pipe), not a regular file"]
 
 
-def test_a_device_as_spec_is_refused(project, capsys):
+def test_a_device_as_spec_is_refused(project):
     # (a directory is refused by --spec itself: test_cli.py)
     (project / "sandbox.yaml").unlink()
     (project / "sandbox.yaml").symlink_to("/dev/zero")
-    code, err = sandbox(capsys, "generate")
-    assert code == 2
-    assert err.splitlines() == ["error: cannot read the spec sandbox.yaml: it is a character device, not a regular file"]
+    result = sandbox("generate")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["error: cannot read the spec sandbox.yaml: it is a character device, not a regular file"]
 
 
-def test_a_dangling_spec_symlink_says_so(project, capsys):
+def test_a_dangling_spec_symlink_says_so(project):
     (project / "sandbox.yaml").unlink()
     (project / "sandbox.yaml").symlink_to("gone.yaml")
-    code, err = sandbox(capsys, "generate")
-    assert code == 2 and err.splitlines() == ["error: spec not found: sandbox.yaml (a symlink to nothing)"]
+    result = sandbox("generate")
+    assert result.returncode == 2 and result.stderr.splitlines() == ["error: spec not found: sandbox.yaml (a symlink to nothing)"]
 
 
 @pytest.mark.parametrize("command", [("generate",), ("check",), ("lint",), ("generate", "--no-result-cache")])
@@ -71,34 +72,34 @@ def test_a_dangling_spec_symlink_says_so(project, capsys):
     ],
     ids=["fifo", "device", "directory", "dangling-symlink"],
 )
-def test_a_lock_that_is_not_a_regular_file_is_an_error(project, capsys, command, make, message):
+def test_a_lock_that_is_not_a_regular_file_is_an_error(project, command, make, message):
     # a first run with a real lock fills the result cache: the bad lock must not hit it
     (project / "sandbox.lock").write_text(LOCK, encoding="utf-8")
-    assert sandbox(capsys, "generate")[0] == 0
+    assert sandbox("generate").returncode == 0
     (project / "sandbox.lock").unlink()
     make(project / "sandbox.lock")
     before = (project / "Dockerfile").read_bytes()
-    code, err = sandbox(capsys, *command)
-    assert code == 2
-    assert err == f"error: sandbox.lock: {message}\n"
+    result = sandbox(*command)
+    assert result.returncode == 2
+    assert result.stderr == f"error: sandbox.lock: {message}\n"
     assert (project / "Dockerfile").read_bytes() == before
 
 
-def test_a_fifo_as_result_cache_entry_is_a_miss(project, capsys):
-    assert sandbox(capsys, "generate")[0] == 0
+def test_a_fifo_as_result_cache_entry_is_a_miss(project):
+    assert sandbox("generate").returncode == 0
     entry = ResultCache(Path("sandbox.yaml"), ())._file()
     assert entry is not None and entry.exists()
     entry.unlink()
     os.mkfifo(entry)
-    code, err = sandbox(capsys, "check")
-    assert code == 0, err
+    result = sandbox("check")
+    assert result.returncode == 0, result.stderr
 
 
-def test_a_fifo_in_place_of_a_cached_output_is_refused(project, capsys):
-    assert sandbox(capsys, "generate")[0] == 0
+def test_a_fifo_in_place_of_a_cached_output_is_refused(project):
+    assert sandbox("generate").returncode == 0
     (project / "Dockerfile").unlink()
     os.mkfifo(project / "Dockerfile")
-    code, err = sandbox(capsys, "generate")
-    assert code == 2 and "'Dockerfile' is a FIFO (named pipe)" in err
-    code, err = sandbox(capsys, "check")
-    assert code == 2 and err == "error: cannot read Dockerfile: it is a FIFO (named pipe), not a regular file\n"
+    result = sandbox("generate")
+    assert result.returncode == 2 and "'Dockerfile' is a FIFO (named pipe)" in result.stderr
+    result = sandbox("check")
+    assert result.returncode == 2 and result.stderr == "error: cannot read Dockerfile: it is a FIFO (named pipe), not a regular file\n"

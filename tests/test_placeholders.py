@@ -21,6 +21,7 @@ from generator.commands.spec import schema_text
 from generator.fields import Platform
 from generator.methods.release import Arch
 from generator.yamltree import load
+from tests.integration.examples import examples
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHES = get_args(Arch)
@@ -99,7 +100,7 @@ def _template(names: tuple[str, ...]) -> st.SearchStrategy[str]:
     return st.lists(piece, max_size=8).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     template=_template(placeholders.RELEASE.allowed),
     asset=st.tuples(_template(placeholders.RELEASE_ASSET.allowed), st.sampled_from(["", *placeholders.ARCHIVE_SUFFIXES])).map("".join),

@@ -16,9 +16,10 @@ from generator.cli import main
 from generator.errors import SpecError
 from generator.loader import parse
 from generator.terminal import has_controls
+from tests.integration.examples import examples
 from tests.integration.small_specs import spec_data, to_yaml, tool_data
 
-SETTINGS = settings(max_examples=120, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(120), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 NASTY = "\"'\\$`;|&<>(){}[]*?!#~=%@:,./ \t\n\r\x00\x1b\x7f\x85\u2028-_aZ09é€[/]"
 TEXT = st.one_of(st.text(max_size=20), st.text(alphabet=st.sampled_from(NASTY), max_size=12))
 

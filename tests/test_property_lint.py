@@ -11,6 +11,7 @@ from generator.errors import SpecError
 from generator.lint import lint
 from generator.lockfile import Lock
 from generator.render import render
+from tests.integration.examples import examples
 from tests.integration.small_specs import load, spec_data, tool_data
 
 NASTY = "\"'\\$`;|&<>(){}[]*?!#~=%@:,./ -_aZ09é€\u00a0\u3000"
@@ -22,7 +23,7 @@ VALUE = st.one_of(
 
 
 @pytest.mark.parametrize("where", ["env", "label"])
-@settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 @given(value=VALUE)
 def test_an_accepted_value_lints_clean(where, value):
     data = spec_data()
@@ -62,7 +63,7 @@ LABEL_KEY = st.one_of(
     st.from_regex(r"[a-z0-9][a-z0-9.-]{0,14}", fullmatch=True),
     st.sampled_from(["com.docker.x", "io.docker.x", "org.dockerproject.x", "a..b", "a--b", "0", "0a", "a.-b", "com.example.x"]),
 )
-FIELD_SETTINGS = settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+FIELD_SETTINGS = settings(max_examples=examples(25), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @FIELD_SETTINGS

@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.errors import SpecError
 from generator.spec import Spec
+from tests.integration.examples import examples
 from tests.test_property_strings import SPEC, _render, replaced
 
-SETTINGS = settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(150), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
 #: descriptions of the patterns whose values may start with '-', and why
 OPTION_WORDS = {
@@ -129,7 +130,7 @@ def test_the_leading_dash_analysis_sees_a_dash_wherever_a_pattern_admits_one():
 #: mistake of that analysis would still show) with 25 examples each: drawing long matches of
 #: the path and image patterns costs about 40 ms an example, 150 each cost 34 s of the suite
 @pytest.mark.parametrize("pattern", ARGUMENT_PATTERNS)
-@settings(SETTINGS, max_examples=25)
+@settings(SETTINGS, max_examples=examples(25))
 @given(data=st.data())
 def test_no_argument_pattern_accepts_a_leading_dash(pattern: str, data: st.DataObject) -> None:
     # strings the pattern accepts, steered to start with '-' where it can
@@ -170,7 +171,7 @@ ARGUMENT_FIELDS = [
 #: above holds to no leading '-' for every string; this checks each field is bound to such a
 #: pattern (or a check of its own), through the loader's validation (2,700 validations were 12 s)
 @pytest.mark.parametrize("path", ARGUMENT_FIELDS, ids=lambda path: ".".join(map(str, path)))
-@settings(SETTINGS, max_examples=40)
+@settings(SETTINGS, max_examples=examples(40))
 @given(word=st.from_regex(r"-{1,2}[A-Za-z0-9][A-Za-z0-9._=/:-]{0,20}", fullmatch=True))
 def test_an_argument_field_refuses_a_value_spelled_as_an_option(path: tuple, word: str) -> None:
     with pytest.raises(SpecError):

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.errors import SpecError
 from generator.methods.release import ReleaseTool
+from tests.integration.examples import examples
 from tests.integration.small_specs import STAGE_BASE, load, render_spec, spec_data, tool_data
 
-SETTINGS = settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(150), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
 #: parts that name somewhere else than they read, names of the system's directories, and
 #: harmless ones

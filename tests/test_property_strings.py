@@ -23,6 +23,7 @@ from generator.loader import parse
 from generator.lockfile import Lock
 from generator.render import render
 from generator.spec import Spec
+from tests.integration.examples import examples
 from tests.integration.small_specs import SAMPLE_TOOLS, SHA_B, spec_data, to_yaml
 
 #: a small spec that still touches every part of the template and every install method
@@ -308,7 +309,7 @@ def values_for(draw, path: tuple) -> str:
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))
-@settings(max_examples=200, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_string_is_rejected_or_rendered_safely(group, data):
     path = data.draw(st.sampled_from(GROUPS[group]), label="field")

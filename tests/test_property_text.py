@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from generator.errors import SpecError
 from generator.markdown import cell
-from generator.sbom_diff import SbomChange, markdown as sbom_markdown
+from generator.sbom.diff import SbomChange, markdown as sbom_markdown
 from generator.terminal import _DECEPTIVE_RE, _SHOWN
+from tests.integration.examples import examples
 from tests.test_property_strings import SPEC, _render, replaced
 
-SETTINGS = settings(max_examples=200, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(200), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
 DECEPTIVE = [chr(c) for c in (0x00AD, 0x061C, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2065))]
 DECEPTIVE += [chr(c) for c in (*range(0x2066, 0x206A), 0xFEFF)]

@@ -14,7 +14,7 @@ from generator import load_spec
 from generator.errors import SpecError
 from generator.lockfile import Lock
 from generator.runfiles import KEY_PLACEHOLDER, allowed_hosts, compose_data, gated_providers, run_files
-from integration.cli import sandbox
+from tests.integration.cli import sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 

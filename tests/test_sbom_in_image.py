@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 from generator.docker.context import write_context
-from generator.docker.smoke import sbom_problems
 from generator.loader import load_spec
 from generator.lockfile import Lock
 from generator.paths import SBOM_CONTEXT_PATH, SBOM_IMAGE_PATH
 from generator.render import render
-from generator.sbom import render as render_sbom
+from generator.sbom.carried import sbom_problems
+from generator.sbom.document import render as render_sbom
 from tests.integration.cli import sandbox_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ SPEC = ROOT / "sandbox.yaml"
 
 
 def test_dockerfile_copies_the_sbom_read_only_into_the_last_layer() -> None:
-    text = render(load_spec(SPEC), "full")
+    text = render(load_spec(SPEC), "full", Lock.beside(SPEC))
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     # into the release file's stage, whose /out/ is the final stage's last COPY
     stage = lines.index("FROM base AS release-file")

@@ -10,8 +10,8 @@ import pytest
 
 from generator.errors import UsageError
 from generator.smoke_diff import SCHEMA, compare, load, markdown, summary
-from integration.cli import sandbox_in_process
-from integration.spec import REPO
+from tests.integration.cli import sandbox_in_process
+from tests.integration.spec import REPO
 
 
 def report(*rows: tuple[str, bool, float | None], detail: str = "said") -> dict:

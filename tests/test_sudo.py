@@ -9,7 +9,7 @@ import pytest
 
 from generator.dockerfile_data import sudoers_line
 from generator.lint import lint
-from integration.small_specs import BASE_SPEC, render_data
+from tests.integration.small_specs import BASE_SPEC, render_data
 
 
 def with_sudo(sudo: object) -> dict:

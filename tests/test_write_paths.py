@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
+from tests.integration.cli import sandbox_in_process
 from tests.integration.small_specs import spec_data, to_yaml
 
 
@@ -53,22 +53,24 @@ def _state(root: Path) -> dict[str, tuple[bytes, int]]:
         (["sbom", "--output", "../project/sandbox.lock"], "error: --output: '../project/sandbox.lock' is the lock file"),
     ],
 )  # fmt: skip
-def test_a_file_named_on_the_command_line_passes_the_path_rule(project, capsys, argv, message, fails_if_blocked):
+def test_a_file_named_on_the_command_line_passes_the_path_rule(project, argv, message, fails_if_blocked):
     before = _state(project)
-    assert main(argv) == 2
-    err = capsys.readouterr().err
+    result = sandbox_in_process(*argv)
+    assert result.returncode == 2
+    err = result.stderr
     assert message in err and "Traceback" not in err
     assert _state(project) == before
 
 
 @pytest.mark.parametrize("command", [["lock"], ["update"]])
-def test_a_lock_that_is_a_symlink_out_of_the_project_is_not_written_through(project, capsys, command, fails_if_blocked):
+def test_a_lock_that_is_a_symlink_out_of_the_project_is_not_written_through(project, command, fails_if_blocked):
     outside = project.parent / "elsewhere.lock"
     outside.write_text("artifacts: {}\nimages: {}\n", encoding="utf-8")
     os.symlink(outside, project / "sandbox.lock")
     before = _state(project)
-    assert main(command) == 2
-    err = capsys.readouterr().err
+    result = sandbox_in_process(*command)
+    assert result.returncode == 2
+    err = result.stderr
     assert f"error: sandbox.lock: 'sandbox.lock' resolves to {outside}, outside the project directory" in err
     assert _state(project) == before and (project / "sandbox.lock").is_symlink()
 
@@ -85,9 +87,10 @@ def test_a_changelog_or_sbom_may_go_inside_or_outside_the_project(project, where
     assert target == (project / where).resolve()
 
 
-def test_sbom_output_outside_the_project_is_written(project, capsys):
+def test_sbom_output_outside_the_project_is_written(project):
     (project.parent / "artifacts").mkdir()
-    assert main(["sbom", "--output", "../artifacts/sbom.json"]) == 0
+    result = sandbox_in_process("sbom", "--output", "../artifacts/sbom.json")
+    assert result.returncode == 0
     assert (project.parent / "artifacts" / "sbom.json").read_text(encoding="utf-8").startswith("{")
 
 
@@ -110,15 +113,16 @@ def no_engine(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("argv", "option", "earlier"), NAMED_FILES, ids=NAMED_IDS)
-def test_a_symlink_planted_at_a_named_path_is_not_written_through(project, capsys, no_engine, argv, option, earlier, fails_if_blocked):
+def test_a_symlink_planted_at_a_named_path_is_not_written_through(project, no_engine, argv, option, earlier, fails_if_blocked):
     """The link points at a file of the command's own shape, so only the link is wrong:
     followed, the write would land wherever whoever planted it chose."""
     victim = project / "victim.json"
     victim.write_text(earlier, encoding="utf-8")
     (project / "report").symlink_to("victim.json")
     before = _state(project)
-    assert main([*argv, "report"]) == 2
-    err = capsys.readouterr().err
+    result = sandbox_in_process(*argv, "report")
+    assert result.returncode == 2
+    err = result.stderr
     assert f"error: {option}: 'report' is a symlink (to victim.json); a file named on the command line is not written through a link" in err
     assert _state(project) == before and (project / "report").is_symlink()
 
@@ -128,79 +132,88 @@ PROJECT_FILES = ["README.md", "files/other.sh", "templates/Dockerfile.j2", "gene
 
 @pytest.mark.parametrize("victim", PROJECT_FILES)
 @pytest.mark.parametrize(("argv", "option", "earlier"), NAMED_FILES, ids=NAMED_IDS)
-def test_no_named_path_overwrites_another_file_of_the_project(project, capsys, no_engine, argv, option, earlier, victim, fails_if_blocked):
+def test_no_named_path_overwrites_another_file_of_the_project(project, no_engine, argv, option, earlier, victim, fails_if_blocked):
     path = project / victim
     path.parent.mkdir(exist_ok=True)
     path.write_text("# someone's file, not a command's output\n", encoding="utf-8")
     before = _state(project)
-    assert main([*argv, victim]) == 2
-    err = capsys.readouterr().err
+    result = sandbox_in_process(*argv, victim)
+    assert result.returncode == 2
+    err = result.stderr
     assert f"error: {option}: '{victim}' is a file that is not " in err
     assert "a command replaces only its own earlier output or an empty file" in err
     assert _state(project) == before
 
 
-def test_no_named_path_overwrites_a_file_outside_the_project_either(project, capsys, fails_if_blocked):
+def test_no_named_path_overwrites_a_file_outside_the_project_either(project, fails_if_blocked):
     (project.parent / "artifacts").mkdir()
     rc = project.parent / "artifacts" / ".bashrc"
     rc.write_text("alias ls='ls -F'\n", encoding="utf-8")
     before = _state(project)
-    assert main(["sbom", "--output", str(rc)]) == 2
-    assert "is a file that is not an SBOM written by `sandbox sbom`" in capsys.readouterr().err
+    result = sandbox_in_process("sbom", "--output", str(rc))
+    assert result.returncode == 2
+    assert "is a file that is not an SBOM written by `sandbox sbom`" in result.stderr
     assert _state(project) == before
 
 
 @pytest.mark.parametrize("earlier", ["", '{"bomFormat": "CycloneDX", "old": true}\n'], ids=["empty", "earlier-sbom"])
-def test_an_empty_file_or_the_commands_own_earlier_output_is_replaced(project, capsys, earlier):
+def test_an_empty_file_or_the_commands_own_earlier_output_is_replaced(project, earlier):
     (project / "sbom.json").write_text(earlier, encoding="utf-8")
-    assert main(["sbom", "--output", "sbom.json"]) == 0
+    result = sandbox_in_process("sbom", "--output", "sbom.json")
+    assert result.returncode == 0
     assert json.loads((project / "sbom.json").read_text(encoding="utf-8"))["bomFormat"] == "CycloneDX"
-    assert main(["sbom", "--output", "diff.md", "--diff", "sbom.json"]) == 0
-    assert main(["sbom", "--output", "diff.md", "--diff", "sbom.json"]) == 0, capsys.readouterr().err
+    result = sandbox_in_process("sbom", "--output", "diff.md", "--diff", "sbom.json")
+    assert result.returncode == 0
+    result = sandbox_in_process("sbom", "--output", "diff.md", "--diff", "sbom.json")
+    assert result.returncode == 0, result.stderr
     assert (project / "diff.md").read_text(encoding="utf-8") == "No component of the SBOM changed.\n"
 
 
-def test_an_sbom_output_is_checked_before_the_sbom_is_made(project, capsys, monkeypatch):
-    import generator.sbom
+def test_an_sbom_output_is_checked_before_the_sbom_is_made(project, monkeypatch):
+    import generator.sbom.document
 
     def never(*args, **kwargs):
         raise AssertionError("rendered before the output was checked")
 
-    monkeypatch.setattr(generator.sbom, "render", never)
+    monkeypatch.setattr(generator.sbom.document, "render", never)
     (project / "README.md").write_text("# project\n", encoding="utf-8")
-    assert main(["sbom", "--output", "README.md"]) == 2
-    assert "error: --output: 'README.md' is a file that is not an SBOM" in capsys.readouterr().err
+    result = sandbox_in_process("sbom", "--output", "README.md")
+    assert result.returncode == 2
+    assert "error: --output: 'README.md' is a file that is not an SBOM" in result.stderr
 
 
 @pytest.mark.parametrize("victim", PROJECT_FILES)
-def test_a_profile_output_never_overwrites_another_file_of_the_project(project, capsys, victim):
+def test_a_profile_output_never_overwrites_another_file_of_the_project(project, victim):
     path = project / victim
     path.parent.mkdir(exist_ok=True)
     path.write_text("# someone's file\n", encoding="utf-8")
     text = (project / "sandbox.yaml").read_text(encoding="utf-8")
     (project / "sandbox.yaml").write_text(text + f"profiles:\n  default: {{output: {victim}}}\n", encoding="utf-8")
     before = _state(project)
-    assert main(["generate", "--no-result-cache"]) == 2
-    err = capsys.readouterr().err
+    result = sandbox_in_process("generate", "--no-result-cache")
+    assert result.returncode == 2
+    err = result.stderr
     assert f"profiles.default.output: '{victim}' is a file that is not a Dockerfile written by `sandbox generate`" in err
     assert _state(project) == before
 
 
-def test_a_profile_output_linked_to_a_file_of_the_project_is_refused(project, capsys):
+def test_a_profile_output_linked_to_a_file_of_the_project_is_refused(project):
     (project / "README.md").write_text("# project\n", encoding="utf-8")
     (project / "Dockerfile").unlink()
     (project / "Dockerfile").symlink_to("README.md")
     before = _state(project)
-    assert main(["generate", "--no-result-cache"]) == 2
-    assert "profiles.default.output: 'Dockerfile' is a file that is not a Dockerfile" in capsys.readouterr().err
+    result = sandbox_in_process("generate", "--no-result-cache")
+    assert result.returncode == 2
+    assert "profiles.default.output: 'Dockerfile' is a file that is not a Dockerfile" in result.stderr
     assert _state(project) == before
 
 
-def test_a_lock_linked_to_another_file_of_the_project_is_not_written(project, capsys, fails_if_blocked):
+def test_a_lock_linked_to_another_file_of_the_project_is_not_written(project, fails_if_blocked):
     # a comment alone reads as an empty lock; written through the link, README.md was replaced
     (project / "README.md").write_text("# project\n", encoding="utf-8")
     (project / "sandbox.lock").symlink_to("README.md")
     before = _state(project)
-    assert main(["lock"]) == 2
-    assert "error: sandbox.lock: 'sandbox.lock' is a file that is not a lock written by `sandbox lock`" in capsys.readouterr().err
+    result = sandbox_in_process("lock")
+    assert result.returncode == 2
+    assert "error: sandbox.lock: 'sandbox.lock' is a file that is not a lock written by `sandbox lock`" in result.stderr
     assert _state(project) == before

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from generator.cli import main
 from generator.errors import SpecError, UsageError
 from generator.loader import MAX_SPEC_BYTES, load_spec, parse
 from generator.lockfile import MAX_LOCK_BYTES, Lock
 from generator.yamltree import MAX_SCALAR, yaml11_reading
+from tests.integration.cli import sandbox_in_process
+from tests.integration.examples import examples
 from tests.integration.small_specs import spec_data, to_yaml, tool_data
 
-SETTINGS = settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=examples(150), derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 def _with_user(line: str) -> str:
@@ -73,11 +74,12 @@ def test_nesting_a_hundred_thousand_levels_deep_is_refused_not_followed(opening,
     assert problem.message == "nested deeper than 32 levels; no valid file is that deep"
 
 
-def test_a_spec_over_the_size_limit_is_refused_before_parsing(tmp_path, capsys):
+def test_a_spec_over_the_size_limit_is_refused_before_parsing(tmp_path):
     spec = tmp_path / "sandbox.yaml"
     spec.write_text(to_yaml(spec_data()) + "#" * MAX_SPEC_BYTES + "\n", encoding="utf-8")
-    assert main(["--spec", str(spec), "generate"]) == 2
-    assert f"{spec}:1:1: cannot read the spec: it is larger than 1024 KiB" in capsys.readouterr().err
+    result = sandbox_in_process("--spec", str(spec), "generate")
+    assert result.returncode == 2
+    assert f"{spec}:1:1: cannot read the spec: it is larger than 1024 KiB" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sandbox.yaml"]
 
 

@@ -46,7 +46,7 @@ def attest(ctx: click.Context, image: str, profile: str | None, sign_by: str | N
     signature over the digest too (tag sha256-HEX.simple-signing). `sandbox build --push` does
     this itself; this is for an image pushed otherwise (e.g. merged from per-platform builds)."""
     from generator.attest.registry import Pinned
-    from generator.sbom import render
+    from generator.sbom.document import render
 
     pinned = Pinned.parse(image)
     fingerprint = checked_sign_by(sign_by)

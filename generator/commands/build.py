@@ -25,6 +25,7 @@ from generator.commands.params import (
     sign_by_option,
     tag_option,
 )
+from generator.docker.timeouts import BUILD_TIMEOUT
 from generator.errors import FindingsError
 from generator.output import drift
 from generator.project import Output, Project
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from generator.docker.smoke import SmokeReport
     from generator.smoke_diff import RowChange
 
-BUILD_TIMEOUT = 600.0  # generator.docker.client.BUILD_TIMEOUT; not imported here to keep startup cheap
 _BUILD_ARG = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", re.DOTALL)
 
 
@@ -235,7 +235,7 @@ def build(
     from generator.docker.context import build_context_directory
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
-    from generator.sbom import render as render_sbom
+    from generator.sbom.document import render as render_sbom
 
     checked_argument(tag, ImageReference, "--tag")
     if sign_by and not push:

@@ -65,7 +65,7 @@ def cost(
     from generator.docker.progress import count_steps
     from generator.fields import ImageReference
     from generator.render import layout
-    from generator.sbom import render as render_sbom
+    from generator.sbom.document import render as render_sbom
 
     checked_argument(tag, ImageReference, "--tag")
     old = reports.load(compare_with) if compare_with else None

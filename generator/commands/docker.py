@@ -84,7 +84,8 @@ def checked_argument(value: str | None, field_type: Any, name: str) -> str | Non
 
 def client_from(options: dict[str, Any], *, timeout: float | None = None) -> DockerClient:
     """A DockerClient for the values of :func:`docker_options` (popped from ``options``)."""
-    from generator.docker.client import DEFAULT_TIMEOUT, DockerClient
+    from generator.docker.client import DockerClient
+    from generator.docker.timeouts import DEFAULT_TIMEOUT
 
     return DockerClient(
         cli=options.pop("docker_cli", None),

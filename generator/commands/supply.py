@@ -469,7 +469,7 @@ def sbom(
     the sha256 the spec or the lock holds, and how it is verified; the base and builder
     images with their digests when known. The same spec and lock give the same bytes
     (timestamps only from SOURCE_DATE_EPOCH)."""
-    from generator.sbom import render
+    from generator.sbom.document import render
 
     if format_alias is not None and ctx.get_parameter_source("standard") is not ParameterSource.DEFAULT and format_alias != standard:
         raise click.UsageError(f"--standard {standard} and --format {format_alias}: choose one")
@@ -479,7 +479,7 @@ def sbom(
     save_to = project.writable(output, "--output", SBOM if diff_with is None else SBOM_DIFF, anywhere=True) if output else None
     text = render(project.spec, project.lock, profile, fmt)
     if diff_with is not None:
-        from generator.sbom_diff import diff, markdown, read_sbom
+        from generator.sbom.diff import diff, markdown, read_sbom
 
         if fmt != "cyclonedx":
             raise click.UsageError("--diff compares CycloneDX SBOMs; leave --standard at cyclonedx")

@@ -25,9 +25,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator.docker.client import BUILD_TIMEOUT, BUILDX_INSTALL, DockerClient, image_argument
+from generator.docker.client import BUILDX_INSTALL, DockerClient, image_argument
 from generator.docker.errors import BuilderMissing, BuildError, DockerError, DockerTimeout
 from generator.docker.progress import BuildProgress, Vertex
+from generator.docker.timeouts import BUILD_TIMEOUT
 
 if TYPE_CHECKING:
     import python_on_whales

@@ -36,6 +36,7 @@ from generator.docker.errors import (
     EngineUnreachable,
 )
 from generator.docker.supervise import GRACE, TIMED_OUT, TIMED_OUT_SUFFIX
+from generator.docker.timeouts import CONNECT_TIMEOUT, DEFAULT_TIMEOUT
 
 if TYPE_CHECKING:
     import python_on_whales
@@ -45,11 +46,6 @@ T = TypeVar("T")
 _SUPERVISOR = str(Path(__file__).with_name("supervise.py"))
 _CALLS = itertools.count(1)
 
-DEFAULT_TIMEOUT = 120.0
-BUILD_TIMEOUT = 600.0
-#: a reachable engine answers `docker version` in well under a second; a hung TCP host should
-#: not make `doctor` wait the full default timeout
-CONNECT_TIMEOUT = 30.0
 
 CLI_ENV = "SANDBOX_DOCKER_CLI"
 #: docker or podman (--engine, $SANDBOX_ENGINE): which engine's CLI to look for when
@@ -178,10 +174,6 @@ class DockerClient:
         self._cli_path: str | None = None
         self._kind: EngineKind | None = None
         self._pid_dir: str | None = None
-
-    @classmethod
-    def with_timeout(cls, seconds: float, **kw: object) -> DockerClient:
-        return cls(timeout=seconds, **kw)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         target = f"host={self.host!r}" if self.host else f"context={self.context!r}" if self.context else "default engine"
@@ -368,12 +360,9 @@ class DockerClient:
 
     # -- questions about the engine -------------------------------------------------------
 
-    def verify_connection(self) -> None:
-        """Raise NotRunning, PermissionDenied or EngineUnreachable unless the engine answers."""
-        self.server_version()
-
     def server_version(self) -> dict[str, str]:
-        """The engine's Version and ApiVersion (as `docker version` reports them)."""
+        """The engine's Version and ApiVersion (as `docker version` reports them); raises
+        NotRunning, PermissionDenied or EngineUnreachable unless the engine answers."""
         seconds = min(self.timeout, CONNECT_TIMEOUT)
         if self.is_podman:
             return self._podman_version(seconds)

@@ -62,10 +62,6 @@ class ContainerError(DockerError):
     pass
 
 
-class VolumeError(DockerError):
-    pass
-
-
 class DockerTimeout(DockerError):
     """A docker command ran past its deadline and was stopped (with every process it started)."""
 

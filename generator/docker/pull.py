@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from generator.docker import classify as _classify
-from generator.docker.client import BUILD_TIMEOUT, DockerClient, image_argument
+from generator.docker.client import DockerClient, image_argument
 from generator.docker.errors import DockerError, DockerTimeout, EngineUnreachable, PullError
+from generator.docker.timeouts import BUILD_TIMEOUT
 
 #: one attempt at a pull may download gigabytes
 PULL_TIMEOUT = BUILD_TIMEOUT

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import BuilderImage, CrateName, Version
-from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import Contribution, Copy, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -25,9 +24,6 @@ class CargoTool(ToolBase):
     #: crate name; defaults to the tool name
     crate: CrateName | None = None
     version: Version
-
-    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
-        return ()
 
     def purl(self, ctx: RenderContext) -> str:
         return purl("cargo", self.crate or self.name, self.version)

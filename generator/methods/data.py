@@ -81,10 +81,6 @@ class Verification:
     kind: str
     detail: str = ""
 
-    @property
-    def strong(self) -> bool:
-        return self.kind in {"pinned-digest", "git-commit", "package-manager"}
-
     def __str__(self) -> str:
         return f"{self.kind} ({self.detail})" if self.detail else self.kind
 

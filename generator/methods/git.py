@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Annotated, ClassVar, Literal
 
@@ -12,7 +11,6 @@ from generator.fields import SYSTEM_DIRS, GitCommit, HomePath, Url, Version, _pa
 from generator.methods.base import (
     Contribution,
     Copy,
-    Issue,
     Phase,
     RenderContext,
     SbomComponent,
@@ -86,9 +84,6 @@ class GitTool(ToolBase):
 
     def base_packages_needed(self) -> tuple[str, ...]:
         return ("git",)
-
-    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
-        return ()
 
     def home_paths(self) -> tuple[tuple[tuple[str, ...], str], ...]:
         return ((("dest",), self.dest),)

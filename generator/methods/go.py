@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from generator.fields import BuilderImage, GoPackage, Version
-from generator.methods.base import Contribution, Copy, Issue, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
+from generator.methods.base import Contribution, Copy, Phase, RenderContext, Settings, TemplateData, ToolBase, Upstream, Verification
 from generator.purl import purl
 
 
@@ -26,9 +25,6 @@ class GoTool(ToolBase):
     package: GoPackage
     #: module version as tagged (Go wants the leading v, e.g. v3.13.1)
     version: Version
-
-    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
-        return ()
 
     def purl(self, ctx: RenderContext) -> str:
         """pkg:golang/MODULE@VERSION#SUBPATH. The spec names a package, not its module: by

@@ -6,7 +6,6 @@ This runs upstream code inside the build; the spec must say so with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
@@ -19,7 +18,6 @@ from generator.methods.base import (
     FIRST_USE,
     Contribution,
     Finding,
-    Issue,
     Phase,
     RenderContext,
     TemplateData,
@@ -58,9 +56,6 @@ class ScriptTool(ToolBase):
         if not (self.sha256 or self.unverified):
             raise ValueError("give the script's sha256 (computed from the real file) or unverified with a reason")
         return self
-
-    def platform_issues(self, arches: list[str]) -> Iterable[Issue]:
-        return ()
 
     def url_for(self) -> str:
         return placeholders.fill(self.url, {"version": self.version})

@@ -15,7 +15,6 @@ import hashlib
 import re
 import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,9 @@ from generator.paths import LOCKS_DIR
 from generator.spec import Spec
 from generator.terminal import escape_controls
 
-if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP out of its start-up
+if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP and threads out of its start-up
+    from concurrent.futures import Future
+
     from generator.supply.fetch import Http
     from generator.supply.registry import Registry
 
@@ -171,6 +172,8 @@ def run(
             report(f"kept     {item}  {item.url}")
         else:
             todo.append(item)
+    from concurrent.futures import ThreadPoolExecutor, as_completed  # (threads: only when locking)
+
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
         by_name = {t.name: t for t in spec.tools}

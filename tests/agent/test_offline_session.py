@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from integration.servers import cache_dir, make_opencode_release
-from integration.spec import dump, opencode_version
+from tests.integration.servers import cache_dir, make_opencode_release
+from tests.integration.spec import dump, opencode_version
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

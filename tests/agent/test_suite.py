@@ -23,7 +23,7 @@ from generator.agent.suite import (
     judge_task,
     write,
 )
-from integration.spec import REPO
+from tests.integration.spec import REPO
 
 #: bash, and dash as sh: a POSIX shell without bash's extensions
 SHELLS = ["bash", "sh"]

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from generator.loader import load_spec
+from generator.lockfile import Lock
 from generator.render import instructions, layout, render
 from tests.test_golden import CASES, SPECS
 
@@ -27,8 +28,9 @@ def stage_texts(dockerfile: str) -> dict[str, str]:
 @pytest.mark.parametrize(("name", "profile"), CASES)
 def test_layout_matches_the_rendered_stages(name: str, profile: str) -> None:
     spec = load_spec(SPECS[name])
-    text = render(spec, profile)
-    found = layout(spec, profile)
+    lock = Lock.beside(SPECS[name])
+    text = render(spec, profile, lock)
+    found = layout(spec, profile, lock)
     stages = stage_texts(text)
     assert [step.instruction for step in found.final] == instructions(stages[found.final_stage])
     assert list(found.base) == instructions(stages[found.base_stage])
@@ -45,7 +47,7 @@ def test_layout_matches_the_rendered_stages(name: str, profile: str) -> None:
 
 def test_merged_apt_run_is_owned_by_every_apt_tool_in_it() -> None:
     spec = load_spec(SPECS["default"])
-    found = layout(spec, "full")
+    found = layout(spec, "full", Lock.beside(SPECS["default"]))
     apt = [tool.name for tool in spec.tools_for("full") if tool.method == "apt"]
     merged = [step for step in found.final if len(step.tools) > 1]
     assert len(apt) > 1 and [step.tools for step in merged] == [tuple(apt)]

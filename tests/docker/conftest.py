@@ -19,12 +19,12 @@ import pytest
 
 from generator.docker.client import DockerClient
 from generator.docker.errors import DockerError
-from integration.cli import sandbox
-from integration.servers import FileServer, make_opencode_release
-from integration.spec import opencode_version, write_agent_spec
 from tests.docker.cli import docker_cli
 from tests.docker.engines import BASE_IMAGE_ENV, COMPOSE_ENV, ENGINES, Engine, unavailable
 from tests.docker.registry import serving_registry
+from tests.integration.cli import sandbox
+from tests.integration.servers import FileServer, make_opencode_release
+from tests.integration.spec import opencode_version, write_agent_spec
 
 
 @pytest.fixture(scope="session", params=sorted(ENGINES), ids=lambda name: f"{name}-engine" if name == "modern" else "default-engine")
@@ -35,7 +35,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
         unavailable("SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG do not name a second, current engine (see .ci/provision-docker.sh)")
     client = chosen.client
     try:
-        client.verify_connection()
+        client.server_version()
     except DockerError as exc:
         detail = getattr(exc, "detail", "")
         unavailable(f"no Docker engine reachable with {client!r}: {exc}{' - ' + detail if detail else ''}")
@@ -73,7 +73,7 @@ def default_engine_only(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path_factory.mktemp("docker-config")))
     client = chosen.client
     try:
-        client.verify_connection()
+        client.server_version()
     except DockerError as exc:
         unavailable(f"no Docker engine reachable with {client!r}: {exc}")
     return client
@@ -220,7 +220,7 @@ def agent_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentImage
         unavailable("SANDBOX_TEST_BASE_IMAGE is not set (name a local image, e.g. local/debian:bookworm)")
     client = engine.client
     try:
-        client.verify_connection()
+        client.server_version()
     except DockerError as exc:
         unavailable(f"no Docker engine reachable with {client!r}: {exc}")
     with pytest.MonkeyPatch.context() as patch:

@@ -20,11 +20,11 @@ import pytest
 from generator import load_spec
 from generator.agent.model_server import ToolResult
 from generator.agent.suite import TASK_MAKERS, ToolCheck, check_batches, judge_checks
-from integration.cli import sandbox
-from integration.spec import AGENT_TOOLCHAINS, opencode_version
 from tests.docker.cli import docker_cli
 from tests.docker.conftest import AgentImage
 from tests.docker.engines import ENGINES
+from tests.integration.cli import sandbox
+from tests.integration.spec import AGENT_TOOLCHAINS, opencode_version
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from generator.docker.progress import BuildProgress, count_steps
 from generator.errors import UsageError
 from generator.loader import parse
 from generator.paths import generator_script
-from integration.cli import processes_mentioning, sandbox, sandbox_command, sandbox_in_process
-from integration.servers import HangingServer
-from integration.spec import dump, hang_spec_data, write_hang_spec
 from tests.docker.cli import docker_cli
+from tests.integration.cli import processes_mentioning, sandbox, sandbox_command, sandbox_in_process
+from tests.integration.servers import HangingServer
+from tests.integration.spec import dump, hang_spec_data, write_hang_spec
 
 # Output of `DOCKER_BUILDKIT=1 docker build --progress=plain` (20.10) for a build whose
 # stage s2 fails while s1 runs in parallel: recorded on the CI engine.

@@ -30,13 +30,13 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.docker.client import DockerClient
-from integration.cli import sandbox, sandbox_in_process
-from integration.servers import UV_MACHINES, FileServer, make_uv_release
-from integration.spec import dump, platform_spec_data
 from tests.docker.cli import docker_cli
 from tests.docker.engines import ENGINES, Engine, unavailable
 from tests.docker.registry import delete_image, lost_tag_race, skopeo_inspect, skopeo_raw
 from tests.docker.signing import SigningKey, signing_key
+from tests.integration.cli import sandbox, sandbox_in_process
+from tests.integration.servers import UV_MACHINES, FileServer, make_uv_release
+from tests.integration.spec import dump, platform_spec_data
 
 pytestmark = pytest.mark.docker
 
@@ -59,7 +59,7 @@ def modern() -> Engine:
         unavailable("SANDBOX_MODERN_DOCKER_HOST / _CLI / _CONFIG do not name a current engine (see .ci/provision-docker.sh)")
     client = chosen.client
     try:
-        client.verify_connection()
+        client.server_version()
         mode = client.buildkit_mode()
     except Exception as exc:  # noqa: BLE001 - any failure here means the engine is not usable
         unavailable(f"the current engine does not answer: {exc}")

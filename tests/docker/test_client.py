@@ -13,12 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.docker.client import (
-    BUILD_TIMEOUT,
-    DEFAULT_TIMEOUT,
-    DockerClient,
-    parse_version,
-)
+from generator.docker.client import DockerClient, parse_version
 from generator.docker.errors import (
     NOT_RUNNING,
     PERMISSION_DENIED,
@@ -29,6 +24,7 @@ from generator.docker.errors import (
     NotRunning,
     PermissionDenied,
 )
+from generator.docker.timeouts import BUILD_TIMEOUT, DEFAULT_TIMEOUT
 from generator.errors import UsageError
 from tests.docker.cli import docker_cli
 
@@ -79,7 +75,7 @@ def test_no_docker_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.delenv("SANDBOX_DOCKER_CLI", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(CliMissing, match="not found on PATH"):
-        DockerClient().verify_connection()
+        DockerClient().server_version()
 
 
 def test_a_file_that_is_not_executable_is_not_a_cli(tmp_path: Path) -> None:
@@ -119,7 +115,7 @@ def test_host_and_context_together_are_a_usage_error() -> None:
 def test_timeouts() -> None:
     assert DockerClient().timeout == DEFAULT_TIMEOUT == 120.0
     assert BUILD_TIMEOUT == 600.0
-    client = DockerClient.with_timeout(BUILD_TIMEOUT, host="unix:///x.sock")
+    client = DockerClient(timeout=BUILD_TIMEOUT, host="unix:///x.sock")
     assert client.timeout == BUILD_TIMEOUT and client.host == "unix:///x.sock"
 
 
@@ -211,7 +207,7 @@ def test_a_failure_carries_the_command_its_status_and_the_end_of_stderr(tmp_path
 
 @pytest.mark.docker
 def test_version_and_verify(docker_client: DockerClient) -> None:
-    docker_client.verify_connection()
+    docker_client.server_version()
     text = docker_client.version()
     assert re.fullmatch(r"Docker \d+\.\d+\.\d+ \(API \d+\.\d+\)", text), text
     engine = docker_cli(docker_client, ["version", "--format", "{{.Server.Version}}"]).stdout.strip()
@@ -270,7 +266,7 @@ def test_dead_engine_is_not_running(
     else:
         client = DockerClient(cli=cli, host="tcp://127.0.0.1:1")
     with pytest.raises(NotRunning) as caught:
-        client.verify_connection()
+        client.server_version()
     assert str(caught.value) == NOT_RUNNING
     assert ("dead.sock" if how != "tcp" else "127.0.0.1:1") in caught.value.detail
     with pytest.raises(NotRunning):
@@ -299,11 +295,11 @@ def test_socket_not_permitted_is_permission_denied(
     cli = _as_nobody(tmp_path, real, docker_unavailable)
     client = DockerClient(cli=str(cli))
     with pytest.raises(PermissionDenied) as caught:
-        client.verify_connection()
+        client.server_version()
     assert str(caught.value) == PERMISSION_DENIED
     assert "permission denied" in caught.value.detail
     # the same socket is fine for the privileged user: it is the permission, not the engine
-    DockerClient(cli=real).verify_connection()
+    DockerClient(cli=real).server_version()
 
 
 @pytest.mark.docker

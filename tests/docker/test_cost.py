@@ -12,10 +12,10 @@ from ruamel.yaml import YAML
 
 from generator.cost.show import human
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
-from integration.servers import Site, start_site
-from integration.spec import dump, write_spec
 from tests.docker.cli import docker_cli
+from tests.integration.cli import sandbox
+from tests.integration.servers import Site, start_site
+from tests.integration.spec import dump, write_spec
 
 #: how far the parts may be from the engine's own image size (classic image store): measured 0
 TOLERANCE = 0.001

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
-from integration.servers import publish_go_module
-from integration.spec import UID, USER, _base, dump
 from tests.docker.cli import docker_cli, engine_build
+from tests.integration.cli import sandbox
+from tests.integration.servers import publish_go_module
+from tests.integration.spec import UID, USER, _base, dump
 
 MODULE = "example.test/tiny"
 VERSION = "v1.0.0"

@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
-from integration.servers import FileServer
+from tests.docker.cli import docker_cli
+from tests.integration.cli import sandbox
+from tests.integration.servers import FileServer
 
 # the integration spec's base, so that this build's base stage comes from its cache
-from integration.spec import _base, dump
-from tests.docker.cli import docker_cli
+from tests.integration.spec import _base, dump
 
 USER = "fetcher"
 HOME = f"/home/{USER}"

@@ -34,11 +34,11 @@ from generator.agent.opencode_api import Opencode, OpencodeError
 from generator.agent.runner import OFFLINE_ENVIRONMENT, PROVIDER, AgentSuite, opencode_config, play
 from generator.agent.suite import bash
 from generator.runfiles import KEY_PLACEHOLDER
-from integration.cli import sandbox
 from tests.docker.cli import docker_cli
 from tests.docker.conftest import AgentImage, build_gate_image
 from tests.docker.engines import ENGINES
 from tests.docker.registry import free_port
+from tests.integration.cli import sandbox
 
 pytestmark = pytest.mark.docker
 

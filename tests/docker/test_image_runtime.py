@@ -28,10 +28,10 @@ import pytest
 
 from generator import load_spec
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
-from integration.spec import REPO, default_spec, write_runtime_spec
 from tests.docker.cli import docker_cli
 from tests.docker.conftest import build_gate_image, build_with_opencode
+from tests.integration.cli import sandbox
+from tests.integration.spec import REPO, default_spec, write_runtime_spec
 
 DEFAULT = default_spec()
 SPEC = load_spec(REPO / "sandbox.yaml")

@@ -19,10 +19,10 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.docker.client import DockerClient
-from integration.cli import sandbox
-from integration.servers import Site, start_site
-from integration.spec import HOME, LABEL_KEY, TRICKY_ENV, TRICKY_LABEL, dump, write_spec
 from tests.docker.cli import docker_cli
+from tests.integration.cli import sandbox
+from tests.integration.servers import Site, start_site
+from tests.integration.spec import HOME, LABEL_KEY, TRICKY_ENV, TRICKY_LABEL, dump, write_spec
 
 
 @dataclass

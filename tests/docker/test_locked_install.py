@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from generator.lockfile import Lock
-from integration.cli import sandbox
-from integration.servers import Site, start_site
-from integration.spec import dump, npmrc, spec_data, uv_toml
 from tests.docker.cli import docker_cli
 from tests.docker.engines import BASE_IMAGE_ENV, unavailable
+from tests.integration.cli import sandbox
+from tests.integration.servers import Site, start_site
+from tests.integration.spec import dump, npmrc, spec_data, uv_toml
 
 #: the Python of the test base (Debian 12): the uv tool's venv and its lock use it
 PYTHON = "3.11"

@@ -26,10 +26,10 @@ from ruamel.yaml import YAML
 from generator.docker.build import BUILDAH_LOCK_FIXED, _unlock_cache_mounts
 from generator.docker.client import DockerClient
 from generator.docker.errors import DockerError
-from integration.cli import sandbox
-from integration.spec import dump, platform_spec_data
 from tests.docker.engines import BASE_IMAGE_ENV, unavailable
 from tests.docker.registry import delete_image
+from tests.integration.cli import sandbox
+from tests.integration.spec import dump, platform_spec_data
 
 PODMAN_ENV = "SANDBOX_PODMAN"
 REPOSITORY = "sandbox-test/podman"

@@ -14,9 +14,9 @@ from generator.docker.client import DockerClient
 from generator.docker.smoke import SETID_ALLOWED, SmokeTest, stand_in_command, tool_checks, unexpected_setid
 from generator.loader import parse
 from generator.paths import SBOM_IMAGE_PATH
-from integration.cli import sandbox
-from integration.spec import dump, hang_spec_data
 from tests.docker.cli import docker_cli
+from tests.integration.cli import sandbox
+from tests.integration.spec import dump, hang_spec_data
 
 
 def smoke_spec_data(base_image: str) -> dict:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from integration.cli import sandbox_in_process
 from tests.docker.registry import delete_image
 from tests.docker.signing import SigningKey, signing_key
+from tests.integration.cli import sandbox_in_process
 
 pytestmark = pytest.mark.docker
 

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from generator.errors import SpecError
 from generator.lint import lint
 from generator.lockfile import Lock, LockEntry
+from tests.integration.examples import examples
 from tests.integration.scripts import path_with_scripts
 from tests.integration.small_specs import SHA_A, SHA_B, STAGE_BASE, Rendered, rejected, render_data, spec_data
 
@@ -270,7 +271,7 @@ _FIELDS = ("name", "version", "url", "description", "note")
 _BASELINE = _structure(render(deb_tool(description="a demo", note="from the vendor")).text)
 
 
-@settings(max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     field=st.sampled_from(_FIELDS),
     value=st.text(st.characters(codec="utf-8"), max_size=40)

@@ -16,7 +16,7 @@ def test_disabled_checkout_without_commit_is_accepted_and_shown_as_unverified():
     git_tool = spec.tools[1]
     assert git_tool.shown_version() == "unpinned"
     verification = git_tool.verification(RenderContext(spec, spec.default_profile))
-    assert verification.kind == "unverified" and not verification.strong
+    assert verification.kind == "unverified"
     rendered = render_data(spec_data(tool))
     assert "git-zsh-plugins" not in rendered.stages()
     assert "zsh-plugins" not in rendered.text

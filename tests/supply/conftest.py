@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from generator.cli import main
+from tests.integration.cli import sandbox_in_process
 
 from .fake_upstream import FakeUpstream
 
@@ -25,21 +25,12 @@ def upstream(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUpstream]:
         yield server
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
-def sandbox(capsys: pytest.CaptureFixture[str]):
-    """Run the real CLI in-process: sandbox(spec_path, 'lock', ...) -> Result."""
+def sandbox():
+    """The real CLI in-process (tests/integration/cli.py): sandbox(spec_path, 'lock', ...) ->
+    CompletedProcess (returncode, stdout, stderr), as for every other CLI test."""
 
-    def run(spec: Path, *args: str) -> Result:
-        capsys.readouterr()
-        code = main(["--spec", str(spec), *args])
-        captured = capsys.readouterr()
-        return Result(int(code), captured.out, captured.err)
+    def run(spec: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return sandbox_in_process("--spec", spec, *args)
 
     return run

@@ -41,7 +41,7 @@ def test_lock_records_each_arch(tmp_path, upstream, sandbox):
 
     result = sandbox(spec, "lock", "demo")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     lock = Lock.read(tmp_path / "sandbox.lock")
     assert {arch: entry.sha256 for arch, entry in lock.artifacts["demo"].items()} == served
 
@@ -51,7 +51,7 @@ def test_audit_names_the_vendor_package_and_nothing_else_about_it(tmp_path, upst
 
     result = sandbox(spec, "audit", "--format", "json")
 
-    findings = [f for f in json.loads(result.out) if f["subject"] == "demo"]
+    findings = [f for f in json.loads(result.stdout) if f["subject"] == "demo"]
     # the spec pins both digests, so a missing lock entry is no finding
     assert findings == [
         {"subject": "demo", "kind": "vendor-package", "reason": "a .deb from 127.0.0.1:"
@@ -61,7 +61,7 @@ def test_audit_names_the_vendor_package_and_nothing_else_about_it(tmp_path, upst
 
 def test_a_disabled_deb_is_not_audited(tmp_path, upstream, sandbox):
     spec = write_spec(tmp_path, deb_tool(release_url(upstream), enabled=False, disabled_reason="not needed yet"))
-    assert [f for f in json.loads(sandbox(spec, "audit", "--format", "json").out) if f["subject"] == "demo"] == []
+    assert [f for f in json.loads(sandbox(spec, "audit", "--format", "json").stdout) if f["subject"] == "demo"] == []
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_outdated_asks_github_releases_for_a_release_asset(tmp_path, upstream, s
     )
     spec = write_spec(tmp_path, deb_tool(release_url(upstream)))
 
-    rows = json.loads(sandbox(spec, "outdated", "demo", "--format", "json").out)
+    rows = json.loads(sandbox(spec, "outdated", "demo", "--format", "json").stdout)
 
     assert [(r["tool"], r["current"], r["latest"], r["update"], r["source"]) for r in rows] == [
         ("demo", "1.0.0", "1.1.0", "1.1.0", "github:example/demo"),
@@ -102,7 +102,7 @@ def test_outdated_says_when_no_listing_can_be_asked(tmp_path, upstream, sandbox)
 
     result = sandbox(spec, "outdated", "demo", "--format", "json")
 
-    (row,) = json.loads(result.out)
+    (row,) = json.loads(result.stdout)
     assert (row["latest"], row["source"]) == (None, "-")
     assert row["note"] == "no known upstream to ask (not a GitHub release or registry package)"
     assert upstream.requests == []  # nothing was guessed at
@@ -115,9 +115,9 @@ def test_update_moves_the_version_and_relocks_the_new_debs(tmp_path, upstream, s
 
     result = sandbox(spec, "update", "demo")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert load_spec(spec).tools[-1].version == "1.1.0"
     # the spec's digests were the old files': said so, and the lock's new ones take precedence
-    assert "demo: sandbox.yaml still pins the sha256 of 1.0.0" in result.err
+    assert "demo: sandbox.yaml still pins the sha256 of 1.0.0" in result.stderr
     lock = Lock.read(tmp_path / "sandbox.lock")
     assert {arch: entry.sha256 for arch, entry in lock.artifacts["demo"].items()} == served

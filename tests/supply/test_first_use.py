@@ -17,7 +17,7 @@ from generator.filters import LINE_LIMIT
 from generator.lockfile import Lock, LockEntry
 from generator.methods.context import RenderContext
 from generator.methods.data import FIRST_USE, FIRST_USE_KIND, Finding, Pin
-from generator.sbom import render as sbom
+from generator.sbom.document import render as sbom
 from generator.supply.audit import audit
 from tests.integration.small_specs import SHA_A, SHA_B, load, render_spec, spec_data, tool_data
 

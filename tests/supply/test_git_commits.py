@@ -48,8 +48,8 @@ def test_outdated_shows_the_branch_head_of_each_github_git_tool(tmp_path, upstre
 
     result = sandbox(spec, "outdated", "--format", "json", "oh-my-zsh", "plugins", "elsewhere")
 
-    assert result.code == 0, result.err  # a non-GitHub repository is a note, not a failure
-    rows = {row["tool"]: row for row in json.loads(result.out)}
+    assert result.returncode == 0, result.stderr  # a non-GitHub repository is a note, not a failure
+    rows = {row["tool"]: row for row in json.loads(result.stdout)}
     omz = rows["oh-my-zsh"]  # listed although disabled: it is disabled for want of a commit
     assert (omz["current"], omz["latest"], omz["update"]) == ("unpinned", OMZ_HEAD, OMZ_HEAD)
     assert omz["source"] == "github:ohmyzsh/ohmyzsh"
@@ -72,8 +72,8 @@ def test_outdated_table_shows_short_commits_and_the_head_date(tmp_path, upstream
 
     result = sandbox(spec, "outdated", "oh-my-zsh", "elsewhere")
 
-    assert result.code == 0, result.err
-    lines = result.out.splitlines()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
     assert lines[1].split()[:7] == ["oh-my-zsh", "unpinned", OMZ_HEAD[:12], f"({iso(3)[:10]})", "*", "github:ohmyzsh/ohmyzsh", "3d"]
     assert lines[2].split()[:4] == ["elsewhere", "2222222222222222222222222222222222222abc"[:12], "?", "-"]
 
@@ -86,7 +86,7 @@ def test_update_adds_the_commit_line_to_a_disabled_tool_and_nothing_else(tmp_pat
 
     result = sandbox(spec, "update", "--changelog", str(changelog), "oh-my-zsh")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     after = spec.read_text()
     expected = (DATA / "git.expected.yaml").read_text().replace("@UPSTREAM@", upstream.base)
     assert after == expected
@@ -96,12 +96,12 @@ def test_update_adds_the_commit_line_to_a_disabled_tool_and_nothing_else(tmp_pat
     url_at = next(i for i, line in enumerate(lines) if "/gh/ohmyzsh/ohmyzsh.git" in line)
     assert lines[url_at + 1] == f"    commit: {OMZ_HEAD}"
     assert "enabled: false" in after  # pinned, still disabled: enabling is a maintainer's call
-    assert f"updated  oh-my-zsh unpinned -> {OMZ_HEAD[:12]}" in result.out
+    assert f"updated  oh-my-zsh unpinned -> {OMZ_HEAD[:12]}" in result.stdout
     text = changelog.read_text()
     assert f"| oh-my-zsh | unpinned | {OMZ_HEAD[:12]} | github:ohmyzsh/ohmyzsh |" in text
     assert "oh-my-zsh is disabled** and now has a pinned commit" in text and "enabled: true" in text
     # now pinned, it is no longer an exception: a maintainer can enable it as it stands
-    audit = {f["subject"]: f for f in json.loads(sandbox(spec, "audit", "--format", "json").out)}
+    audit = {f["subject"]: f for f in json.loads(sandbox(spec, "audit", "--format", "json").stdout)}
     assert "oh-my-zsh" not in audit
 
 
@@ -112,7 +112,7 @@ def test_update_moves_an_existing_commit_and_its_date_label(tmp_path, upstream, 
 
     result = sandbox(spec, "update", "plugins")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     after = spec.read_text()
     assert _changed(before, after) == [
         f'-     commit: "{PLUGINS_OLD}"   # pinned by hand',
@@ -120,12 +120,12 @@ def test_update_moves_an_existing_commit_and_its_date_label(tmp_path, upstream, 
         '-     version: "2024-01-10"   # the commit\'s date, kept in step',
         f'+     version: "{iso(2)[:10]}"   # the commit\'s date, kept in step',
     ]
-    assert f"updated  plugins {PLUGINS_OLD[:12]} -> {PLUGINS_NEW[:12]}" in result.out
+    assert f"updated  plugins {PLUGINS_OLD[:12]} -> {PLUGINS_NEW[:12]}" in result.stdout
     # the updated spec still generates and checks (the commit reaches the Dockerfile)
-    assert sandbox(spec, "generate").code == 0
+    assert sandbox(spec, "generate").returncode == 0
     assert PLUGINS_NEW in (tmp_path / "Dockerfile").read_text()
     again = sandbox(spec, "update", "plugins")
-    assert again.code == 0 and "everything is up to date" in again.out
+    assert again.returncode == 0 and "everything is up to date" in again.stdout
     assert spec.read_text() == after
 
 
@@ -135,15 +135,15 @@ def test_min_age_pins_the_newest_commit_old_enough_and_skips_younger_ones(tmp_pa
 
     result = sandbox(spec, "update", "--dry-run", "--min-age", "7d", "oh-my-zsh", "plugins")
 
-    assert result.code == 0, result.err
-    added = [line for line in result.out.splitlines() if line.startswith("+ ")]
+    assert result.returncode == 0, result.stderr
+    added = [line for line in result.stdout.splitlines() if line.startswith("+ ")]
     # the head (1 day old) is skipped for the newest commit on master that is at least 7 days old
     assert added == [f"+    commit: {OMZ_OLDER}"]
-    assert OMZ_HEAD not in result.out
+    assert OMZ_HEAD not in result.stdout
     listing = upstream.asked("/api/repos/ohmyzsh/ohmyzsh/commits?")
     assert listing and "sha=master" in listing[0].path and "until=" in listing[0].path
     # plugins: both newer commits are younger than 7 days; the pin stays
-    assert "skipped  plugins: head of trunk is younger than --min-age; the pinned commit is the newest old enough" in result.err
+    assert "skipped  plugins: head of trunk is younger than --min-age; the pinned commit is the newest old enough" in result.stderr
 
 
 def test_min_age_with_no_commit_old_enough_changes_nothing(tmp_path, upstream, sandbox):
@@ -153,9 +153,9 @@ def test_min_age_with_no_commit_old_enough_changes_nothing(tmp_path, upstream, s
 
     result = sandbox(spec, "update", "--min-age", "7d", "oh-my-zsh")
 
-    assert result.code == 0, result.err
-    assert "skipped  oh-my-zsh: no commit on master is older than --min-age" in result.err
-    assert "everything is up to date" in result.out
+    assert result.returncode == 0, result.stderr
+    assert "skipped  oh-my-zsh: no commit on master is older than --min-age" in result.stderr
+    assert "everything is up to date" in result.stdout
     assert spec.read_bytes() == before
 
 
@@ -166,9 +166,9 @@ def test_a_pin_newer_than_the_eligible_commit_is_not_moved_back(tmp_path, upstre
 
     result = sandbox(spec, "update", "--dry-run", "--min-age", "7d", "plugins")
 
-    assert result.code == 0, result.err
-    assert "+ " not in result.out and "everything is up to date" in result.out
-    assert f"the pinned commit is newer than {PLUGINS_MID[:12]} on trunk; not moved back" in result.err
+    assert result.returncode == 0, result.stderr
+    assert "+ " not in result.stdout and "everything is up to date" in result.stdout
+    assert f"the pinned commit is newer than {PLUGINS_MID[:12]} on trunk; not moved back" in result.stderr
 
 
 def test_commits_rate_limit_names_the_reset_and_the_token(tmp_path, upstream, sandbox):
@@ -184,8 +184,8 @@ def test_commits_rate_limit_names_the_reset_and_the_token(tmp_path, upstream, sa
 
     result = sandbox(spec, "update", "oh-my-zsh")
 
-    assert result.code == 3
-    assert "rate limit reached" in result.err and "set GITHUB_TOKEN" in result.err
+    assert result.returncode == 3
+    assert "rate limit reached" in result.stderr and "set GITHUB_TOKEN" in result.stderr
     assert spec.read_bytes() == before
 
 
@@ -194,7 +194,7 @@ def test_github_token_is_sent_to_the_commits_api(tmp_path, upstream, sandbox, mo
     monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
     spec = _git_spec(upstream, tmp_path)
 
-    assert sandbox(spec, "outdated", "oh-my-zsh", "plugins").code == 0
+    assert sandbox(spec, "outdated", "oh-my-zsh", "plugins").returncode == 0
 
     asked = upstream.asked("/api/repos/")
     assert len(asked) >= 4 and all(r.headers.get("Authorization") == "Bearer secret-token" for r in asked)
@@ -205,14 +205,14 @@ def test_audit_lists_a_disabled_tool_that_would_fetch_an_unpinned_checkout(tmp_p
 
     result = sandbox(spec, "audit", "--format", "json")
 
-    assert result.code == 0
-    found = {(f["subject"], f["kind"]): f["reason"] for f in json.loads(result.out)}
+    assert result.returncode == 0
+    found = {(f["subject"], f["kind"]): f["reason"] for f in json.loads(result.stdout)}
     assert found[("oh-my-zsh", "disabled-unpinned")] == (
         "disabled: needs a pinned 40-hex commit; the weekly update pins it; if enabled: no commit pinned"
     )
     # pinned git tools are verified by their commit: not exceptions
     assert not [key for key in found if key[0] in ("plugins", "elsewhere")]
-    assert sandbox(spec, "audit", "--strict").code == 1
+    assert sandbox(spec, "audit", "--strict").returncode == 1
 
 
 def test_bump_quotes_an_inserted_commit_that_would_read_as_a_number():
@@ -252,10 +252,10 @@ def test_the_default_spec_gets_oh_my_zsh_moved_by_one_changed_line(tmp_path, ups
     # the spec's URL is on github.com; only the API (the fake) is asked, so nothing leaves 127.0.0.1
     result = sandbox(spec, "update", "--no-lock", "--upstream", "github=https://github.com", "oh-my-zsh")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert _changed(before, spec.read_text()) == [f"-     commit: {pinned}", f"+     commit: {OMZ_HEAD}"]
     assert all(r.path.startswith("/api/repos/ohmyzsh/ohmyzsh/") for r in upstream.requests)
-    assert "disabled" not in result.err
+    assert "disabled" not in result.stderr
 
 
 def test_a_version_label_that_is_not_a_date_is_left_alone_and_flagged(tmp_path, upstream, sandbox):
@@ -266,6 +266,6 @@ def test_a_version_label_that_is_not_a_date_is_left_alone_and_flagged(tmp_path, 
 
     result = sandbox(spec, "update", "plugins")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert [line[:10] for line in _changed(before, spec.read_text())] == ["-     comm", "+     comm"]
-    assert "version 'r42-custom' is left as it is; check that it still describes the new commit" in result.err
+    assert "version 'r42-custom' is left as it is; check that it still describes the new commit" in result.stderr

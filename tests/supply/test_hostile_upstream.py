@@ -117,9 +117,9 @@ DATED = [{"upload_time_iso_8601": "2020-01-01T00:00:00Z"}]
 def test_a_bad_answer_is_that_upstreams_failure(tmp_path, hostile, sandbox, served: Answer, note: str) -> None:
     hostile(served)
     result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "ruff")
-    assert result.code == 3, result.err
-    assert note in json.loads(result.out)[0]["note"]
-    assert "1 upstream(s) could not be asked: ruff" in result.err
+    assert result.returncode == 3, result.stderr
+    assert note in json.loads(result.stdout)[0]["note"]
+    assert "1 upstream(s) could not be asked: ruff" in result.stderr
 
 
 #: how long the slow answers go on: past any --timeout tested here, and short of the alarm, so
@@ -151,10 +151,10 @@ def _silent(conn: socket.socket, path: str) -> None:
 def test_an_answer_that_never_finishes_ends_at_the_timeout(tmp_path, hostile, sandbox, served: Answer) -> None:
     server = hostile(served)
     result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "--timeout", "1", "ruff")
-    assert result.code == 3, result.err
+    assert result.returncode == 3, result.stderr
     # the deadline's own message: a client without one gets the answer's end after SLOW_FOR s
     # and another message (and the module's alarm stops one that waits for ever)
-    assert json.loads(result.out)[0]["note"] == f"{server.base}/pypi/ruff/json: no complete answer within 1 s (--timeout)"
+    assert json.loads(result.stdout)[0]["note"] == f"{server.base}/pypi/ruff/json: no complete answer within 1 s (--timeout)"
 
 
 def _endless(conn: socket.socket, path: str) -> None:
@@ -167,16 +167,16 @@ def _endless(conn: socket.socket, path: str) -> None:
 def test_an_endless_answer_is_cut_off_at_its_size_limit(tmp_path, hostile, sandbox) -> None:
     hostile(_endless)
     result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "ruff")
-    assert result.code == 3, result.err
-    assert "the answer is larger than 128 MiB; no upstream answer is that large" in json.loads(result.out)[0]["note"]
+    assert result.returncode == 3, result.stderr
+    assert "the answer is larger than 128 MiB; no upstream answer is that large" in json.loads(result.stdout)[0]["note"]
 
 
 @pytest.mark.parametrize("base", ["pypi.org", "file:///etc", "ftp://127.0.0.1:1"])
 def test_an_upstream_base_that_is_not_http_is_refused(tmp_path, sandbox, monkeypatch, base: str) -> None:
     monkeypatch.setenv("SANDBOX_UPSTREAM_PYPI", base)
     result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "ruff")
-    assert result.code == 3, result.err
-    assert json.loads(result.out)[0]["note"] == f"{base}/pypi/ruff/json: not an http(s) URL"
+    assert result.returncode == 3, result.stderr
+    assert json.loads(result.stdout)[0]["note"] == f"{base}/pypi/ruff/json: not an http(s) URL"
 
 
 def test_the_github_token_does_not_follow_a_redirect_to_another_host(tmp_path, upstream, sandbox, monkeypatch) -> None:
@@ -188,8 +188,8 @@ def test_the_github_token_does_not_follow_a_redirect_to_another_host(tmp_path, u
         )
         monkeypatch.setenv("GITHUB_TOKEN", "secret-token")
         result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--format", "json", "ripgrep")
-    assert result.code == 0, result.err
-    assert json.loads(result.out)[0]["latest"] == "15.2.0"  # the redirect was followed
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["latest"] == "15.2.0"  # the redirect was followed
     assert upstream.asked("/api/repos/")[0].headers.get("Authorization") == "Bearer secret-token"
     assert [r.headers.get("Authorization") for r in elsewhere.asked("/moved")] == [None]
 
@@ -209,9 +209,9 @@ def test_a_download_that_trickles_ends_at_the_timeout(tmp_path, hostile, sandbox
         },
     )
     result = sandbox(spec, "lock", "--timeout", "1", "rg")
-    assert result.code == 3, result.err
-    assert "2 download(s) failed" in result.err
-    assert f"rg amd64: {server.base}/owner/rg/releases/download/1.0.0/rg-1.0.0-x86_64.tar.gz: less than 64 KiB in 1 s" in result.err
+    assert result.returncode == 3, result.stderr
+    assert "2 download(s) failed" in result.stderr
+    assert f"rg amd64: {server.base}/owner/rg/releases/download/1.0.0/rg-1.0.0-x86_64.tar.gz: less than 64 KiB in 1 s" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,7 @@ def test_a_release_link_cannot_break_the_changelog_table(tmp_path, upstream, san
     spec = commented_spec(upstream, tmp_path)
     changelog = tmp_path / "changes.md"
     result = sandbox(spec, "update", "--no-lock", "--changelog", str(changelog), "ripgrep")
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert changelog.read_text(encoding="utf-8").splitlines()[2] == f"| ripgrep | 15.1.0 | 15.2.0 | github:BurntSushi/ripgrep | {shown} |"
 
 
@@ -247,8 +247,8 @@ def test_an_upstream_version_of_another_shape_is_never_offered(tmp_path, upstrea
         [{"tag_name": tag, "published_at": "2020-01-02T00:00:00Z"}, {"tag_name": "15.1.5", "published_at": "2020-01-01T00:00:00Z"}],
     )
     result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--format", "json", "ripgrep")
-    assert result.code == 0, result.err
-    assert json.loads(result.out)[0]["latest"] == "15.1.5"
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0]["latest"] == "15.1.5"
 
 
 def rg_spec(directory: Path, base: str) -> Path:
@@ -274,8 +274,8 @@ def rg_spec(directory: Path, base: str) -> Path:
 def test_a_download_with_a_nonsense_length_is_hashed_as_it_comes(tmp_path, hostile, sandbox, header: str) -> None:
     server = hostile(answer(b"data", headers=f"{header}\r\n"))
     result = sandbox(rg_spec(tmp_path, server.base), "lock", "rg")
-    assert result.code == 0, result.err
-    assert "locked   rg amd64  sha256:3a6eb0790f39ac87…  4 bytes" in result.out
+    assert result.returncode == 0, result.stderr
+    assert "locked   rg amd64  sha256:3a6eb0790f39ac87…  4 bytes" in result.stdout
 
 
 def _registry_handing_out(token: str, realm: str | None = None) -> Answer:
@@ -312,8 +312,8 @@ def test_a_registry_token_flow_that_is_not_http_is_refused(tmp_path, hostile, sa
     served.base.append(server.base)  # type: ignore[attr-defined]
     monkeypatch.setenv("SANDBOX_UPSTREAM_REGISTRY", server.base)
     result = sandbox(ruff_spec(tmp_path), "outdated", "--format", "json", "base")
-    assert result.code == 3, result.err
-    assert note in json.loads(result.out)[0]["note"]
+    assert result.returncode == 3, result.stderr
+    assert note in json.loads(result.stdout)[0]["note"]
 
 
 #: an upstream's answer in another shape than its API documents: (path, answer, tool, what
@@ -341,11 +341,11 @@ def test_an_answer_of_another_shape_is_read_or_refused_never_a_traceback(tmp_pat
     serve_sources(upstream)
     upstream.serve_json(path, data)
     result = sandbox(commented_spec(upstream, tmp_path), "outdated", "--format", "json", tool)
-    assert result.out, result.err
-    row = json.loads(result.out)[0]
+    assert result.stdout, result.stderr
+    row = json.loads(result.stdout)[0]
     if note is None:
-        assert result.code == 0, result.err
+        assert result.returncode == 0, result.stderr
         assert row["latest"] and not row.get("note")
     else:
-        assert result.code == 3, result.err
+        assert result.returncode == 3, result.stderr
         assert note in row["note"]

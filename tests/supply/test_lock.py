@@ -47,7 +47,7 @@ def test_lock_records_the_digest_of_every_download_and_the_base_image(tmp_path, 
 
     result = sandbox(spec, "lock")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     lock = Lock.read(tmp_path / "sandbox.lock")
     assert {k: e.sha256 for k, e in lock.artifacts["rg"].items()} == served
     assert lock.artifacts["installer"]["script"].sha256 == script_sha
@@ -67,9 +67,9 @@ def test_generate_renders_the_locked_digests(tmp_path, upstream, sandbox):
     served = serve_release(upstream)
     digest = upstream.image("library/ubuntu", "24.04", MANIFEST)
     spec = write_spec(tmp_path, release_tool(upstream))
-    assert sandbox(spec, "lock").code == 0
+    assert sandbox(spec, "lock").returncode == 0
 
-    assert sandbox(spec, "generate").code == 0
+    assert sandbox(spec, "generate").returncode == 0
 
     dockerfile = (tmp_path / "Dockerfile").read_text()
     assert f"FROM ubuntu:24.04@{digest} AS base" in dockerfile
@@ -78,24 +78,24 @@ def test_generate_renders_the_locked_digests(tmp_path, upstream, sandbox):
     # the checksum file is no longer fetched once every arch has a locked digest
     assert "--checksums" not in dockerfile
     listed = sandbox(spec, "list", "--format", "json")
-    assert "sha256 from sandbox.lock" in listed.out
+    assert "sha256 from sandbox.lock" in listed.stdout
 
 
 def test_a_second_run_fetches_nothing_unless_refreshed(tmp_path, upstream, sandbox):
     serve_release(upstream)
     upstream.image("library/ubuntu", "24.04", MANIFEST)
     spec = write_spec(tmp_path, release_tool(upstream))
-    assert sandbox(spec, "lock").code == 0
+    assert sandbox(spec, "lock").returncode == 0
     fetched = len(upstream.asked("/releases/download/"))
     assert fetched == 4  # each asset, and the checksum file each is checked against
 
     again = sandbox(spec, "lock")
 
-    assert again.code == 0
+    assert again.returncode == 0
     assert len(upstream.asked("/releases/download/")) == fetched
-    assert again.out.count("kept") == 2
+    assert again.stdout.count("kept") == 2
     refreshed = sandbox(spec, "lock", "--refresh")
-    assert refreshed.code == 0
+    assert refreshed.returncode == 0
     assert len(upstream.asked("/releases/download/")) == fetched + 4
 
 
@@ -108,10 +108,10 @@ def test_every_failing_url_is_reported_and_the_successes_are_written(tmp_path, u
 
     result = sandbox(spec, "lock")
 
-    assert result.code == 3
-    assert "fd-2.0.0-x86_64.tar.gz: HTTP 404" in result.err
-    assert "fd-2.0.0-aarch64.tar.gz: HTTP 500" in result.err
-    assert "2 download(s) failed" in result.err
+    assert result.returncode == 3
+    assert "fd-2.0.0-x86_64.tar.gz: HTTP 404" in result.stderr
+    assert "fd-2.0.0-aarch64.tar.gz: HTTP 500" in result.stderr
+    assert "2 download(s) failed" in result.stderr
     lock = Lock.read(tmp_path / "sandbox.lock")
     assert {k: e.sha256 for k, e in lock.artifacts["rg"].items()} == served
     assert "fd" not in lock.artifacts
@@ -130,7 +130,7 @@ def test_a_download_that_breaks_off_is_resumed_with_a_range_request(tmp_path, up
 
     result = sandbox(spec, "lock")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert Lock.read(tmp_path / "sandbox.lock").artifacts["rg"]["amd64"].sha256 == hashlib.sha256(data).hexdigest()
     ranges = [r.headers.get("Range") for r in upstream.asked(path)]
     assert ranges == [None, "bytes=10000-"]
@@ -142,11 +142,11 @@ def test_platform_and_tool_selection(tmp_path, upstream, sandbox):
     upstream.image("library/ubuntu", "24.04", MANIFEST)
     spec = write_spec(tmp_path, release_tool(upstream), release_tool(upstream, "fd", "2.0.0"))
 
-    assert sandbox(spec, "lock", "--platform", "linux/amd64").code == 0
+    assert sandbox(spec, "lock", "--platform", "linux/amd64").returncode == 0
     lock = Lock.read(tmp_path / "sandbox.lock")
     assert {tool: sorted(entries) for tool, entries in lock.artifacts.items()} == {"fd": ["amd64"], "rg": ["amd64"]}
 
-    assert sandbox(spec, "lock", "fd").code == 0
+    assert sandbox(spec, "lock", "fd").returncode == 0
     lock = Lock.read(tmp_path / "sandbox.lock")
     assert {tool: sorted(entries) for tool, entries in lock.artifacts.items()} == {"fd": ["amd64", "arm64"], "rg": ["amd64"]}
     # naming tools locks those tools only: the registry was asked once, by the first run
@@ -156,10 +156,10 @@ def test_platform_and_tool_selection(tmp_path, upstream, sandbox):
 def test_unknown_tool_and_platform_are_usage_errors(tmp_path, upstream, sandbox):
     spec = write_spec(tmp_path, release_tool(upstream))
     unknown = sandbox(spec, "lock", "nope")
-    assert unknown.code == 2
-    assert "unknown tool(s): nope" in unknown.err
+    assert unknown.returncode == 2
+    assert "unknown tool(s): nope" in unknown.stderr
     platform = sandbox(spec, "lock", "--platform", "linux/s390x")
-    assert platform.code == 2
+    assert platform.returncode == 2
     assert not (tmp_path / "sandbox.lock").exists()
 
 
@@ -167,8 +167,8 @@ def test_a_malformed_lock_file_is_a_clear_error(tmp_path, upstream, sandbox):
     spec = write_spec(tmp_path, release_tool(upstream))
     (tmp_path / "sandbox.lock").write_text("artifacts:\n  rg:\n    amd64: {url: x, sha256: nothex}\n")
     result = sandbox(spec, "generate")
-    assert result.code == 2
-    assert "artifacts.rg.amd64.sha256: expected 64 lowercase hex digits" in result.err
+    assert result.returncode == 2
+    assert "artifacts.rg.amd64.sha256: expected 64 lowercase hex digits" in result.stderr
 
 
 def test_an_interrupted_run_keeps_what_it_locked_and_the_next_run_resumes(tmp_path, upstream, sandbox):
@@ -201,7 +201,7 @@ def test_an_interrupted_run_keeps_what_it_locked_and_the_next_run_resumes(tmp_pa
 
     resumed = sandbox(spec_path, "lock")
 
-    assert resumed.code == 0, resumed.err
-    assert resumed.out.count("kept") == (1 if partial.artifacts else 0)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("kept") == (1 if partial.artifacts else 0)
     final = Lock.read(tmp_path / "sandbox.lock")
     assert sorted(final.artifacts["rg"]) == ["amd64", "arm64"] and final.images

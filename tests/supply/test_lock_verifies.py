@@ -37,18 +37,18 @@ def test_a_download_the_checksum_file_rejects_is_not_locked(tmp_path, upstream, 
 
     result = sandbox(spec, "lock")
 
-    assert result.code == 3, result.err
+    assert result.returncode == 3, result.stderr
     # both digests named: the bytes served, and what the checksum file lists
-    assert f"the download's sha256 is {served['amd64']}, but the checksum file" in result.err
-    assert f"lists {other} for {AMD64}; not locked" in result.err
+    assert f"the download's sha256 is {served['amd64']}, but the checksum file" in result.stderr
+    assert f"lists {other} for {AMD64}; not locked" in result.stderr
     lock = Lock.read(tmp_path / "sandbox.lock")
     assert "amd64" not in lock.artifacts["rg"]  # the rejected digest is not recorded
     assert lock.artifacts["rg"]["arm64"].sha256 == served["arm64"]  # the accepted one is
     # and the build keeps checking the checksum file for amd64
-    assert sandbox(spec, "generate").code == 0
+    assert sandbox(spec, "generate").returncode == 0
     assert "--checksums SHA256SUMS" in (tmp_path / "Dockerfile").read_text()
     found = sandbox(spec, "audit", "--format", "json")
-    assert '"kind": "checksum-file"' in found.out and "no digest in sandbox.lock for amd64" in found.out
+    assert '"kind": "checksum-file"' in found.stdout and "no digest in sandbox.lock for amd64" in found.stdout
 
 
 @pytest.mark.parametrize(
@@ -69,9 +69,9 @@ def test_a_checksum_file_that_does_not_vouch_for_the_download_fails_the_lock(tmp
 
     result = sandbox(spec, "lock", "rg", "--platform", "linux/amd64")
 
-    assert result.code == 3, result.err
-    assert note in result.err
-    assert "\x1b" not in result.err
+    assert result.returncode == 3, result.stderr
+    assert note in result.stderr
+    assert "\x1b" not in result.stderr
     assert "rg" not in Lock.read(tmp_path / "sandbox.lock").artifacts
 
 
@@ -82,8 +82,8 @@ def test_a_missing_checksum_file_fails_the_lock(tmp_path, upstream, sandbox):
 
     result = sandbox(spec, "lock", "rg", "--platform", "linux/amd64")
 
-    assert result.code == 3
-    assert f"{upstream.base}{SUMS}: HTTP 404 (not found)" in result.err
+    assert result.returncode == 3
+    assert f"{upstream.base}{SUMS}: HTTP 404 (not found)" in result.stderr
 
 
 @pytest.mark.parametrize("spelling", ["plain", "binary-mode", "dot-slash", "uppercase", "bare", "bsd"])
@@ -105,11 +105,11 @@ def test_each_spelling_the_build_accepts_is_accepted_by_the_lock(tmp_path, upstr
 
     result = sandbox(spec, "lock", "rg", "--platform", "linux/amd64")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert Lock.read(tmp_path / "sandbox.lock").artifacts["rg"]["amd64"].sha256 == sha
     # what `list`, `audit --json` and the Dockerfile say is what was checked
     listed = sandbox(spec, "list", "--format", "json")
-    assert "sha256 from sandbox.lock (matched the checksum file when locked)" in listed.out
+    assert "sha256 from sandbox.lock (matched the checksum file when locked)" in listed.stdout
 
 
 # -- resuming: the part must continue the bytes hashed so far ---------------------------------
@@ -215,8 +215,8 @@ def test_a_resumed_download_from_the_wrong_offset_is_refused(tmp_path, resumer, 
 
     result = sandbox(spec, "lock", "rg")
 
-    assert result.code == 3, (result.out, result.err)
-    assert f"{server.base}/{AMD64}: {note}" in result.err
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert f"{server.base}/{AMD64}: {note}" in result.stderr
     assert server.asked == ["", "Range: bytes=5000-"]  # refused at once: asking again would not help
     assert "rg" not in Lock.read(tmp_path / "sandbox.lock").artifacts
 
@@ -227,11 +227,11 @@ def test_a_resumed_download_from_the_right_offset_is_the_files_digest(tmp_path, 
 
     result = sandbox(spec, "lock", "rg")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert Lock.read(tmp_path / "sandbox.lock").artifacts["rg"]["amd64"].sha256 == hashlib.sha256(DATA).hexdigest()
     # nothing upstream publishes checked these bytes: `list` says so rather than imply it
     listed = sandbox(spec, "list", "--format", "json")
-    assert "pinned-on-first-use (sha256 pinned on first use by sandbox lock (the bytes served when locked, " in listed.out
+    assert "pinned-on-first-use (sha256 pinned on first use by sandbox lock (the bytes served when locked, " in listed.stdout
 
 
 def test_a_server_that_ignores_the_range_is_hashed_from_the_start(tmp_path, resumer, sandbox, fails_if_blocked):
@@ -240,5 +240,5 @@ def test_a_server_that_ignores_the_range_is_hashed_from_the_start(tmp_path, resu
 
     result = sandbox(spec, "lock", "rg")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert Lock.read(tmp_path / "sandbox.lock").artifacts["rg"]["amd64"].sha256 == hashlib.sha256(DATA).hexdigest()

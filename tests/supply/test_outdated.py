@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -11,7 +13,7 @@ from .upstream_specs import commented_spec, serve_checksum_files, serve_sources
 
 
 def _rows(result) -> dict[str, dict]:
-    return {row["tool"]: row for row in json.loads(result.out)}
+    return {row["tool"]: row for row in json.loads(result.stdout)}
 
 
 def test_outdated_asks_each_upstream_and_skips_unstable_releases(tmp_path, upstream, sandbox):
@@ -20,7 +22,7 @@ def test_outdated_asks_each_upstream_and_skips_unstable_releases(tmp_path, upstr
 
     result = sandbox(spec, "outdated", "--format", "json")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     rows = _rows(result)
     latest = {name: row["latest"] for name, row in rows.items()}
     assert latest == {
@@ -58,8 +60,8 @@ def test_outdated_table(tmp_path, upstream, sandbox):
 
     result = sandbox(spec, "outdated", "ripgrep", "ruff")
 
-    assert result.code == 0, result.err
-    lines = result.out.splitlines()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
     assert lines[0].split() == ["tool", "current", "latest", "source", "age", "note"]
     assert lines[1].split() == ["ripgrep", "15.1.0", "15.2.0", "*", "github:BurntSushi/ripgrep", "30d"]
     assert lines[2].split() == ["ruff", "0.4.0", "0.4.5", "*", "pypi:ruff", "11d"]
@@ -73,8 +75,8 @@ def test_outdated_table_in_markdown(tmp_path, upstream, sandbox):
 
     result = sandbox(spec, "outdated", "ripgrep", "ruff", "--format", "markdown")
 
-    assert result.code == 0, result.err
-    assert result.out.splitlines() == [
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
         "| tool | current | latest | source | age | note |",
         "|---|---|---|---|---|---|",
         "| ripgrep | 15.1.0 | 15.2.0 * | github:BurntSushi/ripgrep | 30d |  |",
@@ -91,11 +93,11 @@ def test_outdated_table_without_updates_has_no_footnote_for_a_mark_it_does_not_s
 
     result = sandbox(spec, "outdated", "tokei")
 
-    assert result.code == 3
-    lines = result.out.splitlines()
+    assert result.returncode == 3
+    lines = result.stdout.splitlines()
     assert lines[0].split() == ["tool", "current", "latest", "source", "age", "note"]
     assert lines[1].startswith("tokei ")
-    assert "*" not in result.out
+    assert "*" not in result.stdout
     assert len(lines) == 2
 
 
@@ -106,11 +108,11 @@ def test_a_failing_upstream_is_reported_in_its_row_and_exits_3(tmp_path, upstrea
 
     result = sandbox(spec, "outdated", "--format", "json", "tokei", "ruff")
 
-    assert result.code == 3
+    assert result.returncode == 3
     rows = _rows(result)
     assert "HTTP 503" in rows["tokei"]["note"]
     assert rows["ruff"]["latest"] == "0.4.5"
-    assert "1 upstream(s) could not be asked: tokei" in result.err
+    assert "1 upstream(s) could not be asked: tokei" in result.stderr
 
 
 def test_github_rate_limit_says_when_and_how_to_avoid_it(tmp_path, upstream, sandbox):
@@ -124,13 +126,20 @@ def test_github_rate_limit_says_when_and_how_to_avoid_it(tmp_path, upstream, san
     )
     spec = commented_spec(upstream, tmp_path)
 
+    before = time.time()
     result = sandbox(spec, "outdated", "ripgrep")
+    after = time.time()
 
-    assert result.code == 3
-    assert "rate limit reached" in result.err
-    assert "(limit 60 requests per hour)" in result.err
-    assert "in about 25 min" in result.err or "in about 24 min" in result.err
-    assert "set GITHUB_TOKEN" in result.err
+    assert result.returncode == 3
+    assert "rate limit reached" in result.stderr
+    assert "(limit 60 requests per hour)" in result.stderr
+    # the reset the header names, and the minutes left from when the command ran: whatever
+    # moment between the two readings it took as now (however slow the machine is)
+    stated = re.search(r"it resets at (\d\d:\d\d) UTC \(in about (\d+) min\)", result.stderr)
+    assert stated, result.stderr
+    assert stated[1] == f"{datetime.fromtimestamp(reset, tz=timezone.utc):%H:%M}"
+    assert round((reset - after) / 60) <= int(stated[2]) <= round((reset - before) / 60)
+    assert "set GITHUB_TOKEN" in result.stderr
 
 
 def test_too_many_requests_with_retry_after(tmp_path, upstream, sandbox):
@@ -140,9 +149,9 @@ def test_too_many_requests_with_retry_after(tmp_path, upstream, sandbox):
 
     result = sandbox(spec, "update", "--dry-run", "prettier")
 
-    assert result.code == 3
-    assert "rate limit reached" in result.err and "retry after 120 s" in result.err
-    assert "GITHUB_TOKEN" not in result.err  # not a GitHub API: the token would not help
+    assert result.returncode == 3
+    assert "rate limit reached" in result.stderr and "retry after 120 s" in result.stderr
+    assert "GITHUB_TOKEN" not in result.stderr  # not a GitHub API: the token would not help
 
 
 def test_github_token_goes_to_the_github_api_only(tmp_path, upstream, sandbox, monkeypatch):
@@ -160,7 +169,7 @@ def test_github_token_goes_to_the_github_api_only(tmp_path, upstream, sandbox, m
 
     result = sandbox(spec, "update", "ripgrep", "ruff")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     api = upstream.asked("/api/repos/")
     assert api and all(r.headers.get("Authorization") == "Bearer secret-token" for r in api)
     others = [r for r in upstream.requests if not r.path.startswith("/api/")]

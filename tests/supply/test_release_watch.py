@@ -32,8 +32,8 @@ def test_outdated_asks_the_npm_package_a_release_tool_watches_and_not_github(tmp
 
     result = sandbox(spec, "outdated", "--format", "json", "opencode")
 
-    assert result.code == 0, result.err
-    (row,) = json.loads(result.out)
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
     assert (row["tool"], row["current"], row["latest"], row["source"]) == ("opencode", "1.18.21", "1.18.33", "npm:opencode-ai")
     assert row["update"] == "1.18.33"
     assert row["age"] == "20d"
@@ -47,8 +47,8 @@ def test_a_scoped_npm_package_is_asked_by_its_escaped_name(tmp_path, upstream, s
 
     result = sandbox(spec, "outdated", "--format", "json", "opencode")
 
-    assert result.code == 0, result.err
-    (row,) = json.loads(result.out)
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
     assert (row["latest"], row["source"]) == ("2.1.2", "npm:@opencode/cli")
 
 
@@ -59,8 +59,8 @@ def test_without_watch_a_release_tool_still_asks_github_releases(tmp_path, upstr
 
     result = sandbox(spec, "outdated", "--format", "json", "opencode")
 
-    assert result.code == 0, result.err
-    (row,) = json.loads(result.out)
+    assert result.returncode == 0, result.stderr
+    (row,) = json.loads(result.stdout)
     assert (row["latest"], row["source"]) == ("1.18.30", "github:owner/opencode")
     assert not upstream.asked("/npm/")
 
@@ -72,7 +72,7 @@ def test_update_moves_a_watched_release_tool_to_the_npm_version_and_locks_its_do
 
     result = sandbox(spec, "update", "opencode")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert 'version: "1.18.33"' in spec.read_text() or "version: 1.18.33" in spec.read_text()
     lock = (tmp_path / "sandbox.lock").read_text()
     assert digests["amd64"] in lock and digests["arm64"] in lock
@@ -87,9 +87,9 @@ def test_a_failing_npm_registry_is_that_tools_failure(tmp_path, upstream, sandbo
 
     result = sandbox(spec, "outdated", "opencode")
 
-    assert result.code == 3
-    assert "could not be asked: opencode" in result.err
-    assert "/npm/opencode-ai: HTTP 502" in result.out
+    assert result.returncode == 3
+    assert "could not be asked: opencode" in result.stderr
+    assert "/npm/opencode-ai: HTTP 502" in result.stdout
 
 
 @pytest.mark.parametrize(

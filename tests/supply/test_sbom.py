@@ -41,10 +41,10 @@ def _cdx(sandbox, spec: Path, *args: str, validate: bool = False) -> dict:
     """The document; validated on request (the schema check takes seconds, so the tests of
     single facts leave it to the ones that validate each profile's whole document)."""
     result = sandbox(spec, "sbom", *args)
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     if validate:
-        assert _validator().validate_str(result.out) is None
-    return json.loads(result.out)
+        assert _validator().validate_str(result.stdout) is None
+    return json.loads(result.stdout)
 
 
 def _by_name(document: dict) -> dict[str, list[dict]]:
@@ -197,31 +197,31 @@ def test_builder_images_are_listed_only_where_a_tool_uses_them(sandbox, spec):
 
 
 def test_output_is_byte_identical_and_written_atomically(sandbox, spec, monkeypatch):
-    first = sandbox(spec, "sbom").out
-    assert sandbox(spec, "sbom").out == first
+    first = sandbox(spec, "sbom").stdout
+    assert sandbox(spec, "sbom").stdout == first
 
     target = spec.parent / "sbom.cdx.json"
     result = sandbox(spec, "sbom", "--output", str(target))
-    assert result.code == 0 and result.out == ""
+    assert result.returncode == 0 and result.stdout == ""
     assert target.read_text() == first
     assert sorted(p.name for p in spec.parent.iterdir() if p.name.startswith(".sbom")) == []  # no temp file left
-    assert "unchanged" in sandbox(spec, "sbom", "--output", str(target)).err
+    assert "unchanged" in sandbox(spec, "sbom", "--output", str(target)).stderr
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    stamped = json.loads(sandbox(spec, "sbom").out)
+    stamped = json.loads(sandbox(spec, "sbom").stdout)
     assert stamped["metadata"]["timestamp"] == "2026-01-01T00:00:00Z"
 
 
 def test_the_serial_number_follows_the_content(sandbox, spec):
-    before = json.loads(sandbox(spec, "sbom").out)["serialNumber"]
+    before = json.loads(sandbox(spec, "sbom").stdout)["serialNumber"]
     spec.write_text(spec.read_text().replace('version: "1.18.21"', 'version: "1.18.22"'))
-    after = json.loads(sandbox(spec, "sbom").out)["serialNumber"]
+    after = json.loads(sandbox(spec, "sbom").stdout)["serialNumber"]
     assert before.startswith("urn:uuid:") and before != after
 
 
 def test_an_unknown_profile_is_a_usage_error(sandbox, spec):
     result = sandbox(spec, "sbom", "--profile", "nope")
-    assert result.code == 2 and "unknown profile 'nope'" in result.err
+    assert result.returncode == 2 and "unknown profile 'nope'" in result.stderr
 
 
 # -- SPDX 2.3 ---------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def _spdx(sandbox, spec: Path, tmp_path: Path, *args: str):
 
     target = tmp_path / "sbom.spdx.json"
     result = sandbox(spec, "sbom", "--standard", "spdx", "--output", str(target), *args)
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     document = parse_file(str(target))
     assert validate_full_spdx_document(document) == []
     return document, json.loads(target.read_text())
@@ -273,10 +273,10 @@ def test_spdx_gives_each_platform_download_its_package_with_url_and_checksum(san
 
 
 def test_spdx_output_is_byte_identical(sandbox, spec, monkeypatch):
-    first = sandbox(spec, "sbom", "--standard", "spdx").out
-    assert sandbox(spec, "sbom", "--standard", "spdx").out == first
+    first = sandbox(spec, "sbom", "--standard", "spdx").stdout
+    assert sandbox(spec, "sbom", "--standard", "spdx").stdout == first
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
-    assert json.loads(sandbox(spec, "sbom", "--standard", "spdx").out)["creationInfo"]["created"] == "2026-01-01T00:00:00Z"
+    assert json.loads(sandbox(spec, "sbom", "--standard", "spdx").stdout)["creationInfo"]["created"] == "2026-01-01T00:00:00Z"
 
 
 def test_sbom_imports_no_sbom_library(spec):

@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.errors import UsageError
-from generator.sbom_diff import diff, markdown
+from generator.sbom.diff import diff, markdown
 from generator.terminal import has_controls
 from tests.integration.cli import sandbox_in_process
 
@@ -83,7 +83,7 @@ def test_what_is_not_a_cyclonedx_sbom_is_refused(spec: Path, tmp_path: Path) -> 
 
 
 def test_markdown_cells_cannot_break_the_table() -> None:
-    from generator.sbom_diff import SbomChange
+    from generator.sbom.diff import SbomChange
 
     text = markdown([SbomChange("added", "a|b", "x\ny", "", "1.0 (no sha256)")])
     assert text.splitlines()[2] == "| x y | a\\|b | added | — | 1.0 (no sha256) |"

@@ -63,11 +63,11 @@ def test_npm_lock_pins_every_package_and_npm_ci_refuses_a_changed_tarball(tmp_pa
         spec = write_spec(project, {"name": "sbx-top", "method": "npm", "version": "1.0.0"})
 
         before = sandbox(spec, "audit", "--format", "json")
-        assert {"subject": "sbx-top", "kind": "unverified-transitive"}.items() <= _finding(before.out, "sbx-top").items()
+        assert {"subject": "sbx-top", "kind": "unverified-transitive"}.items() <= _finding(before.stdout, "sbx-top").items()
 
         result = sandbox(spec, "lock", "sbx-top")
 
-        assert result.code == 0, result.err
+        assert result.returncode == 0, result.stderr
         entry = Lock.read(project / "sandbox.lock").packages["sbx-top"]
         assert entry.resolves == "sbx-top@1.0.0"
         assert entry.commands == ("sbx-top",)
@@ -80,10 +80,10 @@ def test_npm_lock_pins_every_package_and_npm_ci_refuses_a_changed_tarball(tmp_pa
         assert packages["node_modules/sbx-leaf"]["integrity"] == _sri(registry.tarball("sbx-leaf", "1.0.0").read_bytes())
         assert packages["node_modules/sbx-top"]["integrity"] == _sri(registry.tarball("sbx-top", "1.0.0").read_bytes())
         after = sandbox(spec, "audit", "--format", "json")
-        assert _finding(after.out, "sbx-top") == {}
+        assert _finding(after.stdout, "sbx-top") == {}
 
         # the Dockerfile installs from the lock: COPY, npm ci into the tool's prefix, the command linked
-        assert sandbox(spec, "generate").code == 0
+        assert sandbox(spec, "generate").returncode == 0
         dockerfile = (project / "Dockerfile").read_text()
         home = Project.load(spec).spec.user.home_dir
         prefix = f"{home}/.local/lib/npm-locked/sbx-top"
@@ -121,18 +121,18 @@ def test_update_relocks_an_npm_tool_and_check_sees_a_stale_or_edited_lock(tmp_pa
         project = tmp_path / "project"
         project.mkdir()
         spec = write_spec(project, {"name": "sbx-top", "method": "npm", "version": "1.0.0"})
-        assert sandbox(spec, "lock", "sbx-top").code == 0, "lock"
-        assert sandbox(spec, "generate").code == 0
+        assert sandbox(spec, "lock", "sbx-top").returncode == 0, "lock"
+        assert sandbox(spec, "generate").returncode == 0
 
         # an edited lock file: check names it, and the build context refuses it
         package_lock = project / "locks/sbx-top/package-lock.json"
         original = package_lock.read_bytes()
         package_lock.write_bytes(original.replace(b'"version": "1.0.0"', b'"version": "1.0.0" ', 1))
         edited = sandbox(spec, "check")
-        assert edited.code == 1
-        assert "sbx-top packages: locks/sbx-top/package-lock.json differs from the sha256 sandbox.lock records" in edited.out
+        assert edited.returncode == 1
+        assert "sbx-top packages: locks/sbx-top/package-lock.json differs from the sha256 sandbox.lock records" in edited.stdout
         package_lock.write_bytes(original)
-        assert sandbox(spec, "check").code == 0
+        assert sandbox(spec, "check").returncode == 0
 
         # a new release with a new dependency: update bumps the version and re-locks it
         registry.publish(npm_package(tmp_path / "extra", "sbx-extra", "2.0.0"))
@@ -140,7 +140,7 @@ def test_update_relocks_an_npm_tool_and_check_sees_a_stale_or_edited_lock(tmp_pa
         registry.publish(npm_package(tmp_path / "top-1.1.0", "sbx-top", "1.1.0", dependencies, command="sbx-top"))
         result = sandbox(spec, "update", "sbx-top")
 
-        assert result.code == 0, result.err
+        assert result.returncode == 0, result.stderr
         assert 'version: "1.1.0"' in spec.read_text() or "version: 1.1.0" in spec.read_text()
         entry = Lock.read(project / "sandbox.lock").packages["sbx-top"]
         assert entry.resolves == "sbx-top@1.1.0"
@@ -149,9 +149,9 @@ def test_update_relocks_an_npm_tool_and_check_sees_a_stale_or_edited_lock(tmp_pa
         assert packages["node_modules/sbx-extra"]["integrity"] == _sri(registry.tarball("sbx-extra", "2.0.0").read_bytes())
         # the Dockerfile was written for 1.0.0: stale until regenerated, and the lock is current
         stale = sandbox(spec, "check")
-        assert "stale sandbox.lock entry" not in stale.out
-        assert sandbox(spec, "generate").code == 0
-        assert sandbox(spec, "check").code == 0
+        assert "stale sandbox.lock entry" not in stale.stdout
+        assert sandbox(spec, "generate").returncode == 0
+        assert sandbox(spec, "check").returncode == 0
 
 
 def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox, monkeypatch):
@@ -168,7 +168,7 @@ def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox
 
         result = sandbox(spec, "lock", "sbx-top")
 
-        assert result.code == 0, result.err
+        assert result.returncode == 0, result.stderr
         entry = Lock.read(project / "sandbox.lock").packages["sbx-top"]
         assert entry.resolves == f"sbx-top==1.0 for Python {PYTHON}"
         assert entry.commands == ("sbx-top",)
@@ -176,7 +176,7 @@ def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox
         for name, path in (("sbx-leaf", leaf), ("sbx-top", top)):
             assert f"{name}==1.0 \\\n    --hash=sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}\n" in requirements
 
-        assert sandbox(spec, "generate").code == 0
+        assert sandbox(spec, "generate").returncode == 0
         dockerfile = (project / "Dockerfile").read_text()
         home = Project.load(spec).spec.user.home_dir
         prefix = f"{home}/.local/share/uv-locked/sbx-top"

@@ -42,7 +42,7 @@ def test_update_changes_only_version_values_and_relocks(tmp_path, upstream, sand
 
     result = sandbox(spec, "update")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     after = spec.read_text()
     assert after == _expected(upstream)
     # independently of the golden file: every changed line is a version line
@@ -54,10 +54,10 @@ def test_update_changes_only_version_values_and_relocks(tmp_path, upstream, sand
     locked = {e.url.removeprefix(upstream.url("github", "")): e.sha256 for t in lock.artifacts.values() for e in t.values()}
     assert locked == served
     assert lock.images == {}
-    assert "uv: sandbox.yaml still pins the sha256 of 0.1.0" in result.err
+    assert "uv: sandbox.yaml still pins the sha256 of 0.1.0" in result.stderr
     # the updated spec with its fresh lock is consistent: generate, then check passes
-    assert sandbox(spec, "generate").code == 0
-    assert sandbox(spec, "check").code == 0
+    assert sandbox(spec, "generate").returncode == 0
+    assert sandbox(spec, "check").returncode == 0
 
 
 def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path, upstream, sandbox):
@@ -67,17 +67,17 @@ def test_dry_run_prints_the_diff_and_writes_nothing(tmp_path, upstream, sandbox)
 
     result = sandbox(spec, "update", "--dry-run", "ripgrep", "ruff")
 
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     assert spec.read_bytes() == before
     assert not (tmp_path / "sandbox.lock").exists()
-    diff_lines = [line for line in result.out.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    diff_lines = [line for line in result.stdout.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert diff_lines == [
         '-    version: "15.1.0"     # bumped by sandbox update',
         '+    version: "15.2.0"     # bumped by sandbox update',
         "-  - {name: ruff, method: uv, version: 0.4.0}    # flow mapping, comment after",
         "+  - {name: ruff, method: uv, version: 0.4.5}    # flow mapping, comment after",
     ]
-    assert "2 tool(s) would change; nothing was written" in result.out
+    assert "2 tool(s) would change; nothing was written" in result.stdout
     # the release downloads were not touched
     assert upstream.asked("/releases/download/") == []
 
@@ -88,13 +88,13 @@ def test_min_age_skips_releases_that_are_too_new(tmp_path, upstream, sandbox):
 
     result = sandbox(spec, "update", "--dry-run", "--min-age", "7d", "mise", "prettier", "go-toolchain", "node")
 
-    assert result.code == 0, result.err
-    assert '+    version: "2024.2.0"' in result.out  # v2024.3.0 is 2 days old
-    assert "+    version: 3.2.0" in result.out  # 8 days old: old enough
-    assert "+    version: 20.12.2  # plain scalar, no quotes" in result.out  # 21.1.0 is 5 days old
+    assert result.returncode == 0, result.stderr
+    assert '+    version: "2024.2.0"' in result.stdout  # v2024.3.0 is 2 days old
+    assert "+    version: 3.2.0" in result.stdout  # 8 days old: old enough
+    assert "+    version: 20.12.2  # plain scalar, no quotes" in result.stdout  # 21.1.0 is 5 days old
     # the Go release index publishes no dates: with --min-age nothing from it qualifies
-    assert "go-toolchain: upstream gives no release dates" in result.err
-    assert "1.23.0" not in result.out
+    assert "go-toolchain: upstream gives no release dates" in result.stderr
+    assert "1.23.0" not in result.stdout
 
 
 def test_an_update_whose_upstreams_all_failed_does_not_say_everything_is_up_to_date(tmp_path, upstream, sandbox):
@@ -105,10 +105,10 @@ def test_an_update_whose_upstreams_all_failed_does_not_say_everything_is_up_to_d
 
     result = sandbox(spec, "update", "--no-lock", "tokei")
 
-    assert result.code == 3
-    assert "up to date" not in result.out
-    assert result.out == "no update from the upstreams that answered; nothing was written\n"
-    assert "1 upstream(s) could not be asked: tokei" in result.err
+    assert result.returncode == 3
+    assert "up to date" not in result.stdout
+    assert result.stdout == "no update from the upstreams that answered; nothing was written\n"
+    assert "1 upstream(s) could not be asked: tokei" in result.stderr
     assert spec.read_text() == text
 
 
@@ -116,13 +116,13 @@ def test_update_of_an_up_to_date_tool_changes_nothing(tmp_path, upstream, sandbo
     serve_sources(upstream)
     spec = commented_spec(upstream, tmp_path)
     first = sandbox(spec, "update", "--no-lock", "tokei")
-    assert first.code == 0, first.err
+    assert first.returncode == 0, first.stderr
     text = spec.read_text()
 
     again = sandbox(spec, "update", "--no-lock", "tokei")
 
-    assert again.code == 0
-    assert "everything is up to date" in again.out
+    assert again.returncode == 0
+    assert "everything is up to date" in again.stdout
     assert spec.read_text() == text
 
 
@@ -130,13 +130,13 @@ def test_base_tag_changes_only_when_named(tmp_path, upstream, sandbox):
     serve_sources(upstream)
     spec = commented_spec(upstream, tmp_path)
     everything = sandbox(spec, "update", "--dry-run")
-    assert '"24.04"' not in everything.out
+    assert '"24.04"' not in everything.stdout
 
     named = sandbox(spec, "update", "--dry-run", "base")
 
-    assert named.code == 0, named.err
-    assert '-  tag: "24.04"            # LTS' in named.out
-    assert '+  tag: "24.10"            # LTS' in named.out
+    assert named.returncode == 0, named.stderr
+    assert '-  tag: "24.04"            # LTS' in named.stdout
+    assert '+  tag: "24.10"            # LTS' in named.stdout
 
 
 def test_bump_quotes_a_plain_value_that_would_read_as_a_number():
@@ -170,8 +170,8 @@ def test_a_failing_upstream_does_not_stop_the_others_but_sets_the_exit_code(tmp_
 
     result = sandbox(spec, "update", "--no-lock", "--changelog", str(changelog), "tokei", "ruff")
 
-    assert result.code == 3
-    assert "skipped  tokei:" in result.err and "HTTP 502" in result.err
+    assert result.returncode == 3
+    assert "skipped  tokei:" in result.stderr and "HTTP 502" in result.stderr
     text = spec.read_text()
     assert "version: 0.4.5}" in text and 'version: "12.1.2"' in text
     assert changelog.read_text().splitlines() == [

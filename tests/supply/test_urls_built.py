@@ -191,17 +191,17 @@ def _build_all(tmp_path: Path, spec: Path, tools: list[ReleaseTool]) -> dict[tup
 def _sbom_urls(sandbox, spec: Path) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
     """(tool, arch) -> download URL, as the CycloneDX SBOM and as the SPDX SBOM list it."""
     result = sandbox(spec, "sbom")
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     cdx = {}
-    for component in json.loads(result.out)["components"]:
+    for component in json.loads(result.stdout)["components"]:
         tool = next((p["value"] for p in component.get("properties", []) if p["name"] == "sandbox:tool"), None)
         for reference in component.get("externalReferences", []):
             if reference["type"] == "distribution":
                 cdx[(tool, reference["comment"].split(";")[0])] = reference["url"]
     result = sandbox(spec, "sbom", "--format", "spdx")
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     spdx = {}
-    for package in json.loads(result.out)["packages"]:
+    for package in json.loads(result.stdout)["packages"]:
         comment = package.get("comment", "")
         if comment.startswith("tool ") and "; download " in comment:
             arch = comment.split("; download ")[1].split(",")[0]
@@ -217,19 +217,19 @@ def test_lock_sbom_and_build_name_the_same_urls(tmp_path: Path, upstream: FakeUp
     _serve(upstream, tools)
 
     # before the lock: (where the spec names one) the checksum file, then the download
-    assert sandbox(spec, "generate").code == 0
+    assert sandbox(spec, "generate").returncode == 0
     before = _build_all(tmp_path / "unlocked", spec, tools)
 
     upstream.requests.clear()
     result = sandbox(spec, "lock")
-    assert result.code == 0, result.err
+    assert result.returncode == 0, result.stderr
     asked_by_lock = {upstream.base + r.path for r in upstream.requests}
     locked = _lock_urls(spec)
     cdx, spdx = _sbom_urls(sandbox, spec)
 
     # after it: the download alone, checked against the locked digest (the stages' URLs are
     # written as before, so a few tools of each kind show it)
-    assert sandbox(spec, "generate").code == 0
+    assert sandbox(spec, "generate").returncode == 0
     after = _build_all(tmp_path / "locked", spec, [tool for tool in tools if tool.name in LOCKED])
 
     for tool in tools:
