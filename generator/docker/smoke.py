@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from generator.agent.model_server import ScriptedModel
 from generator.agent.opencode_api import Opencode, OpencodeError
@@ -228,7 +228,7 @@ def sbom_problems(text: str, spec: Spec, profile: str) -> list[str]:
     return problems
 
 
-def _objects(value: object) -> list[dict]:
+def _objects(value: object) -> list[dict[str, object]]:
     """The objects of a JSON list; none when ``value`` is not a list."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
@@ -239,6 +239,25 @@ def _first_line(*texts: str) -> str:
             if line.strip():
                 return line.strip()[:200]
     return ""
+
+
+class _HealthLogEntry(TypedDict):
+    Output: str
+    ExitCode: int | None
+
+
+class _Health(TypedDict):
+    Status: str
+    Log: list[_HealthLogEntry]
+
+
+class _State(TypedDict, total=False):
+    """A container's State in the shape `docker inspect` prints it (empty once it is gone)."""
+
+    Running: bool | None
+    ExitCode: int | None
+    Error: str
+    Health: _Health | None
 
 
 class SmokeTest:
@@ -345,7 +364,7 @@ class SmokeTest:
             default=ContainerError,
         )
 
-    def _state(self) -> dict:
+    def _state(self) -> _State:
         """The container's State as `docker inspect` reports it (empty once it is gone)."""
         try:
             container = self.client.call(lambda whales: whales.container.inspect(self.name))
