@@ -33,7 +33,7 @@ _COLLECTION_TAGS: dict[type[Node], str] = {MappingNode: _TAG + "map", SequenceNo
 
 
 def _tag(node: Node) -> str:
-    resolved = getattr(node, "resolved_tag", None)  # set by generator.yamltree on scalars
+    resolved: str | None = getattr(node, "resolved_tag", None)  # set by generator.yamltree on scalars
     if resolved is not None:
         return resolved
     tag = node.tag
@@ -320,7 +320,9 @@ _EXPECTED_TYPE = {
 
 
 def _explain(error: dict[str, Any], node: Node | None) -> str:
-    kind, message, ctx = error["type"], error["msg"], error.get("ctx") or {}
+    kind: str = error["type"]
+    message: str = error["msg"]
+    ctx = error.get("ctx") or {}
     raw = node.value if isinstance(node, ScalarNode) else None
     got = _describe(node)
     if kind == "string_type" and isinstance(node, ScalarNode) and _tag(node) in (_TAG + "int", _TAG + "float"):
@@ -444,7 +446,7 @@ def parse(text: str, filename: str) -> Spec:
 
 
 @functools.cache
-def _adapter(field_name: str) -> TypeAdapter:
+def _adapter(field_name: str) -> TypeAdapter[Any]:
     """Validates one top-level field of Spec (its type and constraints) on its own."""
     field = Spec.model_fields[field_name]
     assert field.annotation is not None  # every field of Spec is annotated
@@ -489,7 +491,7 @@ def _partial_spec(data: dict[str, Any], errors: list[Any]) -> tuple[Spec, frozen
 
 
 @functools.cache
-def _tool_adapter(tool_type: Any) -> TypeAdapter:
+def _tool_adapter(tool_type: Any) -> TypeAdapter[Tool]:
     return TypeAdapter(tool_type)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Set as AbstractSet
+from collections.abc import Callable, Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,7 +124,7 @@ class Lock:
         return Lock(artifacts, {ref: d for ref, d in self.images.items() if ref in images}, kept_packages)
 
     def dumps(self) -> str:
-        def block(mapping: dict) -> str:
+        def block(mapping: Mapping[str, object]) -> str:
             if not mapping:
                 return " {}\n"
             text = _dump(mapping)
@@ -233,7 +233,7 @@ def _package_lock(entry: object, where: str, tool: str, bad: Callable[[str, str]
     return PackageLock(str(entry["resolves"]), tuple(commands), {str(p): str(d) for p, d in files.items()})
 
 
-def _dump(data: dict) -> str:
+def _dump(data: Mapping[str, object]) -> str:
     import io
 
     yaml = YAML(typ="safe", pure=True)

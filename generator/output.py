@@ -42,7 +42,7 @@ class Shape:
 _SHAPE_LIMIT = 64 << 20
 
 
-def _json_object(data: bytes) -> dict:
+def _json_object(data: bytes) -> dict[str, object]:
     try:
         value = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError):

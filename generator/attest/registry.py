@@ -143,7 +143,8 @@ class RegistryClient:
         if answer.status_code == 404:
             return None
         self._ok(answer, f"the manifest {reference}")
-        body = answer.content
+        # oras (and the requests response it hands back) ship no types: the body is bytes
+        body: bytes = answer.content
         if reference.startswith("sha256:") and sha256_of(body) != reference:
             raise UpstreamError(f"{self.repository.name}: the registry answered {reference} with a manifest of digest {sha256_of(body)}")
         return body
@@ -152,9 +153,10 @@ class RegistryClient:
         """The blob ``digest`` names, checked against it."""
         answer = self._request("GET", self._url("blobs", digest))
         self._ok(answer, f"the blob {digest}")
-        if sha256_of(answer.content) != digest:
+        body: bytes = answer.content
+        if sha256_of(body) != digest:
             raise UpstreamError(f"{self.repository.name}: the blob {digest} the registry sent has another digest")
-        return answer.content
+        return body
 
     def push_artifact(self, tag: str, artifact_type: str, payload: bytes, subject: dict[str, Any]) -> str:
         """Push ``payload`` as an OCI artifact (an image manifest with an empty config, one layer

@@ -210,6 +210,7 @@ def build_options(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 def build(
     ctx: click.Context,
+    /,
     tag: str | None,
     profile: str | None,
     platforms: tuple[str, ...],
@@ -337,6 +338,7 @@ def repository_of(tag: str) -> str:
 @click.pass_context
 def test(
     ctx: click.Context,
+    /,
     image: str,
     profile: str | None,
     stand_in: bool,

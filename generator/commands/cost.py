@@ -37,6 +37,7 @@ from generator.project import Project
 @click.pass_context
 def cost(
     ctx: click.Context,
+    /,
     tag: str | None,
     profile: str | None,
     platforms: tuple[str, ...],

@@ -76,7 +76,8 @@ def checked_argument(value: str | None, field_type: Any, name: str) -> str | Non
     from generator.errors import UsageError
 
     try:
-        return TypeAdapter(field_type).validate_python(value)
+        checked: str = TypeAdapter(field_type).validate_python(value)
+        return checked
     except ValidationError as exc:
         message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
         raise UsageError(f"{name}: {message}") from None
@@ -136,7 +137,7 @@ def doctor(output_format: str, **options: Any) -> None:
     help="First backoff delay; it doubles per retry (jittered, at most 30 s).",
 )
 @click.pass_context
-def pull(ctx: click.Context, tag: str | None, tries: int, retry_delay: float, **options: Any) -> None:
+def pull(ctx: click.Context, /, tag: str | None, tries: int, retry_delay: float, **options: Any) -> None:
     """Pull the image: Docker Hub first, then each mirror of the spec; retries rate limits,
     server errors and timeouts; refuses a digest other than image.digest when the spec pins one.
     --tag names one of the spec's names (image.name or a mirror): it is tried first, then the others.

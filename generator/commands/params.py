@@ -6,13 +6,20 @@ import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
+if TYPE_CHECKING:
+    # click 8.4 made ParamType generic in the type it converts to; the floor we accept (8.1)
+    # cannot subscript it at run time, so only the type checker sees the parameter
+    _FloatParamType = click.ParamType[float]
+else:
+    _FloatParamType = click.ParamType
 
-class Seconds(click.ParamType):
+
+class Seconds(_FloatParamType):
     """A number of seconds in [low, high]; ``low_open``: low itself is not allowed.
 
     click's FloatRange lets NaN through (every comparison with NaN is false), and a NaN

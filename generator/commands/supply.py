@@ -13,8 +13,9 @@ from click.core import ParameterSource
 
 from generator.commands.params import Seconds, format_options, output_option, profile_option
 from generator.errors import FindingsError, UpstreamError, UsageError
-from generator.lockfile import LOCK_NAME, Lock
+from generator.lockfile import Lock
 from generator.output import CHANGELOG, LOCK, SBOM, SBOM_DIFF, write_atomic
+from generator.paths import LOCK_NAME
 from generator.project import Project
 from generator.terminal import escape_controls
 
@@ -208,7 +209,7 @@ def _upstream_failed(rows: list[Row]) -> UpstreamError:
     return UpstreamError(f"{len(rows)} upstream(s) could not be asked: {', '.join(r.tool for r in rows)}")
 
 
-def _table(records: list[dict], *, markdown: bool = False) -> None:
+def _table(records: list[dict[str, Any]], *, markdown: bool = False) -> None:
     columns = ("tool", "current", "latest", "source", "age", "note")
     cells = [[str(r[c] if r[c] is not None else "?") if c != "latest" or r[c] else "?" for c in columns] for r in records]
     updates = False

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from generator.cost.report import Part
 from generator.render import LAYER_INSTRUCTIONS, FinalStep, ImageLayout
@@ -66,11 +67,22 @@ def _final_part(step: FinalStep) -> tuple[str, str, tuple[str, ...]]:
     return _ROLES[step.role], "shared", ()
 
 
+class _PartSums(TypedDict):
+    """One part's running sums, until ``_Parts.parts`` turns them into a Part."""
+
+    kind: str
+    tools: tuple[str, ...]
+    seconds: float
+    bytes: int
+    steps: int
+    cached: int
+
+
 class _Parts:
     """Parts being summed up, in the order they are first met."""
 
     def __init__(self) -> None:
-        self.found: dict[str, dict] = {}
+        self.found: dict[str, _PartSums] = {}
 
     def add(
         self, name: str, kind: str, tools: tuple[str, ...], *, seconds: float = 0.0, size: int = 0, step: StepTime | None = None

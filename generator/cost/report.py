@@ -265,7 +265,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     common with, so dropping one apt tool shows as that part shrinking."""
     old_parts = {p["name"]: p for p in old["parts"]}
     new_parts = {p["name"]: p for p in new["parts"]}
-    pairs: list[tuple[dict | None, dict | None]] = [(old_parts[n], new_parts[n]) for n in new_parts if n in old_parts]
+    pairs: list[tuple[dict[str, Any] | None, dict[str, Any] | None]] = [(old_parts[n], new_parts[n]) for n in new_parts if n in old_parts]
     left_old = [p for n, p in old_parts.items() if n not in new_parts]
     left_new = [p for n, p in new_parts.items() if n not in old_parts]
     for part in list(left_new):

@@ -32,6 +32,7 @@ from generator.docker.timeouts import BUILD_TIMEOUT
 
 if TYPE_CHECKING:
     import python_on_whales
+    from python_on_whales.client_config import Command
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,22 @@ def _builtin(
     streaming function."""
     from python_on_whales.utils import stream_stdout_and_stderr
 
-    command = whales.client_config.docker_cmd + ["build", "--progress=plain"]
+    command = _build_command(whales, ["--progress=plain"], context_dir, options, args, iidfile)
+    return stream_stdout_and_stderr(command, env={"DOCKER_BUILDKIT": "1"})
+
+
+def _build_command(
+    whales: python_on_whales.DockerClient,
+    engine_options: list[str],
+    context_dir: Path,
+    options: BuildOptions,
+    args: Mapping[str, str],
+    iidfile: Path,
+) -> Command:
+    """`build` with the options both single-platform builders take (Docker's built-in
+    BuildKit, Podman's Buildah), after ``engine_options``, built with python-on-whales'
+    command builder."""
+    command = whales.client_config.docker_cmd + ["build", *engine_options]
     command.add_simple_arg("--file", context_dir / "Dockerfile")
     command.add_simple_arg("--tag", image_argument(options.tag))
     command.add_simple_arg("--iidfile", iidfile)
@@ -214,7 +230,7 @@ def _builtin(
     command.add_simple_arg("--target", options.target)
     command.add_args_mapping("--build-arg", args)
     command.append(context_dir)  # an absolute path: the one positional argument
-    return stream_stdout_and_stderr(command, env={"DOCKER_BUILDKIT": "1"})
+    return command
 
 
 #: what `sandbox build` cannot do with Podman, and why (said with the refusal)
@@ -272,16 +288,7 @@ def _podman(
     format (OCI's drops SHELL and HEALTHCHECK, which the image's health check needs)."""
     from python_on_whales.utils import stream_stdout_and_stderr
 
-    command = whales.client_config.docker_cmd + ["build", "--format", "docker"]
-    command.add_simple_arg("--file", context_dir / "Dockerfile")
-    command.add_simple_arg("--tag", image_argument(options.tag))
-    command.add_simple_arg("--iidfile", iidfile)
-    command.add_simple_arg("--platform", options.platforms[0] if options.platforms else None)
-    command.add_flag("--no-cache", options.no_cache)
-    command.add_simple_arg("--network", options.network)
-    command.add_simple_arg("--target", options.target)
-    command.add_args_mapping("--build-arg", args)
-    command.append(context_dir)  # an absolute path: the one positional argument
+    command = _build_command(whales, ["--format", "docker"], context_dir, options, args, iidfile)
     return stream_stdout_and_stderr(command)
 
 

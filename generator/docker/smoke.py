@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from generator.agent.model_server import ScriptedModel
 from generator.agent.opencode_api import Opencode, OpencodeError
@@ -197,6 +197,25 @@ def _first_line(*texts: str) -> str:
     return ""
 
 
+class _HealthLogEntry(TypedDict):
+    Output: str
+    ExitCode: int | None
+
+
+class _Health(TypedDict):
+    Status: str
+    Log: list[_HealthLogEntry]
+
+
+class _State(TypedDict, total=False):
+    """A container's State in the shape `docker inspect` prints it (empty once it is gone)."""
+
+    Running: bool | None
+    ExitCode: int | None
+    Error: str
+    Health: _Health | None
+
+
 class SmokeTest:
     def __init__(
         self,
@@ -301,7 +320,7 @@ class SmokeTest:
             default=ContainerError,
         )
 
-    def _state(self) -> dict:
+    def _state(self) -> _State:
         """The container's State as `docker inspect` reports it (empty once it is gone)."""
         try:
             container = self.client.call(lambda whales: whales.container.inspect(self.name))

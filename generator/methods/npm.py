@@ -10,7 +10,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import field_validator
 
@@ -135,7 +135,7 @@ class NpmTool(ToolBase):
         return ResolvedPackages({"package.json": (workdir / "package.json").read_bytes(), "package-lock.json": lock_bytes}, commands)
 
 
-def _checked_lock(lock: dict, package: str, version: str) -> tuple[str, ...]:
+def _checked_lock(lock: dict[str, Any], package: str, version: str) -> tuple[str, ...]:
     """The top package's commands, once the lock holds that version and an sha512 integrity
     for every package it would download (`npm ci` checks each tarball against it)."""
     packages = lock.get("packages") or {}

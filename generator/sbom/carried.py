@@ -47,6 +47,6 @@ def sbom_problems(text: str, spec: Spec, profile: str) -> list[str]:
     return problems
 
 
-def _objects(value: object) -> list[dict]:
+def _objects(value: object) -> list[dict[str, object]]:
     """The objects of a JSON list; none when ``value`` is not a list."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []

@@ -83,7 +83,7 @@ def entries(text: str, source: str) -> dict[tuple[str, str], Entry]:
     return found
 
 
-def _objects(parent: dict, key: str, where: str) -> list[dict]:
+def _objects(parent: dict[str, object], key: str, where: str) -> list[dict[str, object]]:
     """``parent[key]``: a list of objects, or none when it is missing."""
     value = parent.get(key) or []
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
@@ -91,7 +91,7 @@ def _objects(parent: dict, key: str, where: str) -> list[dict]:
     return value
 
 
-def _text(parent: dict, key: str, where: str, *, required: bool = False) -> str:
+def _text(parent: dict[str, object], key: str, where: str, *, required: bool = False) -> str:
     """``parent[key]``: text, or '' when it is missing and may be."""
     value = parent.get(key)
     if value is None and not required:

@@ -102,7 +102,7 @@ def _created() -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
-def _serial(document: dict) -> uuid.UUID:
+def _serial(document: dict[str, Any]) -> uuid.UUID:
     """A UUID derived from the document's content: the same content, the same serial."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return uuid.uuid5(_NAMESPACE, hashlib.sha256(canonical).hexdigest())
@@ -117,7 +117,7 @@ def _version() -> str:
         return "0"
 
 
-def _dumps(document: dict) -> str:
+def _dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -144,11 +144,11 @@ def _digest_source(d: SbomDownload) -> str:
     return f"{d.sha256_from}, {FIRST_USE}" if d.first_use else str(d.sha256_from)
 
 
-def _cdx_hashes(sha256: str | None) -> list[dict]:
+def _cdx_hashes(sha256: str | None) -> list[dict[str, str]]:
     return [{"alg": "SHA-256", "content": sha256}] if sha256 else []
 
 
-def _cdx_component(c: SbomComponent, ref: str) -> dict:
+def _cdx_component(c: SbomComponent, ref: str) -> dict[str, Any]:
     references = []
     for d in c.downloads:
         entry: dict[str, Any] = {
@@ -178,7 +178,7 @@ def _cdx_component(c: SbomComponent, ref: str) -> dict:
     return component
 
 
-def _cdx_image(image: Image) -> dict:
+def _cdx_image(image: Image) -> dict[str, Any]:
     role = (
         "builder image: its stages compile tools whose binaries are copied out; not in the final image"
         if image.builder
@@ -208,7 +208,7 @@ def cyclonedx(inv: Inventory) -> str:
     refs = _refs(inv.components)
     images = [_cdx_image(i) for i in inv.images]
     components = images + [_cdx_component(c, ref) for c, ref in zip(inv.components, refs, strict=True)]
-    metadata: dict = {}
+    metadata: dict[str, Any] = {}
     created = _created()
     if created:
         metadata["timestamp"] = created
@@ -251,7 +251,7 @@ def _spdx_id(text: str, seen: set[str]) -> str:
 
 def _spdx_package(
     ident: str, name: str, version: str | None, location: str, sha256: str | None, purl_: str, comment: str, purpose: str
-) -> dict:
+) -> dict[str, Any]:
     package: dict[str, Any] = {"SPDXID": ident, "name": name}
     if version:
         package["versionInfo"] = version

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import Message
@@ -95,7 +96,7 @@ class _Watch:
 
 def _watch_sockets(connection: Any) -> None:
     """Hand each socket ``connection`` opens to the watch of the request on this thread."""
-    create = connection._create_connection
+    create: Callable[..., socket.socket] = connection._create_connection
 
     def create_watched(*args: Any, **kwargs: Any) -> socket.socket:
         sock = create(*args, **kwargs)
@@ -181,7 +182,9 @@ class Http:
         url = request.full_url
         _Watch.current.watch = watch
         try:
-            return _OPENER.open(request, timeout=self.timeout)
+            # typeshed types open() as Any; our handlers are http(s) ones, which answer an HTTPResponse
+            response: http.client.HTTPResponse = _OPENER.open(request, timeout=self.timeout)
+            return response
         except urllib.error.HTTPError as exc:
             exc.close()
             hint = self._is_github_api(url) and not self.github_token

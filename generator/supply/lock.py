@@ -30,8 +30,10 @@ from generator.terminal import escape_controls
 if TYPE_CHECKING:  # `sandbox check` imports this module: keep HTTP and threads out of its start-up
     from concurrent.futures import Future
 
+    from generator.methods.protocol import InstallMethod
     from generator.supply.fetch import Http
     from generator.supply.registry import Registry
+    from generator.supply.upstreams import Upstreams
 
 ARCHES = {"amd64", "arm64"}
 #: a digest as a checksum file may write it (sha256sum --check reads either case)
@@ -236,7 +238,7 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _resolve(tool: Any, upstreams: Any) -> ResolvedPackages:
+def _resolve(tool: InstallMethod, upstreams: Upstreams) -> ResolvedPackages:
     """The tool's package manager resolves its lock in an empty scratch directory."""
     with tempfile.TemporaryDirectory(prefix="sandbox-lock-") as scratch:
         return tool.resolve_transitive(upstreams, Path(scratch))

@@ -46,7 +46,7 @@ def _expect(data: object, kind: type[T], url: str, what: str = "the answer") -> 
 _JSON_NAMES: dict[type, str] = {dict: "object", list: "array", str: "string"}
 
 
-def _fields(data: object) -> dict:
+def _fields(data: object) -> dict[str, object]:
     """An optional object in an answer: its fields, or none when it is absent or not an object."""
     return data if isinstance(data, dict) else {}
 
@@ -321,7 +321,7 @@ class GitHubCommits:
         """How ``new`` relates to ``old``: ahead, behind, identical or diverged (GitHub's compare)."""
         data, url = self._get(http, f"/compare/{old}...{new}", dict)
         status = data.get("status")
-        if status not in ("ahead", "behind", "identical", "diverged"):
+        if not isinstance(status, str) or status not in ("ahead", "behind", "identical", "diverged"):
             raise UpstreamError(f"{url}: unexpected compare status {status!r}")
         return status
 

@@ -61,7 +61,7 @@ def podman() -> Podman:
     if not cli:
         unavailable(f"no Podman: set {PODMAN_ENV} or install podman (.ci/provision-podman.sh does both on CI)")
     try:
-        DockerClient(cli=cli, engine="podman").verify_connection()
+        DockerClient(cli=cli, engine="podman").server_version()
     except DockerError as exc:
         unavailable(f"Podman at {cli} does not work: {exc}")
     base_image = os.environ.get(BASE_IMAGE_ENV, "")

@@ -13,16 +13,9 @@ import pytest
 
 from generator.lockfile import Lock, LockEntry
 from tests.integration.scripts import path_with_scripts
-from tests.integration.small_specs import SHA_A, SHA_B, load, rejected, render_data, spec_data
+from tests.integration.small_specs import SAMPLE_TOOLS, SHA_A, SHA_B, load, rejected, render_data, spec_data
 
-RUSTUP = {
-    "name": "rust",
-    "method": "rustup",
-    "version": "1.94.1",
-    "rustup_version": "1.29.0",
-    "sha256": {"amd64": SHA_A, "arm64": SHA_B},
-    "components": ["clippy", "rustfmt"],
-}
+RUSTUP = SAMPLE_TOOLS["rustup"]
 
 
 def rustup(**changes):

@@ -6,12 +6,14 @@ bytes, and npm and uv refuse a package whose bytes changed on the registry."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from generator.lockfile import Lock
 from generator.package_clients import uv_binary
 from generator.project import Project
 
-from .package_registries import npm_binary, npm_package, npm_registry, serving, simple_index, wheel
+from .package_registries import NpmRegistry, npm_binary, npm_package, npm_registry, serving, simple_index, wheel
 from .upstream_specs import write_spec
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -53,15 +55,22 @@ def _pack(directory: Path, into: Path) -> Path:
     return into / done.stdout.strip().splitlines()[-1]
 
 
-def test_npm_lock_pins_every_package_and_npm_ci_refuses_a_changed_tarball(tmp_path, sandbox, monkeypatch):
+@contextlib.contextmanager
+def top_and_leaf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[NpmRegistry, Path]]:
+    """A loopback npm registry serving sbx-top 1.0.0 (command sbx-top), which depends on
+    sbx-leaf ^1.0.0, and a project whose spec installs sbx-top 1.0.0 with npm."""
     with npm_registry(tmp_path / "registry") as registry:
         registry.publish(npm_package(tmp_path / "leaf", "sbx-leaf", "1.0.0"))
         registry.publish(npm_package(tmp_path / "top", "sbx-top", "1.0.0", {"sbx-leaf": "^1.0.0"}, command="sbx-top"))
         monkeypatch.setenv("SANDBOX_UPSTREAM_NPM", registry.url)
         project = tmp_path / "project"
         project.mkdir()
-        spec = write_spec(project, {"name": "sbx-top", "method": "npm", "version": "1.0.0"})
+        yield registry, write_spec(project, {"name": "sbx-top", "method": "npm", "version": "1.0.0"})
 
+
+def test_npm_lock_pins_every_package_and_npm_ci_refuses_a_changed_tarball(tmp_path, sandbox, monkeypatch):
+    with top_and_leaf(tmp_path, monkeypatch) as (registry, spec):
+        project = spec.parent
         before = sandbox(spec, "audit", "--format", "json")
         assert {"subject": "sbx-top", "kind": "unverified-transitive"}.items() <= _finding(before.stdout, "sbx-top").items()
 
@@ -114,13 +123,8 @@ def test_npm_lock_pins_every_package_and_npm_ci_refuses_a_changed_tarball(tmp_pa
 
 
 def test_update_relocks_an_npm_tool_and_check_sees_a_stale_or_edited_lock(tmp_path, sandbox, monkeypatch):
-    with npm_registry(tmp_path / "registry") as registry:
-        registry.publish(npm_package(tmp_path / "leaf", "sbx-leaf", "1.0.0"))
-        registry.publish(npm_package(tmp_path / "top", "sbx-top", "1.0.0", {"sbx-leaf": "^1.0.0"}, command="sbx-top"))
-        monkeypatch.setenv("SANDBOX_UPSTREAM_NPM", registry.url)
-        project = tmp_path / "project"
-        project.mkdir()
-        spec = write_spec(project, {"name": "sbx-top", "method": "npm", "version": "1.0.0"})
+    with top_and_leaf(tmp_path, monkeypatch) as (registry, spec):
+        project = spec.parent
         assert sandbox(spec, "lock", "sbx-top").returncode == 0, "lock"
         assert sandbox(spec, "generate").returncode == 0
 
