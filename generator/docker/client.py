@@ -229,8 +229,16 @@ class DockerClient:
 
     def unset_environment(self) -> list[str]:
         """Variables the CLI must not see: DOCKER_HOST contradicts an explicit --context (some
-        releases refuse the pair), DOCKER_CONTEXT an explicit --host."""
-        return ["DOCKER_HOST"] if self.context else ["DOCKER_CONTEXT"] if self.host else []
+        releases refuse the pair), DOCKER_CONTEXT an explicit --host. Podman reads
+        DOCKER_CONFIG for registry credentials, and Podman 4.3 fails every run, push and pull
+        ("stat DIR/config.json: no such file or directory") when it names a directory without
+        that file, which Docker accepts (e.g. one holding only cli-plugins): with nothing to
+        read there, Podman does not see it."""
+        unset = ["DOCKER_HOST"] if self.context else ["DOCKER_CONTEXT"] if self.host else []
+        docker_config = os.environ.get("DOCKER_CONFIG")
+        if self.engine == "podman" and docker_config and not os.path.exists(os.path.join(docker_config, "config.json")):
+            unset.append("DOCKER_CONFIG")
+        return unset
 
     # -- running commands: python-on-whales under the supervisor -------------------------
 

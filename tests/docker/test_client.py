@@ -98,6 +98,16 @@ def test_whales_client_runs_the_cli_under_the_supervisor_on_the_chosen_engine(mo
     assert DockerClient(cli=sys.executable).unset_environment() == []
 
 
+def test_podman_does_not_see_a_docker_config_without_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # Podman 4.3 fails every run, push and pull when DOCKER_CONFIG names a directory without
+    # config.json (Docker accepts one); with config.json it reads credentials there
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    assert DockerClient(cli=sys.executable, engine="podman").unset_environment() == ["DOCKER_CONFIG"]
+    assert DockerClient(cli=sys.executable).unset_environment() == []
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    assert DockerClient(cli=sys.executable, engine="podman").unset_environment() == []
+
+
 def test_supervisor_hides_the_variables_that_contradict_the_engine_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """DOCKER_HOST next to an explicit --context is refused by some CLI releases."""
     cli = _write_script(tmp_path / "envdocker", '#!/bin/sh\necho "host=${DOCKER_HOST-unset} context=${DOCKER_CONTEXT-unset}"\n')

@@ -40,9 +40,14 @@ BUILD_TIMEOUT = 1200
 class Podman:
     cli: str
     base_image: str
+    #: DOCKER_CONFIG for `sandbox`: a Docker configuration directory without config.json (as
+    #: a user's with only cli-plugins, or the modern engine's in these tests), which Podman 4.3
+    #: fails on; sandbox must keep it from Podman
+    docker_config: Path
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([self.cli, *args], capture_output=True, text=True, timeout=600, check=False)
+        env = {key: value for key, value in os.environ.items() if key != "DOCKER_CONFIG"}
+        result = subprocess.run([self.cli, *args], capture_output=True, text=True, timeout=600, check=False, env=env)
         if check:
             assert result.returncode == 0, f"podman {' '.join(args)}: {result.stderr}"
         return result
@@ -50,11 +55,12 @@ class Podman:
     def sandbox(self, *args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """`sandbox ARGS` on this Podman (--engine podman and the binary after the command's
         own arguments)."""
-        return sandbox(*args, "--engine", "podman", "--docker-cli", self.cli, timeout=timeout)
+        env = {"DOCKER_CONFIG": str(self.docker_config)}
+        return sandbox(*args, "--engine", "podman", "--docker-cli", self.cli, timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="module")
-def podman() -> Podman:
+def podman(tmp_path_factory: pytest.TempPathFactory) -> Podman:
     """$SANDBOX_PODMAN (else podman on PATH), verified to run containers' storage, with the
     test base image in it."""
     cli = shutil.which(os.environ.get(PODMAN_ENV) or "podman")
@@ -70,7 +76,9 @@ def podman() -> Podman:
     found = subprocess.run([cli, "image", "exists", base_image], capture_output=True, timeout=60, check=False)
     if found.returncode != 0:
         unavailable(f"{base_image} is not in Podman's storage (.ci/provision-podman.sh loads it)")
-    return Podman(cli, base_image)
+    docker_config = tmp_path_factory.mktemp("docker-config-without-config-json")
+    (docker_config / "cli-plugins").mkdir()
+    return Podman(cli, base_image, docker_config)
 
 
 def _spec_data(base_image: str) -> dict:
