@@ -118,10 +118,11 @@ def results_dir(cache_home: Path) -> Path:
 
 
 def copy_project(spec: Path, dest: Path) -> Path:
-    """The spec plus what sits beside it (lock, files/, generated outputs) in a temp dir."""
+    """The spec plus what sits beside it (lock, locks/, files/, generated outputs: the
+    Dockerfiles, compose.yaml and gate/) in a temp dir."""
     dest.mkdir(parents=True, exist_ok=True)
     for item in spec.parent.iterdir():
-        if item.name in {"sandbox.lock", "files"} or item == spec or item.name.startswith("Dockerfile"):
+        if item.name in {"sandbox.lock", "locks", "files", "compose.yaml", "gate"} or item == spec or item.name.startswith("Dockerfile"):
             if item.is_dir():
                 shutil.copytree(item, dest / item.name)
             else:
