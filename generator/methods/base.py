@@ -12,6 +12,7 @@ else in the generator knows about individual methods, except the one registry li
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -67,6 +68,7 @@ __all__ = [
     "Upstream",
     "Verification",
     "fetch_check",
+    "linked_commands",
     "lock_note",
 ]  # fmt: skip
 
@@ -85,6 +87,12 @@ def fetch_check(sha256: str | None) -> tuple[str, ...]:
 RUN_LOCK = "run `sandbox lock` where upstream is reachable"
 #: the audit's kind for a package-manager tool whose dependencies float (no transitive lock)
 UNVERIFIED_TRANSITIVE = "unverified-transitive"
+
+
+def linked_commands(bin_dir: str, commands_dir: str, commands: tuple[str, ...]) -> tuple[str, ...]:
+    """Each locked tool command's link target, relative to ``bin_dir`` (the link takes the
+    command's name), so the links name the tool's prefix once and stay short."""
+    return tuple(posixpath.relpath(f"{commands_dir}/{command}", bin_dir) for command in commands)
 
 
 def lock_note(unlocked: list[str]) -> str:

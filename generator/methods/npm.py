@@ -6,7 +6,6 @@ version pinned, its dependencies resolved at build time)."""
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from generator.methods.base import (
     ToolBase,
     Upstream,
     Verification,
+    linked_commands,
 )
 from generator.purl import purl
 
@@ -100,8 +100,7 @@ class NpmTool(ToolBase):
             )
         prefix = f"{ctx.home}/{LOCKED_PREFIXES}/{self.name}"
         bin_dir = f"{ctx.home}/.local/bin"
-        # relative to the bin directory, so the links name the prefix once (and stay short)
-        links = tuple(posixpath.relpath(f"{prefix}/node_modules/.bin/{command}", bin_dir) for command in locked.commands)
+        links = linked_commands(bin_dir, f"{prefix}/node_modules/.bin", locked.commands)
         body = NpmCi(cache=cache, sources=tuple(sorted(locked.files)), prefix=prefix, bin_dir=bin_dir, links=links, setup=tuple(self.setup))
         return Contribution(body=body, dirs=[cache.target, bin_dir, prefix])
 

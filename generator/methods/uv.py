@@ -5,7 +5,6 @@ its dependencies resolved at build time)."""
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from generator.methods.base import (
     ToolBase,
     Upstream,
     Verification,
+    linked_commands,
 )
 from generator.purl import purl
 
@@ -79,8 +79,7 @@ class UvTool(ToolBase):
             return Contribution(body=UvInstall(cache=cache, package=package, version=self.version, python=self.python), dirs=[cache.target])
         prefix = f"{ctx.home}/{LOCKED_PREFIXES}/{self.name}"
         bin_dir = f"{ctx.home}/.local/bin"
-        # relative to the bin directory, so the links name the prefix once (and stay short)
-        links = tuple(posixpath.relpath(f"{prefix}/venv/bin/{command}", bin_dir) for command in locked.commands)
+        links = linked_commands(bin_dir, f"{prefix}/venv/bin", locked.commands)
         body = UvLockedInstall(
             cache=cache,
             sources=tuple(sorted(locked.files)),
