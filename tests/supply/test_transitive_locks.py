@@ -44,6 +44,7 @@ def _npm_ci(lock_dir: Path, prefix: Path, registry_url: str) -> subprocess.Compl
         shutil.copy(path, prefix / path.name)
     (prefix / "empty-npmrc").write_text("", encoding="utf-8")
     argv = [npm_binary(), "ci", f"--prefix={prefix}", "--no-audit", "--no-fund", f"--cache={prefix / 'cache'}"]
+    argv += ["--fetch-retries=0"]  # a refused tarball is final: npm would retry it with a back-off of 10 s and more
     argv += [f"--registry={registry_url}", f"--userconfig={prefix / 'empty-npmrc'}"]
     return subprocess.run(argv, capture_output=True, text=True, env=_clean_env(), check=False)
 
