@@ -101,8 +101,10 @@ class UvTool(ToolBase):
         index = f"{upstreams['pypi']}/simple"
         requirement = f"{self.package or self.name}=={self.version}"
         (workdir / "requirements.in").write_text(requirement + "\n", encoding="utf-8")
-        # uv.toml files and UV_* variables change no byte of the lock
-        common = ["--no-config", "--index-url", index, "--cache-dir", "uv-cache", "--quiet"]
+        # uv.toml files and UV_* variables change no byte of the lock; the resolution is for
+        # `lock_python` whether or not it is installed here, so uv must not fetch an interpreter
+        # (without --no-python-downloads it tries GitHub, and offline that costs seconds of retries)
+        common = ["--no-config", "--no-python-downloads", "--index-url", index, "--cache-dir", "uv-cache", "--quiet"]
         compile_argv = [
             uv, "pip", "compile", "--universal", "--generate-hashes", "--python-version", self.lock_python,
             "--no-header", *common, "--output-file", REQUIREMENTS, "requirements.in",

@@ -21,6 +21,7 @@ import pytest
 from generator.lockfile import Lock
 from generator.package_clients import uv_binary
 from generator.project import Project
+from tests.integration.servers import FileServer
 
 from .package_registries import NpmRegistry, npm_binary, npm_package, npm_registry, serving, simple_index, wheel
 from .upstream_specs import write_spec
@@ -204,6 +205,36 @@ def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox
         assert refused.returncode != 0
         assert "hash" in refused.stderr.lower()
         assert not list((tmp_path / "venv-again").glob("lib/python*/site-packages/sbx_leaf"))
+
+
+def test_uv_lock_for_a_python_missing_here_asks_nothing_but_the_index(tmp_path, sandbox, monkeypatch):
+    """The lock is for the spec's Python whether or not one is installed here: uv must not go
+    and fetch that interpreter. Every proxy variable points at a recording server on loopback
+    (the index itself is reached directly), so any other request shows there."""
+    wheels = tmp_path / "wheels"
+    root = tmp_path / "index"
+    simple_index(root, [wheel(wheels, "sbx-top", "1.0", command="sbx-top")])
+    (tmp_path / "nothing").mkdir()
+    proxy = FileServer(tmp_path / "nothing")
+    try:
+        for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "127.0.0.1")
+        with serving(root) as url:
+            monkeypatch.setenv("SANDBOX_UPSTREAM_PYPI", url)
+            project = tmp_path / "project"
+            project.mkdir()
+            # one uv knows how to download (and, on these machines, not installed)
+            spec = write_spec(project, {"name": "sbx-top", "method": "uv", "version": "1.0", "python": "3.14"})
+
+            result = sandbox(spec, "lock", "sbx-top")
+
+        assert result.returncode == 0, result.stderr
+        assert Lock.read(project / "sandbox.lock").packages["sbx-top"].resolves == "sbx-top==1.0 for Python 3.14"
+        assert proxy.requests == []  # (a CONNECT shows here as its host:port)
+    finally:
+        proxy.stop()
 
 
 def _uv_install(requirements: Path, venv: Path, index: str) -> subprocess.CompletedProcess[str]:
