@@ -9,13 +9,15 @@ import functools
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
 
 from generator.lockfile import Lock, LockEntry
+
+if TYPE_CHECKING:
+    from cyclonedx.validation.json import JsonStrictValidator
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENCODE_URL = "https://github.com/anomalyco/opencode/releases/download/v1.18.21/opencode-linux-{}.tar.gz"
@@ -27,6 +29,11 @@ OPENCODE_SHA = {
 
 @functools.cache
 def _validator() -> JsonStrictValidator:
+    # imported here: cyclonedx-python-lib takes seconds to import, and a test worker that
+    # runs no validating test should not pay for it while collecting
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
     return JsonStrictValidator(SchemaVersion.V1_6)
 
 
