@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import get_args
 
-import jsonschema
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -22,6 +21,7 @@ from generator.fields import Platform
 from generator.methods.release import Arch
 from generator.yamltree import load
 from tests.integration.examples import examples
+from tests.integration.marks import uses_jsonschema
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHES = get_args(Arch)
@@ -73,7 +73,10 @@ def test_a_placeholder_the_field_does_not_fill_is_refused_with_what_it_takes(tem
         placeholders.check(template, field)
 
 
+@uses_jsonschema
 def test_the_schema_flags_what_the_loader_refuses():
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(json.loads(schema_text()))
     data = load((ROOT / "sandbox.yaml").read_text(encoding="utf-8"), "sandbox.yaml")
     index, tool = next((i, t) for i, t in enumerate(data["tools"]) if t["name"] == "ripgrep")

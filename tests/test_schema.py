@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
 import pytest
 
 from generator.commands.spec import schema_text
 from generator.errors import SpecError
 from generator.loader import parse
 from generator.yamltree import load
+from tests.integration.marks import uses_jsonschema
 from tests.integration.small_specs import to_yaml
+
+if TYPE_CHECKING:
+    import jsonschema
+
+pytestmark = uses_jsonschema
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = [ROOT / "sandbox.yaml", *sorted((ROOT / "examples").glob("*/sandbox.yaml"))]
@@ -22,6 +28,8 @@ SPECS = [ROOT / "sandbox.yaml", *sorted((ROOT / "examples").glob("*/sandbox.yaml
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     schema = json.loads(schema_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     return jsonschema.Draft202012Validator(schema)

@@ -15,6 +15,7 @@ import pytest
 from packageurl import PackageURL
 
 from generator.lockfile import Lock, LockEntry
+from tests.integration.marks import uses_jsonschema
 
 if TYPE_CHECKING:
     from cyclonedx.validation.json import JsonStrictValidator
@@ -69,6 +70,7 @@ def _downloads(component: dict) -> dict[str, dict]:
     return {r["comment"].split(";")[0]: r for r in component.get("externalReferences", []) if r["type"] == "distribution"}
 
 
+@uses_jsonschema
 @pytest.mark.parametrize("profile", ["full", "minimal"])
 def test_the_default_spec_gives_a_valid_cyclonedx_document(sandbox, spec, profile):
     document = _cdx(sandbox, spec, "--profile", profile, validate=True)
