@@ -159,6 +159,63 @@ def test_a_tree_goes_to_opt_with_links_to_its_binaries(site, tmp_path):
     assert os.readlink(installed(tmp_path, "node")) == "/opt/node/bin/node"
 
 
+#: a binary that answers to the name it was run by, as pnpm does (pnpx is pnpm dlx)
+BY_NAME = b'#!/bin/sh\necho "run as ${0##*/}"\n'
+
+
+def test_a_second_name_for_one_file_is_a_hard_link_and_other_files_are_their_own(site, tmp_path):
+    data = tar("gz", {"package/pnpm": BY_NAME, "package/helper": BINARY})
+    publish(site, "exe.linux-x64-1.0.0.tgz", data)
+    result = install(
+        tmp_path, "pnpm",
+        "--version", "1.0.0",
+        "--archive", "tar.gz",
+        "--from", f"{site[1]}/",
+        "--binary", "pnpm", "package/pnpm",
+        "--binary", "pnpx", "package/pnpm",
+        "--binary", "pn", "./package//pnpm",  # the same file, spelled otherwise
+        "--binary", "helper", "package/helper",
+        "--asset", "amd64", "exe.linux-x64-{version}.tgz",
+        "--sha256", sha256(data),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    names = [installed(tmp_path, name) for name in ("pnpm", "pnpx", "pn")]
+    # one file under three names: not a copy each, and not a symlink (whose target's name a
+    # binary would read instead of the one it was run by)
+    assert not any(path.is_symlink() for path in names)
+    assert len({path.stat().st_ino for path in names}) == 1
+    assert names[0].stat().st_nlink == 3
+    assert stat.S_IMODE(names[0].stat().st_mode) == 0o755
+    for path in names:
+        assert subprocess.run([path], capture_output=True, text=True, check=True).stdout == f"run as {path.name}\n"
+    helper = installed(tmp_path, "helper")
+    assert helper.stat().st_ino != names[0].stat().st_ino and helper.stat().st_nlink == 1
+    assert helper.read_bytes() == BINARY
+
+
+def test_two_names_for_a_raw_download_are_one_file(site, tmp_path):
+    publish(site, "tool-by-name", BY_NAME)
+    result = install(
+        tmp_path, "tool", "--version", "1", "--from", f"{site[1]}/", "--binary", "tool", "tool-by-name",
+        "--binary", "tool2", "tool-by-name", "--asset", "amd64", "tool-by-name", "--sha256", sha256(BY_NAME),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert installed(tmp_path, "tool").stat().st_ino == installed(tmp_path, "tool2").stat().st_ino
+    assert subprocess.run([installed(tmp_path, "tool2")], capture_output=True, text=True, check=True).stdout == "run as tool2\n"
+
+
+def test_a_name_given_twice_is_refused_before_the_download(site, tmp_path):
+    data = tar("gz", {"a": BINARY, "b": BINARY})
+    publish(site, "twice.tar.gz", data)
+    result = install(
+        tmp_path, "tool", "--version", "1", "--archive", "tar.gz", "--from", f"{site[1]}/",
+        "--binary", "tool", "a", "--binary", "tool", "b", "--asset", "amd64", "twice.tar.gz", "--sha256", sha256(data),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == "sandbox: tool: --binary tool is given twice"
+    assert not list(tmp_path.glob("tmp.*/twice.tar.gz")) and not (tmp_path / "out").exists()
+
+
 def _with_sums(site, tmp_path, sums: str, *extra: str, asset: str = "tool-amd64.tar.gz"):
     data = tar("gz", {"tool": BINARY})
     publish(site, asset, data)
