@@ -117,6 +117,21 @@ RUN sandbox-install-release opencode \
       --asset arm64 opencode-linux-arm64.tar.gz \
         --sha256 d30d2cba74617f4e7b96e25563c9572ffe453f9eae70fc0df16286813537ee72
 
+# pnpm: pinned-digest (sha256 in sandbox.yaml)
+FROM base AS release-pnpm
+ARG TARGETARCH
+RUN sandbox-install-release pnpm \
+      --version 12.21.0 \
+      --archive tar.gz \
+      --binary pnpm package/pnpm \
+      --binary pnpx package/pnpm \
+      --asset amd64 'exe.linux-x64-{version}.tgz' \
+        --from https://registry.npmjs.org/@pnpm/exe.linux-x64/-/ \
+        --sha256 5e853227a4fa387a95cf6f61400a83d1fc7e3164943c00e275f8756b75939de2 \
+      --asset arm64 'exe.linux-arm64-{version}.tgz' \
+        --from https://registry.npmjs.org/@pnpm/exe.linux-arm64/-/ \
+        --sha256 0726f98c09f0f0fe6fb91e376c4d3e7793a544c1f1ec3e20baaeb2bb91c47e1f
+
 # ripgrep: checksum-file (upstream checksum file fetched at build time)
 FROM base AS release-ripgrep
 ARG TARGETARCH
@@ -652,6 +667,7 @@ COPY --from=release-starship /out/ /
 COPY --from=release-mise /out/ /
 COPY --from=release-uv /out/ /
 COPY --from=release-opencode /out/ /
+COPY --from=release-pnpm /out/ /
 COPY --from=release-ripgrep /out/ /
 COPY --from=release-bat /out/ /
 COPY --from=release-fd /out/ /
@@ -736,8 +752,6 @@ RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
       ../lib/npm-locked/gsd/node_modules/.bin/gsd-sdk \
       ../lib/npm-locked/gsd/node_modules/.bin/gsd-tools \
  && get-shit-done-cc --opencode --global
-RUN --mount=type=cache,target=/home/opencode/.npm,uid=1000,gid=1000 \
-    npm install --global --prefix="${HOME}/.local" --no-fund --no-audit pnpm@12.21.0
 COPY --chown=1000:1000 \
      locks/typescript/package-lock.json \
      locks/typescript/package.json \
