@@ -47,3 +47,22 @@ def github(url: str, version: str | None) -> str | None:
     if not owner or not repo:
         return None
     return purl("github", repo.lower(), version, namespace=owner.lower())
+
+
+#: where the npm registry serves its tarballs: NAME/-/BASENAME-VERSION.tgz under it, NAME
+#: being @SCOPE/BASENAME for a scoped package
+NPM_REGISTRY = "https://registry.npmjs.org/"
+
+
+def npm_tarball(url: str, version: str) -> str | None:
+    """``pkg:npm/[%40SCOPE/]NAME@VERSION`` for the npm registry's tarball of that package at
+    ``version``; None for any other URL (another host, another path, another version)."""
+    if not url.startswith(NPM_REGISTRY):
+        return None
+    package, found, file = url[len(NPM_REGISTRY) :].partition("/-/")
+    scope, _, name = package.rpartition("/")
+    if not found or not name or file != f"{name}-{version}.tgz":
+        return None
+    if scope and (not scope.startswith("@") or "/" in scope or len(scope) == 1):
+        return None
+    return purl("npm", name, version, namespace=scope or None)

@@ -17,7 +17,7 @@ from generator import placeholders
 from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, ReleaseUrl, Sha256, Version
 from generator.methods.base import FETCH_SCRIPT, Contribution, Copy, Issue, Phase, TemplateData, ToolBase, Upstream, Verification
 from generator.methods.context import RenderContext
-from generator.purl import github, purl
+from generator.purl import github, npm_tarball, purl
 
 Arch = Literal["amd64", "arm64"]
 Archive = Literal["raw", "tar.gz", "tar.xz", "tar.bz2", "zip"]
@@ -176,9 +176,16 @@ class ReleaseTool(ToolBase):
 
     def purl(self, ctx: RenderContext) -> str:
         """pkg:github/OWNER/REPO@TAG for a GitHub release (the tag as it appears in the
-        download URL, e.g. v1.26.0); pkg:generic/NAME@VERSION for any other host."""
-        arch = next((a for a in ctx.arches if a in self.assets), next(iter(self.assets)))
-        url = self.asset_url(arch)
+        download URL, e.g. v1.26.0); pkg:npm/... for the npm registry's tarball of a package
+        at the tool's version, when every platform built downloads that one package (pnpm's
+        binary is a package per platform: a two-platform image holds two, which one purl
+        cannot name, and each download in the SBOM names its own); pkg:generic/NAME@VERSION
+        otherwise."""
+        arches = [a for a in ctx.arches if a in self.assets] or [next(iter(self.assets))]
+        packages = {npm_tarball(self.asset_url(a), self.version) for a in arches}
+        if len(packages) == 1 and (package := packages.pop()) is not None:
+            return package
+        url = self.asset_url(arches[0])
         head, found, rest = url.partition("/releases/download/")
         # the tag is all between /releases/download/ and the asset (it may hold a slash:
         # rustsec's cargo-audit/v0.22.2)

@@ -109,6 +109,58 @@ def test_release_tool_carries_github_purl_urls_and_spec_digests_per_arch(sandbox
     assert _props(opencode)["sandbox:verification"] == "pinned-digest (sha256 in sandbox.yaml)"
 
 
+PNPM_URL = "https://registry.npmjs.org/@pnpm/exe.linux-{0}/-/exe.linux-{0}-12.21.0.tgz"
+PNPM_SHA = {
+    "amd64": "5e853227a4fa387a95cf6f61400a83d1fc7e3164943c00e275f8756b75939de2",
+    "arm64": "0726f98c09f0f0fe6fb91e376c4d3e7793a544c1f1ec3e20baaeb2bb91c47e1f",
+}
+
+
+def test_pnpm_is_each_platforms_npm_package_pinned_by_the_spec(sandbox, spec):
+    (pnpm,) = _by_name(_cdx(sandbox, spec))["pnpm"]
+
+    # two platforms download two npm packages (@pnpm/exe.linux-x64, -arm64): no one npm purl
+    # names what both images hold, so the purl is generic and each download names its own
+    assert pnpm["purl"] == "pkg:generic/pnpm@12.21.0"
+    downloads = _downloads(pnpm)
+    for arch, short in (("amd64", "x64"), ("arm64", "arm64")):
+        assert downloads[arch]["url"] == PNPM_URL.format(short)
+        assert downloads[arch]["hashes"] == [{"alg": "SHA-256", "content": PNPM_SHA[arch]}]
+    assert _props(pnpm)["sandbox:verification"] == "pinned-digest (sha256 in sandbox.yaml)"
+
+
+@pytest.mark.parametrize(("platform", "package"), [("linux/amd64", "exe.linux-x64"), ("linux/arm64", "exe.linux-arm64")])
+def test_pnpm_built_for_one_platform_is_that_platforms_npm_package(sandbox, spec, platform, package):
+    spec.write_text(spec.read_text().replace("platforms: [linux/amd64, linux/arm64]", f"platforms: [{platform}]"))
+
+    (pnpm,) = _by_name(_cdx(sandbox, spec))["pnpm"]
+
+    assert pnpm["purl"] == f"pkg:npm/%40pnpm/{package}@12.21.0"
+    assert PackageURL.from_string(pnpm["purl"]) == PackageURL("npm", "@pnpm", package, "12.21.0")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://registry.npmjs.org/@pnpm/exe.linux-x64/-/exe.linux-x64-1.0.0.tgz", "pkg:npm/%40pnpm/exe.linux-x64@1.0.0"),
+        ("https://registry.npmjs.org/left-pad/-/left-pad-1.0.0.tgz", "pkg:npm/left-pad@1.0.0"),
+        # another version's tarball, another file, another host, no /-/, a scope without '@'
+        ("https://registry.npmjs.org/left-pad/-/left-pad-1.0.1.tgz", None),
+        ("https://registry.npmjs.org/left-pad/-/other-1.0.0.tgz", None),
+        ("https://mirror.example/left-pad/-/left-pad-1.0.0.tgz", None),
+        ("https://registry.npmjs.org/left-pad/left-pad-1.0.0.tgz", None),
+        ("https://registry.npmjs.org/pnpm/exe/-/exe-1.0.0.tgz", None),
+        ("https://registry.npmjs.org/@a/b/c/-/c-1.0.0.tgz", None),
+    ],
+)
+def test_an_npm_purl_is_made_only_of_the_registrys_tarball_of_that_version(url, expected):
+    from generator.purl import npm_tarball
+
+    assert npm_tarball(url, "1.0.0") == expected
+    if expected:
+        assert PackageURL.from_string(expected).to_string() == expected
+
+
 def test_a_download_without_a_digest_has_no_hash(sandbox, spec):
     (ripgrep,) = _by_name(_cdx(sandbox, spec))["ripgrep"]
 
@@ -168,11 +220,10 @@ def test_npm_uv_go_cargo_and_git_tools(sandbox, spec):
     found = _by_name(_cdx(sandbox, spec, "--profile", "full"))
 
     assert found["gsd"][0]["purl"] == "pkg:npm/get-shit-done-cc@1.42.3"
-    # gsd has a transitive lock in the committed sandbox.lock, pnpm none (see docs/supply-chain.md)
+    # gsd has a transitive lock in the committed sandbox.lock (see docs/supply-chain.md)
     assert _props(found["gsd"][0])["sandbox:verification"] == (
         "package-manager (npm ci: every package's sha512 integrity from locks/gsd/package-lock.json)"
     )
-    assert _props(found["pnpm"][0])["sandbox:verification"].startswith("package-manager (npm registry integrity hash")
     assert _props(found["black"][0])["sandbox:verification"] == (
         "package-manager (uv pip install --require-hashes: every package's sha256 from locks/black/requirements.txt)"
     )
