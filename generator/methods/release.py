@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from generator import placeholders
 from generator.fields import ArchivePath, AssetName, BinaryName, NpmPackage, Reason, ReleaseUrl, Sha256, Version
@@ -82,6 +82,18 @@ class ReleaseTool(ToolBase):
     unverified: Reason | None = None
     #: where newer versions are listed, when not the GitHub releases of ``url``
     watch: Watch | None = None
+
+    @field_validator("binaries")
+    @classmethod
+    def _each_name_once(cls, binaries: list[Binary]) -> list[Binary]:
+        names = [binary.name for binary in binaries]
+        twice = next((name for name in names if names.count(name) > 1), None)
+        if twice is not None:
+            raise ValueError(
+                f"the name {twice!r} is given to two binaries; each name is one command (a second name for one "
+                "file is the same path under another name: installed as a hard link)"
+            )
+        return binaries
 
     @model_validator(mode="after")
     def _verifiable(self) -> ReleaseTool:
