@@ -151,6 +151,20 @@ def test_git_checkout_is_the_pinned_commit_without_git_metadata(built: Built, do
 
 
 @pytest.mark.docker
+def test_a_second_name_of_a_release_binary_stays_a_hard_link_in_the_image(built: Built, docker_client: DockerClient) -> None:
+    # the release stage links hi to hello (files/sandbox-install-release); the final stage's
+    # COPY --from=release-hello /out/ / must keep the link, not make two files (pnpm's pnpx
+    # is pnpm dlx only under a name of its own, and not a second 64 MB copy)
+    found = in_image(docker_client, built.tag, "stat", "-c", "%n %i %h %F", "/usr/local/bin/hello", "/usr/local/bin/hi")
+    (hello, hello_inode, hello_links, hello_kind), (hi, hi_inode, hi_links, hi_kind) = (line.split(" ", 3) for line in found.splitlines())
+    assert (hello, hi) == ("/usr/local/bin/hello", "/usr/local/bin/hi")
+    assert hello_kind == hi_kind == "regular file"
+    assert hello_inode == hi_inode
+    assert hello_links == hi_links == "2"
+    assert in_image(docker_client, built.tag, "hi") == "hello 1.2.3\n"
+
+
+@pytest.mark.docker
 def test_tampered_digest_fails_naming_the_tool(built: Built, base_image: str, tmp_path: Path) -> None:
     # after `built`, so the shared stages come from the cache
     spec = write_spec(tmp_path, built.site, base_image, tamper="hello")

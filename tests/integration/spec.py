@@ -92,7 +92,8 @@ def spec_data(site: Site, base_image: str, *, tag: str = "integration", tamper: 
                 "version": HELLO_VERSION,
                 "url": site.releases_url + "/{asset}",
                 "assets": {"amd64": hello_asset.replace(HELLO_VERSION, "{version}")},
-                "binaries": [{"path": "{stem}/bin/hello", "name": "hello"}],
+                # a second name for the same file: installed as a hard link (as pnpm's pnpx)
+                "binaries": [{"path": "{stem}/bin/hello", "name": "hello"}, {"path": "{stem}/bin/hello", "name": "hi"}],
                 "sha256": {"amd64": digests["hello"]},
                 "check": ["hello"],
             },
