@@ -4,9 +4,14 @@ code that could block). The helpers tests import are in tests/integration/small_
 from __future__ import annotations
 
 import signal
+from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from generator.spec import Spec
 
 DOCKER_TESTS = Path(__file__).parent / "docker"
 
@@ -61,3 +66,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(DOCKER_TESTS):
             item.add_marker(pytest.mark.xdist_group("docker"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _each_valid_spec_text_parsed_once():
+    """The in-process runs load the same spec text (the default spec, copied beside each
+    test) hundreds of times, and composing it with ruamel.yaml's pure-Python parser takes
+    ~90 ms each: about a quarter of the suite's CPU time. Parsing is a pure function of the
+    text (the file's name appears only in problems, and the Spec is frozen), so a worker
+    keeps the last specs that parsed, by text; a text with problems is parsed every time,
+    for its own file's messages. Loader tests import ``parse`` and call it directly."""
+    from generator import loader
+
+    parse = loader.parse
+    parsed: OrderedDict[str, Spec] = OrderedDict()
+
+    def parse_once(text: str, filename: str) -> Spec:
+        spec = parsed.get(text)
+        if spec is None:
+            spec = parse(text, filename)  # (raises SpecError, naming this file)
+            parsed[text] = spec
+            if len(parsed) > 32:
+                parsed.popitem(last=False)
+        return spec
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(loader, "parse", parse_once)
+    yield
+    patch.undo()
