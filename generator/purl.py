@@ -57,12 +57,22 @@ NPM_REGISTRY = "https://registry.npmjs.org/"
 def npm_tarball(url: str, version: str) -> str | None:
     """``pkg:npm/[%40SCOPE/]NAME@VERSION`` for the npm registry's tarball of that package at
     ``version``; None for any other URL (another host, another path, another version)."""
-    if not url.startswith(NPM_REGISTRY):
+    package = npm_tarball_package(url, version)
+    if package is None:
         return None
-    package, found, file = url[len(NPM_REGISTRY) :].partition("/-/")
+    scope, _, name = package.rpartition("/")
+    return purl("npm", name, version, namespace=scope or None)
+
+
+def npm_tarball_package(url: str, version: str, registry: str = NPM_REGISTRY) -> str | None:
+    """The package (``NAME`` or ``@SCOPE/NAME``) whose tarball at ``version`` ``url`` is, as
+    ``registry`` (a base URL ending in /) serves tarballs; None for any other URL."""
+    if not url.startswith(registry):
+        return None
+    package, found, file = url[len(registry) :].partition("/-/")
     scope, _, name = package.rpartition("/")
     if not found or not name or file != f"{name}-{version}.tgz":
         return None
     if scope and (not scope.startswith("@") or "/" in scope or len(scope) == 1):
         return None
-    return purl("npm", name, version, namespace=scope or None)
+    return package

@@ -7,6 +7,7 @@ GitHub API base, never to download hosts or other APIs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import json
@@ -158,6 +159,9 @@ class Digest:
     url: str
     sha256: str
     size: int
+    #: the same bytes' sha512 as npm writes it (``sha512-`` and base64), for comparing with a
+    #: registry's ``dist.integrity``
+    integrity: str
 
 
 class Http:
@@ -229,8 +233,9 @@ class Http:
         return self.get(url, {"Accept": "application/json", **(headers or {})}).json(url)
 
     def sha256(self, url: str) -> Digest:
-        """Stream ``url`` through sha256 without keeping it; resume with Range when it breaks off."""
-        digest, received, total = hashlib.sha256(), 0, None
+        """Stream ``url`` through sha256 (and sha512) without keeping it; resume with Range
+        when it breaks off."""
+        digest, strong, received, total = hashlib.sha256(), hashlib.sha512(), 0, None
         for attempt in range(_RESUMES + 1):
             headers = {"Range": f"bytes={received}-"} if received else {}
             # a download may take long, but each --timeout seconds must bring at least one
@@ -241,7 +246,7 @@ class Http:
                 with self._open(self._request(url, headers=headers), watch) as response:
                     if received and response.status != 206:
                         # the server ignored Range: start over
-                        digest, received = hashlib.sha256(), 0
+                        digest, strong, received = hashlib.sha256(), hashlib.sha512(), 0
                     elif response.status == 206:
                         # the part must continue the bytes hashed so far, of the same file:
                         # a part from another offset, or of another length, would be
@@ -252,6 +257,7 @@ class Http:
                     window = received
                     while chunk := response.read(_CHUNK):
                         digest.update(chunk)
+                        strong.update(chunk)
                         received += len(chunk)
                         if received > MAX_DOWNLOAD_BYTES:
                             raise UpstreamError(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 30} GiB; no download is that large")
@@ -277,7 +283,7 @@ class Http:
             finally:
                 watch.disarm()
             if total is None or received >= total:
-                return Digest(url, digest.hexdigest(), received)
+                return Digest(url, digest.hexdigest(), received, "sha512-" + base64.b64encode(strong.digest()).decode())
         raise UpstreamError(f"{url}: the download broke off after {received} of {total} bytes ({_RESUMES} resumes)")
 
 

@@ -180,7 +180,7 @@ def run(
     try:
         by_name = {t.name: t for t in spec.tools}
         futures: dict[Future[Any], Download | str | Resolution] = {
-            pool.submit(_verified_sha256, http, by_name[item.tool], item): item for item in todo
+            pool.submit(_verified_sha256, http, by_name[item.tool], item, upstreams["npm"]): item for item in todo
         }
         futures.update({pool.submit(registry.digest, ref): ref for ref in refs})
         futures.update({pool.submit(_resolve, by_name[r.tool], upstreams): r for r in to_resolve})
@@ -204,17 +204,22 @@ def run(
     return outcome
 
 
-def _verified_sha256(http: Http, tool: Any, item: Download) -> Any:
+def _verified_sha256(http: Http, tool: Any, item: Download, npm_registry: str) -> Any:
     """The download's digest, once the tool's upstream checksum file (if it has one) lists
     the same: a locked digest replaces the checksum file in the build, so a digest the
     checksum file rejects is never locked. The message names the digest of the bytes
-    served and the one the checksum file lists.
+    served and the one the checksum file lists. A download that is the npm registry's
+    tarball of a package at the tool's version (pnpm's platform packages) is checked the
+    same way against the integrity the registry publishes for that version.
 
     (A sha256 in sandbox.yaml is not compared: the lock takes precedence over it by design,
     and after `sandbox update` it is the old version's.)"""
     from generator.supply.checksums import listed_sha256
 
     result = http.sha256(item.url)
+    version = getattr(tool, "version", None)  # (an apt tool's downloads have none)
+    if isinstance(version, str):
+        _check_npm_integrity(http, item.url, version, result.integrity, npm_registry)
     source = tool.checksum_file_for(item.key)
     if source is None:
         return result
@@ -232,6 +237,32 @@ def _verified_sha256(http: Http, tool: Any, item: Download) -> Any:
             f"{listed.lower()} for {name}; not locked (the build would refuse it)"
         )
     return result
+
+
+def _check_npm_integrity(http: Http, url: str, version: str, integrity: str, npm_registry: str) -> None:
+    """When ``url`` is ``npm_registry``'s tarball of a package at ``version``: the registry's
+    ``dist.integrity`` for that version must be the bytes' (as npm itself checks on install)."""
+    from generator.purl import npm_tarball_package
+
+    package = npm_tarball_package(url, version, f"{npm_registry}/")
+    if package is None:
+        return
+    metadata_url = f"{npm_registry}/{package.replace('/', '%2f')}"
+    # the abbreviated document npm installs from: the versions' dist fields, without readmes
+    metadata = http.get_json(metadata_url, {"Accept": "application/vnd.npm.install-v1+json"})
+    published = _field(_field(_field(metadata, "versions"), version), "dist")
+    listed = published.get("integrity") if isinstance(published, dict) else None
+    if not isinstance(listed, str):
+        raise UpstreamError(f"{metadata_url}: the registry lists no integrity for {package}@{version}; {url} not locked")
+    if listed != integrity:
+        shown = escape_controls(listed[:120])
+        raise UpstreamError(
+            f"{url}: the download's integrity is {integrity}, but the registry lists {shown} for {package}@{version}; not locked"
+        )
+
+
+def _field(data: Any, name: str) -> Any:
+    return data.get(name) if isinstance(data, dict) else None
 
 
 def _sha256(data: bytes) -> str:

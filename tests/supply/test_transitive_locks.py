@@ -160,6 +160,46 @@ def test_update_relocks_an_npm_tool_and_check_sees_a_stale_or_edited_lock(tmp_pa
         assert sandbox(spec, "check").returncode == 0
 
 
+def test_a_release_from_the_npm_registry_is_locked_only_as_the_registry_publishes_it(tmp_path, sandbox, monkeypatch):
+    """A release tool whose asset is the registry's tarball of a package at the tool's version
+    (as pnpm's platform packages are): `sandbox lock` pins the tarball's sha256 only when its
+    sha512 is the integrity the registry publishes for that version."""
+    with npm_registry(tmp_path / "registry") as registry:
+        registry.publish(npm_package(tmp_path / "exe", "@sbx/exe.linux", "1.0.0"))
+        monkeypatch.setenv("SANDBOX_UPSTREAM_NPM", registry.url.rstrip("/"))
+        project = tmp_path / "project"
+        project.mkdir()
+        tool = {
+            "name": "sbx-exe",
+            "method": "release",
+            "version": "1.0.0",
+            "url": registry.url + "@sbx/exe.linux/-/{asset}",
+            "assets": {"amd64": "exe.linux-{version}.tgz", "arm64": "exe.linux-{version}.tgz"},
+            "binaries": [{"path": "package/index.js", "name": "sbx-exe"}],
+            "unverified": "test: the lock is what is tested",
+        }
+        spec = write_spec(project, tool)
+        tarball = registry.storage / "@sbx" / "exe.linux" / "exe.linux-1.0.0.tgz"  # (verdaccio's layout)
+
+        locked = sandbox(spec, "lock", "sbx-exe")
+
+        assert locked.returncode == 0, locked.stderr
+        entries = Lock.read(project / "sandbox.lock").artifacts["sbx-exe"]
+        assert {e.sha256 for e in entries.values()} == {hashlib.sha256(tarball.read_bytes()).hexdigest()}
+
+        # the registry now serves other bytes under the same name and version
+        changed = npm_package(tmp_path / "exe-changed", "@sbx/exe.linux", "1.0.0")
+        (changed / "index.js").write_text("module.exports = 'something else';\n", encoding="utf-8")
+        shutil.copy(_pack(changed, tmp_path / "packed"), tarball)
+
+        refused = sandbox(spec, "lock", "--refresh", "sbx-exe")
+
+        assert refused.returncode != 0
+        served = _sri(tarball.read_bytes())
+        assert f"the download's integrity is {served}, but the registry lists sha512-" in refused.stderr
+        assert "for @sbx/exe.linux@1.0.0; not locked" in refused.stderr
+
+
 def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox, monkeypatch):
     wheels = tmp_path / "wheels"
     leaf = wheel(wheels, "sbx-leaf", "1.0")
