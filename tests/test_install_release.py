@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import http.server
 import io
 import os
 import stat
 import subprocess
 import tarfile
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.integration.scripts import path_with_scripts
+from tests.integration.servers import FileServer
 
 SCRIPT = Path(__file__).resolve().parent.parent / "files" / "sandbox-install-release"
 BINARY = b"#!/bin/sh\necho tool 1.2.3\n"
@@ -58,20 +57,12 @@ PACKERS = {
 }
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory):
     """(directory served, its base URL): files written into it are downloadable."""
     root = tmp_path_factory.mktemp("site")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with FileServer(root) as server:
+        yield root, server.url
 
 
 def install(tmp_path: Path, tool: str, *args: str, arch: str = "amd64") -> subprocess.CompletedProcess[str]:

@@ -81,14 +81,25 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 
 class FileServer:
-    """A static file server on 127.0.0.1 in a daemon thread; records the paths requested."""
+    """A static file server on 127.0.0.1 in a daemon thread; records the paths requested.
+    The tests' one server of a directory; ``with FileServer(root) as server:`` stops it."""
 
     def __init__(self, root: Path, port: int = 0) -> None:
         self.root = root
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), partial(_Handler, directory=str(root)))
         self.httpd.requests = []  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="integration-http", daemon=True)
+        # shutdown() waits for the loop to look at its flag: every 0.5 s by default, which a
+        # hundred short-lived servers in the suite would each pay on stopping
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="integration-http", daemon=True
+        )
         self.thread.start()
+
+    def __enter__(self) -> FileServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def port(self) -> int:

@@ -6,14 +6,11 @@ the final stage's apt-get command resolving the package's dependency (apt's simu
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import shlex
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import dockerfile
@@ -25,6 +22,7 @@ from generator.lint import lint
 from generator.lockfile import Lock, LockEntry
 from tests.integration.examples import examples
 from tests.integration.scripts import path_with_scripts
+from tests.integration.servers import FileServer
 from tests.integration.small_specs import SHA_A, SHA_B, STAGE_BASE, Rendered, rejected, render_data, spec_data
 
 URL = "https://github.com/example/demo/releases/download/v{version}/demo_{version}_{arch}.deb"
@@ -146,14 +144,8 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """A directory served over HTTP on 127.0.0.1, and its base URL."""
     site = tmp_path / "site"
     site.mkdir()
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield site, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with FileServer(site) as server:
+        yield site, server.url
 
 
 needs_dpkg = pytest.mark.skipif(not shutil.which("dpkg-deb") or not shutil.which("curl"), reason="needs dpkg-deb and curl")

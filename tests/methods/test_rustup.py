@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from generator.lockfile import Lock, LockEntry
 from tests.integration.scripts import path_with_scripts
+from tests.integration.servers import FileServer
 from tests.integration.small_specs import SAMPLE_TOOLS, SHA_A, SHA_B, load, rejected, render_data, spec_data
 
 RUSTUP = SAMPLE_TOOLS["rustup"]
@@ -78,11 +77,6 @@ def test_lock_digest_wins_over_the_spec_digest():
     assert f"sha256={SHA_B}" in script
 
 
-class _Archive(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def archive(tmp_path):
     """A rustup archive on 127.0.0.1 whose rustup-init records the arguments it gets."""
@@ -90,14 +84,8 @@ def archive(tmp_path):
     init = root / "1.29.0" / "x86_64-unknown-linux-gnu" / "rustup-init"
     init.parent.mkdir(parents=True)
     init.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$HOME/rustup-args"\n')
-    handler = lambda *a, **kw: _Archive(*a, directory=str(root), **kw)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", hashlib.sha256(init.read_bytes()).hexdigest()
-    finally:
-        server.shutdown()
+    with FileServer(root) as server:
+        yield server.url, hashlib.sha256(init.read_bytes()).hexdigest()
 
 
 def _execute(script: str, home: Path) -> subprocess.CompletedProcess:

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.integration.servers import FileServer
 
 REPO = Path(__file__).resolve().parents[2]
 #: where scripts/test installs verdaccio (SANDBOX_VERDACCIO names another)
@@ -189,20 +189,6 @@ def simple_index(root: Path, wheels: list[Path]) -> None:
 
 @contextmanager
 def serving(root: Path) -> Iterator[str]:
-    """http://127.0.0.1:PORT serving ``root`` (Python's own HTTP server, in a thread)."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def log_message(self, format, *args):  # noqa: A002 - the base class's name
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """http://127.0.0.1:PORT serving ``root``."""
+    with FileServer(root) as server:
+        yield server.url
