@@ -124,7 +124,9 @@ RUN sandbox-install-release pnpm \
       --version 12.21.0 \
       --archive tar.gz \
       --binary pnpm package/pnpm \
+      --binary pn package/pnpm \
       --binary pnpx package/pnpm \
+      --binary pnx package/pnpm \
       --asset amd64 'exe.linux-x64-{version}.tgz' \
         --from https://registry.npmjs.org/@pnpm/exe.linux-x64/-/ \
         --sha256 5e853227a4fa387a95cf6f61400a83d1fc7e3164943c00e275f8756b75939de2 \

@@ -231,3 +231,11 @@ def test_opencode_is_watched_on_npm_where_its_whole_releases_are_published(proje
     assert (upstream.listing, upstream.subject) == ("npm", "opencode-ai")
     # the download and its digests still come from the GitHub release
     assert opencode.url.startswith("https://github.com/anomalyco/opencode/releases/download/")
+
+
+def test_pnpm_answers_to_every_name_npms_pnpm_package_gives(project):
+    """npm's pnpm@12 names four commands in its package.json (`bin`); the release tool that
+    replaced it gives the same four, each the one native binary, which reads the name."""
+    pnpm = next(t for t in project.spec.tools if t.name == "pnpm")
+    assert sorted(pnpm.commands()) == ["pn", "pnpm", "pnpx", "pnx"]
+    assert {b.path for b in pnpm.binaries} == {"package/pnpm"}
