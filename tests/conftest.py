@@ -25,6 +25,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A suite started in the background by a shell without job control (`scripts/test &` in a
+    # script, nohup) inherits SIGINT ignored, and so would every process a test starts: the
+    # tests of what Ctrl-C does would see it ignored. Ctrl-C is taken back as Python's own.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 @pytest.fixture
 def update_goldens(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-goldens"))
