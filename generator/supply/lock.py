@@ -243,26 +243,20 @@ def _check_npm_integrity(http: Http, url: str, version: str, integrity: str, npm
     """When ``url`` is ``npm_registry``'s tarball of a package at ``version``: the registry's
     ``dist.integrity`` for that version must be the bytes' (as npm itself checks on install)."""
     from generator.purl import npm_tarball_package
+    from generator.supply.sources import Npm
 
     package = npm_tarball_package(url, version, f"{npm_registry}/")
     if package is None:
         return
-    metadata_url = f"{npm_registry}/{package.replace('/', '%2f')}"
-    # the abbreviated document npm installs from: the versions' dist fields, without readmes
-    metadata = http.get_json(metadata_url, {"Accept": "application/vnd.npm.install-v1+json"})
-    published = _field(_field(_field(metadata, "versions"), version), "dist")
-    listed = published.get("integrity") if isinstance(published, dict) else None
-    if not isinstance(listed, str):
-        raise UpstreamError(f"{metadata_url}: the registry lists no integrity for {package}@{version}; {url} not locked")
+    registry = Npm(npm_registry, package)
+    listed = registry.integrity(http, version)
+    if listed is None:
+        raise UpstreamError(f"{registry.url}: the registry lists no integrity for {package}@{version}; {url} not locked")
     if listed != integrity:
         shown = escape_controls(listed[:120])
         raise UpstreamError(
             f"{url}: the download's integrity is {integrity}, but the registry lists {shown} for {package}@{version}; not locked"
         )
-
-
-def _field(data: Any, name: str) -> Any:
-    return data.get(name) if isinstance(data, dict) else None
 
 
 def _sha256(data: bytes) -> str:

@@ -129,8 +129,13 @@ class Npm:
     def label(self) -> str:
         return f"npm:{self.package}"
 
+    @property
+    def url(self) -> str:
+        """The package's document on the registry (a scope's / escaped, as npm asks)."""
+        return f"{self.base}/{self.package.replace('/', '%2f')}"
+
     def releases(self, http: Http) -> list[Release]:
-        url = f"{self.base}/{self.package.replace('/', '%2f')}"
+        url = self.url
         data = _expect(http.get_json(url), dict, url)
         times = _fields(data.get("time"))
         versions = _expect(data.get("versions") or {}, dict, url, "versions")
@@ -142,6 +147,15 @@ class Npm:
             for v, meta in versions.items()
             if is_stable(v) and (ceiling is None or key(v) <= ceiling) and not _fields(meta).get("deprecated")
         ]
+
+    def integrity(self, http: Http, version: str) -> str | None:
+        """The ``dist.integrity`` the registry publishes for ``version`` (what npm checks a
+        tarball against on install), or None when it lists none. Read from the abbreviated
+        document npm installs from: the versions' dist fields, without readmes."""
+        url = self.url
+        data = _expect(http.get_json(url, {"Accept": "application/vnd.npm.install-v1+json"}), dict, url)
+        listed = _fields(_fields(_fields(data.get("versions")).get(version)).get("dist")).get("integrity")
+        return listed if isinstance(listed, str) else None
 
 
 @dataclass(frozen=True)

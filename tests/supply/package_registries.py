@@ -28,8 +28,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.servers import FileServer
-
 REPO = Path(__file__).resolve().parents[2]
 #: where scripts/test installs verdaccio (SANDBOX_VERDACCIO names another)
 VERDACCIO = REPO / ".venv" / "verdaccio" / "node_modules" / ".bin" / "verdaccio"
@@ -185,10 +183,3 @@ def simple_index(root: Path, wheels: list[Path]) -> None:
         (page / "index.html").write_text(f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n", encoding="utf-8")
     listing = "".join(f'<a href="{p}/">{p}</a>\n' for p in sorted(projects))
     (simple / "index.html").write_text(f"<!DOCTYPE html>\n<html><body>\n{listing}</body></html>\n", encoding="utf-8")
-
-
-@contextmanager
-def serving(root: Path) -> Iterator[str]:
-    """http://127.0.0.1:PORT serving ``root``."""
-    with FileServer(root) as server:
-        yield server.url

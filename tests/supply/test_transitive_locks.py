@@ -23,7 +23,7 @@ from generator.package_clients import uv_binary
 from generator.project import Project
 from tests.integration.servers import FileServer
 
-from .package_registries import NpmRegistry, npm_binary, npm_package, npm_registry, serving, simple_index, wheel
+from .package_registries import NpmRegistry, npm_binary, npm_package, npm_registry, simple_index, wheel
 from .upstream_specs import write_spec
 
 PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -206,8 +206,8 @@ def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox
     top = wheel(wheels, "sbx-top", "1.0", requires=("sbx-leaf>=1.0",), command="sbx-top")
     root = tmp_path / "index"
     simple_index(root, [leaf, top])
-    with serving(root) as url:
-        monkeypatch.setenv("SANDBOX_UPSTREAM_PYPI", url)
+    with FileServer(root) as index:
+        monkeypatch.setenv("SANDBOX_UPSTREAM_PYPI", index.url)
         project = tmp_path / "project"
         project.mkdir()
         spec = write_spec(project, {"name": "sbx-top", "method": "uv", "version": "1.0", "python": PYTHON})
@@ -233,7 +233,7 @@ def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox
         assert link in dockerfile
 
         # the install the Dockerfile runs, on the host against the same index
-        installed = _uv_install(project / "locks/sbx-top/requirements.txt", tmp_path / "venv", url)
+        installed = _uv_install(project / "locks/sbx-top/requirements.txt", tmp_path / "venv", index.url)
         assert installed.returncode == 0, installed.stderr
         ran = subprocess.run([tmp_path / "venv/bin/sbx-top"], capture_output=True, text=True, check=True)
         assert ran.stdout == "sbx-top 1.0\n"
@@ -241,7 +241,7 @@ def test_uv_lock_pins_every_wheel_and_uv_refuses_a_changed_one(tmp_path, sandbox
         # the index now serves other bytes for sbx-leaf 1.0: uv refuses them
         changed = wheel(tmp_path / "changed", "sbx-leaf", "1.0", marker="changed")
         shutil.copy(changed, root / "simple/sbx-leaf" / changed.name)
-        refused = _uv_install(project / "locks/sbx-top/requirements.txt", tmp_path / "venv-again", url)
+        refused = _uv_install(project / "locks/sbx-top/requirements.txt", tmp_path / "venv-again", index.url)
         assert refused.returncode != 0
         assert "hash" in refused.stderr.lower()
         assert not list((tmp_path / "venv-again").glob("lib/python*/site-packages/sbx_leaf"))
@@ -261,8 +261,8 @@ def test_uv_lock_for_a_python_missing_here_asks_nothing_but_the_index(tmp_path, 
             monkeypatch.setenv(name, proxy.url)
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.setenv(name, "127.0.0.1")
-        with serving(root) as url:
-            monkeypatch.setenv("SANDBOX_UPSTREAM_PYPI", url)
+        with FileServer(root) as index:
+            monkeypatch.setenv("SANDBOX_UPSTREAM_PYPI", index.url)
             project = tmp_path / "project"
             project.mkdir()
             # one uv knows how to download (and, on these machines, not installed)
